@@ -1,0 +1,3 @@
+module github.com/tessera-mpc/tessera
+
+go 1.26
