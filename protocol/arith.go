@@ -1,0 +1,221 @@
+package protocol
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// Mul returns a sharing of the element-wise ring product x ⊙ y (no truncation):
+// one Beaver triple, one round in which d = x-a and e = y-b are opened together.
+func (e *Engine) Mul(ctx context.Context, x, y sharing.Tensor) (sharing.Tensor, error) {
+	if !sharing.SameShape(x, y) {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Mul of shapes %v and %v", x.Shape, y.Shape)
+	}
+	start := time.Now()
+	t, err := e.pre.ElementwiseTriple(ctx, x.Shape)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Mul: preprocessing: %w", err)
+	}
+	opened, err := e.Open(ctx, sharing.Sub(x, t.A), sharing.Sub(y, t.B))
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Mul: %w", err)
+	}
+	d, ed := opened[0], opened[1]
+	z := t.C.Clone()
+	for i := range z.Data {
+		z.Data[i] += d.Data[i]*t.B.Data[i] + ed.Data[i]*t.A.Data[i]
+		if e.self == 0 {
+			z.Data[i] += d.Data[i] * ed.Data[i]
+		}
+	}
+	e.account("mul", start, 0, 0)
+	return z, nil
+}
+
+// Square returns a sharing of x ⊙ x with a square pair: one round, half the
+// opening of Mul.
+func (e *Engine) Square(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	start := time.Now()
+	p, err := e.pre.SquarePair(ctx, x.Shape)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Square: preprocessing: %w", err)
+	}
+	opened, err := e.Open(ctx, sharing.Sub(x, p.A))
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Square: %w", err)
+	}
+	d := opened[0]
+	z := p.A2.Clone()
+	for i := range z.Data {
+		z.Data[i] += 2 * d.Data[i] * p.A.Data[i]
+		if e.self == 0 {
+			z.Data[i] += d.Data[i] * d.Data[i]
+		}
+	}
+	e.account("square", start, 0, 0)
+	return z, nil
+}
+
+// MatMul returns a sharing of the ring matrix product x·y (m x k times k x n) with a
+// matrix triple: one round opening m*k + k*n elements, however large m*k*n is.
+func (e *Engine) MatMul(ctx context.Context, x, y sharing.Tensor) (sharing.Tensor, error) {
+	if len(x.Shape) != 2 || len(y.Shape) != 2 || x.Shape[1] != y.Shape[0] {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MatMul of shapes %v and %v", x.Shape, y.Shape)
+	}
+	start := time.Now()
+	m, k, n := x.Shape[0], x.Shape[1], y.Shape[1]
+	t, err := e.pre.MatrixTriple(ctx, m, k, n)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MatMul %dx%dx%d: preprocessing: %w", m, k, n, err)
+	}
+	opened, err := e.Open(ctx, sharing.Sub(x, t.A), sharing.Sub(y, t.B))
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MatMul %dx%dx%d: %w", m, k, n, err)
+	}
+	d, ed := opened[0], opened[1]
+	// XY = (D+A)(E+B) = D(B+E) + AE + AB; party 0 adds the public D·E term by using
+	// B_0+E in place of B_0, so every party does two local products.
+	bPlus := t.B
+	if e.self == 0 {
+		bPlus = sharing.Add(t.B, ed)
+	}
+	z := sharing.MatMul(d, bPlus)
+	sharing.AddInPlace(z, sharing.MatMul(t.A, ed))
+	sharing.AddInPlace(z, t.C)
+	e.account("matmul", start, 0, 0)
+	return z, nil
+}
+
+// Truncate divides a fixed-point sharing by 2^f (f = the codec's fractional bits).
+// It is wrap-safe: probabilistic truncation with an MSB correction (Escudero et al.,
+// CRYPTO 2020). For |x| < 2^62 the result is floor(x / 2^f) or one more, never
+// anything else, and the one opened value, x + 2^62 + r, is uniform.
+func (e *Engine) Truncate(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	return e.TruncateBy(ctx, x, e.codec.FracBits)
+}
+
+// TruncateBy is Truncate by an explicit number of bits in [1, 61].
+func (e *Engine) TruncateBy(ctx context.Context, x sharing.Tensor, bits int) (sharing.Tensor, error) {
+	if bits < 1 || bits > 61 {
+		return sharing.Tensor{}, fmt.Errorf("protocol: truncation by %d bits is out of range [1, 61]", bits)
+	}
+	start := time.Now()
+	tp, err := e.pre.TruncPair(ctx, x.Shape, bits)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Truncate: preprocessing: %w", err)
+	}
+	// y = x + 2^62 lies in [0, 2^63) for |x| < 2^62, so y + (r mod 2^63) does not wrap
+	// and its top bit is msb(c) xor msb(r), computable linearly from public c.
+	const bias = uint64(1) << 62
+	masked := sharing.Add(x, tp.R)
+	if e.self == 0 {
+		for i := range masked.Data {
+			masked.Data[i] += bias
+		}
+	}
+	opened, err := e.Open(ctx, masked)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Truncate: %w", err)
+	}
+	c := opened[0]
+	out := sharing.Zeros(x.Shape...)
+	high := uint64(1) << (63 - bits)
+	for i, cv := range c.Data {
+		cMSB := cv >> 63
+		// share of s_msb = c_msb xor r_msb = c_msb + r_msb - 2 c_msb r_msb
+		sMSB := tp.RMSB.Data[i] - 2*cMSB*tp.RMSB.Data[i]
+		v := sMSB*high - tp.RShifted.Data[i]
+		if e.self == 0 {
+			v += cMSB*high + (cv&^(1<<63))>>bits - bias>>bits
+		}
+		out.Data[i] = v
+	}
+	e.account("truncate", start, 0, 0)
+	return out, nil
+}
+
+// MulFixed multiplies two fixed-point sharings element-wise: Mul then Truncate.
+func (e *Engine) MulFixed(ctx context.Context, x, y sharing.Tensor) (sharing.Tensor, error) {
+	z, err := e.Mul(ctx, x, y)
+	if err != nil {
+		return z, err
+	}
+	return e.Truncate(ctx, z)
+}
+
+// SquareFixed squares a fixed-point sharing element-wise.
+func (e *Engine) SquareFixed(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	z, err := e.Square(ctx, x)
+	if err != nil {
+		return z, err
+	}
+	return e.Truncate(ctx, z)
+}
+
+// MatMulFixed multiplies fixed-point matrices: MatMul then Truncate.
+func (e *Engine) MatMulFixed(ctx context.Context, x, y sharing.Tensor) (sharing.Tensor, error) {
+	z, err := e.MatMul(ctx, x, y)
+	if err != nil {
+		return z, err
+	}
+	return e.Truncate(ctx, z)
+}
+
+// ScaleFixed multiplies a fixed-point sharing by a public real c (local product,
+// then one truncation round).
+func (e *Engine) ScaleFixed(ctx context.Context, x sharing.Tensor, c float64) (sharing.Tensor, error) {
+	enc, err := e.codec.Encode(c)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: ScaleFixed by %g: %w", c, err)
+	}
+	return e.Truncate(ctx, sharing.Scale(x, enc))
+}
+
+// Polynomial evaluates sum_j coeffs[j] x^j element-wise on a fixed-point sharing.
+// Powers come from Square / Mul (with truncation); the public coefficients are
+// applied locally at scale 2^2f and the sum is truncated once, so a degree-d
+// polynomial costs 2(d-1)+1 rounds and d-1 Beaver products.
+func (e *Engine) Polynomial(ctx context.Context, x sharing.Tensor, coeffs []float64) (sharing.Tensor, error) {
+	if len(coeffs) == 0 {
+		return sharing.Zeros(x.Shape...), nil
+	}
+	f := e.codec.FracBits
+	enc := make([]uint64, len(coeffs))
+	for j, c := range coeffs {
+		v, err := e.codec.Encode(c)
+		if err != nil {
+			return sharing.Tensor{}, fmt.Errorf("protocol: polynomial coefficient %d: %w", j, err)
+		}
+		enc[j] = v
+	}
+	acc := sharing.Zeros(x.Shape...)
+	if e.self == 0 {
+		for i := range acc.Data {
+			acc.Data[i] = enc[0] << f
+		}
+	}
+	power := x
+	for j := 1; j < len(coeffs); j++ {
+		if j > 1 {
+			var err error
+			if j == 2 {
+				power, err = e.SquareFixed(ctx, x)
+			} else {
+				power, err = e.MulFixed(ctx, power, x)
+			}
+			if err != nil {
+				return sharing.Tensor{}, fmt.Errorf("protocol: polynomial power %d: %w", j, err)
+			}
+		}
+		if enc[j] == 0 {
+			continue
+		}
+		for i, v := range power.Data {
+			acc.Data[i] += enc[j] * v
+		}
+	}
+	return e.Truncate(ctx, acc)
+}

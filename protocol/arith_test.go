@@ -1,0 +1,276 @@
+package protocol_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// Edge values of the ring that every exact operation must survive.
+var ringEdges = []uint64{0, 1, math.MaxUint64, 1 << 63, 1<<63 - 1, 1 << 62, 1<<64 - 1<<62}
+
+func withEdges(x sharing.Tensor) sharing.Tensor {
+	for i := 0; i < len(ringEdges) && i < x.Len(); i++ {
+		x.Data[i] = ringEdges[i]
+	}
+	return x
+}
+
+func TestOpenAndInputExact(t *testing.T) {
+	for _, n := range partyCounts {
+		t.Run(fmt.Sprint("parties=", n), func(t *testing.T) {
+			x := withEdges(randomRing(7, 3))
+			shares := splitAll(t, n, x)
+			opened := session(t, n, 16, func(ctx context.Context, e *protocol.Engine) (sharing.Tensor, error) {
+				o, err := e.Open(ctx, shares[e.Self()][0])
+				if err != nil {
+					return sharing.Tensor{}, err
+				}
+				return o[0], nil
+			})
+			for i, o := range opened {
+				if !sharing.Equal(o, x) {
+					t.Fatalf("party %d opened a different value", i)
+				}
+			}
+			// Input from the last party, then OpenTo party 1 only.
+			owner := n - 1
+			got := session(t, n, 16, func(ctx context.Context, e *protocol.Engine) (sharing.Tensor, error) {
+				var mine sharing.Tensor
+				if e.Self() == owner {
+					mine = x
+				}
+				s, err := e.Input(ctx, owner, mine, 7, 3)
+				if err != nil {
+					return sharing.Tensor{}, err
+				}
+				return e.OpenTo(ctx, s, 1)
+			})
+			if !sharing.Equal(got[1], x) {
+				t.Fatalf("OpenTo(1) gave party 1 a different value")
+			}
+			for i, g := range got {
+				if i != 1 && g.Len() != 0 {
+					t.Fatalf("party %d learned an output meant for party 1", i)
+				}
+			}
+		})
+	}
+}
+
+func TestRingProductsExact(t *testing.T) {
+	shapes := [][3]int{{1, 1, 1}, {1, 9, 1}, {9, 1, 9}, {5, 7, 3}, {16, 33, 2}, {0, 4, 3}, {3, 4, 0}}
+	for _, n := range partyCounts {
+		t.Run(fmt.Sprint("parties=", n), func(t *testing.T) {
+			x, y := withEdges(randomRing(11, 13)), withEdges(randomRing(11, 13))
+			var ms, ks []sharing.Tensor
+			for _, s := range shapes {
+				ms = append(ms, withEdges(randomRing(s[0], s[1])))
+				ks = append(ks, withEdges(randomRing(s[1], s[2])))
+			}
+			inputs := append([]sharing.Tensor{x, y}, append(ms, ks...)...)
+			shares := splitAll(t, n, inputs...)
+			results := session(t, n, 16, func(ctx context.Context, e *protocol.Engine) ([]sharing.Tensor, error) {
+				mine := shares[e.Self()]
+				prod, err := e.Mul(ctx, mine[0], mine[1])
+				if err != nil {
+					return nil, err
+				}
+				sq, err := e.Square(ctx, mine[0])
+				if err != nil {
+					return nil, err
+				}
+				out := []sharing.Tensor{prod, sq}
+				for j := range shapes {
+					z, err := e.MatMul(ctx, mine[2+j], mine[2+len(shapes)+j])
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, z)
+				}
+				return out, nil
+			})
+			get := func(j int) sharing.Tensor {
+				var ss []sharing.Tensor
+				for _, r := range results {
+					ss = append(ss, r[j])
+				}
+				return reconstruct(t, ss)
+			}
+			if !sharing.Equal(get(0), sharing.Hadamard(x, y)) {
+				t.Fatal("Mul differs from the ring product")
+			}
+			if !sharing.Equal(get(1), sharing.Hadamard(x, x)) {
+				t.Fatal("Square differs from the ring product")
+			}
+			for j, s := range shapes {
+				if !sharing.Equal(get(2+j), sharing.MatMul(ms[j], ks[j])) {
+					t.Fatalf("MatMul %v differs from the ring product", s)
+				}
+			}
+		})
+	}
+}
+
+func TestShapeErrors(t *testing.T) {
+	session(t, 2, 16, func(ctx context.Context, e *protocol.Engine) (int, error) {
+		if _, err := e.Mul(ctx, sharing.Zeros(2, 3), sharing.Zeros(3, 2)); err == nil || !strings.Contains(err.Error(), "shapes") {
+			return 0, fmt.Errorf("Mul of mismatched shapes: got %v", err)
+		}
+		if _, err := e.MatMul(ctx, sharing.Zeros(2, 3), sharing.Zeros(2, 3)); err == nil {
+			return 0, fmt.Errorf("MatMul of mismatched shapes succeeded")
+		}
+		if _, err := e.TruncateBy(ctx, sharing.Zeros(2), 0); err == nil {
+			return 0, fmt.Errorf("truncation by 0 bits succeeded")
+		}
+		return 0, nil
+	})
+}
+
+// truncErr returns got - floor(x / 2^f) as a signed integer.
+func truncErr(got, x uint64, f int) int64 { return int64(got - sharing.ShiftRight(x, f)) }
+
+func TestTruncateEdgeValues(t *testing.T) {
+	edges := []int64{0, 1, -1, 2, -2, 1<<16 - 1, -(1 << 16), 1<<60 - 1, -(1<<60 - 1), 1 << 61, -(1 << 61), 1<<62 - 1, -(1 << 62)}
+	for _, n := range partyCounts {
+		for _, f := range []int{12, 16, 24} {
+			x := sharing.Zeros(len(edges))
+			for i, v := range edges {
+				x.Data[i] = uint64(v)
+			}
+			for rep := 0; rep < 20; rep++ {
+				shares := splitAll(t, n, x)
+				out := session(t, n, f, func(ctx context.Context, e *protocol.Engine) (sharing.Tensor, error) {
+					return e.Truncate(ctx, shares[e.Self()][0])
+				})
+				got := reconstruct(t, out)
+				for i := range edges {
+					if d := truncErr(got.Data[i], x.Data[i], f); d != 0 && d != 1 {
+						t.Fatalf("n=%d f=%d: Truncate(%d) off by %d", n, f, edges[i], d)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTruncateTenMillion checks the wrap-safety claim where CrypTen's local
+// truncation fails: 10^7 random inputs with |x| < 2^60, never more than one unit
+// off.
+func TestTruncateTenMillion(t *testing.T) {
+	total := 10_000_000
+	if testing.Short() {
+		total = 1_000_000
+	}
+	const chunk = 1 << 20
+	for _, n := range []int{2, 3} {
+		hist := map[int64]int{}
+		for done := 0; done < total; done += chunk {
+			size := min(chunk, total-done)
+			x := randomRing(size)
+			for i := range x.Data {
+				x.Data[i] = uint64(int64(x.Data[i]) >> 4) // |x| < 2^60
+			}
+			shares := splitAll(t, n, x)
+			out := session(t, n, 16, func(ctx context.Context, e *protocol.Engine) (sharing.Tensor, error) {
+				return e.Truncate(ctx, shares[e.Self()][0])
+			})
+			got := reconstruct(t, out)
+			for i := range got.Data {
+				hist[truncErr(got.Data[i], x.Data[i], 16)]++
+			}
+		}
+		for d, c := range hist {
+			if d != 0 && d != 1 {
+				t.Fatalf("n=%d: %d of %d truncations were off by %d units", n, c, total, d)
+			}
+		}
+		t.Logf("n=%d: %d truncations, error histogram %v", n, total, hist)
+	}
+}
+
+func TestFixedPointOperations(t *testing.T) {
+	for _, n := range partyCounts {
+		for _, f := range []int{12, 16, 20, 24} {
+			t.Run(fmt.Sprintf("parties=%d/f=%d", n, f), func(t *testing.T) {
+				codec := sharing.Codec{FracBits: f}
+				ulp := math.Ldexp(1, -f)
+				x, xs := randomFixed(codec, 8, 6, 5)
+				y, ys := randomFixed(codec, 8, 6, 5)
+				w, ws := randomFixed(codec, 2, 5, 4)
+				coeffs := []float64{0.125, 0.5, 0.25, -0.01}
+				shares := splitAll(t, n, x, y, w)
+				res := session(t, n, f, func(ctx context.Context, e *protocol.Engine) ([]sharing.Tensor, error) {
+					m := shares[e.Self()]
+					prod, err := e.MulFixed(ctx, m[0], m[1])
+					if err != nil {
+						return nil, err
+					}
+					sq, err := e.SquareFixed(ctx, m[0])
+					if err != nil {
+						return nil, err
+					}
+					mm, err := e.MatMulFixed(ctx, m[0], m[2])
+					if err != nil {
+						return nil, err
+					}
+					sc, err := e.ScaleFixed(ctx, m[0], -0.3)
+					if err != nil {
+						return nil, err
+					}
+					poly, err := e.Polynomial(ctx, m[0], coeffs)
+					if err != nil {
+						return nil, err
+					}
+					return []sharing.Tensor{prod, sq, mm, sc, poly}, nil
+				})
+				get := func(j int) []float64 {
+					var ss []sharing.Tensor
+					for _, r := range res {
+						ss = append(ss, r[j])
+					}
+					return codec.DecodeTensor(reconstruct(t, ss))
+				}
+				var wantProd, wantSq, wantSc, wantPoly, polyTol []float64
+				for i := range xs {
+					wantProd = append(wantProd, xs[i]*ys[i])
+					wantSq = append(wantSq, xs[i]*xs[i])
+					wantSc = append(wantSc, xs[i]*codec.Decode(codec.MustEncode(-0.3)))
+					p, tol := 0.0, 1.0 // final truncation
+					for j, c := range coeffs {
+						p += c * math.Pow(xs[i], float64(j))
+						tol += 0.5 * math.Pow(math.Abs(xs[i]), float64(j)) // coefficient encoding
+						if j >= 2 {
+							tol += math.Abs(c) * float64(j) * math.Pow(math.Abs(xs[i])+1, float64(j-1)) // power truncations
+						}
+					}
+					wantPoly = append(wantPoly, p)
+					polyTol = append(polyTol, tol*ulp)
+				}
+				wantMM := make([]float64, 6*4)
+				for i := 0; i < 6; i++ {
+					for j := 0; j < 4; j++ {
+						for k := 0; k < 5; k++ {
+							wantMM[i*4+j] += xs[i*5+k] * ws[k*4+j]
+						}
+					}
+				}
+				// Ring products of exact encodings are exact; only the truncation
+				// errs, by at most one unit in the last place.
+				assertClose(t, "MulFixed", get(0), wantProd, ulp)
+				assertClose(t, "SquareFixed", get(1), wantSq, ulp)
+				assertClose(t, "MatMulFixed", get(2), wantMM, ulp)
+				assertClose(t, "ScaleFixed", get(3), wantSc, ulp)
+				gotPoly := get(4)
+				for i := range gotPoly {
+					assertClose(t, "Polynomial", gotPoly[i:i+1], wantPoly[i:i+1], polyTol[i])
+				}
+			})
+		}
+	}
+}

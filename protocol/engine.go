@@ -1,0 +1,337 @@
+package protocol
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// Engine is one party's MPC engine. It is not safe for concurrent use: a party runs
+// one protocol at a time, and all parties must call the same operations in the same
+// order with the same public arguments (shapes, constants).
+type Engine struct {
+	tr    Transport
+	self  int
+	n     int
+	pre   Source
+	codec sharing.Codec
+	rng   io.Reader // fresh randomness for input sharing
+	round uint64    // index of the next communication round of this session
+	clock OpClock
+}
+
+// OpClock accumulates time and rounds spent per operation kind, for cost reports.
+type OpClock map[string]OpCost
+
+// OpCost is the accumulated cost of one operation kind.
+type OpCost struct {
+	Calls    int64         `json:"calls"`
+	Rounds   int64         `json:"rounds"`
+	Elements int64         `json:"elements_opened"`
+	Time     time.Duration `json:"time_ns"`
+}
+
+// Config tunes an engine; the zero value is not valid, use NewEngine's defaults.
+type Config struct {
+	Codec sharing.Codec
+	// Rand is the source of fresh randomness for input sharing; crypto/rand when nil.
+	Rand io.Reader
+}
+
+// NewEngine returns party tr.Self()'s engine.
+func NewEngine(tr Transport, pre Source, cfg Config) (*Engine, error) {
+	if tr == nil || pre == nil {
+		return nil, errors.New("protocol: engine needs a transport and a preprocessing source")
+	}
+	if tr.Parties() < 2 {
+		return nil, fmt.Errorf("protocol: need at least 2 parties, got %d", tr.Parties())
+	}
+	if tr.Self() < 0 || tr.Self() >= tr.Parties() {
+		return nil, fmt.Errorf("protocol: party index %d out of range [0, %d)", tr.Self(), tr.Parties())
+	}
+	if _, err := sharing.NewCodec(cfg.Codec.FracBits); err != nil {
+		return nil, err
+	}
+	rng := cfg.Rand
+	if rng == nil {
+		rng = rand.Reader
+	}
+	return &Engine{tr: tr, self: tr.Self(), n: tr.Parties(), pre: pre, codec: cfg.Codec, rng: rng, clock: OpClock{}}, nil
+}
+
+// Self is this party's index.
+func (e *Engine) Self() int { return e.self }
+
+// Parties is the number of parties.
+func (e *Engine) Parties() int { return e.n }
+
+// Codec is the session's fixed-point codec.
+func (e *Engine) Codec() sharing.Codec { return e.codec }
+
+// Rounds is the number of communication rounds this engine has run.
+func (e *Engine) Rounds() uint64 { return e.round }
+
+// Costs returns a copy of the per-operation cost table.
+func (e *Engine) Costs() OpClock {
+	out := OpClock{}
+	for k, v := range e.clock {
+		out[k] = v
+	}
+	return out
+}
+
+func (e *Engine) account(op string, start time.Time, rounds, elements int) {
+	c := e.clock[op]
+	c.Calls++
+	c.Rounds += int64(rounds)
+	c.Elements += int64(elements)
+	c.Time += time.Since(start)
+	e.clock[op] = c
+}
+
+// Message layout: round (8 bytes) | op (2 bytes) | element count (4 bytes) | elements
+// (8 bytes each, little-endian). The round and op let a receiver detect a peer that
+// is out of step instead of silently combining unrelated shares.
+const headerSize = 14
+
+// MaxMessageElements bounds one message (1 GiB of elements).
+const MaxMessageElements = 1 << 27
+
+type opCode uint16
+
+const (
+	opOpen opCode = iota + 1
+	opOpenTo
+	opShareSeed
+	opShareData
+)
+
+func (o opCode) String() string {
+	switch o {
+	case opOpen:
+		return "open"
+	case opOpenTo:
+		return "open-to"
+	case opShareSeed:
+		return "input-seed"
+	case opShareData:
+		return "input-data"
+	}
+	return fmt.Sprintf("op(%d)", uint16(o))
+}
+
+func encodeMessage(round uint64, op opCode, words []uint64) []byte {
+	buf := make([]byte, headerSize+8*len(words))
+	binary.LittleEndian.PutUint64(buf[0:], round)
+	binary.LittleEndian.PutUint16(buf[8:], uint16(op))
+	binary.LittleEndian.PutUint32(buf[10:], uint32(len(words)))
+	for i, w := range words {
+		binary.LittleEndian.PutUint64(buf[headerSize+8*i:], w)
+	}
+	return buf
+}
+
+// decodeMessage checks a peer's message against what this round expects.
+func decodeMessage(msg []byte, from int, round uint64, op opCode, want int) ([]uint64, error) {
+	if len(msg) < headerSize {
+		return nil, fmt.Errorf("protocol: round %d %s: message from party %d is %d bytes, shorter than a header", round, op, from, len(msg))
+	}
+	gotRound := binary.LittleEndian.Uint64(msg[0:])
+	gotOp := opCode(binary.LittleEndian.Uint16(msg[8:]))
+	count := int(binary.LittleEndian.Uint32(msg[10:]))
+	switch {
+	case gotRound != round || gotOp != op:
+		return nil, fmt.Errorf("protocol: round %d %s: party %d is out of step (sent round %d %s)", round, op, from, gotRound, gotOp)
+	case count != want:
+		return nil, fmt.Errorf("protocol: round %d %s: party %d sent %d elements, want %d", round, op, from, count, want)
+	case len(msg) != headerSize+8*count:
+		return nil, fmt.Errorf("protocol: round %d %s: message from party %d is %d bytes, want %d", round, op, from, len(msg), headerSize+8*count)
+	}
+	words := make([]uint64, count)
+	for i := range words {
+		words[i] = binary.LittleEndian.Uint64(msg[headerSize+8*i:])
+	}
+	return words, nil
+}
+
+// exchange sends words to every peer and returns the sum of everyone's words: the
+// core of an opening, one round.
+func (e *Engine) exchange(ctx context.Context, words []uint64) ([]uint64, error) {
+	if len(words) > MaxMessageElements {
+		return nil, fmt.Errorf("protocol: opening of %d elements exceeds the message bound %d", len(words), MaxMessageElements)
+	}
+	round := e.round
+	e.round++
+	msg := encodeMessage(round, opOpen, words)
+	for p := 0; p < e.n; p++ {
+		if p == e.self {
+			continue
+		}
+		if err := e.tr.Send(ctx, p, msg); err != nil {
+			return nil, fmt.Errorf("protocol: round %d open: send to party %d: %w", round, p, err)
+		}
+	}
+	sum := append([]uint64(nil), words...)
+	for p := 0; p < e.n; p++ {
+		if p == e.self {
+			continue
+		}
+		msg, err := e.tr.Recv(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("protocol: round %d open: receive from party %d: %w", round, p, err)
+		}
+		theirs, err := decodeMessage(msg, p, round, opOpen, len(words))
+		if err != nil {
+			return nil, err
+		}
+		for i, w := range theirs {
+			sum[i] += w
+		}
+	}
+	return sum, nil
+}
+
+// Open reveals shared tensors to every party, all in one round.
+func (e *Engine) Open(ctx context.Context, xs ...sharing.Tensor) ([]sharing.Tensor, error) {
+	start := time.Now()
+	total := 0
+	for _, x := range xs {
+		total += x.Len()
+	}
+	words := make([]uint64, 0, total)
+	for _, x := range xs {
+		words = append(words, x.Data...)
+	}
+	sum, err := e.exchange(ctx, words)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sharing.Tensor, len(xs))
+	off := 0
+	for i, x := range xs {
+		out[i] = sharing.Tensor{Shape: append([]int(nil), x.Shape...), Data: sum[off : off+x.Len() : off+x.Len()]}
+		off += x.Len()
+	}
+	e.account("open", start, 1, total)
+	return out, nil
+}
+
+// OpenTo reveals x to party `to` only; the others get a zero Tensor and learn nothing.
+func (e *Engine) OpenTo(ctx context.Context, x sharing.Tensor, to int) (sharing.Tensor, error) {
+	if to < 0 || to >= e.n {
+		return sharing.Tensor{}, fmt.Errorf("protocol: open to party %d: no such party", to)
+	}
+	start := time.Now()
+	round := e.round
+	e.round++
+	defer e.account("open-to", start, 1, x.Len())
+	if e.self != to {
+		if err := e.tr.Send(ctx, to, encodeMessage(round, opOpenTo, x.Data)); err != nil {
+			return sharing.Tensor{}, fmt.Errorf("protocol: round %d open-to: send to party %d: %w", round, to, err)
+		}
+		return sharing.Tensor{}, nil
+	}
+	out := x.Clone()
+	for p := 0; p < e.n; p++ {
+		if p == e.self {
+			continue
+		}
+		msg, err := e.tr.Recv(ctx, p)
+		if err != nil {
+			return sharing.Tensor{}, fmt.Errorf("protocol: round %d open-to: receive from party %d: %w", round, p, err)
+		}
+		theirs, err := decodeMessage(msg, p, round, opOpenTo, x.Len())
+		if err != nil {
+			return sharing.Tensor{}, err
+		}
+		for i, w := range theirs {
+			out.Data[i] += w
+		}
+	}
+	return out, nil
+}
+
+// Input secret-shares a tensor held by party owner; every party passes the public
+// shape, and only the owner passes the value (others pass a zero Tensor). The owner
+// sends each peer a fresh 16-byte seed from which the peer expands its share, and
+// keeps x minus the expansions: 16 bytes per peer, whatever the size of x.
+func (e *Engine) Input(ctx context.Context, owner int, x sharing.Tensor, shape ...int) (sharing.Tensor, error) {
+	if owner < 0 || owner >= e.n {
+		return sharing.Tensor{}, fmt.Errorf("protocol: input from party %d: no such party", owner)
+	}
+	start := time.Now()
+	round := e.round
+	e.round++
+	defer e.account("input", start, 1, 0)
+	if e.self == owner {
+		if sharing.Size(shape) != x.Len() {
+			return sharing.Tensor{}, fmt.Errorf("protocol: input of shape %v does not match declared shape %v", x.Shape, shape)
+		}
+		mine := x.Clone()
+		mine.Shape = append([]int(nil), shape...)
+		for p := 0; p < e.n; p++ {
+			if p == e.self {
+				continue
+			}
+			seed, err := sharing.NewSeed(e.rng)
+			if err != nil {
+				return sharing.Tensor{}, err
+			}
+			sharing.SubInPlace(mine, sharing.NewPRG(seed, 0).Tensor(shape...))
+			if err := e.tr.Send(ctx, p, encodeMessage(round, opShareSeed, seedWords(seed))); err != nil {
+				return sharing.Tensor{}, fmt.Errorf("protocol: round %d input: send seed to party %d: %w", round, p, err)
+			}
+		}
+		return mine, nil
+	}
+	msg, err := e.tr.Recv(ctx, owner)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: round %d input: receive from party %d: %w", round, owner, err)
+	}
+	words, err := decodeMessage(msg, owner, round, opShareSeed, sharing.SeedSize/8)
+	if err != nil {
+		return sharing.Tensor{}, err
+	}
+	var seed sharing.Seed
+	binary.LittleEndian.PutUint64(seed[0:], words[0])
+	binary.LittleEndian.PutUint64(seed[8:], words[1])
+	return sharing.NewPRG(seed, 0).Tensor(shape...), nil
+}
+
+func seedWords(s sharing.Seed) []uint64 {
+	return []uint64{binary.LittleEndian.Uint64(s[0:]), binary.LittleEndian.Uint64(s[8:])}
+}
+
+// Public turns a public tensor, known to every party, into a sharing of it: party 0
+// holds the value, the others zero. No communication.
+func (e *Engine) Public(x sharing.Tensor) sharing.Tensor {
+	if e.self == 0 {
+		return x.Clone()
+	}
+	return sharing.Zeros(x.Shape...)
+}
+
+// AddPublic returns a sharing of x + c for public c.
+func (e *Engine) AddPublic(x, c sharing.Tensor) sharing.Tensor {
+	if e.self == 0 {
+		return sharing.Add(x, c)
+	}
+	return x.Clone()
+}
+
+// AddScalar returns a sharing of x + c for a public ring element c.
+func (e *Engine) AddScalar(x sharing.Tensor, c uint64) sharing.Tensor {
+	out := x.Clone()
+	if e.self == 0 {
+		for i := range out.Data {
+			out.Data[i] += c
+		}
+	}
+	return out
+}

@@ -1,0 +1,129 @@
+package protocol_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+var partyCounts = []int{2, 3, 5}
+
+// session runs fn on n parties over the in-memory network with a dealer, and
+// returns each party's result.
+func session[T any](t testing.TB, n int, fracBits int, fn func(ctx context.Context, e *protocol.Engine) (T, error)) []T {
+	t.Helper()
+	ts, err := network.NewMemoryNetwork(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dealer, err := protocol.NewDealer(n, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out := make([]T, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			src, err := dealer.Source(i)
+			if err != nil {
+				errs[i] = err
+				cancel()
+				return
+			}
+			e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: fracBits}})
+			if err != nil {
+				errs[i] = err
+				cancel()
+				return
+			}
+			out[i], errs[i] = fn(ctx, e)
+			if errs[i] != nil {
+				cancel()
+				ts[i].Close()
+			}
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("party %d: %v", i, err)
+		}
+	}
+	return out
+}
+
+// splitAll secret-shares plain values among n parties (test-side dealer of inputs).
+func splitAll(t testing.TB, n int, xs ...sharing.Tensor) [][]sharing.Tensor {
+	t.Helper()
+	out := make([][]sharing.Tensor, n)
+	for _, x := range xs {
+		shares, err := sharing.Split(rand.Reader, x, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range shares {
+			out[i] = append(out[i], shares[i])
+		}
+	}
+	return out
+}
+
+func reconstruct(t testing.TB, shares []sharing.Tensor) sharing.Tensor {
+	t.Helper()
+	v, err := sharing.Reconstruct(shares)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func randomRing(shape ...int) sharing.Tensor {
+	x, err := sharing.Random(rand.Reader, shape...)
+	if err != nil {
+		panic(err)
+	}
+	return x
+}
+
+// randomFixed returns a tensor of fixed-point values uniform in (-bound, bound).
+func randomFixed(codec sharing.Codec, bound float64, shape ...int) (sharing.Tensor, []float64) {
+	u := randomRing(shape...)
+	xs := make([]float64, u.Len())
+	t := sharing.Zeros(shape...)
+	for i, v := range u.Data {
+		xs[i] = (float64(v>>11)/float64(1<<53)*2 - 1) * bound
+		t.Data[i] = codec.MustEncode(xs[i])
+		xs[i] = codec.Decode(t.Data[i])
+	}
+	return t, xs
+}
+
+func assertClose(t testing.TB, what string, got, want []float64, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	worst := 0.0
+	for i := range got {
+		if d := math.Abs(got[i] - want[i]); d > worst {
+			worst = d
+		}
+		if d := math.Abs(got[i] - want[i]); !(d <= tol) {
+			t.Fatalf("%s: element %d = %g, want %g (error %g > bound %g)", what, i, got[i], want[i], d, tol)
+		}
+	}
+	_ = fmt.Sprint(worst)
+}

@@ -1,0 +1,39 @@
+package protocol
+
+import (
+	"context"
+
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// Triple is one party's share of Beaver material: C = A*B, element-wise or as a
+// matrix product depending on how it was asked for.
+type Triple struct {
+	A, B, C sharing.Tensor
+}
+
+// SquarePair is one party's share of (A, A*A element-wise).
+type SquarePair struct {
+	A, A2 sharing.Tensor
+}
+
+// TruncPair is one party's share of the material for wrap-safe probabilistic
+// truncation by f bits: R uniform in Z_2^64, RShifted = (R mod 2^63) >> f and
+// RMSB = R >> 63 (an arithmetic share of a bit).
+type TruncPair struct {
+	R, RShifted, RMSB sharing.Tensor
+}
+
+// Source supplies correlated randomness by kind and shape. All parties of a session
+// ask their sources for the same material in the same order; a source may rely on
+// that order (the seed-compressed dealer does).
+type Source interface {
+	// ElementwiseTriple returns a triple of tensors of the given shape with C = A ⊙ B.
+	ElementwiseTriple(ctx context.Context, shape []int) (Triple, error)
+	// MatrixTriple returns A (m x k), B (k x n) and C = A·B (m x n).
+	MatrixTriple(ctx context.Context, m, k, n int) (Triple, error)
+	// SquarePair returns (A, A ⊙ A) of the given shape.
+	SquarePair(ctx context.Context, shape []int) (SquarePair, error)
+	// TruncPair returns truncation material for a shift by fracBits.
+	TruncPair(ctx context.Context, shape []int, fracBits int) (TruncPair, error)
+}
