@@ -138,9 +138,9 @@ func parseFloat(s string) (float64, error) {
 	v, err := strconv.ParseFloat(s, 64)
 	switch {
 	case errors.Is(err, strconv.ErrRange):
-		return 0, fmt.Errorf("%s is out of float64 range", s)
+		return 0, fmt.Errorf("%q is out of float64 range", s)
 	case err != nil:
-		return 0, fmt.Errorf("not a number: %s", s)
+		return 0, fmt.Errorf("not a number: %q", s)
 	}
 	return v, nil
 }

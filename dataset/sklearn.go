@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -193,6 +192,9 @@ func parseJSONNumber(cell json.RawMessage) (float64, error) {
 	case `"-Infinity"`:
 		return math.Inf(-1), nil
 	default:
+		if strings.HasPrefix(s, `"`) {
+			return 0, fmt.Errorf("string %s, want a number", s)
+		}
 		return parseFloat(s)
 	}
 }

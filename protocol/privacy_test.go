@@ -1,0 +1,176 @@
+package protocol_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// recorder is a transport that keeps every message party 0 receives: the view of a
+// curious party.
+type recorder struct {
+	protocol.Transport
+	mu   sync.Mutex
+	seen []uint64
+}
+
+func (r *recorder) Recv(ctx context.Context, from int) ([]byte, error) {
+	msg, err := r.Transport.Recv(ctx, from)
+	if err == nil && len(msg) >= 14 {
+		r.mu.Lock()
+		for off := 14; off+8 <= len(msg); off += 8 {
+			r.seen = append(r.seen, binary.LittleEndian.Uint64(msg[off:]))
+		}
+		r.mu.Unlock()
+	}
+	return msg, err
+}
+
+// viewOfParty0 runs Mul, MatMul, Square and Truncate on the given secret inputs
+// (held by parties 1..n-1 via Input) and returns every word party 0 received.
+func viewOfParty0(t *testing.T, n int, x sharing.Tensor) []uint64 {
+	t.Helper()
+	ts, err := network.NewMemoryNetwork(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dealer, err := protocol.NewDealer(n, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{Transport: ts[0]}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var tr protocol.Transport = ts[i]
+			if i == 0 {
+				tr = rec
+			}
+			src, _ := dealer.Source(i)
+			e, err := protocol.NewEngine(tr, src, protocol.Config{Codec: sharing.Codec{FracBits: 16}})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			errs[i] = func() error {
+				var mine sharing.Tensor
+				if i == 1 {
+					mine = x
+				}
+				s, err := e.Input(ctx, 1, mine, x.Shape...)
+				if err != nil {
+					return err
+				}
+				if _, err := e.Mul(ctx, s, s); err != nil {
+					return err
+				}
+				if _, err := e.Square(ctx, s); err != nil {
+					return err
+				}
+				if _, err := e.MatMul(ctx, s, sharing.Transpose(s)); err != nil {
+					return err
+				}
+				_, err = e.Truncate(ctx, s)
+				return err
+			}()
+			if errs[i] != nil {
+				cancel()
+			}
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("party %d: %v", i, err)
+		}
+	}
+	return rec.seen
+}
+
+// histogram buckets words by their top and bottom 4 bits (32 counts).
+func histogram(words []uint64) []float64 {
+	h := make([]float64, 32)
+	for _, w := range words {
+		h[w>>60]++
+		h[16+w&15]++
+	}
+	return h
+}
+
+func chiSquareUniform(h []float64, total int) float64 {
+	exp := float64(total) / 16
+	s := 0.0
+	for _, c := range h {
+		s += (c - exp) * (c - exp) / exp
+	}
+	return s
+}
+
+// chiSquareTwoSample compares two histograms of the same total.
+func chiSquareTwoSample(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		if a[i]+b[i] > 0 {
+			s += (a[i] - b[i]) * (a[i] - b[i]) / (a[i] + b[i])
+		}
+	}
+	return s
+}
+
+// TestOpenedValuesUniform checks that what a curious party receives is uniform and
+// the same whatever the other parties' inputs: all zeros, all one value, or data
+// with structure.
+func TestOpenedValuesUniform(t *testing.T) {
+	const rows, cols = 64, 64
+	zero := sharing.Zeros(rows, cols)
+	constant := sharing.Zeros(rows, cols)
+	ramp := sharing.Zeros(rows, cols)
+	for i := range constant.Data {
+		constant.Data[i] = 0x7fff_0000_0000_0000 >> 3
+		ramp.Data[i] = uint64(i) << 16
+	}
+	// Two 16-bin histograms: 30 degrees of freedom; threshold at p = 1e-6 so the test
+	// fails by chance about once in a million runs.
+	crit := distuv.ChiSquared{K: 30}.Quantile(1 - 1e-6)
+	critTwo := distuv.ChiSquared{K: 32}.Quantile(1 - 1e-6)
+	for _, n := range partyCounts {
+		var hists [][]float64
+		var counts []int
+		for k, x := range []sharing.Tensor{zero, constant, ramp} {
+			var words []uint64
+			for rep := 0; rep < 8; rep++ {
+				words = append(words, viewOfParty0(t, n, x)...)
+			}
+			h := histogram(words)
+			if stat := chiSquareUniform(h, len(words)); stat > crit {
+				t.Fatalf("n=%d input %d: party 0's view is not uniform: chi-square %.1f > %.1f over %d words", n, k, stat, crit, len(words))
+			}
+			hists = append(hists, h)
+			counts = append(counts, len(words))
+		}
+		for k := 1; k < len(hists); k++ {
+			if counts[k] != counts[0] {
+				t.Fatalf("n=%d: view sizes differ with the input: %d vs %d words", n, counts[k], counts[0])
+			}
+			if stat := chiSquareTwoSample(hists[0], hists[k]); stat > critTwo {
+				t.Fatalf("n=%d: view with input %d differs from the view with zeros: chi-square %.1f > %.1f", n, k, stat, critTwo)
+			}
+		}
+		t.Log(fmt.Sprintf("n=%d: %d words per view, all uniform", n, counts[0]))
+	}
+}
