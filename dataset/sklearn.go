@@ -72,8 +72,7 @@ func Load(name string, opts LoadOptions) (*Dataset, error) {
 	path := filepath.Join(dir, key+".json")
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("dataset %s: %s not found (directory from %s): %w; %s",
-			key, path, source, fs.ErrNotExist, fetchHint(source, key))
+		return nil, fmt.Errorf("dataset %s: %w (directory from %s); %s", key, err, source, fetchHint(source, key))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", key, err)

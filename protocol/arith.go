@@ -3,6 +3,7 @@ package protocol
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/tessera-mpc/tessera/sharing"
@@ -99,18 +100,37 @@ func (e *Engine) Truncate(ctx context.Context, x sharing.Tensor) (sharing.Tensor
 
 // TruncateBy is Truncate by an explicit number of bits in [1, 61].
 func (e *Engine) TruncateBy(ctx context.Context, x sharing.Tensor, bits int) (sharing.Tensor, error) {
+	out, err := e.TruncateMany(ctx, bits, x)
+	if err != nil {
+		return sharing.Tensor{}, err
+	}
+	return out[0], nil
+}
+
+// TruncateMany truncates several sharings by the same number of bits in one round.
+func (e *Engine) TruncateMany(ctx context.Context, bits int, xs ...sharing.Tensor) ([]sharing.Tensor, error) {
 	if bits < 1 || bits > 61 {
-		return sharing.Tensor{}, fmt.Errorf("protocol: truncation by %d bits is out of range [1, 61]", bits)
+		return nil, fmt.Errorf("protocol: truncation by %d bits is out of range [1, 61]", bits)
 	}
 	start := time.Now()
-	tp, err := e.pre.TruncPair(ctx, x.Shape, bits)
+	total := 0
+	for _, x := range xs {
+		total += x.Len()
+	}
+	tp, err := e.pre.TruncPair(ctx, []int{total}, bits)
 	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: Truncate: preprocessing: %w", err)
+		return nil, fmt.Errorf("protocol: Truncate: preprocessing: %w", err)
 	}
 	// y = x + 2^62 lies in [0, 2^63) for |x| < 2^62, so y + (r mod 2^63) does not wrap
 	// and its top bit is msb(c) xor msb(r), computable linearly from public c.
 	const bias = uint64(1) << 62
-	masked := sharing.Add(x, tp.R)
+	masked := sharing.Zeros(total)
+	off := 0
+	for _, x := range xs {
+		copy(masked.Data[off:], x.Data)
+		off += x.Len()
+	}
+	sharing.AddInPlace(masked, tp.R)
 	if e.self == 0 {
 		for i := range masked.Data {
 			masked.Data[i] += bias
@@ -118,10 +138,10 @@ func (e *Engine) TruncateBy(ctx context.Context, x sharing.Tensor, bits int) (sh
 	}
 	opened, err := e.Open(ctx, masked)
 	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: Truncate: %w", err)
+		return nil, fmt.Errorf("protocol: Truncate: %w", err)
 	}
 	c := opened[0]
-	out := sharing.Zeros(x.Shape...)
+	flat := make([]uint64, total)
 	high := uint64(1) << (63 - bits)
 	for i, cv := range c.Data {
 		cMSB := cv >> 63
@@ -131,7 +151,13 @@ func (e *Engine) TruncateBy(ctx context.Context, x sharing.Tensor, bits int) (sh
 		if e.self == 0 {
 			v += cMSB*high + (cv&^(1<<63))>>bits - bias>>bits
 		}
-		out.Data[i] = v
+		flat[i] = v
+	}
+	out := make([]sharing.Tensor, len(xs))
+	off = 0
+	for i, x := range xs {
+		out[i] = sharing.Tensor{Shape: append([]int(nil), x.Shape...), Data: flat[off : off+x.Len() : off+x.Len()]}
+		off += x.Len()
 	}
 	e.account("truncate", start, 0, 0)
 	return out, nil
@@ -164,14 +190,37 @@ func (e *Engine) MatMulFixed(ctx context.Context, x, y sharing.Tensor) (sharing.
 	return e.Truncate(ctx, z)
 }
 
-// ScaleFixed multiplies a fixed-point sharing by a public real c (local product,
-// then one truncation round).
-func (e *Engine) ScaleFixed(ctx context.Context, x sharing.Tensor, c float64) (sharing.Tensor, error) {
-	enc, err := e.codec.Encode(c)
-	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: ScaleFixed by %g: %w", c, err)
+// ConstantBits is the precision of a public constant in ScaleFixed: the constant
+// is encoded with about this many significant bits whatever its magnitude, so
+// small learning rates lose nothing to the fixed-point grid.
+const ConstantBits = 20
+
+// ScaleFixed multiplies fixed-point sharings by a public real c: a local product
+// with c encoded at scale 2^s (s chosen for ConstantBits significant bits), then
+// one truncation by s bits for all tensors together. Safe while
+// |x * c| < 2^(41 - f).
+func (e *Engine) ScaleFixed(ctx context.Context, c float64, xs ...sharing.Tensor) ([]sharing.Tensor, error) {
+	if math.IsNaN(c) || math.IsInf(c, 0) {
+		return nil, fmt.Errorf("protocol: ScaleFixed by %v", c)
 	}
-	return e.Truncate(ctx, sharing.Scale(x, enc))
+	if c == 0 {
+		out := make([]sharing.Tensor, len(xs))
+		for i, x := range xs {
+			out[i] = sharing.Zeros(x.Shape...)
+		}
+		return out, nil
+	}
+	s := ConstantBits - int(math.Ceil(math.Log2(math.Abs(c))))
+	s = max(1, min(61, s))
+	enc := math.Round(math.Ldexp(c, s))
+	if math.Abs(enc) >= math.Ldexp(1, 62-e.codec.FracBits) {
+		return nil, fmt.Errorf("protocol: ScaleFixed by %g: constant too large for %d fractional bits", c, e.codec.FracBits)
+	}
+	scaled := make([]sharing.Tensor, len(xs))
+	for i, x := range xs {
+		scaled[i] = sharing.Scale(x, uint64(int64(enc)))
+	}
+	return e.TruncateMany(ctx, s, scaled...)
 }
 
 // Polynomial evaluates sum_j coeffs[j] x^j element-wise on a fixed-point sharing.

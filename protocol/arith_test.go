@@ -219,7 +219,7 @@ func TestFixedPointOperations(t *testing.T) {
 					if err != nil {
 						return nil, err
 					}
-					sc, err := e.ScaleFixed(ctx, m[0], -0.3)
+					sc, err := e.ScaleFixed(ctx, -0.3, m[0])
 					if err != nil {
 						return nil, err
 					}
@@ -227,7 +227,7 @@ func TestFixedPointOperations(t *testing.T) {
 					if err != nil {
 						return nil, err
 					}
-					return []sharing.Tensor{prod, sq, mm, sc, poly}, nil
+					return []sharing.Tensor{prod, sq, mm, sc[0], poly}, nil
 				})
 				get := func(j int) []float64 {
 					var ss []sharing.Tensor
@@ -240,7 +240,7 @@ func TestFixedPointOperations(t *testing.T) {
 				for i := range xs {
 					wantProd = append(wantProd, xs[i]*ys[i])
 					wantSq = append(wantSq, xs[i]*xs[i])
-					wantSc = append(wantSc, xs[i]*codec.Decode(codec.MustEncode(-0.3)))
+					wantSc = append(wantSc, xs[i]*-0.3)
 					p, tol := 0.0, 1.0 // final truncation
 					for j, c := range coeffs {
 						p += c * math.Pow(xs[i], float64(j))
@@ -265,7 +265,8 @@ func TestFixedPointOperations(t *testing.T) {
 				assertClose(t, "MulFixed", get(0), wantProd, ulp)
 				assertClose(t, "SquareFixed", get(1), wantSq, ulp)
 				assertClose(t, "MatMulFixed", get(2), wantMM, ulp)
-				assertClose(t, "ScaleFixed", get(3), wantSc, ulp)
+				// The constant carries ConstantBits significant bits: relative error 2^-20.
+				assertClose(t, "ScaleFixed", get(3), wantSc, ulp+8*0.3*math.Ldexp(1, -protocol.ConstantBits))
 				gotPoly := get(4)
 				for i := range gotPoly {
 					assertClose(t, "Polynomial", gotPoly[i:i+1], wantPoly[i:i+1], polyTol[i])
