@@ -1,0 +1,165 @@
+package nn_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/nn"
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+func TestActivationFitsWithinStatedError(t *testing.T) {
+	for _, name := range nn.ActivationNames() {
+		a, err := nn.ActivationByName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Target == nil {
+			continue
+		}
+		worst := 0.0
+		for i := 0; i <= 10000; i++ {
+			x := a.Interval[0] + (a.Interval[1]-a.Interval[0])*float64(i)/10000
+			worst = math.Max(worst, math.Abs(a.Eval(x)-a.Target(x)))
+		}
+		if worst > a.MaxError {
+			t.Errorf("%s: max error %g on %v exceeds the stated %g", name, worst, a.Interval, a.MaxError)
+		}
+	}
+	if _, err := nn.ActivationByName("relu"); err == nil {
+		t.Error("unknown activation accepted")
+	}
+}
+
+// trainBoth trains the same network securely (n parties, in memory, dealer) and in
+// plaintext for some steps on the same batches and returns both models.
+func trainBoth(t *testing.T, n int, spec nn.Spec, x, y *mat.Dense, steps, batch int, lr float64) (secure, plain nn.Params) {
+	t.Helper()
+	seed, _ := sharing.NewSeed(rand.Reader)
+	init := nn.InitParams(spec, seed)
+	ref := nn.NewPlain(spec, init)
+	rows, _ := x.Dims()
+	batches := func(s int) (*mat.Dense, *mat.Dense) {
+		from := (s * batch) % rows
+		to := min(from+batch, rows)
+		return mat.DenseCopyOf(x.Slice(from, to, 0, spec.Inputs)), mat.DenseCopyOf(y.Slice(from, to, 0, spec.Outputs()))
+	}
+	for s := 0; s < steps; s++ {
+		bx, by := batches(s)
+		ref.TrainBatch(bx, by, lr)
+	}
+	codec := sharing.Codec{FracBits: 16}
+	ts, _ := network.NewMemoryNetwork(n)
+	dealer, _ := protocol.NewDealer(n, rand.Reader)
+	results := make([]nn.Params, n)
+	errs := make([]error, n)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = func() error {
+				src, _ := dealer.Source(i)
+				e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: codec})
+				if err != nil {
+					return err
+				}
+				sn, err := nn.NewSecure(e, spec, init)
+				if err != nil {
+					return err
+				}
+				for s := 0; s < steps; s++ {
+					bx, by := batches(s)
+					r, _ := bx.Dims()
+					tx, err := codec.EncodeTensor(bx.RawMatrix().Data, r, spec.Inputs)
+					if err != nil {
+						return err
+					}
+					ty, err := codec.EncodeTensor(by.RawMatrix().Data, r, spec.Outputs())
+					if err != nil {
+						return err
+					}
+					// Party 0 contributes the batch; a real run shares each party's rows.
+					sx, err := e.Input(ctx, 0, tx, r, spec.Inputs)
+					if err != nil {
+						return err
+					}
+					sy, err := e.Input(ctx, 0, ty, r, spec.Outputs())
+					if err != nil {
+						return err
+					}
+					if _, err := sn.TrainBatch(ctx, sx, sy, lr); err != nil {
+						return err
+					}
+				}
+				results[i], err = sn.Reveal(ctx)
+				return err
+			}()
+			if errs[i] != nil {
+				cancel()
+			}
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("party %d: %v", i, err)
+		}
+	}
+	return results[0], ref.Params
+}
+
+func maxDiff(a, b nn.Params) float64 {
+	worst := 0.0
+	for l := range a.W {
+		for _, pair := range [][2]*mat.Dense{{a.W[l], b.W[l]}, {a.B[l], b.B[l]}} {
+			var d mat.Dense
+			d.Sub(pair[0], pair[1])
+			worst = math.Max(worst, mat.Norm(&d, math.Inf(1)))
+		}
+	}
+	return worst
+}
+
+func TestSecureTrainingMatchesPlaintext(t *testing.T) {
+	rows, in := 64, 6
+	x := mat.NewDense(rows, in, nil)
+	y := mat.NewDense(rows, 2, nil)
+	prg := sharing.NewPRG(sharing.Seed{1}, 0)
+	for i := 0; i < rows; i++ {
+		s := 0.0
+		for j := 0; j < in; j++ {
+			v := float64(int64(prg.Uint64()>>40))/float64(1<<24)*2 - 1
+			x.Set(i, j, v)
+			s += v * float64(j-2)
+		}
+		y.Set(i, 0, s)
+		y.Set(i, 1, math.Tanh(s))
+	}
+	for _, act := range []string{"identity", "square", "relu-poly", "sigmoid-poly"} {
+		for _, n := range []int{2, 3, 5} {
+			t.Run(fmt.Sprintf("%s/parties=%d", act, n), func(t *testing.T) {
+				a, _ := nn.ActivationByName(act)
+				id, _ := nn.ActivationByName("identity")
+				spec := nn.Spec{Inputs: in, Layers: []nn.Layer{{Units: 5, Activation: a}, {Units: 2, Activation: id}}}
+				sec, pl := trainBoth(t, n, spec, x, y, 12, 16, 0.05)
+				// 12 steps of fixed point (f = 16, ulp 1.5e-5): each step's truncations err
+				// by at most a few ulp per weight; allow 200 ulp in all.
+				if d := maxDiff(sec, pl); d > 200*math.Ldexp(1, -16) {
+					t.Fatalf("secure model differs from plaintext by %g", d)
+				}
+			})
+		}
+	}
+}
