@@ -1,0 +1,98 @@
+package party
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/tessera-mpc/tessera/protocol"
+)
+
+// Results is what a run writes: the config it ran, per-epoch metrics of the secure
+// run beside the plaintext reference, final metrics, costs and versions.
+type Results struct {
+	Config   *Config           `json:"config"`
+	Mode     string            `json:"mode"`
+	Epochs   []EpochResult     `json:"epochs"`
+	Final    FinalResult       `json:"final"`
+	Cost     Cost              `json:"cost"`
+	Versions map[string]string `json:"versions"`
+}
+
+// EpochResult pairs one epoch's secure and plaintext metrics.
+type EpochResult struct {
+	Epoch     int      `json:"epoch"`
+	Secure    Metrics  `json:"secure"`
+	Plaintext *Metrics `json:"plaintext,omitempty"`
+	SecureSec float64  `json:"secure_elapsed_s"`
+}
+
+// FinalResult holds the last epoch's metrics.
+type FinalResult struct {
+	Secure    Metrics  `json:"secure"`
+	Plaintext *Metrics `json:"plaintext,omitempty"`
+}
+
+// Cost is the price of the secure run.
+type Cost struct {
+	WallSeconds      float64     `json:"wall_s"`
+	Parties          []PartyCost `json:"parties"`
+	DealerBytesSent  int64       `json:"dealer_bytes_sent,omitempty"`
+	PlaintextSeconds float64     `json:"plaintext_wall_s,omitempty"`
+}
+
+// PartyCost is one party's traffic and time per operation kind.
+type PartyCost struct {
+	Party         int                        `json:"party"`
+	BytesSent     int64                      `json:"bytes_sent"`
+	BytesReceived int64                      `json:"bytes_received"`
+	Rounds        int64                      `json:"rounds"`
+	Peers         []protocol.PeerStats       `json:"peers"`
+	Operations    map[string]protocol.OpCost `json:"operations"`
+}
+
+// Versions reports the build: Go, this module and its dependencies.
+func Versions() map[string]string {
+	v := map[string]string{"go": runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v["tessera"] = bi.Main.Version
+		for _, d := range bi.Deps {
+			v[d.Path] = d.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				v["tessera_revision"] = s.Value
+			}
+		}
+	}
+	return v
+}
+
+// WriteJSON writes v to path atomically: a temporary file in the same directory,
+// renamed into place, so a failed run never leaves half a file.
+func WriteJSON(path string, v any) error {
+	raw, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".tessera-*.json")
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(append(raw, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("results: writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("results: writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	return nil
+}
