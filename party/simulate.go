@@ -89,7 +89,7 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, erro
 				return err
 			}()
 			if errs[i] != nil {
-				cancel()     // stop the other parties
+				cancel()      // stop the other parties
 				ts[i].Close() // and wake any that wait on this one
 			}
 		}(i)
