@@ -44,18 +44,27 @@ func NewDealer(parties int, rng io.Reader) (*Dealer, error) {
 	return d, nil
 }
 
+// Parties is the number of computing parties the dealer serves.
+func (d *Dealer) Parties() int { return d.parties }
+
 // BytesSent is what the dealer has sent so far: N-1 seeds once, plus every
 // corrected share for the last party.
 func (d *Dealer) BytesSent() int64 {
 	return int64(len(d.seeds)*sharing.SeedSize) + d.sent.Load()
 }
 
-// Source returns the preprocessing source of one party.
+// Source returns the preprocessing source of one party, for a dealer in the same
+// process (simulation).
 func (d *Dealer) Source(party int) (Source, error) {
 	if party < 0 || party >= d.parties {
 		return nil, fmt.Errorf("protocol: dealer has no party %d", party)
 	}
-	return &dealerSource{dealer: d, party: party}, nil
+	if party < d.parties-1 {
+		return newSeededSource(d.seeds[party]), nil
+	}
+	return &materialSource{requester{fetch: func(ctx context.Context, k uint64, req request) ([]sharing.Tensor, error) {
+		return d.corrected(k, req), nil
+	}}}, nil
 }
 
 // Components of a request: each gets its own AES-CTR stream.
@@ -65,24 +74,23 @@ func streamID(request uint64, component int) uint64 {
 	return request*componentsPerRequest + uint64(component)
 }
 
-// material builds the secret values of request k: component tensors whose shares
-// the parties receive. gen draws the random components from prg and derives the
-// rest.
-type materialGen func(prg *sharing.PRG) []sharing.Tensor
-
-// shares returns party p's shares of request k's components.
-func (d *Dealer) shares(p int, k uint64, shapes [][]int, gen materialGen) []sharing.Tensor {
-	if p < d.parties-1 {
-		out := make([]sharing.Tensor, len(shapes))
-		for c, shape := range shapes {
-			out[c] = sharing.NewPRG(d.seeds[p], streamID(k, c)).Tensor(shape...)
-		}
-		return out
+// expand returns the shares a seeded party derives for request k.
+func expand(seed sharing.Seed, k uint64, req request) []sharing.Tensor {
+	shapes := req.shapes()
+	out := make([]sharing.Tensor, len(shapes))
+	for c, shape := range shapes {
+		out[c] = sharing.NewPRG(seed, streamID(k, c)).Tensor(shape...)
 	}
-	values := gen(sharing.NewPRG(d.master, k))
+	return out
+}
+
+// corrected returns party N-1's shares of request k: the secret values minus the
+// other parties' expansions.
+func (d *Dealer) corrected(k uint64, req request) []sharing.Tensor {
+	values := req.generate(sharing.NewPRG(d.master, k))
 	for i := 0; i < d.parties-1; i++ {
-		for c, shape := range shapes {
-			sharing.SubInPlace(values[c], sharing.NewPRG(d.seeds[i], streamID(k, c)).Tensor(shape...))
+		for c, share := range expand(d.seeds[i], k, req) {
+			sharing.SubInPlace(values[c], share)
 		}
 	}
 	for _, v := range values {
@@ -91,74 +99,174 @@ func (d *Dealer) shares(p int, k uint64, shapes [][]int, gen materialGen) []shar
 	return values
 }
 
-type dealerSource struct {
-	dealer *Dealer
-	party  int
-	next   uint64 // index of the next request in this session
+// requestKind names the kinds of material.
+type requestKind uint8
+
+const (
+	kindElementwise requestKind = iota + 1
+	kindMatrix
+	kindSquare
+	kindTrunc
+)
+
+func (k requestKind) String() string {
+	switch k {
+	case kindElementwise:
+		return "element-wise triple"
+	case kindMatrix:
+		return "matrix triple"
+	case kindSquare:
+		return "square pair"
+	case kindTrunc:
+		return "truncation pair"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
-func (s *dealerSource) request(ctx context.Context, shapes [][]int, gen materialGen) ([]sharing.Tensor, error) {
+// request is one ask for material. Element-wise kinds use only Size; truncation
+// also Bits; matrix triples M, K, N.
+type request struct {
+	Kind    requestKind
+	M, K, N int
+	Size    int
+	Bits    int
+}
+
+func (r request) validate() error {
+	check := func(dims ...int) error {
+		total := 0
+		for _, d := range dims {
+			if d < 0 || d > MaxMessageElements {
+				return fmt.Errorf("protocol: %s of dimension %d is out of range", r.Kind, d)
+			}
+		}
+		for _, s := range r.shapes() {
+			total += sharing.Size(s)
+			if total > MaxMessageElements {
+				return fmt.Errorf("protocol: %s of %d elements exceeds the bound %d", r.Kind, total, MaxMessageElements)
+			}
+		}
+		return nil
+	}
+	switch r.Kind {
+	case kindElementwise, kindSquare:
+		return check(r.Size)
+	case kindTrunc:
+		if r.Bits < 1 || r.Bits > 61 {
+			return fmt.Errorf("protocol: truncation by %d bits is out of range", r.Bits)
+		}
+		return check(r.Size)
+	case kindMatrix:
+		if int64(r.M)*int64(r.K) > MaxMessageElements || int64(r.K)*int64(r.N) > MaxMessageElements || int64(r.M)*int64(r.N) > MaxMessageElements {
+			return fmt.Errorf("protocol: matrix triple %dx%dx%d is too large", r.M, r.K, r.N)
+		}
+		return check(r.M, r.K, r.N)
+	}
+	return fmt.Errorf("protocol: unknown kind of material %d", r.Kind)
+}
+
+func (r request) shapes() [][]int {
+	switch r.Kind {
+	case kindMatrix:
+		return [][]int{{r.M, r.K}, {r.K, r.N}, {r.M, r.N}}
+	case kindSquare:
+		return [][]int{{r.Size}, {r.Size}}
+	default:
+		return [][]int{{r.Size}, {r.Size}, {r.Size}}
+	}
+}
+
+// generate draws the secret values of a request from the dealer's stream.
+func (r request) generate(prg *sharing.PRG) []sharing.Tensor {
+	switch r.Kind {
+	case kindElementwise:
+		a, b := prg.Tensor(r.Size), prg.Tensor(r.Size)
+		return []sharing.Tensor{a, b, sharing.Hadamard(a, b)}
+	case kindMatrix:
+		a, b := prg.Tensor(r.M, r.K), prg.Tensor(r.K, r.N)
+		return []sharing.Tensor{a, b, sharing.MatMul(a, b)}
+	case kindSquare:
+		a := prg.Tensor(r.Size)
+		return []sharing.Tensor{a, sharing.Hadamard(a, a)}
+	default:
+		rv := prg.Tensor(r.Size)
+		shifted, msb := sharing.Zeros(r.Size), sharing.Zeros(r.Size)
+		for i, v := range rv.Data {
+			shifted.Data[i] = (v &^ (1 << 63)) >> r.Bits
+			msb.Data[i] = v >> 63
+		}
+		return []sharing.Tensor{rv, shifted, msb}
+	}
+}
+
+// requester turns the typed Source methods into numbered requests.
+type requester struct {
+	next  uint64
+	fetch func(ctx context.Context, k uint64, req request) ([]sharing.Tensor, error)
+}
+
+func (s *requester) get(ctx context.Context, req request) ([]sharing.Tensor, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for _, shape := range shapes {
-		if sharing.Size(shape) < 0 {
-			return nil, fmt.Errorf("protocol: dealer asked for invalid shape %v", shape)
-		}
+	if err := req.validate(); err != nil {
+		return nil, err
 	}
 	k := s.next
 	s.next++
-	return s.dealer.shares(s.party, k, shapes, gen), nil
+	t, err := s.fetch(ctx, k, req)
+	if err != nil {
+		return nil, fmt.Errorf("request %d (%s): %w", k, req.Kind, err)
+	}
+	return t, nil
 }
 
-func (s *dealerSource) ElementwiseTriple(ctx context.Context, shape []int) (Triple, error) {
-	t, err := s.request(ctx, [][]int{shape, shape, shape}, func(prg *sharing.PRG) []sharing.Tensor {
-		a, b := prg.Tensor(shape...), prg.Tensor(shape...)
-		return []sharing.Tensor{a, b, sharing.Hadamard(a, b)}
-	})
+func reshape(t sharing.Tensor, shape []int) sharing.Tensor {
+	return sharing.Tensor{Shape: append([]int(nil), shape...), Data: t.Data}
+}
+
+func (s *requester) ElementwiseTriple(ctx context.Context, shape []int) (Triple, error) {
+	t, err := s.get(ctx, request{Kind: kindElementwise, Size: sharing.Size(shape)})
+	if err != nil {
+		return Triple{}, err
+	}
+	return Triple{A: reshape(t[0], shape), B: reshape(t[1], shape), C: reshape(t[2], shape)}, nil
+}
+
+func (s *requester) MatrixTriple(ctx context.Context, m, k, n int) (Triple, error) {
+	t, err := s.get(ctx, request{Kind: kindMatrix, M: m, K: k, N: n})
 	if err != nil {
 		return Triple{}, err
 	}
 	return Triple{A: t[0], B: t[1], C: t[2]}, nil
 }
 
-func (s *dealerSource) MatrixTriple(ctx context.Context, m, k, n int) (Triple, error) {
-	t, err := s.request(ctx, [][]int{{m, k}, {k, n}, {m, n}}, func(prg *sharing.PRG) []sharing.Tensor {
-		a, b := prg.Tensor(m, k), prg.Tensor(k, n)
-		return []sharing.Tensor{a, b, sharing.MatMul(a, b)}
-	})
-	if err != nil {
-		return Triple{}, err
-	}
-	return Triple{A: t[0], B: t[1], C: t[2]}, nil
-}
-
-func (s *dealerSource) SquarePair(ctx context.Context, shape []int) (SquarePair, error) {
-	t, err := s.request(ctx, [][]int{shape, shape}, func(prg *sharing.PRG) []sharing.Tensor {
-		a := prg.Tensor(shape...)
-		return []sharing.Tensor{a, sharing.Hadamard(a, a)}
-	})
+func (s *requester) SquarePair(ctx context.Context, shape []int) (SquarePair, error) {
+	t, err := s.get(ctx, request{Kind: kindSquare, Size: sharing.Size(shape)})
 	if err != nil {
 		return SquarePair{}, err
 	}
-	return SquarePair{A: t[0], A2: t[1]}, nil
+	return SquarePair{A: reshape(t[0], shape), A2: reshape(t[1], shape)}, nil
 }
 
-func (s *dealerSource) TruncPair(ctx context.Context, shape []int, fracBits int) (TruncPair, error) {
-	if fracBits <= 0 || fracBits >= 62 {
-		return TruncPair{}, fmt.Errorf("protocol: truncation by %d bits is out of range", fracBits)
-	}
-	t, err := s.request(ctx, [][]int{shape, shape, shape}, func(prg *sharing.PRG) []sharing.Tensor {
-		r := prg.Tensor(shape...)
-		shifted, msb := sharing.Zeros(shape...), sharing.Zeros(shape...)
-		for i, v := range r.Data {
-			shifted.Data[i] = (v &^ (1 << 63)) >> fracBits
-			msb.Data[i] = v >> 63
-		}
-		return []sharing.Tensor{r, shifted, msb}
-	})
+func (s *requester) TruncPair(ctx context.Context, shape []int, fracBits int) (TruncPair, error) {
+	t, err := s.get(ctx, request{Kind: kindTrunc, Size: sharing.Size(shape), Bits: fracBits})
 	if err != nil {
 		return TruncPair{}, err
 	}
-	return TruncPair{R: t[0], RShifted: t[1], RMSB: t[2]}, nil
+	return TruncPair{R: reshape(t[0], shape), RShifted: reshape(t[1], shape), RMSB: reshape(t[2], shape)}, nil
 }
+
+// seededSource is the source of parties 0..N-2: everything from one seed.
+type seededSource struct{ requester }
+
+func newSeededSource(seed sharing.Seed) *seededSource {
+	s := &seededSource{}
+	s.fetch = func(_ context.Context, k uint64, req request) ([]sharing.Tensor, error) {
+		return expand(seed, k, req), nil
+	}
+	return s
+}
+
+// materialSource is party N-1's source: corrected shares from the dealer.
+type materialSource struct{ requester }

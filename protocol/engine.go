@@ -42,6 +42,10 @@ type Config struct {
 	Codec sharing.Codec
 	// Rand is the source of fresh randomness for input sharing; crypto/rand when nil.
 	Rand io.Reader
+	// Parties is the number of computing parties, members 0..Parties-1 of the
+	// transport; 0 means all of its members. Further members (a dealer) take no
+	// part in the engine's protocols.
+	Parties int
 }
 
 // NewEngine returns party tr.Self()'s engine.
@@ -49,11 +53,15 @@ func NewEngine(tr Transport, pre Source, cfg Config) (*Engine, error) {
 	if tr == nil || pre == nil {
 		return nil, errors.New("protocol: engine needs a transport and a preprocessing source")
 	}
-	if tr.Parties() < 2 {
-		return nil, fmt.Errorf("protocol: need at least 2 parties, got %d", tr.Parties())
+	n := cfg.Parties
+	if n == 0 {
+		n = tr.Parties()
 	}
-	if tr.Self() < 0 || tr.Self() >= tr.Parties() {
-		return nil, fmt.Errorf("protocol: party index %d out of range [0, %d)", tr.Self(), tr.Parties())
+	if n < 2 || n > tr.Parties() {
+		return nil, fmt.Errorf("protocol: need between 2 and %d parties, got %d", tr.Parties(), n)
+	}
+	if tr.Self() < 0 || tr.Self() >= n {
+		return nil, fmt.Errorf("protocol: party index %d out of range [0, %d)", tr.Self(), n)
 	}
 	if _, err := sharing.NewCodec(cfg.Codec.FracBits); err != nil {
 		return nil, err
@@ -62,7 +70,7 @@ func NewEngine(tr Transport, pre Source, cfg Config) (*Engine, error) {
 	if rng == nil {
 		rng = rand.Reader
 	}
-	return &Engine{tr: tr, self: tr.Self(), n: tr.Parties(), pre: pre, codec: cfg.Codec, rng: rng, clock: OpClock{}}, nil
+	return &Engine{tr: tr, self: tr.Self(), n: n, pre: pre, codec: cfg.Codec, rng: rng, clock: OpClock{}}, nil
 }
 
 // Self is this party's index.
@@ -110,6 +118,7 @@ const (
 	opOpenTo
 	opShareSeed
 	opShareData
+	opMaterial
 )
 
 func (o opCode) String() string {
@@ -122,6 +131,8 @@ func (o opCode) String() string {
 		return "input-seed"
 	case opShareData:
 		return "input-data"
+	case opMaterial:
+		return "dealer-material"
 	}
 	return fmt.Sprintf("op(%d)", uint16(o))
 }

@@ -1,0 +1,144 @@
+package protocol
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// A dealer can run as its own node. Its transport spans N+1 members: the computing
+// parties 0..N-1 and the dealer at index N. The dealer sends each of parties
+// 0..N-2 its seed once, then answers party N-1's requests, one message each way per
+// request, in order.
+
+// Message layout between party N-1 and the dealer: request index (8 bytes), kind
+// (1), then M, K, N, Size, Bits (4 bytes each); an empty kind ends the session.
+const dealerRequestSize = 8 + 1 + 5*4
+
+func encodeRequest(k uint64, r request) []byte {
+	buf := make([]byte, dealerRequestSize)
+	binary.LittleEndian.PutUint64(buf, k)
+	buf[8] = byte(r.Kind)
+	for i, v := range []int{r.M, r.K, r.N, r.Size, r.Bits} {
+		binary.LittleEndian.PutUint32(buf[9+4*i:], uint32(v))
+	}
+	return buf
+}
+
+func decodeRequest(msg []byte) (uint64, request, error) {
+	if len(msg) != dealerRequestSize {
+		return 0, request{}, fmt.Errorf("dealer request of %d bytes, want %d", len(msg), dealerRequestSize)
+	}
+	k := binary.LittleEndian.Uint64(msg)
+	r := request{Kind: requestKind(msg[8])}
+	dims := make([]int, 5)
+	for i := range dims {
+		v := binary.LittleEndian.Uint32(msg[9+4*i:])
+		if v > MaxMessageElements {
+			return 0, request{}, fmt.Errorf("dealer request %d: dimension %d is out of range", k, v)
+		}
+		dims[i] = int(v)
+	}
+	r.M, r.K, r.N, r.Size, r.Bits = dims[0], dims[1], dims[2], dims[3], dims[4]
+	return k, r, nil
+}
+
+// ServeDealer plays the dealer over tr (tr.Self() must be d.Parties()). It returns
+// nil when party N-1 ends the session, or the first error.
+func ServeDealer(ctx context.Context, tr Transport, d *Dealer) error {
+	n := d.Parties()
+	if tr.Self() != n || tr.Parties() != n+1 {
+		return fmt.Errorf("protocol: the dealer must be member %d of %d, is %d of %d", n, n+1, tr.Self(), tr.Parties())
+	}
+	for p := 0; p < n-1; p++ {
+		if err := tr.Send(ctx, p, d.seeds[p][:]); err != nil {
+			return fmt.Errorf("protocol: dealer: sending party %d its seed: %w", p, err)
+		}
+	}
+	last := n - 1
+	for want := uint64(0); ; want++ {
+		msg, err := tr.Recv(ctx, last)
+		if err != nil {
+			return fmt.Errorf("protocol: dealer: waiting for request %d from party %d: %w", want, last, err)
+		}
+		if len(msg) == 0 {
+			return nil
+		}
+		k, req, err := decodeRequest(msg)
+		if err != nil {
+			return fmt.Errorf("protocol: dealer: party %d: %w", last, err)
+		}
+		if k != want {
+			return fmt.Errorf("protocol: dealer: party %d sent request %d, want %d", last, k, want)
+		}
+		if err := req.validate(); err != nil {
+			return fmt.Errorf("protocol: dealer: party %d request %d: %w", last, k, err)
+		}
+		var words []uint64
+		for _, t := range d.corrected(k, req) {
+			words = append(words, t.Data...)
+		}
+		if err := tr.Send(ctx, last, encodeMessage(k, opMaterial, words)); err != nil {
+			return fmt.Errorf("protocol: dealer: answering request %d of party %d: %w", k, last, err)
+		}
+	}
+}
+
+// RemoteDealerSource is party tr.Self()'s source when the dealer is member
+// `parties` of tr. Parties 0..N-2 wait for their seed; party N-1 asks the dealer for
+// each request. Close ends the dealer's session (party N-1 only).
+func RemoteDealerSource(ctx context.Context, tr Transport, parties int) (Source, func(context.Context) error, error) {
+	self, dealer := tr.Self(), parties
+	noop := func(context.Context) error { return nil }
+	if tr.Parties() != parties+1 || self >= parties {
+		return nil, nil, fmt.Errorf("protocol: remote dealer: member %d of %d is not a computing party of %d", self, tr.Parties(), parties)
+	}
+	if self < parties-1 {
+		msg, err := tr.Recv(ctx, dealer)
+		if err != nil {
+			return nil, nil, fmt.Errorf("protocol: waiting for the dealer's seed: %w", err)
+		}
+		if len(msg) != sharing.SeedSize {
+			return nil, nil, fmt.Errorf("protocol: the dealer sent a seed of %d bytes, want %d", len(msg), sharing.SeedSize)
+		}
+		var seed sharing.Seed
+		copy(seed[:], msg)
+		return newSeededSource(seed), noop, nil
+	}
+	src := &materialSource{requester{fetch: func(ctx context.Context, k uint64, req request) ([]sharing.Tensor, error) {
+		if err := tr.Send(ctx, dealer, encodeRequest(k, req)); err != nil {
+			return nil, fmt.Errorf("asking the dealer: %w", err)
+		}
+		msg, err := tr.Recv(ctx, dealer)
+		if err != nil {
+			return nil, fmt.Errorf("waiting for the dealer: %w", err)
+		}
+		shapes := req.shapes()
+		total := 0
+		for _, s := range shapes {
+			total += sharing.Size(s)
+		}
+		words, err := decodeMessage(msg, dealer, k, opMaterial, total)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]sharing.Tensor, len(shapes))
+		off := 0
+		for i, s := range shapes {
+			size := sharing.Size(s)
+			out[i] = sharing.Tensor{Shape: s, Data: words[off : off+size : off+size]}
+			off += size
+		}
+		return out, nil
+	}}}
+	end := func(ctx context.Context) error {
+		if err := tr.Send(ctx, dealer, nil); err != nil {
+			return errors.Join(errors.New("protocol: ending the dealer session"), err)
+		}
+		return nil
+	}
+	return src, end, nil
+}
