@@ -81,17 +81,37 @@ func expand(seed sharing.Seed, k uint64, req request) []sharing.Tensor {
 	for c, shape := range shapes {
 		out[c] = sharing.NewPRG(seed, streamID(k, c)).Tensor(shape...)
 	}
+	if req.Kind == kindDaBit {
+		maskBits(out[0])
+	}
 	return out
+}
+
+// maskBits keeps bit 0 of every word: a daBit's XOR share lives there alone.
+func maskBits(t sharing.Tensor) {
+	for i := range t.Data {
+		t.Data[i] &= 1
+	}
 }
 
 // corrected returns party N-1's shares of request k: the secret values minus the
 // other parties' expansions.
 func (d *Dealer) corrected(k uint64, req request) []sharing.Tensor {
 	values := req.generate(sharing.NewPRG(d.master, k))
+	binary := req.binaryComponents()
 	for i := 0; i < d.parties-1; i++ {
 		for c, share := range expand(d.seeds[i], k, req) {
+			if binary[c] {
+				for j, w := range share.Data {
+					values[c].Data[j] ^= w
+				}
+				continue
+			}
 			sharing.SubInPlace(values[c], share)
 		}
+	}
+	if req.Kind == kindDaBit {
+		maskBits(values[0])
 	}
 	for _, v := range values {
 		d.sent.Add(int64(8 * v.Len()))
@@ -107,6 +127,8 @@ const (
 	kindMatrix
 	kindSquare
 	kindTrunc
+	kindAnd
+	kindDaBit
 )
 
 func (k requestKind) String() string {
@@ -119,6 +141,10 @@ func (k requestKind) String() string {
 		return "square pair"
 	case kindTrunc:
 		return "truncation pair"
+	case kindAnd:
+		return "AND triple"
+	case kindDaBit:
+		return "daBit"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -149,7 +175,7 @@ func (r request) validate() error {
 		return nil
 	}
 	switch r.Kind {
-	case kindElementwise, kindSquare:
+	case kindElementwise, kindSquare, kindAnd, kindDaBit:
 		return check(r.Size)
 	case kindTrunc:
 		if r.Bits < 1 || r.Bits > 61 {
@@ -169,11 +195,22 @@ func (r request) shapes() [][]int {
 	switch r.Kind {
 	case kindMatrix:
 		return [][]int{{r.M, r.K}, {r.K, r.N}, {r.M, r.N}}
-	case kindSquare:
+	case kindSquare, kindDaBit:
 		return [][]int{{r.Size}, {r.Size}}
 	default:
 		return [][]int{{r.Size}, {r.Size}, {r.Size}}
 	}
+}
+
+// binaryComponents says which components are XOR-shared rather than additively.
+func (r request) binaryComponents() []bool {
+	switch r.Kind {
+	case kindAnd:
+		return []bool{true, true, true}
+	case kindDaBit:
+		return []bool{true, false}
+	}
+	return []bool{false, false, false}
 }
 
 // generate draws the secret values of a request from the dealer's stream.
@@ -188,6 +225,19 @@ func (r request) generate(prg *sharing.PRG) []sharing.Tensor {
 	case kindSquare:
 		a := prg.Tensor(r.Size)
 		return []sharing.Tensor{a, sharing.Hadamard(a, a)}
+	case kindAnd:
+		a, b := prg.Tensor(r.Size), prg.Tensor(r.Size)
+		c := sharing.Zeros(r.Size)
+		for i := range c.Data {
+			c.Data[i] = a.Data[i] & b.Data[i]
+		}
+		return []sharing.Tensor{a, b, c}
+	case kindDaBit:
+		bits := prg.Tensor(r.Size)
+		for i := range bits.Data {
+			bits.Data[i] &= 1
+		}
+		return []sharing.Tensor{bits, bits.Clone()}
 	default:
 		rv := prg.Tensor(r.Size)
 		shifted, msb := sharing.Zeros(r.Size), sharing.Zeros(r.Size)
@@ -255,6 +305,22 @@ func (s *requester) TruncPair(ctx context.Context, shape []int, fracBits int) (T
 		return TruncPair{}, err
 	}
 	return TruncPair{R: reshape(t[0], shape), RShifted: reshape(t[1], shape), RMSB: reshape(t[2], shape)}, nil
+}
+
+func (s *requester) AndTriple(ctx context.Context, words int) (BinaryTriple, error) {
+	t, err := s.get(ctx, request{Kind: kindAnd, Size: words})
+	if err != nil {
+		return BinaryTriple{}, err
+	}
+	return BinaryTriple{A: t[0].Data, B: t[1].Data, C: t[2].Data}, nil
+}
+
+func (s *requester) DaBits(ctx context.Context, n int) (DaBits, error) {
+	t, err := s.get(ctx, request{Kind: kindDaBit, Size: n})
+	if err != nil {
+		return DaBits{}, err
+	}
+	return DaBits{Binary: t[0].Data, Arith: t[1]}, nil
 }
 
 // seededSource is the source of parties 0..N-2: everything from one seed.

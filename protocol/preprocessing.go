@@ -36,4 +36,21 @@ type Source interface {
 	SquarePair(ctx context.Context, shape []int) (SquarePair, error)
 	// TruncPair returns truncation material for a shift by fracBits.
 	TruncPair(ctx context.Context, shape []int, fracBits int) (TruncPair, error)
+	// AndTriple returns XOR-shared bit triples packed 64 to a word: C = A AND B.
+	AndTriple(ctx context.Context, words int) (BinaryTriple, error)
+	// DaBits returns n random bits shared twice: XOR-shared (bit 0 of each word) and
+	// additively shared over Z_2^64.
+	DaBits(ctx context.Context, n int) (DaBits, error)
+}
+
+// BinaryTriple is one party's XOR shares of packed bit triples: C = A & B.
+type BinaryTriple struct {
+	A, B, C []uint64
+}
+
+// DaBits is one party's shares of random bits b: Binary[i] is an XOR share (in bit
+// 0) and Arith[i] an additive share of the same b[i].
+type DaBits struct {
+	Binary []uint64
+	Arith  sharing.Tensor
 }
