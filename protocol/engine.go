@@ -119,6 +119,7 @@ const (
 	opShareSeed
 	opShareData
 	opMaterial
+	opOpenBinary
 )
 
 func (o opCode) String() string {
@@ -133,6 +134,8 @@ func (o opCode) String() string {
 		return "input-data"
 	case opMaterial:
 		return "dealer-material"
+	case opOpenBinary:
+		return "open-binary"
 	}
 	return fmt.Sprintf("op(%d)", uint16(o))
 }
@@ -174,18 +177,34 @@ func decodeMessage(msg []byte, from int, round uint64, op opCode, want int) ([]u
 // exchange sends words to every peer and returns the sum of everyone's words: the
 // core of an opening, one round.
 func (e *Engine) exchange(ctx context.Context, words []uint64) ([]uint64, error) {
+	return e.exchangeWith(ctx, words, opOpen, false)
+}
+
+// OpenBinary reveals XOR-shared words to every party in one round.
+func (e *Engine) OpenBinary(ctx context.Context, words []uint64) ([]uint64, error) {
+	start := time.Now()
+	out, err := e.exchangeWith(ctx, words, opOpenBinary, true)
+	if err != nil {
+		return nil, err
+	}
+	e.account("open-binary", start, 1, len(words))
+	return out, nil
+}
+
+// exchangeWith combines everyone's words by addition, or by XOR when xor is set.
+func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xor bool) ([]uint64, error) {
 	if len(words) > MaxMessageElements {
 		return nil, fmt.Errorf("protocol: opening of %d elements exceeds the message bound %d", len(words), MaxMessageElements)
 	}
 	round := e.round
 	e.round++
-	msg := encodeMessage(round, opOpen, words)
+	msg := encodeMessage(round, op, words)
 	for p := 0; p < e.n; p++ {
 		if p == e.self {
 			continue
 		}
 		if err := e.tr.Send(ctx, p, msg); err != nil {
-			return nil, fmt.Errorf("protocol: round %d open: send to party %d: %w", round, p, err)
+			return nil, fmt.Errorf("protocol: round %d %s: send to party %d: %w", round, op, p, err)
 		}
 	}
 	sum := append([]uint64(nil), words...)
@@ -195,14 +214,20 @@ func (e *Engine) exchange(ctx context.Context, words []uint64) ([]uint64, error)
 		}
 		msg, err := e.tr.Recv(ctx, p)
 		if err != nil {
-			return nil, fmt.Errorf("protocol: round %d open: receive from party %d: %w", round, p, err)
+			return nil, fmt.Errorf("protocol: round %d %s: receive from party %d: %w", round, op, p, err)
 		}
-		theirs, err := decodeMessage(msg, p, round, opOpen, len(words))
+		theirs, err := decodeMessage(msg, p, round, op, len(words))
 		if err != nil {
 			return nil, err
 		}
-		for i, w := range theirs {
-			sum[i] += w
+		if xor {
+			for i, w := range theirs {
+				sum[i] ^= w
+			}
+		} else {
+			for i, w := range theirs {
+				sum[i] += w
+			}
 		}
 	}
 	return sum, nil
