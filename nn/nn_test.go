@@ -35,14 +35,14 @@ func TestActivationFitsWithinStatedError(t *testing.T) {
 			t.Errorf("%s: max error %g on %v exceeds the stated %g", name, worst, a.Interval, a.MaxError)
 		}
 	}
-	if _, err := nn.ActivationByName("relu"); err == nil {
+	if _, err := nn.ActivationByName("leaky-relu"); err == nil {
 		t.Error("unknown activation accepted")
 	}
 }
 
 // trainBoth trains the same network securely (n parties, in memory, dealer) and in
 // plaintext for some steps on the same batches and returns both models.
-func trainBoth(t *testing.T, n int, spec nn.Spec, x, y *mat.Dense, steps, batch int, lr float64) (secure, plain nn.Params) {
+func trainBoth(t *testing.T, n int, spec nn.Spec, x, y *mat.Dense, steps, batch int, opt nn.Optimizer) (secure, plain nn.Params) {
 	t.Helper()
 	seed, _ := sharing.NewSeed(rand.Reader)
 	init := nn.InitParams(spec, seed)
@@ -55,7 +55,7 @@ func trainBoth(t *testing.T, n int, spec nn.Spec, x, y *mat.Dense, steps, batch 
 	}
 	for s := 0; s < steps; s++ {
 		bx, by := batches(s)
-		ref.TrainBatch(bx, by, lr)
+		ref.TrainBatch(bx, by, opt)
 	}
 	codec := sharing.Codec{FracBits: 16}
 	ts, _ := network.NewMemoryNetwork(n)
@@ -99,7 +99,7 @@ func trainBoth(t *testing.T, n int, spec nn.Spec, x, y *mat.Dense, steps, batch 
 					if err != nil {
 						return err
 					}
-					if _, err := sn.TrainBatch(ctx, sx, sy, lr); err != nil {
+					if _, err := sn.TrainBatch(ctx, sx, sy, opt); err != nil {
 						return err
 					}
 				}
@@ -153,7 +153,7 @@ func TestSecureTrainingMatchesPlaintext(t *testing.T) {
 				a, _ := nn.ActivationByName(act)
 				id, _ := nn.ActivationByName("identity")
 				spec := nn.Spec{Inputs: in, Layers: []nn.Layer{{Units: 5, Activation: a}, {Units: 2, Activation: id}}}
-				sec, pl := trainBoth(t, n, spec, x, y, 12, 16, 0.05)
+				sec, pl := trainBoth(t, n, spec, x, y, 12, 16, nn.Optimizer{LearningRate: 0.05, Momentum: 0.9})
 				// 12 steps of fixed point (f = 16, ulp 1.5e-5): each step's truncations err
 				// by at most a few ulp per weight; allow 200 ulp in all.
 				if d := maxDiff(sec, pl); d > 200*math.Ldexp(1, -16) {

@@ -6,16 +6,24 @@ import (
 
 // Plain trains a network in float64 with gonum: the reference for Secure.
 type Plain struct {
-	Spec   Spec
-	Params Params
+	Spec     Spec
+	Params   Params
+	velocity Params
 }
 
 // NewPlain starts from a copy of params.
-func NewPlain(s Spec, p Params) *Plain { return &Plain{Spec: s, Params: p.Clone()} }
+func NewPlain(s Spec, p Params) *Plain {
+	v := p.Clone()
+	for l := range v.W {
+		v.W[l].Zero()
+		v.B[l].Zero()
+	}
+	return &Plain{Spec: s, Params: p.Clone(), velocity: v}
+}
 
-// TrainBatch does one SGD step on a batch with mean squared error and returns the
-// batch loss before the step.
-func (p *Plain) TrainBatch(x, y *mat.Dense, lr float64) float64 {
+// TrainBatch does one SGD step on a batch and returns the batch loss before the
+// step.
+func (p *Plain) TrainBatch(x, y *mat.Dense, opt Optimizer) float64 {
 	layers := p.Spec.Layers
 	inputs := make([]*mat.Dense, len(layers)) // input of each layer
 	pre := make([]*mat.Dense, len(layers))    // pre-activation of each layer
@@ -35,18 +43,22 @@ func (p *Plain) TrainBatch(x, y *mat.Dense, lr float64) float64 {
 		a = out
 	}
 	rows, outs := a.Dims()
-	loss := MSE(a, y)
-	// dL/dpred = 2(pred - y)/(rows*outs); the constant is folded into the step size,
-	// exactly as the secure trainer does.
+	loss := p.Spec.LossOf(a, y)
+	// The loss gradient's constant (2/(rows*outs) for MSE, 1/rows for softmax
+	// cross-entropy) is folded into the step size, exactly as the secure trainer does.
 	grad := new(mat.Dense)
-	grad.Sub(a, y)
-	step := lr * 2 / float64(rows*outs)
+	step := opt.LearningRate * 2 / float64(rows*outs)
+	if p.Spec.CrossEntropy() {
+		grad.Sub(Softmax(a), y)
+		step = opt.LearningRate / float64(rows)
+	} else {
+		grad.Sub(a, y)
+	}
 	for l := len(layers) - 1; l >= 0; l-- {
 		act := layers[l].Activation
 		if !act.IsIdentity() {
-			d := act.Derivative()
 			deriv := new(mat.Dense)
-			deriv.Apply(func(_, _ int, v float64) float64 { return horner(d, v) }, pre[l])
+			deriv.Apply(func(_, _ int, v float64) float64 { return act.Deriv(v) }, pre[l])
 			grad.MulElem(grad, deriv)
 		}
 		var dW mat.Dense
@@ -57,21 +69,30 @@ func (p *Plain) TrainBatch(x, y *mat.Dense, lr float64) float64 {
 			next = new(mat.Dense)
 			next.Mul(grad, p.Params.W[l].T())
 		}
-		dW.Scale(step, &dW)
-		p.Params.W[l].Sub(p.Params.W[l], &dW)
-		db.Scale(step, db)
-		p.Params.B[l].Sub(p.Params.B[l], db)
+		p.update(p.Params.W[l], p.velocity.W[l], &dW, step, opt.Momentum)
+		p.update(p.Params.B[l], p.velocity.B[l], db, step, opt.Momentum)
 		grad = next
 	}
 	return loss
 }
 
+func (p *Plain) update(w, v, g *mat.Dense, step, momentum float64) {
+	g.Scale(step, g)
+	if momentum != 0 {
+		v.Scale(momentum, v)
+		v.Add(v, g)
+		g = v
+	}
+	w.Sub(w, g)
+}
+
 func colSums(m *mat.Dense) *mat.Dense {
 	r, c := m.Dims()
 	out := mat.NewDense(1, c, nil)
+	o := out.RawRowView(0)
 	for i := 0; i < r; i++ {
-		for j := 0; j < c; j++ {
-			out.Set(0, j, out.At(0, j)+m.At(i, j))
+		for j, v := range m.RawRowView(i) {
+			o[j] += v
 		}
 	}
 	return out

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"gonum.org/v1/gonum/mat"
@@ -13,9 +14,17 @@ import (
 // Secure trains a network whose weights, activations and gradients exist only as
 // additive shares. Every party runs the same calls on its own shares.
 type Secure struct {
-	Spec Spec
-	e    *protocol.Engine
-	w, b []sharing.Tensor // this party's shares
+	Spec   Spec
+	e      *protocol.Engine
+	w, b   []sharing.Tensor // this party's shares
+	vw, vb []sharing.Tensor // momentum buffers, shared
+}
+
+// nonlinear is what comparison-based layers need from the engine.
+type nonlinear interface {
+	ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.Tensor, err error)
+	Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error)
+	Sigmoid(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error)
 }
 
 // NewSecure shares a public initial model (party 0 holds it, the others zeros: an
@@ -37,6 +46,8 @@ func NewSecure(e *protocol.Engine, s Spec, init Params) (*Secure, error) {
 		}
 		sn.w = append(sn.w, e.Public(w))
 		sn.b = append(sn.b, e.Public(b))
+		sn.vw = append(sn.vw, sharing.Zeros(w.Shape...))
+		sn.vb = append(sn.vb, sharing.Zeros(b.Shape...))
 	}
 	return sn, nil
 }
@@ -50,10 +61,90 @@ func encodeDense(codec sharing.Codec, m *mat.Dense) (sharing.Tensor, error) {
 	return codec.EncodeTensor(data, r, c)
 }
 
+func (sn *Secure) nonlinear() (nonlinear, error) {
+	nl, ok := any(sn.e).(nonlinear)
+	if !ok {
+		return nil, errors.New("nn: this engine has no secure comparisons")
+	}
+	return nl, nil
+}
+
+// forwardLayer computes layer l on input a and returns the pre-activation, the
+// activation and what the backward pass needs of the activation (its derivative).
+func (sn *Secure) forwardLayer(ctx context.Context, l int, a sharing.Tensor) (z, out, deriv sharing.Tensor, err error) {
+	e := sn.e
+	layer := sn.Spec.Layers[l]
+	if z, err = e.MatMulFixed(ctx, a, sn.w[l]); err != nil {
+		return z, out, deriv, err
+	}
+	z = sharing.AddRowVector(z, sn.b[l])
+	act := layer.Activation
+	switch {
+	case act.IsIdentity():
+		out = z
+	case act.IsPolynomial():
+		out, err = e.Polynomial(ctx, z, act.Coeffs)
+	case act.Name == "relu":
+		var nl nonlinear
+		if nl, err = sn.nonlinear(); err == nil {
+			out, deriv, err = nl.ReLU(ctx, z)
+		}
+	case act.Name == "sigmoid":
+		var nl nonlinear
+		if nl, err = sn.nonlinear(); err == nil {
+			out, err = nl.Sigmoid(ctx, z)
+		}
+		if err == nil {
+			// sigma' = sigma (1 - sigma), computed now while sigma is at hand.
+			deriv, err = e.MulFixed(ctx, out, e.AddScalar(sharing.Neg(out), e.Codec().One()))
+		}
+	default:
+		err = fmt.Errorf("nn: activation %s has no secure implementation", act.Name)
+	}
+	return z, out, deriv, err
+}
+
+// backActivation multiplies the gradient by the activation's derivative.
+func (sn *Secure) backActivation(ctx context.Context, l int, grad, z, deriv sharing.Tensor) (sharing.Tensor, error) {
+	e := sn.e
+	act := sn.Spec.Layers[l].Activation
+	switch {
+	case act.IsIdentity():
+		return grad, nil
+	case act.IsPolynomial():
+		d, err := e.Polynomial(ctx, z, act.Derivative())
+		if err != nil {
+			return grad, err
+		}
+		return e.MulFixed(ctx, grad, d)
+	case act.Name == "relu":
+		// The derivative is a shared bit at integer scale: the product needs no
+		// truncation.
+		return e.Mul(ctx, grad, deriv)
+	default:
+		return e.MulFixed(ctx, grad, deriv)
+	}
+}
+
+// Forward runs the network on shared inputs and returns shared outputs (logits for
+// cross-entropy networks).
+func (sn *Secure) Forward(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	a := x
+	for l := range sn.Spec.Layers {
+		_, out, _, err := sn.forwardLayer(ctx, l, a)
+		if err != nil {
+			return a, fmt.Errorf("nn: layer %d forward: %w", l, err)
+		}
+		a = out
+	}
+	return a, nil
+}
+
 // TrainBatch does one SGD step on a shared batch (x rows x inputs, y rows x outputs,
-// fixed point) and returns this party's share of the batch's sum of squared errors
-// (fixed point), which the caller may accumulate and open.
-func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, lr float64) (sharing.Tensor, error) {
+// fixed point). For mean squared error it returns this party's share of the
+// batch's sum of squared errors per output (fixed point), which the caller may
+// accumulate and open; for cross-entropy it returns an empty tensor.
+func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, opt Optimizer) (sharing.Tensor, error) {
 	e := sn.e
 	layers := sn.Spec.Layers
 	if x.Cols() != sn.Spec.Inputs || y.Cols() != sn.Spec.Outputs() || x.Rows() != y.Rows() {
@@ -61,62 +152,109 @@ func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, lr float6
 	}
 	inputs := make([]sharing.Tensor, len(layers))
 	pre := make([]sharing.Tensor, len(layers))
+	derivs := make([]sharing.Tensor, len(layers))
 	a := x
-	for l, layer := range layers {
+	for l := range layers {
+		exit := e.Enter(fmt.Sprintf("layer %d forward", l+1))
 		inputs[l] = a
-		z, err := e.MatMulFixed(ctx, a, sn.w[l])
+		z, out, deriv, err := sn.forwardLayer(ctx, l, a)
+		exit()
 		if err != nil {
-			return sharing.Tensor{}, fmt.Errorf("nn: layer %d forward: %w", l, err)
+			return sharing.Tensor{}, fmt.Errorf("nn: layer %d forward: %w", l+1, err)
 		}
-		z = sharing.AddRowVector(z, sn.b[l])
-		pre[l] = z
-		if layer.Activation.IsIdentity() {
-			a = z
-			continue
-		}
-		if a, err = e.Polynomial(ctx, z, layer.Activation.Coeffs); err != nil {
-			return sharing.Tensor{}, fmt.Errorf("nn: layer %d activation %s: %w", l, layer.Activation.Name, err)
-		}
-	}
-	grad := sharing.Sub(a, y)
-	sq, err := e.SquareFixed(ctx, grad)
-	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("nn: loss: %w", err)
+		pre[l], derivs[l], a = z, deriv, out
 	}
 	rows, outs := a.Rows(), a.Cols()
-	step := lr * 2 / float64(rows*outs)
-	var updates []sharing.Tensor // dW, db per layer, scaled together in one round
+	exit := e.Enter("loss")
+	var grad, lossShare sharing.Tensor
+	step := opt.LearningRate * 2 / float64(rows*outs)
+	if sn.Spec.CrossEntropy() {
+		nl, err := sn.nonlinear()
+		if err != nil {
+			exit()
+			return sharing.Tensor{}, err
+		}
+		p, err := nl.Softmax(ctx, a)
+		if err != nil {
+			exit()
+			return sharing.Tensor{}, fmt.Errorf("nn: softmax: %w", err)
+		}
+		grad = sharing.Sub(p, y)
+		step = opt.LearningRate / float64(rows)
+	} else {
+		grad = sharing.Sub(a, y)
+		sq, err := e.SquareFixed(ctx, grad)
+		if err != nil {
+			exit()
+			return sharing.Tensor{}, fmt.Errorf("nn: loss: %w", err)
+		}
+		lossShare = sharing.SumRows(sq)
+	}
+	exit()
+	var updates []sharing.Tensor // dW, db per layer, from the last layer down
 	for l := len(layers) - 1; l >= 0; l-- {
-		act := layers[l].Activation
-		if !act.IsIdentity() {
-			deriv, err := e.Polynomial(ctx, pre[l], act.Derivative())
-			if err != nil {
-				return sharing.Tensor{}, fmt.Errorf("nn: layer %d activation derivative: %w", l, err)
-			}
-			if grad, err = e.MulFixed(ctx, grad, deriv); err != nil {
-				return sharing.Tensor{}, fmt.Errorf("nn: layer %d backward: %w", l, err)
-			}
+		exit := e.Enter(fmt.Sprintf("layer %d backward", l+1))
+		var err error
+		if grad, err = sn.backActivation(ctx, l, grad, pre[l], derivs[l]); err != nil {
+			exit()
+			return sharing.Tensor{}, fmt.Errorf("nn: layer %d activation backward: %w", l+1, err)
 		}
 		dW, err := e.MatMulFixed(ctx, sharing.Transpose(inputs[l]), grad)
 		if err != nil {
-			return sharing.Tensor{}, fmt.Errorf("nn: layer %d weight gradient: %w", l, err)
+			exit()
+			return sharing.Tensor{}, fmt.Errorf("nn: layer %d weight gradient: %w", l+1, err)
 		}
 		updates = append(updates, dW, sharing.SumRows(grad))
 		if l > 0 {
 			if grad, err = e.MatMulFixed(ctx, grad, sharing.Transpose(sn.w[l])); err != nil {
-				return sharing.Tensor{}, fmt.Errorf("nn: layer %d input gradient: %w", l, err)
+				exit()
+				return sharing.Tensor{}, fmt.Errorf("nn: layer %d input gradient: %w", l+1, err)
 			}
 		}
+		exit()
 	}
-	scaled, err := e.ScaleFixed(ctx, step, updates...)
-	if err != nil {
+	exit = e.Enter("update")
+	defer exit()
+	if err := sn.applyUpdates(ctx, updates, step, opt.Momentum); err != nil {
 		return sharing.Tensor{}, fmt.Errorf("nn: update: %w", err)
 	}
-	for i, l := 0, len(layers)-1; l >= 0; i, l = i+2, l-1 {
-		sharing.SubInPlace(sn.w[l], scaled[i])
-		sharing.SubInPlace(sn.b[l], scaled[i+1])
+	return lossShare, nil
+}
+
+// applyUpdates scales the gradients (and decays the momentum buffers) in one round
+// and subtracts the result from the weights.
+func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, step, momentum float64) error {
+	k := len(sn.Spec.Layers)
+	params := func(i int) (w, v *sharing.Tensor) { // i-th update: layers from the last down, W then b
+		l := k - 1 - i/2
+		if i%2 == 0 {
+			return &sn.w[l], &sn.vw[l]
+		}
+		return &sn.b[l], &sn.vb[l]
 	}
-	return sharing.SumRows(sq), nil
+	cs := make([]float64, 0, 2*len(updates))
+	xs := make([]sharing.Tensor, 0, 2*len(updates))
+	for i, u := range updates {
+		cs, xs = append(cs, step), append(xs, u)
+		if momentum != 0 {
+			_, v := params(i)
+			cs, xs = append(cs, momentum), append(xs, *v)
+		}
+	}
+	scaled, err := sn.e.ScaleEach(ctx, cs, xs)
+	if err != nil {
+		return err
+	}
+	for i := range updates {
+		w, v := params(i)
+		if momentum == 0 {
+			sharing.SubInPlace(*w, scaled[i])
+			continue
+		}
+		*v = sharing.Add(scaled[2*i], scaled[2*i+1])
+		sharing.SubInPlace(*w, *v)
+	}
+	return nil
 }
 
 // Reveal opens the model to every party.
@@ -125,6 +263,27 @@ func (sn *Secure) Reveal(ctx context.Context) (Params, error) {
 	if err != nil {
 		return Params{}, fmt.Errorf("nn: revealing the model: %w", err)
 	}
+	return sn.decode(opened), nil
+}
+
+// RevealTo opens the model to one party; the others get empty Params.
+func (sn *Secure) RevealTo(ctx context.Context, to int) (Params, error) {
+	all := append(append([]sharing.Tensor(nil), sn.w...), sn.b...)
+	opened := make([]sharing.Tensor, len(all))
+	for i, t := range all {
+		o, err := sn.e.OpenTo(ctx, t, to)
+		if err != nil {
+			return Params{}, fmt.Errorf("nn: revealing the model to party %d: %w", to, err)
+		}
+		opened[i] = o
+	}
+	if sn.e.Self() != to {
+		return Params{}, nil
+	}
+	return sn.decode(opened), nil
+}
+
+func (sn *Secure) decode(opened []sharing.Tensor) Params {
 	codec := sn.e.Codec()
 	var p Params
 	k := len(sn.w)
@@ -132,7 +291,7 @@ func (sn *Secure) Reveal(ctx context.Context) (Params, error) {
 		p.W = append(p.W, decodeDense(codec, opened[l]))
 		p.B = append(p.B, decodeDense(codec, opened[k+l]))
 	}
-	return p, nil
+	return p
 }
 
 // Shares returns this party's shares of the weights and biases (for checkpoints and

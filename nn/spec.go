@@ -15,10 +15,20 @@ type Layer struct {
 	Activation Activation
 }
 
-// Spec describes a feed-forward network trained with mean squared error.
+// Loss names.
+const (
+	LossMSE          = "mse"
+	LossCrossEntropy = "cross-entropy" // softmax over the outputs, then cross-entropy
+)
+
+// Spec describes a feed-forward network and its loss.
 type Spec struct {
 	Inputs int
 	Layers []Layer
+	Loss   string // LossMSE (default) or LossCrossEntropy
+	// Init is "xavier" (uniform, sqrt(6/(in+out))) or "he" (uniform, sqrt(6/in));
+	// empty means he for relu layers and xavier otherwise.
+	Init string
 }
 
 // Validate checks sizes.
@@ -33,12 +43,32 @@ func (s Spec) Validate() error {
 		if l.Units < 1 {
 			return fmt.Errorf("nn: layer %d has %d units", i, l.Units)
 		}
-		if len(l.Activation.Coeffs) == 0 {
+		if l.Activation.Name == "" {
 			return fmt.Errorf("nn: layer %d has no activation", i)
 		}
 	}
+	switch s.Loss {
+	case "", LossMSE:
+	case LossCrossEntropy:
+		if last := s.Layers[len(s.Layers)-1]; !last.Activation.IsIdentity() {
+			return fmt.Errorf("nn: with cross-entropy the output layer's activation must be identity (softmax is part of the loss), got %s", last.Activation.Name)
+		}
+		if s.Outputs() < 2 {
+			return fmt.Errorf("nn: cross-entropy needs at least 2 outputs, got %d", s.Outputs())
+		}
+	default:
+		return fmt.Errorf("nn: unknown loss %q (known: %s, %s)", s.Loss, LossMSE, LossCrossEntropy)
+	}
+	switch s.Init {
+	case "", "xavier", "he":
+	default:
+		return fmt.Errorf("nn: unknown initialisation %q (known: xavier, he)", s.Init)
+	}
 	return nil
 }
+
+// CrossEntropy reports whether the loss is softmax cross-entropy.
+func (s Spec) CrossEntropy() bool { return s.Loss == LossCrossEntropy }
 
 // Outputs is the width of the last layer.
 func (s Spec) Outputs() int { return s.Layers[len(s.Layers)-1].Units }
@@ -50,14 +80,18 @@ type Params struct {
 	B []*mat.Dense
 }
 
-// InitParams draws Xavier-uniform weights and zero biases from a seeded AES-CTR
-// stream, so every party and the plaintext reference start from the same model.
+// InitParams draws uniform weights (Xavier or He) and zero biases from a seeded
+// AES-CTR stream, so every party and the plaintext reference start from the same
+// model.
 func InitParams(s Spec, seed sharing.Seed) Params {
 	prg := sharing.NewPRG(seed, 0)
 	var p Params
 	in := s.Inputs
 	for _, l := range s.Layers {
 		limit := math.Sqrt(6 / float64(in+l.Units))
+		if s.Init == "he" || (s.Init == "" && l.Activation.Name == "relu") {
+			limit = math.Sqrt(6 / float64(in))
+		}
 		w := mat.NewDense(in, l.Units, nil)
 		for i := 0; i < in; i++ {
 			for j := 0; j < l.Units; j++ {
@@ -82,7 +116,21 @@ func (p Params) Clone() Params {
 	return q
 }
 
-// Predict runs the network forward in float64.
+// MaxAbs is the largest magnitude of any weight or bias.
+func (p Params) MaxAbs() float64 {
+	m := 0.0
+	for l := range p.W {
+		for _, d := range [][]float64{p.W[l].RawMatrix().Data, p.B[l].RawMatrix().Data} {
+			for _, v := range d {
+				m = math.Max(m, math.Abs(v))
+			}
+		}
+	}
+	return m
+}
+
+// Predict runs the network forward in float64 and returns its outputs (logits,
+// for cross-entropy networks).
 func Predict(s Spec, p Params, x *mat.Dense) *mat.Dense {
 	a := x
 	for l, layer := range s.Layers {
@@ -100,10 +148,56 @@ func Predict(s Spec, p Params, x *mat.Dense) *mat.Dense {
 func addRow(z *mat.Dense, b *mat.Dense) {
 	r, c := z.Dims()
 	for i := 0; i < r; i++ {
+		row := z.RawRowView(i)
 		for j := 0; j < c; j++ {
-			z.Set(i, j, z.At(i, j)+b.At(0, j))
+			row[j] += b.At(0, j)
 		}
 	}
+}
+
+// Softmax returns the row-wise softmax of logits.
+func Softmax(logits *mat.Dense) *mat.Dense {
+	r, c := logits.Dims()
+	out := mat.NewDense(r, c, nil)
+	for i := 0; i < r; i++ {
+		row := logits.RawRowView(i)
+		m := row[0]
+		for _, v := range row {
+			m = math.Max(m, v)
+		}
+		sum := 0.0
+		o := out.RawRowView(i)
+		for j, v := range row {
+			o[j] = math.Exp(v - m)
+			sum += o[j]
+		}
+		for j := range o {
+			o[j] /= sum
+		}
+	}
+	return out
+}
+
+// Loss is the network's loss on predictions (outputs of Predict) and targets.
+func (s Spec) LossOf(pred, target *mat.Dense) float64 {
+	if s.CrossEntropy() {
+		return CrossEntropy(Softmax(pred), target)
+	}
+	return MSE(pred, target)
+}
+
+// CrossEntropy is the mean over rows of -sum_j target_j log p_j.
+func CrossEntropy(prob, target *mat.Dense) float64 {
+	r, c := prob.Dims()
+	s := 0.0
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			if t := target.At(i, j); t != 0 {
+				s -= t * math.Log(math.Max(prob.At(i, j), 1e-12))
+			}
+		}
+	}
+	return s / float64(r)
 }
 
 // MSE is the mean over all elements of (pred - target)^2.
@@ -147,4 +241,10 @@ func argmax(v []float64) int {
 		}
 	}
 	return best
+}
+
+// Optimizer is mini-batch SGD with momentum: v <- momentum*v + lr*g; w <- w - v.
+type Optimizer struct {
+	LearningRate float64
+	Momentum     float64
 }

@@ -109,55 +109,83 @@ func (e *Engine) TruncateBy(ctx context.Context, x sharing.Tensor, bits int) (sh
 
 // TruncateMany truncates several sharings by the same number of bits in one round.
 func (e *Engine) TruncateMany(ctx context.Context, bits int, xs ...sharing.Tensor) ([]sharing.Tensor, error) {
-	if bits < 1 || bits > 61 {
-		return nil, fmt.Errorf("protocol: truncation by %d bits is out of range [1, 61]", bits)
+	return e.TruncateEach(ctx, repeat(bits, len(xs)), xs)
+}
+
+func repeat(v, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// TruncateEach truncates xs[i] by bits[i], all in one round.
+func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tensor) ([]sharing.Tensor, error) {
+	if len(bits) != len(xs) {
+		return nil, fmt.Errorf("protocol: %d truncation widths for %d tensors", len(bits), len(xs))
 	}
 	start := time.Now()
-	total := 0
-	for _, x := range xs {
-		total += x.Len()
+	// One truncation pair per distinct width, in order of first appearance, so every
+	// party asks for the same material in the same order.
+	var widths []int
+	sizes := map[int]int{}
+	for i, b := range bits {
+		if b < 1 || b > 61 {
+			return nil, fmt.Errorf("protocol: truncation by %d bits is out of range [1, 61]", b)
+		}
+		if _, ok := sizes[b]; !ok {
+			widths = append(widths, b)
+		}
+		sizes[b] += xs[i].Len()
 	}
-	tp, err := e.pre.TruncPair(ctx, []int{total}, bits)
-	if err != nil {
-		return nil, fmt.Errorf("protocol: Truncate: preprocessing: %w", err)
+	pairs := map[int]TruncPair{}
+	for _, b := range widths {
+		tp, err := e.pre.TruncPair(ctx, []int{sizes[b]}, b)
+		if err != nil {
+			return nil, fmt.Errorf("protocol: Truncate: preprocessing: %w", err)
+		}
+		pairs[b] = tp
 	}
 	// y = x + 2^62 lies in [0, 2^63) for |x| < 2^62, so y + (r mod 2^63) does not wrap
 	// and its top bit is msb(c) xor msb(r), computable linearly from public c.
 	const bias = uint64(1) << 62
-	masked := sharing.Zeros(total)
-	off := 0
-	for _, x := range xs {
-		copy(masked.Data[off:], x.Data)
-		off += x.Len()
-	}
-	sharing.AddInPlace(masked, tp.R)
-	if e.self == 0 {
-		for i := range masked.Data {
-			masked.Data[i] += bias
+	masked := make([]sharing.Tensor, len(xs))
+	used := map[int]int{} // elements of each width's pair consumed so far
+	offsets := make([]int, len(xs))
+	for i, x := range xs {
+		tp, off := pairs[bits[i]], used[bits[i]]
+		offsets[i] = off
+		m := sharing.Zeros(x.Len())
+		for j, v := range x.Data {
+			m.Data[j] = v + tp.R.Data[off+j]
+			if e.self == 0 {
+				m.Data[j] += bias
+			}
 		}
+		masked[i] = m
+		used[bits[i]] = off + x.Len()
 	}
-	opened, err := e.Open(ctx, masked)
+	opened, err := e.Open(ctx, masked...)
 	if err != nil {
 		return nil, fmt.Errorf("protocol: Truncate: %w", err)
 	}
-	c := opened[0]
-	flat := make([]uint64, total)
-	high := uint64(1) << (63 - bits)
-	for i, cv := range c.Data {
-		cMSB := cv >> 63
-		// share of s_msb = c_msb xor r_msb = c_msb + r_msb - 2 c_msb r_msb
-		sMSB := tp.RMSB.Data[i] - 2*cMSB*tp.RMSB.Data[i]
-		v := sMSB*high - tp.RShifted.Data[i]
-		if e.self == 0 {
-			v += cMSB*high + (cv&^(1<<63))>>bits - bias>>bits
-		}
-		flat[i] = v
-	}
 	out := make([]sharing.Tensor, len(xs))
-	off = 0
 	for i, x := range xs {
-		out[i] = sharing.Tensor{Shape: append([]int(nil), x.Shape...), Data: flat[off : off+x.Len() : off+x.Len()]}
-		off += x.Len()
+		b, tp, off := bits[i], pairs[bits[i]], offsets[i]
+		high := uint64(1) << (63 - b)
+		res := sharing.Zeros(x.Shape...)
+		for j, cv := range opened[i].Data {
+			cMSB := cv >> 63
+			rMSB := tp.RMSB.Data[off+j]
+			// share of s_msb = c_msb xor r_msb = c_msb + r_msb - 2 c_msb r_msb
+			v := (rMSB-2*cMSB*rMSB)*high - tp.RShifted.Data[off+j]
+			if e.self == 0 {
+				v += cMSB*high + (cv&^(1<<63))>>b - bias>>b
+			}
+			res.Data[j] = v
+		}
+		out[i] = res
 	}
 	e.account("truncate", start, 0, 0)
 	return out, nil
@@ -200,27 +228,51 @@ const ConstantBits = 20
 // one truncation by s bits for all tensors together. Safe while
 // |x * c| < 2^(41 - f).
 func (e *Engine) ScaleFixed(ctx context.Context, c float64, xs ...sharing.Tensor) ([]sharing.Tensor, error) {
-	if math.IsNaN(c) || math.IsInf(c, 0) {
-		return nil, fmt.Errorf("protocol: ScaleFixed by %v", c)
+	cs := make([]float64, len(xs))
+	for i := range cs {
+		cs[i] = c
 	}
-	if c == 0 {
-		out := make([]sharing.Tensor, len(xs))
-		for i, x := range xs {
-			out[i] = sharing.Zeros(x.Shape...)
+	return e.ScaleEach(ctx, cs, xs)
+}
+
+// ScaleEach multiplies xs[i] by the public real cs[i], all in one round.
+func (e *Engine) ScaleEach(ctx context.Context, cs []float64, xs []sharing.Tensor) ([]sharing.Tensor, error) {
+	if len(cs) != len(xs) {
+		return nil, fmt.Errorf("protocol: %d constants for %d tensors", len(cs), len(xs))
+	}
+	var bits []int
+	var scaled []sharing.Tensor
+	var which []int
+	out := make([]sharing.Tensor, len(xs))
+	for i, c := range cs {
+		if math.IsNaN(c) || math.IsInf(c, 0) {
+			return nil, fmt.Errorf("protocol: scaling by %v", c)
 		}
+		if c == 0 {
+			out[i] = sharing.Zeros(xs[i].Shape...)
+			continue
+		}
+		s := ConstantBits - int(math.Ceil(math.Log2(math.Abs(c))))
+		s = max(1, min(61, s))
+		enc := math.Round(math.Ldexp(c, s))
+		if math.Abs(enc) >= math.Ldexp(1, 62-e.codec.FracBits) {
+			return nil, fmt.Errorf("protocol: scaling by %g: constant too large for %d fractional bits", c, e.codec.FracBits)
+		}
+		bits = append(bits, s)
+		scaled = append(scaled, sharing.Scale(xs[i], uint64(int64(enc))))
+		which = append(which, i)
+	}
+	if len(scaled) == 0 {
 		return out, nil
 	}
-	s := ConstantBits - int(math.Ceil(math.Log2(math.Abs(c))))
-	s = max(1, min(61, s))
-	enc := math.Round(math.Ldexp(c, s))
-	if math.Abs(enc) >= math.Ldexp(1, 62-e.codec.FracBits) {
-		return nil, fmt.Errorf("protocol: ScaleFixed by %g: constant too large for %d fractional bits", c, e.codec.FracBits)
+	res, err := e.TruncateEach(ctx, bits, scaled)
+	if err != nil {
+		return nil, err
 	}
-	scaled := make([]sharing.Tensor, len(xs))
-	for i, x := range xs {
-		scaled[i] = sharing.Scale(x, uint64(int64(enc)))
+	for k, i := range which {
+		out[i] = res[k]
 	}
-	return e.TruncateMany(ctx, s, scaled...)
+	return out, nil
 }
 
 // Polynomial evaluates sum_j coeffs[j] x^j element-wise on a fixed-point sharing.

@@ -24,6 +24,61 @@ type Engine struct {
 	rng   io.Reader // fresh randomness for input sharing
 	round uint64    // index of the next communication round of this session
 	clock OpClock
+	scope  string
+	scopes map[string]*ScopeCost
+	order  []string // scopes in first-use order
+}
+
+// ScopeCost is the cost of a named part of a computation (a layer's forward pass,
+// say): wall time, rounds and bytes this party sent while the scope was active.
+type ScopeCost struct {
+	Name      string        `json:"name"`
+	Time      time.Duration `json:"time_ns"`
+	Rounds    int64         `json:"rounds"`
+	BytesSent int64         `json:"bytes_sent"`
+}
+
+// Enter makes name the active scope until the returned function is called; costs
+// incurred meanwhile are added to it. Scopes do not nest.
+func (e *Engine) Enter(name string) (exit func()) {
+	if e.scopes == nil {
+		e.scopes = map[string]*ScopeCost{}
+	}
+	sc, ok := e.scopes[name]
+	if !ok {
+		sc = &ScopeCost{Name: name}
+		e.scopes[name] = sc
+		e.order = append(e.order, name)
+	}
+	prev := e.scope
+	e.scope = name
+	start := time.Now()
+	return func() {
+		sc.Time += time.Since(start)
+		e.scope = prev
+	}
+}
+
+// ScopeCosts returns the accumulated scope costs in first-use order.
+func (e *Engine) ScopeCosts() []ScopeCost {
+	out := make([]ScopeCost, 0, len(e.order))
+	for _, name := range e.order {
+		out = append(out, *e.scopes[name])
+	}
+	return out
+}
+
+func (e *Engine) noteRound() {
+	if sc := e.scopes[e.scope]; sc != nil && e.scope != "" {
+		sc.Rounds++
+	}
+}
+
+func (e *Engine) send(ctx context.Context, to int, msg []byte) error {
+	if sc := e.scopes[e.scope]; sc != nil && e.scope != "" {
+		sc.BytesSent += int64(len(msg))
+	}
+	return e.tr.Send(ctx, to, msg)
 }
 
 // OpClock accumulates time and rounds spent per operation kind, for cost reports.
@@ -198,12 +253,13 @@ func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xo
 	}
 	round := e.round
 	e.round++
+	e.noteRound()
 	msg := encodeMessage(round, op, words)
 	for p := 0; p < e.n; p++ {
 		if p == e.self {
 			continue
 		}
-		if err := e.tr.Send(ctx, p, msg); err != nil {
+		if err := e.send(ctx, p, msg); err != nil {
 			return nil, fmt.Errorf("protocol: round %d %s: send to party %d: %w", round, op, p, err)
 		}
 	}
@@ -266,9 +322,10 @@ func (e *Engine) OpenTo(ctx context.Context, x sharing.Tensor, to int) (sharing.
 	start := time.Now()
 	round := e.round
 	e.round++
+	e.noteRound()
 	defer e.account("open-to", start, 1, x.Len())
 	if e.self != to {
-		if err := e.tr.Send(ctx, to, encodeMessage(round, opOpenTo, x.Data)); err != nil {
+		if err := e.send(ctx, to, encodeMessage(round, opOpenTo, x.Data)); err != nil {
 			return sharing.Tensor{}, fmt.Errorf("protocol: round %d open-to: send to party %d: %w", round, to, err)
 		}
 		return sharing.Tensor{}, nil
@@ -304,6 +361,7 @@ func (e *Engine) Input(ctx context.Context, owner int, x sharing.Tensor, shape .
 	start := time.Now()
 	round := e.round
 	e.round++
+	e.noteRound()
 	defer e.account("input", start, 1, 0)
 	if e.self == owner {
 		if sharing.Size(shape) != x.Len() {
@@ -320,7 +378,7 @@ func (e *Engine) Input(ctx context.Context, owner int, x sharing.Tensor, shape .
 				return sharing.Tensor{}, err
 			}
 			sharing.SubInPlace(mine, sharing.NewPRG(seed, 0).Tensor(shape...))
-			if err := e.tr.Send(ctx, p, encodeMessage(round, opShareSeed, seedWords(seed))); err != nil {
+			if err := e.send(ctx, p, encodeMessage(round, opShareSeed, seedWords(seed))); err != nil {
 				return sharing.Tensor{}, fmt.Errorf("protocol: round %d input: send seed to party %d: %w", round, p, err)
 			}
 		}
