@@ -217,3 +217,27 @@ func ConcatRows(parts ...Tensor) Tensor {
 
 // Equal reports whether a and b have the same shape and elements.
 func Equal(a, b Tensor) bool { return SameShape(a, b) && slices.Equal(a.Data, b.Data) }
+
+// ConcatCols joins matrices with the same number of rows side by side.
+func ConcatCols(parts ...Tensor) Tensor {
+	if len(parts) == 0 {
+		return Zeros(0, 0)
+	}
+	rows := parts[0].Rows()
+	cols := 0
+	for _, p := range parts {
+		if p.Rows() != rows {
+			panic(fmt.Sprintf("sharing: ConcatCols of %d and %d rows", rows, p.Rows()))
+		}
+		cols += p.Cols()
+	}
+	out := Zeros(rows, cols)
+	for i := 0; i < rows; i++ {
+		off := i * cols
+		for _, p := range parts {
+			c := p.Cols()
+			off += copy(out.Data[off:off+c], p.Data[i*c:(i+1)*c])
+		}
+	}
+	return out
+}
