@@ -52,6 +52,32 @@ func NewSecure(e *protocol.Engine, s Spec, init Params) (*Secure, error) {
 	return sn, nil
 }
 
+// SecureFromShares resumes a network from this party's shares of its weights.
+func SecureFromShares(e *protocol.Engine, s Spec, w, b []sharing.Tensor) (*Secure, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if len(w) != len(s.Layers) || len(b) != len(s.Layers) {
+		return nil, fmt.Errorf("nn: shares of %d layers for a %d-layer network", len(w), len(s.Layers))
+	}
+	in := s.Inputs
+	sn := &Secure{Spec: s, e: e}
+	for l, layer := range s.Layers {
+		if len(w[l].Shape) != 2 || w[l].Shape[0] != in || w[l].Shape[1] != layer.Units || len(w[l].Data) != in*layer.Units {
+			return nil, fmt.Errorf("nn: layer %d weight share has shape %v, want [%d %d]", l, w[l].Shape, in, layer.Units)
+		}
+		if len(b[l].Shape) != 2 || b[l].Shape[0] != 1 || b[l].Shape[1] != layer.Units || len(b[l].Data) != layer.Units {
+			return nil, fmt.Errorf("nn: layer %d bias share has shape %v, want [1 %d]", l, b[l].Shape, layer.Units)
+		}
+		sn.w = append(sn.w, w[l].Clone())
+		sn.b = append(sn.b, b[l].Clone())
+		sn.vw = append(sn.vw, sharing.Zeros(in, layer.Units))
+		sn.vb = append(sn.vb, sharing.Zeros(1, layer.Units))
+		in = layer.Units
+	}
+	return sn, nil
+}
+
 func encodeDense(codec sharing.Codec, m *mat.Dense) (sharing.Tensor, error) {
 	r, c := m.Dims()
 	data := make([]float64, 0, r*c)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -28,27 +29,38 @@ type Config struct {
 	Dataset       DatasetConfig `yaml:"dataset" json:"dataset"`
 	Model         ModelConfig   `yaml:"model" json:"model"`
 	Training      TrainConfig   `yaml:"training" json:"training"`
+	Output        OutputConfig  `yaml:"output" json:"output"`
 }
 
 // DatasetConfig says which data the parties hold and how it is prepared.
 type DatasetConfig struct {
-	// Name of a shipped dataset: diabetes, cancer, iris, wine.
+	// Name of a shipped dataset: diabetes, cancer, iris, wine, mnist.
 	Name string `yaml:"name" json:"name"`
 	// Dir overrides where the dataset files are read from.
 	Dir string `yaml:"dir,omitempty" json:"dir,omitempty"`
-	// TestRows is the number of rows, taken from the end, held out for testing.
+	// TestRows: for the scikit-learn sets, rows taken from the end and held out for
+	// testing; for mnist, how many rows of the official test set to use (0: all).
 	TestRows int `yaml:"test_rows" json:"test_rows"`
-	// Partition says how training rows are split among parties: "contiguous" (party
-	// i holds the i-th contiguous slice, as hospitals hold their own patients).
+	// TrainRows limits the training rows (first rows of the set); 0 means all.
+	TrainRows int `yaml:"train_rows,omitempty" json:"train_rows,omitempty"`
+	// Partition: "contiguous" (horizontal: party i holds the i-th contiguous slice of
+	// the rows, as hospitals hold their own patients) or "vertical" (party i holds
+	// the i-th contiguous block of feature columns of every row, aligned by row index).
 	Partition string `yaml:"partition" json:"partition"`
+	// LabelHolder is the party that holds the labels in vertical mode.
+	LabelHolder int `yaml:"label_holder,omitempty" json:"label_holder,omitempty"`
 	// Scaling is "standardize" (mean and std per feature from a secure sum of the
 	// parties' column sums; only the global statistics are revealed) or "none".
 	Scaling string `yaml:"scaling" json:"scaling"`
 }
 
-// ModelConfig is the network: hidden and output layers with their activations.
+// ModelConfig is the network: dense layers with their activations, and the loss.
 type ModelConfig struct {
 	Layers []LayerConfig `yaml:"layers" json:"layers"`
+	// Loss is "mse" (default) or "cross-entropy" (softmax over the outputs).
+	Loss string `yaml:"loss,omitempty" json:"loss,omitempty"`
+	// Init is "xavier" or "he"; empty: he for relu layers, xavier otherwise.
+	Init string `yaml:"init,omitempty" json:"init,omitempty"`
 }
 
 // LayerConfig is one dense layer.
@@ -57,13 +69,29 @@ type LayerConfig struct {
 	Activation string `yaml:"activation" json:"activation"`
 }
 
-// TrainConfig is mini-batch SGD with mean squared error.
+// TrainConfig is mini-batch SGD with momentum and a step learning-rate schedule.
 type TrainConfig struct {
 	Epochs       int     `yaml:"epochs" json:"epochs"`
 	BatchSize    int     `yaml:"batch_size" json:"batch_size"`
 	LearningRate float64 `yaml:"learning_rate" json:"learning_rate"`
+	Momentum     float64 `yaml:"momentum,omitempty" json:"momentum,omitempty"`
+	// LRDecay multiplies the learning rate every LRDecayEvery epochs.
+	LRDecay      float64 `yaml:"lr_decay,omitempty" json:"lr_decay,omitempty"`
+	LRDecayEvery int     `yaml:"lr_decay_every,omitempty" json:"lr_decay_every,omitempty"`
 	// Shuffle draws each epoch's batch order from the public seed.
 	Shuffle bool `yaml:"shuffle" json:"shuffle"`
+	// MaxSteps stops training after this many steps in all (0: no limit); for
+	// short runs such as CI checks.
+	MaxSteps int `yaml:"max_steps,omitempty" json:"max_steps,omitempty"`
+}
+
+// OutputConfig says who learns the trained model.
+type OutputConfig struct {
+	// Model is "reveal" (every party learns it, and it is revealed after every
+	// epoch for monitoring), "reveal-to" (only Party learns it) or "shared" (it stays
+	// secret-shared: each party keeps its share).
+	Model string `yaml:"model,omitempty" json:"model,omitempty"`
+	Party int    `yaml:"party,omitempty" json:"party,omitempty"`
 }
 
 // Defaults fills unset optional fields.
@@ -79,6 +107,18 @@ func (c *Config) Defaults() {
 	}
 	if c.Dataset.Scaling == "" {
 		c.Dataset.Scaling = "standardize"
+	}
+	if c.Model.Loss == "" {
+		c.Model.Loss = nn.LossMSE
+	}
+	if c.Output.Model == "" {
+		c.Output.Model = "reveal"
+	}
+	if c.Training.LRDecay == 0 {
+		c.Training.LRDecay = 1
+	}
+	if c.Training.LRDecayEvery == 0 {
+		c.Training.LRDecayEvery = 1
 	}
 }
 
@@ -114,6 +154,9 @@ func ParseConfig(raw []byte) (*Config, error) {
 	return &c, nil
 }
 
+// DatasetNames lists the datasets a config may name.
+func DatasetNames() []string { return append(dataset.Names(), "mnist") }
+
 // Validate checks every field and names the first bad one.
 func (c *Config) Validate() error {
 	switch {
@@ -126,11 +169,17 @@ func (c *Config) Validate() error {
 	case c.Preprocessing != "dealer":
 		return fmt.Errorf("preprocessing: %q is not supported (known: dealer)", c.Preprocessing)
 	case c.Dataset.Name == "":
-		return errors.New("dataset.name: missing (known: " + strings.Join(dataset.Names(), ", ") + ")")
+		return errors.New("dataset.name: missing (known: " + strings.Join(DatasetNames(), ", ") + ")")
+	case !slices.Contains(DatasetNames(), strings.ToLower(c.Dataset.Name)):
+		return fmt.Errorf("dataset.name: unknown dataset %q (known: %s)", c.Dataset.Name, strings.Join(DatasetNames(), ", "))
 	case c.Dataset.TestRows < 0:
 		return fmt.Errorf("dataset.test_rows: %d is negative", c.Dataset.TestRows)
-	case c.Dataset.Partition != "contiguous":
-		return fmt.Errorf("dataset.partition: %q is not supported (known: contiguous)", c.Dataset.Partition)
+	case c.Dataset.TrainRows < 0:
+		return fmt.Errorf("dataset.train_rows: %d is negative", c.Dataset.TrainRows)
+	case c.Dataset.Partition != "contiguous" && c.Dataset.Partition != "vertical":
+		return fmt.Errorf("dataset.partition: %q is not supported (known: contiguous, vertical)", c.Dataset.Partition)
+	case c.Dataset.LabelHolder < 0 || c.Dataset.LabelHolder >= c.Parties:
+		return fmt.Errorf("dataset.label_holder: party %d does not exist", c.Dataset.LabelHolder)
 	case c.Dataset.Scaling != "standardize" && c.Dataset.Scaling != "none":
 		return fmt.Errorf("dataset.scaling: %q is not supported (known: standardize, none)", c.Dataset.Scaling)
 	case len(c.Model.Layers) == 0:
@@ -141,15 +190,18 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("training.batch_size: need at least 1, got %d", c.Training.BatchSize)
 	case !(c.Training.LearningRate > 0) || c.Training.LearningRate > 100:
 		return fmt.Errorf("training.learning_rate: %v is not in (0, 100]", c.Training.LearningRate)
-	}
-	known := false
-	for _, n := range dataset.Names() {
-		if strings.EqualFold(n, c.Dataset.Name) {
-			known = true
-		}
-	}
-	if !known {
-		return fmt.Errorf("dataset.name: unknown dataset %q (known: %s)", c.Dataset.Name, strings.Join(dataset.Names(), ", "))
+	case !(c.Training.Momentum >= 0 && c.Training.Momentum < 1):
+		return fmt.Errorf("training.momentum: %v is not in [0, 1)", c.Training.Momentum)
+	case !(c.Training.LRDecay > 0 && c.Training.LRDecay <= 1):
+		return fmt.Errorf("training.lr_decay: %v is not in (0, 1]", c.Training.LRDecay)
+	case c.Training.LRDecayEvery < 1:
+		return fmt.Errorf("training.lr_decay_every: need at least 1 epoch, got %d", c.Training.LRDecayEvery)
+	case c.Training.MaxSteps < 0:
+		return fmt.Errorf("training.max_steps: %d is negative", c.Training.MaxSteps)
+	case c.Output.Model != "reveal" && c.Output.Model != "reveal-to" && c.Output.Model != "shared":
+		return fmt.Errorf("output.model: %q is not supported (known: reveal, reveal-to, shared)", c.Output.Model)
+	case c.Output.Party < 0 || c.Output.Party >= c.Parties:
+		return fmt.Errorf("output.party: party %d does not exist", c.Output.Party)
 	}
 	for i, l := range c.Model.Layers {
 		if l.Units < 1 {
@@ -159,12 +211,15 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("model.layers[%d].activation: %w", i, err)
 		}
 	}
+	if _, err := c.Spec(1); err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
 	return nil
 }
 
 // Spec builds the network for a given number of input features.
 func (c *Config) Spec(inputs int) (nn.Spec, error) {
-	s := nn.Spec{Inputs: inputs}
+	s := nn.Spec{Inputs: inputs, Loss: c.Model.Loss, Init: c.Model.Init}
 	for _, l := range c.Model.Layers {
 		a, err := nn.ActivationByName(l.Activation)
 		if err != nil {
@@ -173,6 +228,15 @@ func (c *Config) Spec(inputs int) (nn.Spec, error) {
 		s.Layers = append(s.Layers, nn.Layer{Units: l.Units, Activation: a})
 	}
 	return s, s.Validate()
+}
+
+// Optimizer is the SGD setting of an epoch, after the learning-rate schedule.
+func (c *Config) Optimizer(epoch int) nn.Optimizer {
+	lr := c.Training.LearningRate
+	for e := c.Training.LRDecayEvery; e <= epoch; e += c.Training.LRDecayEvery {
+		lr *= c.Training.LRDecay
+	}
+	return nn.Optimizer{LearningRate: lr, Momentum: c.Training.Momentum}
 }
 
 // Hash is a digest of everything the parties must agree on; a deployment's

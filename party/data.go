@@ -10,50 +10,107 @@ import (
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
-// Split is an experiment's data as the parties hold it: each party's own training
-// rows, and the held-out test rows used to evaluate the revealed model.
+// Layout is the public shape of a partition: who holds which rows or columns.
+type Layout struct {
+	Vertical     bool  `json:"vertical"`
+	RowsPerParty []int `json:"rows_per_party,omitempty"` // horizontal
+	ColsPerParty []int `json:"cols_per_party,omitempty"` // vertical
+	Rows         int   `json:"rows"`                     // training rows in all
+	Features     int   `json:"features"`
+	LabelHolder  int   `json:"label_holder"` // vertical: the party holding the labels
+}
+
+// Parties is the number of parties in the layout.
+func (l Layout) Parties() int {
+	if l.Vertical {
+		return len(l.ColsPerParty)
+	}
+	return len(l.RowsPerParty)
+}
+
+// Split is an experiment's data as the parties hold it: each party's own part of
+// the training set, the whole training set (for the plaintext reference, which
+// only a simulation can run) and the test rows the model is evaluated on.
 type Split struct {
 	Task    dataset.Task
 	Classes int
 	Parts   []*dataset.Dataset
+	Train   *dataset.Dataset
 	Test    *dataset.Dataset
+	Layout  Layout
 }
 
-// RowsPerParty is public metadata: how many training rows each party holds.
-func (s *Split) RowsPerParty() []int {
-	out := make([]int, len(s.Parts))
-	for i, p := range s.Parts {
-		out[i] = p.Rows()
-	}
-	return out
-}
-
-// LoadSplit loads the configured dataset, holds out the test rows and partitions
+// LoadSplit loads the configured dataset, splits off the test rows and partitions
 // the rest among the parties. In a deployment each node keeps only its own part.
 func LoadSplit(cfg *Config) (*Split, error) {
-	d, err := dataset.Load(cfg.Dataset.Name, dataset.LoadOptions{Dir: cfg.Dataset.Dir})
+	train, test, err := loadTrainTest(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := d.Validate(); err != nil {
-		return nil, err
+	s := &Split{Task: train.Task, Classes: train.Classes, Train: train, Test: test}
+	if cfg.Dataset.Partition == "vertical" {
+		if train.Features() < cfg.Parties {
+			return nil, fmt.Errorf("dataset.partition: %d feature columns cannot be split among %d parties", train.Features(), cfg.Parties)
+		}
+		if s.Parts, err = train.PartitionColumns(cfg.Parties); err != nil {
+			return nil, fmt.Errorf("dataset.partition: %w", err)
+		}
+		s.Layout = Layout{Vertical: true, Rows: train.Rows(), Features: train.Features(), LabelHolder: cfg.Dataset.LabelHolder}
+		for _, p := range s.Parts {
+			s.Layout.ColsPerParty = append(s.Layout.ColsPerParty, p.Features())
+		}
+	} else {
+		if train.Rows() < cfg.Parties {
+			return nil, fmt.Errorf("dataset %s: %d training rows cannot be split among %d parties", train.Name, train.Rows(), cfg.Parties)
+		}
+		if s.Parts, err = train.PartitionContiguous(cfg.Parties); err != nil {
+			return nil, fmt.Errorf("dataset.partition: %w", err)
+		}
+		s.Layout = Layout{Rows: train.Rows(), Features: train.Features()}
+		for _, p := range s.Parts {
+			s.Layout.RowsPerParty = append(s.Layout.RowsPerParty, p.Rows())
+		}
 	}
-	train, test, err := d.SplitHoldout(cfg.Dataset.TestRows)
-	if err != nil {
-		return nil, fmt.Errorf("dataset.test_rows: %w", err)
-	}
-	if train.Rows() < cfg.Parties {
-		return nil, fmt.Errorf("dataset %s: %d training rows cannot be split among %d parties", d.Name, train.Rows(), cfg.Parties)
-	}
-	parts, err := train.PartitionContiguous(cfg.Parties)
-	if err != nil {
-		return nil, fmt.Errorf("dataset.partition: %w", err)
-	}
-	s := &Split{Task: d.Task, Classes: d.Classes, Parts: parts, Test: test}
-	if err := checkModelFits(cfg, d.Features(), TargetColumns(d.Task, d.Classes)); err != nil {
+	if err := checkModelFits(cfg, train.Features(), TargetColumns(train.Task, train.Classes)); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+func loadTrainTest(cfg *Config) (train, test *dataset.Dataset, err error) {
+	opts := dataset.LoadOptions{Dir: cfg.Dataset.Dir}
+	if strings.EqualFold(cfg.Dataset.Name, "mnist") {
+		train, test, err = dataset.LoadMNISTSubset(opts, cfg.Dataset.TrainRows, cfg.Dataset.TestRows)
+		if err != nil {
+			return nil, nil, err
+		}
+	} else {
+		d, err := dataset.Load(cfg.Dataset.Name, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := d.Validate(); err != nil {
+			return nil, nil, err
+		}
+		if train, test, err = d.SplitHoldout(cfg.Dataset.TestRows); err != nil {
+			return nil, nil, fmt.Errorf("dataset.test_rows: %w", err)
+		}
+		if cfg.Dataset.TrainRows > 0 && cfg.Dataset.TrainRows < train.Rows() {
+			train = train.Subset(seq(cfg.Dataset.TrainRows))
+		}
+	}
+	if err := train.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return train, test, nil
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // TargetColumns is the width of the target matrix: one for regression and binary
@@ -98,19 +155,17 @@ func denseOf(rows [][]float64, cols int) *mat.Dense {
 	return m
 }
 
+// encodeRows encodes a table into fixed point; errors name the row and column.
 func encodeRows(codec sharing.Codec, rows [][]float64, cols int, what string) (sharing.Tensor, error) {
-	flat := make([]float64, 0, len(rows)*cols)
-	for _, r := range rows {
-		flat = append(flat, r...)
-	}
-	t, err := codec.EncodeTensor(flat, len(rows), cols)
-	if err != nil {
-		// EncodeTensor names the flat element; name the row and column instead.
-		var idx int
-		if _, scanErr := fmt.Sscanf(err.Error(), "element %d:", &idx); scanErr == nil && cols > 0 {
-			return t, fmt.Errorf("%s row %d, column %d: %s", what, idx/cols, idx%cols, strings.TrimPrefix(err.Error(), fmt.Sprintf("element %d: ", idx)))
+	t := sharing.Zeros(len(rows), cols)
+	for i, r := range rows {
+		for j, v := range r {
+			enc, err := codec.Encode(v)
+			if err != nil {
+				return t, fmt.Errorf("%s row %d, column %d: %w", what, i, j, err)
+			}
+			t.Data[i*cols+j] = enc
 		}
-		return t, fmt.Errorf("%s: %w", what, err)
 	}
 	return t, nil
 }
@@ -118,10 +173,7 @@ func encodeRows(codec sharing.Codec, rows [][]float64, cols int, what string) (s
 // EpochOrder is the public order in which training rows are visited in an epoch:
 // a Fisher-Yates shuffle driven by the config's public seed, or the identity.
 func EpochOrder(cfg *Config, epoch, rows int) []int {
-	order := make([]int, rows)
-	for i := range order {
-		order[i] = i
-	}
+	order := seq(rows)
 	if !cfg.Training.Shuffle {
 		return order
 	}
@@ -131,4 +183,16 @@ func EpochOrder(cfg *Config, epoch, rows int) []int {
 		order[i], order[j] = order[j], order[i]
 	}
 	return order
+}
+
+// LoadTestSet loads only the configured test rows (for evaluating a saved model).
+func LoadTestSet(cfg *Config) (*dataset.Dataset, error) {
+	_, test, err := loadTrainTest(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if test.Rows() == 0 {
+		return nil, fmt.Errorf("dataset.test_rows: the experiment holds out no test rows")
+	}
+	return test, nil
 }

@@ -22,7 +22,7 @@ func loadConfig(t *testing.T, name string) *party.Config {
 
 func TestDiabetesMatchesPlaintext(t *testing.T) {
 	cfg := loadConfig(t, "diabetes-linreg-3p.yaml")
-	res, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestDiabetesMatchesPlaintext(t *testing.T) {
 
 func TestCancerMatchesPlaintext(t *testing.T) {
 	cfg := loadConfig(t, "cancer-mlp-3p.yaml")
-	res, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,12 +61,12 @@ func TestCancerMatchesPlaintext(t *testing.T) {
 func TestFivePartiesTwelveBits(t *testing.T) {
 	cfg := loadConfig(t, "cancer-mlp-3p.yaml")
 	cfg.Parties, cfg.Precision, cfg.Training.Epochs = 5, 12, 3
-	res, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := math.Abs(res.Final.Secure.TrainLoss - res.Final.Plaintext.TrainLoss); d > 0.01 {
-		t.Fatalf("5 parties at 12 bits: secure loss %.5f vs plaintext %.5f", res.Final.Secure.TrainLoss, res.Final.Plaintext.TrainLoss)
+	if d := math.Abs(*res.Final.Secure.TrainLoss - *res.Final.Plaintext.TrainLoss); d > 0.01 {
+		t.Fatalf("5 parties at 12 bits: secure loss %.5f vs plaintext %.5f", *res.Final.Secure.TrainLoss, *res.Final.Plaintext.TrainLoss)
 	}
 }
 
@@ -115,20 +115,20 @@ func TestDataErrors(t *testing.T) {
 	}
 	cfg.Dataset.Dir = dir
 	cfg.Dataset.TestRows = 1
-	_, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
+	_, _, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
 	if err == nil || !strings.Contains(err.Error(), "row 1") || !strings.Contains(err.Error(), "NaN") {
 		t.Fatalf("NaN in the data: got %v, want an error naming row 1", err)
 	}
 
 	cfg.Dataset.Dir = t.TempDir()
-	_, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
+	_, _, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
 	if err == nil || !strings.Contains(err.Error(), "go mod download") {
 		t.Fatalf("missing dataset: got %v, want the download hint", err)
 	}
 
 	cfg.Dataset.Dir = ""
 	cfg.Model.Layers[0].Units = 3
-	_, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
+	_, _, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
 	if err == nil || !strings.Contains(err.Error(), "model.layers[0].units") {
 		t.Fatalf("layer size mismatch: got %v", err)
 	}

@@ -16,6 +16,7 @@ import (
 type Results struct {
 	Config   *Config           `json:"config"`
 	Mode     string            `json:"mode"`
+	Layout   Layout            `json:"layout"`
 	Epochs   []EpochResult     `json:"epochs"`
 	Final    FinalResult       `json:"final"`
 	Cost     Cost              `json:"cost"`
@@ -25,6 +26,7 @@ type Results struct {
 // EpochResult pairs one epoch's secure and plaintext metrics.
 type EpochResult struct {
 	Epoch     int      `json:"epoch"`
+	Steps     int      `json:"steps"`
 	Secure    Metrics  `json:"secure"`
 	Plaintext *Metrics `json:"plaintext,omitempty"`
 	SecureSec float64  `json:"secure_elapsed_s"`
@@ -52,6 +54,7 @@ type PartyCost struct {
 	Rounds        int64                      `json:"rounds"`
 	Peers         []protocol.PeerStats       `json:"peers"`
 	Operations    map[string]protocol.OpCost `json:"operations"`
+	Layers        []protocol.ScopeCost       `json:"layers,omitempty"`
 }
 
 // Versions reports the build: Go, this module and its dependencies.

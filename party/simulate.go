@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -18,33 +19,50 @@ import (
 
 // SimOptions tunes a simulation.
 type SimOptions struct {
-	// Progress receives one line per epoch; nil for silence.
+	// Progress receives the per-epoch table and the cost summary; nil for silence.
 	Progress io.Writer
+	// Bar draws a per-epoch progress bar (steps/s, ETA) on Progress; for terminals.
+	Bar bool
+	// Log receives structured events; nil discards them.
+	Log *slog.Logger
+	// Rand, when set, replaces crypto/rand for the dealer and input sharing: for
+	// reproducible tests only, never for real data.
+	Rand io.Reader
 }
 
 // Simulate runs all parties of cfg as goroutines over the in-memory transport with
 // a trusted dealer, beside the plaintext reference, and returns the results. Each
-// party goroutine sees only its own rows.
-func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, error) {
+// party goroutine sees only its own part of the data.
+func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*SecureResult, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	split, err := LoadSplit(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	log.Info("data loaded", "dataset", cfg.Dataset.Name, "train_rows", split.Train.Rows(), "test_rows", split.Test.Rows(), "partition", cfg.Dataset.Partition)
 	plainStart := time.Now()
 	plain, err := TrainPlain(cfg, split, nil)
 	if err != nil {
-		return nil, fmt.Errorf("plaintext reference: %w", err)
+		return nil, nil, fmt.Errorf("plaintext reference: %w", err)
 	}
 	plainTime := time.Since(plainStart)
+	log.Info("plaintext reference trained", "seconds", plainTime.Seconds())
 
 	n := cfg.Parties
 	ts, err := network.NewMemoryNetwork(n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	dealer, err := protocol.NewDealer(n, rand.Reader)
+	rng := opts.Rand
+	if rng == nil {
+		rng = rand.Reader
+	}
+	dealer, err := protocol.NewDealer(n, rng)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -52,15 +70,9 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, erro
 	if progress == nil {
 		progress = io.Discard
 	}
-	fmt.Fprintf(progress, "simulating %s: %d parties (rows %v), %s preprocessing, %d fractional bits\n",
-		cfg.Name, n, split.RowsPerParty(), cfg.Preprocessing, cfg.Precision)
-	header := "epoch  secure loss  plain loss  "
-	if split.Task == dataset.Classification {
-		header += "secure acc  plain acc"
-	} else {
-		header += "secure test MSE  plain test MSE"
-	}
-	fmt.Fprintln(progress, header)
+	fmt.Fprintf(progress, "simulating %s: %d parties, %s partition %v, %s preprocessing, %d fractional bits\n",
+		cfg.Name, n, cfg.Dataset.Partition, partSizes(split.Layout), cfg.Preprocessing, cfg.Precision)
+	table := newEpochTable(progress, split.Task == dataset.Classification)
 
 	results := make([]*SecureResult, n)
 	errs := make([]error, n)
@@ -76,19 +88,30 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, erro
 				if err != nil {
 					return err
 				}
-				e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}})
+				ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}}
+				if opts.Rand != nil {
+					ecfg.Rand = sharing.NewPRG(mustSeed(opts.Rand), uint64(i))
+				}
+				e, err := protocol.NewEngine(ts[i], src, ecfg)
 				if err != nil {
 					return err
 				}
 				engines[i] = e
-				var report func(EpochReport)
+				var hooks Hooks
 				if i == 0 {
-					report = func(r EpochReport) { printEpoch(progress, r, plain.Epochs[r.Epoch-1]) }
+					hooks.Epoch = func(r EpochReport) {
+						table.row(r, plain.Epochs[r.Epoch-1])
+						log.Info("epoch done", "epoch", r.Epoch, "seconds", r.Elapsed.Seconds())
+					}
+					if opts.Bar {
+						hooks.Step = table.bar
+					}
 				}
-				results[i], err = TrainSecure(ctx, cfg, e, Local{Own: split.Parts[i], RowsPerParty: split.RowsPerParty(), Test: split.Test}, report)
+				results[i], err = TrainSecure(ctx, cfg, e, Local{Own: split.Parts[i], Layout: split.Layout, Test: split.Test}, hooks)
 				return err
 			}()
 			if errs[i] != nil {
+				log.Error("party failed", "party", i, "err", errs[i])
 				cancel()      // stop the other parties
 				ts[i].Close() // and wake any that wait on this one
 			}
@@ -97,16 +120,16 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, erro
 	wg.Wait()
 	wall := time.Since(start)
 	if err := firstError(errs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := sameModels(results); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
-	res := &Results{Config: cfg, Mode: "simulate", Versions: Versions()}
+	res := &Results{Config: cfg, Mode: "simulate", Layout: split.Layout, Versions: Versions()}
 	for k, r := range results[0].Epochs {
 		pm := plain.Epochs[k].Metrics
-		res.Epochs = append(res.Epochs, EpochResult{Epoch: r.Epoch, Secure: r.Metrics, Plaintext: &pm, SecureSec: r.Elapsed.Seconds()})
+		res.Epochs = append(res.Epochs, EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, Plaintext: &pm, SecureSec: r.Elapsed.Seconds()})
 	}
 	last := len(res.Epochs) - 1
 	res.Final = FinalResult{Secure: res.Epochs[last].Secure, Plaintext: res.Epochs[last].Plaintext}
@@ -115,11 +138,26 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, erro
 		st := ts[i].Stats()
 		res.Cost.Parties = append(res.Cost.Parties, PartyCost{
 			Party: i, BytesSent: st.BytesSent, BytesReceived: st.BytesReceived, Rounds: st.Rounds,
-			Peers: st.Peers, Operations: engines[i].Costs(),
+			Peers: st.Peers, Operations: engines[i].Costs(), Layers: results[i].Scopes,
 		})
 	}
-	printCosts(progress, res)
-	return res, nil
+	PrintCosts(progress, res)
+	return res, results, nil
+}
+
+func mustSeed(r io.Reader) sharing.Seed {
+	s, err := sharing.NewSeed(r)
+	if err != nil {
+		panic(err) // a test's seeded reader does not fail
+	}
+	return s
+}
+
+func partSizes(l Layout) string {
+	if l.Vertical {
+		return fmt.Sprintf("(columns %v of %d rows)", l.ColsPerParty, l.Rows)
+	}
+	return fmt.Sprintf("(rows %v)", l.RowsPerParty)
 }
 
 func firstError(errs []error) error {
@@ -137,14 +175,21 @@ func firstError(errs []error) error {
 	return nil
 }
 
-// sameModels checks that every party revealed the same model: they must, since
-// they open the same shares.
+// sameModels checks that every party that learned the model learned the same one:
+// they must, since they open the same shares.
 func sameModels(results []*SecureResult) error {
-	ref := results[0].Model
-	for i, r := range results[1:] {
-		for l := range ref.W {
-			if !equalDense(ref.W[l].RawMatrix().Data, r.Model.W[l].RawMatrix().Data) || !equalDense(ref.B[l].RawMatrix().Data, r.Model.B[l].RawMatrix().Data) {
-				return fmt.Errorf("party %d revealed a different model than party 0 (layer %d)", i+1, l)
+	var ref *SecureResult
+	for i, r := range results {
+		if r.Model == nil {
+			continue
+		}
+		if ref == nil {
+			ref = r
+			continue
+		}
+		for l := range ref.Model.W {
+			if !equalDense(ref.Model.W[l].RawMatrix().Data, r.Model.W[l].RawMatrix().Data) || !equalDense(ref.Model.B[l].RawMatrix().Data, r.Model.B[l].RawMatrix().Data) {
+				return fmt.Errorf("party %d revealed a different model than the others (layer %d)", i, l)
 			}
 		}
 	}
@@ -161,35 +206,4 @@ func equalDense(a, b []float64) bool {
 		}
 	}
 	return true
-}
-
-func printEpoch(w io.Writer, s, p EpochReport) {
-	line := fmt.Sprintf("%5d  %11.5g  %10.5g  ", s.Epoch, s.Metrics.TrainLoss, p.Metrics.TrainLoss)
-	switch {
-	case s.Metrics.TestAccuracy != nil:
-		line += fmt.Sprintf("%9.2f%%  %8.2f%%", 100**s.Metrics.TestAccuracy, 100**p.Metrics.TestAccuracy)
-	case s.Metrics.TestMSE != nil:
-		line += fmt.Sprintf("%15.6g  %14.6g", *s.Metrics.TestMSE, *p.Metrics.TestMSE)
-	}
-	fmt.Fprintf(w, "%s  (%.1fs)\n", line, s.Elapsed.Seconds())
-}
-
-func printCosts(w io.Writer, r *Results) {
-	fmt.Fprintf(w, "secure run: %.2fs wall (plaintext reference %.3fs); dealer sent %s\n",
-		r.Cost.WallSeconds, r.Cost.PlaintextSeconds, humanBytes(r.Cost.DealerBytesSent))
-	for _, p := range r.Cost.Parties {
-		fmt.Fprintf(w, "party %d: sent %s, received %s, %d rounds\n", p.Party, humanBytes(p.BytesSent), humanBytes(p.BytesReceived), p.Rounds)
-	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -3,6 +3,7 @@ package party
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -13,13 +14,16 @@ import (
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
-// Metrics of a model at the end of an epoch. TrainLoss is the mean squared error
-// over the epoch's batches, each measured before its update. Test metrics are
-// absent when no rows are held out.
+// Metrics of a model at the end of an epoch. For mean squared error TrainLoss is
+// the mean over the epoch's batches, each measured before its update; for
+// cross-entropy it is the end-of-epoch model's loss over the training rows (absent
+// where it cannot be computed without revealing more). Test metrics are absent when
+// no rows are held out.
 type Metrics struct {
-	TrainLoss    float64  `json:"train_loss"`
+	TrainLoss    *float64 `json:"train_loss,omitempty"`
 	TestMSE      *float64 `json:"test_mse,omitempty"`
 	TestAccuracy *float64 `json:"test_accuracy,omitempty"`
+	TestLoss     *float64 `json:"test_loss,omitempty"`
 }
 
 // EpochReport is what a run reports after every epoch.
@@ -27,139 +31,289 @@ type EpochReport struct {
 	Epoch   int           `json:"epoch"`
 	Metrics Metrics       `json:"metrics"`
 	Elapsed time.Duration `json:"elapsed_ns"`
+	Steps   int           `json:"steps"`
 }
 
-// Local is what one party holds: its own training rows, the public number of rows
-// every party holds, and the rows it evaluates the revealed model on.
+// StepReport is what a run reports after every training step.
+type StepReport struct {
+	Epoch, Epochs int
+	Step, Steps   int // within the epoch
+	Elapsed       time.Duration
+}
+
+// Hooks receive progress; any may be nil.
+type Hooks struct {
+	Epoch func(EpochReport)
+	Step  func(StepReport)
+}
+
+// Local is what one party holds: its own part of the training set, the public
+// layout of the partition, and the (public) evaluation rows.
 type Local struct {
-	Own          *dataset.Dataset
-	RowsPerParty []int
-	Test         *dataset.Dataset
+	Own    *dataset.Dataset
+	Layout Layout
+	Test   *dataset.Dataset
 }
 
 // SecureResult is one party's outcome of a secure run.
 type SecureResult struct {
 	Epochs []EpochReport
-	Model  nn.Params
+	// Model is the trained model, if this party learned it.
+	Model *nn.Params
+	// Shares is this party's share of the model when it stays shared.
+	Shares *ModelShares
+	Spec   nn.Spec
 	Scaler *dataset.Standardizer
+	Scopes []protocol.ScopeCost
 }
 
+// WeightLimit is the largest weight magnitude training may reach at precision f:
+// the square root of the real-valued headroom 2^(61-2f) of a product before
+// truncation (23,170 at f = 16, 90 at f = 24). A revealed model beyond it stops
+// training with an error rather than letting fixed point overflow silently.
+func WeightLimit(f int) float64 { return math.Ldexp(1, (61-2*f)/2) }
+
+// initMargin is how far beyond its initial range the headroom check lets the first
+// layer's weights grow.
+const initMargin = 4
+
 // TrainSecure is one party's secure training: secure feature scaling, input
-// sharing, SGD on shares, and per epoch one opened loss and the revealed model
-// evaluated on the party's test rows. Every party calls it with the same config
-// and public metadata.
-func TrainSecure(ctx context.Context, cfg *Config, e *protocol.Engine, local Local, report func(EpochReport)) (*SecureResult, error) {
-	codec := e.Codec()
+// sharing, SGD on shares, per-epoch monitoring and the output. Every party calls it
+// with the same config and layout.
+func TrainSecure(ctx context.Context, cfg *Config, e *protocol.Engine, local Local, hooks Hooks) (*SecureResult, error) {
 	self := e.Self()
-	if len(local.RowsPerParty) != e.Parties() {
-		return nil, fmt.Errorf("party %d: row counts for %d parties, engine has %d", self, len(local.RowsPerParty), e.Parties())
+	lay := local.Layout
+	if lay.Parties() != e.Parties() {
+		return nil, fmt.Errorf("party %d: layout for %d parties, engine has %d", self, lay.Parties(), e.Parties())
 	}
-	if local.RowsPerParty[self] != local.Own.Rows() {
-		return nil, fmt.Errorf("party %d: declared %d rows but holds %d", self, local.RowsPerParty[self], local.Own.Rows())
+	if err := checkOwn(self, lay, local.Own); err != nil {
+		return nil, err
 	}
-	features := local.Own.Features()
 	targetCols := TargetColumns(local.Own.Task, local.Own.Classes)
-	spec, err := cfg.Spec(features)
+	spec, err := cfg.Spec(lay.Features)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkModelFits(cfg, features, targetCols); err != nil {
+	if err := checkModelFits(cfg, lay.Features, targetCols); err != nil {
 		return nil, err
 	}
-	total := 0
-	for _, r := range local.RowsPerParty {
-		total += r
-	}
-	res := &SecureResult{}
-	ownX, testX := local.Own.X, [][]float64(nil)
-	if local.Test != nil {
+	res := &SecureResult{Spec: spec}
+	ownX := local.Own.X
+	var testX [][]float64
+	if local.Test != nil && local.Test.Rows() > 0 {
 		testX = local.Test.X
 	}
 	if cfg.Dataset.Scaling == "standardize" {
-		scaler, err := secureStandardizer(ctx, e, local.Own, total)
+		scaler, err := secureStandardizer(ctx, e, local.Own, lay)
 		if err != nil {
 			return nil, fmt.Errorf("party %d: feature scaling: %w", self, err)
 		}
 		res.Scaler = &scaler
-		ownX = scaler.Apply(ownX)
+		if lay.Vertical {
+			off := colOffset(lay, self)
+			own := dataset.Standardizer{Mean: scaler.Mean[off : off+lay.ColsPerParty[self]], Std: scaler.Std[off : off+lay.ColsPerParty[self]]}
+			ownX = own.Apply(ownX)
+		} else {
+			ownX = scaler.Apply(ownX)
+		}
 		if testX != nil {
 			testX = scaler.Apply(testX)
 		}
 	}
-	mineX, err := encodeRows(codec, ownX, features, "training data")
+	ownTargets := Targets(local.Own)
+	if err := checkHeadroom(cfg, spec, self, ownX, ownTargets, !lay.Vertical || self == lay.LabelHolder); err != nil {
+		return nil, err
+	}
+	allX, allY, err := shareTrainingSet(ctx, e, lay, ownX, ownTargets, targetCols)
 	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
-	mineY, err := encodeRows(codec, Targets(local.Own), targetCols, "training targets")
-	if err != nil {
-		return nil, fmt.Errorf("party %d: %w", self, err)
-	}
-	var xs, ys []sharing.Tensor
-	for p, rows := range local.RowsPerParty {
-		var vx, vy sharing.Tensor
-		if p == self {
-			vx, vy = mineX, mineY
-		}
-		sx, err := e.Input(ctx, p, vx, rows, features)
-		if err != nil {
-			return nil, fmt.Errorf("party %d: sharing party %d's rows: %w", self, p, err)
-		}
-		sy, err := e.Input(ctx, p, vy, rows, targetCols)
-		if err != nil {
-			return nil, fmt.Errorf("party %d: sharing party %d's targets: %w", self, p, err)
-		}
-		xs, ys = append(xs, sx), append(ys, sy)
-	}
-	allX, allY := sharing.ConcatRows(xs...), sharing.ConcatRows(ys...)
 
 	net, err := nn.NewSecure(e, spec, nn.InitParams(spec, cfg.InitSeed()))
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
+	total := lay.Rows
+	bs := cfg.Training.BatchSize
+	stepsPerEpoch := (total + bs - 1) / bs
+	steps := 0
 	for epoch := 0; epoch < cfg.Training.Epochs; epoch++ {
 		order := EpochOrder(cfg, epoch, total)
+		opt := cfg.Optimizer(epoch)
 		sse := sharing.Zeros(1, targetCols)
-		for from := 0; from < total; from += cfg.Training.BatchSize {
-			idx := order[from:min(from+cfg.Training.BatchSize, total)]
-			s, err := net.TrainBatch(ctx, sharing.GatherRows(allX, idx), sharing.GatherRows(allY, idx), cfg.Training.LearningRate)
-			if err != nil {
-				return nil, fmt.Errorf("party %d: epoch %d, batch at row %d: %w", self, epoch+1, from, err)
+		rowsSeen := 0
+		for from, step := 0, 0; from < total; from, step = from+bs, step+1 {
+			if cfg.Training.MaxSteps > 0 && steps >= cfg.Training.MaxSteps {
+				break
 			}
-			sharing.AddInPlace(sse, s)
+			idx := order[from:min(from+bs, total)]
+			s, err := net.TrainBatch(ctx, sharing.GatherRows(allX, idx), sharing.GatherRows(allY, idx), opt)
+			if err != nil {
+				return nil, fmt.Errorf("party %d: epoch %d, step %d: %w", self, epoch+1, step+1, err)
+			}
+			if s.Len() > 0 {
+				sharing.AddInPlace(sse, s)
+			}
+			rowsSeen += len(idx)
+			steps++
+			if hooks.Step != nil {
+				hooks.Step(StepReport{Epoch: epoch + 1, Epochs: cfg.Training.Epochs, Step: step + 1, Steps: stepsPerEpoch, Elapsed: time.Since(start)})
+			}
 		}
-		opened, err := e.Open(ctx, sse)
-		if err != nil {
-			return nil, fmt.Errorf("party %d: epoch %d: opening the loss: %w", self, epoch+1, err)
+		r := EpochReport{Epoch: epoch + 1, Steps: steps}
+		if !spec.CrossEntropy() && rowsSeen > 0 {
+			opened, err := e.Open(ctx, sse)
+			if err != nil {
+				return nil, fmt.Errorf("party %d: epoch %d: opening the loss: %w", self, epoch+1, err)
+			}
+			loss := 0.0
+			for _, v := range e.Codec().DecodeTensor(opened[0]) {
+				loss += v
+			}
+			loss /= float64(rowsSeen * targetCols)
+			r.Metrics.TrainLoss = &loss
 		}
-		loss := 0.0
-		for _, v := range codec.DecodeTensor(opened[0]) {
-			loss += v
-		}
-		params, err := net.Reveal(ctx)
-		if err != nil {
+		if err := monitor(ctx, cfg, e, net, local, lay, ownX, testX, &r.Metrics, res); err != nil {
 			return nil, fmt.Errorf("party %d: epoch %d: %w", self, epoch+1, err)
 		}
-		m := evaluate(spec, params, testX, local.Test)
-		m.TrainLoss = loss / float64(total*targetCols)
-		r := EpochReport{Epoch: epoch + 1, Metrics: m, Elapsed: time.Since(start)}
+		r.Elapsed = time.Since(start)
 		res.Epochs = append(res.Epochs, r)
-		res.Model = params
-		if report != nil {
-			report(r)
+		if hooks.Epoch != nil {
+			hooks.Epoch(r)
+		}
+		if cfg.Training.MaxSteps > 0 && steps >= cfg.Training.MaxSteps {
+			break
 		}
 	}
+	if err := output(ctx, cfg, e, net, res); err != nil {
+		return nil, fmt.Errorf("party %d: output: %w", self, err)
+	}
+	res.Scopes = e.ScopeCosts()
 	return res, nil
 }
 
-// secureStandardizer computes the global mean and standard deviation per feature:
-// each party shares its column sums and sums of squares, the parties add them and
-// open only the totals. Individual rows and per-party statistics stay private.
-func secureStandardizer(ctx context.Context, e *protocol.Engine, own *dataset.Dataset, total int) (dataset.Standardizer, error) {
+func checkOwn(self int, lay Layout, own *dataset.Dataset) error {
+	if lay.Vertical {
+		if own.Rows() != lay.Rows || own.Features() != lay.ColsPerParty[self] {
+			return fmt.Errorf("party %d: holds %d rows x %d columns, the layout says %d x %d", self, own.Rows(), own.Features(), lay.Rows, lay.ColsPerParty[self])
+		}
+		return nil
+	}
+	if own.Rows() != lay.RowsPerParty[self] || own.Features() != lay.Features {
+		return fmt.Errorf("party %d: holds %d rows x %d columns, the layout says %d x %d", self, own.Rows(), own.Features(), lay.RowsPerParty[self], lay.Features)
+	}
+	return nil
+}
+
+func colOffset(lay Layout, p int) int {
+	off := 0
+	for i := 0; i < p; i++ {
+		off += lay.ColsPerParty[i]
+	}
+	return off
+}
+
+// checkHeadroom fails fast, before any share moves, when this party's data would
+// overflow the ring: a product before truncation must stay below 2^62 ring units,
+// i.e. 2^(62-2f) in real terms.
+func checkHeadroom(cfg *Config, spec nn.Spec, self int, x, targets [][]float64, holdsLabels bool) error {
+	f := cfg.Precision
+	limit := math.Ldexp(1, 61-2*f)
+	maxX, row := 0.0, 0
+	for i, r := range x {
+		for _, v := range r {
+			if math.Abs(v) > maxX {
+				maxX, row = math.Abs(v), i
+			}
+		}
+	}
+	initW := initMargin * nn.InitParams(spec, cfg.InitSeed()).MaxAbs()
+	if acc := float64(spec.Inputs) * maxX * initW; acc > limit {
+		return fmt.Errorf("party %d: precision %d leaves %.3g of headroom for a product, but row %d has a feature of magnitude %.3g (times %d inputs and weights up to %.3g): use a lower precision or scale the data", self, f, limit, row, maxX, spec.Inputs, initW)
+	}
+	if holdsLabels && !spec.CrossEntropy() {
+		maxY := 0.0
+		for i, r := range targets {
+			for _, v := range r {
+				if math.Abs(v) > maxY {
+					maxY, row = math.Abs(v), i
+				}
+			}
+		}
+		if sq := 4 * maxY * maxY; sq > limit {
+			return fmt.Errorf("party %d: precision %d leaves %.3g of headroom for a product, but target row %d has magnitude %.3g (squared error up to %.3g): use precision <= %d or scale the targets", self, f, limit, row, maxY, sq, int(61-math.Log2(sq))/2)
+		}
+	}
+	return nil
+}
+
+// shareTrainingSet secret-shares every party's part and assembles the training set.
+func shareTrainingSet(ctx context.Context, e *protocol.Engine, lay Layout, ownX, ownY [][]float64, targetCols int) (x, y sharing.Tensor, err error) {
 	codec := e.Codec()
-	features := own.Features()
-	sum, sumSq := dataset.ColumnSums(own.X)
-	mine, err := codec.EncodeTensor(append(append([]float64(nil), sum...), sumSq...), 2, features)
+	self := e.Self()
+	width := lay.Features
+	if lay.Vertical {
+		width = lay.ColsPerParty[self]
+	}
+	mineX, err := encodeRows(codec, ownX, width, "training data")
+	if err != nil {
+		return x, y, err
+	}
+	var mineY sharing.Tensor
+	if !lay.Vertical || self == lay.LabelHolder {
+		if mineY, err = encodeRows(codec, ownY, targetCols, "training targets"); err != nil {
+			return x, y, err
+		}
+	}
+	var xs, ys []sharing.Tensor
+	for p := 0; p < lay.Parties(); p++ {
+		var vx, vy sharing.Tensor
+		if p == self {
+			vx, vy = mineX, mineY
+		}
+		rows, cols := lay.Rows, lay.Features
+		if lay.Vertical {
+			cols = lay.ColsPerParty[p]
+		} else {
+			rows = lay.RowsPerParty[p]
+		}
+		sx, err := e.Input(ctx, p, vx, rows, cols)
+		if err != nil {
+			return x, y, fmt.Errorf("sharing party %d's rows: %w", p, err)
+		}
+		xs = append(xs, sx)
+		if lay.Vertical && p != lay.LabelHolder {
+			continue
+		}
+		sy, err := e.Input(ctx, p, vy, rows, targetCols)
+		if err != nil {
+			return x, y, fmt.Errorf("sharing party %d's targets: %w", p, err)
+		}
+		ys = append(ys, sy)
+	}
+	if lay.Vertical {
+		return sharing.ConcatCols(xs...), ys[0], nil
+	}
+	return sharing.ConcatRows(xs...), sharing.ConcatRows(ys...), nil
+}
+
+// secureStandardizer computes the global mean and standard deviation per feature:
+// each party shares its column sums and sums of squares (zeros for columns it does
+// not hold), the parties add them and open only the totals. Rows and per-party
+// statistics stay private.
+func secureStandardizer(ctx context.Context, e *protocol.Engine, own *dataset.Dataset, lay Layout) (dataset.Standardizer, error) {
+	codec := e.Codec()
+	features := lay.Features
+	sum, sumSq := make([]float64, features), make([]float64, features)
+	s, sq := dataset.ColumnSums(own.X)
+	off := 0
+	if lay.Vertical {
+		off = colOffset(lay, e.Self())
+	}
+	copy(sum[off:], s)
+	copy(sumSq[off:], sq)
+	mine, err := codec.EncodeTensor(append(sum, sumSq...), 2, features)
 	if err != nil {
 		return dataset.Standardizer{}, fmt.Errorf("column statistics too large for fixed point: %w", err)
 	}
@@ -180,24 +334,146 @@ func secureStandardizer(ctx context.Context, e *protocol.Engine, own *dataset.Da
 		return dataset.Standardizer{}, err
 	}
 	vals := codec.DecodeTensor(opened[0])
-	return dataset.FitStandardizer(vals[:features], vals[features:], total)
+	return dataset.FitStandardizer(vals[:features], vals[features:], lay.Rows)
 }
 
-func evaluate(spec nn.Spec, params nn.Params, x [][]float64, test *dataset.Dataset) Metrics {
-	var m Metrics
+// monitor computes an epoch's metrics. With output "reveal" the model is opened to
+// every party (it is the agreed output anyway) and evaluated in float64; otherwise
+// the model stays shared and only its predictions on the public test rows are
+// opened.
+func monitor(ctx context.Context, cfg *Config, e *protocol.Engine, net *nn.Secure, local Local, lay Layout, ownX, testX [][]float64, m *Metrics, res *SecureResult) error {
+	spec := net.Spec
+	if cfg.Output.Model == "reveal" {
+		params, err := net.Reveal(ctx)
+		if err != nil {
+			return err
+		}
+		if w, limit := params.MaxAbs(), WeightLimit(cfg.Precision); w > limit || math.IsNaN(w) {
+			return fmt.Errorf("training diverged: a weight reached %.3g (limit %.3g at precision %d); lower the learning rate", w, limit, cfg.Precision)
+		}
+		res.Model = &params
+		if testX != nil {
+			evaluate(spec, nn.Predict(spec, params, denseOf(testX, spec.Inputs)), local.Test, m)
+		}
+		if spec.CrossEntropy() && !lay.Vertical {
+			loss, err := aggregateLoss(ctx, e, spec, params, ownX, Targets(local.Own), lay.Rows)
+			if err != nil {
+				return err
+			}
+			m.TrainLoss = &loss
+		}
+		return nil
+	}
+	if testX == nil {
+		return nil
+	}
+	pred, err := securePredict(ctx, e, net, testX)
+	if err != nil {
+		return err
+	}
+	evaluate(spec, pred, local.Test, m)
+	return nil
+}
+
+// aggregateLoss sums every party's loss over its own rows under the revealed model,
+// securely: only the total is opened.
+func aggregateLoss(ctx context.Context, e *protocol.Engine, spec nn.Spec, params nn.Params, ownX, ownY [][]float64, rows int) (float64, error) {
+	local := 0.0
+	if len(ownX) > 0 {
+		pred := nn.Predict(spec, params, denseOf(ownX, spec.Inputs))
+		local = spec.LossOf(pred, denseOf(ownY, len(ownY[0]))) * float64(len(ownX))
+	}
+	codec := e.Codec()
+	enc, err := codec.Encode(local)
+	if err != nil {
+		return 0, fmt.Errorf("loss too large for fixed point: %w", err)
+	}
+	acc := sharing.Zeros(1)
+	for p := 0; p < e.Parties(); p++ {
+		v := sharing.Tensor{}
+		if p == e.Self() {
+			v = sharing.Tensor{Shape: []int{1}, Data: []uint64{enc}}
+		}
+		s, err := e.Input(ctx, p, v, 1)
+		if err != nil {
+			return 0, err
+		}
+		sharing.AddInPlace(acc, s)
+	}
+	opened, err := e.Open(ctx, acc)
+	if err != nil {
+		return 0, err
+	}
+	return codec.Decode(opened[0].Data[0]) / float64(rows), nil
+}
+
+// evalChunk bounds the rows of one secure inference call, and so the size of the
+// preprocessing material it asks for.
+const evalChunk = 1024
+
+// securePredict runs the shared model on public rows and opens the predictions.
+func securePredict(ctx context.Context, e *protocol.Engine, net *nn.Secure, x [][]float64) (*mat.Dense, error) {
+	outs := net.Spec.Outputs()
+	pred := mat.NewDense(len(x), outs, nil)
+	for from := 0; from < len(x); from += evalChunk {
+		to := min(from+evalChunk, len(x))
+		enc, err := encodeRows(e.Codec(), x[from:to], net.Spec.Inputs, "test data")
+		if err != nil {
+			return nil, err
+		}
+		out, err := net.Forward(ctx, e.Public(enc))
+		if err != nil {
+			return nil, fmt.Errorf("secure inference: %w", err)
+		}
+		opened, err := e.Open(ctx, out)
+		if err != nil {
+			return nil, fmt.Errorf("opening test predictions: %w", err)
+		}
+		for i, v := range e.Codec().DecodeTensor(opened[0]) {
+			pred.Set(from+i/outs, i%outs, v)
+		}
+	}
+	return pred, nil
+}
+
+// output delivers the trained model as configured.
+func output(ctx context.Context, cfg *Config, e *protocol.Engine, net *nn.Secure, res *SecureResult) error {
+	switch cfg.Output.Model {
+	case "reveal":
+		return nil // revealed at the end of the last epoch
+	case "reveal-to":
+		params, err := net.RevealTo(ctx, cfg.Output.Party)
+		if err != nil {
+			return err
+		}
+		if e.Self() == cfg.Output.Party {
+			res.Model = &params
+		}
+		return nil
+	default:
+		w, b := net.Shares()
+		res.Shares = &ModelShares{Party: e.Self(), Parties: e.Parties(), Precision: e.Codec().FracBits, W: w, B: b}
+		return nil
+	}
+}
+
+func evaluate(spec nn.Spec, pred *mat.Dense, test *dataset.Dataset, m *Metrics) {
 	if test == nil || test.Rows() == 0 {
-		return m
+		return
 	}
 	targets := Targets(test)
-	pred := nn.Predict(spec, params, denseOf(x, spec.Inputs))
 	t := denseOf(targets, len(targets[0]))
-	mse := nn.MSE(pred, t)
-	m.TestMSE = &mse
+	if spec.CrossEntropy() {
+		loss := nn.CrossEntropy(nn.Softmax(pred), t)
+		m.TestLoss = &loss
+	} else {
+		mse := nn.MSE(pred, t)
+		m.TestMSE = &mse
+	}
 	if test.Task == dataset.Classification {
 		acc := nn.Accuracy(pred, t)
 		m.TestAccuracy = &acc
 	}
-	return m
 }
 
 // PlainResult is the plaintext reference run.
@@ -206,22 +482,18 @@ type PlainResult struct {
 	Model  nn.Params
 }
 
-// TrainPlain trains the same network in float64 on the union of the parties' rows,
-// in the same order, from the same initial model: the reference for TrainSecure.
+// TrainPlain trains the same network in float64 on the whole training set, in the
+// same order, from the same initial model: the reference for TrainSecure.
 func TrainPlain(cfg *Config, split *Split, report func(EpochReport)) (*PlainResult, error) {
-	all := &dataset.Dataset{Name: cfg.Dataset.Name, Task: split.Task, Classes: split.Classes}
-	for _, p := range split.Parts {
-		all.X = append(all.X, p.X...)
-		all.Y = append(all.Y, p.Y...)
-	}
-	features := split.Parts[0].Features()
+	all := split.Train
+	features := all.Features()
 	spec, err := cfg.Spec(features)
 	if err != nil {
 		return nil, err
 	}
 	x := all.X
 	var testX [][]float64
-	if split.Test != nil {
+	if split.Test != nil && split.Test.Rows() > 0 {
 		testX = split.Test.X
 	}
 	if cfg.Dataset.Scaling == "standardize" {
@@ -241,10 +513,15 @@ func TrainPlain(cfg *Config, split *Split, report func(EpochReport)) (*PlainResu
 	total := len(x)
 	start := time.Now()
 	res := &PlainResult{}
+	steps := 0
 	for epoch := 0; epoch < cfg.Training.Epochs; epoch++ {
 		order := EpochOrder(cfg, epoch, total)
-		sse := 0.0
+		opt := cfg.Optimizer(epoch)
+		sse, rowsSeen := 0.0, 0
 		for from := 0; from < total; from += cfg.Training.BatchSize {
+			if cfg.Training.MaxSteps > 0 && steps >= cfg.Training.MaxSteps {
+				break
+			}
 			idx := order[from:min(from+cfg.Training.BatchSize, total)]
 			bx := mat.NewDense(len(idx), features, nil)
 			by := mat.NewDense(len(idx), targetCols, nil)
@@ -252,14 +529,28 @@ func TrainPlain(cfg *Config, split *Split, report func(EpochReport)) (*PlainResu
 				bx.SetRow(i, x[r])
 				by.SetRow(i, targets[r])
 			}
-			sse += net.TrainBatch(bx, by, cfg.Training.LearningRate) * float64(len(idx)*targetCols)
+			sse += net.TrainBatch(bx, by, opt) * float64(len(idx)*targetCols)
+			rowsSeen += len(idx)
+			steps++
 		}
-		m := evaluate(spec, net.Params, testX, split.Test)
-		m.TrainLoss = sse / float64(total*targetCols)
-		r := EpochReport{Epoch: epoch + 1, Metrics: m, Elapsed: time.Since(start)}
+		var m Metrics
+		if testX != nil {
+			evaluate(spec, net.Predict(denseOf(testX, features)), split.Test, &m)
+		}
+		if spec.CrossEntropy() {
+			loss := spec.LossOf(net.Predict(denseOf(x, features)), denseOf(targets, targetCols))
+			m.TrainLoss = &loss
+		} else if rowsSeen > 0 {
+			loss := sse / float64(rowsSeen*targetCols)
+			m.TrainLoss = &loss
+		}
+		r := EpochReport{Epoch: epoch + 1, Metrics: m, Elapsed: time.Since(start), Steps: steps}
 		res.Epochs = append(res.Epochs, r)
 		if report != nil {
 			report(r)
+		}
+		if cfg.Training.MaxSteps > 0 && steps >= cfg.Training.MaxSteps {
+			break
 		}
 	}
 	res.Model = net.Params

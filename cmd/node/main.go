@@ -1,10 +1,12 @@
 // Command node runs a Tessera party, or all of them in one process.
 //
-//	node simulate --config FILE [--out results.json]
+//	node simulate --config FILE [--out results.json] [--model-out DIR]
+//	node predict  --model FILE [--model FILE ...] [--dataset NAME] [--out FILE]
 //
 // simulate runs every party of an experiment as a goroutine over the in-memory
 // transport, beside the plaintext reference, and prints per-epoch metrics and
-// per-party costs.
+// per-party costs. predict evaluates a saved model: a plain model.json, or every
+// party's share file of a model that stayed secret-shared (by secure inference).
 package main
 
 import (
@@ -13,17 +15,22 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
-
-	"github.com/tessera-mpc/tessera/party"
 )
 
 const usage = `usage: node <command> [flags]
 
 commands:
-  simulate --config FILE [--out FILE]   run all parties in one process beside the plaintext reference
+  simulate --config FILE [--out FILE] [--model-out DIR]
+           run all parties in one process beside the plaintext reference
+  predict  --model FILE [--model FILE ...] [--dataset NAME] [--rows N] [--out FILE]
+           evaluate a saved model (plain, or all parties' share files)
+
+Run "node <command> -h" for a command's flags.
 `
 
 func main() {
@@ -45,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "simulate":
 		return simulate(ctx, args[1:], stdout, stderr)
+	case "predict":
+		return predict(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -53,33 +62,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "experiment config (YAML)")
-	out := fs.String("out", "", "write results JSON to this file")
-	if err := fs.Parse(args); err != nil {
-		return err
+// newLogger logs structured events to stderr at the given level.
+func newLogger(stderr io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", level)
 	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// isTerminal reports whether w is a character device (a terminal), where a
+// progress bar may redraw itself.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func checkArgs(fs *flag.FlagSet, required map[string]string) error {
 	if fs.NArg() > 0 {
-		return fmt.Errorf("simulate: unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
-	if *configPath == "" {
-		return errors.New("simulate: --config is required")
-	}
-	cfg, err := party.LoadConfig(*configPath)
-	if err != nil {
-		return err
-	}
-	res, err := party.Simulate(ctx, cfg, party.SimOptions{Progress: stdout})
-	if err != nil {
-		return err
-	}
-	if *out != "" {
-		if err := party.WriteJSON(*out, res); err != nil {
-			return err
+	for flagName, value := range required {
+		if strings.TrimSpace(value) == "" {
+			return fmt.Errorf("%s: --%s is required", fs.Name(), flagName)
 		}
-		fmt.Fprintf(stdout, "results written to %s\n", *out)
 	}
 	return nil
 }

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/tessera-mpc/tessera/party"
+)
+
+func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "experiment config (YAML)")
+	out := fs.String("out", "", "write results JSON to this file")
+	modelOut := fs.String("model-out", "", "write the trained model (or every party's share of it) to this directory")
+	reportDir := fs.String("report", "", "write metrics.csv and loss/accuracy plots (PNG) to this directory")
+	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkArgs(fs, map[string]string{"config": *configPath}); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfg, err := party.LoadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	res, results, err := party.Simulate(ctx, cfg, party.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log})
+	if err != nil {
+		return err
+	}
+	if *modelOut != "" {
+		files, err := party.SaveModels(*modelOut, cfg, results)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			fmt.Fprintf(stdout, "model written to %s\n", f)
+		}
+	}
+	if *reportDir != "" {
+		files, err := party.WriteReport(*reportDir, res)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			fmt.Fprintf(stdout, "report written to %s\n", f)
+		}
+	}
+	if *out != "" {
+		if err := party.WriteJSON(*out, res); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "results written to %s\n", *out)
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package party
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// epochTable prints one line per epoch, secure beside plaintext, and optionally a
+// progress bar that the next line overwrites.
+type epochTable struct {
+	mu       sync.Mutex
+	w        io.Writer
+	classify bool
+	barShown bool
+	last     time.Time
+}
+
+func newEpochTable(w io.Writer, classify bool) *epochTable {
+	t := &epochTable{w: w, classify: classify}
+	h := "epoch  secure loss   plain loss"
+	if classify {
+		h += "   secure acc    plain acc"
+	} else {
+		h += "  secure test MSE  plain test MSE"
+	}
+	fmt.Fprintln(w, h)
+	return t
+}
+
+func fmtOpt(v *float64, format string, scale float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf(format, *v*scale)
+}
+
+func (t *epochTable) row(s EpochReport, p EpochReport) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.clearBar()
+	line := fmt.Sprintf("%5d  %11s  %11s", s.Epoch, fmtOpt(s.Metrics.TrainLoss, "%.5g", 1), fmtOpt(p.Metrics.TrainLoss, "%.5g", 1))
+	if t.classify {
+		line += fmt.Sprintf("  %11s  %11s", fmtOpt(s.Metrics.TestAccuracy, "%.2f%%", 100), fmtOpt(p.Metrics.TestAccuracy, "%.2f%%", 100))
+	} else {
+		line += fmt.Sprintf("  %15s  %14s", fmtOpt(s.Metrics.TestMSE, "%.6g", 1), fmtOpt(p.Metrics.TestMSE, "%.6g", 1))
+	}
+	fmt.Fprintf(t.w, "%s  (%.1fs)\n", line, s.Elapsed.Seconds())
+}
+
+// bar draws "epoch 2/5 [=====>    ] 120/469 steps, 8.1 steps/s, ETA 43s".
+func (t *epochTable) bar(r StepReport) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if time.Since(t.last) < 100*time.Millisecond && r.Step != r.Steps {
+		return
+	}
+	t.last = time.Now()
+	const width = 30
+	done := width * r.Step / max(r.Steps, 1)
+	totalSteps := float64((r.Epoch-1)*r.Steps + r.Step)
+	rate := totalSteps / r.Elapsed.Seconds()
+	eta := time.Duration(float64(r.Epochs*r.Steps-int(totalSteps))/rate) * time.Second
+	fmt.Fprintf(t.w, "\repoch %d/%d [%s>%s] %d/%d steps, %.1f steps/s, ETA %s ",
+		r.Epoch, r.Epochs, strings.Repeat("=", done), strings.Repeat(" ", width-done), r.Step, r.Steps, rate, eta.Round(time.Second))
+	t.barShown = true
+}
+
+func (t *epochTable) clearBar() {
+	if t.barShown {
+		fmt.Fprintf(t.w, "\r%s\r", strings.Repeat(" ", 100))
+		t.barShown = false
+	}
+}
+
+// PrintCosts prints the cost summary and party 0's per-layer table.
+func PrintCosts(w io.Writer, r *Results) {
+	fmt.Fprintf(w, "secure run: %.2fs wall", r.Cost.WallSeconds)
+	if r.Cost.PlaintextSeconds > 0 {
+		fmt.Fprintf(w, " (plaintext reference %.3fs)", r.Cost.PlaintextSeconds)
+	}
+	if r.Cost.DealerBytesSent > 0 {
+		fmt.Fprintf(w, "; dealer sent %s", humanBytes(r.Cost.DealerBytesSent))
+	}
+	fmt.Fprintln(w)
+	for _, p := range r.Cost.Parties {
+		fmt.Fprintf(w, "party %d: sent %s, received %s, %d rounds\n", p.Party, humanBytes(p.BytesSent), humanBytes(p.BytesReceived), p.Rounds)
+	}
+	if len(r.Cost.Parties) == 0 || len(r.Cost.Parties[0].Layers) == 0 {
+		return
+	}
+	layers := append(r.Cost.Parties[0].Layers[:0:0], r.Cost.Parties[0].Layers...)
+	sort.SliceStable(layers, func(i, j int) bool { return layerOrder(layers[i].Name) < layerOrder(layers[j].Name) })
+	fmt.Fprintf(w, "per-layer cost of party %d (all steps):\n", r.Cost.Parties[0].Party)
+	fmt.Fprintf(w, "  %-18s %10s %12s %8s\n", "scope", "time", "sent", "rounds")
+	for _, l := range layers {
+		fmt.Fprintf(w, "  %-18s %9.2fs %12s %8d\n", l.Name, l.Time.Seconds(), humanBytes(l.BytesSent), l.Rounds)
+	}
+}
+
+// layerOrder sorts forward passes first, then loss, backward passes, update.
+func layerOrder(name string) string {
+	switch {
+	case strings.HasSuffix(name, "forward"):
+		return "0" + name
+	case name == "loss":
+		return "1"
+	case strings.HasSuffix(name, "backward"):
+		return "2" + name
+	}
+	return "3" + name
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
