@@ -92,7 +92,7 @@ func TestBadInputExitsNonZeroWithoutOutput(t *testing.T) {
 	os.Mkdir(nanDir, 0o755)
 	os.WriteFile(filepath.Join(nanDir, "diabetes.json"), []byte(`{"data": [[1], [NaN], [3]], "target": [1, 2, 3], "feature_names": ["a"]}`), 0o644)
 	cases := []struct{ name, from, to, want string }{
-		{"unknown field", "shuffle: true", "shuffle: true\n  momentum: 0.9", "momentum"},
+		{"unknown field", "shuffle: true", "shuffle: true\n  weight_decay: 0.9", "weight_decay"},
 		{"too few parties", "parties: 3", "parties: 1", "parties"},
 		{"precision", "precision: 16", "precision: 30", "precision"},
 		{"missing dataset", "  name: diabetes\n", "  name: diabetes\n  dir: " + filepath.Join(dir, "empty") + "\n", "go mod download"},
