@@ -239,11 +239,63 @@ func (c *Config) Optimizer(epoch int) nn.Optimizer {
 	return nn.Optimizer{LearningRate: lr, Momentum: c.Training.Momentum}
 }
 
-// Hash is a digest of everything the parties must agree on; a deployment's
-// handshake compares it.
-func (c *Config) Hash() [32]byte {
-	raw, _ := json.Marshal(c) // a Config always marshals
-	return sha256.Sum256(raw)
+// Canonical is the JSON of everything the parties must agree on: the config
+// without node-local settings (the dataset directory).
+func (c *Config) Canonical() []byte {
+	cc := *c
+	cc.Dataset.Dir = ""
+	raw, _ := json.Marshal(cc) // a Config always marshals
+	return raw
+}
+
+// Hash is a digest of Canonical.
+func (c *Config) Hash() [32]byte { return sha256.Sum256(c.Canonical()) }
+
+// DiffConfigs lists the fields in which two canonical configs differ, as
+// "path: ours X, theirs Y".
+func DiffConfigs(ours, theirs []byte) ([]string, error) {
+	var a, b any
+	if err := json.Unmarshal(ours, &a); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(theirs, &b); err != nil {
+		return nil, fmt.Errorf("not a config: %w", err)
+	}
+	var diffs []string
+	var walk func(path string, x, y any)
+	walk = func(path string, x, y any) {
+		xm, xok := x.(map[string]any)
+		ym, yok := y.(map[string]any)
+		if xok && yok {
+			keys := map[string]bool{}
+			for k := range xm {
+				keys[k] = true
+			}
+			for k := range ym {
+				keys[k] = true
+			}
+			sorted := make([]string, 0, len(keys))
+			for k := range keys {
+				sorted = append(sorted, k)
+			}
+			slices.Sort(sorted)
+			for _, k := range sorted {
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				walk(p, xm[k], ym[k])
+			}
+			return
+		}
+		xj, _ := json.Marshal(x)
+		yj, _ := json.Marshal(y)
+		if !bytes.Equal(xj, yj) {
+			diffs = append(diffs, fmt.Sprintf("%s: ours %s, theirs %s", path, xj, yj))
+		}
+	}
+	walk("", a, b)
+	return diffs, nil
 }
 
 // InitSeed derives the public seed of weight initialisation and batch order.

@@ -15,17 +15,26 @@ type epochTable struct {
 	mu       sync.Mutex
 	w        io.Writer
 	classify bool
+	plain    bool // print the plaintext reference beside the secure run
 	barShown bool
 	last     time.Time
 }
 
-func newEpochTable(w io.Writer, classify bool) *epochTable {
-	t := &epochTable{w: w, classify: classify}
-	h := "epoch  secure loss   plain loss"
-	if classify {
+func newEpochTable(w io.Writer, classify, plain bool) *epochTable {
+	t := &epochTable{w: w, classify: classify, plain: plain}
+	h := "epoch  secure loss"
+	if plain {
+		h += "   plain loss"
+	}
+	switch {
+	case classify && plain:
 		h += "   secure acc    plain acc"
-	} else {
+	case classify:
+		h += "   secure acc"
+	case plain:
 		h += "  secure test MSE  plain test MSE"
+	default:
+		h += "  secure test MSE"
 	}
 	fmt.Fprintln(w, h)
 	return t
@@ -42,11 +51,20 @@ func (t *epochTable) row(s EpochReport, p EpochReport) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.clearBar()
-	line := fmt.Sprintf("%5d  %11s  %11s", s.Epoch, fmtOpt(s.Metrics.TrainLoss, "%.5g", 1), fmtOpt(p.Metrics.TrainLoss, "%.5g", 1))
+	line := fmt.Sprintf("%5d  %11s", s.Epoch, fmtOpt(s.Metrics.TrainLoss, "%.5g", 1))
+	if t.plain {
+		line += fmt.Sprintf("  %11s", fmtOpt(p.Metrics.TrainLoss, "%.5g", 1))
+	}
 	if t.classify {
-		line += fmt.Sprintf("  %11s  %11s", fmtOpt(s.Metrics.TestAccuracy, "%.2f%%", 100), fmtOpt(p.Metrics.TestAccuracy, "%.2f%%", 100))
+		line += fmt.Sprintf("  %11s", fmtOpt(s.Metrics.TestAccuracy, "%.2f%%", 100))
+		if t.plain {
+			line += fmt.Sprintf("  %11s", fmtOpt(p.Metrics.TestAccuracy, "%.2f%%", 100))
+		}
 	} else {
-		line += fmt.Sprintf("  %15s  %14s", fmtOpt(s.Metrics.TestMSE, "%.6g", 1), fmtOpt(p.Metrics.TestMSE, "%.6g", 1))
+		line += fmt.Sprintf("  %15s", fmtOpt(s.Metrics.TestMSE, "%.6g", 1))
+		if t.plain {
+			line += fmt.Sprintf("  %14s", fmtOpt(p.Metrics.TestMSE, "%.6g", 1))
+		}
 	}
 	fmt.Fprintf(t.w, "%s  (%.1fs)\n", line, s.Elapsed.Seconds())
 }

@@ -14,13 +14,14 @@ import (
 // Results is what a run writes: the config it ran, per-epoch metrics of the secure
 // run beside the plaintext reference, final metrics, costs and versions.
 type Results struct {
-	Config   *Config           `json:"config"`
-	Mode     string            `json:"mode"`
-	Layout   Layout            `json:"layout"`
-	Epochs   []EpochResult     `json:"epochs"`
-	Final    FinalResult       `json:"final"`
-	Cost     Cost              `json:"cost"`
-	Versions map[string]string `json:"versions"`
+	Config    *Config           `json:"config"`
+	Mode      string            `json:"mode"`
+	Transport string            `json:"transport"`
+	Layout    Layout            `json:"layout"`
+	Epochs    []EpochResult     `json:"epochs"`
+	Final     FinalResult       `json:"final"`
+	Cost      Cost              `json:"cost"`
+	Versions  map[string]string `json:"versions"`
 }
 
 // EpochResult pairs one epoch's secure and plaintext metrics.

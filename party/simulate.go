@@ -2,7 +2,6 @@ package party
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -25,9 +24,12 @@ type SimOptions struct {
 	Bar bool
 	// Log receives structured events; nil discards them.
 	Log *slog.Logger
-	// Rand, when set, replaces crypto/rand for the dealer and input sharing: for
-	// reproducible tests only, never for real data.
-	Rand io.Reader
+	// Randomness of the dealer and of input sharing: crypto/rand unless a test
+	// asks for an insecure fixed seed.
+	Randomness Randomness
+	// Transport is "memory" (default: in-process queues and dealer) or "libp2p"
+	// (real hosts on 127.0.0.1, the dealer as its own node).
+	Transport string
 }
 
 // Simulate runs all parties of cfg as goroutines over the in-memory transport with
@@ -52,27 +54,44 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	log.Info("plaintext reference trained", "seconds", plainTime.Seconds())
 
 	n := cfg.Parties
-	ts, err := network.NewMemoryNetwork(n)
-	if err != nil {
-		return nil, nil, err
-	}
-	rng := opts.Rand
-	if rng == nil {
-		rng = rand.Reader
-	}
-	dealer, err := protocol.NewDealer(n, rng)
+	dealer, err := protocol.NewDealer(n, opts.Randomness.Dealer())
 	if err != nil {
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var trs []transport
+	dealerDone := make(chan error, 1)
+	switch opts.Transport {
+	case "", "memory":
+		mem, err := network.NewMemoryNetwork(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, m := range mem {
+			trs = append(trs, m)
+		}
+		dealerDone <- nil
+	case "libp2p":
+		lp, err := loopbackLibp2p(ctx, n+1, cfg.Hash())
+		if err != nil {
+			return nil, nil, err
+		}
+		defer closeAll(lp)
+		for _, t := range lp[:n] {
+			trs = append(trs, t)
+		}
+		go func() { dealerDone <- protocol.ServeDealer(ctx, lp[n], dealer) }()
+	default:
+		return nil, nil, fmt.Errorf("transport: %q is not one of memory, libp2p", opts.Transport)
+	}
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
 	fmt.Fprintf(progress, "simulating %s: %d parties, %s partition %v, %s preprocessing, %d fractional bits\n",
 		cfg.Name, n, cfg.Dataset.Partition, partSizes(split.Layout), cfg.Preprocessing, cfg.Precision)
-	table := newEpochTable(progress, split.Task == dataset.Classification)
+	table := newEpochTable(progress, split.Task == dataset.Classification, true)
 
 	results := make([]*SecureResult, n)
 	errs := make([]error, n)
@@ -84,15 +103,19 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 		go func(i int) {
 			defer wg.Done()
 			errs[i] = func() error {
-				src, err := dealer.Source(i)
-				if err != nil {
+				var src protocol.Source
+				var err error
+				if opts.Transport == "libp2p" {
+					var end func(context.Context) error
+					if src, end, err = protocol.RemoteDealerSource(ctx, trs[i], n); err != nil {
+						return err
+					}
+					defer end(ctx)
+				} else if src, err = dealer.Source(i); err != nil {
 					return err
 				}
-				ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}}
-				if opts.Rand != nil {
-					ecfg.Rand = sharing.NewPRG(mustSeed(opts.Rand), uint64(i))
-				}
-				e, err := protocol.NewEngine(ts[i], src, ecfg)
+				ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(i), Parties: n}
+				e, err := protocol.NewEngine(trs[i], src, ecfg)
 				if err != nil {
 					return err
 				}
@@ -112,8 +135,8 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 			}()
 			if errs[i] != nil {
 				log.Error("party failed", "party", i, "err", errs[i])
-				cancel()      // stop the other parties
-				ts[i].Close() // and wake any that wait on this one
+				cancel()       // stop the other parties
+				trs[i].Close() // and wake any that wait on this one
 			}
 		}(i)
 	}
@@ -122,11 +145,14 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	if err := firstError(errs); err != nil {
 		return nil, nil, err
 	}
+	if err := <-dealerDone; err != nil {
+		return nil, nil, fmt.Errorf("dealer: %w", err)
+	}
 	if err := sameModels(results); err != nil {
 		return nil, nil, err
 	}
 
-	res := &Results{Config: cfg, Mode: "simulate", Layout: split.Layout, Versions: Versions()}
+	res := &Results{Config: cfg, Mode: "simulate", Transport: transportName(opts.Transport), Layout: split.Layout, Versions: Versions()}
 	for k, r := range results[0].Epochs {
 		pm := plain.Epochs[k].Metrics
 		res.Epochs = append(res.Epochs, EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, Plaintext: &pm, SecureSec: r.Elapsed.Seconds()})
@@ -135,7 +161,7 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	res.Final = FinalResult{Secure: res.Epochs[last].Secure, Plaintext: res.Epochs[last].Plaintext}
 	res.Cost = Cost{WallSeconds: wall.Seconds(), DealerBytesSent: dealer.BytesSent(), PlaintextSeconds: plainTime.Seconds()}
 	for i := 0; i < n; i++ {
-		st := ts[i].Stats()
+		st := trs[i].Stats()
 		res.Cost.Parties = append(res.Cost.Parties, PartyCost{
 			Party: i, BytesSent: st.BytesSent, BytesReceived: st.BytesReceived, Rounds: st.Rounds,
 			Peers: st.Peers, Operations: engines[i].Costs(), Layers: results[i].Scopes,
@@ -145,12 +171,28 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	return res, results, nil
 }
 
-func mustSeed(r io.Reader) sharing.Seed {
-	s, err := sharing.NewSeed(r)
-	if err != nil {
-		panic(err) // a test's seeded reader does not fail
+// transport is what a simulation needs of a party's transport.
+type transport interface {
+	protocol.Transport
+	protocol.StatsReporter
+	Close() error
+}
+
+// closeAll closes transports concurrently: each waits for its peers to end their
+// streams, so closing one at a time would wait for the timeout.
+func closeAll(ts []*network.Libp2pTransport) {
+	var wg sync.WaitGroup
+	for _, t := range ts {
+		wg.Go(func() { t.Close() })
 	}
-	return s
+	wg.Wait()
+}
+
+func transportName(t string) string {
+	if t == "" {
+		return "memory"
+	}
+	return t
 }
 
 func partSizes(l Layout) string {

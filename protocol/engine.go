@@ -16,14 +16,14 @@ import (
 // one protocol at a time, and all parties must call the same operations in the same
 // order with the same public arguments (shapes, constants).
 type Engine struct {
-	tr    Transport
-	self  int
-	n     int
-	pre   Source
-	codec sharing.Codec
-	rng   io.Reader // fresh randomness for input sharing
-	round uint64    // index of the next communication round of this session
-	clock OpClock
+	tr     Transport
+	self   int
+	n      int
+	pre    Source
+	codec  sharing.Codec
+	rng    io.Reader // fresh randomness for input sharing
+	round  uint64    // index of the next communication round of this session
+	clock  OpClock
 	scope  string
 	scopes map[string]*ScopeCost
 	order  []string // scopes in first-use order
@@ -175,6 +175,8 @@ const (
 	opShareData
 	opMaterial
 	opOpenBinary
+	opPublic
+	opBlob
 )
 
 func (o opCode) String() string {
@@ -191,6 +193,10 @@ func (o opCode) String() string {
 		return "dealer-material"
 	case opOpenBinary:
 		return "open-binary"
+	case opPublic:
+		return "public-exchange"
+	case opBlob:
+		return "public-blob"
 	}
 	return fmt.Sprintf("op(%d)", uint16(o))
 }
@@ -400,6 +406,96 @@ func (e *Engine) Input(ctx context.Context, owner int, x sharing.Tensor, shape .
 
 func seedWords(s sharing.Seed) []uint64 {
 	return []uint64{binary.LittleEndian.Uint64(s[0:]), binary.LittleEndian.Uint64(s[8:])}
+}
+
+// ExchangePublic sends this party's public words to every party and returns every
+// party's words, by index (this party's own included): for metadata such as row
+// counts, which are public by agreement. Each peer must send exactly `want` words.
+func (e *Engine) ExchangePublic(ctx context.Context, words []uint64) ([][]uint64, error) {
+	round := e.round
+	e.round++
+	e.noteRound()
+	msg := encodeMessage(round, opPublic, words)
+	for p := 0; p < e.n; p++ {
+		if p != e.self {
+			if err := e.send(ctx, p, msg); err != nil {
+				return nil, fmt.Errorf("protocol: round %d %s: send to party %d: %w", round, opPublic, p, err)
+			}
+		}
+	}
+	out := make([][]uint64, e.n)
+	out[e.self] = append([]uint64(nil), words...)
+	for p := 0; p < e.n; p++ {
+		if p == e.self {
+			continue
+		}
+		msg, err := e.tr.Recv(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("protocol: round %d %s: receive from party %d: %w", round, opPublic, p, err)
+		}
+		if out[p], err = decodeMessage(msg, p, round, opPublic, len(words)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ExchangeBlobs sends this party's public byte string (at most maxLen bytes) to every
+// party and returns everyone's, by index: for public metadata of varying length,
+// such as the experiment config every party checks before any share moves.
+func (e *Engine) ExchangeBlobs(ctx context.Context, blob []byte, maxLen int) ([][]byte, error) {
+	if len(blob) > maxLen {
+		return nil, fmt.Errorf("protocol: public blob of %d bytes exceeds %d", len(blob), maxLen)
+	}
+	round := e.round
+	e.round++
+	e.noteRound()
+	words := make([]uint64, 1+(len(blob)+7)/8)
+	words[0] = uint64(len(blob))
+	padded := append(append([]byte(nil), blob...), make([]byte, 8*(len(words)-1)-len(blob))...)
+	for i := 1; i < len(words); i++ {
+		words[i] = binary.LittleEndian.Uint64(padded[8*(i-1):])
+	}
+	msg := encodeMessage(round, opBlob, words)
+	for p := 0; p < e.n; p++ {
+		if p != e.self {
+			if err := e.send(ctx, p, msg); err != nil {
+				return nil, fmt.Errorf("protocol: round %d %s: send to party %d: %w", round, opBlob, p, err)
+			}
+		}
+	}
+	out := make([][]byte, e.n)
+	out[e.self] = append([]byte(nil), blob...)
+	for p := 0; p < e.n; p++ {
+		if p == e.self {
+			continue
+		}
+		msg, err := e.tr.Recv(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("protocol: round %d %s: receive from party %d: %w", round, opBlob, p, err)
+		}
+		if len(msg) < headerSize+8 {
+			return nil, fmt.Errorf("protocol: round %d %s: message from party %d is too short", round, opBlob, p)
+		}
+		count := int(binary.LittleEndian.Uint32(msg[10:]))
+		if count < 1 || count > 1+(maxLen+7)/8 {
+			return nil, fmt.Errorf("protocol: round %d %s: party %d sent %d words, at most %d allowed", round, opBlob, p, count, 1+(maxLen+7)/8)
+		}
+		theirs, err := decodeMessage(msg, p, round, opBlob, count)
+		if err != nil {
+			return nil, err
+		}
+		n := theirs[0]
+		if n > uint64(8*(count-1)) || n > uint64(maxLen) {
+			return nil, fmt.Errorf("protocol: round %d %s: party %d declared %d bytes in %d words", round, opBlob, p, n, count-1)
+		}
+		b := make([]byte, 8*(count-1))
+		for i := 1; i < count; i++ {
+			binary.LittleEndian.PutUint64(b[8*(i-1):], theirs[i])
+		}
+		out[p] = b[:n]
+	}
+	return out, nil
 }
 
 // Public turns a public tensor, known to every party, into a sharing of it: party 0

@@ -1,7 +1,15 @@
 // Command node runs a Tessera party, or all of them in one process.
 //
-//	node simulate --config FILE [--out results.json] [--model-out DIR]
+//	node init     --out DIR
+//	node run      --config NODE.yaml
+//	node dealer   --config NODE.yaml
+//	node simulate --config FILE [--transport memory|libp2p] [--out results.json] [--model-out DIR] [--report DIR]
 //	node predict  --model FILE [--model FILE ...] [--dataset NAME] [--out FILE]
+//
+// init writes a node identity (Ed25519 key, mode 0600) and prints its peer ID. run
+// is one party of a deployment: it finds its peers over libp2p, checks they run the
+// same experiment, and trains on its own data. dealer runs the trusted dealer's
+// node for experiments with preprocessing: dealer.
 //
 // simulate runs every party of an experiment as a goroutine over the in-memory
 // transport, beside the plaintext reference, and prints per-epoch metrics and
@@ -25,9 +33,12 @@ import (
 const usage = `usage: node <command> [flags]
 
 commands:
-  simulate --config FILE [--out FILE] [--model-out DIR]
+  init     --out DIR              write DIR/identity.key and print the node's peer ID
+  run      --config NODE.yaml     run one party of a deployment over libp2p
+  dealer   --config NODE.yaml     run the dealer node of a deployment
+  simulate --config FILE [--transport memory|libp2p] [--out FILE] [--model-out DIR] [--report DIR]
            run all parties in one process beside the plaintext reference
-  predict  --model FILE [--model FILE ...] [--dataset NAME] [--rows N] [--out FILE]
+  predict  --model FILE [--model FILE ...] [--dataset NAME] [--out FILE]
            evaluate a saved model (plain, or all parties' share files)
 
 Run "node <command> -h" for a command's flags.
@@ -54,6 +65,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return simulate(ctx, args[1:], stdout, stderr)
 	case "predict":
 		return predict(ctx, args[1:], stdout, stderr)
+	case "init":
+		return initNode(args[1:], stdout, stderr)
+	case "run":
+		return runNode(ctx, args[1:], stdout, stderr, "party")
+	case "dealer":
+		return runNode(ctx, args[1:], stdout, stderr, "dealer")
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -57,8 +57,12 @@ func TestSimulateWritesResults(t *testing.T) {
 	var res struct {
 		Config map[string]any
 		Final  struct {
-			Secure    struct{ TestAccuracy *float64 `json:"test_accuracy"` }
-			Plaintext struct{ TestAccuracy *float64 `json:"test_accuracy"` }
+			Secure struct {
+				TestAccuracy *float64 `json:"test_accuracy"`
+			}
+			Plaintext struct {
+				TestAccuracy *float64 `json:"test_accuracy"`
+			}
 		}
 		Cost struct {
 			Parties []struct {

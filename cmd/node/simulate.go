@@ -17,6 +17,8 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	modelOut := fs.String("model-out", "", "write the trained model (or every party's share of it) to this directory")
 	reportDir := fs.String("report", "", "write metrics.csv and loss/accuracy plots (PNG) to this directory")
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error")
+	transport := fs.String("transport", "memory", "memory (in-process) or libp2p (real hosts on 127.0.0.1, the dealer as its own node)")
+	insecureSeed := fs.Int64("insecure-seed", -1, "TESTING ONLY: derive the dealer's and input sharing's randomness from this seed (makes every share predictable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -31,7 +33,13 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	res, results, err := party.Simulate(ctx, cfg, party.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log})
+	opts := party.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: *transport}
+	if *insecureSeed >= 0 {
+		seed := uint64(*insecureSeed)
+		opts.Randomness.InsecureSeed = &seed
+		fmt.Fprintln(stderr, "node: WARNING: --insecure-seed makes every share predictable; for reproducibility tests only")
+	}
+	res, results, err := party.Simulate(ctx, cfg, opts)
 	if err != nil {
 		return err
 	}

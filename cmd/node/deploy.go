@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/party"
+)
+
+// initNode writes a fresh node identity and prints its peer ID.
+func initNode(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "directory to write identity.key into")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkArgs(fs, map[string]string{"out": *out}); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o700); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	key, err := network.GenerateIdentity()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(*out, "identity.key")
+	if err := network.SaveIdentity(path, key); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	id, err := network.PeerIDFromKey(key)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, id)
+	return nil
+}
+
+func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, wantRole string) error {
+	fs := flag.NewFlagSet(map[string]string{"party": "run", "dealer": "dealer"}[wantRole], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "node config (YAML): identity, addresses, peers, experiment, own data")
+	logLevel := fs.String("log-level", "info", "log level on stderr: debug, info, warn, error")
+	insecureSeed := fs.Int64("insecure-seed", -1, "TESTING ONLY: derive this node's randomness from this seed (makes every share predictable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkArgs(fs, map[string]string{"config": *configPath}); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	nc, err := party.LoadNodeConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	if nc.Role != wantRole {
+		return fmt.Errorf("%s: the config is for a %s node", fs.Name(), nc.Role)
+	}
+	opts := party.RunOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log}
+	if *insecureSeed >= 0 {
+		seed := uint64(*insecureSeed)
+		opts.Randomness.InsecureSeed = &seed
+		fmt.Fprintln(stderr, "node: WARNING: --insecure-seed makes every share predictable; for reproducibility tests only")
+	}
+	if wantRole == "dealer" {
+		return party.RunDealer(ctx, nc, opts)
+	}
+	_, err = party.RunParty(ctx, nc, opts)
+	var abort *network.PeerAbortError
+	if errors.As(err, &abort) {
+		return fmt.Errorf("stopping because party %d failed: %s", abort.Party, abort.Reason)
+	}
+	return err
+}
