@@ -9,7 +9,7 @@ import (
 	"github.com/tessera-mpc/tessera/protocol"
 )
 
-// ErrClosed is returned by a closed in-memory transport.
+// ErrClosed is returned by a closed transport (in memory or libp2p).
 var ErrClosed = errors.New("network: transport closed")
 
 // queue is an unbounded FIFO of messages for one directed pair of parties. It is

@@ -243,14 +243,25 @@ func RunParty(ctx context.Context, nc *NodeConfig, opts RunOptions) (*Results, e
 	}
 	res, err := runParty(ctx, cfg, nc, tr, own, test, opts, progress, log)
 	if err != nil {
-		// Tell the peers which party failed and where, then leave.
-		tr.Abort(firstLine(err.Error()))
+		leave(tr, err)
 		return nil, err
 	}
 	if err := tr.Close(); err != nil {
 		log.Warn("closing the transport", "err", err)
 	}
 	return res, nil
+}
+
+// leave ends a failed node's session. If the failure is its own, it tells the peers
+// which party failed and where; if it only echoes another party's abort, the peers
+// have heard that party already, and a second abort would hide the root cause.
+func leave(tr *network.Libp2pTransport, err error) {
+	var abort *network.PeerAbortError
+	if errors.As(err, &abort) {
+		tr.Close()
+		return
+	}
+	tr.Abort(firstLine(err.Error()))
 }
 
 func firstLine(s string) string {
@@ -440,7 +451,7 @@ func RunDealer(ctx context.Context, nc *NodeConfig, opts RunOptions) error {
 		return err
 	}
 	if err := protocol.ServeDealer(ctx, tr, d); err != nil {
-		tr.Abort(firstLine(err.Error()))
+		leave(tr, err)
 		return err
 	}
 	if opts.Progress != nil {

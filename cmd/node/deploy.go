@@ -73,9 +73,10 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, wantR
 		fmt.Fprintln(stderr, "node: WARNING: --insecure-seed makes every share predictable; for reproducibility tests only")
 	}
 	if wantRole == "dealer" {
-		return party.RunDealer(ctx, nc, opts)
+		err = party.RunDealer(ctx, nc, opts)
+	} else {
+		_, err = party.RunParty(ctx, nc, opts)
 	}
-	_, err = party.RunParty(ctx, nc, opts)
 	var abort *network.PeerAbortError
 	if errors.As(err, &abort) {
 		return fmt.Errorf("stopping because party %d failed: %s", abort.Party, abort.Reason)

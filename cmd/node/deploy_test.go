@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// deployment is a set of node configs on 127.0.0.1, written the way a user would.
+type deployment struct {
+	t       *testing.T
+	dir     string
+	parties int
+	ids     []string // parties, then the dealer
+	ports   []int
+}
+
+var nextPort = 47500
+
+func newDeployment(t *testing.T, experiment string, parties int, timeout string, edit func(i int, cfg string) string) *deployment {
+	t.Helper()
+	d := &deployment{t: t, dir: t.TempDir(), parties: parties}
+	for i := 0; i <= parties; i++ {
+		out, code := node(t, "init", "--out", d.nodeDir(i))
+		if code != 0 {
+			t.Fatalf("node init: %s", out)
+		}
+		d.ids = append(d.ids, strings.TrimSpace(out))
+		d.ports = append(d.ports, nextPort)
+		nextPort++
+	}
+	exp, err := filepath.Abs(experiment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i <= parties; i++ {
+		var b strings.Builder
+		if i == parties {
+			b.WriteString("role: dealer\n")
+		} else {
+			fmt.Fprintf(&b, "role: party\nparty: %d\ndata: {slice: true}\nresults: results.json\n", i)
+		}
+		fmt.Fprintf(&b, "identity: identity.key\nlisten: [/ip4/127.0.0.1/tcp/%d]\nexperiment: %s\ntimeout: %s\nconnect_timeout: 20s\nparties:\n", d.ports[i], exp, timeout)
+		for p := 0; p < parties; p++ {
+			fmt.Fprintf(&b, "  - {party: %d, id: %s, addrs: [/ip4/127.0.0.1/tcp/%d]}\n", p, d.ids[p], d.ports[p])
+		}
+		fmt.Fprintf(&b, "dealer: {party: %d, id: %s, addrs: [/ip4/127.0.0.1/tcp/%d]}\n", parties, d.ids[parties], d.ports[parties])
+		cfg := b.String()
+		if edit != nil {
+			cfg = edit(i, cfg)
+		}
+		if err := os.WriteFile(filepath.Join(d.nodeDir(i), "node.yaml"), []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+func (d *deployment) nodeDir(i int) string { return filepath.Join(d.dir, fmt.Sprintf("node%d", i)) }
+
+// proc is a running node process.
+type proc struct {
+	cmd    *exec.Cmd
+	stdout *lockedBuffer
+	stderr *lockedBuffer
+	done   chan struct{}
+	code   int
+	ended  time.Time
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (d *deployment) start(i int, extra ...string) *proc {
+	d.t.Helper()
+	cmdName := "run"
+	if i == d.parties {
+		cmdName = "dealer"
+	}
+	args := append([]string{cmdName, "--config", filepath.Join(d.nodeDir(i), "node.yaml"), "--log-level", "warn"}, extra...)
+	p := &proc{cmd: exec.Command(nodeBinary, args...), stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	go func() {
+		err := p.cmd.Wait()
+		p.ended = time.Now()
+		p.code = 0
+		if err != nil {
+			p.code = 1
+			if ee, ok := err.(*exec.ExitError); ok {
+				p.code = ee.ExitCode()
+			}
+		}
+		close(p.done)
+	}()
+	d.t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+func (p *proc) wait(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(within):
+		t.Fatalf("node %v still running after %v; stderr:\n%s", p.cmd.Args, within, p.stderr.String())
+	}
+	return -1
+}
+
+func (d *deployment) startAll(extra ...string) []*proc {
+	var ps []*proc
+	for i := 0; i <= d.parties; i++ {
+		ps = append(ps, d.start(i, extra...))
+	}
+	return ps
+}
+
+func readFinal(t *testing.T, path string) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct{ Final map[string]any }
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Final
+}
+
+// TestDeploymentMatchesSimulation runs 3 parties and the dealer as OS processes over
+// libp2p on loopback and checks they end with exactly the model metrics of the
+// in-memory simulation with the same (insecure, test-only) seeds.
+func TestDeploymentMatchesSimulation(t *testing.T) {
+	const exp = "../../configs/cancer-mlp-3p.yaml"
+	d := newDeployment(t, exp, 3, "30s", nil)
+	ps := d.startAll("--insecure-seed", "5")
+	for i, p := range ps {
+		if code := p.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("node %d exited %d:\n%s", i, code, p.stderr.String())
+		}
+	}
+	simOut := filepath.Join(d.dir, "sim.json")
+	if out, code := node(t, "simulate", "--config", exp, "--insecure-seed", "5", "--out", simOut); code != 0 {
+		t.Fatalf("simulate: %s", out)
+	}
+	var sim struct{ Final struct{ Secure map[string]any } }
+	raw, _ := os.ReadFile(simOut)
+	if err := json.Unmarshal(raw, &sim); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(sim.Final.Secure)
+	for i := 0; i < 3; i++ {
+		got, _ := json.Marshal(readFinal(t, filepath.Join(d.nodeDir(i), "results.json"))["secure"])
+		if !bytes.Equal(got, want) {
+			t.Fatalf("party %d's final metrics %s differ from the simulation's %s", i, got, want)
+		}
+	}
+}
+
+// TestTamperedConfigCaught gives party 2 an experiment with another learning rate:
+// every party must stop, saying which field differs, before any share moves.
+func TestTamperedConfigCaught(t *testing.T) {
+	base, err := os.ReadFile("../../configs/diabetes-linreg-3p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := filepath.Join(t.TempDir(), "tampered.yaml")
+	os.WriteFile(tampered, bytes.Replace(base, []byte("learning_rate: 0.05"), []byte("learning_rate: 0.07"), 1), 0o644)
+	d := newDeployment(t, "../../configs/diabetes-linreg-3p.yaml", 3, "10s", func(i int, cfg string) string {
+		if i == 2 {
+			return regexpReplaceExperiment(cfg, tampered)
+		}
+		return cfg
+	})
+	ps := d.startAll()
+	for i := 0; i < 3; i++ {
+		code := ps[i].wait(t, time.Minute)
+		if code == 0 {
+			t.Fatalf("party %d accepted a tampered config", i)
+		}
+		if msg := ps[i].stderr.String(); !strings.Contains(msg, "learning_rate") {
+			t.Fatalf("party %d's error does not say what differs:\n%s", i, msg)
+		}
+		t.Logf("party %d: %s", i, lastLine(ps[i].stderr.String()))
+	}
+	if _, err := os.Stat(filepath.Join(d.nodeDir(0), "results.json")); err == nil {
+		t.Fatal("results written despite the mismatch")
+	}
+}
+
+func regexpReplaceExperiment(cfg, path string) string {
+	var out []string
+	for _, line := range strings.Split(cfg, "\n") {
+		if strings.HasPrefix(line, "experiment:") {
+			line = "experiment: " + path
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestUnknownPeerRefused replaces party 1 by an outsider with its own key: the
+// others must refuse it and stop, not train with it.
+func TestUnknownPeerRefused(t *testing.T) {
+	d := newDeployment(t, "../../configs/diabetes-linreg-3p.yaml", 3, "10s", func(_ int, cfg string) string {
+		return strings.Replace(cfg, "connect_timeout: 20s", "connect_timeout: 6s", 1)
+	})
+	outsider := filepath.Join(d.dir, "outsider")
+	out, code := node(t, "init", "--out", outsider)
+	if code != 0 {
+		t.Fatal(out)
+	}
+	outsiderID := strings.TrimSpace(out)
+	// The outsider's config claims party 1's seat with its own identity.
+	cfg, _ := os.ReadFile(filepath.Join(d.nodeDir(1), "node.yaml"))
+	cfgS := strings.Replace(string(cfg), "identity: identity.key", "identity: "+filepath.Join(outsider, "identity.key"), 1)
+	cfgS = strings.Replace(cfgS, d.ids[1], outsiderID, 1)
+	os.WriteFile(filepath.Join(d.nodeDir(1), "node.yaml"), []byte(cfgS), 0o644)
+	for i, p := range d.startAll() {
+		if code := p.wait(t, time.Minute); code == 0 {
+			t.Fatalf("node %v finished with an outsider in the deployment:\n%s", p.cmd.Args, p.stdout.String())
+		}
+		t.Logf("node %d: %s", i, lastLine(p.stderr.String()))
+	}
+	if _, err := os.Stat(filepath.Join(d.nodeDir(0), "results.json")); err == nil {
+		t.Fatal("party 0 wrote results with an outsider in the deployment")
+	}
+}
+
+// TestKilledPeerStopsOthers kills party 1 mid-training: the others must exit
+// non-zero within twice the message timeout, naming party 1.
+func TestKilledPeerStopsOthers(t *testing.T) {
+	base, _ := os.ReadFile("../../configs/cancer-mlp-3p.yaml")
+	long := filepath.Join(t.TempDir(), "long.yaml")
+	os.WriteFile(long, bytes.Replace(base, []byte("epochs: 10"), []byte("epochs: 500"), 1), 0o644)
+	const timeout = 3 * time.Second
+	d := newDeployment(t, long, 3, timeout.String(), nil)
+	ps := d.startAll()
+	// Wait for party 1 to report its first epoch, then kill it.
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(ps[1].stdout.String(), "\n    1 ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("party 1 never finished an epoch:\n%s", ps[1].stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	killed := time.Now()
+	ps[1].cmd.Process.Kill()
+	for _, i := range []int{0, 2, 3} {
+		code := ps[i].wait(t, 2*timeout+5*time.Second)
+		if code == 0 {
+			t.Fatalf("node %d exited 0 after party 1 was killed", i)
+		}
+		if took := ps[i].ended.Sub(killed); took > 2*timeout {
+			t.Errorf("node %d took %v to stop (timeout %v)", i, took, timeout)
+		}
+		if i != 3 && !strings.Contains(ps[i].stderr.String(), "party 1") {
+			t.Errorf("node %d's error does not name party 1:\n%s", i, ps[i].stderr.String())
+		}
+		t.Logf("node %d stopped %v after the kill: %s", i, ps[i].ended.Sub(killed).Round(time.Millisecond), strings.TrimSpace(ps[i].stderr.String()))
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
