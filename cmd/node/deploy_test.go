@@ -171,7 +171,9 @@ func TestDeploymentMatchesSimulation(t *testing.T) {
 	if out, code := node(t, "simulate", "--config", exp, "--insecure-seed", "5", "--out", simOut); code != 0 {
 		t.Fatalf("simulate: %s", out)
 	}
-	var sim struct{ Final struct{ Secure map[string]any } }
+	var sim struct {
+		Final struct{ Secure map[string]any }
+	}
 	raw, _ := os.ReadFile(simOut)
 	if err := json.Unmarshal(raw, &sim); err != nil {
 		t.Fatal(err)
