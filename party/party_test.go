@@ -11,7 +11,7 @@ import (
 	"github.com/tessera-mpc/tessera/party"
 )
 
-func loadConfig(t *testing.T, name string) *party.Config {
+func loadConfig(t testing.TB, name string) *party.Config {
 	t.Helper()
 	cfg, err := party.LoadConfig(filepath.Join("..", "configs", name))
 	if err != nil {

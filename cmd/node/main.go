@@ -5,6 +5,7 @@
 //	node dealer   --config NODE.yaml
 //	node simulate --config FILE [--transport memory|libp2p] [--out results.json] [--model-out DIR] [--report DIR]
 //	node predict  --model FILE [--model FILE ...] [--dataset NAME] [--out FILE]
+//	node bench    --config FILE [--steps N] [--transport memory,libp2p]
 //
 // init writes a node identity (Ed25519 key, mode 0600) and prints its peer ID. run
 // is one party of a deployment: it finds its peers over libp2p, checks they run the
@@ -40,6 +41,8 @@ commands:
            run all parties in one process beside the plaintext reference
   predict  --model FILE [--model FILE ...] [--dataset NAME] [--out FILE]
            evaluate a saved model (plain, or all parties' share files)
+  bench    --config FILE [--steps N] [--transport memory,libp2p] [--out FILE]
+           time secure training steps beside plaintext ones
 
 Run "node <command> -h" for a command's flags.
 `
@@ -67,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return predict(ctx, args[1:], stdout, stderr)
 	case "init":
 		return initNode(args[1:], stdout, stderr)
+	case "bench":
+		return bench(ctx, args[1:], stdout, stderr)
 	case "run":
 		return runNode(ctx, args[1:], stdout, stderr, "party")
 	case "dealer":

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tessera-mpc/tessera/party"
+)
+
+// bench times secure training steps of an experiment beside plaintext ones.
+func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "experiment config (YAML)")
+	steps := fs.Int("steps", 50, "training steps to time")
+	transports := fs.String("transport", "memory,libp2p", "comma-separated transports to measure: memory, libp2p")
+	out := fs.String("out", "", "write the measurements as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkArgs(fs, map[string]string{"config": *configPath}); err != nil {
+		return err
+	}
+	if *steps < 1 {
+		return fmt.Errorf("bench: --steps must be at least 1")
+	}
+	cfg, err := party.LoadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d parties, batch %d, %d steps per transport (the parties and the dealer share this machine)\n", cfg.Name, cfg.Parties, cfg.Training.BatchSize, *steps)
+	fmt.Fprintf(stdout, "%-9s %12s %16s %8s %14s %10s\n", "transport", "s/step", "sent/party/step", "rounds", "plaintext s", "ratio")
+	var results []*party.BenchResult
+	for _, tr := range strings.Split(*transports, ",") {
+		r, err := party.BenchSteps(ctx, cfg, strings.TrimSpace(tr), *steps)
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+		fmt.Fprintf(stdout, "%-9s %12.5f %14.0f B %8.0f %14.6f %9.1fx\n", r.Transport, r.SecondsPerStep, r.BytesSentPerStep, r.RoundsPerStep, r.PlainSecondsPerStep, r.Ratio)
+	}
+	if *out != "" {
+		return party.WriteJSON(*out, results)
+	}
+	return nil
+}

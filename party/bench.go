@@ -1,0 +1,236 @@
+package party
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/tessera-mpc/tessera/dataset"
+	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/nn"
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// BenchResult is the cost of training steps of an experiment, per party, beside
+// the same steps in plaintext measured in the same run.
+type BenchResult struct {
+	Config              string  `json:"config"`
+	Transport           string  `json:"transport"`
+	Parties             int     `json:"parties"`
+	BatchSize           int     `json:"batch_size"`
+	Steps               int     `json:"steps"`
+	SecondsPerStep      float64 `json:"seconds_per_step"`
+	BytesSentPerStep    float64 `json:"bytes_sent_per_party_per_step"`
+	RoundsPerStep       float64 `json:"rounds_per_step"`
+	PlainSecondsPerStep float64 `json:"plaintext_seconds_per_step"`
+	Ratio               float64 `json:"ratio_to_plaintext"`
+}
+
+// session is a running set of parties on one machine, ready to train.
+type session struct {
+	trs     []transport
+	engines []*protocol.Engine
+	nets    []*nn.Secure
+	xs, ys  []sharing.Tensor // each party's shares of the whole training set
+	closeFn func()
+}
+
+// startSession connects the parties (in memory, or libp2p on loopback with the
+// dealer as its own node), shares the training set and builds the networks. The
+// secure scaling step is skipped: benchmarks share pre-scaled data.
+func startSession(ctx context.Context, cfg *Config, split *Split, transportKind string, rnd Randomness) (*session, error) {
+	n := cfg.Parties
+	dealer, err := protocol.NewDealer(n, rnd.Dealer())
+	if err != nil {
+		return nil, err
+	}
+	s := &session{closeFn: func() {}}
+	remote := false
+	switch transportKind {
+	case "", "memory":
+		mem, err := network.NewMemoryNetwork(n)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range mem {
+			s.trs = append(s.trs, m)
+		}
+	case "libp2p":
+		lp, err := loopbackLibp2p(ctx, n+1, cfg.Hash())
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range lp[:n] {
+			s.trs = append(s.trs, t)
+		}
+		dctx, cancel := context.WithCancel(ctx)
+		go protocol.ServeDealer(dctx, lp[n], dealer)
+		s.closeFn = func() { cancel(); closeAll(lp) }
+		remote = true
+	default:
+		return nil, fmt.Errorf("transport: %q is not one of memory, libp2p", transportKind)
+	}
+	x, err := scaledTrainingSet(cfg, split)
+	if err != nil {
+		s.closeFn()
+		return nil, err
+	}
+	spec, err := cfg.Spec(split.Train.Features())
+	if err != nil {
+		s.closeFn()
+		return nil, err
+	}
+	init := nn.InitParams(spec, cfg.InitSeed())
+	s.engines = make([]*protocol.Engine, n)
+	s.nets = make([]*nn.Secure, n)
+	s.xs, s.ys = make([]sharing.Tensor, n), make([]sharing.Tensor, n)
+	codec := sharing.Codec{FracBits: cfg.Precision}
+	xt, err := encodeRows(codec, x, split.Train.Features(), "training data")
+	if err != nil {
+		s.closeFn()
+		return nil, err
+	}
+	targets := Targets(split.Train)
+	yt, err := encodeRows(codec, targets, len(targets[0]), "training targets")
+	if err != nil {
+		s.closeFn()
+		return nil, err
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Go(func() {
+			errs[i] = func() error {
+				var src protocol.Source
+				var err error
+				if remote {
+					src, _, err = protocol.RemoteDealerSource(ctx, s.trs[i], n)
+				} else {
+					src, err = dealer.Source(i)
+				}
+				if err != nil {
+					return err
+				}
+				e, err := protocol.NewEngine(s.trs[i], src, protocol.Config{Codec: codec, Rand: rnd.Party(i), Parties: n})
+				if err != nil {
+					return err
+				}
+				s.engines[i] = e
+				var vx, vy sharing.Tensor
+				if i == 0 {
+					vx, vy = xt, yt
+				}
+				if s.xs[i], err = e.Input(ctx, 0, vx, xt.Shape...); err != nil {
+					return err
+				}
+				if s.ys[i], err = e.Input(ctx, 0, vy, yt.Shape...); err != nil {
+					return err
+				}
+				s.nets[i], err = nn.NewSecure(e, spec, init)
+				return err
+			}()
+		})
+	}
+	wg.Wait()
+	if err := firstError(errs); err != nil {
+		s.closeFn()
+		return nil, err
+	}
+	return s, nil
+}
+
+func scaledTrainingSet(cfg *Config, split *Split) ([][]float64, error) {
+	x := split.Train.X
+	if cfg.Dataset.Scaling == "standardize" {
+		sum, sumSq := dataset.ColumnSums(x)
+		scaler, err := dataset.FitStandardizer(sum, sumSq, len(x))
+		if err != nil {
+			return nil, err
+		}
+		x = scaler.Apply(x)
+	}
+	return x, nil
+}
+
+// BenchSteps times `steps` secure training steps of cfg (the first batches of the
+// first epoch, repeated if needed) and the same steps in plaintext.
+func BenchSteps(ctx context.Context, cfg *Config, transportKind string, steps int) (*BenchResult, error) {
+	split, err := LoadSplit(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := startSession(ctx, cfg, split, transportKind, Randomness{})
+	if err != nil {
+		return nil, err
+	}
+	defer s.closeFn()
+	n := cfg.Parties
+	rows := split.Train.Rows()
+	order := EpochOrder(cfg, 0, rows)
+	bs := min(cfg.Training.BatchSize, rows)
+	batch := func(k int) []int {
+		from := (k * bs) % (rows - bs + 1)
+		return order[from : from+bs]
+	}
+	before := make([]protocol.Stats, n)
+	for i, t := range s.trs {
+		before[i] = t.Stats()
+	}
+	opt := cfg.Optimizer(0)
+	errs := make([]error, n)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Go(func() {
+			for k := 0; k < steps; k++ {
+				idx := batch(k)
+				if _, err := s.nets[i].TrainBatch(ctx, sharing.GatherRows(s.xs[i], idx), sharing.GatherRows(s.ys[i], idx), opt); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := firstError(errs); err != nil {
+		return nil, err
+	}
+	after := s.trs[1].Stats()
+	res := &BenchResult{
+		Config: cfg.Name, Transport: transportName(transportKind), Parties: n, BatchSize: bs, Steps: steps,
+		SecondsPerStep:   elapsed.Seconds() / float64(steps),
+		BytesSentPerStep: float64(after.BytesSent-before[1].BytesSent) / float64(steps),
+		RoundsPerStep:    float64(after.Rounds-before[1].Rounds) / float64(steps),
+	}
+	// The plaintext twin on the same batches, in the same process.
+	x, err := scaledTrainingSet(cfg, split)
+	if err != nil {
+		return nil, err
+	}
+	spec, _ := cfg.Spec(split.Train.Features())
+	plain := nn.NewPlain(spec, nn.InitParams(spec, cfg.InitSeed()))
+	targets := Targets(split.Train)
+	bx := make([]*mat.Dense, steps)
+	by := make([]*mat.Dense, steps)
+	for k := range bx {
+		idx := batch(k)
+		bx[k] = mat.NewDense(len(idx), spec.Inputs, nil)
+		by[k] = mat.NewDense(len(idx), len(targets[0]), nil)
+		for r, row := range idx {
+			bx[k].SetRow(r, x[row])
+			by[k].SetRow(r, targets[row])
+		}
+	}
+	pstart := time.Now()
+	for k := 0; k < steps; k++ {
+		plain.TrainBatch(bx[k], by[k], opt)
+	}
+	res.PlainSecondsPerStep = time.Since(pstart).Seconds() / float64(steps)
+	res.Ratio = res.SecondsPerStep / res.PlainSecondsPerStep
+	return res, nil
+}
