@@ -133,3 +133,138 @@ func TestDataErrors(t *testing.T) {
 		t.Fatalf("layer size mismatch: got %v", err)
 	}
 }
+
+// TestVerticalMatchesHorizontal trains the same network on the same rows split by
+// rows and by columns: the models must agree to within fixed-point noise.
+func TestVerticalMatchesHorizontal(t *testing.T) {
+	h := loadConfig(t, "cancer-mlp-3p.yaml")
+	v := loadConfig(t, "cancer-mlp-3p-vertical.yaml")
+	v.Name = h.Name
+	h.Training.Epochs, v.Training.Epochs = 3, 3
+	_, hr, err := party.Simulate(context.Background(), h, party.SimOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, vr, err := party.Simulate(context.Background(), v, party.SimOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hm, vm := hr[0].Model, vr[0].Model
+	worst := 0.0
+	for l := range hm.W {
+		for _, pair := range [][2][]float64{{hm.W[l].RawMatrix().Data, vm.W[l].RawMatrix().Data}, {hm.B[l].RawMatrix().Data, vm.B[l].RawMatrix().Data}} {
+			for i := range pair[0] {
+				worst = math.Max(worst, math.Abs(pair[0][i]-pair[1][i]))
+			}
+		}
+	}
+	// Both runs compute the same fixed-point arithmetic; only the random truncation
+	// carries (one unit, 2^-16) differ, over 45 steps.
+	if worst > 1e-3 {
+		t.Fatalf("vertical and horizontal models differ by %g", worst)
+	}
+	t.Logf("max weight difference %.2e", worst)
+}
+
+func TestOutputModesAndPredict(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loadConfig(t, "cancer-mlp-3p.yaml")
+	cfg.Training.Epochs = 3
+
+	// reveal: every party learns the model; the saved model predicts what the run
+	// reported.
+	res, rs, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := party.SaveModels(filepath.Join(dir, "plain"), cfg, rs)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("saving the revealed model: %v %v", files, err)
+	}
+	mf, err := party.LoadModel(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, err := party.LoadTestSet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, err := party.PredictPlain(mf, test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *pred.Metrics.TestAccuracy != *res.Final.Secure.TestAccuracy {
+		t.Fatalf("saved model accuracy %v, run reported %v", *pred.Metrics.TestAccuracy, *res.Final.Secure.TestAccuracy)
+	}
+
+	// reveal-to: only party 2 learns it.
+	cfg.Output = party.OutputConfig{Model: "reveal-to", Party: 2}
+	_, rs, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		if (r.Model != nil) != (i == 2) {
+			t.Fatalf("reveal-to party 2: party %d has model %v", i, r.Model != nil)
+		}
+	}
+
+	// shared: nobody learns it; each party's share is saved and secure inference
+	// over all shares gives the accuracy the run reported.
+	cfg.Output = party.OutputConfig{Model: "shared"}
+	res, rs, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		if r.Model != nil || r.Shares == nil {
+			t.Fatalf("shared output: party %d learned the model or has no share", i)
+		}
+	}
+	files, err = party.SaveModels(filepath.Join(dir, "shared"), cfg, rs)
+	if err != nil || len(files) != 3 {
+		t.Fatalf("saving shares: %v %v", files, err)
+	}
+	var shares []*party.ModelFile
+	for _, f := range files {
+		m, err := party.LoadModel(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shares = append(shares, m)
+	}
+	if _, err := party.PredictShared(context.Background(), shares[:2], test); err == nil {
+		t.Fatal("secure inference ran with a missing share")
+	}
+	pred, err = party.PredictShared(context.Background(), shares, test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := math.Abs(*pred.Metrics.TestAccuracy - *res.Final.Secure.TestAccuracy); d > 0.011 {
+		t.Fatalf("secure inference accuracy %v, run reported %v", *pred.Metrics.TestAccuracy, *res.Final.Secure.TestAccuracy)
+	}
+}
+
+func TestReportFiles(t *testing.T) {
+	cfg := loadConfig(t, "diabetes-linreg-3p.yaml")
+	cfg.Training.Epochs = 3
+	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := party.WriteReport(t.TempDir(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 {
+		t.Fatalf("report files %v, want metrics.csv, loss.png, test-mse.png", files)
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil || strings.Count(string(raw), "\n") != 4 {
+		t.Fatalf("metrics.csv: %q %v", raw, err)
+	}
+	png, _ := os.ReadFile(files[1])
+	if len(png) < 1000 || string(png[1:4]) != "PNG" {
+		t.Fatalf("loss.png is not a PNG")
+	}
+}
