@@ -109,7 +109,7 @@ func plotSeries(path string, r *Results, title, ylabel string, get func(Metrics)
 	if err := plotutil.AddLinePoints(p, args...); err != nil {
 		return false, fmt.Errorf("report: %w", err)
 	}
-	p.Legend.Top = true
+	p.Legend.Top = ylabel != "accuracy" // keep the legend off the rising curve
 	tmp := path + ".tmp.png"
 	if err := p.Save(6*vg.Inch, 4*vg.Inch, tmp); err != nil {
 		return false, fmt.Errorf("report: %w", err)
