@@ -2,7 +2,6 @@ package nn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"gonum.org/v1/gonum/mat"
@@ -18,13 +17,6 @@ type Secure struct {
 	e      *protocol.Engine
 	w, b   []sharing.Tensor // this party's shares
 	vw, vb []sharing.Tensor // momentum buffers, shared
-}
-
-// nonlinear is what comparison-based layers need from the engine.
-type nonlinear interface {
-	ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.Tensor, err error)
-	Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error)
-	Sigmoid(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error)
 }
 
 // NewSecure shares a public initial model (party 0 holds it, the others zeros: an
@@ -87,14 +79,6 @@ func encodeDense(codec sharing.Codec, m *mat.Dense) (sharing.Tensor, error) {
 	return codec.EncodeTensor(data, r, c)
 }
 
-func (sn *Secure) nonlinear() (nonlinear, error) {
-	nl, ok := any(sn.e).(nonlinear)
-	if !ok {
-		return nil, errors.New("nn: this engine has no secure comparisons")
-	}
-	return nl, nil
-}
-
 // forwardLayer computes layer l on input a and returns the pre-activation, the
 // activation and what the backward pass needs of the activation (its derivative).
 func (sn *Secure) forwardLayer(ctx context.Context, l int, a sharing.Tensor) (z, out, deriv sharing.Tensor, err error) {
@@ -111,15 +95,9 @@ func (sn *Secure) forwardLayer(ctx context.Context, l int, a sharing.Tensor) (z,
 	case act.IsPolynomial():
 		out, err = e.Polynomial(ctx, z, act.Coeffs)
 	case act.Name == "relu":
-		var nl nonlinear
-		if nl, err = sn.nonlinear(); err == nil {
-			out, deriv, err = nl.ReLU(ctx, z)
-		}
+		out, deriv, err = e.ReLU(ctx, z)
 	case act.Name == "sigmoid":
-		var nl nonlinear
-		if nl, err = sn.nonlinear(); err == nil {
-			out, err = nl.Sigmoid(ctx, z)
-		}
+		out, err = e.Sigmoid(ctx, z)
 		if err == nil {
 			// sigma' = sigma (1 - sigma), computed now while sigma is at hand.
 			deriv, err = e.MulFixed(ctx, out, e.AddScalar(sharing.Neg(out), e.Codec().One()))
@@ -195,12 +173,7 @@ func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, opt Optim
 	var grad, lossShare sharing.Tensor
 	step := opt.LearningRate * 2 / float64(rows*outs)
 	if sn.Spec.CrossEntropy() {
-		nl, err := sn.nonlinear()
-		if err != nil {
-			exit()
-			return sharing.Tensor{}, err
-		}
-		p, err := nl.Softmax(ctx, a)
+		p, err := e.Softmax(ctx, a)
 		if err != nil {
 			exit()
 			return sharing.Tensor{}, fmt.Errorf("nn: softmax: %w", err)

@@ -1,0 +1,479 @@
+package protocol
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// Nonlinear functions on fixed-point sharings (value = round(x * 2^f)).
+// Comparisons go through MSB (R_msb = MSBRounds(N) rounds: 7 for N = 2, 9 for
+// N = 3, 11 for N = 5); the smooth functions are iterations of Beaver products
+// with a wrap-safe truncation after each, evaluated at a higher internal precision
+// than f where that buys accuracy. Every function handles a whole tensor at once:
+// rounds do not depend on its size. Error bounds are absolute, for the decoded
+// result, and hold for every f in [12, 24] unless stated otherwise.
+//
+// Leakage: these functions open nothing but Beaver-masked differences (x - a,
+// uniform for a fresh triple), truncation masks (uniform, see TruncateEach) and
+// MSB's masked binary openings, so a coalition of up to N-1 parties learns only
+// the shapes and the public ranges and constants the caller passes.
+
+// LessThanZero returns arithmetic shares of the bits [x < 0] (integer scale: 0 or
+// 1, not fixed point). It is MSB: R_msb rounds.
+func (e *Engine) LessThanZero(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	return e.MSB(ctx, x)
+}
+
+// LessThan returns arithmetic shares of the bits [x < y] (integer scale), valid
+// while |x - y| < 2^63 in the ring, which holds for any two encodable fixed-point
+// values. R_msb rounds.
+func (e *Engine) LessThan(ctx context.Context, x, y sharing.Tensor) (sharing.Tensor, error) {
+	if !sharing.SameShape(x, y) {
+		return sharing.Tensor{}, fmt.Errorf("protocol: LessThan of shapes %v and %v", x.Shape, y.Shape)
+	}
+	return e.MSB(ctx, sharing.Sub(x, y))
+}
+
+// Select returns b ? x : y element-wise, for arithmetic shares b of bits at
+// integer scale (as MSB returns them), as y + b(x - y): one Beaver product of a
+// bit by a ring value, exact, no truncation, whatever the scale of x and y. One
+// round.
+func (e *Engine) Select(ctx context.Context, b, x, y sharing.Tensor) (sharing.Tensor, error) {
+	if !sharing.SameShape(b, x) || !sharing.SameShape(x, y) {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Select of shapes %v, %v and %v", b.Shape, x.Shape, y.Shape)
+	}
+	d, err := e.Mul(ctx, b, sharing.Sub(x, y))
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Select: %w", err)
+	}
+	sharing.AddInPlace(d, y)
+	return d, nil
+}
+
+// oneMinus returns shares of 1 - b for integer-scale bits b.
+func (e *Engine) oneMinus(b sharing.Tensor) sharing.Tensor {
+	return e.AddScalar(sharing.Neg(b), 1)
+}
+
+// ReLU returns y = max(x, 0) and its derivative deriv = [x >= 0] for a fixed-point
+// sharing x. deriv is a sharing of bits at INTEGER scale (0 or 1, not 2^f): the
+// backward pass multiplies a fixed-point gradient by it with Mul, exactly and
+// without truncation. y = x * (1 - msb(x)) is one such product, so y is exactly
+// max(x, 0) (bit for bit, no rounding error). Rounds: R_msb + 1.
+func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.Tensor, err error) {
+	start := time.Now()
+	msb, err := e.MSB(ctx, x)
+	if err != nil {
+		return y, deriv, fmt.Errorf("protocol: ReLU: %w", err)
+	}
+	deriv = e.oneMinus(msb)
+	if y, err = e.Mul(ctx, x, deriv); err != nil {
+		return y, deriv, fmt.Errorf("protocol: ReLU: %w", err)
+	}
+	e.account("relu", start, 0, 0)
+	return y, deriv, nil
+}
+
+// MaxRows returns the rows x 1 maximum of every row of a rows x cols matrix of
+// ring or fixed-point values (|x| < 2^62, as every encodable value is), exactly.
+// A tournament: each level compares adjacent pairs of every row with ONE MSB call
+// for all rows and pairs, then keeps the larger with one exact product of the
+// comparison bit by the difference.
+// Rounds: ceil(log2(cols)) * (R_msb + 1); 4 * (R_msb + 1) for 10 columns.
+func (e *Engine) MaxRows(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0] < 0 || x.Shape[0]*x.Shape[1] != x.Len() {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows of shape %v: need a matrix with at least one column", x.Shape)
+	}
+	start := time.Now()
+	rows, cols := x.Shape[0], x.Shape[1]
+	cur := x.Clone()
+	for level := 0; cols > 1; level++ {
+		pairs := cols / 2
+		first, second := sharing.Zeros(rows*pairs), sharing.Zeros(rows*pairs)
+		for r := range rows {
+			for j := range pairs {
+				first.Data[r*pairs+j] = cur.Data[r*cols+2*j]
+				second.Data[r*pairs+j] = cur.Data[r*cols+2*j+1]
+			}
+		}
+		// first < second  <=>  msb(first - second); the winner is
+		// first - [first < second] * (first - second). Ties keep first: exact.
+		diff := sharing.Sub(first, second)
+		lt, err := e.MSB(ctx, diff)
+		if err != nil {
+			return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows level %d: %w", level, err)
+		}
+		step, err := e.Mul(ctx, lt, diff)
+		if err != nil {
+			return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows level %d: %w", level, err)
+		}
+		next := (cols + 1) / 2
+		nxt := sharing.Zeros(rows, next)
+		for r := range rows {
+			for j := range pairs {
+				nxt.Data[r*next+j] = first.Data[r*pairs+j] - step.Data[r*pairs+j]
+			}
+			if cols%2 == 1 {
+				nxt.Data[r*next+pairs] = cur.Data[r*cols+cols-1]
+			}
+		}
+		cur, cols = nxt, next
+	}
+	cur.Shape = []int{rows, 1}
+	e.account("max-rows", start, 0, 0)
+	return cur, nil
+}
+
+// ExpIterations is the number of squarings in Exp.
+const ExpIterations = 8
+
+// expScale is Exp's internal precision (fractional bits). The squared values are
+// at most 1, so their products stay below 2^(2*30) < 2^62, as truncation needs.
+const expScale = 30
+
+// ExpMinInput is the lower end of the range on which Exp meets its error bound.
+const ExpMinInput = -(1 << ExpIterations)
+
+// ExpMaxError returns Exp's error bound at fracBits fractional bits:
+// 2^-f + 5e-6 (about 1.3 units in the last place at f = 16).
+func ExpMaxError(fracBits int) float64 { return math.Ldexp(1, -fracBits) + 5e-6 }
+
+// Exp returns e^x element-wise for fixed-point x in [ExpMinInput, 0] = [-256, 0],
+// the range softmax needs after subtracting the row maximum. With n =
+// ExpIterations and u = x / 2^n it computes
+//
+//	p(u)^(2^n),  p(u) = 1 + u + u^2/2 = ((1+u)^2 + 1) / 2,
+//
+// by n squarings. A second-order base instead of CrypTen's 1 + u cuts the largest
+// approximation error on [-256, 0] from 1.1e-3 (at x = -2) to 3.5e-6 (at x = -3)
+// for the cost of one extra squaring. The work runs at 30 fractional bits whatever
+// f is: 1 + u is exact there (for f <= 22) and each squaring's truncation adds
+// 2^-30, so after 8 squarings the fixed-point error is below 2^-21 plus the final
+// rounding to f bits.
+//
+// Error: |Exp(x) - e^x| <= ExpMaxError(f) = 2^-f + 5e-6 on [-256, 0], where the
+// result lies in [0, 1 + 2^-f]. From -256 down to -384 the result stays below
+// 1e-50 + 2^-f; below -384 it is meaningless. Above 0 the error stays below
+// 2^-f + 1e-5 up to x = 1; beyond 1.38 the squares overflow.
+//
+// Rounds: 2n + 2 = 18 (19 when f > 22, where x / 2^n needs a truncation to fit
+// 30 bits).
+func (e *Engine) Exp(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	start := time.Now()
+	f, n := e.codec.FracBits, ExpIterations
+	const F = expScale
+	// u = x / 2^n at scale 2^F.
+	var u sharing.Tensor
+	if shift := F - f - n; shift >= 0 {
+		u = sharing.Scale(x, 1<<shift)
+	} else {
+		var err error
+		if u, err = e.TruncateBy(ctx, x, -shift); err != nil {
+			return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
+		}
+	}
+	w, err := e.Square(ctx, e.AddScalar(u, 1<<F))
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
+	}
+	// ((1+u)^2 + 1) / 2 at scale F: add 1 at scale 2F, drop F+1 bits.
+	y, err := e.TruncateBy(ctx, e.AddScalar(w, 1<<(2*F)), F+1)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
+	}
+	for i := range n {
+		sq, err := e.Square(ctx, y)
+		if err != nil {
+			return sharing.Tensor{}, fmt.Errorf("protocol: Exp squaring %d: %w", i, err)
+		}
+		bits := F
+		if i == n-1 {
+			bits = 2*F - f // the last truncation also returns to f bits
+		}
+		if y, err = e.TruncateBy(ctx, sq, bits); err != nil {
+			return sharing.Tensor{}, fmt.Errorf("protocol: Exp squaring %d: %w", i, err)
+		}
+	}
+	e.account("exp", start, 0, 0)
+	return y, nil
+}
+
+// reciprocalPlan is the public schedule of Reciprocal on [lo, hi].
+type reciprocalPlan struct {
+	scale int     // internal fractional bits
+	steps int     // iterations of (y, e) <- (y(1+e), e^2)
+	a, b  float64 // initial guess y0 = a - b x
+}
+
+// maxReciprocalSteps bounds the iterations; a range that needs more is too wide.
+const maxReciprocalSteps = 16
+
+func planReciprocal(lo, hi float64, f int) (reciprocalPlan, error) {
+	if !(lo > 0) || !(hi >= lo) || math.IsInf(hi, 0) {
+		return reciprocalPlan{}, fmt.Errorf("protocol: Reciprocal range [%g, %g]: need 0 < lo <= hi < inf", lo, hi)
+	}
+	// The iterate y stays below 2/lo and 1+e below 2, so their product at scale
+	// 2^(2F) must stay below 2^62: F <= (59 + log2 lo) / 2.
+	scale := min(30, int(math.Floor((59+math.Floor(math.Log2(lo)))/2)))
+	if scale <= f {
+		return reciprocalPlan{}, fmt.Errorf("protocol: Reciprocal range [%g, %g] does not fit %d fractional bits", lo, hi, f)
+	}
+	// The linear guess minimising max |1 - x y0| on [lo, hi] (equioscillation at
+	// lo, hi and the midpoint); its relative error is E.
+	den := lo*lo + 6*lo*hi + hi*hi
+	b := 8 / den
+	a := b * (lo + hi)
+	rel := (hi-lo)*(hi-lo)/den + hi*math.Ldexp(1, 3-scale) // plus fixed-point slack
+	if rel >= 0.999 {
+		return reciprocalPlan{}, fmt.Errorf("protocol: Reciprocal range [%g, %g] is too wide", lo, hi)
+	}
+	// After k steps |1 - x y| = |e0|^(2^k): stop below lo 2^-(f+2).
+	target := math.Log2(lo) - float64(f+2)
+	steps := 1
+	for ; steps < maxReciprocalSteps && math.Ldexp(math.Log2(rel), steps) > target; steps++ {
+	}
+	if math.Ldexp(math.Log2(rel), steps) > target {
+		return reciprocalPlan{}, fmt.Errorf("protocol: Reciprocal range [%g, %g] needs more than %d steps", lo, hi, maxReciprocalSteps)
+	}
+	return reciprocalPlan{scale: scale, steps: steps, a: a, b: b}, nil
+}
+
+// ReciprocalRounds returns the rounds of Reciprocal on [lo, hi] at fracBits
+// fractional bits: 3 + 2k, with k the number of steps the range needs
+// (k = 3 for [1, 2], 5 for [1, 10], 7 for [1, 64] at f = 16).
+func ReciprocalRounds(lo, hi float64, fracBits int) (int, error) {
+	p, err := planReciprocal(lo, hi, fracBits)
+	if err != nil {
+		return 0, err
+	}
+	return 3 + 2*p.steps, nil
+}
+
+// ReciprocalMaxError returns the error bound of Reciprocal on [lo, hi]:
+// 1.5 * 2^-f + 8 (k+1) 2^-F / lo, with F = min(30, floor((59 + floor(log2 lo))/2))
+// the internal precision and k the steps. For [1, 10]: 2.3e-5 at f = 16 (1.5
+// units in the last place), 1.8e-7 at f = 24 (3 units).
+func ReciprocalMaxError(lo, hi float64, fracBits int) (float64, error) {
+	p, err := planReciprocal(lo, hi, fracBits)
+	if err != nil {
+		return 0, err
+	}
+	return 1.5*math.Ldexp(1, -fracBits) + 8*float64(p.steps+1)*math.Ldexp(1, -p.scale)/lo, nil
+}
+
+// Reciprocal returns 1/x element-wise for fixed-point x in the public range
+// [lo, hi], 0 < lo <= hi. The range sets the schedule, so it must hold for every
+// element (slightly outside is harmless; far outside gives garbage).
+//
+// A linear initial guess y0 = a - b x, optimal for the range, leaves a relative
+// error e0 = 1 - x y0 with |e0| <= E = (hi-lo)^2 / (hi^2 + 6 lo hi + lo^2); then k
+// steps of (y, e) <- (y (1 + e), e^2), both products in one Beaver round, give
+// y_k = (1 - e0^(2^k)) / x: the same quadratic convergence as Newton-Raphson at
+// half its rounds. All of it runs at about 29 fractional bits (see
+// ReciprocalMaxError) so the truncation errors the product form accumulates stay
+// far below 2^-f. k is the least step count with E^(2^k) <= lo 2^-(f+2).
+//
+// Error: |Reciprocal(x) - 1/x| <= ReciprocalMaxError(lo, hi, f), about 1.5 units
+// in the last place at f = 16 for lo >= 1/2. Rounds: ReciprocalRounds = 3 + 2k (13 for
+// [1, 10] at f = 16). It is an error to pass a range too wide for f (more than 16
+// steps) or with lo so small that 1/lo leaves no headroom.
+func (e *Engine) Reciprocal(ctx context.Context, x sharing.Tensor, lo, hi float64) (sharing.Tensor, error) {
+	f := e.codec.FracBits
+	plan, err := planReciprocal(lo, hi, f)
+	if err != nil {
+		return sharing.Tensor{}, err
+	}
+	start := time.Now()
+	F := plan.scale
+	one := uint64(1) << F
+	// y0 = a - b x at scale F: b at scale F times x at scale f, less f bits.
+	y, err := e.TruncateBy(ctx, sharing.Scale(x, uint64(math.Round(math.Ldexp(plan.b, F)))), f)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Reciprocal: %w", err)
+	}
+	y = e.AddScalar(sharing.Neg(y), uint64(math.Round(math.Ldexp(plan.a, F))))
+	// e0 = 1 - x y0, computed from the y0 actually held so that y_k = (1 - e0^(2^k))/x
+	// holds up to truncation whatever rounding y0 suffered.
+	xy, err := e.Mul(ctx, x, y)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Reciprocal: %w", err)
+	}
+	if xy, err = e.TruncateBy(ctx, xy, f); err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Reciprocal: %w", err)
+	}
+	eps := e.AddScalar(sharing.Neg(xy), one)
+	n := x.Len()
+	for k := range plan.steps {
+		if k == plan.steps-1 {
+			// Last step: only y, and the truncation returns to f bits.
+			p, err := e.Mul(ctx, y, e.AddScalar(eps, one))
+			if err != nil {
+				return sharing.Tensor{}, fmt.Errorf("protocol: Reciprocal step %d: %w", k, err)
+			}
+			if y, err = e.TruncateBy(ctx, p, 2*F-f); err != nil {
+				return sharing.Tensor{}, fmt.Errorf("protocol: Reciprocal step %d: %w", k, err)
+			}
+			break
+		}
+		// (y, e) <- (y (1 + e), e^2): one Mul of the two stacked, one truncation.
+		left, right := sharing.Zeros(2*n), sharing.Zeros(2*n)
+		copy(left.Data, y.Data)
+		copy(left.Data[n:], eps.Data)
+		copy(right.Data, e.AddScalar(eps, one).Data)
+		copy(right.Data[n:], eps.Data)
+		p, err := e.Mul(ctx, left, right)
+		if err != nil {
+			return sharing.Tensor{}, fmt.Errorf("protocol: Reciprocal step %d: %w", k, err)
+		}
+		if p, err = e.TruncateBy(ctx, p, F); err != nil {
+			return sharing.Tensor{}, fmt.Errorf("protocol: Reciprocal step %d: %w", k, err)
+		}
+		copy(y.Data, p.Data[:n])
+		copy(eps.Data, p.Data[n:])
+	}
+	y.Shape = append([]int(nil), x.Shape...)
+	e.account("reciprocal", start, 0, 0)
+	return y, nil
+}
+
+// SoftmaxMaxError returns Softmax's error bound for rows of `classes` entries at
+// fracBits: (classes + 1) ExpMaxError(f) + ReciprocalMaxError(1, classes, f) + 2^-f
+// (2.6e-4 for 10 classes at f = 16; the errors seen in tests are about 20 times
+// smaller, since the bound adds every element's worst case).
+func SoftmaxMaxError(classes, fracBits int) (float64, error) {
+	r, err := ReciprocalMaxError(1, float64(max(classes, 1)), fracBits)
+	if err != nil {
+		return 0, err
+	}
+	return float64(classes+1)*ExpMaxError(fracBits) + r + math.Ldexp(1, -fracBits), nil
+}
+
+// Softmax returns the row-wise softmax of a rows x classes fixed-point matrix:
+// exp(x - max) / sum(exp(x - max)), with the row maximum from MaxRows (exact), so
+// every exponent lies in [-spread, 0] and the row sum in [1, classes], the range
+// the reciprocal is scheduled for.
+//
+// Valid while every row's spread (max - min) is at most 256 (ExpMinInput): the
+// error is then at most SoftmaxMaxError(classes, f); entries that sit 256 to 384
+// below their row maximum still come out as 0, beyond that they are garbage.
+// Rounds: ceil(log2 classes) (R_msb + 1) + 18 (Exp; 19 for f > 22) +
+// ReciprocalRounds(1, classes) + 2; for 10 classes at f = 16: 4 (R_msb + 1) + 33,
+// that is 65 for N = 2, 73 for N = 3.
+func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0]*x.Shape[1] != x.Len() {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax of shape %v: need a rows x classes matrix", x.Shape)
+	}
+	start := time.Now()
+	rows, cols := x.Shape[0], x.Shape[1]
+	m, err := e.MaxRows(ctx, x)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
+	}
+	z := x.Clone()
+	for r := range rows {
+		for j := range cols {
+			z.Data[r*cols+j] -= m.Data[r]
+		}
+	}
+	ez, err := e.Exp(ctx, z)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
+	}
+	sum := sharing.Zeros(rows, 1)
+	for r := range rows {
+		for j := range cols {
+			sum.Data[r] += ez.Data[r*cols+j]
+		}
+	}
+	inv, err := e.Reciprocal(ctx, sum, 1, float64(cols))
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
+	}
+	wide := sharing.Zeros(rows, cols)
+	for r := range rows {
+		for j := range cols {
+			wide.Data[r*cols+j] = inv.Data[r]
+		}
+	}
+	out, err := e.MulFixed(ctx, ez, wide)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
+	}
+	e.account("softmax", start, 0, 0)
+	return out, nil
+}
+
+// SigmoidClamp is where Sigmoid saturates: inputs beyond +-32 are treated as +-32,
+// which changes the result by e^-32 < 1.3e-14, far below any 2^-f.
+const SigmoidClamp = 32
+
+// SigmoidMaxError returns Sigmoid's error bound: ExpMaxError(f) +
+// ReciprocalMaxError(1, 2, f) + e^-32, about 2.9 units in the last place (4.3e-5
+// at f = 16).
+func SigmoidMaxError(fracBits int) float64 {
+	r, _ := ReciprocalMaxError(1, 2, fracBits) // [1, 2] fits every f in [12, 24]
+	return ExpMaxError(fracBits) + r + math.Exp(-SigmoidClamp)
+}
+
+// Sigmoid returns 1 / (1 + e^-x) element-wise for any fixed-point x (|x| < 2^62 in
+// the ring). One MSB call compares x with -32, 0 and 32 at once; a single exact
+// product of x by an integer combination of those bits gives t = min(|x|, 32);
+// then q = 1 / (1 + Exp(-t)) with the reciprocal on [1, 2], and the result is q
+// for x >= 0 and 1 - q for x < 0 (one exact Select). Working on -|x| keeps Exp in
+// its range for every input and the reciprocal on a short range.
+//
+// Error: |Sigmoid(x) - sigmoid(x)| <= SigmoidMaxError(f) for every x. Rounds:
+// R_msb + 1 + 18 (Exp; 19 for f > 22) + 9 (reciprocal on [1, 2]; 7 for f <= 14) +
+// 1: 36 for N = 2, 38 for N = 3 at f = 16.
+func (e *Engine) Sigmoid(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	start := time.Now()
+	n := x.Len()
+	c := e.codec.MustEncode(SigmoidClamp)
+	// One comparison call: [x < 0], [x < -L] = msb(x + L), [x < L] = msb(x - L).
+	probe := sharing.Zeros(3 * n)
+	copy(probe.Data, x.Data)
+	copy(probe.Data[n:], e.AddScalar(x, c).Data)
+	copy(probe.Data[2*n:], e.AddScalar(x, -c).Data)
+	bits, err := e.MSB(ctx, probe)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Sigmoid: %w", err)
+	}
+	neg := sharing.Tensor{Shape: []int{n}, Data: bits.Data[:n:n]}
+	belowLow, belowHigh := bits.Data[n:2*n], bits.Data[2*n:]
+	// t = min(|x|, L) = L (1 - bH + bL) + x (bH + bL - 2 neg): the x coefficient is
+	// -1 on [-L, 0), 1 on [0, L) and 0 outside [-L, L), where the L term takes over.
+	coef, lin := sharing.Zeros(n), sharing.Zeros(n)
+	for i := range n {
+		coef.Data[i] = belowHigh[i] + belowLow[i] - 2*neg.Data[i]
+		lin.Data[i] = belowLow[i] - belowHigh[i]
+	}
+	lin = e.AddScalar(lin, 1)
+	flat := sharing.Tensor{Shape: []int{n}, Data: x.Data}
+	t, err := e.Mul(ctx, flat, coef)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Sigmoid: %w", err)
+	}
+	for i := range t.Data {
+		t.Data[i] += c * lin.Data[i]
+	}
+	s, err := e.Exp(ctx, sharing.Neg(t))
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Sigmoid: %w", err)
+	}
+	q, err := e.Reciprocal(ctx, e.AddScalar(s, e.codec.One()), 1, 2)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Sigmoid: %w", err)
+	}
+	// x < 0: 1 - q, else q.
+	out, err := e.Select(ctx, neg, e.AddScalar(sharing.Neg(q), e.codec.One()), q)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Sigmoid: %w", err)
+	}
+	out.Shape = append([]int(nil), x.Shape...)
+	e.account("sigmoid", start, 0, 0)
+	return out, nil
+}
