@@ -147,19 +147,42 @@ func TestSecureTrainingMatchesPlaintext(t *testing.T) {
 		y.Set(i, 0, s)
 		y.Set(i, 1, math.Tanh(s))
 	}
-	for _, act := range []string{"identity", "square", "relu-poly", "sigmoid-poly"} {
-		for _, n := range []int{2, 3, 5} {
-			t.Run(fmt.Sprintf("%s/parties=%d", act, n), func(t *testing.T) {
-				a, _ := nn.ActivationByName(act)
-				id, _ := nn.ActivationByName("identity")
-				spec := nn.Spec{Inputs: in, Layers: []nn.Layer{{Units: 5, Activation: a}, {Units: 2, Activation: id}}}
-				sec, pl := trainBoth(t, n, spec, x, y, 12, 16, nn.Optimizer{LearningRate: 0.05, Momentum: 0.9})
-				// 12 steps of fixed point (f = 16, ulp 1.5e-5): each step's truncations err
-				// by at most a few ulp per weight; allow 200 ulp in all.
-				if d := maxDiff(sec, pl); d > 200*math.Ldexp(1, -16) {
-					t.Fatalf("secure model differs from plaintext by %g", d)
+	for _, act := range []string{"identity", "square", "relu-poly", "sigmoid-poly", "relu", "sigmoid"} {
+		for _, loss := range []string{nn.LossMSE, nn.LossCrossEntropy} {
+			for _, n := range []int{2, 3, 5} {
+				if loss == nn.LossCrossEntropy && n == 5 && testing.Short() {
+					continue
 				}
-			})
+				t.Run(fmt.Sprintf("%s/%s/parties=%d", act, loss, n), func(t *testing.T) {
+					a, _ := nn.ActivationByName(act)
+					id, _ := nn.ActivationByName("identity")
+					spec := nn.Spec{Inputs: in, Layers: []nn.Layer{{Units: 5, Activation: a}, {Units: 2, Activation: id}}, Loss: loss}
+					y := y
+					if loss == nn.LossCrossEntropy {
+						y = oneHotOfSign(y)
+					}
+					sec, pl := trainBoth(t, n, spec, x, y, 12, 16, nn.Optimizer{LearningRate: 0.05, Momentum: 0.9})
+					// 12 steps of fixed point (f = 16, ulp 1.5e-5): each step's truncations err
+					// by at most a few ulp per weight; allow 200 ulp in all.
+					if d := maxDiff(sec, pl); d > 200*math.Ldexp(1, -16) {
+						t.Fatalf("secure model differs from plaintext by %g", d)
+					}
+				})
+			}
 		}
 	}
+}
+
+// oneHotOfSign turns the first target column into two classes by its sign.
+func oneHotOfSign(y *mat.Dense) *mat.Dense {
+	r, _ := y.Dims()
+	out := mat.NewDense(r, 2, nil)
+	for i := 0; i < r; i++ {
+		if y.At(i, 0) > 0 {
+			out.Set(i, 1, 1)
+		} else {
+			out.Set(i, 0, 1)
+		}
+	}
+	return out
 }
