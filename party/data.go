@@ -80,7 +80,14 @@ func LoadSplit(cfg *Config) (*Split, error) {
 func loadTrainTest(cfg *Config) (train, test *dataset.Dataset, err error) {
 	opts := dataset.LoadOptions{Dir: cfg.Dataset.Dir}
 	if strings.EqualFold(cfg.Dataset.Name, "mnist") {
-		train, test, err = dataset.LoadMNISTSubset(opts, cfg.Dataset.TrainRows, cfg.Dataset.TestRows)
+		trainRows, testRows := cfg.Dataset.TrainRows, cfg.Dataset.TestRows
+		if trainRows == 0 || trainRows > dataset.MNISTTrainRows {
+			trainRows = dataset.MNISTTrainRows
+		}
+		if testRows == 0 || testRows > dataset.MNISTTestRows {
+			testRows = dataset.MNISTTestRows
+		}
+		train, test, err = dataset.LoadMNISTSubset(opts, trainRows, testRows)
 		if err != nil {
 			return nil, nil, err
 		}

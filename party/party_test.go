@@ -268,3 +268,35 @@ func TestReportFiles(t *testing.T) {
 		t.Fatalf("loss.png is not a PNG")
 	}
 }
+
+// TestLongRunNoWrap trains a ReLU network with softmax cross-entropy for 300 steps
+// and checks that the loss never explodes: a wrap-around in truncation or in a
+// comparison would show as a huge loss or a diverged weight.
+func TestLongRunNoWrap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("300 secure steps: skipped with -short")
+	}
+	cfg := loadConfig(t, "mnist-mlp-3p-short.yaml")
+	cfg.Model.Layers = []party.LayerConfig{{Units: 32, Activation: "relu"}, {Units: 10, Activation: "identity"}}
+	cfg.Dataset.TrainRows, cfg.Dataset.TestRows = 6400, 1000
+	cfg.Training.BatchSize, cfg.Training.Epochs, cfg.Training.MaxSteps = 64, 3, 0
+	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps := res.Epochs[len(res.Epochs)-1].Steps; steps != 300 {
+		t.Fatalf("%d steps, want 300", steps)
+	}
+	prev := math.Log(10) * 1.2
+	for _, e := range res.Epochs {
+		sec, pl := *e.Secure.TrainLoss, *e.Plaintext.TrainLoss
+		if math.IsNaN(sec) || sec > prev {
+			t.Fatalf("epoch %d: secure loss %v exploded (previous %v)", e.Epoch, sec, prev)
+		}
+		if math.Abs(sec-pl) > 0.05 {
+			t.Fatalf("epoch %d: secure loss %v, plaintext %v", e.Epoch, sec, pl)
+		}
+		prev = sec
+	}
+	t.Logf("300 steps: secure loss %.4f, plaintext %.4f; accuracy %.3f vs %.3f", *res.Final.Secure.TrainLoss, *res.Final.Plaintext.TrainLoss, *res.Final.Secure.TestAccuracy, *res.Final.Plaintext.TestAccuracy)
+}

@@ -206,9 +206,7 @@ func encodeMessage(round uint64, op opCode, words []uint64) []byte {
 	binary.LittleEndian.PutUint64(buf[0:], round)
 	binary.LittleEndian.PutUint16(buf[8:], uint16(op))
 	binary.LittleEndian.PutUint32(buf[10:], uint32(len(words)))
-	for i, w := range words {
-		binary.LittleEndian.PutUint64(buf[headerSize+8*i:], w)
-	}
+	sharing.PutWords(buf[headerSize:], words)
 	return buf
 }
 
@@ -229,9 +227,7 @@ func decodeMessage(msg []byte, from int, round uint64, op opCode, want int) ([]u
 		return nil, fmt.Errorf("protocol: round %d %s: message from party %d is %d bytes, want %d", round, op, from, len(msg), headerSize+8*count)
 	}
 	words := make([]uint64, count)
-	for i := range words {
-		words[i] = binary.LittleEndian.Uint64(msg[headerSize+8*i:])
-	}
+	sharing.GetWords(words, msg[headerSize:])
 	return words, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"unsafe"
 )
 
 // Random fills a tensor of the given shape with uniform ring elements from rng.
@@ -115,6 +116,13 @@ func (p *PRG) Read(b []byte) (int, error) {
 
 // Fill fills dst with uniform words.
 func (p *PRG) Fill(dst []uint64) {
+	if hostLittleEndian && len(dst) > 0 {
+		// The key stream goes straight into dst's memory: no conversion pass.
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 8*len(dst))
+		clear(b)
+		p.stream.XORKeyStream(b, b)
+		return
+	}
 	const chunk = 2048
 	if cap(p.buf) < 8*chunk {
 		p.buf = make([]byte, 8*chunk)

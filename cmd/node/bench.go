@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/tessera-mpc/tessera/party"
@@ -18,6 +20,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 50, "training steps to time")
 	transports := fs.String("transport", "memory,libp2p", "comma-separated transports to measure: memory, libp2p")
 	out := fs.String("out", "", "write the measurements as JSON to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -33,6 +36,17 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: %d parties, batch %d, %d steps per transport (the parties and the dealer share this machine)\n", cfg.Name, cfg.Parties, cfg.Training.BatchSize, *steps)
 	fmt.Fprintf(stdout, "%-9s %12s %16s %8s %14s %10s\n", "transport", "s/step", "sent/party/step", "rounds", "plaintext s", "ratio")
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var results []*party.BenchResult
 	for _, tr := range strings.Split(*transports, ",") {
 		r, err := party.BenchSteps(ctx, cfg, strings.TrimSpace(tr), *steps)
