@@ -83,7 +83,8 @@ func TestCodec(t *testing.T) {
 		}
 	}
 	// ShiftRight is an arithmetic shift: negative values round toward -inf.
-	if got := int64(ShiftRight(uint64(0)-3, 1)); got != -2 {
+	minus3 := int64(-3)
+	if got := int64(ShiftRight(uint64(minus3), 1)); got != -2 {
 		t.Fatalf("ShiftRight(-3, 1) = %d", got)
 	}
 }
