@@ -82,7 +82,8 @@ func (q *queue) close() {
 }
 
 // Memory is one party's end of an in-memory network: reliable, ordered, and
-// instantaneous. Messages are copied on send, as a real network would.
+// instantaneous. Messages are handed over without copying: senders must not
+// modify a message after Send, as protocol.Transport requires.
 type Memory struct {
 	self   int
 	queues [][]*queue // queues[from][to], shared by all parties of the network
@@ -129,7 +130,8 @@ func (m *Memory) Send(ctx context.Context, to int, msg []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := m.queues[m.self][to].push(append([]byte(nil), msg...)); err != nil {
+	// No copy: the Transport contract forbids the sender to modify msg afterwards.
+	if err := m.queues[m.self][to].push(msg); err != nil {
 		return fmt.Errorf("network: send to party %d: %w", to, err)
 	}
 	m.count.sent(to, len(msg))

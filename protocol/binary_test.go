@@ -313,7 +313,7 @@ type roundRecorder struct {
 
 func words(msg []byte) []uint64 {
 	var out []uint64
-	for off := 14; off+8 <= len(msg); off += 8 {
+	for off := 16; off+8 <= len(msg); off += 8 {
 		out = append(out, binary.LittleEndian.Uint64(msg[off:]))
 	}
 	return out

@@ -158,10 +158,11 @@ func (e *Engine) account(op string, start time.Time, rounds, elements int) {
 	e.clock[op] = c
 }
 
-// Message layout: round (8 bytes) | op (2 bytes) | element count (4 bytes) | elements
-// (8 bytes each, little-endian). The round and op let a receiver detect a peer that
-// is out of step instead of silently combining unrelated shares.
-const headerSize = 14
+// Message layout: round (8 bytes) | op (2 bytes) | element count (4 bytes) | 2 bytes
+// of padding | elements (8 bytes each, little-endian). The round and op let a
+// receiver detect a peer that is out of step instead of silently combining
+// unrelated shares; the padding keeps the elements 8-byte aligned.
+const headerSize = 16
 
 // MaxMessageElements bounds one message (1 GiB of elements).
 const MaxMessageElements = 1 << 27
@@ -210,8 +211,21 @@ func encodeMessage(round uint64, op opCode, words []uint64) []byte {
 	return buf
 }
 
-// decodeMessage checks a peer's message against what this round expects.
+// decodeMessage checks a peer's message against what this round expects and
+// returns its elements.
 func decodeMessage(msg []byte, from int, round uint64, op opCode, want int) ([]uint64, error) {
+	payload, err := checkMessage(msg, from, round, op, want)
+	if err != nil {
+		return nil, err
+	}
+	words := make([]uint64, want)
+	sharing.GetWords(words, payload)
+	return words, nil
+}
+
+// checkMessage validates a peer's message header against what this round expects
+// and returns its payload bytes.
+func checkMessage(msg []byte, from int, round uint64, op opCode, want int) ([]byte, error) {
 	if len(msg) < headerSize {
 		return nil, fmt.Errorf("protocol: round %d %s: message from party %d is %d bytes, shorter than a header", round, op, from, len(msg))
 	}
@@ -226,9 +240,7 @@ func decodeMessage(msg []byte, from int, round uint64, op opCode, want int) ([]u
 	case len(msg) != headerSize+8*count:
 		return nil, fmt.Errorf("protocol: round %d %s: message from party %d is %d bytes, want %d", round, op, from, len(msg), headerSize+8*count)
 	}
-	words := make([]uint64, count)
-	sharing.GetWords(words, msg[headerSize:])
-	return words, nil
+	return msg[headerSize:], nil
 }
 
 // exchange sends words to every peer and returns the sum of everyone's words: the
@@ -274,18 +286,14 @@ func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xo
 		if err != nil {
 			return nil, fmt.Errorf("protocol: round %d %s: receive from party %d: %w", round, op, p, err)
 		}
-		theirs, err := decodeMessage(msg, p, round, op, len(words))
+		payload, err := checkMessage(msg, p, round, op, len(words))
 		if err != nil {
 			return nil, err
 		}
 		if xor {
-			for i, w := range theirs {
-				sum[i] ^= w
-			}
+			sharing.XorWordsInto(sum, payload)
 		} else {
-			for i, w := range theirs {
-				sum[i] += w
-			}
+			sharing.AddWordsInto(sum, payload)
 		}
 	}
 	return sum, nil

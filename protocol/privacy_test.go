@@ -26,9 +26,9 @@ type recorder struct {
 
 func (r *recorder) Recv(ctx context.Context, from int) ([]byte, error) {
 	msg, err := r.Transport.Recv(ctx, from)
-	if err == nil && len(msg) >= 14 {
+	if err == nil && len(msg) >= 16 {
 		r.mu.Lock()
-		for off := 14; off+8 <= len(msg); off += 8 {
+		for off := 16; off+8 <= len(msg); off += 8 {
 			r.seen = append(r.seen, binary.LittleEndian.Uint64(msg[off:]))
 		}
 		r.mu.Unlock()

@@ -37,3 +37,29 @@ func GetWords(dst []uint64, src []byte) {
 		dst[i] = binary.LittleEndian.Uint64(src[8*i:])
 	}
 }
+
+// AddWordsInto adds the little-endian words in src to dst element-wise (mod 2^64).
+func AddWordsInto(dst []uint64, src []byte) {
+	if hostLittleEndian && len(dst) > 0 && uintptr(unsafe.Pointer(&src[0]))%8 == 0 {
+		for i, w := range unsafe.Slice((*uint64)(unsafe.Pointer(&src[0])), len(dst)) {
+			dst[i] += w
+		}
+		return
+	}
+	for i := range dst {
+		dst[i] += binary.LittleEndian.Uint64(src[8*i:])
+	}
+}
+
+// XorWordsInto XORs the little-endian words in src into dst.
+func XorWordsInto(dst []uint64, src []byte) {
+	if hostLittleEndian && len(dst) > 0 && uintptr(unsafe.Pointer(&src[0]))%8 == 0 {
+		for i, w := range unsafe.Slice((*uint64)(unsafe.Pointer(&src[0])), len(dst)) {
+			dst[i] ^= w
+		}
+		return
+	}
+	for i := range dst {
+		dst[i] ^= binary.LittleEndian.Uint64(src[8*i:])
+	}
+}

@@ -114,13 +114,19 @@ func (p *PRG) Read(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// zeroBlock is a read-only source of zeros for key-stream generation.
+var zeroBlock = make([]byte, 32<<10)
+
 // Fill fills dst with uniform words.
 func (p *PRG) Fill(dst []uint64) {
 	if hostLittleEndian && len(dst) > 0 {
-		// The key stream goes straight into dst's memory: no conversion pass.
+		// The key stream goes straight into dst's memory (XOR with zeros): no
+		// clearing or conversion pass over dst.
 		b := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 8*len(dst))
-		clear(b)
-		p.stream.XORKeyStream(b, b)
+		for off := 0; off < len(b); off += len(zeroBlock) {
+			n := min(len(zeroBlock), len(b)-off)
+			p.stream.XORKeyStream(b[off:off+n], zeroBlock[:n])
+		}
 		return
 	}
 	const chunk = 2048
