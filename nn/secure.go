@@ -220,8 +220,9 @@ func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, opt Optim
 	return lossShare, nil
 }
 
-// applyUpdates scales the gradients (and decays the momentum buffers) in one round
-// and subtracts the result from the weights.
+// applyUpdates turns the gradients into new momentum buffers, v = momentum*v +
+// step*g, in one round (one truncation per buffer), and subtracts them from the
+// weights.
 func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, step, momentum float64) error {
 	k := len(sn.Spec.Layers)
 	params := func(i int) (w, v *sharing.Tensor) { // i-th update: layers from the last down, W then b
@@ -231,27 +232,24 @@ func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, st
 		}
 		return &sn.b[l], &sn.vb[l]
 	}
-	cs := make([]float64, 0, 2*len(updates))
-	xs := make([]sharing.Tensor, 0, 2*len(updates))
-	for i, u := range updates {
-		cs, xs = append(cs, step), append(xs, u)
+	combos := make([]protocol.Combo, len(updates))
+	for i, g := range updates {
+		combos[i] = protocol.Combo{{C: step, X: g}}
 		if momentum != 0 {
 			_, v := params(i)
-			cs, xs = append(cs, momentum), append(xs, *v)
+			combos[i] = append(combos[i], protocol.Term{C: momentum, X: *v})
 		}
 	}
-	scaled, err := sn.e.ScaleEach(ctx, cs, xs)
+	steps, err := sn.e.LinearCombos(ctx, combos)
 	if err != nil {
 		return err
 	}
 	for i := range updates {
 		w, v := params(i)
-		if momentum == 0 {
-			sharing.SubInPlace(*w, scaled[i])
-			continue
+		if momentum != 0 {
+			*v = steps[i]
 		}
-		*v = sharing.Add(scaled[2*i], scaled[2*i+1])
-		sharing.SubInPlace(*w, *v)
+		sharing.SubInPlace(*w, steps[i])
 	}
 	return nil
 }

@@ -240,32 +240,76 @@ func (e *Engine) ScaleEach(ctx context.Context, cs []float64, xs []sharing.Tenso
 	if len(cs) != len(xs) {
 		return nil, fmt.Errorf("protocol: %d constants for %d tensors", len(cs), len(xs))
 	}
+	combos := make([]Combo, len(xs))
+	for i := range xs {
+		combos[i] = Combo{{C: cs[i], X: xs[i]}}
+	}
+	return e.LinearCombos(ctx, combos)
+}
+
+// Term is one public-constant multiple c*x of a fixed-point sharing.
+type Term struct {
+	C float64
+	X sharing.Tensor
+}
+
+// Combo is a sum of terms of one shape.
+type Combo []Term
+
+// LinearCombos computes sum_j c_j x_j for each combo with public real constants,
+// all in one round: the constants of a combo are encoded at one common scale 2^s,
+// the products summed locally, and each sum truncated by s. s gives the smallest
+// constant about ConstantBits significant bits while keeping the largest product
+// below 2^(61-f-15) times the operand's real value, so operands up to 2^15 in
+// magnitude are safe.
+func (e *Engine) LinearCombos(ctx context.Context, combos []Combo) ([]sharing.Tensor, error) {
+	f := e.codec.FracBits
 	var bits []int
-	var scaled []sharing.Tensor
+	var sums []sharing.Tensor
 	var which []int
-	out := make([]sharing.Tensor, len(xs))
-	for i, c := range cs {
-		if math.IsNaN(c) || math.IsInf(c, 0) {
-			return nil, fmt.Errorf("protocol: scaling by %v", c)
+	out := make([]sharing.Tensor, len(combos))
+	for i, combo := range combos {
+		if len(combo) == 0 {
+			return nil, fmt.Errorf("protocol: combination %d has no terms", i)
 		}
-		if c == 0 {
-			out[i] = sharing.Zeros(xs[i].Shape...)
+		minC, maxC := math.Inf(1), 0.0
+		for _, t := range combo {
+			if math.IsNaN(t.C) || math.IsInf(t.C, 0) {
+				return nil, fmt.Errorf("protocol: scaling by %v", t.C)
+			}
+			if !sharing.SameShape(t.X, combo[0].X) {
+				return nil, fmt.Errorf("protocol: combination %d mixes shapes %v and %v", i, combo[0].X.Shape, t.X.Shape)
+			}
+			if a := math.Abs(t.C); a != 0 {
+				minC, maxC = math.Min(minC, a), math.Max(maxC, a)
+			}
+		}
+		if maxC == 0 {
+			out[i] = sharing.Zeros(combo[0].X.Shape...)
 			continue
 		}
-		s := ConstantBits - int(math.Ceil(math.Log2(math.Abs(c))))
+		s := ConstantBits - int(math.Ceil(math.Log2(minC)))
+		s = min(s, 61-f-15-int(math.Ceil(math.Log2(maxC))))
 		s = max(1, min(61, s))
-		enc := math.Round(math.Ldexp(c, s))
-		if math.Abs(enc) >= math.Ldexp(1, 62-e.codec.FracBits) {
-			return nil, fmt.Errorf("protocol: scaling by %g: constant too large for %d fractional bits", c, e.codec.FracBits)
+		sum := sharing.Zeros(combo[0].X.Shape...)
+		for _, t := range combo {
+			enc := math.Round(math.Ldexp(t.C, s))
+			if math.Abs(enc) >= math.Ldexp(1, 62-f) {
+				return nil, fmt.Errorf("protocol: scaling by %g: constant too large for %d fractional bits", t.C, f)
+			}
+			k := uint64(int64(enc))
+			for j, v := range t.X.Data {
+				sum.Data[j] += k * v
+			}
 		}
 		bits = append(bits, s)
-		scaled = append(scaled, sharing.Scale(xs[i], uint64(int64(enc))))
+		sums = append(sums, sum)
 		which = append(which, i)
 	}
-	if len(scaled) == 0 {
+	if len(sums) == 0 {
 		return out, nil
 	}
-	res, err := e.TruncateEach(ctx, bits, scaled)
+	res, err := e.TruncateEach(ctx, bits, sums)
 	if err != nil {
 		return nil, err
 	}

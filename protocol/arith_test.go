@@ -275,3 +275,37 @@ func TestFixedPointOperations(t *testing.T) {
 		}
 	}
 }
+
+func TestLinearCombos(t *testing.T) {
+	codec := sharing.Codec{FracBits: 16}
+	ulp := math.Ldexp(1, -16)
+	for _, n := range partyCounts {
+		x, xs := randomFixed(codec, 50, 40)
+		y, ys := randomFixed(codec, 2, 40)
+		shares := splitAll(t, n, x, y)
+		res := session(t, n, 16, func(ctx context.Context, e *protocol.Engine) ([]sharing.Tensor, error) {
+			m := shares[e.Self()]
+			return e.LinearCombos(ctx, []protocol.Combo{
+				{{C: 0.9, X: m[1]}, {C: 0.05 / 128, X: m[0]}}, // a momentum update
+				{{C: -3, X: m[0]}},
+				{{C: 0, X: m[0]}},
+			})
+		})
+		get := func(j int) []float64 {
+			var ss []sharing.Tensor
+			for _, r := range res {
+				ss = append(ss, r[j])
+			}
+			return codec.DecodeTensor(reconstruct(t, ss))
+		}
+		var want0, want1 []float64
+		for i := range xs {
+			want0 = append(want0, 0.9*ys[i]+0.05/128*xs[i])
+			want1 = append(want1, -3*xs[i])
+		}
+		// One truncation (1 ulp) plus the constants' relative encoding error 2^-20.
+		assertClose(t, "momentum combination", get(0), want0, ulp+2*math.Ldexp(1, -20))
+		assertClose(t, "scaling by -3", get(1), want1, ulp+150*math.Ldexp(1, -20))
+		assertClose(t, "scaling by 0", get(2), make([]float64, 40), 0)
+	}
+}

@@ -2,7 +2,6 @@ package he
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"math"
 	"math/big"
 	"math/bits"
@@ -137,19 +136,14 @@ func (s *stream) gaussian(dst []int64) {
 	}
 }
 
-// smallToResidues writes t*e mod q_i (t = 2^64) into row i of the coefficient
-// matrix dst (for the positions of e), for small signed e.
+// scaledSmall writes (or, with add, adds) t*e mod q_i, t = 2^64, into the
+// first len(e) coefficients of dst, for small signed e.
 func (st *suite) scaledSmall(e []int64, dst *ring.Poly, add bool) {
 	for i, q := range st.q {
 		c := dst.Coeffs[i]
 		tm, qi := st.tMont[i], st.qInv[i]
 		for j, v := range e {
-			var r uint64
-			if v >= 0 {
-				r = uint64(v)
-			} else {
-				r = q - uint64(-v)
-			}
+			r := uint64(v) + q&uint64(v>>63) // v mod q, without a branch on the sign
 			r = ring.MRed(r, tm, q, qi)
 			if add {
 				r += c[j]
@@ -179,6 +173,3 @@ func (s *stream) mask(b int, q []uint64, res []uint64) uint64 {
 	}
 	return w[0]
 }
-
-// putUint64 is a small helper for hashing counters.
-func putUint64(b []byte, v uint64) []byte { return binary.LittleEndian.AppendUint64(b, v) }
