@@ -115,7 +115,7 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 				if err != nil {
 					return err
 				}
-				e, err := protocol.NewEngine(s.trs[i], src, protocol.Config{Codec: codec, Rand: rnd.Party(i), Parties: n})
+				e, err := protocol.NewEngine(s.trs[i], src, protocol.Config{Codec: codec, Rand: rnd.Party(i), Parties: n, Opening: cfg.opening()})
 				if err != nil {
 					return err
 				}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/nn"
+	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
@@ -26,6 +27,9 @@ type Config struct {
 	Seed          uint64        `yaml:"seed" json:"seed"`
 	Precision     int           `yaml:"precision" json:"precision"`
 	Preprocessing string        `yaml:"preprocessing" json:"preprocessing"`
+	// Opening is how shared values are opened: "all-to-all" (default) or "king"
+	// (through a rotating party: two hops, fewer bytes in all).
+	Opening string `yaml:"opening,omitempty" json:"opening,omitempty"`
 	Dataset       DatasetConfig `yaml:"dataset" json:"dataset"`
 	Model         ModelConfig   `yaml:"model" json:"model"`
 	Training      TrainConfig   `yaml:"training" json:"training"`
@@ -166,6 +170,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("parties: at most 64 parties are supported, got %d", c.Parties)
 	case c.Precision < sharing.MinFracBits || c.Precision > sharing.MaxFracBits:
 		return fmt.Errorf("precision: %d fractional bits is out of range [%d, %d]", c.Precision, sharing.MinFracBits, sharing.MaxFracBits)
+	case c.Opening != "" && c.Opening != string(protocol.OpenAllToAll) && c.Opening != string(protocol.OpenViaKing):
+		return fmt.Errorf("opening: %q is not supported (known: %s, %s)", c.Opening, protocol.OpenAllToAll, protocol.OpenViaKing)
 	case c.Preprocessing != "dealer":
 		return fmt.Errorf("preprocessing: %q is not supported (known: dealer)", c.Preprocessing)
 	case c.Dataset.Name == "":
@@ -216,6 +222,8 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+func (c *Config) opening() protocol.Opening { return protocol.Opening(c.Opening) }
 
 // Spec builds the network for a given number of input features.
 func (c *Config) Spec(inputs int) (nn.Spec, error) {

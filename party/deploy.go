@@ -280,7 +280,7 @@ func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp
 	if src, end, err = protocol.RemoteDealerSource(ctx, tr, n); err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
-	e, err := protocol.NewEngine(tr, src, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(self), Parties: n})
+	e, err := protocol.NewEngine(tr, src, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(self), Parties: n, Opening: cfg.opening()})
 	if err != nil {
 		return nil, err
 	}

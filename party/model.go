@@ -203,7 +203,7 @@ func PredictShared(ctx context.Context, shares []*ModelFile, test *dataset.Datas
 			i := s.Shares.Party
 			errs[i] = func() error {
 				src, _ := dealer.Source(i)
-				e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: s.Shares.Precision}})
+				e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: s.Shares.Precision}, Opening: cfg.opening()})
 				if err != nil {
 					return err
 				}

@@ -114,7 +114,7 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 				} else if src, err = dealer.Source(i); err != nil {
 					return err
 				}
-				ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(i), Parties: n}
+				ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(i), Parties: n, Opening: cfg.opening()}
 				e, err := protocol.NewEngine(trs[i], src, ecfg)
 				if err != nil {
 					return err

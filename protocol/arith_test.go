@@ -309,3 +309,61 @@ func TestLinearCombos(t *testing.T) {
 		assertClose(t, "scaling by 0", get(2), make([]float64, 40), 0)
 	}
 }
+
+// TestOpeningViaKing runs products, truncations and comparisons with openings
+// through a rotating king and checks they are as exact as all-to-all ones.
+func TestOpeningViaKing(t *testing.T) {
+	codec := sharing.Codec{FracBits: 16}
+	for _, n := range partyCounts {
+		x, y := randomRing(6, 9), randomRing(9, 4)
+		f, _ := randomFixed(codec, 1000, 50)
+		shares := splitAll(t, n, x, y, f)
+		res := sessionWith(t, n, protocol.Config{Codec: codec, Opening: protocol.OpenViaKing}, func(ctx context.Context, e *protocol.Engine) ([]sharing.Tensor, error) {
+			m := shares[e.Self()]
+			z, err := e.MatMul(ctx, m[0], m[1])
+			if err != nil {
+				return nil, err
+			}
+			tr, err := e.Truncate(ctx, m[2])
+			if err != nil {
+				return nil, err
+			}
+			msb, err := e.MSB(ctx, m[2])
+			if err != nil {
+				return nil, err
+			}
+			o, err := e.Open(ctx, m[2])
+			if err != nil {
+				return nil, err
+			}
+			return []sharing.Tensor{z, tr, msb, o[0]}, nil
+		})
+		get := func(j int) sharing.Tensor {
+			var ss []sharing.Tensor
+			for _, r := range res {
+				ss = append(ss, r[j])
+			}
+			return reconstruct(t, ss)
+		}
+		if !sharing.Equal(get(0), sharing.MatMul(x, y)) {
+			t.Fatalf("n=%d: MatMul via king differs", n)
+		}
+		tr, msb := get(1), get(2)
+		for i, v := range f.Data {
+			if d := truncErr(tr.Data[i], v, 16); d != 0 && d != 1 {
+				t.Fatalf("n=%d: truncation via king off by %d", n, d)
+			}
+			if msb.Data[i] != v>>63 {
+				t.Fatalf("n=%d: MSB via king wrong at %d", n, i)
+			}
+		}
+		for i, r := range res {
+			if !sharing.Equal(r[3], f) {
+				t.Fatalf("n=%d: party %d opened a different value via king", n, i)
+			}
+		}
+	}
+	if _, err := protocol.NewEngine(nil, nil, protocol.Config{Opening: "gossip"}); err == nil {
+		t.Fatal("unknown opening accepted")
+	}
+}

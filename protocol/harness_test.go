@@ -20,6 +20,12 @@ var partyCounts = []int{2, 3, 5}
 // returns each party's result.
 func session[T any](t testing.TB, n int, fracBits int, fn func(ctx context.Context, e *protocol.Engine) (T, error)) []T {
 	t.Helper()
+	return sessionWith(t, n, protocol.Config{Codec: sharing.Codec{FracBits: fracBits}}, fn)
+}
+
+// sessionWith is session with an explicit engine config.
+func sessionWith[T any](t testing.TB, n int, cfg protocol.Config, fn func(ctx context.Context, e *protocol.Engine) (T, error)) []T {
+	t.Helper()
 	ts, err := network.NewMemoryNetwork(n)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +49,7 @@ func session[T any](t testing.TB, n int, fracBits int, fn func(ctx context.Conte
 				cancel()
 				return
 			}
-			e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: fracBits}})
+			e, err := protocol.NewEngine(ts[i], src, cfg)
 			if err != nil {
 				errs[i] = err
 				cancel()
