@@ -22,18 +22,18 @@ import (
 // Config is an experiment: the data, the model, the training and the MPC settings.
 // Every party of a run must hold the same Config (a deployment checks its hash).
 type Config struct {
-	Name          string        `yaml:"name" json:"name"`
-	Parties       int           `yaml:"parties" json:"parties"`
-	Seed          uint64        `yaml:"seed" json:"seed"`
-	Precision     int           `yaml:"precision" json:"precision"`
-	Preprocessing string        `yaml:"preprocessing" json:"preprocessing"`
+	Name          string `yaml:"name" json:"name"`
+	Parties       int    `yaml:"parties" json:"parties"`
+	Seed          uint64 `yaml:"seed" json:"seed"`
+	Precision     int    `yaml:"precision" json:"precision"`
+	Preprocessing string `yaml:"preprocessing" json:"preprocessing"`
 	// Opening is how shared values are opened: "all-to-all" (default) or "king"
 	// (through a rotating party: two hops, fewer bytes in all).
-	Opening string `yaml:"opening,omitempty" json:"opening,omitempty"`
-	Dataset       DatasetConfig `yaml:"dataset" json:"dataset"`
-	Model         ModelConfig   `yaml:"model" json:"model"`
-	Training      TrainConfig   `yaml:"training" json:"training"`
-	Output        OutputConfig  `yaml:"output" json:"output"`
+	Opening  string        `yaml:"opening,omitempty" json:"opening,omitempty"`
+	Dataset  DatasetConfig `yaml:"dataset" json:"dataset"`
+	Model    ModelConfig   `yaml:"model" json:"model"`
+	Training TrainConfig   `yaml:"training" json:"training"`
+	Output   OutputConfig  `yaml:"output" json:"output"`
 }
 
 // DatasetConfig says which data the parties hold and how it is prepared.
