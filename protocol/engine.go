@@ -300,32 +300,12 @@ func (e *Engine) exchangeViaKing(ctx context.Context, round uint64, words []uint
 		}
 		return decodeMessage(msg, king, round, op|opResultFlag, len(words))
 	}
-	sum := append([]uint64(nil), words...)
-	for p := 0; p < e.n; p++ {
-		if p == e.self {
-			continue
-		}
-		msg, err := e.tr.Recv(ctx, p)
-		if err != nil {
-			return nil, fmt.Errorf("protocol: round %d %s: receive from party %d: %w", round, op, p, err)
-		}
-		payload, err := checkMessage(msg, p, round, op, len(words))
-		if err != nil {
-			return nil, err
-		}
-		if xor {
-			sharing.XorWordsInto(sum, payload)
-		} else {
-			sharing.AddWordsInto(sum, payload)
-		}
+	sum, err := e.combineFromPeers(ctx, round, words, op, xor)
+	if err != nil {
+		return nil, err
 	}
-	result := encodeMessage(round, op|opResultFlag, sum)
-	for p := 0; p < e.n; p++ {
-		if p != e.self {
-			if err := e.send(ctx, p, result); err != nil {
-				return nil, fmt.Errorf("protocol: round %d %s: send the result to party %d: %w", round, op, p, err)
-			}
-		}
+	if err := e.sendAll(ctx, round, op|opResultFlag, encodeMessage(round, op|opResultFlag, sum)); err != nil {
+		return nil, err
 	}
 	return sum, nil
 }
@@ -341,15 +321,27 @@ func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xo
 	if e.opening == OpenViaKing {
 		return e.exchangeViaKing(ctx, round, words, op, xor)
 	}
-	msg := encodeMessage(round, op, words)
+	if err := e.sendAll(ctx, round, op, encodeMessage(round, op, words)); err != nil {
+		return nil, err
+	}
+	return e.combineFromPeers(ctx, round, words, op, xor)
+}
+
+// sendAll sends msg to every peer.
+func (e *Engine) sendAll(ctx context.Context, round uint64, op opCode, msg []byte) error {
 	for p := 0; p < e.n; p++ {
 		if p == e.self {
 			continue
 		}
 		if err := e.send(ctx, p, msg); err != nil {
-			return nil, fmt.Errorf("protocol: round %d %s: send to party %d: %w", round, op, p, err)
+			return fmt.Errorf("protocol: round %d %s: send to party %d: %w", round, op, p, err)
 		}
 	}
+	return nil
+}
+
+// combineFromPeers adds (or XORs) every peer's words of this round to ours.
+func (e *Engine) combineFromPeers(ctx context.Context, round uint64, words []uint64, op opCode, xor bool) ([]uint64, error) {
 	sum := append([]uint64(nil), words...)
 	for p := 0; p < e.n; p++ {
 		if p == e.self {
@@ -492,13 +484,8 @@ func (e *Engine) ExchangePublic(ctx context.Context, words []uint64) ([][]uint64
 	round := e.round
 	e.round++
 	e.noteRound()
-	msg := encodeMessage(round, opPublic, words)
-	for p := 0; p < e.n; p++ {
-		if p != e.self {
-			if err := e.send(ctx, p, msg); err != nil {
-				return nil, fmt.Errorf("protocol: round %d %s: send to party %d: %w", round, opPublic, p, err)
-			}
-		}
+	if err := e.sendAll(ctx, round, opPublic, encodeMessage(round, opPublic, words)); err != nil {
+		return nil, err
 	}
 	out := make([][]uint64, e.n)
 	out[e.self] = append([]uint64(nil), words...)
@@ -533,13 +520,8 @@ func (e *Engine) ExchangeBlobs(ctx context.Context, blob []byte, maxLen int) ([]
 	for i := 1; i < len(words); i++ {
 		words[i] = binary.LittleEndian.Uint64(padded[8*(i-1):])
 	}
-	msg := encodeMessage(round, opBlob, words)
-	for p := 0; p < e.n; p++ {
-		if p != e.self {
-			if err := e.send(ctx, p, msg); err != nil {
-				return nil, fmt.Errorf("protocol: round %d %s: send to party %d: %w", round, opBlob, p, err)
-			}
-		}
+	if err := e.sendAll(ctx, round, opBlob, encodeMessage(round, opBlob, words)); err != nil {
+		return nil, err
 	}
 	out := make([][]byte, e.n)
 	out[e.self] = append([]byte(nil), blob...)
