@@ -66,12 +66,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, wantR
 	if nc.Role != wantRole {
 		return fmt.Errorf("%s: the config is for a %s node", fs.Name(), nc.Role)
 	}
-	opts := party.RunOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log}
-	if *insecureSeed >= 0 {
-		seed := uint64(*insecureSeed)
-		opts.Randomness.InsecureSeed = &seed
-		fmt.Fprintln(stderr, "node: WARNING: --insecure-seed makes every share predictable; for reproducibility tests only")
-	}
+	opts := party.RunOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Randomness: randomness(*insecureSeed, stderr)}
 	if wantRole == "dealer" {
 		err = party.RunDealer(ctx, nc, opts)
 	} else {

@@ -29,6 +29,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/tessera-mpc/tessera/party"
 )
 
 const usage = `usage: node <command> [flags]
@@ -114,4 +116,14 @@ func checkArgs(fs *flag.FlagSet, required map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// randomness is crypto/rand, unless a test asked for a fixed seed (seed >= 0).
+func randomness(seed int64, stderr io.Writer) party.Randomness {
+	if seed < 0 {
+		return party.Randomness{}
+	}
+	s := uint64(seed)
+	fmt.Fprintln(stderr, "node: WARNING: --insecure-seed makes every share predictable; for reproducibility tests only")
+	return party.Randomness{InsecureSeed: &s}
 }

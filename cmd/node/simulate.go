@@ -33,12 +33,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	opts := party.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: *transport}
-	if *insecureSeed >= 0 {
-		seed := uint64(*insecureSeed)
-		opts.Randomness.InsecureSeed = &seed
-		fmt.Fprintln(stderr, "node: WARNING: --insecure-seed makes every share predictable; for reproducibility tests only")
-	}
+	opts := party.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: *transport, Randomness: randomness(*insecureSeed, stderr)}
 	res, results, err := party.Simulate(ctx, cfg, opts)
 	if err != nil {
 		return err
