@@ -44,8 +44,10 @@ func TestActivationFitsWithinStatedError(t *testing.T) {
 // plaintext for some steps on the same batches and returns both models.
 func trainBoth(t *testing.T, n int, spec nn.Spec, x, y *mat.Dense, steps, batch int, opt nn.Optimizer) (secure, plain nn.Params) {
 	t.Helper()
-	seed, _ := sharing.NewSeed(rand.Reader)
-	init := nn.InitParams(spec, seed)
+	// A fixed initial model: ReLU's derivative jumps at 0, so a pre-activation
+	// within a few ulp of 0 may take either side in fixed point; with this seed and
+	// data none comes that close, and the comparison measures fixed-point error only.
+	init := nn.InitParams(spec, sharing.Seed{42})
 	ref := nn.NewPlain(spec, init)
 	rows, _ := x.Dims()
 	batches := func(s int) (*mat.Dense, *mat.Dense) {

@@ -82,13 +82,16 @@ func encodeDense(codec sharing.Codec, m *mat.Dense) (sharing.Tensor, error) {
 // forwardLayer computes layer l on input a and returns the pre-activation, the
 // activation and what the backward pass needs of the activation (its derivative).
 func (sn *Secure) forwardLayer(ctx context.Context, l int, a sharing.Tensor) (z, out, deriv sharing.Tensor, err error) {
-	e := sn.e
-	layer := sn.Spec.Layers[l]
-	if z, err = e.MatMulFixed(ctx, a, sn.w[l]); err != nil {
+	if z, err = sn.e.MatMulFixed(ctx, a, sn.w[l]); err != nil {
 		return z, out, deriv, err
 	}
-	z = sharing.AddRowVector(z, sn.b[l])
-	act := layer.Activation
+	return sn.activate(ctx, l, sharing.AddRowVector(z, sn.b[l]))
+}
+
+// activate applies layer l's activation to its pre-activation z.
+func (sn *Secure) activate(ctx context.Context, l int, z sharing.Tensor) (_, out, deriv sharing.Tensor, err error) {
+	e := sn.e
+	act := sn.Spec.Layers[l].Activation
 	switch {
 	case act.IsIdentity():
 		out = z
@@ -154,14 +157,17 @@ func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, opt Optim
 	if x.Cols() != sn.Spec.Inputs || y.Cols() != sn.Spec.Outputs() || x.Rows() != y.Rows() {
 		return sharing.Tensor{}, fmt.Errorf("nn: batch of shapes %v, %v does not fit a %d-input, %d-output network", x.Shape, y.Shape, sn.Spec.Inputs, sn.Spec.Outputs())
 	}
-	inputs := make([]sharing.Tensor, len(layers))
+	// Every matrix that enters two products (a layer's input: forward and weight
+	// gradient; its weights: forward and input gradient; its output gradient: both
+	// gradients) is opened once under a mask and reused.
+	inputs := make([]*protocol.Masked, len(layers))
+	weights := make([]*protocol.Masked, len(layers))
 	pre := make([]sharing.Tensor, len(layers))
 	derivs := make([]sharing.Tensor, len(layers))
 	a := x
 	for l := range layers {
 		exit := e.Enter(fmt.Sprintf("layer %d forward", l+1))
-		inputs[l] = a
-		z, out, deriv, err := sn.forwardLayer(ctx, l, a)
+		z, out, deriv, err := sn.trainForward(ctx, l, a, inputs, weights)
 		exit()
 		if err != nil {
 			return sharing.Tensor{}, fmt.Errorf("nn: layer %d forward: %w", l+1, err)
@@ -198,19 +204,13 @@ func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, opt Optim
 			exit()
 			return sharing.Tensor{}, fmt.Errorf("nn: layer %d activation backward: %w", l+1, err)
 		}
-		dW, err := e.MatMulFixed(ctx, sharing.Transpose(inputs[l]), grad)
+		dW, next, err := sn.trainBackward(ctx, l, grad, inputs[l], weights[l])
+		exit()
 		if err != nil {
-			exit()
-			return sharing.Tensor{}, fmt.Errorf("nn: layer %d weight gradient: %w", l+1, err)
+			return sharing.Tensor{}, fmt.Errorf("nn: layer %d backward: %w", l+1, err)
 		}
 		updates = append(updates, dW, sharing.SumRows(grad))
-		if l > 0 {
-			if grad, err = e.MatMulFixed(ctx, grad, sharing.Transpose(sn.w[l])); err != nil {
-				exit()
-				return sharing.Tensor{}, fmt.Errorf("nn: layer %d input gradient: %w", l+1, err)
-			}
-		}
-		exit()
+		grad = next
 	}
 	exit = e.Enter("update")
 	defer exit()
@@ -218,6 +218,50 @@ func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, opt Optim
 		return sharing.Tensor{}, fmt.Errorf("nn: update: %w", err)
 	}
 	return lossShare, nil
+}
+
+// trainForward computes layer l on input a with masked products, keeping the masked
+// input and weights for the backward pass.
+func (sn *Secure) trainForward(ctx context.Context, l int, a sharing.Tensor, inputs, weights []*protocol.Masked) (z, out, deriv sharing.Tensor, err error) {
+	e := sn.e
+	ms, err := e.MaskMatrices(ctx, a, sn.w[l])
+	if err != nil {
+		return z, out, deriv, err
+	}
+	inputs[l], weights[l] = ms[0], ms[1]
+	if z, err = e.MatMulMasked(ctx, ms[0], false, ms[1], false); err != nil {
+		return z, out, deriv, err
+	}
+	if z, err = e.Truncate(ctx, z); err != nil {
+		return z, out, deriv, err
+	}
+	return sn.activate(ctx, l, sharing.AddRowVector(z, sn.b[l]))
+}
+
+// trainBackward returns layer l's weight gradient input^T·grad and, below the first
+// layer, the gradient of its input grad·W^T: one masking round and one
+// truncation round for both.
+func (sn *Secure) trainBackward(ctx context.Context, l int, grad sharing.Tensor, input, weights *protocol.Masked) (dW, next sharing.Tensor, err error) {
+	e := sn.e
+	ms, err := e.MaskMatrices(ctx, grad)
+	if err != nil {
+		return dW, next, err
+	}
+	if dW, err = e.MatMulMasked(ctx, input, true, ms[0], false); err != nil {
+		return dW, next, err
+	}
+	if l == 0 {
+		dW, err = e.Truncate(ctx, dW)
+		return dW, next, err
+	}
+	if next, err = e.MatMulMasked(ctx, ms[0], false, weights, true); err != nil {
+		return dW, next, err
+	}
+	out, err := e.TruncateMany(ctx, e.Codec().FracBits, dW, next)
+	if err != nil {
+		return dW, next, err
+	}
+	return out[0], out[1], nil
 }
 
 // applyUpdates turns the gradients into new momentum buffers, v = momentum*v +

@@ -364,3 +364,80 @@ func (e *Engine) Polynomial(ctx context.Context, x sharing.Tensor, coeffs []floa
 	}
 	return e.Truncate(ctx, acc)
 }
+
+// Masked is a matrix sharing opened once under a fresh mask, ready for any number
+// of matrix products (MatMulMasked) without further openings. Reusing the opened
+// value across products reveals nothing new: every product's extra material is
+// the product of the masks, made by the preprocessing source.
+type Masked struct {
+	X    sharing.Tensor // this party's share of the matrix
+	A    sharing.Tensor // this party's share of the mask
+	D    sharing.Tensor // the public x - mask
+	mask MaskRef
+}
+
+// MaskMatrices opens matrices under fresh masks, all in one round.
+func (e *Engine) MaskMatrices(ctx context.Context, xs ...sharing.Tensor) ([]*Masked, error) {
+	start := time.Now()
+	out := make([]*Masked, len(xs))
+	diffs := make([]sharing.Tensor, len(xs))
+	for i, x := range xs {
+		if len(x.Shape) != 2 {
+			return nil, fmt.Errorf("protocol: masking a tensor of shape %v, not a matrix", x.Shape)
+		}
+		m, err := e.pre.Mask(ctx, x.Shape[0], x.Shape[1])
+		if err != nil {
+			return nil, fmt.Errorf("protocol: mask %dx%d: preprocessing: %w", x.Shape[0], x.Shape[1], err)
+		}
+		out[i] = &Masked{X: x, A: m.A, mask: MaskRef{ID: m.ID, Rows: x.Shape[0], Cols: x.Shape[1]}}
+		diffs[i] = sharing.Sub(x, m.A)
+	}
+	opened, err := e.Open(ctx, diffs...)
+	if err != nil {
+		return nil, fmt.Errorf("protocol: masking: %w", err)
+	}
+	for i := range out {
+		out[i].D = opened[i]
+	}
+	e.account("mask", start, 0, 0)
+	return out, nil
+}
+
+func maybeTranspose(t sharing.Tensor, trans bool) sharing.Tensor {
+	if trans {
+		return sharing.Transpose(t)
+	}
+	return t
+}
+
+// MatMulMasked returns a sharing of the ring product op(x)·op(y) of two masked
+// matrices, op transposing where asked, with no communication: with D, E the opened
+// differences and A, B the masks, XY = D(B+E) + AE + AB, and AB comes from the
+// preprocessing source.
+func (e *Engine) MatMulMasked(ctx context.Context, x *Masked, transX bool, y *Masked, transY bool) (sharing.Tensor, error) {
+	start := time.Now()
+	xr := x.mask
+	xr.Trans = transX
+	yr := y.mask
+	yr.Trans = transY
+	m, k := xr.dims()
+	k2, n := yr.dims()
+	if k != k2 {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MatMulMasked of %dx%d and %dx%d", m, k, k2, n)
+	}
+	c, err := e.pre.MaskProduct(ctx, xr, yr)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MatMulMasked %dx%dx%d: preprocessing: %w", m, k, n, err)
+	}
+	d, a := maybeTranspose(x.D, transX), maybeTranspose(x.A, transX)
+	ed, b := maybeTranspose(y.D, transY), maybeTranspose(y.A, transY)
+	bPlus := b
+	if e.self == 0 {
+		bPlus = sharing.Add(b, ed)
+	}
+	z := sharing.MatMul(d, bPlus)
+	sharing.AddInPlace(z, sharing.MatMul(a, ed))
+	sharing.AddInPlace(z, c)
+	e.account("matmul-masked", start, 0, 0)
+	return z, nil
+}

@@ -367,3 +367,52 @@ func TestOpeningViaKing(t *testing.T) {
 		t.Fatal("unknown opening accepted")
 	}
 }
+
+// TestMaskedProducts opens matrices once and multiplies them in every orientation a
+// training step needs, in memory and through the dealer's own node.
+func TestMaskedProducts(t *testing.T) {
+	for _, n := range partyCounts {
+		x, w, g := withEdges(randomRing(7, 5)), randomRing(5, 3), randomRing(7, 3)
+		shares := splitAll(t, n, x, w, g)
+		res := session(t, n, 16, func(ctx context.Context, e *protocol.Engine) ([]sharing.Tensor, error) {
+			m := shares[e.Self()]
+			ms, err := e.MaskMatrices(ctx, m[0], m[1], m[2])
+			if err != nil {
+				return nil, err
+			}
+			mx, mw, mg := ms[0], ms[1], ms[2]
+			fwd, err := e.MatMulMasked(ctx, mx, false, mw, false) // X W
+			if err != nil {
+				return nil, err
+			}
+			dW, err := e.MatMulMasked(ctx, mx, true, mg, false) // X^T G
+			if err != nil {
+				return nil, err
+			}
+			dX, err := e.MatMulMasked(ctx, mg, false, mw, true) // G W^T
+			if err != nil {
+				return nil, err
+			}
+			if _, err := e.MatMulMasked(ctx, mx, false, mg, false); err == nil {
+				return nil, fmt.Errorf("a 7x5 by 7x3 masked product succeeded")
+			}
+			return []sharing.Tensor{fwd, dW, dX}, nil
+		})
+		get := func(j int) sharing.Tensor {
+			var ss []sharing.Tensor
+			for _, r := range res {
+				ss = append(ss, r[j])
+			}
+			return reconstruct(t, ss)
+		}
+		if !sharing.Equal(get(0), sharing.MatMul(x, w)) {
+			t.Fatalf("n=%d: X W differs", n)
+		}
+		if !sharing.Equal(get(1), sharing.MatMul(sharing.Transpose(x), g)) {
+			t.Fatalf("n=%d: X^T G differs", n)
+		}
+		if !sharing.Equal(get(2), sharing.MatMul(g, sharing.Transpose(w))) {
+			t.Fatalf("n=%d: G W^T differs", n)
+		}
+	}
+}

@@ -97,7 +97,12 @@ func maskBits(t sharing.Tensor) {
 // corrected returns party N-1's shares of request k: the secret values minus the
 // other parties' expansions.
 func (d *Dealer) corrected(k uint64, req request) []sharing.Tensor {
-	values := req.generate(sharing.NewPRG(d.master, k))
+	var values []sharing.Tensor
+	if req.Kind == kindMaskProduct {
+		values = []sharing.Tensor{sharing.MatMul(d.maskValue(req.X), d.maskValue(req.Y))}
+	} else {
+		values = req.generate(sharing.NewPRG(d.master, k))
+	}
 	binary := req.binaryComponents()
 	for i := 0; i < d.parties-1; i++ {
 		for c, share := range expand(d.seeds[i], k, req) {
@@ -119,6 +124,16 @@ func (d *Dealer) corrected(k uint64, req request) []sharing.Tensor {
 	return values
 }
 
+// maskValue regenerates a mask made by an earlier request (a mask is the first
+// component drawn from its request's stream) and applies the product's transpose.
+func (d *Dealer) maskValue(m MaskRef) sharing.Tensor {
+	a := sharing.NewPRG(d.master, m.ID).Tensor(m.Rows, m.Cols)
+	if m.Trans {
+		return sharing.Transpose(a)
+	}
+	return a
+}
+
 // requestKind names the kinds of material.
 type requestKind uint8
 
@@ -129,6 +144,8 @@ const (
 	kindTrunc
 	kindAnd
 	kindDaBit
+	kindMask
+	kindMaskProduct
 )
 
 func (k requestKind) String() string {
@@ -145,6 +162,10 @@ func (k requestKind) String() string {
 		return "AND triple"
 	case kindDaBit:
 		return "daBit"
+	case kindMask:
+		return "matrix mask"
+	case kindMaskProduct:
+		return "mask product"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -156,6 +177,8 @@ type request struct {
 	M, K, N int
 	Size    int
 	Bits    int
+	// Mask products: the two masks (earlier requests) and their use.
+	X, Y MaskRef
 }
 
 func (r request) validate() error {
@@ -187,6 +210,26 @@ func (r request) validate() error {
 			return fmt.Errorf("protocol: matrix triple %dx%dx%d is too large", r.M, r.K, r.N)
 		}
 		return check(r.M, r.K, r.N)
+	case kindMask:
+		if int64(r.M)*int64(r.K) > MaxMessageElements {
+			return fmt.Errorf("protocol: mask %dx%d is too large", r.M, r.K)
+		}
+		return check(r.M, r.K)
+	case kindMaskProduct:
+		xr, xc := r.X.dims()
+		yr, yc := r.Y.dims()
+		if xc != yr {
+			return fmt.Errorf("protocol: mask product of %dx%d and %dx%d", xr, xc, yr, yc)
+		}
+		for _, m := range []MaskRef{r.X, r.Y} {
+			if int64(m.Rows)*int64(m.Cols) > MaxMessageElements || m.Rows < 0 || m.Cols < 0 {
+				return fmt.Errorf("protocol: mask %dx%d is out of range", m.Rows, m.Cols)
+			}
+		}
+		if int64(xr)*int64(yc) > MaxMessageElements {
+			return fmt.Errorf("protocol: mask product %dx%d is too large", xr, yc)
+		}
+		return nil
 	}
 	return fmt.Errorf("protocol: unknown kind of material %d", r.Kind)
 }
@@ -197,6 +240,12 @@ func (r request) shapes() [][]int {
 		return [][]int{{r.M, r.K}, {r.K, r.N}, {r.M, r.N}}
 	case kindSquare, kindDaBit:
 		return [][]int{{r.Size}, {r.Size}}
+	case kindMask:
+		return [][]int{{r.M, r.K}}
+	case kindMaskProduct:
+		rows, _ := r.X.dims()
+		_, cols := r.Y.dims()
+		return [][]int{{rows, cols}}
 	default:
 		return [][]int{{r.Size}, {r.Size}, {r.Size}}
 	}
@@ -204,6 +253,9 @@ func (r request) shapes() [][]int {
 
 // binaryComponents says which components are XOR-shared rather than additively.
 func (r request) binaryComponents() []bool {
+	if r.Kind == kindMask || r.Kind == kindMaskProduct {
+		return []bool{false}
+	}
 	switch r.Kind {
 	case kindAnd:
 		return []bool{true, true, true}
@@ -232,6 +284,8 @@ func (r request) generate(prg *sharing.PRG) []sharing.Tensor {
 			c.Data[i] = a.Data[i] & b.Data[i]
 		}
 		return []sharing.Tensor{a, b, c}
+	case kindMask:
+		return []sharing.Tensor{prg.Tensor(r.M, r.K)}
 	case kindDaBit:
 		bits := prg.Tensor(r.Size)
 		for i := range bits.Data {
@@ -321,6 +375,26 @@ func (s *requester) DaBits(ctx context.Context, n int) (DaBits, error) {
 		return DaBits{}, err
 	}
 	return DaBits{Binary: t[0].Data, Arith: t[1]}, nil
+}
+
+func (s *requester) Mask(ctx context.Context, rows, cols int) (MaskShare, error) {
+	id := s.next
+	t, err := s.get(ctx, request{Kind: kindMask, M: rows, K: cols})
+	if err != nil {
+		return MaskShare{}, err
+	}
+	return MaskShare{ID: id, A: t[0]}, nil
+}
+
+func (s *requester) MaskProduct(ctx context.Context, x, y MaskRef) (sharing.Tensor, error) {
+	if x.ID >= s.next || y.ID >= s.next {
+		return sharing.Tensor{}, fmt.Errorf("protocol: mask product refers to masks %d and %d, not made yet", x.ID, y.ID)
+	}
+	t, err := s.get(ctx, request{Kind: kindMaskProduct, X: x, Y: y})
+	if err != nil {
+		return sharing.Tensor{}, err
+	}
+	return t[0], nil
 }
 
 // seededSource is the source of parties 0..N-2: everything from one seed.

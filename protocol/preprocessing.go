@@ -41,6 +41,34 @@ type Source interface {
 	// DaBits returns n random bits shared twice: XOR-shared (bit 0 of each word) and
 	// additively shared over Z_2^64.
 	DaBits(ctx context.Context, n int) (DaBits, error)
+	// Mask returns a uniform rows x cols mask, to open a matrix under once and use
+	// in many products (see Engine.MaskMatrices).
+	Mask(ctx context.Context, rows, cols int) (MaskShare, error)
+	// MaskProduct returns shares of op(x)·op(y) for two masks from earlier Mask
+	// requests, op transposing where asked.
+	MaskProduct(ctx context.Context, x, y MaskRef) (sharing.Tensor, error)
+}
+
+// MaskShare is one party's share of a matrix mask and the mask's identity within
+// the session (the index of the request that made it).
+type MaskShare struct {
+	ID uint64
+	A  sharing.Tensor
+}
+
+// MaskRef names a mask of a session and how a product uses it.
+type MaskRef struct {
+	ID         uint64
+	Rows, Cols int  // of the mask as made
+	Trans      bool // use its transpose
+}
+
+// dims are the mask's dimensions as the product uses it.
+func (r MaskRef) dims() (rows, cols int) {
+	if r.Trans {
+		return r.Cols, r.Rows
+	}
+	return r.Rows, r.Cols
 }
 
 // BinaryTriple is one party's XOR shares of packed bit triples: C = A & B.

@@ -15,8 +15,10 @@ import (
 // request, in order.
 
 // Message layout between party N-1 and the dealer: request index (8 bytes), kind
-// (1), then M, K, N, Size, Bits (4 bytes each); an empty kind ends the session.
-const dealerRequestSize = 8 + 1 + 5*4
+// (1), then M, K, N, Size, Bits (4 bytes each), then for mask products each mask's
+// request index (8), rows and cols (4 each) and transpose flag (1); an empty
+// message ends the session.
+const dealerRequestSize = 8 + 1 + 5*4 + 2*(8+4+4+1)
 
 func encodeRequest(k uint64, r request) []byte {
 	buf := make([]byte, dealerRequestSize)
@@ -24,6 +26,16 @@ func encodeRequest(k uint64, r request) []byte {
 	buf[8] = byte(r.Kind)
 	for i, v := range []int{r.M, r.K, r.N, r.Size, r.Bits} {
 		binary.LittleEndian.PutUint32(buf[9+4*i:], uint32(v))
+	}
+	off := 29
+	for _, m := range []MaskRef{r.X, r.Y} {
+		binary.LittleEndian.PutUint64(buf[off:], m.ID)
+		binary.LittleEndian.PutUint32(buf[off+8:], uint32(m.Rows))
+		binary.LittleEndian.PutUint32(buf[off+12:], uint32(m.Cols))
+		if m.Trans {
+			buf[off+16] = 1
+		}
+		off += 17
 	}
 	return buf
 }
@@ -43,6 +55,16 @@ func decodeRequest(msg []byte) (uint64, request, error) {
 		dims[i] = int(v)
 	}
 	r.M, r.K, r.N, r.Size, r.Bits = dims[0], dims[1], dims[2], dims[3], dims[4]
+	off := 29
+	for _, m := range []*MaskRef{&r.X, &r.Y} {
+		m.ID = binary.LittleEndian.Uint64(msg[off:])
+		rows, cols := binary.LittleEndian.Uint32(msg[off+8:]), binary.LittleEndian.Uint32(msg[off+12:])
+		if rows > MaxMessageElements || cols > MaxMessageElements || msg[off+16] > 1 {
+			return 0, request{}, fmt.Errorf("dealer request %d: malformed mask reference", k)
+		}
+		m.Rows, m.Cols, m.Trans = int(rows), int(cols), msg[off+16] == 1
+		off += 17
+	}
 	return k, r, nil
 }
 
@@ -59,6 +81,7 @@ func ServeDealer(ctx context.Context, tr Transport, d *Dealer) error {
 		}
 	}
 	last := n - 1
+	masks := map[uint64][2]int{} // shapes of the masks made so far, for mask products
 	for want := uint64(0); ; want++ {
 		msg, err := tr.Recv(ctx, last)
 		if err != nil {
@@ -76,6 +99,16 @@ func ServeDealer(ctx context.Context, tr Transport, d *Dealer) error {
 		}
 		if err := req.validate(); err != nil {
 			return fmt.Errorf("protocol: dealer: party %d request %d: %w", last, k, err)
+		}
+		switch req.Kind {
+		case kindMask:
+			masks[k] = [2]int{req.M, req.K}
+		case kindMaskProduct:
+			for _, m := range []MaskRef{req.X, req.Y} {
+				if shape, ok := masks[m.ID]; !ok || shape != [2]int{m.Rows, m.Cols} {
+					return fmt.Errorf("protocol: dealer: party %d request %d: request %d made no %dx%d mask", last, k, m.ID, m.Rows, m.Cols)
+				}
+			}
 		}
 		var words []uint64
 		for _, t := range d.corrected(k, req) {

@@ -63,7 +63,19 @@ func TestRemoteDealer(t *testing.T) {
 						if err != nil {
 							return err
 						}
-						out[i] = []sharing.Tensor{z, sq, tr}
+						ms, err := e.MaskMatrices(ctx, m[0], m[1])
+						if err != nil {
+							return err
+						}
+						zm, err := e.MatMulMasked(ctx, ms[0], false, ms[1], false)
+						if err != nil {
+							return err
+						}
+						zt, err := e.MatMulMasked(ctx, ms[1], true, ms[0], true)
+						if err != nil {
+							return err
+						}
+						out[i] = []sharing.Tensor{z, sq, tr, zm, zt}
 						return end(ctx)
 					}()
 				}(i)
@@ -86,6 +98,9 @@ func TestRemoteDealer(t *testing.T) {
 			}
 			if !sharing.Equal(get(0), sharing.MatMul(x, y)) || !sharing.Equal(get(1), sharing.Hadamard(x, x)) {
 				t.Fatal("remote dealer material is not exact")
+			}
+			if !sharing.Equal(get(3), sharing.MatMul(x, y)) || !sharing.Equal(get(4), sharing.Transpose(sharing.MatMul(x, y))) {
+				t.Fatal("remote dealer mask products are not exact")
 			}
 			got := get(2)
 			for i := range got.Data {
