@@ -3,6 +3,7 @@ module github.com/tessera-mpc/tessera
 go 1.26.0
 
 require (
+	github.com/ldsec/lattigo/v2 v2.4.1
 	github.com/libp2p/go-libp2p v0.51.0
 	github.com/multiformats/go-multiaddr v0.16.1
 	github.com/pa-m/sklearn v0.0.0-20200711083454-beb861ee48b1

@@ -1,0 +1,175 @@
+package he_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/he"
+)
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchHE runs gen on all parties b.N times and reports per-party figures:
+// CPU (process CPU / parties), bytes sent (average and largest party), and
+// bytes per 1,000 outputs.
+func benchHE(b *testing.B, np, outputs int, gen func(ctx context.Context, p *he.Party) error, opts ...he.Option) {
+	ps, ts := setupParties(b, np, opts...)
+	ctx := context.Background()
+	before := make([]int64, np)
+	for i, t := range ts {
+		before[i] = t.Stats().BytesSent
+	}
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for it := 0; it < b.N; it++ {
+		if _, err := all(ctx, np, func(ctx context.Context, i int) (struct{}, error) {
+			return struct{}{}, gen(ctx, ps[i])
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportParties(b, np, outputs, cpuTime()-cpu0, ts, before)
+}
+
+func reportParties(b *testing.B, np, outputs int, cpu time.Duration, ts []*network.Memory, before []int64) {
+	reportRuns(b, np, outputs, b.N, cpu, ts, before)
+}
+
+func reportRuns(b *testing.B, np, outputs, runs int, cpu time.Duration, ts []*network.Memory, before []int64) {
+	var total, most int64
+	for i, t := range ts {
+		s := t.Stats().BytesSent - before[i]
+		total += s
+		most = max(most, s)
+	}
+	n := float64(runs)
+	avg := float64(total) / float64(np) / n
+	b.ReportMetric(cpu.Seconds()*1e3/float64(np)/n, "cpu-ms/party")
+	b.ReportMetric(avg/1e6, "MB-sent/party")
+	b.ReportMetric(float64(most)/n/1e6, "MB-sent/max-party")
+	if outputs > 0 {
+		b.ReportMetric(avg/1e6/float64(outputs)*1000, "MB/party/1k-outputs")
+	}
+}
+
+func benchDealer(b *testing.B, np int, gen func(ctx context.Context, src protocol.Source) error) {
+	d, err := protocol.NewDealer(np, rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srcs := make([]protocol.Source, np)
+	for i := range srcs {
+		if srcs[i], err = d.Source(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	sent0 := d.BytesSent()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for it := 0; it < b.N; it++ {
+		for _, s := range srcs {
+			if err := gen(ctx, s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric((cpuTime()-cpu0).Seconds()*1e3/float64(np)/float64(b.N), "cpu-ms/party")
+	b.ReportMetric(float64(d.BytesSent()-sent0)/float64(b.N)/1e6, "MB-dealer-sent")
+}
+
+func BenchmarkMatrixTriple(b *testing.B) {
+	const np = 3
+	for _, s := range [][3]int{{64, 784, 128}, {128, 784, 128}} {
+		m, k, n := s[0], s[1], s[2]
+		name := fmt.Sprintf("%dx%dx%d", m, k, n)
+		b.Run(name+"/he", func(b *testing.B) {
+			if pk, err := he.MatrixPacking(m, k, n, np, he.DefaultCommWeight); err == nil {
+				b.Logf("packing %+v", pk)
+			}
+			benchHE(b, np, m*n, func(ctx context.Context, p *he.Party) error {
+				_, err := p.MatrixTriple(ctx, m, k, n)
+				return err
+			})
+		})
+		b.Run(name+"/dealer", func(b *testing.B) {
+			benchDealer(b, np, func(ctx context.Context, src protocol.Source) error {
+				_, err := src.MatrixTriple(ctx, m, k, n)
+				return err
+			})
+		})
+	}
+}
+
+// BenchmarkMatrixTripleCommWeight shows the packing's trade of computation
+// for communication (64x784x128, 3 parties).
+func BenchmarkMatrixTripleCommWeight(b *testing.B) {
+	const np, m, k, n = 3, 64, 784, 128
+	for _, w := range []float64{0, he.DefaultCommWeight, 20} {
+		b.Run(fmt.Sprintf("w=%g", w), func(b *testing.B) {
+			pk, err := he.MatrixPacking(m, k, n, np, w)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("packing %+v", pk)
+			benchHE(b, np, m*n, func(ctx context.Context, p *he.Party) error {
+				_, err := p.MatrixTriple(ctx, m, k, n)
+				return err
+			}, he.WithCommWeight(w))
+		})
+	}
+}
+
+func BenchmarkElementwiseTriple1000(b *testing.B) {
+	const np = 3
+	b.Run("he", func(b *testing.B) {
+		benchHE(b, np, 1000, func(ctx context.Context, p *he.Party) error {
+			_, err := p.ElementwiseTriple(ctx, []int{1000})
+			return err
+		})
+	})
+	b.Run("dealer", func(b *testing.B) {
+		benchDealer(b, np, func(ctx context.Context, src protocol.Source) error {
+			_, err := src.ElementwiseTriple(ctx, []int{1000})
+			return err
+		})
+	})
+}
+
+func BenchmarkSetup(b *testing.B) {
+	const np = 3
+	for it := 0; it < b.N; it++ {
+		b.StopTimer()
+		ts, err := network.NewMemoryNetwork(np)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu0 := cpuTime()
+		b.StartTimer()
+		if _, err := all(context.Background(), np, func(ctx context.Context, i int) (*he.Party, error) {
+			return he.Setup(ctx, ts[i])
+		}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if it == b.N-1 {
+			reportRuns(b, np, 0, 1, cpuTime()-cpu0, ts, make([]int64, np))
+		}
+		b.StartTimer()
+	}
+}

@@ -1,0 +1,162 @@
+// Package he is a dealer-free source of Beaver material (protocol.Source):
+// n parties hold an n-out-of-n threshold key of the ring-LWE scheme under
+// lattigo v2.4.1's CKKS/dCKKS (used here with exact, integer encoding) and
+// generate matrix triples, element-wise triples, square pairs, matrix masks
+// and mask products over Z_2^64. Security is semi-honest with a dishonest
+// majority: no coalition of up to n-1 parties learns anything about another
+// party's shares beyond what the shares' sum reveals, computationally (ring
+// LWE, 128 bits) and statistically (2^-40 over a whole key setup).
+//
+// # Use
+//
+//	p, err := he.Setup(ctx, tr)           // tr: a protocol.Transport for preprocessing only
+//	t, err := p.MatrixTriple(ctx, m, k, n) // p implements protocol.Source
+//
+// Every party calls Setup and then makes the same requests in the same order
+// (as with every source). Truncation pairs, AND triples and daBits return
+// ErrNotSupported.
+//
+// # Parameters (at least 128-bit security)
+//
+// Ring R = Z[X]/(X^N+1), N = 2^14. Ciphertext modulus Q = q0*q1*q2*q3, four
+// NTT-friendly 60-bit primes (log2 Q = 240.0), and two 60-bit special primes P
+// (log2 QP = 360.0) that only the collective key generation uses (lattigo's
+// CKG works in Z_QP; no key switching is ever done). The homomorphic
+// encryption standard (Albrecht et al. 2018, table 1) allows log2 QP <= 438 at
+// N = 2^14 for 128-bit classical security with ternary secrets: 360 <= 438.
+// Secret-key shares are uniform ternary (lattigo GenSecretKey); errors are
+// discrete Gaussians of standard deviation 3.2, truncated at 19 = 6 sigma
+// (far below every prime, lattigo DESIGN.md pitfall 3). TestParameterSecurity checks
+// this.
+//
+// Exact encoding, plaintext modulus t = 2^64: a ciphertext (c0, c1) of m
+// satisfies c0 + c1*s = m + 2^64*E (mod Q) with |m + 2^64*E| < Q/2, where m is
+// any integer representative. The collective key is scaled to
+// pk = 2^64*(CKG output) = (-a's + 2^64 e, a') (a' = 2^64 a is uniform: 2^64 is
+// invertible mod Q), encryption noise is 2^64*e and re-randomisation adds
+// 2^64*Enc_pk(0); so every noise term is a multiple of 2^64, and a share
+// reduced mod 2^64 is exact: the tests reconstruct C = A*B with no error.
+//
+// # Protocol
+//
+// Setup (4 exchanges): a coin toss (commit to a 32-byte crypto/rand value with
+// SHA-256, then reveal; the common reference seed hashes all values), lattigo
+// drlwe CKG (GenShare / AggregateShares / GenPublicKey) on a common reference
+// polynomial from that seed, and a confirmation that all parties computed the
+// same public key. The secret-key share never leaves its party.
+//
+// A request is cut into ciphertexts of an encrypted operand, plaintext
+// polynomials of the other operand and output ciphertexts (see matLayout and
+// elemPlan). Each ciphertext has an aggregator, rotating over the parties.
+// Five exchanges, each one message per peer:
+//
+//  1. S2E up: party i sends h_i = NTT(A_i + 2^64 e_i) - a_g*s_i, a_g a fresh
+//     common reference polynomial (counter g, never reused), to the
+//     aggregator. (Shares-to-encryption with the smudging noise 2^64 e_i added
+//     by us, not by lattigo's CKS: DESIGN.md pitfall 1.)
+//  2. S2E down: the aggregator sends c0 = sum h_i; (c0, a_g) encrypts
+//     A = sum A_i with noise 2^64 sum e_i.
+//  3. Products up: party j multiplies by its own plaintext b_j (NTT domain)
+//     and re-randomises: (c0*b_j + 2^64(pk0 u + e0), a_g*b_j + 2^64(pk1 u + e1)),
+//     u ternary. It sends c1 in full and c0 only at the target coefficients.
+//  4. c1 down: the aggregator sends the summed c1 to everyone.
+//  5. E2S up: party i sends (c1*s_i)[T] - M_i, M_i uniform in [0, 2^b), at
+//     the target coefficients T only, and keeps M_i mod 2^64 as its share; the
+//     aggregator adds c0[T] + (c1*s_agg)[T] and the received values, recovers
+//     the integer x - sum M_i (|.| < Q/4) from its residues by an RNS CRT
+//     (no big.Int, DESIGN.md pitfall 6), and keeps it mod 2^64.
+//
+// The sum of the shares is x mod 2^64 = (sum_j A*b_j) mod 2^64 = C. Matrix
+// triples include the diagonal products A_i*B_i inside the homomorphic
+// product: computing them locally instead would need a different encryption
+// per party (of A - A_j) and saves nothing.
+//
+// Packing. Matrices use Cheetah's coefficient packing (Huang et al. 2022):
+// blocks Mw x Kw of the encrypted operand and Kw x Nw of the plaintext one,
+// Mw*Kw*Nw <= N, a(X) = sum A[i,k] X^(i*Kw*Nw+k), b(X) = sum B[k,c]
+// X^(c*Kw+Kw-1-k), outputs at i*Kw*Nw + c*Kw + Kw-1. The block shape and the
+// orientation (encrypt A, or B for C^T = B^T A^T) minimise a cost model of
+// NTTs plus a price per polynomial sent (WithCommWeight); the plaintext
+// polynomials have degree < Kw*Nw and get a sparse NTT ((log2 Kw*Nw)/14 of a
+// full one). Element-wise products put a_l and b_l at positions p_l of a
+// 3-term-progression-free set below N/2 (integers whose base-3 digits are 0
+// or 1: 384 positions), so a_l*b_l lands alone at 2p_l: 384 products per
+// ciphertext, a poor fit for coefficient encoding. Square pairs are the same
+// protocol with b_j = A_j (A * sum A_j = A^2). Mask products run the matrix
+// protocol on the parties' mask shares.
+//
+// # Security, per message
+//
+//   - Coin-toss commitment: SHA-256 of a 256-bit random value (hiding in the
+//     random-oracle model); the reveal is checked against it. The seed is
+//     uniform if one party is honest.
+//   - CKG share -a*s_i + e_i: a ring-LWE sample with a uniform a; pseudorandom.
+//   - S2E share h_i: 2^-64*h_i is a ring-LWE sample (uniform 2^-64 a_g, secret
+//     s_i, Gaussian error) plus A_i: pseudorandom, A_i hidden. A fresh a_g per
+//     ciphertext: reusing one would reveal A_i - A'_i + 2^64(e - e').
+//   - Aggregated c0, aggregated c1: sums of pseudorandom values; decrypting
+//     needs every s_i.
+//   - Product of party j: (pk0 u + e0, pk1 u + e1) is a pair of ring-LWE samples
+//     with secret u, so the message is pseudorandom whatever b_j. The
+//     re-randomisation is mandatory: without it c1 = a_g*b_j and b_j = c1/a_g
+//     (TestMessagesIndependentOfB shows this distinguisher finds the sparse
+//     packed B_j in a bare product and nothing in the real messages).
+//   - Masked decryption share of party h: the coalition can compute
+//     x - M_h from it and what it knows; with M_h = r_h + 2^64 R_h (r_h the
+//     honest output share), x - M_h given r_h is a shift by x of a uniform
+//     variable on 2^(b-64) points spaced 2^64 apart, within statistical
+//     distance 2^-80 of a simulation from the outputs alone, because
+//     |x| <= 2^(b-80) (below). x hides more than the output: its high bits
+//     carry the integer (not mod 2^64) products of the packed blocks and the
+//     noise 2^64*E*b_j, which depends on secret keys and on B_j; masking all
+//     of b bits covers both. Each output ciphertext is decrypted once: a party
+//     that fails stops serving (no retry re-sends a decryption share with
+//     fresh masks, as lattigo's SECURITY.md requires). Only target
+//     coefficients are ever decrypted: the others hold cross products
+//     A[i,k]B[k',c] (DESIGN.md pitfall 5 is the opposite problem: lattigo's E2S masks
+//     only some coefficients).
+//   - Output shares: the non-aggregators' are uniform mask words; the
+//     aggregator's completes the sum.
+//
+// Smudging bound. With n parties, b = floor(log2 Q) - 3 - ceil(log2 n) mask
+// bits (234 for 3 parties) keep (n-1)*2^b <= Q/8. A target coefficient satisfies (logXBound)
+// |x| <= n^2 (2^126 K + 2^127*19*P) + n*2^64*19*(2*2^14*n + 1), with K the
+// products summed into it and P the plaintext coefficients its ciphertext
+// multiplies (G*Kw and G*Kw*Nw for matrices, 1 and 384 element-wise). The
+// source requires log2|x| <= b - 80 (StatLambda) and, for matrices, sums at
+// most G k-blocks per output ciphertext so that it holds (a 64x784x128
+// product: |x| <= 2^147.1 <= 2^154). Distances add over masked coefficients:
+// a key setup masks at most MaxMaskedCoefficients = 2^40, for a total of
+// 2^-40 (lambda = 80 >= 40 + log2 2^40); past it the source refuses.
+//
+// # Costs (3 parties, 2-core build machine, per party)
+//
+// 64x784x128 matrix triple: ~0.4 s CPU, 43.6 MB sent (5.3 MB per 1,000
+// outputs); 128x784x128: ~0.65 s, 54.4 MB (3.3 MB per 1,000); 1,000
+// element-wise triples: ~25 ms, 4.0 MB; key setup: ~15 ms, 1.5 MB.
+// WithCommWeight(20) trades 10-14% more CPU for 38% fewer bytes on the first
+// (27.2 MB). BenchmarkMatrixTriple and friends measure these. The trusted dealer makes
+// the first in ~2 ms per party. About 40% of the CPU goes to NTTs (mostly
+// the plaintext operands' and the encryptions'), 20% to the coefficient-wise
+// products of the plaintext multiplication, 10% to message packing.
+//
+// # Not done yet
+//
+// Truncation pairs and binary material (AND triples, daBits). Bits fit
+// coefficient encoding poorly: one bit per 64-bit slot, 384 products per
+// ciphertext. The plan:
+//
+//   - daBits: each party samples a bit b_i; b = XOR b_i is XOR-shared at once,
+//     and its arithmetic sharing folds b_i + b_j - 2 b_i b_j over the parties,
+//     which needs shares of products of bits held by different parties. The
+//     element-wise protocol here computes such cross products (at ~25 ms per
+//     1,000), but OT is far cheaper per bit: base OTs from
+//     github.com/cloudflare/circl ot/simot, an OT extension (IKNP or
+//     SoftSpoken) on top, and Gilboa-style correlated products. (An HE-only
+//     alternative: SPDZ2k's random bits from an opened square, with square
+//     pairs over Z_2^66; the exact encoding works for any t = 2^l.)
+//   - AND triples: the same OT extension (random OTs give bit triples
+//     directly, two OTs per triple per pair of parties).
+//   - Truncation pairs (r, (r mod 2^63) >> f, msb r): linear in the 64 bits of
+//     r, so 64 daBits per pair combined locally, or edaBits to cut that.
+package he

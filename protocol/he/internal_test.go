@@ -1,0 +1,212 @@
+package he
+
+import (
+	"crypto/rand"
+	"errors"
+	"math"
+	"math/big"
+	mrand "math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/ldsec/lattigo/v2/ring"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// testRand is a deterministic, non-cryptographic generator for test inputs
+// only (never for protocol secrets).
+func testRand(seed uint64) *mrand.Rand { return mrand.New(mrand.NewPCG(seed, 0x9e3779b97f4a7c15)) }
+
+func TestParameterSecurity(t *testing.T) {
+	p := Parameters()
+	if p.LogQP > HEStandardMaxLogQP {
+		t.Fatalf("log2(QP) = %.2f > %d", p.LogQP, HEStandardMaxLogQP)
+	}
+	if len(p.P) < 2 {
+		t.Fatalf("%d special primes", len(p.P))
+	}
+	for _, q := range append(p.Q, p.P...) {
+		if q%(2*RingDegree) != 1 || !ring.IsPrime(q) || q >= 1<<60 {
+			t.Fatalf("modulus %#x is not a 60-bit NTT prime", q)
+		}
+	}
+	for _, np := range []int{2, 3, 5, 16} {
+		b := MaskBits(np)
+		if b <= 192 || b > 256 {
+			t.Fatalf("%d parties: mask of %d bits", np, b)
+		}
+		// the aggregated masked value stays within Q/4
+		if math.Log2(float64(np-1))+float64(b) > p.LogQ-2 {
+			t.Fatalf("%d parties: masks of %d bits overflow Q/4", np, b)
+		}
+		if logXBound(np, 1, float64(ElementwiseSlots)) > maxLogX(np) {
+			t.Fatalf("%d parties: element-wise products exceed the budget", np)
+		}
+	}
+	t.Logf("logN=%d logQ=%.2f logQP=%.2f (bound %d) sigma=%.1f masks(3 parties)=%d bits, budget log2|x| <= %.0f",
+		p.LogN, p.LogQ, p.LogQP, HEStandardMaxLogQP, p.Sigma, MaskBits(3), maxLogX(3))
+}
+
+func TestPackedRoundTrip(t *testing.T) {
+	r := testRand(1)
+	for _, w := range []uint{1, 7, 8, 13, 60, 61} {
+		for _, n := range []int{0, 1, 2, 15, 16, 17, 1000} {
+			q := uint64(1)<<w - 1
+			if w == 1 {
+				q = 2
+			}
+			vals := make([]uint64, n)
+			for i := range vals {
+				vals[i] = r.Uint64N(q)
+			}
+			b := appendPacked([]byte{0xAA}, vals, w)
+			if len(b) != 1+packedLen(n, w) {
+				t.Fatalf("w=%d n=%d: %d bytes, want %d", w, n, len(b)-1, packedLen(n, w))
+			}
+			got := make([]uint64, n)
+			rest, err := readPacked(append(b[1:], 0x55), got, w, q)
+			if err != nil || !slices.Equal(got, vals) || len(rest) != 1 || rest[0] != 0x55 {
+				t.Fatalf("w=%d n=%d: round trip failed: %v", w, n, err)
+			}
+			if n > 0 {
+				if _, err := readPacked(b[1:len(b)-1], got, w, q); err == nil {
+					t.Fatalf("w=%d n=%d: truncated input accepted", w, n)
+				}
+			}
+		}
+	}
+	// a residue at or above the modulus is rejected
+	q := uint64(1)<<60 - 93
+	b := appendPacked(nil, []uint64{5, q}, 60)
+	if _, err := readPacked(b, make([]uint64, 2), 60, q); !errors.Is(err, errFormat) {
+		t.Fatalf("residue = q accepted: %v", err)
+	}
+	// non-zero padding is rejected
+	b = appendPacked(nil, []uint64{5}, 60)
+	b[len(b)-1] |= 0x80
+	if _, err := readPacked(b, make([]uint64, 1), 60, q); !errors.Is(err, errFormat) {
+		t.Fatalf("non-zero padding accepted: %v", err)
+	}
+}
+
+func TestCRTMod64(t *testing.T) {
+	st := getSuite()
+	Q := st.params.QBigInt()
+	quarter := new(big.Int).Rsh(Q, 2)
+	two64 := new(big.Int).Lsh(big.NewInt(1), 64)
+	res := make([]uint64, len(st.q))
+	edge := []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(-1), new(big.Int).Sub(quarter, big.NewInt(1)), new(big.Int).Neg(new(big.Int).Sub(quarter, big.NewInt(1)))}
+	for i := 0; i < 2000; i++ {
+		var y *big.Int
+		if i < len(edge) {
+			y = edge[i]
+		} else {
+			v, _ := rand.Int(rand.Reader, new(big.Int).Lsh(quarter, 1))
+			y = v.Sub(v, quarter)
+			if i%3 == 0 {
+				y.Rsh(y, uint(i%200)) // small magnitudes too
+			}
+		}
+		for j, q := range st.q {
+			res[j] = new(big.Int).Mod(y, new(big.Int).SetUint64(q)).Uint64()
+		}
+		want := new(big.Int).Mod(y, two64).Uint64()
+		if got := st.crtMod64(res); got != want {
+			t.Fatalf("y=%v: got %#x want %#x", y, got, want)
+		}
+	}
+}
+
+func TestSparseNTTMatchesLattigo(t *testing.T) {
+	st := getSuite()
+	r, err := ring.NewRing(RingDegree, st.q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := testRand(2)
+	for _, deg := range []int{1, 2, 3, 100, 256, 1000, 4096, 8191, 8192, RingDegree} {
+		p := r.NewPoly()
+		for i, q := range st.q {
+			for j := 0; j < deg; j++ {
+				p.Coeffs[i][j] = rng.Uint64N(q)
+			}
+		}
+		want := p.CopyNew()
+		r.NTT(want, want)
+		getSuite().nttSparse(r, p, deg)
+		if !r.Equal(p, want) {
+			t.Fatalf("degree %d: sparse NTT differs", deg)
+		}
+	}
+}
+
+func TestGaussianSampler(t *testing.T) {
+	var seed sharing.Seed
+	s := newStream(seed, 7)
+	xs := make([]int64, 1<<20)
+	s.gaussian(xs)
+	var sum, sq float64
+	for _, x := range xs {
+		if x < -NoiseBound || x > NoiseBound {
+			t.Fatalf("sample %d out of bounds", x)
+		}
+		sum += float64(x)
+		sq += float64(x * x)
+	}
+	n := float64(len(xs))
+	mean, std := sum/n, math.Sqrt(sq/n)
+	if math.Abs(mean) > 0.02 || math.Abs(std-Sigma) > 0.02 {
+		t.Fatalf("mean %.4f std %.4f, want 0 and %.1f", mean, std, Sigma)
+	}
+	ts := make([]int64, 30000)
+	s.ternary(ts)
+	var count [3]int
+	for _, x := range ts {
+		count[x+1]++
+	}
+	for _, c := range count {
+		if c < 9500 || c > 10500 {
+			t.Fatalf("ternary counts %v", count)
+		}
+	}
+}
+
+func TestElementwisePositions(t *testing.T) {
+	ps := elemPositions
+	if len(ps) != 384 || ElementwiseSlots != 384 {
+		t.Fatalf("%d positions", len(ps))
+	}
+	in := map[int]bool{}
+	for _, p := range ps {
+		in[p] = true
+		if 2*p >= RingDegree {
+			t.Fatalf("position %d wraps", p)
+		}
+	}
+	for i := range ps {
+		for j := i + 1; j < len(ps); j++ {
+			if s := ps[i] + ps[j]; s%2 == 0 && in[s/2] {
+				t.Fatalf("%d, %d, %d is an arithmetic progression", ps[i], s/2, ps[j])
+			}
+		}
+	}
+}
+
+func TestLayoutChoice(t *testing.T) {
+	for _, s := range [][4]int{{64, 784, 128, 3}, {128, 784, 128, 3}, {128, 128, 10, 3}, {1, 100000, 1, 2}, {8192, 1, 8192, 2}} {
+		l, err := chooseMatLayout(s[0], s[1], s[2], s[3], DefaultCommWeight)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.mw*l.kw*l.nw > RingDegree {
+			t.Fatalf("%v: block %dx%dx%d exceeds N", s, l.mw, l.kw, l.nw)
+		}
+		if b := logXBound(s[3], float64(l.g*l.kw), float64(l.g*l.kw*l.nw)); b > maxLogX(s[3]) {
+			t.Fatalf("%v: noise bound 2^%.1f over budget", s, b)
+		}
+		enc, out := l.mb*l.kb, l.mb*l.nb*l.ng
+		t.Logf("%dx%dx%d (%d parties): transposed=%v blocks %dx%dx%d, G=%d: %d encryptions, %d plaintexts, %d outputs, log2|x| <= %.1f of %.0f",
+			s[0], s[1], s[2], s[3], l.transposed, l.mw, l.kw, l.nw, l.g, enc, l.kb*l.nb, out,
+			logXBound(s[3], float64(l.g*l.kw), float64(l.g*l.kw*l.nw)), maxLogX(s[3]))
+	}
+}

@@ -1,0 +1,48 @@
+package he
+
+import (
+	"testing"
+
+	"github.com/ldsec/lattigo/v2/ring"
+)
+
+func randomPolys(b testing.TB, g int) (*ring.Ring, []*ring.Poly) {
+	st := getSuite()
+	r, _ := ring.NewRing(RingDegree, st.q)
+	rng := testRand(3)
+	mk := func() *ring.Poly {
+		p := r.NewPoly()
+		for i, q := range st.q {
+			for j := range p.Coeffs[i] {
+				p.Coeffs[i][j] = rng.Uint64N(q)
+			}
+		}
+		return p
+	}
+	var ps []*ring.Poly
+	for t := 0; t < g; t++ {
+		ps = append(ps, mk())
+	}
+	return r, ps
+}
+
+func BenchmarkNTT(b *testing.B) {
+	st := getSuite()
+	r, ps := randomPolys(b, 1)
+	p := ps[0]
+	b.Run("full", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			r.NTT(p, p)
+		}
+	})
+	b.Run("sparse256", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			st.nttSparse(r, p, 256)
+		}
+	})
+	b.Run("inverse", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			r.InvNTT(p, p)
+		}
+	})
+}

@@ -1,0 +1,554 @@
+package he
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ldsec/lattigo/v2/ring"
+	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// recorder keeps a copy of every message a party sends and receives.
+type recorder struct {
+	protocol.Transport
+	mu   sync.Mutex
+	sent []recorded
+	recv []recorded
+}
+
+type recorded struct {
+	peer int
+	step byte
+	data []byte
+}
+
+func (r *recorder) Send(ctx context.Context, to int, msg []byte) error {
+	r.mu.Lock()
+	r.sent = append(r.sent, recorded{to, msg[3], append([]byte(nil), msg...)})
+	r.mu.Unlock()
+	return r.Transport.Send(ctx, to, msg)
+}
+
+func (r *recorder) Recv(ctx context.Context, from int) ([]byte, error) {
+	m, err := r.Transport.Recv(ctx, from)
+	if err == nil && len(m) > 3 {
+		r.mu.Lock()
+		r.recv = append(r.recv, recorded{from, m[3], append([]byte(nil), m...)})
+		r.mu.Unlock()
+	}
+	return m, err
+}
+
+func (r *recorder) take() (sent, recv []recorded) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sent, recv, r.sent, r.recv = r.sent, r.recv, nil, nil
+	return sent, recv
+}
+
+type counters struct{ req, enc, out, masked uint64 }
+
+func (p *Party) counters() counters { return counters{p.nextReq, p.nextEnc, p.nextOut, p.masked} }
+func (p *Party) rewind(c counters) {
+	p.nextReq, p.nextEnc, p.nextOut, p.masked = c.req, c.enc, c.out, c.masked
+}
+
+func runAll[T any](t *testing.T, ps []*Party, fn func(ctx context.Context, p *Party) (T, error)) []T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out := make([]T, len(ps))
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i := range ps {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			out[i], errs[i] = fn(ctx, ps[i])
+			if errs[i] != nil {
+				cancel()
+			}
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("party %d: %v", i, err)
+		}
+	}
+	return out
+}
+
+// byteChi2 is the chi-square statistic of the bytes of xs against uniform
+// (255 degrees of freedom).
+func byteHist(xs ...[]byte) [256]float64 {
+	var h [256]float64
+	for _, x := range xs {
+		for _, b := range x {
+			h[b]++
+		}
+	}
+	return h
+}
+
+func chi2Uniform(h []float64) float64 {
+	total := 0.0
+	for _, c := range h {
+		total += c
+	}
+	e := total / float64(len(h))
+	s := 0.0
+	for _, c := range h {
+		s += (c - e) * (c - e) / e
+	}
+	return s
+}
+
+// chi2Homogeneity compares two histograms (same bins).
+func chi2Homogeneity(a, b []float64) float64 {
+	var ta, tb float64
+	for i := range a {
+		ta, tb = ta+a[i], tb+b[i]
+	}
+	s := 0.0
+	for i := range a {
+		col := a[i] + b[i]
+		if col == 0 {
+			continue
+		}
+		ea, eb := col*ta/(ta+tb), col*tb/(ta+tb)
+		s += (a[i]-ea)*(a[i]-ea)/ea + (b[i]-eb)*(b[i]-eb)/eb
+	}
+	return s
+}
+
+// Thresholds at roughly 7 standard deviations above the mean of the
+// chi-square distribution (false alarm far below 1e-6).
+const (
+	chi2Max255 = 255 + 7*22.6 // 255 degrees of freedom
+	chi2Max15  = 15 + 7*5.5   // 15 degrees of freedom
+)
+
+// TestMessagesIndependentOfB runs the same requests twice among 3 parties,
+// with every seed equal except party 1's B stream, and checks what party 1
+// sends:
+//   - its shares-to-encryption messages are byte-identical (they depend on A
+//     only);
+//   - every message that depends on B (products, aggregated c1, masked
+//     decryption shares) has uniform bytes in both runs and the two runs'
+//     byte distributions agree (chi-square);
+//   - a distinguisher that detects a missing re-randomisation (dividing the
+//     product's c1 by the public a and counting zero coefficients, which
+//     reveals the sparse packed B_1 when c1 = a*B_1) finds nothing;
+//   - every target coefficient is masked with a full-width mask, and the
+//     masks' top bits are uniform;
+//   - the output shares are uniform.
+func TestMessagesIndependentOfB(t *testing.T) {
+	const np = 3
+	mem, err := network.NewMemoryNetwork(np)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]*recorder, np)
+	for i := range recs {
+		recs[i] = &recorder{Transport: mem[i]}
+	}
+	ps := make([]*Party, np)
+	var wg sync.WaitGroup
+	errs := make([]error, np)
+	for i := range ps {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ps[i], errs[i] = Setup(context.Background(), recs[i], WithWorkers(1))
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("setup %d: %v", i, err)
+		}
+	}
+	for _, r := range recs {
+		r.take()
+	}
+	const size = 4 * 384
+	snap := make([]counters, np)
+	for i, p := range ps {
+		snap[i] = p.counters()
+	}
+	type result struct {
+		el  protocol.Triple
+		mat protocol.Triple
+	}
+	run := func() ([]result, []recorded, []recorded) {
+		res := runAll(t, ps, func(ctx context.Context, p *Party) (result, error) {
+			el, err := p.ElementwiseTriple(ctx, []int{size})
+			if err != nil {
+				return result{}, err
+			}
+			mat, err := p.MatrixTriple(ctx, 20, 300, 21)
+			return result{el, mat}, err
+		})
+		sent, recv := recs[1].take()
+		return res, sent, recv
+	}
+	res1, sent1, recv1 := run()
+	for i, p := range ps {
+		p.rewind(snap[i])
+	}
+	var other [32]byte
+	if _, err := rand.Read(other[:]); err != nil {
+		t.Fatal(err)
+	}
+	ps[1].seeds[labelB] = deriveSeed(other, labelB)
+	res2, sent2, _ := run()
+
+	// Operand shares: A equal, B different.
+	if fmt.Sprint(res1[1].el.A.Data) != fmt.Sprint(res2[1].el.A.Data) || fmt.Sprint(res1[1].el.B.Data) == fmt.Sprint(res2[1].el.B.Data) {
+		t.Fatal("the two runs should differ in party 1's B only")
+	}
+	// Both runs are still correct triples.
+	for _, res := range [][]result{res1, res2} {
+		var as, bs, cs []sharing.Tensor
+		for _, r := range res {
+			as, bs, cs = append(as, r.mat.A), append(bs, r.mat.B), append(cs, r.mat.C)
+		}
+		a, _ := sharing.Reconstruct(as)
+		b, _ := sharing.Reconstruct(bs)
+		c, _ := sharing.Reconstruct(cs)
+		if fmt.Sprint(sharing.MatMul(a, b).Data) != fmt.Sprint(c.Data) {
+			t.Fatal("matrix triple wrong")
+		}
+	}
+
+	ml, err := chooseMatLayout(20, 300, 21, np, DefaultCommWeight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	matLayoutTransposed := ml.transposed
+	t.Logf("matrix layout encrypts B: %v", matLayoutTransposed)
+	if len(sent1) != len(sent2) {
+		t.Fatalf("party 1 sent %d messages, then %d", len(sent1), len(sent2))
+	}
+	hists := map[byte][2][256]float64{}
+	for k := range sent1 {
+		m1, m2 := sent1[k], sent2[k]
+		if m1.peer != m2.peer || m1.step != m2.step || len(m1.data) != len(m2.data) {
+			t.Fatalf("message %d differs in shape", k)
+		}
+		// S2E messages carry only the encrypted operand: A, or B when the
+		// matrix layout encrypts B^T (C^T = B^T A^T).
+		encryptsB := !elemRequest(m1.data, snap[1].req) && matLayoutTransposed
+		switch {
+		case (m1.step == stepS2EUp || m1.step == stepS2EDown) && !encryptsB:
+			if string(m1.data) != string(m2.data) {
+				t.Fatalf("message %d (%s to %d) depends on B", k, stepName(m1.step), m1.peer)
+			}
+		case (m1.step == stepS2EDown || m1.step == stepC1Down) && m1.peer != 0:
+			// a broadcast: the copy to peer 0 is counted already
+		default:
+			h := hists[m1.step]
+			for _, b := range m1.data[headerSize:] {
+				h[0][b]++
+			}
+			for _, b := range m2.data[headerSize:] {
+				h[1][b]++
+			}
+			hists[m1.step] = h
+		}
+	}
+	for step, h := range hists {
+		total := 0.0
+		for _, c := range h[0] {
+			total += c
+		}
+		u1, u2, hom := chi2Uniform(h[0][:]), chi2Uniform(h[1][:]), chi2Homogeneity(h[0][:], h[1][:])
+		t.Logf("%s: %.0f bytes per run; chi2 uniform %.1f / %.1f, homogeneity %.1f (255 dof, limit %.0f)", stepName(step), total, u1, u2, hom, chi2Max255)
+		if total < 1000 || u1 > chi2Max255 || u2 > chi2Max255 || hom > chi2Max255 {
+			t.Errorf("%s: bytes not uniform or not alike across runs", stepName(step))
+		}
+	}
+
+	// Distinguisher for a missing re-randomisation, and mask checks, on the
+	// element-wise request (4 ciphertexts, one a-polynomial each).
+	st := getSuite()
+	rq := ps[1].workers[0].rq
+	encBase, outBase := snap[1].enc, snap[1].out
+	outAgg := func(o int) int { return int((outBase + uint64(o)) % np) }
+	c1 := make([]*ring.Poly, 4)
+	// c1 of the products party 1 sent, per output
+	itemBytes := st.polyBytes + st.vecBytes(384)
+	for _, m := range sent1 {
+		if m.step != stepProdUp || !elemRequest(m.data, snap[1].req) {
+			continue
+		}
+		body := m.data[headerSize:]
+		for o := 0; o < 4; o++ {
+			if outAgg(o) != m.peer {
+				continue
+			}
+			p := rq.NewPoly()
+			if _, err := st.readPoly(body[:itemBytes], p); err != nil {
+				t.Fatal(err)
+			}
+			body = body[itemBytes:]
+			c1[o] = p
+		}
+	}
+	checked := 0
+	for o, p := range c1 {
+		if p == nil {
+			continue // party 1 aggregates this output itself
+		}
+		a := rq.NewPoly()
+		newStream(ps[1].crpSeed, encBase+uint64(o)).uniformPoly(st.q, a)
+		real := zeroCountAfterDividing(rq, p, a)
+		// what party 1 would have sent without re-randomisation: a * B_1
+		bare := rq.NewPoly()
+		bpoly := rq.NewPoly()
+		for l, pos := range elemPositions {
+			v := res1[1].el.B.Data[o*384+l]
+			for i, q := range st.q {
+				bpoly.Coeffs[i][pos] = residue(v, q, st.bred[i])
+			}
+		}
+		rq.NTT(bpoly, bpoly)
+		rq.MulCoeffs(a, bpoly, bare)
+		leak := zeroCountAfterDividing(rq, bare, a)
+		t.Logf("output %d: zero coefficients of c1/a: %d sent, %d without re-randomisation", o, real, leak)
+		if real > 8 || leak < RingDegree-len(elemPositions) {
+			t.Fatalf("output %d: re-randomisation distinguisher: %d (sent) vs %d (bare)", o, real, leak)
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no product of party 1 inspected")
+	}
+
+	// Masks: party 1's masked decryption shares h = d - M at every target; with
+	// its key we recover M and check 0 <= M < 2^b, M mod 2^64 = its output
+	// share, and uniform top bits.
+	c1agg := map[int]*ring.Poly{}
+	for _, m := range recv1 {
+		if m.step != stepC1Down || !elemRequest(m.data, snap[1].req) {
+			continue
+		}
+		body := m.data[headerSize:]
+		for o := 0; o < 4; o++ {
+			if outAgg(o) != m.peer {
+				continue
+			}
+			p := rq.NewPoly()
+			var err error
+			if body, err = st.readPoly(body, p); err != nil {
+				t.Fatal(err)
+			}
+			c1agg[o] = p
+		}
+	}
+	b := MaskBits(np)
+	var top [16]float64
+	masks := 0
+	for _, m := range sent1 {
+		if m.step != stepE2SUp || !elemRequest(m.data, snap[1].req) {
+			continue
+		}
+		body := m.data[headerSize:]
+		for o := 0; o < 4; o++ {
+			if outAgg(o) != m.peer {
+				continue
+			}
+			h := [][]uint64{make([]uint64, 384), make([]uint64, 384), make([]uint64, 384), make([]uint64, 384)}
+			var err error
+			if body, err = st.readVec(body, h); err != nil {
+				t.Fatal(err)
+			}
+			d := rq.NewPoly()
+			rq.MulCoeffsMontgomery(c1agg[o], ps[1].sk, d)
+			rq.InvNTT(d, d)
+			for l, pos := range elemPositions {
+				res := make([]uint64, len(st.q))
+				for i, q := range st.q {
+					res[i] = subMod(d.Coeffs[i][2*pos], h[i][l], q)
+				}
+				mask := crtBig(st, res)
+				if mask.Sign() < 0 || mask.BitLen() > b {
+					t.Fatalf("output %d target %d: mask of %d bits, want < 2^%d", o, l, mask.BitLen(), b)
+				}
+				low := new(big.Int).And(mask, new(big.Int).SetUint64(^uint64(0))).Uint64()
+				if low != res1[1].el.C.Data[o*384+l] {
+					t.Fatalf("output %d target %d: output share is not the mask's low word", o, l)
+				}
+				top[new(big.Int).Rsh(mask, uint(b-4)).Uint64()]++
+				masks++
+			}
+		}
+	}
+	c2 := chi2Uniform(top[:])
+	t.Logf("%d masks checked; top 4 bits chi2 %.1f (15 dof, limit %.0f)", masks, c2, chi2Max15)
+	if masks == 0 || c2 > chi2Max15 {
+		t.Fatalf("masks: %d checked, chi2 %.1f", masks, c2)
+	}
+
+	// Output shares are uniform bytes.
+	for i, r := range res1 {
+		var bs []byte
+		for _, v := range append(append([]uint64(nil), r.el.C.Data...), r.mat.C.Data...) {
+			for k := 0; k < 8; k++ {
+				bs = append(bs, byte(v>>(8*k)))
+			}
+		}
+		h := byteHist(bs)
+		if c := chi2Uniform(h[:]); c > chi2Max255 {
+			t.Fatalf("party %d: output shares not uniform (chi2 %.1f)", i, c)
+		}
+	}
+}
+
+// elemRequest tells whether a message belongs to request req.
+func elemRequest(msg []byte, req uint64) bool {
+	var h [8]byte
+	copy(h[:], msg[4:12])
+	v := uint64(0)
+	for k := 7; k >= 0; k-- {
+		v = v<<8 | uint64(h[k])
+	}
+	return v == req
+}
+
+// zeroCountAfterDividing counts the zero coefficients of INTT(c / a).
+func zeroCountAfterDividing(rq *ring.Ring, c, a *ring.Poly) int {
+	st := getSuite()
+	z := rq.NewPoly()
+	for i, q := range st.q {
+		for j := range z.Coeffs[i] {
+			z.Coeffs[i][j] = mulMod(c.Coeffs[i][j], powMod(a.Coeffs[i][j], q-2, q), q)
+		}
+	}
+	rq.InvNTT(z, z)
+	n := 0
+	for j := 0; j < RingDegree; j++ {
+		zero := true
+		for i := range st.q {
+			if z.Coeffs[i][j] != 0 {
+				zero = false
+			}
+		}
+		if zero {
+			n++
+		}
+	}
+	return n
+}
+
+func powMod(a, e, q uint64) uint64 {
+	r := uint64(1)
+	for ; e > 0; e >>= 1 {
+		if e&1 == 1 {
+			r = mulMod(r, a, q)
+		}
+		a = mulMod(a, a, q)
+	}
+	return r
+}
+
+// crtBig returns the integer in [0, Q) with the given residues.
+func crtBig(st *suite, res []uint64) *big.Int {
+	Q := st.params.QBigInt()
+	x := new(big.Int)
+	for i, q := range st.q {
+		bq := new(big.Int).SetUint64(q)
+		hat := new(big.Int).Quo(Q, bq)
+		v := mulMod(res[i], st.qHatInv[i], q)
+		x.Add(x, new(big.Int).Mul(hat, new(big.Int).SetUint64(v)))
+	}
+	return x.Mod(x, Q)
+}
+
+// TestCollectivePublicKey decrypts a fresh 2^64-scaled encryption of zero
+// under the collective public key with the sum of all parties' secret-key
+// shares (which no party ever holds): the result must be a multiple of 2^64,
+// and small.
+func TestCollectivePublicKey(t *testing.T) {
+	const np = 3
+	mem, err := network.NewMemoryNetwork(np)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := make([]*Party, np)
+	var wg sync.WaitGroup
+	for i := range ps {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var err error
+			if ps[i], err = Setup(context.Background(), mem[i], WithWorkers(1)); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	st := getSuite()
+	rq := ps[0].workers[0].rq
+	s := rq.NewPoly()
+	for _, p := range ps {
+		rq.Add(s, p.sk, s)
+	}
+	var seed sharing.Seed
+	str := newStream(seed, 1)
+	small := make([]int64, RingDegree)
+	u := rq.NewPoly()
+	str.ternary(small)
+	for i, q := range st.q {
+		for j, v := range small {
+			u.Coeffs[i][j] = uint64(v) + q&uint64(v>>63)
+		}
+	}
+	rq.NTT(u, u)
+	c0, c1, e := rq.NewPoly(), rq.NewPoly(), rq.NewPoly()
+	rq.MulCoeffsMontgomery(ps[0].pkT[0], u, c0)
+	rq.MulCoeffsMontgomery(ps[0].pkT[1], u, c1)
+	for _, c := range []*ring.Poly{c0, c1} {
+		str.gaussian(small)
+		st.scaledSmall(small, e, false)
+		rq.NTT(e, e)
+		rq.Add(c, e, c)
+	}
+	x := rq.NewPoly()
+	rq.MulCoeffsMontgomery(c1, s, x)
+	rq.Add(x, c0, x)
+	rq.InvNTT(x, x)
+	Q := st.params.QBigInt()
+	half := new(big.Int).Rsh(Q, 1)
+	two64 := new(big.Int).Lsh(big.NewInt(1), 64)
+	maxBits := 0
+	res := make([]uint64, len(st.q))
+	for j := 0; j < RingDegree; j++ {
+		for i := range st.q {
+			res[i] = x.Coeffs[i][j]
+		}
+		v := crtBig(st, res)
+		if v.Cmp(half) > 0 {
+			v.Sub(v, Q)
+		}
+		if new(big.Int).Mod(v, two64).Sign() != 0 {
+			t.Fatalf("coefficient %d is not a multiple of 2^64", j)
+		}
+		maxBits = max(maxBits, v.BitLen())
+	}
+	t.Logf("decrypted zero: largest |coefficient| < 2^%d", maxBits)
+	if maxBits > 64+25 {
+		t.Fatalf("noise 2^%d too large", maxBits)
+	}
+}
