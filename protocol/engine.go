@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/tessera-mpc/tessera/sharing"
@@ -76,10 +77,14 @@ func (e *Engine) noteRound() {
 }
 
 func (e *Engine) send(ctx context.Context, to int, msg []byte) error {
-	if sc := e.scopes[e.scope]; sc != nil && e.scope != "" {
-		sc.BytesSent += int64(len(msg))
-	}
+	e.countSent(len(msg))
 	return e.tr.Send(ctx, to, msg)
+}
+
+func (e *Engine) countSent(n int) {
+	if sc := e.scopes[e.scope]; sc != nil && e.scope != "" {
+		sc.BytesSent += int64(n)
+	}
 }
 
 // OpClock accumulates time and rounds spent per operation kind, for cost reports.
@@ -327,8 +332,30 @@ func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xo
 	return e.combineFromPeers(ctx, round, words, op, xor)
 }
 
+// parallelSendBytes is the message size from which sendAll writes to its peers
+// concurrently: a transport's Send may block until the bytes are written (libp2p
+// encrypts and writes in Send), and one peer's write need not wait for another's.
+const parallelSendBytes = 64 << 10
+
 // sendAll sends msg to every peer.
 func (e *Engine) sendAll(ctx context.Context, round uint64, op opCode, msg []byte) error {
+	if len(msg) >= parallelSendBytes && e.n > 2 {
+		errs := make([]error, e.n)
+		var wg sync.WaitGroup
+		for p := 0; p < e.n; p++ {
+			if p == e.self {
+				continue
+			}
+			e.countSent(len(msg)) // here, not in the goroutines: scopes are not locked
+			wg.Go(func() {
+				if err := e.tr.Send(ctx, p, msg); err != nil {
+					errs[p] = fmt.Errorf("protocol: round %d %s: send to party %d: %w", round, op, p, err)
+				}
+			})
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
 	for p := 0; p < e.n; p++ {
 		if p == e.self {
 			continue
