@@ -396,12 +396,24 @@ func checkSameExperiment(ctx context.Context, e *protocol.Engine, cfg *Config) e
 	return nil
 }
 
+// Bounds on what a peer may declare it holds, so that a bad peer cannot make the
+// others allocate without limit.
+const (
+	maxRows     = 1 << 26
+	maxFeatures = 1 << 20
+)
+
 // exchangeLayout tells every party how many rows and columns each holds: public
 // metadata every party needs to share its data and split batches.
 func exchangeLayout(ctx context.Context, e *protocol.Engine, cfg *Config, own *dataset.Dataset) (Layout, error) {
 	all, err := e.ExchangePublic(ctx, []uint64{uint64(own.Rows()), uint64(own.Features())})
 	if err != nil {
 		return Layout{}, fmt.Errorf("exchanging row counts: %w", err)
+	}
+	for p, w := range all {
+		if w[0] == 0 || w[0] > maxRows || w[1] == 0 || w[1] > maxFeatures {
+			return Layout{}, fmt.Errorf("party %d declares %d rows of %d columns (allowed: 1 to %d rows, 1 to %d columns)", p, w[0], w[1], maxRows, maxFeatures)
+		}
 	}
 	if cfg.Dataset.Partition == "vertical" {
 		lay := Layout{Vertical: true, Rows: own.Rows(), LabelHolder: cfg.Dataset.LabelHolder}
@@ -418,9 +430,6 @@ func exchangeLayout(ctx context.Context, e *protocol.Engine, cfg *Config, own *d
 	for p, w := range all {
 		if int(w[1]) != own.Features() {
 			return Layout{}, fmt.Errorf("party %d's rows have %d features, this party's %d", p, w[1], own.Features())
-		}
-		if w[0] == 0 || w[0] > 1<<30 {
-			return Layout{}, fmt.Errorf("party %d declares %d rows", p, w[0])
 		}
 		lay.RowsPerParty = append(lay.RowsPerParty, int(w[0]))
 		lay.Rows += int(w[0])
