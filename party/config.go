@@ -47,6 +47,9 @@ type DatasetConfig struct {
 	TestRows int `yaml:"test_rows" json:"test_rows"`
 	// TrainRows limits the training rows (first rows of the set); 0 means all.
 	TrainRows int `yaml:"train_rows,omitempty" json:"train_rows,omitempty"`
+	// ShuffleRows permutes the rows (with the public seed) before the test rows are
+	// held out and the rest partitioned: for files sorted by class (iris, wine).
+	ShuffleRows bool `yaml:"shuffle_rows,omitempty" json:"shuffle_rows,omitempty"`
 	// Partition: "contiguous" (horizontal: party i holds the i-th contiguous slice of
 	// the rows, as hospitals hold their own patients) or "vertical" (party i holds
 	// the i-th contiguous block of feature columns of every row, aligned by row index).

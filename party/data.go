@@ -99,6 +99,9 @@ func loadTrainTest(cfg *Config) (train, test *dataset.Dataset, err error) {
 		if err := d.Validate(); err != nil {
 			return nil, nil, err
 		}
+		if cfg.Dataset.ShuffleRows {
+			d = d.Subset(publicPermutation(cfg, d.Rows()))
+		}
 		if train, test, err = d.SplitHoldout(cfg.Dataset.TestRows); err != nil {
 			return nil, nil, fmt.Errorf("dataset.test_rows: %w", err)
 		}
@@ -177,19 +180,28 @@ func encodeRows(codec sharing.Codec, rows [][]float64, cols int, what string) (s
 	return t, nil
 }
 
-// EpochOrder is the public order in which training rows are visited in an epoch:
-// a Fisher-Yates shuffle driven by the config's public seed, or the identity.
-func EpochOrder(cfg *Config, epoch, rows int) []int {
+// publicPermutation is a permutation of the dataset's rows drawn from the public
+// seed (a stream no epoch order uses).
+func publicPermutation(cfg *Config, rows int) []int {
+	return permutation(sharing.NewPRG(cfg.InitSeed(), 1<<32), rows)
+}
+
+func permutation(prg *sharing.PRG, rows int) []int {
 	order := seq(rows)
-	if !cfg.Training.Shuffle {
-		return order
-	}
-	prg := sharing.NewPRG(cfg.InitSeed(), uint64(1+epoch))
 	for i := rows - 1; i > 0; i-- {
 		j := int(prg.Uint64() % uint64(i+1)) // bias below 2^-40 for any real row count
 		order[i], order[j] = order[j], order[i]
 	}
 	return order
+}
+
+// EpochOrder is the public order in which training rows are visited in an epoch:
+// a Fisher-Yates shuffle driven by the config's public seed, or the identity.
+func EpochOrder(cfg *Config, epoch, rows int) []int {
+	if !cfg.Training.Shuffle {
+		return seq(rows)
+	}
+	return permutation(sharing.NewPRG(cfg.InitSeed(), uint64(1+epoch)), rows)
 }
 
 // LoadTestSet loads only the configured test rows (for evaluating a saved model).

@@ -322,3 +322,20 @@ func TestMNISTAccuracy(t *testing.T) {
 		t.Fatalf("secure %.4f and plaintext %.4f differ by more than 0.5 points", sec, pl)
 	}
 }
+
+// TestWineMulticlass: three classes, ReLU and softmax cross-entropy on a file sorted
+// by class (rows permuted by the public seed first).
+func TestWineMulticlass(t *testing.T) {
+	cfg := loadConfig(t, "wine-mlp-3p.yaml")
+	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, pl := *res.Final.Secure.TestAccuracy, *res.Final.Plaintext.TestAccuracy
+	if pl < 0.9 || math.Abs(sec-pl) > 0.03 {
+		t.Fatalf("wine: secure accuracy %.3f, plaintext %.3f", sec, pl)
+	}
+	if d := math.Abs(*res.Final.Secure.TrainLoss - *res.Final.Plaintext.TrainLoss); d > 0.01 {
+		t.Fatalf("wine: secure loss %v, plaintext %v", *res.Final.Secure.TrainLoss, *res.Final.Plaintext.TrainLoss)
+	}
+}
