@@ -113,8 +113,11 @@ func LoadModel(path string) (*ModelFile, error) {
 		return nil, fmt.Errorf("model %s: shares of %d layers, the config has %d", path, len(f.Shares.W), n)
 	}
 	for l, layer := range f.Layers {
-		if layer.In*layer.Out != len(layer.W) || layer.Out != len(layer.B) || layer.Out != f.Config.Model.Layers[l].Units {
+		if layer.In < 1 || layer.In*layer.Out != len(layer.W) || layer.Out != len(layer.B) || layer.Out != f.Config.Model.Layers[l].Units {
 			return nil, fmt.Errorf("model %s: layer %d has inconsistent sizes", path, l)
+		}
+		if l > 0 && layer.In != f.Layers[l-1].Out {
+			return nil, fmt.Errorf("model %s: layer %d takes %d inputs, layer %d gives %d", path, l, layer.In, l-1, f.Layers[l-1].Out)
 		}
 	}
 	return &f, nil
