@@ -261,6 +261,11 @@ func leave(tr *network.Libp2pTransport, err error) {
 		tr.Close()
 		return
 	}
+	var private *PrivateError
+	if errors.As(err, &private) {
+		tr.Abort(private.Public) // the details stay with this party's operator
+		return
+	}
 	tr.Abort(firstLine(err.Error()))
 }
 

@@ -2,6 +2,7 @@ package party_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -338,4 +339,24 @@ func TestWineMulticlass(t *testing.T) {
 	if d := math.Abs(*res.Final.Secure.TrainLoss - *res.Final.Plaintext.TrainLoss); d > 0.01 {
 		t.Fatalf("wine: secure loss %v, plaintext %v", *res.Final.Secure.TrainLoss, *res.Final.Plaintext.TrainLoss)
 	}
+}
+
+// TestHeadroomFailsFast: diabetes targets (up to 346) do not leave room for squared
+// errors at 24 fractional bits; the run must stop before training with an error
+// whose public part, the one sent to peers, reveals nothing about the data.
+func TestHeadroomFailsFast(t *testing.T) {
+	cfg := loadConfig(t, "diabetes-linreg-3p.yaml")
+	cfg.Precision = 24
+	_, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	var private *party.PrivateError
+	if !errors.As(err, &private) {
+		t.Fatalf("got %v, want a PrivateError", err)
+	}
+	if !strings.Contains(err.Error(), "precision") || !strings.Contains(err.Error(), "row") {
+		t.Fatalf("local error does not explain: %v", err)
+	}
+	if strings.ContainsAny(private.Public, "0123456789.e") && strings.Contains(private.Public, "row") {
+		t.Fatalf("public part names data: %q", private.Public)
+	}
+	t.Logf("local: %v; sent to peers: %q", err, private.Public)
 }

@@ -67,6 +67,17 @@ type SecureResult struct {
 	Scopes []protocol.ScopeCost
 }
 
+// PrivateError is a failure whose details describe this party's own data (a row,
+// a magnitude): they go to the local operator, and only Public to the peers when
+// the party aborts.
+type PrivateError struct {
+	Public string
+	Err    error
+}
+
+func (e *PrivateError) Error() string { return e.Err.Error() }
+func (e *PrivateError) Unwrap() error { return e.Err }
+
 // WeightLimit is the largest weight magnitude training may reach at precision f:
 // the square root of the real-valued headroom 2^(61-2f) of a product before
 // truncation (23,170 at f = 16, 90 at f = 24). A revealed model beyond it stops
@@ -122,7 +133,7 @@ func TrainSecure(ctx context.Context, cfg *Config, e *protocol.Engine, local Loc
 	}
 	ownTargets := Targets(local.Own)
 	if err := checkHeadroom(cfg, spec, self, ownX, ownTargets, !lay.Vertical || self == lay.LabelHolder); err != nil {
-		return nil, err
+		return nil, &PrivateError{Public: fmt.Sprintf("party %d: its data does not fit precision %d", self, cfg.Precision), Err: err}
 	}
 	allX, allY, err := shareTrainingSet(ctx, e, lay, ownX, ownTargets, targetCols)
 	if err != nil {
@@ -258,12 +269,12 @@ func shareTrainingSet(ctx context.Context, e *protocol.Engine, lay Layout, ownX,
 	}
 	mineX, err := encodeRows(codec, ownX, width, "training data")
 	if err != nil {
-		return x, y, err
+		return x, y, &PrivateError{Public: "its training data does not fit fixed point", Err: err}
 	}
 	var mineY sharing.Tensor
 	if !lay.Vertical || self == lay.LabelHolder {
 		if mineY, err = encodeRows(codec, ownY, targetCols, "training targets"); err != nil {
-			return x, y, err
+			return x, y, &PrivateError{Public: "its training targets do not fit fixed point", Err: err}
 		}
 	}
 	var xs, ys []sharing.Tensor
@@ -315,7 +326,7 @@ func secureStandardizer(ctx context.Context, e *protocol.Engine, own *dataset.Da
 	copy(sumSq[off:], sq)
 	mine, err := codec.EncodeTensor(append(sum, sumSq...), 2, features)
 	if err != nil {
-		return dataset.Standardizer{}, fmt.Errorf("column statistics too large for fixed point: %w", err)
+		return dataset.Standardizer{}, &PrivateError{Public: "its column statistics do not fit fixed point", Err: err}
 	}
 	acc := sharing.Zeros(2, features)
 	for p := 0; p < e.Parties(); p++ {
@@ -386,7 +397,7 @@ func aggregateLoss(ctx context.Context, e *protocol.Engine, spec nn.Spec, params
 	codec := e.Codec()
 	enc, err := codec.Encode(local)
 	if err != nil {
-		return 0, fmt.Errorf("loss too large for fixed point: %w", err)
+		return 0, &PrivateError{Public: "its training loss does not fit fixed point", Err: err}
 	}
 	acc := sharing.Zeros(1)
 	for p := 0; p < e.Parties(); p++ {

@@ -41,7 +41,8 @@ func (c Codec) Encode(x float64) (uint64, error) {
 	}
 	v := math.Round(math.Ldexp(x, c.FracBits))
 	if math.Abs(v) >= 1<<62 {
-		return 0, fmt.Errorf("sharing: %g is too large for %d fractional bits", x, c.FracBits)
+		// The value itself stays out of the message: errors may travel to peers.
+		return 0, fmt.Errorf("sharing: a value of magnitude 2^%d or more does not fit %d fractional bits", 62-c.FracBits, c.FracBits)
 	}
 	return uint64(int64(v)), nil
 }
