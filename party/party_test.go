@@ -360,3 +360,25 @@ func TestHeadroomFailsFast(t *testing.T) {
 	}
 	t.Logf("local: %v; sent to peers: %q", err, private.Public)
 }
+
+// TestSimulateOverLibp2p: the same seeds give the same run in memory and over real
+// libp2p hosts on 127.0.0.1 (with the dealer as its own node), bit for bit.
+func TestSimulateOverLibp2p(t *testing.T) {
+	cfg := loadConfig(t, "cancer-mlp-3p.yaml")
+	cfg.Training.Epochs = 2
+	seed := uint64(9)
+	mem, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{Randomness: party.Randomness{InsecureSeed: &seed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{Randomness: party.Randomness{InsecureSeed: &seed}, Transport: "libp2p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *mem.Final.Secure.TrainLoss != *lp.Final.Secure.TrainLoss || *mem.Final.Secure.TestMSE != *lp.Final.Secure.TestMSE {
+		t.Fatalf("memory %+v and libp2p %+v runs differ", mem.Final.Secure, lp.Final.Secure)
+	}
+	if lp.Transport != "libp2p" || lp.Cost.Parties[0].BytesSent != mem.Cost.Parties[0].BytesSent {
+		t.Fatalf("libp2p run: transport %q, party 0 sent %d bytes (memory: %d)", lp.Transport, lp.Cost.Parties[0].BytesSent, mem.Cost.Parties[0].BytesSent)
+	}
+}
