@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 
 	"github.com/tessera-mpc/tessera/sharing"
@@ -94,6 +95,10 @@ func maskBits(t sharing.Tensor) {
 	}
 }
 
+// parallelDealerWords is the request size from which the dealer expands the other
+// parties' shares concurrently.
+const parallelDealerWords = 1 << 15
+
 // corrected returns party N-1's shares of request k: the secret values minus the
 // other parties' expansions.
 func (d *Dealer) corrected(k uint64, req request) []sharing.Tensor {
@@ -104,8 +109,27 @@ func (d *Dealer) corrected(k uint64, req request) []sharing.Tensor {
 		values = req.generate(sharing.NewPRG(d.master, k))
 	}
 	binary := req.binaryComponents()
-	for i := 0; i < d.parties-1; i++ {
-		for c, share := range expand(d.seeds[i], k, req) {
+	// The other parties' expansions are independent: for large requests they are
+	// computed concurrently, so the dealer's work leaves the critical path of the
+	// party that waits for it when a core is free.
+	expansions := make([][]sharing.Tensor, d.parties-1)
+	total := 0
+	for _, v := range values {
+		total += v.Len()
+	}
+	if total >= parallelDealerWords && d.parties > 2 {
+		var wg sync.WaitGroup
+		for i := range expansions {
+			wg.Go(func() { expansions[i] = expand(d.seeds[i], k, req) })
+		}
+		wg.Wait()
+	} else {
+		for i := range expansions {
+			expansions[i] = expand(d.seeds[i], k, req)
+		}
+	}
+	for _, shares := range expansions {
+		for c, share := range shares {
 			if binary[c] {
 				for j, w := range share.Data {
 					values[c].Data[j] ^= w
