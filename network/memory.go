@@ -21,6 +21,7 @@ type queue struct {
 	msgs   [][]byte
 	notify chan struct{} // closed and replaced when a message arrives
 	closed bool
+	err    error // returned once the queue is closed and drained
 }
 
 func newQueue() *queue { return &queue{notify: make(chan struct{})} }
@@ -51,8 +52,9 @@ func (q *queue) pop(ctx context.Context) ([]byte, error) {
 			return m, nil
 		}
 		if q.closed {
+			err := q.err
 			q.mu.Unlock()
-			return nil, ErrClosed
+			return nil, err
 		}
 		wait := q.notify
 		q.mu.Unlock()
@@ -72,11 +74,14 @@ func (q *queue) pop(ctx context.Context) ([]byte, error) {
 	}
 }
 
-func (q *queue) close() {
+func (q *queue) close() { q.closeWith(ErrClosed) }
+
+// closeWith closes the queue; pops return err once the queued messages are gone.
+func (q *queue) closeWith(err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if !q.closed {
-		q.closed = true
+		q.closed, q.err = true, err
 		close(q.notify)
 	}
 }
