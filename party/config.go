@@ -175,8 +175,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("precision: %d fractional bits is out of range [%d, %d]", c.Precision, sharing.MinFracBits, sharing.MaxFracBits)
 	case c.Opening != "" && c.Opening != string(protocol.OpenAllToAll) && c.Opening != string(protocol.OpenViaKing):
 		return fmt.Errorf("opening: %q is not supported (known: %s, %s)", c.Opening, protocol.OpenAllToAll, protocol.OpenViaKing)
-	case c.Preprocessing != "dealer":
-		return fmt.Errorf("preprocessing: %q is not supported (known: dealer)", c.Preprocessing)
+	case c.Preprocessing != "dealer" && c.Preprocessing != "he":
+		return fmt.Errorf("preprocessing: %q is not supported (known: dealer, he)", c.Preprocessing)
 	case c.Dataset.Name == "":
 		return errors.New("dataset.name: missing (known: " + strings.Join(DatasetNames(), ", ") + ")")
 	case !slices.Contains(DatasetNames(), strings.ToLower(c.Dataset.Name)):

@@ -214,6 +214,23 @@ type RunOptions struct {
 	Bar        bool
 	Log        *slog.Logger
 	Randomness Randomness
+	// Preprocessing, when set, overrides the experiment's (every node must agree).
+	Preprocessing string
+}
+
+// experiment loads the node's experiment config with the options' overrides.
+func (nc *NodeConfig) experiment(opts RunOptions) (*Config, error) {
+	cfg, err := LoadConfig(nc.path(nc.Experiment))
+	if err != nil {
+		return nil, err
+	}
+	if opts.Preprocessing != "" {
+		cfg.Preprocessing = opts.Preprocessing
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("preprocessing override: %w", err)
+		}
+	}
+	return cfg, nil
 }
 
 // RunParty is one party's whole life in a deployment: connect and handshake, share
@@ -228,7 +245,7 @@ func RunParty(ctx context.Context, nc *NodeConfig, opts RunOptions) (*Results, e
 	if progress == nil {
 		progress = io.Discard
 	}
-	cfg, err := LoadConfig(nc.path(nc.Experiment))
+	cfg, err := nc.experiment(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -279,17 +296,36 @@ func firstLine(s string) string {
 func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp2pTransport, own, test *dataset.Dataset, opts RunOptions, progress io.Writer, log *slog.Logger) (*Results, error) {
 	self := nc.Party
 	n := cfg.Parties
-	var src protocol.Source
-	end := func(context.Context) error { return nil }
-	var err error
-	if src, end, err = protocol.RemoteDealerSource(ctx, tr, n); err != nil {
-		return nil, fmt.Errorf("party %d: %w", self, err)
+	l := links{online: tr}
+	if cfg.Preprocessing == "he" {
+		ls, closeMuxes, err := muxedLinks([]transport{tr})
+		if err != nil {
+			return nil, err
+		}
+		defer closeMuxes()
+		l = ls[0]
 	}
-	e, err := protocol.NewEngine(tr, src, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(self), Parties: n, Opening: cfg.opening()})
+	// The source is filled in once the parties agree on the experiment: nothing,
+	// not even key material, is exchanged before.
+	src := &lateSource{}
+	var prepTime time.Duration
+	e, err := protocol.NewEngine(l.online, timedSource{Source: src, spent: &prepTime}, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(self), Parties: n, Opening: cfg.opening()})
 	if err != nil {
 		return nil, err
 	}
 	if err := checkSameExperiment(ctx, e, cfg); err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
+	end := func(context.Context) error { return nil }
+	var setup time.Duration
+	if cfg.Preprocessing == "he" {
+		start := time.Now()
+		if src.Source, err = dealerFreeSource(ctx, l, opts.Randomness, self); err != nil {
+			return nil, fmt.Errorf("party %d: %w", self, err)
+		}
+		setup = time.Since(start)
+		fmt.Fprintf(progress, "party %d: dealer-free preprocessing set up in %.2fs\n", self, setup.Seconds())
+	} else if src.Source, end, err = protocol.RemoteDealerSource(ctx, tr, n); err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
 	lay, err := exchangeLayout(ctx, e, cfg, own)
@@ -318,11 +354,16 @@ func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp
 		res.Epochs = append(res.Epochs, EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, SecureSec: r.Elapsed.Seconds()})
 	}
 	res.Final.Secure = res.Epochs[len(res.Epochs)-1].Secure
-	st := tr.Stats()
-	res.Cost = Cost{WallSeconds: time.Since(start).Seconds(), Parties: []PartyCost{{
+	st := l.online.Stats()
+	pc := PartyCost{
 		Party: self, BytesSent: st.BytesSent, BytesReceived: st.BytesReceived, Rounds: st.Rounds,
 		Peers: st.Peers, Operations: e.Costs(), Layers: sr.Scopes,
-	}}}
+		PreprocessingSeconds: prepTime.Seconds(), SetupSeconds: setup.Seconds(),
+	}
+	for _, r := range l.prep {
+		pc.PreprocessingBytesSent += r.Stats().BytesSent
+	}
+	res.Cost = Cost{WallSeconds: time.Since(start).Seconds(), Parties: []PartyCost{pc}}
 	PrintCosts(progress, res)
 	if nc.ModelDir != "" {
 		results := make([]*SecureResult, n)
@@ -371,6 +412,9 @@ func (nc *NodeConfig) loadOwnData(cfg *Config, self int) (own, test *dataset.Dat
 	}
 	return own, test, nil
 }
+
+// lateSource is a preprocessing source set after the engine is made.
+type lateSource struct{ protocol.Source }
 
 // ProtocolVersion is what deployed nodes compare in their handshake.
 const ProtocolVersion = "tessera/1"
@@ -449,7 +493,7 @@ func RunDealer(ctx context.Context, nc *NodeConfig, opts RunOptions) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cfg, err := LoadConfig(nc.path(nc.Experiment))
+	cfg, err := nc.experiment(opts)
 	if err != nil {
 		return err
 	}

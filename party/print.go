@@ -105,7 +105,11 @@ func PrintCosts(w io.Writer, r *Results) {
 	}
 	fmt.Fprintln(w)
 	for _, p := range r.Cost.Parties {
-		fmt.Fprintf(w, "party %d: sent %s, received %s, %d rounds\n", p.Party, humanBytes(p.BytesSent), humanBytes(p.BytesReceived), p.Rounds)
+		fmt.Fprintf(w, "party %d: sent %s, received %s, %d rounds; %.2fs waiting for preprocessing", p.Party, humanBytes(p.BytesSent), humanBytes(p.BytesReceived), p.Rounds, p.PreprocessingSeconds)
+		if p.PreprocessingBytesSent > 0 || p.SetupSeconds > 0 {
+			fmt.Fprintf(w, " (dealer-free: setup %.2fs, sent %s)", p.SetupSeconds, humanBytes(p.PreprocessingBytesSent))
+		}
+		fmt.Fprintln(w)
 	}
 	if len(r.Cost.Parties) == 0 || len(r.Cost.Parties[0].Layers) == 0 {
 		return

@@ -56,6 +56,13 @@ type PartyCost struct {
 	Peers         []protocol.PeerStats       `json:"peers"`
 	Operations    map[string]protocol.OpCost `json:"operations"`
 	Layers        []protocol.ScopeCost       `json:"layers,omitempty"`
+	// PreprocessingSeconds is the time this party waited for preprocessing
+	// material (included in the operations' times); PreprocessingBytesSent is what
+	// dealer-free preprocessing sent, beside the online BytesSent; SetupSeconds is
+	// the dealer-free key and OT setup.
+	PreprocessingSeconds   float64 `json:"preprocessing_s"`
+	PreprocessingBytesSent int64   `json:"preprocessing_bytes_sent,omitempty"`
+	SetupSeconds           float64 `json:"setup_s,omitempty"`
 }
 
 // Versions reports the build: Go, this module and its dependencies.

@@ -60,28 +60,71 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var trs []transport
+	dealerFree := cfg.Preprocessing == "he"
+	var ls []links
 	dealerDone := make(chan error, 1)
-	switch opts.Transport {
-	case "", "memory":
+	memoryNet := func() ([]transport, error) {
 		mem, err := network.NewMemoryNetwork(n)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		for _, m := range mem {
-			trs = append(trs, m)
+		trs := make([]transport, n)
+		for i, m := range mem {
+			trs[i] = m
+		}
+		return trs, nil
+	}
+	switch opts.Transport {
+	case "", "memory":
+		// One network per protocol: online, and with dealer-free preprocessing
+		// one for HE and one for OT.
+		nets := 1
+		if dealerFree {
+			nets = 3
+		}
+		all := make([][]transport, nets)
+		for k := range all {
+			if all[k], err = memoryNet(); err != nil {
+				return nil, nil, err
+			}
+		}
+		ls = make([]links, n)
+		for i := range ls {
+			ls[i].online = all[0][i]
+			if dealerFree {
+				ls[i].he, ls[i].ot = all[1][i], all[2][i]
+				ls[i].prep = []protocol.StatsReporter{all[1][i], all[2][i]}
+			}
 		}
 		dealerDone <- nil
 	case "libp2p":
-		lp, err := loopbackLibp2p(ctx, n+1, cfg.Hash())
+		members := n + 1 // the dealer's node
+		if dealerFree {
+			members = n
+		}
+		lp, err := loopbackLibp2p(ctx, members, cfg.Hash())
 		if err != nil {
 			return nil, nil, err
 		}
 		defer closeAll(lp)
-		for _, t := range lp[:n] {
-			trs = append(trs, t)
+		trs := make([]transport, n)
+		for i := range trs {
+			trs[i] = lp[i]
 		}
-		go func() { dealerDone <- protocol.ServeDealer(ctx, lp[n], dealer) }()
+		if dealerFree {
+			var closeMuxes func()
+			if ls, closeMuxes, err = muxedLinks(trs); err != nil {
+				return nil, nil, err
+			}
+			defer closeMuxes()
+			dealerDone <- nil
+		} else {
+			ls = make([]links, n)
+			for i := range ls {
+				ls[i].online = trs[i]
+			}
+			go func() { dealerDone <- protocol.ServeDealer(ctx, lp[n], dealer) }()
+		}
 	default:
 		return nil, nil, fmt.Errorf("transport: %q is not one of memory, libp2p", opts.Transport)
 	}
@@ -94,6 +137,8 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	table := newEpochTable(progress, split.Task == dataset.Classification, true)
 
 	results := make([]*SecureResult, n)
+	setups := make([]time.Duration, n)    // dealer-free key and OT setup
+	prepTimes := make([]time.Duration, n) // time spent waiting for preprocessing material
 	errs := make([]error, n)
 	engines := make([]*protocol.Engine, n)
 	start := time.Now()
@@ -105,17 +150,27 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 			errs[i] = func() error {
 				var src protocol.Source
 				var err error
-				if opts.Transport == "libp2p" {
+				switch {
+				case dealerFree:
+					setupStart := time.Now()
+					if src, err = dealerFreeSource(ctx, ls[i], opts.Randomness, i); err != nil {
+						return fmt.Errorf("party %d: %w", i, err)
+					}
+					setups[i] = time.Since(setupStart)
+				case opts.Transport == "libp2p":
 					var end func(context.Context) error
-					if src, end, err = protocol.RemoteDealerSource(ctx, trs[i], n); err != nil {
+					if src, end, err = protocol.RemoteDealerSource(ctx, ls[i].online, n); err != nil {
 						return err
 					}
 					defer end(ctx)
-				} else if src, err = dealer.Source(i); err != nil {
-					return err
+				default:
+					if src, err = dealer.Source(i); err != nil {
+						return err
+					}
 				}
+				src = timedSource{Source: src, spent: &prepTimes[i]}
 				ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(i), Parties: n, Opening: cfg.opening()}
-				e, err := protocol.NewEngine(trs[i], src, ecfg)
+				e, err := protocol.NewEngine(ls[i].online, src, ecfg)
 				if err != nil {
 					return err
 				}
@@ -135,8 +190,8 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 			}()
 			if errs[i] != nil {
 				log.Error("party failed", "party", i, "err", errs[i])
-				cancel()       // stop the other parties
-				trs[i].Close() // and wake any that wait on this one
+				cancel()             // stop the other parties
+				ls[i].online.Close() // and wake any that wait on this one
 			}
 		}(i)
 	}
@@ -161,11 +216,16 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	res.Final = FinalResult{Secure: res.Epochs[last].Secure, Plaintext: res.Epochs[last].Plaintext}
 	res.Cost = Cost{WallSeconds: wall.Seconds(), DealerBytesSent: dealer.BytesSent(), PlaintextSeconds: plainTime.Seconds()}
 	for i := 0; i < n; i++ {
-		st := trs[i].Stats()
-		res.Cost.Parties = append(res.Cost.Parties, PartyCost{
+		st := ls[i].online.Stats()
+		pc := PartyCost{
 			Party: i, BytesSent: st.BytesSent, BytesReceived: st.BytesReceived, Rounds: st.Rounds,
 			Peers: st.Peers, Operations: engines[i].Costs(), Layers: results[i].Scopes,
-		})
+			PreprocessingSeconds: prepTimes[i].Seconds(), SetupSeconds: setups[i].Seconds(),
+		}
+		for _, r := range ls[i].prep {
+			pc.PreprocessingBytesSent += r.Stats().BytesSent
+		}
+		res.Cost.Parties = append(res.Cost.Parties, pc)
 	}
 	PrintCosts(progress, res)
 	return res, results, nil

@@ -49,6 +49,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, wantR
 	configPath := fs.String("config", "", "node config (YAML): identity, addresses, peers, experiment, own data")
 	logLevel := fs.String("log-level", "info", "log level on stderr: debug, info, warn, error")
 	insecureSeed := fs.Int64("insecure-seed", -1, "TESTING ONLY: derive this node's randomness from this seed (makes every share predictable)")
+	preprocessing := fs.String("preprocessing", "", "override the experiment's preprocessing: dealer or he (dealer-free; every node must agree)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, wantR
 	if nc.Role != wantRole {
 		return fmt.Errorf("%s: the config is for a %s node", fs.Name(), nc.Role)
 	}
-	opts := party.RunOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Randomness: randomness(*insecureSeed, stderr)}
+	opts := party.RunOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Randomness: randomness(*insecureSeed, stderr), Preprocessing: *preprocessing}
 	if wantRole == "dealer" {
 		err = party.RunDealer(ctx, nc, opts)
 	} else {

@@ -127,3 +127,15 @@ func randomness(seed int64, stderr io.Writer) party.Randomness {
 	fmt.Fprintln(stderr, "node: WARNING: --insecure-seed makes every share predictable; for reproducibility tests only")
 	return party.Randomness{InsecureSeed: &s}
 }
+
+// overridePreprocessing applies a --preprocessing flag to an experiment config.
+func overridePreprocessing(cfg *party.Config, value string) error {
+	if value == "" {
+		return nil
+	}
+	cfg.Preprocessing = value
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("--preprocessing: %w", err)
+	}
+	return nil
+}

@@ -18,6 +18,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reportDir := fs.String("report", "", "write metrics.csv and loss/accuracy plots (PNG) to this directory")
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error")
 	transport := fs.String("transport", "memory", "memory (in-process) or libp2p (real hosts on 127.0.0.1, the dealer as its own node)")
+	preprocessing := fs.String("preprocessing", "", "override the config's preprocessing: dealer or he (dealer-free)")
 	insecureSeed := fs.Int64("insecure-seed", -1, "TESTING ONLY: derive the dealer's and input sharing's randomness from this seed (makes every share predictable)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -31,6 +32,9 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg, err := party.LoadConfig(*configPath)
 	if err != nil {
+		return err
+	}
+	if err := overridePreprocessing(cfg, *preprocessing); err != nil {
 		return err
 	}
 	opts := party.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: *transport, Randomness: randomness(*insecureSeed, stderr)}

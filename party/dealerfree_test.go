@@ -1,0 +1,54 @@
+package party_test
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/tessera-mpc/tessera/party"
+)
+
+// TestDealerFreeMatchesDealer trains the shipped diabetes and cancer configs with
+// dealer-free preprocessing (threshold CKKS for the arithmetic material, OT for the
+// bits) and checks the metrics equal the dealer's within the fixed-point bound.
+func TestDealerFreeMatchesDealer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("dealer-free preprocessing: skipped with -short")
+	}
+	for _, tc := range []struct {
+		config    string
+		epochs    int
+		transport string
+	}{
+		{"diabetes-linreg-3p.yaml", 3, "memory"},
+		{"cancer-mlp-3p.yaml", 2, "memory"},
+		{"cancer-mlp-3p.yaml", 1, "libp2p"},
+	} {
+		t.Run(tc.config+"/"+tc.transport, func(t *testing.T) {
+			cfg := loadConfig(t, tc.config)
+			cfg.Training.Epochs = tc.epochs
+			dealer, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Preprocessing = "he"
+			free, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{Transport: tc.transport})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, f := dealer.Final.Secure, free.Final.Secure
+			if rel := math.Abs(*d.TrainLoss-*f.TrainLoss) / *d.TrainLoss; rel > 1e-3 {
+				t.Fatalf("train loss: dealer %v, dealer-free %v", *d.TrainLoss, *f.TrainLoss)
+			}
+			if rel := math.Abs(*d.TestMSE-*f.TestMSE) / *d.TestMSE; rel > 1e-3 {
+				t.Fatalf("test MSE: dealer %v, dealer-free %v", *d.TestMSE, *f.TestMSE)
+			}
+			pc := free.Cost.Parties[1]
+			if pc.PreprocessingBytesSent == 0 || pc.SetupSeconds == 0 {
+				t.Fatalf("dealer-free costs not reported: %+v", pc)
+			}
+			t.Logf("dealer-free: setup %.2fs, %.2fs waiting for material, %d preprocessing bytes sent by party 1 (online %d)",
+				pc.SetupSeconds, pc.PreprocessingSeconds, pc.PreprocessingBytesSent, pc.BytesSent)
+		})
+	}
+}

@@ -1,0 +1,128 @@
+//go:build unix
+
+package ot
+
+import (
+	"context"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tessera-mpc/tessera/network"
+)
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchSession sets up n parties once, then times op on all of them b.N times.
+// It reports wall time per op (all parties at once, sharing this machine's
+// cores), CPU per party per op (process CPU / n) and bytes sent per party per op.
+func benchSession(b *testing.B, n int, op func(ctx context.Context, p *Party) error) {
+	ts, err := network.NewMemoryNetwork(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	parties := make([]*Party, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			parties[i], errs[i] = Setup(ctx, ts[i])
+			if errs[i] != nil {
+				ts[i].Close()
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			b.Fatalf("party %d: %v", i, err)
+		}
+	}
+	var sent0 int64
+	for i := range n {
+		sent0 += ts[i].Stats().BytesSent
+	}
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for range b.N {
+		for i := range n {
+			wg.Go(func() {
+				if errs[i] = op(ctx, parties[i]); errs[i] != nil {
+					ts[i].Close()
+				}
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				b.Fatalf("party %d: %v", i, err)
+			}
+		}
+	}
+	b.StopTimer()
+	var sent int64
+	for i := range n {
+		sent += ts[i].Stats().BytesSent
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(n)/float64(b.N)/1e6, "cpu-ms/party")
+	b.ReportMetric(float64(sent-sent0)/float64(n)/float64(b.N)/1e6, "MB-sent/party")
+}
+
+func BenchmarkSetup3(b *testing.B) {
+	for range b.N {
+		ts, _ := network.NewMemoryNetwork(3)
+		var wg sync.WaitGroup
+		for i := range 3 {
+			wg.Go(func() {
+				if _, err := Setup(context.Background(), ts[i]); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		b.ReportMetric(float64(ts[0].Stats().BytesSent)/1e3, "kB-sent/party")
+	}
+}
+
+// 1 million AND-triple bits.
+func BenchmarkAndTriples1M(b *testing.B) {
+	benchSession(b, 3, func(ctx context.Context, p *Party) error {
+		_, err := p.AndTriple(ctx, 15625)
+		return err
+	})
+}
+
+func BenchmarkDaBits100k(b *testing.B) {
+	benchSession(b, 3, func(ctx context.Context, p *Party) error {
+		_, err := p.DaBits(ctx, 100000)
+		return err
+	})
+}
+
+func BenchmarkTruncPairs10k(b *testing.B) {
+	benchSession(b, 3, func(ctx context.Context, p *Party) error {
+		_, err := p.TruncPair(ctx, []int{10000}, 16)
+		return err
+	})
+}
+
+// One hash of the extension (two fixed-key AES calls), per row.
+func BenchmarkTCCR(b *testing.B) {
+	h := newTCCR()
+	rs := make([]uint64, 2*4096)
+	out := make([]uint64, 4096)
+	b.SetBytes(16 * 4096)
+	for range b.N {
+		h.hashRows(0, rs, 0, 0, outWords, out)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*4096), "ns/hash")
+}

@@ -1,0 +1,183 @@
+package ot
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/binary"
+
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// kappa is the computational security parameter: the number of base OTs per
+// ordered pair of parties and the width of the IKNP matrix.
+const kappa = 128
+
+// tccr is the correlation-robust hash of the extension: fixed-key AES in the
+// tweakable Matyas-Meyer-Oseas construction of Guo, Kolesnikov, Wang and Yang
+// ("Efficient and secure multiparty computation from fixed-key block ciphers",
+// IEEE S&P 2020, TMMO): H(i, x) = pi(pi(x) XOR i) XOR pi(x), pi = AES-128 under a
+// fixed public key. It is tweakable circular correlation robust in the ideal
+// permutation model, more than semi-honest IKNP needs (correlation robustness for
+// the one correlation Delta per ordered pair). Outputs are truncated to 64 bits.
+type tccr struct{ pi cipher.Block }
+
+func newTCCR() tccr {
+	key := sha256.Sum256([]byte("tessera/protocol/ot: fixed AES key of the TMMO hash"))
+	b, err := aes.NewCipher(key[:16])
+	if err != nil {
+		panic(err) // unreachable: fixed key size
+	}
+	return tccr{pi: b}
+}
+
+// hashRows writes H(tweak+i, row_i XOR (d0, d1)) for every 128-bit row i of
+// rs (row i is rs[2i], rs[2i+1]) into out, in the given output mode.
+func (h tccr) hashRows(tweak uint64, rs []uint64, d0, d1 uint64, mode int, out []uint64) {
+	var buf [32]byte // one allocation per call: the cipher.Block call lets it escape
+	x, y := buf[:16], buf[16:]
+	for i := 0; i < len(rs)/2; i++ {
+		binary.LittleEndian.PutUint64(x[:8], rs[2*i]^d0)
+		binary.LittleEndian.PutUint64(x[8:], rs[2*i+1]^d1)
+		h.pi.Encrypt(x, x)
+		p := binary.LittleEndian.Uint64(x[:8])
+		binary.LittleEndian.PutUint64(y[:8], p^(tweak+uint64(i)))
+		copy(y[8:], x[8:])
+		h.pi.Encrypt(y, y)
+		put(out, mode, i, binary.LittleEndian.Uint64(y[:8])^p)
+	}
+}
+
+// hash returns the low 64 bits of H(tweak, (lo, hi)) (tests).
+func (h tccr) hash(tweak, lo, hi uint64) uint64 {
+	var out [1]uint64
+	h.hashRows(tweak, []uint64{lo, hi}, 0, 0, outWords, out[:])
+	return out[0]
+}
+
+// transpose64 transposes a 64x64 bit matrix in place, with entry (r, c) in bit
+// c of a[r] (Hacker's Delight, 7-3, recursive block swaps).
+func transpose64(a *[64]uint64) {
+	m := uint64(0x00000000FFFFFFFF)
+	for j := 32; j != 0; j >>= 1 {
+		for k := 0; k < 64; k = (k + j + 1) &^ j {
+			t := ((a[k] >> uint(j)) ^ a[k+j]) & m
+			a[k] ^= t << uint(j)
+			a[k+j] ^= t
+		}
+		m ^= m << uint(j>>1)
+	}
+}
+
+// rows turns kappa columns of w words (column j holds bit j of every row) into
+// 64*w rows of 128 bits: row i is (out[2i], out[2i+1]).
+func rows(cols [][]uint64, w int) []uint64 {
+	out := make([]uint64, 2*64*w)
+	var blk [64]uint64
+	for b := 0; b < w; b++ {
+		for half := 0; half < 2; half++ {
+			for j := 0; j < 64; j++ {
+				blk[j] = cols[64*half+j][b]
+			}
+			transpose64(&blk)
+			for i := 0; i < 64; i++ {
+				out[2*(64*b+i)+half] = blk[i]
+			}
+		}
+	}
+	return out
+}
+
+// extSender is this party's end of the IKNP extension in which it is the OT
+// sender towards one peer: its correlation Delta = s and the base-OT seeds
+// k_{s_j} it chose with the bits of s.
+type extSender struct {
+	s0, s1 uint64
+	seeds  [kappa]sharing.Seed
+	batch  uint64 // batches extended so far: PRG stream index
+	tweak  uint64 // OTs extended so far: hash tweak
+}
+
+// extReceiver is this party's end of the extension in which it is the OT
+// receiver from one peer: both base-OT seeds of every column.
+type extReceiver struct {
+	k0, k1 [kappa]sharing.Seed
+	batch  uint64
+	tweak  uint64
+}
+
+// output modes of an extension.
+const (
+	outWords = iota // one 64-bit string per OT
+	outBits         // one bit per OT, packed 64 to a word
+)
+
+func outLen(mode, w int) int {
+	if mode == outBits {
+		return w
+	}
+	return 64 * w
+}
+
+func put(out []uint64, mode, i int, h uint64) {
+	if mode == outBits {
+		out[i>>6] |= (h & 1) << uint(i&63)
+		return
+	}
+	out[i] = h
+}
+
+// extend runs the receiver's half of one IKNP batch of 64*len(choices) random
+// OTs with the given (packed) choice bits. It returns the message u for the
+// sender (kappa columns of w words, column-major) and x_c for every OT.
+func (r *extReceiver) extend(h tccr, choices []uint64, mode int) (u, xc []uint64) {
+	w := len(choices)
+	cols := make([][]uint64, kappa)
+	u = make([]uint64, kappa*w)
+	g := make([]uint64, w)
+	for j := 0; j < kappa; j++ {
+		t := make([]uint64, w)
+		sharing.NewPRG(r.k0[j], r.batch).Fill(t)
+		sharing.NewPRG(r.k1[j], r.batch).Fill(g)
+		uj := u[j*w : (j+1)*w]
+		for b := range uj {
+			uj[b] = t[b] ^ g[b] ^ choices[b]
+		}
+		cols[j] = t
+	}
+	t := rows(cols, w)
+	xc = make([]uint64, outLen(mode, w))
+	h.hashRows(r.tweak, t, 0, 0, mode, xc)
+	r.batch++
+	r.tweak += uint64(64 * w)
+	return u, xc
+}
+
+// extend runs the sender's half of one IKNP batch: from the receiver's u
+// (kappa*w words) it returns both random messages x0, x1 of every OT.
+func (s *extSender) extend(h tccr, u []uint64, w int, mode int) (x0, x1 []uint64) {
+	cols := make([][]uint64, kappa)
+	for j := 0; j < kappa; j++ {
+		q := make([]uint64, w)
+		sharing.NewPRG(s.seeds[j], s.batch).Fill(q)
+		bit := s.s0 >> uint(j)
+		if j >= 64 {
+			bit = s.s1 >> uint(j-64)
+		}
+		if bit&1 == 1 {
+			uj := u[j*w : (j+1)*w]
+			for b := range q {
+				q[b] ^= uj[b]
+			}
+		}
+		cols[j] = q
+	}
+	q := rows(cols, w)
+	x0 = make([]uint64, outLen(mode, w))
+	x1 = make([]uint64, outLen(mode, w))
+	h.hashRows(s.tweak, q, 0, 0, mode, x0)
+	h.hashRows(s.tweak, q, s.s0, s.s1, mode, x1)
+	s.batch++
+	s.tweak += uint64(64 * w)
+	return x0, x1
+}

@@ -1,0 +1,295 @@
+package ot
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// Batch sizes: a request is cut into batches of at most this many OTs per
+// ordered pair, which bounds every message (a u matrix of 128 bits per OT: 16 MiB
+// for AND batches, 4 MiB for daBit batches) and the memory of a batch.
+const (
+	maxAndWords   = 1 << 14 // 2^20 AND triples
+	maxDaBitWords = 1 << 12 // 2^18 daBits
+)
+
+func (p *Party) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	return nil
+}
+
+// AndTriple implements protocol.Source: words*64 XOR-shared bit triples with
+// C = A AND B.
+func (p *Party) AndTriple(ctx context.Context, words int) (protocol.BinaryTriple, error) {
+	if words < 0 || words > protocol.MaxMessageElements {
+		return protocol.BinaryTriple{}, fmt.Errorf("ot: AND triple of %d words is out of range", words)
+	}
+	if err := p.lock(ctx); err != nil {
+		return protocol.BinaryTriple{}, err
+	}
+	defer p.mu.Unlock()
+	t := protocol.BinaryTriple{A: make([]uint64, 0, words), B: make([]uint64, 0, words), C: make([]uint64, 0, words)}
+	for done := 0; done < words; {
+		w := min(maxAndWords, words-done)
+		a, b, c, err := p.andBatch(ctx, w)
+		if err != nil {
+			return protocol.BinaryTriple{}, fmt.Errorf("ot: AND triples: %w", err)
+		}
+		t.A, t.B, t.C = append(t.A, a...), append(t.B, b...), append(t.C, c...)
+		done += w
+	}
+	return t, nil
+}
+
+// andBatch makes 64*w AND triples. Party i draws a_i, b_i; for every ordered
+// pair (i sender, j receiver) one random OT per bit with j's choice b_j gives
+// x0, x1 to i and x_{b_j} to j; i sends e = a_i ^ x0 ^ x1 and the two keep
+// x0 and x_{b_j} ^ (b_j & e), whose XOR is a_i & b_j.
+func (p *Party) andBatch(ctx context.Context, w int) (a, b, c []uint64, err error) {
+	a, b = p.private(w), p.private(w)
+	c = make([]uint64, w)
+	for k := range c {
+		c[k] = a[k] & b[k]
+	}
+	xc := make([][]uint64, p.n)
+	batches := make([]uint64, p.n)
+	// Receiver role, choosing with b: send u to every peer.
+	for q := range p.n {
+		if q == p.self {
+			continue
+		}
+		batches[q] = p.recv[q].batch
+		var u []uint64
+		u, xc[q] = p.recv[q].extend(p.h, b, outBits)
+		if err := p.sendWords(ctx, q, tagU, batches[q], u, "AND extension matrix"); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	// Sender role: derandomise towards every peer.
+	for q := range p.n {
+		if q == p.self {
+			continue
+		}
+		batch := p.send[q].batch
+		u, err := p.recvWords(ctx, q, tagU, batch, kappa*w, "AND extension matrix")
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		x0, x1 := p.send[q].extend(p.h, u, w, outBits)
+		e := make([]uint64, w)
+		for k := range e {
+			e[k] = a[k] ^ x0[k] ^ x1[k]
+			c[k] ^= x0[k]
+		}
+		if err := p.sendWords(ctx, q, tagE, batch, e, "AND correction"); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	// Receiver role: apply the corrections.
+	for q := range p.n {
+		if q == p.self {
+			continue
+		}
+		e, err := p.recvWords(ctx, q, tagE, batches[q], w, "AND correction")
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for k := range e {
+			c[k] ^= xc[q][k] ^ (b[k] & e[k])
+		}
+	}
+	return a, b, c, nil
+}
+
+// DaBits implements protocol.Source: n random bits, XOR-shared in bit 0 and
+// additively shared over Z_2^64.
+func (p *Party) DaBits(ctx context.Context, n int) (protocol.DaBits, error) {
+	if n < 0 || n > protocol.MaxMessageElements {
+		return protocol.DaBits{}, fmt.Errorf("ot: %d daBits is out of range", n)
+	}
+	if err := p.lock(ctx); err != nil {
+		return protocol.DaBits{}, err
+	}
+	defer p.mu.Unlock()
+	arith, err := p.daBits(ctx, n)
+	if err != nil {
+		return protocol.DaBits{}, fmt.Errorf("ot: daBits: %w", err)
+	}
+	bin := make([]uint64, n)
+	for k, v := range arith {
+		bin[k] = v & 1
+	}
+	return protocol.DaBits{Binary: bin, Arith: sharing.Tensor{Shape: []int{n}, Data: arith}}, nil
+}
+
+func (p *Party) daBits(ctx context.Context, n int) ([]uint64, error) {
+	out := make([]uint64, 0, n)
+	for done := 0; done < n; {
+		m := min(64*maxDaBitWords, n-done)
+		z, err := p.daBitBatch(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, z...)
+		done += m
+	}
+	return out, nil
+}
+
+// daBitBatch returns this party's additive shares of n random bits
+// b = r_0 ^ ... ^ r_{N-1}, r_i private to party i. It folds
+// z <- z + r_j - 2 z r_j for j = 1..N-1, starting from z = r_0 (held by party
+// 0). The product z r_j is shared with one correlated OT of 64-bit strings per
+// pair (k sender with correlation z_k, j receiver with choice r_j) and z_j r_j
+// locally. The low bit of party i's share is r_i.
+func (p *Party) daBitBatch(ctx context.Context, n int) ([]uint64, error) {
+	w := (n + 63) / 64
+	r := p.private(w)
+	bit := func(k int) uint64 { return (r[k>>6] >> uint(k&63)) & 1 }
+	xc := make([][]uint64, p.n)
+	recvBatch := make([]uint64, p.n)
+	if p.self > 0 {
+		for q := range p.n {
+			if q == p.self {
+				continue
+			}
+			recvBatch[q] = p.recv[q].batch
+			var u []uint64
+			u, xc[q] = p.recv[q].extend(p.h, r, outWords)
+			if err := p.sendWords(ctx, q, tagU, recvBatch[q], u, "daBit extension matrix"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	us := make([][]uint64, p.n)
+	for q := 1; q < p.n; q++ {
+		if q == p.self {
+			continue
+		}
+		u, err := p.recvWords(ctx, q, tagU, p.send[q].batch, kappa*w, "daBit extension matrix")
+		if err != nil {
+			return nil, err
+		}
+		us[q] = u
+	}
+	z := make([]uint64, n)
+	if p.self == 0 {
+		for k := range z {
+			z[k] = bit(k)
+		}
+	}
+	for j := 1; j < p.n; j++ {
+		if j != p.self {
+			// Sender towards j: correlation z.
+			batch := p.send[j].batch
+			x0, x1 := p.send[j].extend(p.h, us[j], w, outWords)
+			us[j] = nil
+			e := make([]uint64, n)
+			for k := range e {
+				e[k] = z[k] + x0[k] - x1[k]
+				z[k] += 2 * x0[k]
+			}
+			if err := p.sendWords(ctx, j, tagE, batch, e, "daBit correction"); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		// Receiver at our own step: prod = shares of z*r_self.
+		prod := make([]uint64, n)
+		for k := range prod {
+			prod[k] = z[k] * bit(k)
+		}
+		for q := range p.n {
+			if q == p.self {
+				continue
+			}
+			e, err := p.recvWords(ctx, q, tagE, recvBatch[q], n, "daBit correction")
+			if err != nil {
+				return nil, err
+			}
+			for k := range prod {
+				prod[k] += xc[q][k] + bit(k)*e[k]
+			}
+		}
+		for k := range z {
+			z[k] += bit(k) - 2*prod[k]
+		}
+	}
+	return z, nil
+}
+
+// TruncPair implements protocol.Source: R = sum_j 2^j b_j from 64 daBits per
+// element, RShifted = sum_{j=f}^{62} 2^(j-f) b_j and RMSB = b_63, all linear in
+// the additive shares of the bits, hence exact.
+func (p *Party) TruncPair(ctx context.Context, shape []int, fracBits int) (protocol.TruncPair, error) {
+	if fracBits < 1 || fracBits > 61 {
+		return protocol.TruncPair{}, fmt.Errorf("ot: truncation by %d bits is out of range", fracBits)
+	}
+	size := 1
+	for _, d := range shape {
+		if d < 0 || d > protocol.MaxMessageElements || size*d > protocol.MaxMessageElements/64 {
+			return protocol.TruncPair{}, fmt.Errorf("ot: truncation pair of shape %v is out of range", shape)
+		}
+		size *= d
+	}
+	if err := p.lock(ctx); err != nil {
+		return protocol.TruncPair{}, err
+	}
+	defer p.mu.Unlock()
+	bits, err := p.daBits(ctx, 64*size)
+	if err != nil {
+		return protocol.TruncPair{}, fmt.Errorf("ot: truncation pairs: %w", err)
+	}
+	t := protocol.TruncPair{
+		R:        sharing.Zeros(shape...),
+		RShifted: sharing.Zeros(shape...),
+		RMSB:     sharing.Zeros(shape...),
+	}
+	for e := range size {
+		b := bits[64*e : 64*e+64]
+		var rv, sh uint64
+		for j := 63; j >= 0; j-- {
+			rv = rv<<1 + b[j]
+		}
+		for j := 62; j >= fracBits; j-- {
+			sh = sh<<1 + b[j]
+		}
+		t.R.Data[e], t.RShifted.Data[e], t.RMSB.Data[e] = rv, sh, b[63]
+	}
+	return t, nil
+}
+
+func unsupported(kind string) error {
+	return fmt.Errorf("ot: %s: %w", kind, ErrNotSupported)
+}
+
+// ElementwiseTriple returns ErrNotSupported.
+func (p *Party) ElementwiseTriple(ctx context.Context, shape []int) (protocol.Triple, error) {
+	return protocol.Triple{}, unsupported("element-wise triples")
+}
+
+// MatrixTriple returns ErrNotSupported.
+func (p *Party) MatrixTriple(ctx context.Context, m, k, n int) (protocol.Triple, error) {
+	return protocol.Triple{}, unsupported("matrix triples")
+}
+
+// SquarePair returns ErrNotSupported.
+func (p *Party) SquarePair(ctx context.Context, shape []int) (protocol.SquarePair, error) {
+	return protocol.SquarePair{}, unsupported("square pairs")
+}
+
+// Mask returns ErrNotSupported.
+func (p *Party) Mask(ctx context.Context, rows, cols int) (protocol.MaskShare, error) {
+	return protocol.MaskShare{}, unsupported("matrix masks")
+}
+
+// MaskProduct returns ErrNotSupported.
+func (p *Party) MaskProduct(ctx context.Context, x, y protocol.MaskRef) (sharing.Tensor, error) {
+	return sharing.Tensor{}, unsupported("mask products")
+}
