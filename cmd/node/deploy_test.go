@@ -295,3 +295,36 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestDealerFreeDeployment runs 3 parties as OS processes over libp2p with
+// dealer-free preprocessing: no dealer node at all.
+func TestDealerFreeDeployment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("dealer-free deployment: skipped with -short")
+	}
+	base, _ := os.ReadFile("../../configs/diabetes-linreg-3p.yaml")
+	exp := filepath.Join(t.TempDir(), "diabetes-he.yaml")
+	cfg := bytes.Replace(base, []byte("preprocessing: dealer"), []byte("preprocessing: he"), 1)
+	cfg = bytes.Replace(cfg, []byte("epochs: 20"), []byte("epochs: 2"), 1)
+	os.WriteFile(exp, cfg, 0o644)
+	d := newDeployment(t, exp, 3, "60s", nil)
+	var ps []*proc
+	for i := 0; i < 3; i++ { // no dealer node
+		ps = append(ps, d.start(i))
+	}
+	for i, p := range ps {
+		if code := p.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("party %d exited %d:\n%s", i, code, p.stderr.String())
+		}
+		if !strings.Contains(p.stdout.String(), "dealer-free preprocessing set up") {
+			t.Fatalf("party %d did not set up dealer-free preprocessing:\n%s", i, p.stdout.String())
+		}
+	}
+	ref := readFinal(t, filepath.Join(d.nodeDir(0), "results.json"))
+	for i := 1; i < 3; i++ {
+		if got := readFinal(t, filepath.Join(d.nodeDir(i), "results.json")); fmt.Sprint(got) != fmt.Sprint(ref) {
+			t.Fatalf("party %d's final metrics %v differ from party 0's %v", i, got, ref)
+		}
+	}
+	t.Logf("dealer-free deployment: %v", ref)
+}
