@@ -2,14 +2,12 @@ package party
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/tessera-mpc/tessera/dataset"
-	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/nn"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
@@ -18,25 +16,33 @@ import (
 // BenchResult is the cost of training steps of an experiment, per party, beside
 // the same steps in plaintext measured in the same run.
 type BenchResult struct {
-	Config              string  `json:"config"`
-	Transport           string  `json:"transport"`
-	Parties             int     `json:"parties"`
-	BatchSize           int     `json:"batch_size"`
-	Steps               int     `json:"steps"`
-	SecondsPerStep      float64 `json:"seconds_per_step"`
-	BytesSentPerStep    float64 `json:"bytes_sent_per_party_per_step"`
-	RoundsPerStep       float64 `json:"rounds_per_step"`
-	PlainSecondsPerStep float64 `json:"plaintext_seconds_per_step"`
-	Ratio               float64 `json:"ratio_to_plaintext"`
+	Config         string  `json:"config"`
+	Transport      string  `json:"transport"`
+	Parties        int     `json:"parties"`
+	BatchSize      int     `json:"batch_size"`
+	Steps          int     `json:"steps"`
+	Preprocessing  string  `json:"preprocessing"`
+	SecondsPerStep float64 `json:"seconds_per_step"`
+	// Of SecondsPerStep, the time party 1 waited for preprocessing material, and
+	// what dealer-free preprocessing sent per step (0 with a dealer).
+	PrepSecondsPerStep   float64 `json:"preprocessing_seconds_per_step"`
+	PrepBytesSentPerStep float64 `json:"preprocessing_bytes_sent_per_party_per_step"`
+	BytesSentPerStep     float64 `json:"bytes_sent_per_party_per_step"`
+	RoundsPerStep        float64 `json:"rounds_per_step"`
+	PlainSecondsPerStep  float64 `json:"plaintext_seconds_per_step"`
+	Ratio                float64 `json:"ratio_to_plaintext"`
 }
 
 // session is a running set of parties on one machine, ready to train.
 type session struct {
-	trs     []transport
-	engines []*protocol.Engine
-	nets    []*nn.Secure
-	xs, ys  []sharing.Tensor // each party's shares of the whole training set
-	closeFn func()
+	trs       []transport
+	prep      [][]protocol.StatsReporter // dealer-free preprocessing channels
+	prepTimes []time.Duration            // time each party waited for material
+	setups    []time.Duration
+	engines   []*protocol.Engine
+	nets      []*nn.Secure
+	xs, ys    []sharing.Tensor // each party's shares of the whole training set
+	closeFn   func()
 }
 
 // startSession connects the parties (in memory, or libp2p on loopback with the
@@ -44,35 +50,14 @@ type session struct {
 // secure scaling step is skipped: benchmarks share pre-scaled data.
 func startSession(ctx context.Context, cfg *Config, split *Split, transportKind string, rnd Randomness) (*session, error) {
 	n := cfg.Parties
-	dealer, err := protocol.NewDealer(n, rnd.Dealer())
+	wiring, err := connectParties(ctx, cfg, transportKind, rnd)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{closeFn: func() {}}
-	remote := false
-	switch transportKind {
-	case "", "memory":
-		mem, err := network.NewMemoryNetwork(n)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range mem {
-			s.trs = append(s.trs, m)
-		}
-	case "libp2p":
-		lp, err := loopbackLibp2p(ctx, n+1, cfg.Hash())
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range lp[:n] {
-			s.trs = append(s.trs, t)
-		}
-		dctx, cancel := context.WithCancel(ctx)
-		go protocol.ServeDealer(dctx, lp[n], dealer)
-		s.closeFn = func() { cancel(); closeAll(lp) }
-		remote = true
-	default:
-		return nil, fmt.Errorf("transport: %q is not one of memory, libp2p", transportKind)
+	s := &session{closeFn: wiring.close, prepTimes: make([]time.Duration, n), setups: make([]time.Duration, n)}
+	for _, l := range wiring.links {
+		s.trs = append(s.trs, l.online)
+		s.prep = append(s.prep, l.prep)
 	}
 	x, err := scaledTrainingSet(cfg, split)
 	if err != nil {
@@ -105,17 +90,12 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 	for i := 0; i < n; i++ {
 		wg.Go(func() {
 			errs[i] = func() error {
-				var src protocol.Source
-				var err error
-				if remote {
-					src, _, err = protocol.RemoteDealerSource(ctx, s.trs[i], n)
-				} else {
-					src, err = dealer.Source(i)
-				}
+				src, _, setup, err := wiring.source(ctx, i, rnd)
 				if err != nil {
 					return err
 				}
-				e, err := protocol.NewEngine(s.trs[i], src, protocol.Config{Codec: codec, Rand: rnd.Party(i), Parties: n, Opening: cfg.opening()})
+				s.setups[i] = setup
+				e, err := protocol.NewEngine(s.trs[i], timedSource{Source: src, spent: &s.prepTimes[i]}, protocol.Config{Codec: codec, Rand: rnd.Party(i), Parties: n, Opening: cfg.opening()})
 				if err != nil {
 					return err
 				}
@@ -180,6 +160,14 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind string, steps in
 	for i, t := range s.trs {
 		before[i] = t.Stats()
 	}
+	prepBytes := func() int64 {
+		var b int64
+		for _, r := range s.prep[1] {
+			b += r.Stats().BytesSent
+		}
+		return b
+	}
+	prepBefore, prepTimeBefore := prepBytes(), s.prepTimes[1]
 	opt := cfg.Optimizer(0)
 	errs := make([]error, n)
 	start := time.Now()
@@ -203,9 +191,12 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind string, steps in
 	after := s.trs[1].Stats()
 	res := &BenchResult{
 		Config: cfg.Name, Transport: transportName(transportKind), Parties: n, BatchSize: bs, Steps: steps,
-		SecondsPerStep:   elapsed.Seconds() / float64(steps),
-		BytesSentPerStep: float64(after.BytesSent-before[1].BytesSent) / float64(steps),
-		RoundsPerStep:    float64(after.Rounds-before[1].Rounds) / float64(steps),
+		SecondsPerStep:       elapsed.Seconds() / float64(steps),
+		BytesSentPerStep:     float64(after.BytesSent-before[1].BytesSent) / float64(steps),
+		RoundsPerStep:        float64(after.Rounds-before[1].Rounds) / float64(steps),
+		Preprocessing:        cfg.Preprocessing,
+		PrepSecondsPerStep:   (s.prepTimes[1] - prepTimeBefore).Seconds() / float64(steps),
+		PrepBytesSentPerStep: float64(prepBytes()-prepBefore) / float64(steps),
 	}
 	// The plaintext twin on the same batches, in the same process.
 	x, err := scaledTrainingSet(cfg, split)

@@ -120,3 +120,104 @@ type channelTransport struct {
 }
 
 func (c channelTransport) Close() error { return c.under.Close() }
+
+// parties is the wiring of a run on one machine: every party's links, and the
+// dealer when there is one.
+type parties struct {
+	links      []links
+	dealer     *protocol.Dealer
+	remote     bool       // the dealer runs as its own libp2p node
+	dealerDone chan error // the dealer node's outcome (nil at once without one)
+	close      func()
+}
+
+// connectParties wires n parties on this machine: in memory (a network per
+// protocol) or over libp2p hosts on 127.0.0.1 (the dealer as its own node, or a
+// mux of online, HE and OT channels without one).
+func connectParties(ctx context.Context, cfg *Config, transportKind string, rnd Randomness) (*parties, error) {
+	n := cfg.Parties
+	dealerFree := cfg.Preprocessing == "he"
+	ps := &parties{links: make([]links, n), dealerDone: make(chan error, 1), close: func() {}}
+	if !dealerFree {
+		d, err := protocol.NewDealer(n, rnd.Dealer())
+		if err != nil {
+			return nil, err
+		}
+		ps.dealer = d
+	}
+	memoryNet := func() ([]*network.Memory, error) { return network.NewMemoryNetwork(n) }
+	switch transportKind {
+	case "", "memory":
+		nets := 1
+		if dealerFree {
+			nets = 3
+		}
+		all := make([][]*network.Memory, nets)
+		for k := range all {
+			var err error
+			if all[k], err = memoryNet(); err != nil {
+				return nil, err
+			}
+		}
+		for i := range ps.links {
+			ps.links[i].online = all[0][i]
+			if dealerFree {
+				ps.links[i].he, ps.links[i].ot = all[1][i], all[2][i]
+				ps.links[i].prep = []protocol.StatsReporter{all[1][i], all[2][i]}
+			}
+		}
+		ps.dealerDone <- nil
+	case "libp2p":
+		members := n + 1 // the dealer's node
+		if dealerFree {
+			members = n
+		}
+		lp, err := loopbackLibp2p(ctx, members, cfg.Hash())
+		if err != nil {
+			return nil, err
+		}
+		trs := make([]transport, n)
+		for i := range trs {
+			trs[i] = lp[i]
+		}
+		if dealerFree {
+			ls, closeMuxes, err := muxedLinks(trs)
+			if err != nil {
+				closeAll(lp)
+				return nil, err
+			}
+			ps.links = ls
+			ps.close = func() { closeMuxes(); closeAll(lp) }
+			ps.dealerDone <- nil
+		} else {
+			for i := range ps.links {
+				ps.links[i].online = trs[i]
+			}
+			dctx, cancel := context.WithCancel(ctx)
+			go func() { ps.dealerDone <- protocol.ServeDealer(dctx, lp[n], ps.dealer) }()
+			ps.close = func() { cancel(); closeAll(lp) }
+			ps.remote = true
+		}
+	default:
+		return nil, fmt.Errorf("transport: %q is not one of memory, libp2p", transportKind)
+	}
+	return ps, nil
+}
+
+// source makes party i's preprocessing source; end (never nil) ends a remote
+// dealer's session, setup is the time a dealer-free setup took.
+func (ps *parties) source(ctx context.Context, i int, rnd Randomness) (src protocol.Source, end func(context.Context) error, setup time.Duration, err error) {
+	end = func(context.Context) error { return nil }
+	switch {
+	case ps.dealer == nil:
+		start := time.Now()
+		src, err = dealerFreeSource(ctx, ps.links[i], rnd, i)
+		return src, end, time.Since(start), err
+	case ps.remote:
+		src, end, err = protocol.RemoteDealerSource(ctx, ps.links[i].online, len(ps.links))
+		return src, end, 0, err
+	default:
+		src, err = ps.dealer.Source(i)
+		return src, end, 0, err
+	}
+}

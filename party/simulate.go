@@ -54,80 +54,14 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	log.Info("plaintext reference trained", "seconds", plainTime.Seconds())
 
 	n := cfg.Parties
-	dealer, err := protocol.NewDealer(n, opts.Randomness.Dealer())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wiring, err := connectParties(ctx, cfg, opts.Transport, opts.Randomness)
 	if err != nil {
 		return nil, nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	dealerFree := cfg.Preprocessing == "he"
-	var ls []links
-	dealerDone := make(chan error, 1)
-	memoryNet := func() ([]transport, error) {
-		mem, err := network.NewMemoryNetwork(n)
-		if err != nil {
-			return nil, err
-		}
-		trs := make([]transport, n)
-		for i, m := range mem {
-			trs[i] = m
-		}
-		return trs, nil
-	}
-	switch opts.Transport {
-	case "", "memory":
-		// One network per protocol: online, and with dealer-free preprocessing
-		// one for HE and one for OT.
-		nets := 1
-		if dealerFree {
-			nets = 3
-		}
-		all := make([][]transport, nets)
-		for k := range all {
-			if all[k], err = memoryNet(); err != nil {
-				return nil, nil, err
-			}
-		}
-		ls = make([]links, n)
-		for i := range ls {
-			ls[i].online = all[0][i]
-			if dealerFree {
-				ls[i].he, ls[i].ot = all[1][i], all[2][i]
-				ls[i].prep = []protocol.StatsReporter{all[1][i], all[2][i]}
-			}
-		}
-		dealerDone <- nil
-	case "libp2p":
-		members := n + 1 // the dealer's node
-		if dealerFree {
-			members = n
-		}
-		lp, err := loopbackLibp2p(ctx, members, cfg.Hash())
-		if err != nil {
-			return nil, nil, err
-		}
-		defer closeAll(lp)
-		trs := make([]transport, n)
-		for i := range trs {
-			trs[i] = lp[i]
-		}
-		if dealerFree {
-			var closeMuxes func()
-			if ls, closeMuxes, err = muxedLinks(trs); err != nil {
-				return nil, nil, err
-			}
-			defer closeMuxes()
-			dealerDone <- nil
-		} else {
-			ls = make([]links, n)
-			for i := range ls {
-				ls[i].online = trs[i]
-			}
-			go func() { dealerDone <- protocol.ServeDealer(ctx, lp[n], dealer) }()
-		}
-	default:
-		return nil, nil, fmt.Errorf("transport: %q is not one of memory, libp2p", opts.Transport)
-	}
+	defer wiring.close()
+	ls := wiring.links
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
@@ -148,26 +82,12 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 		go func(i int) {
 			defer wg.Done()
 			errs[i] = func() error {
-				var src protocol.Source
-				var err error
-				switch {
-				case dealerFree:
-					setupStart := time.Now()
-					if src, err = dealerFreeSource(ctx, ls[i], opts.Randomness, i); err != nil {
-						return fmt.Errorf("party %d: %w", i, err)
-					}
-					setups[i] = time.Since(setupStart)
-				case opts.Transport == "libp2p":
-					var end func(context.Context) error
-					if src, end, err = protocol.RemoteDealerSource(ctx, ls[i].online, n); err != nil {
-						return err
-					}
-					defer end(ctx)
-				default:
-					if src, err = dealer.Source(i); err != nil {
-						return err
-					}
+				src, end, setup, err := wiring.source(ctx, i, opts.Randomness)
+				if err != nil {
+					return fmt.Errorf("party %d: preprocessing: %w", i, err)
 				}
+				defer end(ctx)
+				setups[i] = setup
 				src = timedSource{Source: src, spent: &prepTimes[i]}
 				ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(i), Parties: n, Opening: cfg.opening()}
 				e, err := protocol.NewEngine(ls[i].online, src, ecfg)
@@ -200,7 +120,7 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	if err := firstError(errs); err != nil {
 		return nil, nil, err
 	}
-	if err := <-dealerDone; err != nil {
+	if err := <-wiring.dealerDone; err != nil {
 		return nil, nil, fmt.Errorf("dealer: %w", err)
 	}
 	if err := sameModels(results); err != nil {
@@ -214,7 +134,10 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	}
 	last := len(res.Epochs) - 1
 	res.Final = FinalResult{Secure: res.Epochs[last].Secure, Plaintext: res.Epochs[last].Plaintext}
-	res.Cost = Cost{WallSeconds: wall.Seconds(), DealerBytesSent: dealer.BytesSent(), PlaintextSeconds: plainTime.Seconds()}
+	res.Cost = Cost{WallSeconds: wall.Seconds(), PlaintextSeconds: plainTime.Seconds()}
+	if wiring.dealer != nil {
+		res.Cost.DealerBytesSent = wiring.dealer.BytesSent()
+	}
 	for i := 0; i < n; i++ {
 		st := ls[i].online.Stats()
 		pc := PartyCost{
