@@ -27,6 +27,10 @@ type Config struct {
 	Seed          uint64 `yaml:"seed" json:"seed"`
 	Precision     int    `yaml:"precision" json:"precision"`
 	Preprocessing string `yaml:"preprocessing" json:"preprocessing"`
+	// PreprocessingMode, for dealer-free preprocessing: "pipelined" (default: made
+	// ahead of the online phase, a bounded number of requests ahead),
+	// "offline-first" (all made before training, reported apart) or "on-demand".
+	PreprocessingMode string `yaml:"preprocessing_mode,omitempty" json:"preprocessing_mode,omitempty"`
 	// Opening is how shared values are opened: "all-to-all" (default) or "king"
 	// (through a rotating party: two hops, fewer bytes in all).
 	Opening  string        `yaml:"opening,omitempty" json:"opening,omitempty"`
@@ -177,6 +181,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("opening: %q is not supported (known: %s, %s)", c.Opening, protocol.OpenAllToAll, protocol.OpenViaKing)
 	case c.Preprocessing != "dealer" && c.Preprocessing != "he":
 		return fmt.Errorf("preprocessing: %q is not supported (known: dealer, he)", c.Preprocessing)
+	case c.PreprocessingMode != "" && c.PreprocessingMode != PrepPipelined && c.PreprocessingMode != PrepOfflineFirst && c.PreprocessingMode != PrepOnDemand:
+		return fmt.Errorf("preprocessing_mode: %q is not supported (known: %s, %s, %s)", c.PreprocessingMode, PrepPipelined, PrepOfflineFirst, PrepOnDemand)
 	case c.Dataset.Name == "":
 		return errors.New("dataset.name: missing (known: " + strings.Join(DatasetNames(), ", ") + ")")
 	case !slices.Contains(DatasetNames(), strings.ToLower(c.Dataset.Name)):

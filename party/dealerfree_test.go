@@ -19,14 +19,18 @@ func TestDealerFreeMatchesDealer(t *testing.T) {
 		config    string
 		epochs    int
 		transport string
+		mode      string
 	}{
-		{"diabetes-linreg-3p.yaml", 3, "memory"},
-		{"cancer-mlp-3p.yaml", 2, "memory"},
-		{"cancer-mlp-3p.yaml", 1, "libp2p"},
+		{"diabetes-linreg-3p.yaml", 3, "memory", party.PrepPipelined},
+		{"diabetes-linreg-3p.yaml", 2, "memory", party.PrepOfflineFirst},
+		{"diabetes-linreg-3p.yaml", 1, "memory", party.PrepOnDemand},
+		{"cancer-mlp-3p.yaml", 2, "memory", party.PrepPipelined},
+		{"cancer-mlp-3p.yaml", 1, "libp2p", party.PrepPipelined},
 	} {
-		t.Run(tc.config+"/"+tc.transport, func(t *testing.T) {
+		t.Run(tc.config+"/"+tc.transport+"/"+tc.mode, func(t *testing.T) {
 			cfg := loadConfig(t, tc.config)
 			cfg.Training.Epochs = tc.epochs
+			cfg.PreprocessingMode = tc.mode
 			dealer, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -47,8 +51,11 @@ func TestDealerFreeMatchesDealer(t *testing.T) {
 			if pc.PreprocessingBytesSent == 0 || pc.SetupSeconds == 0 {
 				t.Fatalf("dealer-free costs not reported: %+v", pc)
 			}
-			t.Logf("dealer-free: setup %.2fs, %.2fs waiting for material, %d preprocessing bytes sent by party 1 (online %d)",
-				pc.SetupSeconds, pc.PreprocessingSeconds, pc.PreprocessingBytesSent, pc.BytesSent)
+			if offlineFirst := tc.mode == party.PrepOfflineFirst; offlineFirst != (pc.OfflineSeconds > 0) {
+				t.Fatalf("mode %s: offline phase %.2fs", tc.mode, pc.OfflineSeconds)
+			}
+			t.Logf("dealer-free: setup %.2fs, offline phase %.2fs, %.2fs waiting for material during training, %d preprocessing bytes sent by party 1 (online %d)",
+				pc.SetupSeconds, pc.OfflineSeconds, pc.PreprocessingSeconds, pc.PreprocessingBytesSent, pc.BytesSent)
 		})
 	}
 }

@@ -316,8 +316,12 @@ func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp
 	if err := checkSameExperiment(ctx, e, cfg); err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
+	lay, err := exchangeLayout(ctx, e, cfg, own)
+	if err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
 	end := func(context.Context) error { return nil }
-	var setup time.Duration
+	var setup, offline time.Duration
 	if cfg.Preprocessing == "he" {
 		start := time.Now()
 		if src.Source, err = dealerFreeSource(ctx, l, opts.Randomness, self); err != nil {
@@ -325,11 +329,21 @@ func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp
 		}
 		setup = time.Since(start)
 		fmt.Fprintf(progress, "party %d: dealer-free preprocessing set up in %.2fs\n", self, setup.Seconds())
+		if cfg.PreprocessingMode != PrepOnDemand {
+			plan, err := RecordPlan(ctx, cfg, lay, own.Task, own.Classes, test)
+			if err != nil {
+				return nil, fmt.Errorf("party %d: %w", self, err)
+			}
+			var stop func()
+			if src.Source, offline, stop, err = pipelined(ctx, cfg, src.Source, plan); err != nil {
+				return nil, fmt.Errorf("party %d: %w", self, err)
+			}
+			defer stop()
+			if offline > 0 {
+				fmt.Fprintf(progress, "party %d: offline phase made %d requests' material in %.2fs\n", self, plan.Len(), offline.Seconds())
+			}
+		}
 	} else if src.Source, end, err = protocol.RemoteDealerSource(ctx, tr, n); err != nil {
-		return nil, fmt.Errorf("party %d: %w", self, err)
-	}
-	lay, err := exchangeLayout(ctx, e, cfg, own)
-	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
 	fmt.Fprintf(progress, "party %d of %d: %s, %s partition %s, %d fractional bits\n", self, n, cfg.Name, cfg.Dataset.Partition, partSizes(lay), cfg.Precision)
@@ -358,7 +372,7 @@ func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp
 	pc := PartyCost{
 		Party: self, BytesSent: st.BytesSent, BytesReceived: st.BytesReceived, Rounds: st.Rounds,
 		Peers: st.Peers, Operations: e.Costs(), Layers: sr.Scopes,
-		PreprocessingSeconds: prepTime.Seconds(), SetupSeconds: setup.Seconds(),
+		PreprocessingSeconds: prepTime.Seconds(), SetupSeconds: setup.Seconds(), OfflineSeconds: offline.Seconds(),
 	}
 	for _, r := range l.prep {
 		pc.PreprocessingBytesSent += r.Stats().BytesSent

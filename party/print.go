@@ -107,7 +107,11 @@ func PrintCosts(w io.Writer, r *Results) {
 	for _, p := range r.Cost.Parties {
 		fmt.Fprintf(w, "party %d: sent %s, received %s, %d rounds; %.2fs waiting for preprocessing", p.Party, humanBytes(p.BytesSent), humanBytes(p.BytesReceived), p.Rounds, p.PreprocessingSeconds)
 		if p.PreprocessingBytesSent > 0 || p.SetupSeconds > 0 {
-			fmt.Fprintf(w, " (dealer-free: setup %.2fs, sent %s)", p.SetupSeconds, humanBytes(p.PreprocessingBytesSent))
+			fmt.Fprintf(w, " (dealer-free: setup %.2fs, ", p.SetupSeconds)
+			if p.OfflineSeconds > 0 {
+				fmt.Fprintf(w, "offline phase %.2fs, ", p.OfflineSeconds)
+			}
+			fmt.Fprintf(w, "sent %s)", humanBytes(p.PreprocessingBytesSent))
 		}
 		fmt.Fprintln(w)
 	}

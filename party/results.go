@@ -63,6 +63,8 @@ type PartyCost struct {
 	PreprocessingSeconds   float64 `json:"preprocessing_s"`
 	PreprocessingBytesSent int64   `json:"preprocessing_bytes_sent,omitempty"`
 	SetupSeconds           float64 `json:"setup_s,omitempty"`
+	// OfflineSeconds is the offline phase of preprocessing_mode: offline-first.
+	OfflineSeconds float64 `json:"offline_s,omitempty"`
 }
 
 // Versions reports the build: Go, this module and its dependencies.

@@ -70,7 +70,16 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 		cfg.Name, n, cfg.Dataset.Partition, partSizes(split.Layout), cfg.Preprocessing, cfg.Precision)
 	table := newEpochTable(progress, split.Task == dataset.Classification, true)
 
+	var plan *protocol.Plan
+	if cfg.Preprocessing == "he" && cfg.PreprocessingMode != PrepOnDemand {
+		planStart := time.Now()
+		if plan, err = RecordPlan(ctx, cfg, split.Layout, split.Task, split.Classes, split.Test); err != nil {
+			return nil, nil, err
+		}
+		log.Info("preprocessing plan recorded", "requests", plan.Len(), "seconds", time.Since(planStart).Seconds())
+	}
 	results := make([]*SecureResult, n)
+	offline := make([]time.Duration, n)   // an offline-first phase
 	setups := make([]time.Duration, n)    // dealer-free key and OT setup
 	prepTimes := make([]time.Duration, n) // time spent waiting for preprocessing material
 	errs := make([]error, n)
@@ -88,6 +97,13 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 				}
 				defer end(ctx)
 				setups[i] = setup
+				if plan != nil {
+					var stop func()
+					if src, offline[i], stop, err = pipelined(ctx, cfg, src, plan); err != nil {
+						return fmt.Errorf("party %d: %w", i, err)
+					}
+					defer stop()
+				}
 				src = timedSource{Source: src, spent: &prepTimes[i]}
 				ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(i), Parties: n, Opening: cfg.opening()}
 				e, err := protocol.NewEngine(ls[i].online, src, ecfg)
@@ -143,7 +159,7 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 		pc := PartyCost{
 			Party: i, BytesSent: st.BytesSent, BytesReceived: st.BytesReceived, Rounds: st.Rounds,
 			Peers: st.Peers, Operations: engines[i].Costs(), Layers: results[i].Scopes,
-			PreprocessingSeconds: prepTimes[i].Seconds(), SetupSeconds: setups[i].Seconds(),
+			PreprocessingSeconds: prepTimes[i].Seconds(), SetupSeconds: setups[i].Seconds(), OfflineSeconds: offline[i].Seconds(),
 		}
 		for _, r := range ls[i].prep {
 			pc.PreprocessingBytesSent += r.Stats().BytesSent
