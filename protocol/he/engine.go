@@ -180,6 +180,30 @@ func (p *Party) run(ctx context.Context, req uint64, chunk uint32, pl *plan, out
 		}
 		return idx
 	}
+	// sendAggregates is a "down" round: every aggregator sends its peers the
+	// aggregated polynomials it owns, and every party stores those it receives.
+	sendAggregates := func(step byte, polys []*ring.Poly, agg func(int) int) error {
+		n := len(polys)
+		return p.round(ctx, req, chunk, step,
+			func(to int) (int, []byte) {
+				idx := own(agg, n, me)
+				b := make([]byte, 0, len(idx)*st.polyBytes)
+				for _, i := range idx {
+					b = st.appendPoly(b, polys[i])
+				}
+				return len(idx), b
+			},
+			func(from int) (int, int) { k := len(own(agg, n, from)); return k, k * st.polyBytes },
+			func(from int, body []byte) error {
+				for _, i := range own(agg, n, from) {
+					var err error
+					if body, err = st.readPoly(body, polys[i]); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+	}
 	rq := p.workers[0].rq
 	tmp := p.workers[0].tmp
 
@@ -208,25 +232,7 @@ func (p *Party) run(ctx context.Context, req uint64, chunk uint32, pl *plan, out
 		return err
 	}
 	// S2E down.
-	err = p.round(ctx, req, chunk, stepS2EDown,
-		func(to int) (int, []byte) {
-			idx := own(encAgg, nEnc, me)
-			b := make([]byte, 0, len(idx)*st.polyBytes)
-			for _, e := range idx {
-				b = st.appendPoly(b, enc[e])
-			}
-			return len(idx), b
-		},
-		func(from int) (int, int) { n := len(own(encAgg, nEnc, from)); return n, n * st.polyBytes },
-		func(from int, body []byte) error {
-			for _, e := range own(encAgg, nEnc, from) {
-				var err error
-				if body, err = st.readPoly(body, enc[e]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+	err = sendAggregates(stepS2EDown, enc, encAgg)
 	if err != nil {
 		return err
 	}
@@ -347,25 +353,7 @@ func (p *Party) run(ctx context.Context, req uint64, chunk uint32, pl *plan, out
 		return err
 	}
 	// c1 down.
-	err = p.round(ctx, req, chunk, stepC1Down,
-		func(to int) (int, []byte) {
-			idx := own(outAgg, nOut, me)
-			b := make([]byte, 0, len(idx)*st.polyBytes)
-			for _, o := range idx {
-				b = st.appendPoly(b, c1[o])
-			}
-			return len(idx), b
-		},
-		func(from int) (int, int) { n := len(own(outAgg, nOut, from)); return n, n * st.polyBytes },
-		func(from int, body []byte) error {
-			for _, o := range own(outAgg, nOut, from) {
-				var err error
-				if body, err = st.readPoly(body, c1[o]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+	err = sendAggregates(stepC1Down, c1, outAgg)
 	if err != nil {
 		return err
 	}
