@@ -2,7 +2,6 @@ package party
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -85,38 +84,31 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 		s.closeFn()
 		return nil, err
 	}
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Go(func() {
-			errs[i] = func() error {
-				src, _, setup, err := wiring.source(ctx, i, rnd)
-				if err != nil {
-					return err
-				}
-				s.setups[i] = setup
-				e, err := protocol.NewEngine(s.trs[i], timedSource{Source: src, spent: &s.prepTimes[i]}, protocol.Config{Codec: codec, Rand: rnd.Party(i), Parties: n, Opening: cfg.opening()})
-				if err != nil {
-					return err
-				}
-				s.engines[i] = e
-				var vx, vy sharing.Tensor
-				if i == 0 {
-					vx, vy = xt, yt
-				}
-				if s.xs[i], err = e.Input(ctx, 0, vx, xt.Shape...); err != nil {
-					return err
-				}
-				if s.ys[i], err = e.Input(ctx, 0, vy, yt.Shape...); err != nil {
-					return err
-				}
-				s.nets[i], err = nn.NewSecure(e, spec, init)
-				return err
-			}()
-		})
-	}
-	wg.Wait()
-	if err := firstError(errs); err != nil {
+	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
+		src, _, setup, err := wiring.source(ctx, i, rnd)
+		if err != nil {
+			return err
+		}
+		s.setups[i] = setup
+		e, err := protocol.NewEngine(s.trs[i], timedSource{Source: src, spent: &s.prepTimes[i]}, protocol.Config{Codec: codec, Rand: rnd.Party(i), Parties: n, Opening: cfg.opening()})
+		if err != nil {
+			return err
+		}
+		s.engines[i] = e
+		var vx, vy sharing.Tensor
+		if i == 0 {
+			vx, vy = xt, yt
+		}
+		if s.xs[i], err = e.Input(ctx, 0, vx, xt.Shape...); err != nil {
+			return err
+		}
+		if s.ys[i], err = e.Input(ctx, 0, vy, yt.Shape...); err != nil {
+			return err
+		}
+		s.nets[i], err = nn.NewSecure(e, spec, init)
+		return err
+	})
+	if err != nil {
 		s.closeFn()
 		return nil, err
 	}
@@ -169,23 +161,18 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind string, steps in
 	}
 	prepBefore, prepTimeBefore := prepBytes(), s.prepTimes[1]
 	opt := cfg.Optimizer(0)
-	errs := make([]error, n)
 	start := time.Now()
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Go(func() {
-			for k := 0; k < steps; k++ {
-				idx := batch(k)
-				if _, err := s.nets[i].TrainBatch(ctx, sharing.GatherRows(s.xs[i], idx), sharing.GatherRows(s.ys[i], idx), opt); err != nil {
-					errs[i] = err
-					return
-				}
+	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
+		for k := 0; k < steps; k++ {
+			idx := batch(k)
+			if _, err := s.nets[i].TrainBatch(ctx, sharing.GatherRows(s.xs[i], idx), sharing.GatherRows(s.ys[i], idx), opt); err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
+		}
+		return nil
+	})
 	elapsed := time.Since(start)
-	if err := firstError(errs); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	after := s.trs[1].Stats()

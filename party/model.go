@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -194,37 +193,28 @@ func PredictShared(ctx context.Context, shares []*ModelFile, test *dataset.Datas
 	if err != nil {
 		return nil, err
 	}
-	preds := make([]*mat.Dense, n)
-	errs := make([]error, n)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
+	byParty := make([]*ModelFile, n)
 	for _, s := range shares {
-		wg.Add(1)
-		go func(s *ModelFile) {
-			defer wg.Done()
-			i := s.Shares.Party
-			errs[i] = func() error {
-				src, _ := dealer.Source(i)
-				e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: s.Shares.Precision}, Opening: cfg.opening()})
-				if err != nil {
-					return err
-				}
-				net, err := nn.SecureFromShares(e, spec, s.Shares.W, s.Shares.B)
-				if err != nil {
-					return err
-				}
-				preds[i], err = securePredict(ctx, e, net, x)
-				return err
-			}()
-			if errs[i] != nil {
-				cancel()
-				ts[i].Close()
-			}
-		}(s)
+		byParty[s.Shares.Party] = s
 	}
-	wg.Wait()
-	if err := firstError(errs); err != nil {
+	preds := make([]*mat.Dense, n)
+	err = runParties(ctx, n, func(i int) { ts[i].Close() }, func(ctx context.Context, i int) error {
+		src, err := dealer.Source(i)
+		if err != nil {
+			return err
+		}
+		e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: byParty[i].Shares.Precision}, Opening: cfg.opening()})
+		if err != nil {
+			return err
+		}
+		net, err := nn.SecureFromShares(e, spec, byParty[i].Shares.W, byParty[i].Shares.B)
+		if err != nil {
+			return err
+		}
+		preds[i], err = securePredict(ctx, e, net, x)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	var m Metrics

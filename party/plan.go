@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/tessera-mpc/tessera/dataset"
@@ -43,37 +42,24 @@ func RecordPlan(ctx context.Context, cfg *Config, lay Layout, task dataset.Task,
 		return nil, err
 	}
 	dry := *cfg
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var recorder *protocol.Recorder
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Go(func() {
-			errs[i] = func() error {
-				src, err := dealer.Source(i)
-				if err != nil {
-					return err
-				}
-				if i == 0 {
-					recorder = protocol.NewRecorder(src)
-					src = recorder
-				}
-				e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Parties: n, Opening: cfg.opening()})
-				if err != nil {
-					return err
-				}
-				_, err = TrainSecure(ctx, &dry, e, Local{Own: zeroPart(lay, i, task, classes), Layout: lay, Test: test}, Hooks{})
-				return err
-			}()
-			if errs[i] != nil {
-				cancel()
-				ts[i].Close()
-			}
-		})
-	}
-	wg.Wait()
-	if err := firstError(errs); err != nil {
+	err = runParties(ctx, n, func(i int) { ts[i].Close() }, func(ctx context.Context, i int) error {
+		src, err := dealer.Source(i)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			recorder = protocol.NewRecorder(src)
+			src = recorder
+		}
+		e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Parties: n, Opening: cfg.opening()})
+		if err != nil {
+			return err
+		}
+		_, err = TrainSecure(ctx, &dry, e, Local{Own: zeroPart(lay, i, task, classes), Layout: lay, Test: test}, Hooks{})
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("recording the preprocessing plan: %w", err)
 	}
 	return recorder.Plan(), nil

@@ -82,58 +82,50 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	offline := make([]time.Duration, n)   // an offline-first phase
 	setups := make([]time.Duration, n)    // dealer-free key and OT setup
 	prepTimes := make([]time.Duration, n) // time spent waiting for preprocessing material
-	errs := make([]error, n)
 	engines := make([]*protocol.Engine, n)
 	start := time.Now()
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			errs[i] = func() error {
-				src, end, setup, err := wiring.source(ctx, i, opts.Randomness)
-				if err != nil {
-					return fmt.Errorf("party %d: preprocessing: %w", i, err)
-				}
-				defer end(ctx)
-				setups[i] = setup
-				if plan != nil {
-					var stop func()
-					if src, offline[i], stop, err = pipelined(ctx, cfg, src, plan); err != nil {
-						return fmt.Errorf("party %d: %w", i, err)
-					}
-					defer stop()
-				}
-				src = timedSource{Source: src, spent: &prepTimes[i]}
-				ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(i), Parties: n, Opening: cfg.opening()}
-				e, err := protocol.NewEngine(ls[i].online, src, ecfg)
-				if err != nil {
-					return err
-				}
-				engines[i] = e
-				var hooks Hooks
-				if i == 0 {
-					hooks.Epoch = func(r EpochReport) {
-						table.row(r, plain.Epochs[r.Epoch-1])
-						log.Info("epoch done", "epoch", r.Epoch, "seconds", r.Elapsed.Seconds())
-					}
-					if opts.Bar {
-						hooks.Step = table.bar
-					}
-				}
-				results[i], err = TrainSecure(ctx, cfg, e, Local{Own: split.Parts[i], Layout: split.Layout, Test: split.Test}, hooks)
-				return err
-			}()
-			if errs[i] != nil {
-				log.Error("party failed", "party", i, "err", errs[i])
-				cancel()             // stop the other parties
-				ls[i].online.Close() // and wake any that wait on this one
+	err = runParties(ctx, n, func(i int) { ls[i].online.Close() }, func(ctx context.Context, i int) error {
+		err := func() error {
+			src, end, setup, err := wiring.source(ctx, i, opts.Randomness)
+			if err != nil {
+				return fmt.Errorf("party %d: preprocessing: %w", i, err)
 			}
-		}(i)
-	}
-	wg.Wait()
+			defer end(ctx)
+			setups[i] = setup
+			if plan != nil {
+				var stop func()
+				if src, offline[i], stop, err = pipelined(ctx, cfg, src, plan); err != nil {
+					return fmt.Errorf("party %d: %w", i, err)
+				}
+				defer stop()
+			}
+			src = timedSource{Source: src, spent: &prepTimes[i]}
+			ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(i), Parties: n, Opening: cfg.opening()}
+			e, err := protocol.NewEngine(ls[i].online, src, ecfg)
+			if err != nil {
+				return err
+			}
+			engines[i] = e
+			var hooks Hooks
+			if i == 0 {
+				hooks.Epoch = func(r EpochReport) {
+					table.row(r, plain.Epochs[r.Epoch-1])
+					log.Info("epoch done", "epoch", r.Epoch, "seconds", r.Elapsed.Seconds())
+				}
+				if opts.Bar {
+					hooks.Step = table.bar
+				}
+			}
+			results[i], err = TrainSecure(ctx, cfg, e, Local{Own: split.Parts[i], Layout: split.Layout, Test: split.Test}, hooks)
+			return err
+		}()
+		if err != nil {
+			log.Error("party failed", "party", i, "err", err)
+		}
+		return err
+	})
 	wall := time.Since(start)
-	if err := firstError(errs); err != nil {
+	if err != nil {
 		return nil, nil, err
 	}
 	if err := <-wiring.dealerDone; err != nil {
@@ -199,6 +191,28 @@ func partSizes(l Layout) string {
 		return fmt.Sprintf("(columns %v of %d rows)", l.ColsPerParty, l.Rows)
 	}
 	return fmt.Sprintf("(rows %v)", l.RowsPerParty)
+}
+
+// runParties runs fn for parties 0..n-1 concurrently. The first failure cancels
+// the others' context and, through closeParty (if not nil), closes the failed
+// party's transport so that peers blocked on it wake; the root cause is returned.
+func runParties(ctx context.Context, n int, closeParty func(i int), fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Go(func() {
+			if errs[i] = fn(ctx, i); errs[i] != nil {
+				cancel()
+				if closeParty != nil {
+					closeParty(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return firstError(errs)
 }
 
 func firstError(errs []error) error {
