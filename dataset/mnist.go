@@ -116,18 +116,7 @@ func loadMNIST(opts LoadOptions, trainRows, testRows int) (train, test *Dataset,
 
 // mnistDir is dataDir for the MNIST module.
 func mnistDir(opts LoadOptions) (dir, source string, err error) {
-	if opts.Dir != "" {
-		return opts.Dir, "LoadOptions.Dir", nil
-	}
-	if dir := os.Getenv(DataDirEnv); dir != "" {
-		return dir, DataDirEnv, nil
-	}
-	cache, err := modCache()
-	if err != nil {
-		return "", "", err
-	}
-	return filepath.Join(cache, filepath.FromSlash(escapeModulePath(mnistModule))+"@"+mnistVersion, mnistDataDir),
-		"the Go module cache", nil
+	return moduleDataDir(opts, mnistModule, mnistVersion, mnistDataDir)
 }
 
 // escapeModulePath applies the module cache's case encoding, which keeps paths unique

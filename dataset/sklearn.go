@@ -98,6 +98,13 @@ func fetchHint(source, name string) string {
 // dataDir resolves where the JSON files live and says where that choice came from,
 // for error messages.
 func dataDir(opts LoadOptions) (dir, source string, err error) {
+	return moduleDataDir(opts, sklearnModule, sklearnVersion, sklearnDataDir)
+}
+
+// moduleDataDir resolves a data folder: opts.Dir, else $TESSERA_DATA_DIR, else
+// folder sub of module@version in the Go module cache. source says which, for error
+// messages.
+func moduleDataDir(opts LoadOptions, module, version, sub string) (dir, source string, err error) {
 	if opts.Dir != "" {
 		return opts.Dir, "LoadOptions.Dir", nil
 	}
@@ -108,7 +115,7 @@ func dataDir(opts LoadOptions) (dir, source string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	return filepath.Join(cache, filepath.FromSlash(sklearnModule)+"@"+sklearnVersion, filepath.FromSlash(sklearnDataDir)),
+	return filepath.Join(cache, filepath.FromSlash(escapeModulePath(module))+"@"+version, filepath.FromSlash(sub)),
 		"the Go module cache", nil
 }
 
