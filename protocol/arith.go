@@ -403,13 +403,6 @@ func (e *Engine) MaskMatrices(ctx context.Context, xs ...sharing.Tensor) ([]*Mas
 	return out, nil
 }
 
-func maybeTranspose(t sharing.Tensor, trans bool) sharing.Tensor {
-	if trans {
-		return sharing.Transpose(t)
-	}
-	return t
-}
-
 // MatMulMasked returns a sharing of the ring product op(x)·op(y) of two masked
 // matrices, op transposing where asked, with no communication: with D, E the opened
 // differences and A, B the masks, XY = D(B+E) + AE + AB, and AB comes from the
@@ -429,14 +422,14 @@ func (e *Engine) MatMulMasked(ctx context.Context, x *Masked, transX bool, y *Ma
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MatMulMasked %dx%dx%d: preprocessing: %w", m, k, n, err)
 	}
-	d, a := maybeTranspose(x.D, transX), maybeTranspose(x.A, transX)
-	ed, b := maybeTranspose(y.D, transY), maybeTranspose(y.A, transY)
-	bPlus := b
+	// op distributes over the sum, so party 0's public D·E term rides on B+E in
+	// the masks' own orientation.
+	bPlus := y.A
 	if e.self == 0 {
-		bPlus = sharing.Add(b, ed)
+		bPlus = sharing.Add(y.A, y.D)
 	}
-	z := sharing.MatMul(d, bPlus)
-	sharing.AddInPlace(z, sharing.MatMul(a, ed))
+	z := sharing.MatMulOp(x.D, transX, bPlus, transY)
+	sharing.AddInPlace(z, sharing.MatMulOp(x.A, transX, y.D, transY))
 	sharing.AddInPlace(z, c)
 	e.account("matmul-masked", start, 0, 0)
 	return z, nil

@@ -104,7 +104,7 @@ const parallelDealerWords = 1 << 15
 func (d *Dealer) corrected(k uint64, req request) []sharing.Tensor {
 	var values []sharing.Tensor
 	if req.Kind == kindMaskProduct {
-		values = []sharing.Tensor{sharing.MatMul(d.maskValue(req.X), d.maskValue(req.Y))}
+		values = []sharing.Tensor{sharing.MatMulOp(d.maskValue(req.X), req.X.Trans, d.maskValue(req.Y), req.Y.Trans)}
 	} else {
 		values = req.generate(sharing.NewPRG(d.master, k))
 	}
@@ -148,14 +148,10 @@ func (d *Dealer) corrected(k uint64, req request) []sharing.Tensor {
 	return values
 }
 
-// maskValue regenerates a mask made by an earlier request (a mask is the first
-// component drawn from its request's stream) and applies the product's transpose.
+// maskValue regenerates a mask made by an earlier request: a mask is the first
+// component drawn from its request's stream.
 func (d *Dealer) maskValue(m MaskRef) sharing.Tensor {
-	a := sharing.NewPRG(d.master, m.ID).Tensor(m.Rows, m.Cols)
-	if m.Trans {
-		return sharing.Transpose(a)
-	}
-	return a
+	return sharing.NewPRG(d.master, m.ID).Tensor(m.Rows, m.Cols)
 }
 
 // requestKind names the kinds of material.

@@ -99,6 +99,27 @@ func MatMul(a, b Tensor) Tensor {
 	return out
 }
 
+// MatMulOp returns op(a)·op(b), where op transposes when asked, without
+// materialising a transpose.
+func MatMulOp(a Tensor, transA bool, b Tensor, transB bool) Tensor {
+	ar, ac := matDims("MatMulOp", a)
+	br, bc := matDims("MatMulOp", b)
+	m, k, opA := ar, ac, operand{a.Data, ac, 1}
+	if transA {
+		m, k, opA = ac, ar, operand{a.Data, 1, ac}
+	}
+	k2, n, opB := br, bc, operand{b.Data, bc, 1}
+	if transB {
+		k2, n, opB = bc, br, operand{b.Data, 1, bc}
+	}
+	if k != k2 {
+		panic(fmt.Sprintf("sharing: MatMulOp of %v (transposed %v) and %v (transposed %v)", a.Shape, transA, b.Shape, transB))
+	}
+	out := Zeros(m, n)
+	gemm(out.Data, n, m, k, n, opA, opB)
+	return out
+}
+
 // MatMulTransA returns a^T * b for a k x m matrix a and a k x n matrix b,
 // without materialising the transpose.
 func MatMulTransA(a, b Tensor) Tensor {

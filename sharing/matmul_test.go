@@ -104,6 +104,10 @@ func TestMatMulMatchesReference(t *testing.T) {
 				at, bt := Transpose(a), Transpose(b)
 				sameData(t, "MatMulTransA "+what, MatMulTransA(at, b).Data, want)
 				sameData(t, "MatMulTransB "+what, MatMulTransB(a, bt).Data, want)
+				sameData(t, "MatMulOp N N "+what, MatMulOp(a, false, b, false).Data, want)
+				sameData(t, "MatMulOp T N "+what, MatMulOp(at, true, b, false).Data, want)
+				sameData(t, "MatMulOp N T "+what, MatMulOp(a, false, bt, true).Data, want)
+				sameData(t, "MatMulOp T T "+what, MatMulOp(at, true, bt, true).Data, want)
 
 				// matMulAdd accumulates.
 				c := randTensor(uint64(4*si+2), high, m, n)
