@@ -368,16 +368,7 @@ func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp
 		res.Epochs = append(res.Epochs, EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, SecureSec: r.Elapsed.Seconds()})
 	}
 	res.Final.Secure = res.Epochs[len(res.Epochs)-1].Secure
-	st := l.online.Stats()
-	pc := PartyCost{
-		Party: self, BytesSent: st.BytesSent, BytesReceived: st.BytesReceived, Rounds: st.Rounds,
-		Peers: st.Peers, Operations: e.Costs(), Layers: sr.Scopes,
-		PreprocessingSeconds: prepTime.Seconds(), SetupSeconds: setup.Seconds(), OfflineSeconds: offline.Seconds(),
-	}
-	for _, r := range l.prep {
-		pc.PreprocessingBytesSent += r.Stats().BytesSent
-	}
-	res.Cost = Cost{WallSeconds: time.Since(start).Seconds(), Parties: []PartyCost{pc}}
+	res.Cost = Cost{WallSeconds: time.Since(start).Seconds(), Parties: []PartyCost{partyCost(self, l, e, sr.Scopes, prepTime, setup, offline)}}
 	PrintCosts(progress, res)
 	if nc.ModelDir != "" {
 		results := make([]*SecureResult, n)

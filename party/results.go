@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"time"
 
 	"github.com/tessera-mpc/tessera/protocol"
 )
@@ -65,6 +66,21 @@ type PartyCost struct {
 	SetupSeconds           float64 `json:"setup_s,omitempty"`
 	// OfflineSeconds is the offline phase of preprocessing_mode: offline-first.
 	OfflineSeconds float64 `json:"offline_s,omitempty"`
+}
+
+// partyCost gathers one party's costs: online traffic from its online channel,
+// dealer-free preprocessing traffic from its other channels.
+func partyCost(party int, l links, e *protocol.Engine, scopes []protocol.ScopeCost, prep, setup, offline time.Duration) PartyCost {
+	st := l.online.Stats()
+	pc := PartyCost{
+		Party: party, BytesSent: st.BytesSent, BytesReceived: st.BytesReceived, Rounds: st.Rounds,
+		Peers: st.Peers, Operations: e.Costs(), Layers: scopes,
+		PreprocessingSeconds: prep.Seconds(), SetupSeconds: setup.Seconds(), OfflineSeconds: offline.Seconds(),
+	}
+	for _, r := range l.prep {
+		pc.PreprocessingBytesSent += r.Stats().BytesSent
+	}
+	return pc
 }
 
 // Versions reports the build: Go, this module and its dependencies.

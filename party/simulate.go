@@ -147,16 +147,7 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 		res.Cost.DealerBytesSent = wiring.dealer.BytesSent()
 	}
 	for i := 0; i < n; i++ {
-		st := ls[i].online.Stats()
-		pc := PartyCost{
-			Party: i, BytesSent: st.BytesSent, BytesReceived: st.BytesReceived, Rounds: st.Rounds,
-			Peers: st.Peers, Operations: engines[i].Costs(), Layers: results[i].Scopes,
-			PreprocessingSeconds: prepTimes[i].Seconds(), SetupSeconds: setups[i].Seconds(), OfflineSeconds: offline[i].Seconds(),
-		}
-		for _, r := range ls[i].prep {
-			pc.PreprocessingBytesSent += r.Stats().BytesSent
-		}
-		res.Cost.Parties = append(res.Cost.Parties, pc)
+		res.Cost.Parties = append(res.Cost.Parties, partyCost(i, ls[i], engines[i], results[i].Scopes, prepTimes[i], setups[i], offline[i]))
 	}
 	PrintCosts(progress, res)
 	return res, results, nil

@@ -328,24 +328,34 @@ func secureStandardizer(ctx context.Context, e *protocol.Engine, own *dataset.Da
 	if err != nil {
 		return dataset.Standardizer{}, &PrivateError{Public: "its column statistics do not fit fixed point", Err: err}
 	}
-	acc := sharing.Zeros(2, features)
+	total, err := openSum(ctx, e, mine)
+	if err != nil {
+		return dataset.Standardizer{}, err
+	}
+	vals := codec.DecodeTensor(total)
+	return dataset.FitStandardizer(vals[:features], vals[features:], lay.Rows)
+}
+
+// openSum opens the sum over all parties of a private tensor each holds (of the
+// same public shape): every party inputs its own, and only the total is opened.
+func openSum(ctx context.Context, e *protocol.Engine, mine sharing.Tensor) (sharing.Tensor, error) {
+	acc := sharing.Zeros(mine.Shape...)
 	for p := 0; p < e.Parties(); p++ {
 		var v sharing.Tensor
 		if p == e.Self() {
 			v = mine
 		}
-		s, err := e.Input(ctx, p, v, 2, features)
+		s, err := e.Input(ctx, p, v, mine.Shape...)
 		if err != nil {
-			return dataset.Standardizer{}, err
+			return sharing.Tensor{}, err
 		}
 		sharing.AddInPlace(acc, s)
 	}
 	opened, err := e.Open(ctx, acc)
 	if err != nil {
-		return dataset.Standardizer{}, err
+		return sharing.Tensor{}, err
 	}
-	vals := codec.DecodeTensor(opened[0])
-	return dataset.FitStandardizer(vals[:features], vals[features:], lay.Rows)
+	return opened[0], nil
 }
 
 // monitor computes an epoch's metrics. With output "reveal" the model is opened to
@@ -399,23 +409,11 @@ func aggregateLoss(ctx context.Context, e *protocol.Engine, spec nn.Spec, params
 	if err != nil {
 		return 0, &PrivateError{Public: "its training loss does not fit fixed point", Err: err}
 	}
-	acc := sharing.Zeros(1)
-	for p := 0; p < e.Parties(); p++ {
-		v := sharing.Tensor{}
-		if p == e.Self() {
-			v = sharing.Tensor{Shape: []int{1}, Data: []uint64{enc}}
-		}
-		s, err := e.Input(ctx, p, v, 1)
-		if err != nil {
-			return 0, err
-		}
-		sharing.AddInPlace(acc, s)
-	}
-	opened, err := e.Open(ctx, acc)
+	total, err := openSum(ctx, e, sharing.Tensor{Shape: []int{1}, Data: []uint64{enc}})
 	if err != nil {
 		return 0, err
 	}
-	return codec.Decode(opened[0].Data[0]) / float64(rows), nil
+	return codec.Decode(total.Data[0]) / float64(rows), nil
 }
 
 // evalChunk bounds the rows of one secure inference call, and so the size of the
