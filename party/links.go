@@ -9,7 +9,7 @@ import (
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/protocol/he"
-	"github.com/tessera-mpc/tessera/sharing"
+	"github.com/tessera-mpc/tessera/protocol/ot"
 )
 
 // links are one party's channels to its peers: the online engine's, and with
@@ -28,46 +28,10 @@ type timedSource struct {
 	spent *time.Duration
 }
 
-func (t timedSource) since(start time.Time) { *t.spent += time.Since(start) }
-
-func (t timedSource) ElementwiseTriple(ctx context.Context, shape []int) (protocol.Triple, error) {
-	defer t.since(time.Now())
-	return t.Source.ElementwiseTriple(ctx, shape)
-}
-
-func (t timedSource) MatrixTriple(ctx context.Context, m, k, n int) (protocol.Triple, error) {
-	defer t.since(time.Now())
-	return t.Source.MatrixTriple(ctx, m, k, n)
-}
-
-func (t timedSource) SquarePair(ctx context.Context, shape []int) (protocol.SquarePair, error) {
-	defer t.since(time.Now())
-	return t.Source.SquarePair(ctx, shape)
-}
-
-func (t timedSource) TruncPair(ctx context.Context, shape []int, f int) (protocol.TruncPair, error) {
-	defer t.since(time.Now())
-	return t.Source.TruncPair(ctx, shape, f)
-}
-
-func (t timedSource) AndTriple(ctx context.Context, words int) (protocol.BinaryTriple, error) {
-	defer t.since(time.Now())
-	return t.Source.AndTriple(ctx, words)
-}
-
-func (t timedSource) DaBits(ctx context.Context, n int) (protocol.DaBits, error) {
-	defer t.since(time.Now())
-	return t.Source.DaBits(ctx, n)
-}
-
-func (t timedSource) Mask(ctx context.Context, rows, cols int) (protocol.MaskShare, error) {
-	defer t.since(time.Now())
-	return t.Source.Mask(ctx, rows, cols)
-}
-
-func (t timedSource) MaskProduct(ctx context.Context, x, y protocol.MaskRef) (sharing.Tensor, error) {
-	defer t.since(time.Now())
-	return t.Source.MaskProduct(ctx, x, y)
+// Fetch implements protocol.Source.
+func (t timedSource) Fetch(ctx context.Context, req protocol.Request) (protocol.Material, error) {
+	defer func(start time.Time) { *t.spent += time.Since(start) }(time.Now())
+	return t.Source.Fetch(ctx, req)
 }
 
 // dealerFreeSource sets up party self's dealer-free preprocessing: threshold-CKKS
@@ -85,7 +49,7 @@ func dealerFreeSource(ctx context.Context, l links, rnd Randomness, self int) (p
 	if err != nil {
 		return nil, fmt.Errorf("OT setup: %w", err)
 	}
-	return protocol.SplitSource{Arith: arith, Binary: binary}, nil
+	return protocol.Router{}.Route(arith, he.Kinds...).Route(binary, ot.Kinds...), nil
 }
 
 // muxedLinks splits each party's transport into the online, HE and OT channels.

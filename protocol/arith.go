@@ -16,10 +16,11 @@ func (e *Engine) Mul(ctx context.Context, x, y sharing.Tensor) (sharing.Tensor, 
 		return sharing.Tensor{}, fmt.Errorf("protocol: Mul of shapes %v and %v", x.Shape, y.Shape)
 	}
 	start := time.Now()
-	t, err := e.pre.ElementwiseTriple(ctx, x.Shape)
+	mat, err := e.fetch(ctx, ElementwiseRequest(x.Shape))
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Mul: preprocessing: %w", err)
 	}
+	t := mat.Triple()
 	opened, err := e.Open(ctx, sharing.Sub(x, t.A), sharing.Sub(y, t.B))
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Mul: %w", err)
@@ -40,10 +41,11 @@ func (e *Engine) Mul(ctx context.Context, x, y sharing.Tensor) (sharing.Tensor, 
 // opening of Mul.
 func (e *Engine) Square(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	start := time.Now()
-	p, err := e.pre.SquarePair(ctx, x.Shape)
+	mat, err := e.fetch(ctx, SquareRequest(x.Shape))
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Square: preprocessing: %w", err)
 	}
+	p := mat.SquarePair()
 	opened, err := e.Open(ctx, sharing.Sub(x, p.A))
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Square: %w", err)
@@ -68,10 +70,11 @@ func (e *Engine) MatMul(ctx context.Context, x, y sharing.Tensor) (sharing.Tenso
 	}
 	start := time.Now()
 	m, k, n := x.Shape[0], x.Shape[1], y.Shape[1]
-	t, err := e.pre.MatrixTriple(ctx, m, k, n)
+	mat, err := e.fetch(ctx, MatrixRequest(m, k, n))
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MatMul %dx%dx%d: preprocessing: %w", m, k, n, err)
 	}
+	t := mat.Triple()
 	opened, err := e.Open(ctx, sharing.Sub(x, t.A), sharing.Sub(y, t.B))
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MatMul %dx%dx%d: %w", m, k, n, err)
@@ -141,11 +144,11 @@ func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tens
 	}
 	pairs := map[int]TruncPair{}
 	for _, b := range widths {
-		tp, err := e.pre.TruncPair(ctx, []int{sizes[b]}, b)
+		mat, err := e.fetch(ctx, TruncRequest([]int{sizes[b]}, b))
 		if err != nil {
 			return nil, fmt.Errorf("protocol: Truncate: preprocessing: %w", err)
 		}
-		pairs[b] = tp
+		pairs[b] = mat.TruncPair()
 	}
 	// y = x + 2^62 lies in [0, 2^63) for |x| < 2^62, so y + (r mod 2^63) does not wrap
 	// and its top bit is msb(c) xor msb(r), computable linearly from public c.
@@ -385,10 +388,11 @@ func (e *Engine) MaskMatrices(ctx context.Context, xs ...sharing.Tensor) ([]*Mas
 		if len(x.Shape) != 2 {
 			return nil, fmt.Errorf("protocol: masking a tensor of shape %v, not a matrix", x.Shape)
 		}
-		m, err := e.pre.Mask(ctx, x.Shape[0], x.Shape[1])
+		mat, err := e.fetch(ctx, MaskRequest(x.Shape[0], x.Shape[1]))
 		if err != nil {
 			return nil, fmt.Errorf("protocol: mask %dx%d: preprocessing: %w", x.Shape[0], x.Shape[1], err)
 		}
+		m := mat.MaskShare()
 		out[i] = &Masked{X: x, A: m.A, mask: MaskRef{ID: m.ID, Rows: x.Shape[0], Cols: x.Shape[1]}}
 		diffs[i] = sharing.Sub(x, m.A)
 	}
@@ -418,10 +422,11 @@ func (e *Engine) MatMulMasked(ctx context.Context, x *Masked, transX bool, y *Ma
 	if k != k2 {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MatMulMasked of %dx%d and %dx%d", m, k, k2, n)
 	}
-	c, err := e.pre.MaskProduct(ctx, xr, yr)
+	mat, err := e.fetch(ctx, MaskProductRequest(xr, yr))
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MatMulMasked %dx%dx%d: preprocessing: %w", m, k, n, err)
 	}
+	c := mat.Parts[0]
 	// op distributes over the sum, so party 0's public D·E term rides on B+E in
 	// the masks' own orientation.
 	bPlus := y.A

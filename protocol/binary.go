@@ -30,13 +30,11 @@ func (e *Engine) And(ctx context.Context, x, y []uint64) ([]uint64, error) {
 		return []uint64{}, nil
 	}
 	start := time.Now()
-	t, err := e.pre.AndTriple(ctx, n)
+	mat, err := e.fetch(ctx, AndRequest(n))
 	if err != nil {
 		return nil, fmt.Errorf("protocol: And: preprocessing: %w", err)
 	}
-	if len(t.A) != n || len(t.B) != n || len(t.C) != n {
-		return nil, fmt.Errorf("protocol: And: preprocessing gave %d/%d/%d words, want %d", len(t.A), len(t.B), len(t.C), n)
-	}
+	t := mat.BinaryTriple()
 	masked := make([]uint64, 2*n)
 	for i := range x {
 		masked[i] = x[i] ^ t.A[i]
@@ -341,13 +339,14 @@ func (e *Engine) bitsToArith(ctx context.Context, bits []uint64, n int) (sharing
 		return out, nil
 	}
 	words := (n + 63) / 64
-	db, err := e.pre.DaBits(ctx, 64*words)
+	if len(bits) < words {
+		return sharing.Tensor{}, fmt.Errorf("bit conversion: %d words for %d bits", len(bits), n)
+	}
+	mat, err := e.fetch(ctx, DaBitRequest(64*words))
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("bit conversion: preprocessing: %w", err)
 	}
-	if len(db.Binary) != 64*words || db.Arith.Len() != 64*words || len(bits) < words {
-		return sharing.Tensor{}, fmt.Errorf("bit conversion: preprocessing gave %d/%d daBits, want %d", len(db.Binary), db.Arith.Len(), 64*words)
-	}
+	db := mat.DaBits()
 	masked := make([]uint64, words)
 	copy(masked, bits[:words])
 	for i, r := range db.Binary {

@@ -29,19 +29,19 @@ func TestDealerMaterialExact(t *testing.T) {
 			var das []protocol.DaBits
 			var trs []protocol.TruncPair
 			for _, s := range srcs {
-				a, err := s.AndTriple(ctx, words)
+				a, err := s.Fetch(ctx, protocol.AndRequest(words))
 				if err != nil {
 					t.Fatal(err)
 				}
-				b, err := s.DaBits(ctx, bits)
+				b, err := s.Fetch(ctx, protocol.DaBitRequest(bits))
 				if err != nil {
 					t.Fatal(err)
 				}
-				tp, err := s.TruncPair(ctx, []int{bits}, 13)
+				tp, err := s.Fetch(ctx, protocol.TruncRequest([]int{bits}, 13))
 				if err != nil {
 					t.Fatal(err)
 				}
-				ands, das, trs = append(ands, a), append(das, b), append(trs, tp)
+				ands, das, trs = append(ands, a.BinaryTriple()), append(das, b.DaBits()), append(trs, tp.TruncPair())
 			}
 			xor := func(get func(i int) []uint64) []uint64 {
 				out := make([]uint64, len(get(0)))

@@ -6,4 +6,15 @@
 // Like etcd's raft core, the engine does no I/O of its own: it talks to peers only
 // through the Transport interface defined here, which the application implements
 // (package network has an in-memory and a libp2p implementation).
+//
+// Preprocessing material is asked for as a Request (a Kind and its shape) from a
+// one-method Source, and arrives as Material: its components in the order the Kind
+// documents. The engine keeps small typed views (Material.Triple, .TruncPair, ...)
+// and checks every Material's shape before use. Sources compose: Router serves each
+// kind from its own source (HE for arithmetic material, OT for binary material),
+// Recorder records a run's requests as a Plan, Pipeline fetches a Plan's material
+// ahead of the online phase and checks every request against it, and SourceFunc
+// adapts a function (timing, fault injection). Adding a kind of material touches
+// the Kind list and Request.shapes here, the source that makes it, and one engine
+// call.
 package protocol

@@ -122,6 +122,18 @@ const (
 	OpenViaKing  Opening = "king"
 )
 
+// fetch asks the engine's source for req and checks what it gave.
+func (e *Engine) fetch(ctx context.Context, req Request) (Material, error) {
+	m, err := e.pre.Fetch(ctx, req)
+	if err != nil {
+		return Material{}, err
+	}
+	if err := m.check(req); err != nil {
+		return Material{}, err
+	}
+	return m, nil
+}
+
 // NewEngine returns party tr.Self()'s engine.
 func NewEngine(tr Transport, pre Source, cfg Config) (*Engine, error) {
 	if tr == nil || pre == nil {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-
-	"github.com/tessera-mpc/tessera/sharing"
 )
 
 // A computation's preprocessing requests depend only on public shapes, never on
@@ -17,34 +15,11 @@ import (
 
 // Plan is the recorded sequence of a computation's preprocessing requests.
 type Plan struct {
-	entries []planEntry
-}
-
-type planEntry struct {
-	req   request
-	shape []int // element-wise kinds: the requested shape
+	entries []Request
 }
 
 // Len is the number of requests.
 func (p *Plan) Len() int { return len(p.entries) }
-
-func (e planEntry) String() string {
-	switch e.req.Kind {
-	case kindMatrix:
-		return fmt.Sprintf("%s %dx%dx%d", e.req.Kind, e.req.M, e.req.K, e.req.N)
-	case kindMask:
-		return fmt.Sprintf("%s %dx%d", e.req.Kind, e.req.M, e.req.K)
-	case kindMaskProduct:
-		return fmt.Sprintf("%s of requests %d and %d", e.req.Kind, e.req.X.ID, e.req.Y.ID)
-	case kindTrunc:
-		return fmt.Sprintf("%s %v by %d bits", e.req.Kind, e.shape, e.req.Bits)
-	}
-	return fmt.Sprintf("%s %v", e.req.Kind, e.shape)
-}
-
-func (e planEntry) equal(o planEntry) bool {
-	return e.req == o.req && slices.Equal(e.shape, o.shape)
-}
 
 // Recorder is a Source that records every request it passes on to another source.
 // Mask IDs in the plan are plan indices, whatever the underlying source uses.
@@ -62,71 +37,26 @@ func (r *Recorder) Plan() *Plan {
 	return &Plan{entries: slices.Clone(r.plan.entries)}
 }
 
-func (r *Recorder) add(req request, shape []int) {
-	r.plan.entries = append(r.plan.entries, planEntry{req: req, shape: slices.Clone(shape)})
-}
-
-func (r *Recorder) ElementwiseTriple(ctx context.Context, shape []int) (Triple, error) {
-	r.add(request{Kind: kindElementwise, Size: sharing.Size(shape)}, shape)
-	return r.src.ElementwiseTriple(ctx, shape)
-}
-
-func (r *Recorder) MatrixTriple(ctx context.Context, m, k, n int) (Triple, error) {
-	r.add(request{Kind: kindMatrix, M: m, K: k, N: n}, nil)
-	return r.src.MatrixTriple(ctx, m, k, n)
-}
-
-func (r *Recorder) SquarePair(ctx context.Context, shape []int) (SquarePair, error) {
-	r.add(request{Kind: kindSquare, Size: sharing.Size(shape)}, shape)
-	return r.src.SquarePair(ctx, shape)
-}
-
-func (r *Recorder) TruncPair(ctx context.Context, shape []int, fracBits int) (TruncPair, error) {
-	r.add(request{Kind: kindTrunc, Size: sharing.Size(shape), Bits: fracBits}, shape)
-	return r.src.TruncPair(ctx, shape, fracBits)
-}
-
-func (r *Recorder) AndTriple(ctx context.Context, words int) (BinaryTriple, error) {
-	r.add(request{Kind: kindAnd, Size: words}, nil)
-	return r.src.AndTriple(ctx, words)
-}
-
-func (r *Recorder) DaBits(ctx context.Context, n int) (DaBits, error) {
-	r.add(request{Kind: kindDaBit, Size: n}, nil)
-	return r.src.DaBits(ctx, n)
-}
-
-func (r *Recorder) Mask(ctx context.Context, rows, cols int) (MaskShare, error) {
+// Fetch records req, with mask references translated to plan indices, and passes
+// it on.
+func (r *Recorder) Fetch(ctx context.Context, req Request) (Material, error) {
 	index := uint64(len(r.plan.entries))
-	r.add(request{Kind: kindMask, M: rows, K: cols}, nil)
-	m, err := r.src.Mask(ctx, rows, cols)
-	if err == nil {
+	recorded := req
+	recorded.Shape = slices.Clone(req.Shape)
+	if req.Kind == KindMaskProduct {
+		px, okx := r.ids[req.X.ID]
+		py, oky := r.ids[req.Y.ID]
+		if !okx || !oky {
+			return Material{}, fmt.Errorf("protocol: recorder: mask product of masks %d and %d it did not record", req.X.ID, req.Y.ID)
+		}
+		recorded.X.ID, recorded.Y.ID = px, py
+	}
+	r.plan.entries = append(r.plan.entries, recorded)
+	m, err := r.src.Fetch(ctx, req)
+	if err == nil && req.Kind == KindMask {
 		r.ids[m.ID] = index
 	}
 	return m, err
-}
-
-func (r *Recorder) MaskProduct(ctx context.Context, x, y MaskRef) (sharing.Tensor, error) {
-	px, okx := r.ids[x.ID]
-	py, oky := r.ids[y.ID]
-	if !okx || !oky {
-		return sharing.Tensor{}, fmt.Errorf("protocol: recorder: mask product of masks %d and %d it did not record", x.ID, y.ID)
-	}
-	rx, ry := x, y
-	rx.ID, ry.ID = px, py
-	r.add(request{Kind: kindMaskProduct, X: rx, Y: ry}, nil)
-	return r.src.MaskProduct(ctx, x, y)
-}
-
-// material is one fetched plan entry.
-type material struct {
-	triple  Triple
-	square  SquarePair
-	trunc   TruncPair
-	and     BinaryTriple
-	dabits  DaBits
-	mask    MaskShare
-	product sharing.Tensor
 }
 
 // Pipeline is a Source for a computation whose requests were recorded: a producer
@@ -136,7 +66,7 @@ type material struct {
 // Wait before the online phase). Mask IDs it hands out are plan indices.
 type Pipeline struct {
 	plan  *Plan
-	ready chan material
+	ready chan Material
 	next  int // index of the next entry to serve
 
 	mu   sync.Mutex
@@ -154,7 +84,7 @@ func NewPipeline(ctx context.Context, src Source, plan *Plan, depth int) *Pipeli
 		capacity = plan.Len()
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	p := &Pipeline{plan: plan, ready: make(chan material, capacity), done: make(chan struct{}), cancel: cancel}
+	p := &Pipeline{plan: plan, ready: make(chan Material, capacity), done: make(chan struct{}), cancel: cancel}
 	go p.produce(ctx, src)
 	return p
 }
@@ -163,17 +93,20 @@ func (p *Pipeline) produce(ctx context.Context, src Source) {
 	defer close(p.done)
 	defer close(p.ready)
 	underlying := make(map[uint64]uint64) // plan index of a mask -> the source's mask ID
-	for i, e := range p.plan.entries {
-		m, err := fetch(ctx, src, e, underlying)
-		if err == nil && e.req.Kind == kindMask {
-			underlying[uint64(i)] = m.mask.ID
-			m.mask.ID = uint64(i)
+	for i, req := range p.plan.entries {
+		if req.Kind == KindMaskProduct {
+			req.X.ID, req.Y.ID = underlying[req.X.ID], underlying[req.Y.ID]
 		}
+		m, err := src.Fetch(ctx, req)
 		if err != nil {
 			p.mu.Lock()
-			p.err = fmt.Errorf("protocol: preprocessing request %d (%s): %w", i, e, err)
+			p.err = fmt.Errorf("protocol: preprocessing request %d (%s): %w", i, p.plan.entries[i], err)
 			p.mu.Unlock()
 			return
+		}
+		if req.Kind == KindMask {
+			underlying[uint64(i)] = m.ID
+			m.ID = uint64(i)
 		}
 		select {
 		case p.ready <- m:
@@ -181,35 +114,6 @@ func (p *Pipeline) produce(ctx context.Context, src Source) {
 			return
 		}
 	}
-}
-
-func fetch(ctx context.Context, src Source, e planEntry, underlying map[uint64]uint64) (material, error) {
-	var m material
-	var err error
-	r := e.req
-	switch r.Kind {
-	case kindElementwise:
-		m.triple, err = src.ElementwiseTriple(ctx, e.shape)
-	case kindMatrix:
-		m.triple, err = src.MatrixTriple(ctx, r.M, r.K, r.N)
-	case kindSquare:
-		m.square, err = src.SquarePair(ctx, e.shape)
-	case kindTrunc:
-		m.trunc, err = src.TruncPair(ctx, e.shape, r.Bits)
-	case kindAnd:
-		m.and, err = src.AndTriple(ctx, r.Size)
-	case kindDaBit:
-		m.dabits, err = src.DaBits(ctx, r.Size)
-	case kindMask:
-		m.mask, err = src.Mask(ctx, r.M, r.K)
-	case kindMaskProduct:
-		x, y := r.X, r.Y
-		x.ID, y.ID = underlying[x.ID], underlying[y.ID]
-		m.product, err = src.MaskProduct(ctx, x, y)
-	default:
-		err = fmt.Errorf("unknown kind %s", r.Kind)
-	}
-	return m, err
 }
 
 // Wait blocks until the whole plan is fetched (offline-first mode) or fetching
@@ -233,14 +137,15 @@ func (p *Pipeline) Close() {
 
 var errPlanExhausted = errors.New("the computation asked for more material than its recorded plan")
 
-// take serves the next entry after checking the request matches the plan.
-func (p *Pipeline) take(ctx context.Context, want planEntry) (material, error) {
+// Fetch serves the next entry of the plan after checking that req is the one the
+// plan recorded.
+func (p *Pipeline) Fetch(ctx context.Context, req Request) (Material, error) {
 	i := p.next
 	if i >= p.plan.Len() {
-		return material{}, fmt.Errorf("protocol: preprocessing request %d (%s): %w", i, want, errPlanExhausted)
+		return Material{}, fmt.Errorf("protocol: preprocessing request %d (%s): %w", i, req, errPlanExhausted)
 	}
-	if e := p.plan.entries[i]; !e.equal(want) {
-		return material{}, fmt.Errorf("protocol: preprocessing request %d is %s, the recorded plan has %s", i, want, e)
+	if e := p.plan.entries[i]; !e.Equal(req) {
+		return Material{}, fmt.Errorf("protocol: preprocessing request %d is %s, the recorded plan has %s", i, req, e)
 	}
 	select {
 	case m, ok := <-p.ready:
@@ -248,53 +153,13 @@ func (p *Pipeline) take(ctx context.Context, want planEntry) (material, error) {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			if p.err != nil {
-				return material{}, p.err
+				return Material{}, p.err
 			}
-			return material{}, fmt.Errorf("protocol: preprocessing request %d: the pipeline stopped", i)
+			return Material{}, fmt.Errorf("protocol: preprocessing request %d: the pipeline stopped", i)
 		}
 		p.next++
 		return m, nil
 	case <-ctx.Done():
-		return material{}, ctx.Err()
+		return Material{}, ctx.Err()
 	}
-}
-
-func (p *Pipeline) ElementwiseTriple(ctx context.Context, shape []int) (Triple, error) {
-	m, err := p.take(ctx, planEntry{req: request{Kind: kindElementwise, Size: sharing.Size(shape)}, shape: shape})
-	return m.triple, err
-}
-
-func (p *Pipeline) MatrixTriple(ctx context.Context, mm, k, n int) (Triple, error) {
-	m, err := p.take(ctx, planEntry{req: request{Kind: kindMatrix, M: mm, K: k, N: n}})
-	return m.triple, err
-}
-
-func (p *Pipeline) SquarePair(ctx context.Context, shape []int) (SquarePair, error) {
-	m, err := p.take(ctx, planEntry{req: request{Kind: kindSquare, Size: sharing.Size(shape)}, shape: shape})
-	return m.square, err
-}
-
-func (p *Pipeline) TruncPair(ctx context.Context, shape []int, fracBits int) (TruncPair, error) {
-	m, err := p.take(ctx, planEntry{req: request{Kind: kindTrunc, Size: sharing.Size(shape), Bits: fracBits}, shape: shape})
-	return m.trunc, err
-}
-
-func (p *Pipeline) AndTriple(ctx context.Context, words int) (BinaryTriple, error) {
-	m, err := p.take(ctx, planEntry{req: request{Kind: kindAnd, Size: words}})
-	return m.and, err
-}
-
-func (p *Pipeline) DaBits(ctx context.Context, n int) (DaBits, error) {
-	m, err := p.take(ctx, planEntry{req: request{Kind: kindDaBit, Size: n}})
-	return m.dabits, err
-}
-
-func (p *Pipeline) Mask(ctx context.Context, rows, cols int) (MaskShare, error) {
-	m, err := p.take(ctx, planEntry{req: request{Kind: kindMask, M: rows, K: cols}})
-	return m.mask, err
-}
-
-func (p *Pipeline) MaskProduct(ctx context.Context, x, y MaskRef) (sharing.Tensor, error) {
-	m, err := p.take(ctx, planEntry{req: request{Kind: kindMaskProduct, X: x, Y: y}})
-	return m.product, err
 }

@@ -133,7 +133,7 @@ func TestPipelineReplaysRecordedPlan(t *testing.T) {
 		src, _ := d3.Source(0)
 		p := protocol.NewPipeline(context.Background(), src, plan, 2)
 		defer p.Close()
-		if _, err := p.SquarePair(context.Background(), []int{3}); err == nil || !strings.Contains(err.Error(), "recorded plan") {
+		if _, err := p.Fetch(context.Background(), protocol.SquareRequest([]int{3})); err == nil || !strings.Contains(err.Error(), "recorded plan") {
 			t.Fatalf("a request off the plan: %v", err)
 		}
 	}
@@ -144,21 +144,17 @@ func TestPipelineReportsSourceErrors(t *testing.T) {
 	src, _ := d.Source(0)
 	rec := protocol.NewRecorder(src)
 	ctx := context.Background()
-	if _, err := rec.MatrixTriple(ctx, 2, 3, 4); err != nil {
+	if _, err := rec.Fetch(ctx, protocol.MatrixRequest(2, 3, 4)); err != nil {
 		t.Fatal(err)
 	}
-	failing := failingSource{Source: src}
+	failing := protocol.SourceFunc(func(context.Context, protocol.Request) (protocol.Material, error) {
+		return protocol.Material{}, errBroken
+	})
 	p := protocol.NewPipeline(ctx, failing, rec.Plan(), 1)
 	defer p.Close()
-	if _, err := p.MatrixTriple(ctx, 2, 3, 4); err == nil || !errors.Is(err, errBroken) {
+	if _, err := p.Fetch(ctx, protocol.MatrixRequest(2, 3, 4)); err == nil || !errors.Is(err, errBroken) {
 		t.Fatalf("source failure not reported: %v", err)
 	}
 }
 
 var errBroken = errors.New("broken source")
-
-type failingSource struct{ protocol.Source }
-
-func (failingSource) MatrixTriple(context.Context, int, int, int) (protocol.Triple, error) {
-	return protocol.Triple{}, errBroken
-}

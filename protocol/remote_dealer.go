@@ -20,11 +20,11 @@ import (
 // message ends the session.
 const dealerRequestSize = 8 + 1 + 5*4 + 2*(8+4+4+1)
 
-func encodeRequest(k uint64, r request) []byte {
+func encodeRequest(k uint64, r Request) []byte {
 	buf := make([]byte, dealerRequestSize)
 	binary.LittleEndian.PutUint64(buf, k)
 	buf[8] = byte(r.Kind)
-	for i, v := range []int{r.M, r.K, r.N, r.Size, r.Bits} {
+	for i, v := range []int{r.M, r.K, r.N, r.wireSize(), r.Bits} {
 		binary.LittleEndian.PutUint32(buf[9+4*i:], uint32(v))
 	}
 	off := 29
@@ -40,27 +40,51 @@ func encodeRequest(k uint64, r request) []byte {
 	return buf
 }
 
-func decodeRequest(msg []byte) (uint64, request, error) {
+// hasShape says whether a kind of request is sized by its Shape.
+func (r Request) hasShape() bool {
+	return r.Kind != KindMatrix && r.Kind != KindMask && r.Kind != KindMaskProduct
+}
+
+// wireSize is the Size field of the message: the element count of shaped kinds.
+func (r Request) wireSize() int {
+	if !r.hasShape() {
+		return 0
+	}
+	return r.size()
+}
+
+// flat is the request with a one-dimensional Shape of the same size.
+func (r Request) flat() Request {
+	if r.hasShape() {
+		r.Shape = []int{r.size()}
+	}
+	return r
+}
+
+func decodeRequest(msg []byte) (uint64, Request, error) {
 	if len(msg) != dealerRequestSize {
-		return 0, request{}, fmt.Errorf("dealer request of %d bytes, want %d", len(msg), dealerRequestSize)
+		return 0, Request{}, fmt.Errorf("dealer request of %d bytes, want %d", len(msg), dealerRequestSize)
 	}
 	k := binary.LittleEndian.Uint64(msg)
-	r := request{Kind: requestKind(msg[8])}
+	r := Request{Kind: Kind(msg[8])}
 	dims := make([]int, 5)
 	for i := range dims {
 		v := binary.LittleEndian.Uint32(msg[9+4*i:])
 		if v > MaxMessageElements {
-			return 0, request{}, fmt.Errorf("dealer request %d: dimension %d is out of range", k, v)
+			return 0, Request{}, fmt.Errorf("dealer request %d: dimension %d is out of range", k, v)
 		}
 		dims[i] = int(v)
 	}
-	r.M, r.K, r.N, r.Size, r.Bits = dims[0], dims[1], dims[2], dims[3], dims[4]
+	r.M, r.K, r.N, r.Bits = dims[0], dims[1], dims[2], dims[4]
+	if r.hasShape() {
+		r.Shape = []int{dims[3]} // the dealer makes flat components
+	}
 	off := 29
 	for _, m := range []*MaskRef{&r.X, &r.Y} {
 		m.ID = binary.LittleEndian.Uint64(msg[off:])
 		rows, cols := binary.LittleEndian.Uint32(msg[off+8:]), binary.LittleEndian.Uint32(msg[off+12:])
 		if rows > MaxMessageElements || cols > MaxMessageElements || msg[off+16] > 1 {
-			return 0, request{}, fmt.Errorf("dealer request %d: malformed mask reference", k)
+			return 0, Request{}, fmt.Errorf("dealer request %d: malformed mask reference", k)
 		}
 		m.Rows, m.Cols, m.Trans = int(rows), int(cols), msg[off+16] == 1
 		off += 17
@@ -97,13 +121,13 @@ func ServeDealer(ctx context.Context, tr Transport, d *Dealer) error {
 		if k != want {
 			return fmt.Errorf("protocol: dealer: party %d sent request %d, want %d", last, k, want)
 		}
-		if err := req.validate(); err != nil {
+		if err := req.Validate(); err != nil {
 			return fmt.Errorf("protocol: dealer: party %d request %d: %w", last, k, err)
 		}
 		switch req.Kind {
-		case kindMask:
+		case KindMask:
 			masks[k] = [2]int{req.M, req.K}
-		case kindMaskProduct:
+		case KindMaskProduct:
 			for _, m := range []MaskRef{req.X, req.Y} {
 				if shape, ok := masks[m.ID]; !ok || shape != [2]int{m.Rows, m.Cols} {
 					return fmt.Errorf("protocol: dealer: party %d request %d: request %d made no %dx%d mask", last, k, m.ID, m.Rows, m.Cols)
@@ -141,7 +165,7 @@ func RemoteDealerSource(ctx context.Context, tr Transport, parties int) (Source,
 		copy(seed[:], msg)
 		return newSeededSource(seed), noop, nil
 	}
-	src := &materialSource{requester{fetch: func(ctx context.Context, k uint64, req request) ([]sharing.Tensor, error) {
+	src := &materialSource{requester{fetch: func(ctx context.Context, k uint64, req Request) ([]sharing.Tensor, error) {
 		if err := tr.Send(ctx, dealer, encodeRequest(k, req)); err != nil {
 			return nil, fmt.Errorf("asking the dealer: %w", err)
 		}

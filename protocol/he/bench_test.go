@@ -11,6 +11,7 @@ import (
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/protocol/he"
+	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 )
 
 // cpuTime is the process's user+system CPU time.
@@ -103,13 +104,13 @@ func BenchmarkMatrixTriple(b *testing.B) {
 				b.Logf("packing %+v", pk)
 			}
 			benchHE(b, np, m*n, func(ctx context.Context, p *he.Party) error {
-				_, err := p.MatrixTriple(ctx, m, k, n)
+				_, err := protocoltest.Triple(ctx, p, protocol.MatrixRequest(m, k, n))
 				return err
 			})
 		})
 		b.Run(name+"/dealer", func(b *testing.B) {
 			benchDealer(b, np, func(ctx context.Context, src protocol.Source) error {
-				_, err := src.MatrixTriple(ctx, m, k, n)
+				_, err := protocoltest.Triple(ctx, src, protocol.MatrixRequest(m, k, n))
 				return err
 			})
 		})
@@ -128,7 +129,7 @@ func BenchmarkMatrixTripleCommWeight(b *testing.B) {
 			}
 			b.Logf("packing %+v", pk)
 			benchHE(b, np, m*n, func(ctx context.Context, p *he.Party) error {
-				_, err := p.MatrixTriple(ctx, m, k, n)
+				_, err := protocoltest.Triple(ctx, p, protocol.MatrixRequest(m, k, n))
 				return err
 			}, he.WithCommWeight(w))
 		})
@@ -139,13 +140,13 @@ func BenchmarkElementwiseTriple1000(b *testing.B) {
 	const np = 3
 	b.Run("he", func(b *testing.B) {
 		benchHE(b, np, 1000, func(ctx context.Context, p *he.Party) error {
-			_, err := p.ElementwiseTriple(ctx, []int{1000})
+			_, err := protocoltest.Triple(ctx, p, protocol.ElementwiseRequest([]int{1000}))
 			return err
 		})
 	})
 	b.Run("dealer", func(b *testing.B) {
 		benchDealer(b, np, func(ctx context.Context, src protocol.Source) error {
-			_, err := src.ElementwiseTriple(ctx, []int{1000})
+			_, err := protocoltest.Triple(ctx, src, protocol.ElementwiseRequest([]int{1000}))
 			return err
 		})
 	})

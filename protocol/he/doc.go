@@ -10,11 +10,12 @@
 // # Use
 //
 //	p, err := he.Setup(ctx, tr)           // tr: a protocol.Transport for preprocessing only
-//	t, err := p.MatrixTriple(ctx, m, k, n) // p implements protocol.Source
+//	t, err := p.Fetch(ctx, protocol.MatrixRequest(m, k, n)) // p implements protocol.Source
 //
 // Every party calls Setup and then makes the same requests in the same order
-// (as with every source). Truncation pairs, AND triples and daBits return
-// ErrNotSupported.
+// (as with every source). Asked for truncation pairs, AND triples or daBits it
+// returns an error wrapping protocol.ErrUnservedKind: those come from protocol/ot
+// (protocol.Router combines the two).
 //
 // # Parameters (at least 128-bit security)
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/protocol/he"
+	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
@@ -135,7 +136,7 @@ func TestMatrixTriplesExact(t *testing.T) {
 		ctx := context.Background()
 		for _, s := range shapes {
 			ts, err := all(ctx, np, func(ctx context.Context, i int) (protocol.Triple, error) {
-				return ps[i].MatrixTriple(ctx, s[0], s[1], s[2])
+				return protocoltest.Triple(ctx, ps[i], protocol.MatrixRequest(s[0], s[1], s[2]))
 			})
 			if err != nil {
 				t.Fatalf("%d parties, %v: %v", np, s, err)
@@ -151,7 +152,7 @@ func TestElementwiseAndSquareExact(t *testing.T) {
 		ctx := context.Background()
 		for _, shape := range [][]int{{1}, {7, 3}, {384}, {385}, {1000}} {
 			ts, err := all(ctx, np, func(ctx context.Context, i int) (protocol.Triple, error) {
-				return ps[i].ElementwiseTriple(ctx, shape)
+				return protocoltest.Triple(ctx, ps[i], protocol.ElementwiseRequest(shape))
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -165,7 +166,7 @@ func TestElementwiseAndSquareExact(t *testing.T) {
 				t.Fatalf("%d parties, shape %v: C != A*B", np, shape)
 			}
 			sq, err := all(ctx, np, func(ctx context.Context, i int) (protocol.SquarePair, error) {
-				return ps[i].SquarePair(ctx, shape)
+				return protocoltest.SquarePair(ctx, ps[i], shape)
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -185,18 +186,18 @@ func TestElementwiseAndSquareExact(t *testing.T) {
 func TestUnsupportedKinds(t *testing.T) {
 	ps, _ := setupParties(t, 2)
 	ctx := context.Background()
-	if _, err := ps[0].TruncPair(ctx, []int{4}, 16); !errors.Is(err, he.ErrNotSupported) {
+	if _, err := protocoltest.TruncPair(ctx, ps[0], []int{4}, 16); !errors.Is(err, protocol.ErrUnservedKind) {
 		t.Fatalf("TruncPair: %v", err)
 	}
-	if _, err := ps[0].AndTriple(ctx, 4); !errors.Is(err, he.ErrNotSupported) {
+	if _, err := protocoltest.AndTriple(ctx, ps[0], 4); !errors.Is(err, protocol.ErrUnservedKind) {
 		t.Fatalf("AndTriple: %v", err)
 	}
-	if _, err := ps[0].DaBits(ctx, 4); !errors.Is(err, he.ErrNotSupported) {
+	if _, err := protocoltest.DaBits(ctx, ps[0], 4); !errors.Is(err, protocol.ErrUnservedKind) {
 		t.Fatalf("DaBits: %v", err)
 	}
 	// the source still works afterwards
 	ts, err := all(ctx, 2, func(ctx context.Context, i int) (protocol.Triple, error) {
-		return ps[i].MatrixTriple(ctx, 2, 3, 4)
+		return protocoltest.Triple(ctx, ps[i], protocol.MatrixRequest(2, 3, 4))
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/ldsec/lattigo/v2/ring"
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
@@ -190,11 +191,11 @@ func TestMessagesIndependentOfB(t *testing.T) {
 	}
 	run := func() ([]result, []recorded, []recorded) {
 		res := runAll(t, ps, func(ctx context.Context, p *Party) (result, error) {
-			el, err := p.ElementwiseTriple(ctx, []int{size})
+			el, err := protocoltest.Triple(ctx, p, protocol.ElementwiseRequest([]int{size}))
 			if err != nil {
 				return result{}, err
 			}
-			mat, err := p.MatrixTriple(ctx, 20, 300, 21)
+			mat, err := protocoltest.Triple(ctx, p, protocol.MatrixRequest(20, 300, 21))
 			return result{el, mat}, err
 		})
 		sent, recv := recs[1].take()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 )
 
 // setupPair sets up two real parties over recorders on a memory network.
@@ -51,7 +52,7 @@ func TestMalformedPeerMessages(t *testing.T) {
 	// capture a genuine first message of party 1
 	ps, recs, _ := setupPair(t)
 	runAll(t, ps, func(ctx context.Context, p *Party) (struct{}, error) {
-		_, err := p.MatrixTriple(ctx, 3, 40, 5)
+		_, err := protocoltest.Triple(ctx, p, protocol.MatrixRequest(3, 40, 5))
 		return struct{}{}, err
 	})
 	sent, _ := recs[1].take()
@@ -86,7 +87,7 @@ func TestMalformedPeerMessages(t *testing.T) {
 			defer cancel()
 			done := make(chan error, 1)
 			go func() {
-				_, err := ps[0].MatrixTriple(ctx, 3, 40, 5)
+				_, err := protocoltest.Triple(ctx, ps[0], protocol.MatrixRequest(3, 40, 5))
 				done <- err
 			}()
 			// party 1 plays the attacker: it reads party 0's message and answers
@@ -101,7 +102,7 @@ func TestMalformedPeerMessages(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "party 1") || !strings.Contains(err.Error(), "shares-to-encryption") {
 				t.Fatalf("got %v, want an error naming party 1 and the step", err)
 			}
-			if _, err2 := ps[0].ElementwiseTriple(ctx, []int{3}); err2 == nil || !strings.Contains(err2.Error(), "unusable") {
+			if _, err2 := protocoltest.Triple(ctx, ps[0], protocol.ElementwiseRequest([]int{3})); err2 == nil || !strings.Contains(err2.Error(), "unusable") {
 				t.Fatalf("after a failure: %v", err2)
 			}
 		})
@@ -170,7 +171,7 @@ func TestContextCancellation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := ps[0].MatrixTriple(ctx, 4, 4, 4) // party 1 never answers
+	_, err := protocoltest.Triple(ctx, ps[0], protocol.MatrixRequest(4, 4, 4)) // party 1 never answers
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
 	}
@@ -185,24 +186,24 @@ func TestMaskProducts(t *testing.T) {
 		x, y, xy, xty []uint64
 	}
 	res := runAll(t, ps, func(ctx context.Context, p *Party) (out, error) {
-		x, err := p.Mask(ctx, 5, 7)
+		x, err := p.Fetch(ctx, protocol.MaskRequest(5, 7))
 		if err != nil {
 			return out{}, err
 		}
-		y, err := p.Mask(ctx, 7, 3)
+		y, err := p.Fetch(ctx, protocol.MaskRequest(7, 3))
 		if err != nil {
 			return out{}, err
 		}
 		xr := maskRef(x.ID, 5, 7, false)
-		xy, err := p.MaskProduct(ctx, xr, maskRef(y.ID, 7, 3, false))
+		xy, err := p.Fetch(ctx, protocol.MaskProductRequest(xr, maskRef(y.ID, 7, 3, false)))
 		if err != nil {
 			return out{}, err
 		}
-		xtx, err := p.MaskProduct(ctx, maskRef(x.ID, 5, 7, true), xr) // X^T X
+		xtx, err := p.Fetch(ctx, protocol.MaskProductRequest(maskRef(x.ID, 5, 7, true), xr)) // X^T X
 		if err != nil {
 			return out{}, err
 		}
-		return out{x.A.Data, y.A.Data, xy.Data, xtx.Data}, nil
+		return out{x.Parts[0].Data, y.Parts[0].Data, xy.Parts[0].Data, xtx.Parts[0].Data}, nil
 	})
 	sum := func(f func(o out) []uint64) []uint64 {
 		s := append([]uint64(nil), f(res[0])...)
@@ -236,7 +237,7 @@ func TestMaskProducts(t *testing.T) {
 		}
 	}
 	// an unknown mask is refused
-	if _, err := ps[0].MaskProduct(context.Background(), maskRef(99, 5, 7, false), maskRef(0, 7, 3, false)); err == nil {
+	if _, err := ps[0].Fetch(context.Background(), protocol.MaskProductRequest(maskRef(99, 5, 7, false), maskRef(0, 7, 3, false))); err == nil {
 		t.Fatal("unknown mask accepted")
 	}
 }
@@ -269,7 +270,7 @@ func TestChunking(t *testing.T) {
 		if err != nil {
 			return out{}, err
 		}
-		e, err := p.ElementwiseTriple(ctx, []int{3*384 + 5})
+		e, err := protocoltest.Triple(ctx, p, protocol.ElementwiseRequest([]int{3*384 + 5}))
 		if err != nil {
 			return out{}, err
 		}

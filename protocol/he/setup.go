@@ -51,7 +51,7 @@ func WithCommWeight(w float64) Option { return func(o *options) { o.commWeight =
 
 // Party is one party's share of a threshold CKKS key pair and its end of a
 // dealer-free preprocessing session. It implements protocol.Source (the
-// arithmetic kinds; see ErrNotSupported) by running the generation protocol
+// arithmetic kinds in Kinds) by running the generation protocol
 // with the other parties over the transport given to Setup, which must be
 // dedicated to it (not the online engine's).
 //

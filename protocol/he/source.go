@@ -2,25 +2,42 @@ package he
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
-// ErrNotSupported is returned for the kinds of material the he source does
-// not make yet (truncation pairs, AND triples, daBits).
-var ErrNotSupported = errors.New("not supported by the he source yet")
+// Kinds are the kinds of material the he source makes: the arithmetic ones, whose
+// products pack well into ciphertexts. Binary material and truncation pairs come
+// from protocol/ot.
+var Kinds = []protocol.Kind{protocol.KindElementwise, protocol.KindMatrix, protocol.KindSquare, protocol.KindMask, protocol.KindMaskProduct}
 
-// MatrixTriple returns this party's shares of A (m x k), B (k x n) and
+// Fetch implements protocol.Source for the kinds in Kinds.
+func (p *Party) Fetch(ctx context.Context, req protocol.Request) (protocol.Material, error) {
+	switch req.Kind {
+	case protocol.KindMatrix:
+		return p.matrixTriple(ctx, req.M, req.K, req.N)
+	case protocol.KindElementwise:
+		return p.elementwiseTriple(ctx, req.Shape)
+	case protocol.KindSquare:
+		return p.squarePair(ctx, req.Shape)
+	case protocol.KindMask:
+		return p.mask(ctx, req.M, req.K)
+	case protocol.KindMaskProduct:
+		return p.maskProduct(ctx, req.X, req.Y)
+	}
+	return protocol.Material{}, fmt.Errorf("he: %s: %w", req.Kind, protocol.ErrUnservedKind)
+}
+
+// matrixTriple returns this party's shares of A (m x k), B (k x n) and
 // C = A*B mod 2^64. Every party samples its own A_i and B_i; C is computed
 // under the threshold key (see the package documentation).
-func (p *Party) MatrixTriple(ctx context.Context, m, k, n int) (protocol.Triple, error) {
+func (p *Party) matrixTriple(ctx context.Context, m, k, n int) (protocol.Material, error) {
 	if err := checkDims(m, k, n); err != nil {
-		return protocol.Triple{}, err
+		return protocol.Material{}, err
 	}
-	var t protocol.Triple
+	var t protocol.Material
 	err := p.serve(ctx, "matrix triple", func(req uint64) error {
 		a := p.operand(labelA, req, m*k)
 		b := p.operand(labelB, req, k*n)
@@ -28,19 +45,19 @@ func (p *Party) MatrixTriple(ctx context.Context, m, k, n int) (protocol.Triple,
 		if err != nil {
 			return err
 		}
-		t = protocol.Triple{A: mustTensor(a, m, k), B: mustTensor(b, k, n), C: mustTensor(c, m, n)}
+		t = parts(mustTensor(a, m, k), mustTensor(b, k, n), mustTensor(c, m, n))
 		return nil
 	})
 	return t, err
 }
 
-// ElementwiseTriple returns this party's shares of A, B and C = A ⊙ B.
-func (p *Party) ElementwiseTriple(ctx context.Context, shape []int) (protocol.Triple, error) {
+// elementwiseTriple returns this party's shares of A, B and C = A ⊙ B.
+func (p *Party) elementwiseTriple(ctx context.Context, shape []int) (protocol.Material, error) {
 	size, err := checkShape(shape)
 	if err != nil {
-		return protocol.Triple{}, err
+		return protocol.Material{}, err
 	}
-	var t protocol.Triple
+	var t protocol.Material
 	err = p.serve(ctx, "element-wise triple", func(req uint64) error {
 		a := p.operand(labelA, req, size)
 		b := p.operand(labelB, req, size)
@@ -48,44 +65,44 @@ func (p *Party) ElementwiseTriple(ctx context.Context, shape []int) (protocol.Tr
 		if err != nil {
 			return err
 		}
-		t = protocol.Triple{A: mustTensor(a, shape...), B: mustTensor(b, shape...), C: mustTensor(c, shape...)}
+		t = parts(mustTensor(a, shape...), mustTensor(b, shape...), mustTensor(c, shape...))
 		return nil
 	})
 	return t, err
 }
 
-// SquarePair returns this party's shares of A and A ⊙ A: the element-wise
+// squarePair returns this party's shares of A and A ⊙ A: the element-wise
 // protocol with each party's plaintext operand its own share of A, so the
 // product is A * sum_j A_j = A^2.
-func (p *Party) SquarePair(ctx context.Context, shape []int) (protocol.SquarePair, error) {
+func (p *Party) squarePair(ctx context.Context, shape []int) (protocol.Material, error) {
 	size, err := checkShape(shape)
 	if err != nil {
-		return protocol.SquarePair{}, err
+		return protocol.Material{}, err
 	}
-	var sp protocol.SquarePair
+	var sp protocol.Material
 	err = p.serve(ctx, "square pair", func(req uint64) error {
 		a := p.operand(labelA, req, size)
 		c, err := p.hadamard(ctx, req, a, a)
 		if err != nil {
 			return err
 		}
-		sp = protocol.SquarePair{A: mustTensor(a, shape...), A2: mustTensor(c, shape...)}
+		sp = parts(mustTensor(a, shape...), mustTensor(c, shape...))
 		return nil
 	})
 	return sp, err
 }
 
-// Mask returns this party's share of a uniform rows x cols mask, to be opened
+// mask returns this party's share of a uniform rows x cols mask, to be opened
 // once and used in many products (protocol.Engine.MaskMatrices). The share is
 // sampled locally (the sum of independent uniform shares is uniform): no
 // communication. Its ID is the request's number in the session.
-func (p *Party) Mask(ctx context.Context, rows, cols int) (protocol.MaskShare, error) {
+func (p *Party) mask(ctx context.Context, rows, cols int) (protocol.Material, error) {
 	if rows < 0 || cols < 0 || int64(rows)*int64(cols) > protocol.MaxMessageElements {
-		return protocol.MaskShare{}, fmt.Errorf("he: mask %dx%d is out of range", rows, cols)
+		return protocol.Material{}, fmt.Errorf("he: mask %dx%d is out of range", rows, cols)
 	}
-	var ms protocol.MaskShare
+	var ms protocol.Material
 	err := p.serve(ctx, "matrix mask", func(req uint64) error {
-		ms = protocol.MaskShare{ID: req, A: mustTensor(p.operand(labelA, req, rows*cols), rows, cols)}
+		ms = protocol.Material{ID: req, Parts: []sharing.Tensor{mustTensor(p.operand(labelA, req, rows*cols), rows, cols)}}
 		if p.masks == nil {
 			p.masks = map[uint64][2]int{}
 		}
@@ -95,11 +112,11 @@ func (p *Party) Mask(ctx context.Context, rows, cols int) (protocol.MaskShare, e
 	return ms, err
 }
 
-// MaskProduct returns this party's share of op(X)*op(Y) for two masks made by
-// earlier Mask requests of this session: the matrix-triple protocol with the
+// maskProduct returns this party's share of op(X)*op(Y) for two masks made by
+// earlier mask requests of this session: the matrix-triple protocol with the
 // parties' mask shares as operands.
-func (p *Party) MaskProduct(ctx context.Context, x, y protocol.MaskRef) (sharing.Tensor, error) {
-	var c sharing.Tensor
+func (p *Party) maskProduct(ctx context.Context, x, y protocol.MaskRef) (protocol.Material, error) {
+	var c protocol.Material
 	err := p.serve(ctx, "mask product", func(req uint64) error {
 		var ops [2][]uint64
 		var dims [2][2]int
@@ -126,25 +143,10 @@ func (p *Party) MaskProduct(ctx context.Context, x, y protocol.MaskRef) (sharing
 		if err != nil {
 			return err
 		}
-		c = mustTensor(out, m, n)
+		c = parts(mustTensor(out, m, n))
 		return nil
 	})
 	return c, err
-}
-
-// TruncPair is not supported yet.
-func (p *Party) TruncPair(ctx context.Context, shape []int, fracBits int) (protocol.TruncPair, error) {
-	return protocol.TruncPair{}, fmt.Errorf("he: truncation pair: %w", ErrNotSupported)
-}
-
-// AndTriple is not supported yet.
-func (p *Party) AndTriple(ctx context.Context, words int) (protocol.BinaryTriple, error) {
-	return protocol.BinaryTriple{}, fmt.Errorf("he: AND triple: %w", ErrNotSupported)
-}
-
-// DaBits is not supported yet.
-func (p *Party) DaBits(ctx context.Context, n int) (protocol.DaBits, error) {
-	return protocol.DaBits{}, fmt.Errorf("he: daBits: %w", ErrNotSupported)
 }
 
 // serve numbers and runs one request, and poisons the party on failure.
@@ -248,6 +250,8 @@ func transpose(x []uint64, rows, cols int) []uint64 {
 	}
 	return y
 }
+
+func parts(t ...sharing.Tensor) protocol.Material { return protocol.Material{Parts: t} }
 
 func mustTensor(data []uint64, shape ...int) sharing.Tensor {
 	t, err := sharing.FromData(data, shape...)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 )
 
 func cpuTime() time.Duration {
@@ -96,21 +97,21 @@ func BenchmarkSetup3(b *testing.B) {
 // 1 million AND-triple bits.
 func BenchmarkAndTriples1M(b *testing.B) {
 	benchSession(b, 3, func(ctx context.Context, p *Party) error {
-		_, err := p.AndTriple(ctx, 15625)
+		_, err := protocoltest.AndTriple(ctx, p, 15625)
 		return err
 	})
 }
 
 func BenchmarkDaBits100k(b *testing.B) {
 	benchSession(b, 3, func(ctx context.Context, p *Party) error {
-		_, err := p.DaBits(ctx, 100000)
+		_, err := protocoltest.DaBits(ctx, p, 100000)
 		return err
 	})
 }
 
 func BenchmarkTruncPairs10k(b *testing.B) {
 	benchSession(b, 3, func(ctx context.Context, p *Party) error {
-		_, err := p.TruncPair(ctx, []int{10000}, 16)
+		_, err := protocoltest.TruncPair(ctx, p, []int{10000}, 16)
 		return err
 	})
 }

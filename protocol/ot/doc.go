@@ -1,16 +1,16 @@
 // Package ot is a dealer-free source of the binary preprocessing material
 // (protocol.Source): AND triples, daBits and truncation pairs, from oblivious
 // transfer. N >= 2 parties, semi-honest adversary corrupting up to N-1 of them
-// (dishonest majority). The arithmetic kinds (element-wise and matrix triples,
-// square pairs, masks, mask products) return an error wrapping ErrNotSupported:
-// use protocol/he for them.
+// (dishonest majority). Asked for the arithmetic kinds (element-wise and matrix
+// triples, square pairs, masks, mask products) it returns an error wrapping
+// protocol.ErrUnservedKind: route those to protocol/he (protocol.Router).
 //
 // # Use
 //
 //	p, err := ot.Setup(ctx, tr)        // tr: a protocol.Transport for this package only
-//	t, err := p.AndTriple(ctx, words)  // 64*words XOR-shared triples, C = A AND B
-//	d, err := p.DaBits(ctx, n)         // n bits, XOR- and additively shared
-//	r, err := p.TruncPair(ctx, shape, f)
+//	t, err := p.Fetch(ctx, protocol.AndRequest(words)) // 64*words XOR-shared triples, C = A AND B
+//	d, err := p.Fetch(ctx, protocol.DaBitRequest(n))   // n bits, XOR- and additively shared
+//	r, err := p.Fetch(ctx, protocol.TruncRequest(shape, f))
 //
 // All parties call Setup together and then make the same requests in the same
 // order, as with every source. A *Party serialises its own calls.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
@@ -174,7 +175,7 @@ func TestAndTriples(t *testing.T) {
 			out := mustSession(t, n, func(ctx context.Context, p *Party) ([]protocol.BinaryTriple, error) {
 				var ts []protocol.BinaryTriple
 				for _, w := range sizes {
-					tr, err := p.AndTriple(ctx, w)
+					tr, err := protocoltest.AndTriple(ctx, p, w)
 					if err != nil {
 						return nil, err
 					}
@@ -219,7 +220,7 @@ func TestDaBits(t *testing.T) {
 			out := mustSession(t, n, func(ctx context.Context, p *Party) ([]protocol.DaBits, error) {
 				var ds []protocol.DaBits
 				for _, m := range sizes {
-					d, err := p.DaBits(ctx, m)
+					d, err := protocoltest.DaBits(ctx, p, m)
 					if err != nil {
 						return nil, err
 					}
@@ -265,7 +266,7 @@ func TestTruncPairs(t *testing.T) {
 			out := mustSession(t, n, func(ctx context.Context, p *Party) ([]protocol.TruncPair, error) {
 				var tp []protocol.TruncPair
 				for _, f := range fs {
-					x, err := p.TruncPair(ctx, shape, f)
+					x, err := protocoltest.TruncPair(ctx, p, shape, f)
 					if err != nil {
 						return nil, err
 					}
@@ -312,14 +313,14 @@ func TestTruncPairs(t *testing.T) {
 func TestNotSupported(t *testing.T) {
 	p := &Party{}
 	ctx := context.Background()
-	_, e1 := p.ElementwiseTriple(ctx, []int{2})
-	_, e2 := p.MatrixTriple(ctx, 1, 2, 3)
-	_, e3 := p.SquarePair(ctx, []int{2})
-	_, e4 := p.Mask(ctx, 2, 2)
-	_, e5 := p.MaskProduct(ctx, protocol.MaskRef{}, protocol.MaskRef{})
+	_, e1 := protocoltest.Triple(ctx, p, protocol.ElementwiseRequest([]int{2}))
+	_, e2 := protocoltest.Triple(ctx, p, protocol.MatrixRequest(1, 2, 3))
+	_, e3 := protocoltest.SquarePair(ctx, p, []int{2})
+	_, e4 := p.Fetch(ctx, protocol.MaskRequest(2, 2))
+	_, e5 := p.Fetch(ctx, protocol.MaskProductRequest(protocol.MaskRef{}, protocol.MaskRef{}))
 	for _, err := range []error{e1, e2, e3, e4, e5} {
-		if !errors.Is(err, ErrNotSupported) {
-			t.Fatalf("got %v, want ErrNotSupported", err)
+		if !errors.Is(err, protocol.ErrUnservedKind) {
+			t.Fatalf("got %v, want ErrUnservedKind", err)
 		}
 	}
 }
@@ -383,7 +384,7 @@ func TestMalformed(t *testing.T) {
 				return &tamper{Transport: tr, from: 1, k: tc.k, f: tc.f}
 			}
 			_, errs := session(t, 3, wrap, func(ctx context.Context, p *Party) (int, error) {
-				_, err := p.AndTriple(ctx, 2)
+				_, err := protocoltest.AndTriple(ctx, p, 2)
 				return 0, err
 			})
 			if errs[0] == nil {
@@ -437,10 +438,10 @@ func TestUniformity(t *testing.T) {
 			rec.on = true
 			rec.mu.Unlock()
 		}
-		if _, err := p.AndTriple(ctx, 64); err != nil {
+		if _, err := protocoltest.AndTriple(ctx, p, 64); err != nil {
 			return 0, err
 		}
-		_, err := p.DaBits(ctx, 2048)
+		_, err := protocoltest.DaBits(ctx, p, 2048)
 		return 0, err
 	})
 	for i, err := range errs {

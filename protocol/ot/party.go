@@ -16,10 +16,6 @@ import (
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
-// ErrNotSupported is returned (wrapped) by the arithmetic kinds of material,
-// which this source does not make: use protocol/he for them.
-var ErrNotSupported = errors.New("ot: not supported by the OT source, use protocol/he for arithmetic material")
-
 // ErrMalformed is wrapped by every error about a peer's message that does not
 // have the expected tag, batch or length.
 var ErrMalformed = errors.New("ot: malformed message")

@@ -24,9 +24,41 @@ func (p *Party) lock(ctx context.Context) error {
 	return nil
 }
 
-// AndTriple implements protocol.Source: words*64 XOR-shared bit triples with
-// C = A AND B.
-func (p *Party) AndTriple(ctx context.Context, words int) (protocol.BinaryTriple, error) {
+// Kinds are the kinds of material the OT source makes: binary material and
+// truncation pairs, built from random bits. Arithmetic material comes from
+// protocol/he.
+var Kinds = []protocol.Kind{protocol.KindAnd, protocol.KindDaBit, protocol.KindTrunc}
+
+// Fetch implements protocol.Source for the kinds in Kinds.
+func (p *Party) Fetch(ctx context.Context, req protocol.Request) (protocol.Material, error) {
+	var parts []sharing.Tensor
+	var err error
+	switch req.Kind {
+	case protocol.KindAnd:
+		var t protocol.BinaryTriple
+		if t, err = p.andTriple(ctx, sharing.Size(req.Shape)); err == nil {
+			parts = []sharing.Tensor{words(t.A), words(t.B), words(t.C)}
+		}
+	case protocol.KindDaBit:
+		var d protocol.DaBits
+		if d, err = p.daBitShares(ctx, sharing.Size(req.Shape)); err == nil {
+			parts = []sharing.Tensor{words(d.Binary), d.Arith}
+		}
+	case protocol.KindTrunc:
+		var t protocol.TruncPair
+		if t, err = p.truncPair(ctx, req.Shape, req.Bits); err == nil {
+			parts = []sharing.Tensor{t.R, t.RShifted, t.RMSB}
+		}
+	default:
+		err = fmt.Errorf("ot: %s: %w", req.Kind, protocol.ErrUnservedKind)
+	}
+	return protocol.Material{Parts: parts}, err
+}
+
+func words(w []uint64) sharing.Tensor { return sharing.Tensor{Shape: []int{len(w)}, Data: w} }
+
+// andTriple makes words*64 XOR-shared bit triples with C = A AND B.
+func (p *Party) andTriple(ctx context.Context, words int) (protocol.BinaryTriple, error) {
 	if words < 0 || words > protocol.MaxMessageElements {
 		return protocol.BinaryTriple{}, fmt.Errorf("ot: AND triple of %d words is out of range", words)
 	}
@@ -107,9 +139,9 @@ func (p *Party) andBatch(ctx context.Context, w int) (a, b, c []uint64, err erro
 	return a, b, c, nil
 }
 
-// DaBits implements protocol.Source: n random bits, XOR-shared in bit 0 and
-// additively shared over Z_2^64.
-func (p *Party) DaBits(ctx context.Context, n int) (protocol.DaBits, error) {
+// daBitShares makes n random bits, XOR-shared in bit 0 and additively shared
+// over Z_2^64.
+func (p *Party) daBitShares(ctx context.Context, n int) (protocol.DaBits, error) {
 	if n < 0 || n > protocol.MaxMessageElements {
 		return protocol.DaBits{}, fmt.Errorf("ot: %d daBits is out of range", n)
 	}
@@ -224,10 +256,10 @@ func (p *Party) daBitBatch(ctx context.Context, n int) ([]uint64, error) {
 	return z, nil
 }
 
-// TruncPair implements protocol.Source: R = sum_j 2^j b_j from 64 daBits per
+// truncPair makes truncation material: R = sum_j 2^j b_j from 64 daBits per
 // element, RShifted = sum_{j=f}^{62} 2^(j-f) b_j and RMSB = b_63, all linear in
 // the additive shares of the bits, hence exact.
-func (p *Party) TruncPair(ctx context.Context, shape []int, fracBits int) (protocol.TruncPair, error) {
+func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int) (protocol.TruncPair, error) {
 	if fracBits < 1 || fracBits > 61 {
 		return protocol.TruncPair{}, fmt.Errorf("ot: truncation by %d bits is out of range", fracBits)
 	}
@@ -263,33 +295,4 @@ func (p *Party) TruncPair(ctx context.Context, shape []int, fracBits int) (proto
 		t.R.Data[e], t.RShifted.Data[e], t.RMSB.Data[e] = rv, sh, b[63]
 	}
 	return t, nil
-}
-
-func unsupported(kind string) error {
-	return fmt.Errorf("ot: %s: %w", kind, ErrNotSupported)
-}
-
-// ElementwiseTriple returns ErrNotSupported.
-func (p *Party) ElementwiseTriple(ctx context.Context, shape []int) (protocol.Triple, error) {
-	return protocol.Triple{}, unsupported("element-wise triples")
-}
-
-// MatrixTriple returns ErrNotSupported.
-func (p *Party) MatrixTriple(ctx context.Context, m, k, n int) (protocol.Triple, error) {
-	return protocol.Triple{}, unsupported("matrix triples")
-}
-
-// SquarePair returns ErrNotSupported.
-func (p *Party) SquarePair(ctx context.Context, shape []int) (protocol.SquarePair, error) {
-	return protocol.SquarePair{}, unsupported("square pairs")
-}
-
-// Mask returns ErrNotSupported.
-func (p *Party) Mask(ctx context.Context, rows, cols int) (protocol.MaskShare, error) {
-	return protocol.MaskShare{}, unsupported("matrix masks")
-}
-
-// MaskProduct returns ErrNotSupported.
-func (p *Party) MaskProduct(ctx context.Context, x, y protocol.MaskRef) (sharing.Tensor, error) {
-	return sharing.Tensor{}, unsupported("mask products")
 }
