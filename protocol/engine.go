@@ -29,6 +29,9 @@ type Engine struct {
 	scope   string
 	scopes  map[string]*ScopeCost
 	order   []string // scopes in first-use order
+	// peerInputs counts the elements allocated for peers' inputs this session,
+	// against maxPeerInputs.
+	peerInputs, maxPeerInputs int64
 }
 
 // ScopeCost is the cost of a named part of a computation (a layer's forward pass,
@@ -111,7 +114,14 @@ type Config struct {
 	// its share to every other, one hop) or OpenViaKing (through a rotating king:
 	// two hops, a third fewer bytes in all for 3 parties).
 	Opening Opening
+	// MaxPeerInputElements bounds the elements this party allocates, over the whole
+	// session, for its shares of other parties' inputs, whose shapes those parties
+	// declare (default DefaultMaxPeerInputElements).
+	MaxPeerInputElements int64
 }
+
+// DefaultMaxPeerInputElements is 2 GiB of shares of peers' inputs.
+const DefaultMaxPeerInputElements = 1 << 28
 
 // Opening is a pattern for opening shared values.
 type Opening string
@@ -161,7 +171,12 @@ func NewEngine(tr Transport, pre Source, cfg Config) (*Engine, error) {
 	default:
 		return nil, fmt.Errorf("protocol: unknown opening pattern %q (known: %s, %s)", cfg.Opening, OpenAllToAll, OpenViaKing)
 	}
-	return &Engine{tr: tr, self: tr.Self(), n: n, pre: pre, codec: cfg.Codec, rng: rng, clock: OpClock{}, opening: cfg.Opening}, nil
+	maxPeerInputs := cfg.MaxPeerInputElements
+	if maxPeerInputs <= 0 {
+		maxPeerInputs = DefaultMaxPeerInputElements
+	}
+	return &Engine{tr: tr, self: tr.Self(), n: n, pre: pre, codec: cfg.Codec, rng: rng, clock: OpClock{}, opening: cfg.Opening,
+		maxPeerInputs: maxPeerInputs}, nil
 }
 
 // Self is this party's index.
@@ -498,6 +513,9 @@ func (e *Engine) Input(ctx context.Context, owner int, x sharing.Tensor, shape .
 		}
 		return mine, nil
 	}
+	if err := e.reservePeerInput(owner, shape); err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: round %d input: %w", round, err)
+	}
 	msg, err := e.tr.Recv(ctx, owner)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: round %d input: receive from party %d: %w", round, owner, err)
@@ -510,6 +528,26 @@ func (e *Engine) Input(ctx context.Context, owner int, x sharing.Tensor, shape .
 	binary.LittleEndian.PutUint64(seed[0:], words[0])
 	binary.LittleEndian.PutUint64(seed[8:], words[1])
 	return sharing.NewPRG(seed, 0).Tensor(shape...), nil
+}
+
+// reservePeerInput checks, before anything is allocated, that a peer's input of
+// the given shape (which a peer may have declared) fits one message's bound and
+// the session's budget for peers' inputs.
+func (e *Engine) reservePeerInput(owner int, shape []int) error {
+	size := int64(1)
+	for _, d := range shape {
+		if d < 0 || d > MaxMessageElements {
+			return fmt.Errorf("party %d's input of shape %v: dimension out of range", owner, shape)
+		}
+		if size *= int64(d); size > MaxMessageElements {
+			return fmt.Errorf("party %d's input of shape %v exceeds %d elements", owner, shape, MaxMessageElements)
+		}
+	}
+	if e.peerInputs+size > e.maxPeerInputs {
+		return fmt.Errorf("party %d's input of shape %v: peers' inputs would exceed the session's bound of %d elements", owner, shape, e.maxPeerInputs)
+	}
+	e.peerInputs += size
+	return nil
 }
 
 func seedWords(s sharing.Seed) []uint64 {

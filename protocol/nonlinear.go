@@ -477,3 +477,44 @@ func (e *Engine) Sigmoid(ctx context.Context, x sharing.Tensor) (sharing.Tensor,
 	e.account("sigmoid", start, 0, 0)
 	return out, nil
 }
+
+// AnyAbsAtLeast reports whether any element of x, read as a signed ring value, has
+// |x| >= limit (limit >= 1, in the same units as x), opening exactly one bit:
+// every element's two comparisons with ±limit stay shared, their sum (the count
+// of elements out of range) stays shared, and only [count > 0] is opened. It
+// guards fixed-point values that no party sees (a shared model) against growing
+// past the range where truncation is exact. 2 R_msb + 1 rounds.
+func (e *Engine) AnyAbsAtLeast(ctx context.Context, x sharing.Tensor, limit uint64) (bool, error) {
+	if limit < 1 || limit >= 1<<62 {
+		return false, fmt.Errorf("protocol: range check against %d: the limit must lie in [1, 2^62)", limit)
+	}
+	n := x.Len()
+	if n == 0 {
+		return false, nil
+	}
+	// [limit-1 - x < 0] = [x >= limit] and [x + limit-1 < 0] = [x <= -limit].
+	both := sharing.Zeros(2 * n)
+	for i, v := range x.Data {
+		both.Data[i] = -v
+		both.Data[n+i] = v
+	}
+	both = e.AddScalar(both, limit-1)
+	outside, err := e.LessThanZero(ctx, both)
+	if err != nil {
+		return false, fmt.Errorf("protocol: range check: %w", err)
+	}
+	count := sharing.Zeros(1)
+	for _, b := range outside.Data {
+		count.Data[0] += b
+	}
+	// [count - 1 < 0] = [count = 0]: count <= 2n < 2^63, so the sign is exact.
+	none, err := e.LessThanZero(ctx, e.AddScalar(count, ^uint64(0)))
+	if err != nil {
+		return false, fmt.Errorf("protocol: range check: %w", err)
+	}
+	opened, err := e.Open(ctx, none)
+	if err != nil {
+		return false, fmt.Errorf("protocol: range check: %w", err)
+	}
+	return opened[0].Data[0] == 0, nil
+}
