@@ -2,18 +2,15 @@ package nn_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"math"
-	"sync"
 	"testing"
-	"time"
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/nn"
 	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
@@ -60,65 +57,37 @@ func trainBoth(t *testing.T, n int, spec nn.Spec, x, y *mat.Dense, steps, batch 
 		ref.TrainBatch(bx, by, opt)
 	}
 	codec := sharing.Codec{FracBits: 16}
-	ts, _ := network.NewMemoryNetwork(n)
-	dealer, _ := protocol.NewDealer(n, rand.Reader)
-	results := make([]nn.Params, n)
-	errs := make([]error, n)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			errs[i] = func() error {
-				src, _ := dealer.Source(i)
-				e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: codec})
-				if err != nil {
-					return err
-				}
-				sn, err := nn.NewSecure(e, spec, init)
-				if err != nil {
-					return err
-				}
-				for s := 0; s < steps; s++ {
-					bx, by := batches(s)
-					r, _ := bx.Dims()
-					tx, err := codec.EncodeTensor(bx.RawMatrix().Data, r, spec.Inputs)
-					if err != nil {
-						return err
-					}
-					ty, err := codec.EncodeTensor(by.RawMatrix().Data, r, spec.Outputs())
-					if err != nil {
-						return err
-					}
-					// Party 0 contributes the batch; a real run shares each party's rows.
-					sx, err := e.Input(ctx, 0, tx, r, spec.Inputs)
-					if err != nil {
-						return err
-					}
-					sy, err := e.Input(ctx, 0, ty, r, spec.Outputs())
-					if err != nil {
-						return err
-					}
-					if _, err := sn.TrainBatch(ctx, sx, sy, opt); err != nil {
-						return err
-					}
-				}
-				results[i], err = sn.Reveal(ctx)
-				return err
-			}()
-			if errs[i] != nil {
-				cancel()
-			}
-		}(i)
-	}
-	wg.Wait()
-	for i, err := range errs {
+	results := protocoltest.Engines(t, n, protocol.Config{Codec: codec}, func(ctx context.Context, e *protocol.Engine) (nn.Params, error) {
+		sn, err := nn.NewSecure(e, spec, init)
 		if err != nil {
-			t.Fatalf("party %d: %v", i, err)
+			return nn.Params{}, err
 		}
-	}
+		for s := 0; s < steps; s++ {
+			bx, by := batches(s)
+			r, _ := bx.Dims()
+			tx, err := codec.EncodeTensor(bx.RawMatrix().Data, r, spec.Inputs)
+			if err != nil {
+				return nn.Params{}, err
+			}
+			ty, err := codec.EncodeTensor(by.RawMatrix().Data, r, spec.Outputs())
+			if err != nil {
+				return nn.Params{}, err
+			}
+			// Party 0 contributes the batch; a real run shares each party's rows.
+			sx, err := e.Input(ctx, 0, tx, r, spec.Inputs)
+			if err != nil {
+				return nn.Params{}, err
+			}
+			sy, err := e.Input(ctx, 0, ty, r, spec.Outputs())
+			if err != nil {
+				return nn.Params{}, err
+			}
+			if _, err := sn.TrainBatch(ctx, sx, sy, opt); err != nil {
+				return nn.Params{}, err
+			}
+		}
+		return sn.Reveal(ctx)
+	})
 	return results[0], ref.Params
 }
 
