@@ -5,12 +5,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
@@ -26,49 +24,7 @@ func session[T any](t testing.TB, n int, fracBits int, fn func(ctx context.Conte
 // sessionWith is session with an explicit engine config.
 func sessionWith[T any](t testing.TB, n int, cfg protocol.Config, fn func(ctx context.Context, e *protocol.Engine) (T, error)) []T {
 	t.Helper()
-	ts, err := network.NewMemoryNetwork(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dealer, err := protocol.NewDealer(n, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out := make([]T, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			src, err := dealer.Source(i)
-			if err != nil {
-				errs[i] = err
-				cancel()
-				return
-			}
-			e, err := protocol.NewEngine(ts[i], src, cfg)
-			if err != nil {
-				errs[i] = err
-				cancel()
-				return
-			}
-			out[i], errs[i] = fn(ctx, e)
-			if errs[i] != nil {
-				cancel()
-				ts[i].Close()
-			}
-		}(i)
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("party %d: %v", i, err)
-		}
-	}
-	return out
+	return protocoltest.Engines(t, n, cfg, fn)
 }
 
 // splitAll secret-shares plain values among n parties (test-side dealer of inputs).

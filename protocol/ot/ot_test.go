@@ -9,9 +9,7 @@ import (
 	"math/bits"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 	"github.com/tessera-mpc/tessera/sharing"
@@ -19,40 +17,22 @@ import (
 
 var partyCounts = []int{2, 3, 5}
 
-// session sets up n parties over the in-memory network (each transport passed
-// through wrap when it is not nil) and runs fn on each. It returns the results
-// and errors of every party; a party that fails closes its transport so the
-// others fail instead of hanging.
+// session sets up n OT parties (each transport passed through wrap when it is not
+// nil) and runs fn on each; it returns every party's result and error.
 func session[T any](t testing.TB, n int, wrap func(i int, tr protocol.Transport) protocol.Transport,
 	fn func(ctx context.Context, p *Party) (T, error)) ([]T, []error) {
 	t.Helper()
-	ts, err := network.NewMemoryNetwork(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out := make([]T, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			var tr protocol.Transport = ts[i]
-			if wrap != nil {
-				tr = wrap(i, tr)
-			}
-			p, err := Setup(ctx, tr)
-			if err == nil {
-				out[i], err = fn(ctx, p)
-			}
-			if err != nil {
-				errs[i] = err
-				ts[i].Close()
-			}
-		})
-	}
-	wg.Wait()
-	return out, errs
+	return protocoltest.Parties(t, n, func(ctx context.Context, i int, tr protocol.Transport) (T, error) {
+		if wrap != nil {
+			tr = wrap(i, tr)
+		}
+		p, err := Setup(ctx, tr)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return fn(ctx, p)
+	})
 }
 
 func mustSession[T any](t testing.TB, n int, fn func(ctx context.Context, p *Party) (T, error)) []T {
