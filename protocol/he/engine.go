@@ -190,14 +190,20 @@ type chunkState struct {
 }
 
 func (p *Party) newChunk(pl *plan) *chunkState {
+	return newChunkState(&p.keyShare, p.np, p.me, pl, p.nextEnc, p.nextOut, p.workers[0])
+}
+
+// newChunkState starts a chunk whose first encryption and output have the
+// session counters encBase and outBase; w's ring and buffer serve the reads,
+// which run on one goroutine.
+func newChunkState(k *keyShare, np, me int, pl *plan, encBase, outBase uint64, w *worker) *chunkState {
 	return &chunkState{
-		k: &p.keyShare, np: p.np, me: p.me, pl: pl,
-		encBase: p.nextEnc, outBase: p.nextOut,
+		k: k, np: np, me: me, pl: pl, encBase: encBase, outBase: outBase,
 		enc: make([]*ring.Poly, pl.nEnc), crp: make([]*ring.Poly, pl.nEnc),
 		prod: make([]productShare, len(pl.outs)), masked: make([][][]uint64, len(pl.outs)),
 		shares: make([][]uint64, len(pl.outs)),
-		rq:     p.workers[0].rq, scratch: p.workers[0].tmp,
-		vec: make([][]uint64, len(p.st.q)),
+		rq:     w.rq, scratch: w.tmp,
+		vec: make([][]uint64, len(k.st.q)),
 	}
 }
 
