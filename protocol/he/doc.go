@@ -86,6 +86,22 @@
 // protocol with b_j = A_j (A * sum A_j = A^2). Mask products run the matrix
 // protocol on the parties' mask shares.
 //
+// # Code structure
+//
+// As in lattigo's multiparty packages (GenShare / AggregateShares /
+// Finalize), every step is a function of a party's key material (keyShare)
+// and of share types, with no transport, so each is tested in one process
+// (steps_test.go). keygen.go holds the setup's steps: the coin-toss
+// commitment and common reference seed, and CKG genShare, aggregate and
+// publicKey. steps.go holds a request's: s2eShare and aggregatePoly;
+// plainPoly, productShare and aggregateProducts; e2sShare,
+// e2sAggregatorShare, aggregateMasked and e2sFinalize. Setup and run
+// (engine.go) are thin drivers: run keeps one chunk's shares in a chunkState,
+// and its rounds (gather: up to each item's aggregator; scatter: down from
+// it) only encode, move and decode them. A chunkState and its shares are
+// dropped after the chunk, and a failed request poisons the Party instead
+// of being retried, so no decryption share is ever made or sent twice.
+//
 // # Security, per message
 //
 //   - Coin-toss commitment: SHA-256 of a 256-bit random value (hiding in the

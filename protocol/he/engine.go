@@ -120,8 +120,10 @@ func (p *Party) parallel(ctx context.Context, n int, fn func(w *worker, i int) e
 	return first
 }
 
-// run executes one chunk. Each ciphertext has an aggregator, rotating over
-// the parties by the session-wide ciphertext counters so load is balanced:
+// run executes one chunk: the per-step functions of steps.go on this party's
+// shares, and five rounds that move them. Each ciphertext has an aggregator,
+// rotating over the parties by the session-wide ciphertext counters so load
+// is balanced:
 //
 //	S2E up:    party i sends h_i = NTT(A_i + 2^64 e_i) - a*s_i to the aggregator
 //	S2E down:  the aggregator sends c0 = sum h_i to everyone; (c0, a) encrypts A
@@ -132,327 +134,275 @@ func (p *Party) parallel(ctx context.Context, n int, fn func(w *worker, i int) e
 //	           uniform in [0, 2^b), and keeps M_i mod 2^64 as its share; the
 //	           aggregator's share is (c0 + c1*s_agg + sum of those) mod 2^64.
 func (p *Party) run(ctx context.Context, req uint64, chunk uint32, pl *plan, out []uint64) error {
-	st, np, me := p.st, p.np, p.me
-	encBase, outBase := p.nextEnc, p.nextOut
-	nEnc, nOut := pl.nEnc, len(pl.outs)
-	p.nextEnc += uint64(nEnc)
-	p.nextOut += uint64(nOut)
-	encAgg := func(e int) int { return int((encBase + uint64(e)) % uint64(np)) }
-	outAgg := func(o int) int { return int((outBase + uint64(o)) % uint64(np)) }
-	maskBits := MaskBits(np)
-
-	// Shares-to-encryption: h = NTT(A_i + 2^64 e) - crp*s_i.
-	enc := make([]*ring.Poly, nEnc) // own share, then the aggregate c0
-	crp := make([]*ring.Poly, nEnc)
-	err := p.parallel(ctx, nEnc, func(w *worker, e int) error {
-		g := encBase + uint64(e)
-		a := getPoly()
-		newStream(p.crpSeed, g).uniformPoly(st.q, a)
-		crp[e] = a
-		clear(w.coeffs)
-		pl.fillEnc(e, w.coeffs)
-		h := getPoly()
-		h.Zero()
-		for i, q := range st.q {
-			row, bred := h.Coeffs[i], st.bred[i]
-			for j, v := range w.coeffs {
-				if v != 0 {
-					row[j] = residue(v, q, bred)
-				}
-			}
-		}
-		newStream(p.seeds[labelS2E], g).gaussian(w.small)
-		st.scaledSmall(w.small, h, true)
-		w.rq.NTT(h, h)
-		w.rq.MulCoeffsMontgomeryAndSub(a, p.sk, h)
-		enc[e] = h
-		return nil
-	})
-	if err != nil {
+	c := p.newChunk(pl)
+	p.nextEnc += uint64(pl.nEnc)
+	p.nextOut += uint64(len(pl.outs))
+	defer c.release()
+	encs, prods, c1s, masks := c.routes()
+	if err := p.parallel(ctx, pl.nEnc, c.genS2E); err != nil {
 		return fmt.Errorf("shares-to-encryption: %w", err)
 	}
-	own := func(agg func(int) int, n, party int) []int {
-		var idx []int
-		for i := 0; i < n; i++ {
-			if agg(i) == party {
-				idx = append(idx, i)
-			}
-		}
-		return idx
-	}
-	// sendAggregates is a "down" round: every aggregator sends its peers the
-	// aggregated polynomials it owns, and every party stores those it receives.
-	sendAggregates := func(step byte, polys []*ring.Poly, agg func(int) int) error {
-		n := len(polys)
-		return p.round(ctx, req, chunk, step,
-			func(to int) (int, []byte) {
-				idx := own(agg, n, me)
-				b := make([]byte, 0, len(idx)*st.polyBytes)
-				for _, i := range idx {
-					b = st.appendPoly(b, polys[i])
-				}
-				return len(idx), b
-			},
-			func(from int) (int, int) { k := len(own(agg, n, from)); return k, k * st.polyBytes },
-			func(from int, body []byte) error {
-				for _, i := range own(agg, n, from) {
-					var err error
-					if body, err = st.readPoly(body, polys[i]); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-	}
-	rq := p.workers[0].rq
-	tmp := p.workers[0].tmp
-
-	// S2E up.
-	err = p.round(ctx, req, chunk, stepS2EUp,
-		func(to int) (int, []byte) {
-			idx := own(encAgg, nEnc, to)
-			b := make([]byte, 0, len(idx)*st.polyBytes)
-			for _, e := range idx {
-				b = st.appendPoly(b, enc[e])
-			}
-			return len(idx), b
-		},
-		func(from int) (int, int) { n := len(own(encAgg, nEnc, me)); return n, n * st.polyBytes },
-		func(from int, body []byte) error {
-			for _, e := range own(encAgg, nEnc, me) {
-				var err error
-				if body, err = st.readPoly(body, tmp); err != nil {
-					return err
-				}
-				rq.Add(enc[e], tmp, enc[e])
-			}
-			return nil
-		})
-	if err != nil {
+	if err := p.gather(ctx, req, chunk, stepS2EUp, encs, c.putEnc, c.absorbS2E); err != nil {
 		return err
 	}
-	// S2E down.
-	err = sendAggregates(stepS2EDown, enc, encAgg)
-	if err != nil {
+	if err := p.scatter(ctx, req, chunk, stepS2EDown, encs, c.putEnc, c.storeEnc); err != nil {
 		return err
 	}
-
-	// Products with the own plaintext operand, re-randomised.
-	c1 := make([]*ring.Poly, nOut)
-	c0t := make([][][]uint64, nOut) // [out][modulus][target]
-	err = p.parallel(ctx, len(pl.groups), func(w *worker, g int) error {
-		grp := pl.groups[g]
-		for len(w.plains) < grp.nPlain {
-			w.plains = append(w.plains, w.rq.NewPoly())
-		}
-		for j := 0; j < grp.nPlain; j++ {
-			clear(w.coeffs)
-			grp.fill(j, w.coeffs)
-			b := w.plains[j]
-			for i, q := range st.q {
-				row, bred := b.Coeffs[i], st.bred[i]
-				for c, v := range w.coeffs[:pl.plainDeg] {
-					row[c] = residue(v, q, bred)
-				}
-				clear(row[pl.plainDeg:])
-			}
-			st.nttSparse(w.rq, b, pl.plainDeg)
-			w.rq.MForm(b, b)
-		}
-		for _, o := range grp.outs {
-			spec := pl.outs[o]
-			acc0 := w.tmp
-			acc1 := getPoly()
-			acc0.Zero()
-			acc1.Zero()
-			for _, t := range spec.terms {
-				w.rq.MulCoeffsMontgomeryAndAdd(enc[t.enc], w.plains[t.plain], acc0)
-				w.rq.MulCoeffsMontgomeryAndAdd(crp[t.enc], w.plains[t.plain], acc1)
-			}
-			// + 2^64 * Enc_pk(0) = (pkT0*u + 2^64 e0, pkT1*u + 2^64 e1)
-			s := newStream(p.seeds[labelRerand], outBase+uint64(o))
-			s.ternary(w.small)
-			u := w.tmp2
-			for i, q := range st.q {
-				row := u.Coeffs[i]
-				for j, v := range w.small {
-					row[j] = uint64(v) + q&uint64(v>>63)
-				}
-			}
-			w.rq.NTT(u, u)
-			w.rq.MulCoeffsMontgomeryAndAdd(p.pkT[0], u, acc0)
-			w.rq.MulCoeffsMontgomeryAndAdd(p.pkT[1], u, acc1)
-			s.gaussian(w.small)
-			st.scaledSmall(w.small, u, false)
-			w.rq.NTT(u, u)
-			w.rq.Add(acc1, u, acc1)
-			w.rq.InvNTT(acc0, acc0)
-			e0 := w.small[:len(spec.targets)]
-			s.gaussian(e0)
-			v := make([][]uint64, len(st.q))
-			for i := range st.q {
-				v[i] = make([]uint64, len(spec.targets))
-				row := acc0.Coeffs[i]
-				for t, pos := range spec.targets {
-					v[i][t] = row[pos]
-				}
-			}
-			st.addScaledSmall(e0, v)
-			c0t[o] = v
-			c1[o] = acc1
-		}
-		return nil
-	})
-	if err != nil {
+	if err := p.parallel(ctx, len(pl.groups), c.genProducts); err != nil {
 		return fmt.Errorf("products: %w", err)
 	}
-
-	vecBytesOf := func(o int) int { return st.vecBytes(len(pl.outs[o].targets)) }
-	scratch := make([][]uint64, len(st.q))
-	// Products up.
-	err = p.round(ctx, req, chunk, stepProdUp,
-		func(to int) (int, []byte) {
-			idx := own(outAgg, nOut, to)
-			n := 0
-			for _, o := range idx {
-				n += st.polyBytes + vecBytesOf(o)
-			}
-			b := make([]byte, 0, n)
-			for _, o := range idx {
-				b = st.appendPoly(b, c1[o])
-				b = st.appendVec(b, c0t[o])
-			}
-			return len(idx), b
-		},
-		func(from int) (int, int) {
-			idx := own(outAgg, nOut, me)
-			n := 0
-			for _, o := range idx {
-				n += st.polyBytes + vecBytesOf(o)
-			}
-			return len(idx), n
-		},
-		func(from int, body []byte) error {
-			for _, o := range own(outAgg, nOut, me) {
-				var err error
-				if body, err = st.readPoly(body, tmp); err != nil {
-					return err
-				}
-				rq.Add(c1[o], tmp, c1[o])
-				for i := range scratch {
-					scratch[i] = resize(scratch[i], len(pl.outs[o].targets))
-				}
-				if body, err = st.readVec(body, scratch); err != nil {
-					return err
-				}
-				st.addVec(c0t[o], scratch)
-			}
-			return nil
-		})
-	if err != nil {
+	if err := p.gather(ctx, req, chunk, stepProdUp, prods, c.putProduct, c.absorbProduct); err != nil {
 		return err
 	}
-	// c1 down.
-	err = sendAggregates(stepC1Down, c1, outAgg)
-	if err != nil {
+	if err := p.scatter(ctx, req, chunk, stepC1Down, c1s, c.putC1, c.storeC1); err != nil {
 		return err
 	}
-
-	// Encryption-to-shares.
-	shares := make([][]uint64, nOut)
-	masked := make([][][]uint64, nOut)
-	err = p.parallel(ctx, nOut, func(w *worker, o int) error {
-		spec := pl.outs[o]
-		d := w.tmp
-		w.rq.MulCoeffsMontgomery(c1[o], p.sk, d)
-		w.rq.InvNTT(d, d)
-		putPoly(c1[o])
-		c1[o] = nil
-		shares[o] = make([]uint64, len(spec.targets))
-		if outAgg(o) == me {
-			y := c0t[o]
-			for i, q := range st.q {
-				row := d.Coeffs[i]
-				for t, pos := range spec.targets {
-					y[i][t] = addMod(y[i][t], row[pos], q)
-				}
-			}
-			return nil
-		}
-		s := newStream(p.seeds[labelMask], outBase+uint64(o))
-		h := make([][]uint64, len(st.q))
-		for i := range h {
-			h[i] = make([]uint64, len(spec.targets))
-		}
-		for t, pos := range spec.targets {
-			shares[o][t] = s.mask(maskBits, st.q, w.res)
-			for i, q := range st.q {
-				h[i][t] = subMod(d.Coeffs[i][pos], w.res[i], q)
-			}
-		}
-		masked[o] = h
-		return nil
-	})
-	if err != nil {
+	if err := p.parallel(ctx, len(pl.outs), c.genE2S); err != nil {
 		return fmt.Errorf("encryption-to-shares: %w", err)
 	}
-	err = p.round(ctx, req, chunk, stepE2SUp,
-		func(to int) (int, []byte) {
-			idx := own(outAgg, nOut, to)
-			n := 0
-			for _, o := range idx {
-				n += vecBytesOf(o)
-			}
-			b := make([]byte, 0, n)
-			for _, o := range idx {
-				b = st.appendVec(b, masked[o])
-			}
-			return len(idx), b
-		},
-		func(from int) (int, int) {
-			idx := own(outAgg, nOut, me)
-			n := 0
-			for _, o := range idx {
-				n += vecBytesOf(o)
-			}
-			return len(idx), n
-		},
-		func(from int, body []byte) error {
-			for _, o := range own(outAgg, nOut, me) {
-				for i := range scratch {
-					scratch[i] = resize(scratch[i], len(pl.outs[o].targets))
-				}
-				var err error
-				if body, err = st.readVec(body, scratch); err != nil {
-					return err
-				}
-				st.addVec(c0t[o], scratch)
-			}
-			return nil
-		})
-	if err != nil {
+	if err := p.gather(ctx, req, chunk, stepE2SUp, masks, c.putMasked, c.absorbMasked); err != nil {
 		return err
 	}
-	for e := range enc {
-		putPoly(enc[e])
-		putPoly(crp[e])
+	c.finish(out)
+	return nil
+}
+
+// chunkState is one party's state of one chunk between rounds: its shares,
+// then the aggregates it receives. It calls the per-step functions and
+// encodes and decodes shares; it never talks to peers. Every share is made
+// once and dropped with the chunk: a decryption share is never made or sent
+// twice.
+type chunkState struct {
+	k                *keyShare
+	np, me           int
+	pl               *plan
+	encBase, outBase uint64 // session counters of the chunk's first encryption and output
+
+	enc    []*ring.Poly   // own shares-to-encryption share, then the aggregated c0 (NTT)
+	crp    []*ring.Poly   // common reference polynomials of the encryptions
+	prod   []productShare // own product share; the aggregator's becomes the sum, every c1 the summed c1
+	masked [][][]uint64   // own masked decryption share, of the outputs others aggregate
+	shares [][]uint64     // own output share of every output (the aggregator's after finish)
+
+	rq      *ring.Ring // for aggregation while reading (one goroutine)
+	scratch *ring.Poly // a peer's polynomial while it is added
+	vec     [][]uint64 // a peer's target residues while they are added
+}
+
+func (p *Party) newChunk(pl *plan) *chunkState {
+	return newChunkState(&p.keyShare, p.np, p.me, pl, p.nextEnc, p.nextOut, p.workers[0])
+}
+
+// newChunkState starts a chunk whose first encryption and output have the
+// session counters encBase and outBase; w's ring and buffer serve the reads,
+// which run on one goroutine.
+func newChunkState(k *keyShare, np, me int, pl *plan, encBase, outBase uint64, w *worker) *chunkState {
+	return &chunkState{
+		k: k, np: np, me: me, pl: pl, encBase: encBase, outBase: outBase,
+		enc: make([]*ring.Poly, pl.nEnc), crp: make([]*ring.Poly, pl.nEnc),
+		prod: make([]productShare, len(pl.outs)), masked: make([][][]uint64, len(pl.outs)),
+		shares: make([][]uint64, len(pl.outs)),
+		rq:     w.rq, scratch: w.tmp,
+		vec: make([][]uint64, len(k.st.q)),
 	}
-	res := make([]uint64, len(st.q))
-	for o, spec := range pl.outs {
-		if outAgg(o) == me {
-			y := c0t[o]
-			for t := range spec.targets {
-				for i := range res {
-					res[i] = y[i][t]
-				}
-				shares[o][t] = st.crtMod64(res)
-			}
+}
+
+// release returns the chunk's polynomials to the pool.
+func (c *chunkState) release() {
+	for e := range c.enc {
+		putPoly(c.enc[e])
+		putPoly(c.crp[e])
+	}
+	for o := range c.prod {
+		putPoly(c.prod[o].c1)
+		c.prod[o].c1 = nil
+	}
+}
+
+// routes are the items of the chunk's rounds: encryptions (S2E up and
+// down), product shares (up), aggregated c1 (down), masked decryption shares
+// (up).
+func (c *chunkState) routes() (encs, prods, c1s, masks itemRoute) {
+	st, outs := c.k.st, c.pl.outs
+	encs = itemRoute{np: c.np, base: c.encBase, n: c.pl.nEnc, size: func(int) int { return st.polyBytes }}
+	prods = itemRoute{np: c.np, base: c.outBase, n: len(outs), size: func(o int) int { return st.productShareBytes(len(outs[o].targets)) }}
+	c1s = itemRoute{np: c.np, base: c.outBase, n: len(outs), size: func(int) int { return st.polyBytes }}
+	masks = itemRoute{np: c.np, base: c.outBase, n: len(outs), size: func(o int) int { return st.vecBytes(len(outs[o].targets)) }}
+	return
+}
+
+func (c *chunkState) outAgg(o int) int { return int((c.outBase + uint64(o)) % uint64(c.np)) }
+
+func (c *chunkState) genS2E(w *worker, e int) error {
+	g := c.encBase + uint64(e)
+	c.crp[e] = getPoly()
+	c.k.commonPoly(g, c.crp[e])
+	c.enc[e] = getPoly()
+	c.k.s2eShare(w, g, c.crp[e], func(dst []uint64) { c.pl.fillEnc(e, dst) }, c.enc[e])
+	return nil
+}
+
+func (c *chunkState) putEnc(dst []byte, e int) []byte { return c.k.st.appendPoly(dst, c.enc[e]) }
+
+func (c *chunkState) absorbS2E(src []byte, e int) ([]byte, error) {
+	src, err := c.k.st.readPoly(src, c.scratch)
+	if err == nil {
+		aggregatePoly(c.rq, c.enc[e], c.scratch)
+	}
+	return src, err
+}
+
+func (c *chunkState) storeEnc(src []byte, e int) ([]byte, error) {
+	return c.k.st.readPoly(src, c.enc[e])
+}
+
+// genProducts makes the product shares of the outputs of plaintext group g.
+func (c *chunkState) genProducts(w *worker, g int) error {
+	grp := c.pl.groups[g]
+	for len(w.plains) < grp.nPlain {
+		w.plains = append(w.plains, w.rq.NewPoly())
+	}
+	for j := 0; j < grp.nPlain; j++ {
+		c.k.st.plainPoly(w, c.pl.plainDeg, func(dst []uint64) { grp.fill(j, dst) }, w.plains[j])
+	}
+	for _, o := range grp.outs {
+		c.prod[o] = c.k.productShare(w, c.outBase+uint64(o), c.pl.outs[o], c.enc, c.crp, w.plains)
+	}
+	return nil
+}
+
+func (c *chunkState) putProduct(dst []byte, o int) []byte {
+	return c.k.st.appendProductShare(dst, c.prod[o])
+}
+
+func (c *chunkState) absorbProduct(src []byte, o int) ([]byte, error) {
+	st := c.k.st
+	for i := range c.vec {
+		c.vec[i] = resize(c.vec[i], len(c.pl.outs[o].targets))
+	}
+	peer := productShare{c1: c.scratch, c0: c.vec}
+	src, err := st.readProductShare(src, peer)
+	if err == nil {
+		st.aggregateProducts(c.rq, &c.prod[o], peer)
+	}
+	return src, err
+}
+
+func (c *chunkState) putC1(dst []byte, o int) []byte { return c.k.st.appendPoly(dst, c.prod[o].c1) }
+
+func (c *chunkState) storeC1(src []byte, o int) ([]byte, error) {
+	return c.k.st.readPoly(src, c.prod[o].c1)
+}
+
+// genE2S makes the party's decryption share of output o: masked if another
+// party aggregates it, added to the aggregated c0 if this one does.
+func (c *chunkState) genE2S(w *worker, o int) error {
+	spec, pr := c.pl.outs[o], &c.prod[o]
+	if c.outAgg(o) == c.me {
+		c.k.e2sAggregatorShare(w, pr.c1, spec.targets, pr.c0)
+	} else {
+		c.masked[o], c.shares[o] = c.k.e2sShare(w, c.outBase+uint64(o), pr.c1, spec.targets, MaskBits(c.np))
+	}
+	putPoly(pr.c1)
+	pr.c1 = nil
+	return nil
+}
+
+func (c *chunkState) putMasked(dst []byte, o int) []byte { return c.k.st.appendVec(dst, c.masked[o]) }
+
+func (c *chunkState) absorbMasked(src []byte, o int) ([]byte, error) {
+	for i := range c.vec {
+		c.vec[i] = resize(c.vec[i], len(c.pl.outs[o].targets))
+	}
+	src, err := c.k.st.readVec(src, c.vec)
+	if err == nil {
+		c.k.st.aggregateMasked(c.prod[o].c0, c.vec)
+	}
+	return src, err
+}
+
+// finish completes the output shares of the outputs this party aggregates
+// and adds every output share into out at its destinations.
+func (c *chunkState) finish(out []uint64) {
+	for o, spec := range c.pl.outs {
+		if c.outAgg(o) == c.me {
+			c.shares[o] = c.k.st.e2sFinalize(c.prod[o].c0)
 		}
 		for t, dst := range spec.dst {
-			out[dst] += shares[o][t]
+			out[dst] += c.shares[o][t]
+		}
+	}
+}
+
+// itemRoute lists the items of one round: item i is aggregated by party
+// (base+i) mod np and takes size(i) bytes on the wire.
+type itemRoute struct {
+	np   int
+	base uint64
+	n    int
+	size func(i int) int
+}
+
+// of returns the items party aggregates, in order.
+func (r itemRoute) of(party int) []int {
+	var idx []int
+	for i := 0; i < r.n; i++ {
+		if int((r.base+uint64(i))%uint64(r.np)) == party {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// encode returns the item count and the body of a message carrying items
+// idx, each appended by put.
+func (r itemRoute) encode(idx []int, put func(dst []byte, i int) []byte) (int, []byte) {
+	b := make([]byte, 0, r.bytes(idx))
+	for _, i := range idx {
+		b = put(b, i)
+	}
+	return len(idx), b
+}
+
+func (r itemRoute) bytes(idx []int) int {
+	n := 0
+	for _, i := range idx {
+		n += r.size(i)
+	}
+	return n
+}
+
+// decodeItems hands body, item by item, to read.
+func decodeItems(body []byte, idx []int, read func(src []byte, i int) ([]byte, error)) error {
+	for _, i := range idx {
+		var err error
+		if body, err = read(body, i); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// gather is an "up" round: every party sends each peer its shares of the
+// items that peer aggregates, and absorbs every peer's shares of its own.
+func (p *Party) gather(ctx context.Context, req uint64, chunk uint32, step byte, r itemRoute,
+	put func(dst []byte, i int) []byte, absorb func(src []byte, i int) ([]byte, error)) error {
+	mine := r.of(p.me)
+	return p.round(ctx, req, chunk, step,
+		func(to int) (int, []byte) { return r.encode(r.of(to), put) },
+		func(from int) (int, int) { return len(mine), r.bytes(mine) },
+		func(from int, body []byte) error { return decodeItems(body, mine, absorb) })
+}
+
+// scatter is a "down" round: every aggregator sends each peer the aggregates
+// it holds, and stores those every peer holds.
+func (p *Party) scatter(ctx context.Context, req uint64, chunk uint32, step byte, r itemRoute,
+	put func(dst []byte, i int) []byte, store func(src []byte, i int) ([]byte, error)) error {
+	mine := r.of(p.me)
+	return p.round(ctx, req, chunk, step,
+		func(to int) (int, []byte) { return r.encode(mine, put) },
+		func(from int) (int, int) { idx := r.of(from); return len(idx), r.bytes(idx) },
+		func(from int, body []byte) error { return decodeItems(body, r.of(from), store) })
 }
 
 // round sends every peer one message of the step (items and body from

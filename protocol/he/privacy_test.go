@@ -153,6 +153,84 @@ const (
 //   - the output shares are uniform.
 func TestMessagesIndependentOfB(t *testing.T) {
 	const np = 3
+	ps, recs := setupRecorded(t, np)
+	snap := make([]counters, np)
+	for i, p := range ps {
+		snap[i] = p.counters()
+	}
+	run := func() ([]bResult, []recorded, []recorded) {
+		res := runAll(t, ps, func(ctx context.Context, p *Party) (bResult, error) {
+			el, err := protocoltest.Triple(ctx, p, protocol.ElementwiseRequest([]int{bElemSize}))
+			if err != nil {
+				return bResult{}, err
+			}
+			mat, err := protocoltest.Triple(ctx, p, protocol.MatrixRequest(20, 300, 21))
+			return bResult{el, mat}, err
+		})
+		sent, recv := recs[1].take()
+		return res, sent, recv
+	}
+	res1, sent1, recv1 := run()
+	for i, p := range ps {
+		p.rewind(snap[i])
+	}
+	var other [32]byte
+	if _, err := rand.Read(other[:]); err != nil {
+		t.Fatal(err)
+	}
+	ps[1].seeds[labelB] = deriveSeed(other, labelB)
+	res2, sent2, _ := run()
+
+	// Operand shares: A equal, B different.
+	if fmt.Sprint(res1[1].el.A.Data) != fmt.Sprint(res2[1].el.A.Data) || fmt.Sprint(res1[1].el.B.Data) == fmt.Sprint(res2[1].el.B.Data) {
+		t.Fatal("the two runs should differ in party 1's B only")
+	}
+	// Both runs are still correct triples.
+	for _, res := range [][]bResult{res1, res2} {
+		var as, bs, cs []sharing.Tensor
+		for _, r := range res {
+			as, bs, cs = append(as, r.mat.A), append(bs, r.mat.B), append(cs, r.mat.C)
+		}
+		a, _ := sharing.Reconstruct(as)
+		b, _ := sharing.Reconstruct(bs)
+		c, _ := sharing.Reconstruct(cs)
+		if fmt.Sprint(sharing.MatMul(a, b).Data) != fmt.Sprint(c.Data) {
+			t.Fatal("matrix triple wrong")
+		}
+	}
+	checkBytesIndependentOfB(t, np, snap[1].req, sent1, sent2)
+	view := partyView{p: ps[1], encBase: snap[1].enc, outBase: snap[1].out, req: snap[1].req, el: res1[1].el}
+	checkRerandomised(t, np, view, sent1)
+	checkMasks(t, np, view, sent1, recv1)
+
+	// Output shares are uniform bytes.
+	for i, r := range res1 {
+		var bs []byte
+		for _, v := range append(append([]uint64(nil), r.el.C.Data...), r.mat.C.Data...) {
+			for k := 0; k < 8; k++ {
+				bs = append(bs, byte(v>>(8*k)))
+			}
+		}
+		h := byteHist(bs)
+		if c := chi2Uniform(h[:]); c > chi2Max255 {
+			t.Fatalf("party %d: output shares not uniform (chi2 %.1f)", i, c)
+		}
+	}
+}
+
+// bElemSize is the element-wise request of TestMessagesIndependentOfB: 4
+// ciphertexts, one a-polynomial each.
+const bElemSize = 4 * 384
+
+type bResult struct {
+	el  protocol.Triple
+	mat protocol.Triple
+}
+
+// setupRecorded sets up np parties over recorders on a memory network and
+// drops the setup's recorded messages.
+func setupRecorded(t *testing.T, np int) ([]*Party, []*recorder) {
+	t.Helper()
 	mem, err := network.NewMemoryNetwork(np)
 	if err != nil {
 		t.Fatal(err)
@@ -180,56 +258,14 @@ func TestMessagesIndependentOfB(t *testing.T) {
 	for _, r := range recs {
 		r.take()
 	}
-	const size = 4 * 384
-	snap := make([]counters, np)
-	for i, p := range ps {
-		snap[i] = p.counters()
-	}
-	type result struct {
-		el  protocol.Triple
-		mat protocol.Triple
-	}
-	run := func() ([]result, []recorded, []recorded) {
-		res := runAll(t, ps, func(ctx context.Context, p *Party) (result, error) {
-			el, err := protocoltest.Triple(ctx, p, protocol.ElementwiseRequest([]int{size}))
-			if err != nil {
-				return result{}, err
-			}
-			mat, err := protocoltest.Triple(ctx, p, protocol.MatrixRequest(20, 300, 21))
-			return result{el, mat}, err
-		})
-		sent, recv := recs[1].take()
-		return res, sent, recv
-	}
-	res1, sent1, recv1 := run()
-	for i, p := range ps {
-		p.rewind(snap[i])
-	}
-	var other [32]byte
-	if _, err := rand.Read(other[:]); err != nil {
-		t.Fatal(err)
-	}
-	ps[1].seeds[labelB] = deriveSeed(other, labelB)
-	res2, sent2, _ := run()
+	return ps, recs
+}
 
-	// Operand shares: A equal, B different.
-	if fmt.Sprint(res1[1].el.A.Data) != fmt.Sprint(res2[1].el.A.Data) || fmt.Sprint(res1[1].el.B.Data) == fmt.Sprint(res2[1].el.B.Data) {
-		t.Fatal("the two runs should differ in party 1's B only")
-	}
-	// Both runs are still correct triples.
-	for _, res := range [][]result{res1, res2} {
-		var as, bs, cs []sharing.Tensor
-		for _, r := range res {
-			as, bs, cs = append(as, r.mat.A), append(bs, r.mat.B), append(cs, r.mat.C)
-		}
-		a, _ := sharing.Reconstruct(as)
-		b, _ := sharing.Reconstruct(bs)
-		c, _ := sharing.Reconstruct(cs)
-		if fmt.Sprint(sharing.MatMul(a, b).Data) != fmt.Sprint(c.Data) {
-			t.Fatal("matrix triple wrong")
-		}
-	}
-
+// checkBytesIndependentOfB compares what party 1 sent in the two runs:
+// shares-to-encryption messages of A byte for byte, every other message by
+// the distribution of its bytes.
+func checkBytesIndependentOfB(t *testing.T, np int, req uint64, sent1, sent2 []recorded) {
+	t.Helper()
 	ml, err := chooseMatLayout(20, 300, 21, np, DefaultCommWeight)
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +283,7 @@ func TestMessagesIndependentOfB(t *testing.T) {
 		}
 		// S2E messages carry only the encrypted operand: A, or B when the
 		// matrix layout encrypts B^T (C^T = B^T A^T).
-		encryptsB := !elemRequest(m1.data, snap[1].req) && matLayoutTransposed
+		encryptsB := !elemRequest(m1.data, req) && matLayoutTransposed
 		switch {
 		case (m1.step == stepS2EUp || m1.step == stepS2EDown) && !encryptsB:
 			if string(m1.data) != string(m2.data) {
@@ -277,48 +313,66 @@ func TestMessagesIndependentOfB(t *testing.T) {
 			t.Errorf("%s: bytes not uniform or not alike across runs", stepName(step))
 		}
 	}
+}
 
-	// Distinguisher for a missing re-randomisation, and mask checks, on the
-	// element-wise request (4 ciphertexts, one a-polynomial each).
-	st := getSuite()
-	rq := ps[1].workers[0].rq
-	encBase, outBase := snap[1].enc, snap[1].out
-	outAgg := func(o int) int { return int((outBase + uint64(o)) % np) }
-	c1 := make([]*ring.Poly, 4)
-	// c1 of the products party 1 sent, per output
-	itemBytes := st.polyBytes + st.vecBytes(384)
-	for _, m := range sent1 {
-		if m.step != stepProdUp || !elemRequest(m.data, snap[1].req) {
+// partyView is what the element-wise request of the first run looked like to
+// party 1: its key, its counters before the request, its triple shares.
+type partyView struct {
+	p                     *Party
+	encBase, outBase, req uint64
+	el                    protocol.Triple
+}
+
+func (v partyView) outAgg(np, o int) int { return int((v.outBase + uint64(o)) % uint64(np)) }
+
+// elemItems calls fn with every item of step that party 1 sent (or, with
+// recv, received) in the element-wise request: the output index and the
+// rest of the message body from that item on.
+func (v partyView) elemItems(np int, msgs []recorded, step byte, fn func(o int, body []byte) []byte) {
+	for _, m := range msgs {
+		if m.step != step || !elemRequest(m.data, v.req) {
 			continue
 		}
 		body := m.data[headerSize:]
 		for o := 0; o < 4; o++ {
-			if outAgg(o) != m.peer {
-				continue
+			if v.outAgg(np, o) == m.peer {
+				body = fn(o, body)
 			}
-			p := rq.NewPoly()
-			if _, err := st.readPoly(body[:itemBytes], p); err != nil {
-				t.Fatal(err)
-			}
-			body = body[itemBytes:]
-			c1[o] = p
 		}
 	}
+}
+
+// checkRerandomised runs the distinguisher for a missing re-randomisation on
+// the c1 of the products party 1 sent in the element-wise request.
+func checkRerandomised(t *testing.T, np int, v partyView, sent []recorded) {
+	t.Helper()
+	st := getSuite()
+	rq := v.p.workers[0].rq
+	c1 := make([]*ring.Poly, 4)
+	itemBytes := st.polyBytes + st.vecBytes(384)
+	v.elemItems(np, sent, stepProdUp, func(o int, body []byte) []byte {
+		p := rq.NewPoly()
+		if _, err := st.readPoly(body[:itemBytes], p); err != nil {
+			t.Fatal(err)
+		}
+		c1[o] = p
+		return body[itemBytes:]
+	})
 	checked := 0
 	for o, p := range c1 {
 		if p == nil {
 			continue // party 1 aggregates this output itself
 		}
 		a := rq.NewPoly()
-		newStream(ps[1].crpSeed, encBase+uint64(o)).uniformPoly(st.q, a)
+		newStream(v.p.crpSeed, v.encBase+uint64(o)).uniformPoly(st.q, a)
 		real := zeroCountAfterDividing(rq, p, a)
 		// what party 1 would have sent without re-randomisation: a * B_1
 		bare := rq.NewPoly()
 		bpoly := rq.NewPoly()
 		for l, pos := range elemPositions {
-			v := res1[1].el.B.Data[o*384+l]
+			x := v.el.B.Data[o*384+l]
 			for i, q := range st.q {
-				bpoly.Coeffs[i][pos] = residue(v, q, st.bred[i])
+				bpoly.Coeffs[i][pos] = residue(x, q, st.bred[i])
 			}
 		}
 		rq.NTT(bpoly, bpoly)
@@ -333,84 +387,59 @@ func TestMessagesIndependentOfB(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("no product of party 1 inspected")
 	}
+}
 
-	// Masks: party 1's masked decryption shares h = d - M at every target; with
-	// its key we recover M and check 0 <= M < 2^b, M mod 2^64 = its output
-	// share, and uniform top bits.
+// checkMasks recovers, with party 1's key, the mask M of every masked
+// decryption share h = d - M it sent in the element-wise request, and checks
+// 0 <= M < 2^b, M mod 2^64 = its output share, and uniform top bits.
+func checkMasks(t *testing.T, np int, v partyView, sent, recv []recorded) {
+	t.Helper()
+	st := getSuite()
+	rq := v.p.workers[0].rq
 	c1agg := map[int]*ring.Poly{}
-	for _, m := range recv1 {
-		if m.step != stepC1Down || !elemRequest(m.data, snap[1].req) {
-			continue
+	v.elemItems(np, recv, stepC1Down, func(o int, body []byte) []byte {
+		p := rq.NewPoly()
+		rest, err := st.readPoly(body, p)
+		if err != nil {
+			t.Fatal(err)
 		}
-		body := m.data[headerSize:]
-		for o := 0; o < 4; o++ {
-			if outAgg(o) != m.peer {
-				continue
-			}
-			p := rq.NewPoly()
-			var err error
-			if body, err = st.readPoly(body, p); err != nil {
-				t.Fatal(err)
-			}
-			c1agg[o] = p
-		}
-	}
+		c1agg[o] = p
+		return rest
+	})
 	b := MaskBits(np)
 	var top [16]float64
 	masks := 0
-	for _, m := range sent1 {
-		if m.step != stepE2SUp || !elemRequest(m.data, snap[1].req) {
-			continue
+	v.elemItems(np, sent, stepE2SUp, func(o int, body []byte) []byte {
+		h := [][]uint64{make([]uint64, 384), make([]uint64, 384), make([]uint64, 384), make([]uint64, 384)}
+		rest, err := st.readVec(body, h)
+		if err != nil {
+			t.Fatal(err)
 		}
-		body := m.data[headerSize:]
-		for o := 0; o < 4; o++ {
-			if outAgg(o) != m.peer {
-				continue
+		d := rq.NewPoly()
+		rq.MulCoeffsMontgomery(c1agg[o], v.p.sk, d)
+		rq.InvNTT(d, d)
+		for l, pos := range elemPositions {
+			res := make([]uint64, len(st.q))
+			for i, q := range st.q {
+				res[i] = subMod(d.Coeffs[i][2*pos], h[i][l], q)
 			}
-			h := [][]uint64{make([]uint64, 384), make([]uint64, 384), make([]uint64, 384), make([]uint64, 384)}
-			var err error
-			if body, err = st.readVec(body, h); err != nil {
-				t.Fatal(err)
+			mask := crtBig(st, res)
+			if mask.Sign() < 0 || mask.BitLen() > b {
+				t.Fatalf("output %d target %d: mask of %d bits, want < 2^%d", o, l, mask.BitLen(), b)
 			}
-			d := rq.NewPoly()
-			rq.MulCoeffsMontgomery(c1agg[o], ps[1].sk, d)
-			rq.InvNTT(d, d)
-			for l, pos := range elemPositions {
-				res := make([]uint64, len(st.q))
-				for i, q := range st.q {
-					res[i] = subMod(d.Coeffs[i][2*pos], h[i][l], q)
-				}
-				mask := crtBig(st, res)
-				if mask.Sign() < 0 || mask.BitLen() > b {
-					t.Fatalf("output %d target %d: mask of %d bits, want < 2^%d", o, l, mask.BitLen(), b)
-				}
-				low := new(big.Int).And(mask, new(big.Int).SetUint64(^uint64(0))).Uint64()
-				if low != res1[1].el.C.Data[o*384+l] {
-					t.Fatalf("output %d target %d: output share is not the mask's low word", o, l)
-				}
-				top[new(big.Int).Rsh(mask, uint(b-4)).Uint64()]++
-				masks++
+			low := new(big.Int).And(mask, new(big.Int).SetUint64(^uint64(0))).Uint64()
+			if low != v.el.C.Data[o*384+l] {
+				t.Fatalf("output %d target %d: output share is not the mask's low word", o, l)
 			}
+			top[new(big.Int).Rsh(mask, uint(b-4)).Uint64()]++
+			masks++
 		}
-	}
+		return rest
+	})
 	c2 := chi2Uniform(top[:])
 	t.Logf("%d masks checked; top 4 bits chi2 %.1f (15 dof, limit %.0f)", masks, c2, chi2Max15)
 	if masks == 0 || c2 > chi2Max15 {
 		t.Fatalf("masks: %d checked, chi2 %.1f", masks, c2)
-	}
-
-	// Output shares are uniform bytes.
-	for i, r := range res1 {
-		var bs []byte
-		for _, v := range append(append([]uint64(nil), r.el.C.Data...), r.mat.C.Data...) {
-			for k := 0; k < 8; k++ {
-				bs = append(bs, byte(v>>(8*k)))
-			}
-		}
-		h := byteHist(bs)
-		if c := chi2Uniform(h[:]); c > chi2Max255 {
-			t.Fatalf("party %d: output shares not uniform (chi2 %.1f)", i, c)
-		}
 	}
 }
 

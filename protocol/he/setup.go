@@ -1,25 +1,17 @@
 package he
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"math/bits"
 	"runtime"
 	"sync"
 
-	"github.com/ldsec/lattigo/v2/drlwe"
-	"github.com/ldsec/lattigo/v2/ring"
 	"github.com/ldsec/lattigo/v2/rlwe"
-	"github.com/ldsec/lattigo/v2/utils"
 	"github.com/tessera-mpc/tessera/protocol"
-	"github.com/tessera-mpc/tessera/sharing"
 )
 
 // Option configures Setup.
@@ -60,17 +52,13 @@ func WithCommWeight(w float64) Option { return func(o *options) { o.commWeight =
 // After any failure the Party refuses further requests: the parties' counters
 // may disagree, and retrying could re-send a decryption share.
 type Party struct {
-	mu  sync.Mutex
-	tr  protocol.Transport
-	st  *suite
-	me  int
-	np  int
-	sk  *ring.Poly    // s_i mod Q: NTT and Montgomery form; never leaves the party
-	pkT [2]*ring.Poly // 2^64 * (collective public key), mod Q, NTT and Montgomery form
+	mu       sync.Mutex
+	tr       protocol.Transport
+	me       int
+	np       int
+	keyShare // the key material the per-step functions use (steps.go)
 
 	pkDigest [32]byte
-	crpSeed  sharing.Seed // from the coin toss: common reference polynomials
-	seeds    map[string]sharing.Seed
 
 	workers    []*worker
 	commWeight float64
@@ -102,27 +90,16 @@ const (
 // e_i - crp*s_i to every other, all aggregate) and a key confirmation (every
 // party sends the digest of the public key it computed; all must agree).
 // Three rounds and a confirmation; each party sends one public-key share
-// (~0.7 MB) to each peer.
+// (~0.7 MB) to each peer. Each round is a pure step (keygen.go) and one
+// exchange of its output.
 func Setup(ctx context.Context, tr protocol.Transport, opts ...Option) (*Party, error) {
-	o := options{rand: rand.Reader, workers: runtime.GOMAXPROCS(0), commWeight: DefaultCommWeight}
-	for _, f := range opts {
-		f(&o)
-	}
-	if o.workers < 1 {
-		o.workers = 1
-	}
-	if !(o.commWeight >= 0) || math.IsInf(o.commWeight, 1) {
-		return nil, fmt.Errorf("he: setup: communication weight %v is not a finite non-negative number", o.commWeight)
+	o, err := setupOptions(tr, opts)
+	if err != nil {
+		return nil, err
 	}
 	np, me := tr.Parties(), tr.Self()
-	if np < 2 || me < 0 || me >= np {
-		return nil, fmt.Errorf("he: setup: party %d of %d: need at least 2 parties", me, np)
-	}
-	if MaskBits(np) <= 192 || logXBound(np, 1, float64(ElementwiseSlots)) > maxLogX(np) {
-		return nil, fmt.Errorf("he: setup: %d parties are too many for the modulus", np)
-	}
 	st := getSuite()
-	p := &Party{tr: tr, st: st, me: me, np: np, commWeight: o.commWeight}
+	p := &Party{tr: tr, me: me, np: np, commWeight: o.commWeight}
 
 	var master, coin [32]byte
 	if _, err := io.ReadFull(o.rand, master[:]); err != nil {
@@ -131,99 +108,21 @@ func Setup(ctx context.Context, tr protocol.Transport, opts ...Option) (*Party, 
 	if _, err := io.ReadFull(o.rand, coin[:]); err != nil {
 		return nil, fmt.Errorf("he: setup: drawing the coin-toss share: %w", err)
 	}
-	p.seeds = map[string]sharing.Seed{}
-	for _, l := range []string{labelA, labelB, labelS2E, labelRerand, labelMask} {
-		p.seeds[l] = deriveSeed(master, l)
-	}
-
-	// Round 1 and 2: coin toss.
-	commit := coinCommitment(me, coin)
-	body := append([]byte(nil), st.fingerprint[:]...)
-	body = binary.LittleEndian.AppendUint32(body, uint32(np))
-	body = append(body, commit[:]...)
-	peers, err := p.exchange(ctx, header{step: stepCommit, items: 1}, body, 32+4+32)
+	crs, err := p.coinToss(ctx, st, coin)
 	if err != nil {
 		return nil, err
 	}
-	commits := make([][32]byte, np)
-	commits[me] = commit
-	for j, m := range peers {
-		if j == me {
-			continue
-		}
-		if !bytes.Equal(m[:32], st.fingerprint[:]) || binary.LittleEndian.Uint32(m[32:]) != uint32(np) {
-			return nil, fmt.Errorf("he: setup: party %d runs other parameters or another party count", j)
-		}
-		copy(commits[j][:], m[36:])
-	}
-	peers, err = p.exchange(ctx, header{step: stepReveal, items: 1}, coin[:], 32)
-	if err != nil {
-		return nil, err
-	}
-	h := sha256.New()
-	h.Write([]byte("tessera/he/crs/v1"))
-	for j := 0; j < np; j++ {
-		c := coin
-		if j != me {
-			copy(c[:], peers[j])
-			want := coinCommitment(j, c)
-			if subtle.ConstantTimeCompare(want[:], commits[j][:]) != 1 {
-				return nil, fmt.Errorf("he: setup: party %d revealed a coin share that does not match its commitment", j)
-			}
-		}
-		h.Write(c[:])
-	}
-	var crs [32]byte
-	copy(crs[:], h.Sum(nil))
-	p.crpSeed = deriveSeed(crs, "crp")
-
-	// Round 3: collective public key.
-	params := st.params
-	kg := rlwe.NewKeyGenerator(params)
-	sk := kg.GenSecretKey() // uniform ternary, NTT and Montgomery form, in QP
-	ckg := drlwe.NewCKGProtocol(params)
-	crsPRNG, err := utils.NewKeyedPRNG(append([]byte("tessera/he/ckg/v1"), crs[:]...))
+	kg, err := newKeyGen(st, crs)
 	if err != nil {
 		return nil, fmt.Errorf("he: setup: %w", err)
 	}
-	crp := ckg.SampleCRP(crsPRNG)
-	share := ckg.AllocateShares()
-	ckg.GenShare(sk, crp, share)
-	body = st.appendPoly(nil, share.Value.Q)
-	body = appendPolyP(body, share.Value.P)
-	peers, err = p.exchange(ctx, header{step: stepCKG, items: 1}, body, st.polyBytes+polyBytesP())
+	sk := rlwe.NewKeyGenerator(st.params).GenSecretKey() // uniform ternary, NTT and Montgomery form, in QP
+	pk, err := p.collectivePublicKey(ctx, kg, sk)
 	if err != nil {
 		return nil, err
 	}
-	agg := ckg.AllocateShares()
-	agg.Value.Q.Copy(share.Value.Q)
-	agg.Value.P.Copy(share.Value.P)
-	peerShare := ckg.AllocateShares()
-	for j, m := range peers {
-		if j == me {
-			continue
-		}
-		rest, err := st.readPoly(m, peerShare.Value.Q)
-		if err == nil {
-			_, err = readPolyP(rest, peerShare.Value.P)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("he: setup: public-key share of party %d: %w", j, err)
-		}
-		ckg.AggregateShares(agg, peerShare, agg)
-	}
-	pk := rlwe.NewPublicKey(params)
-	ckg.GenPublicKey(agg, crp, pk)
-
-	// Round 4: key confirmation.
-	dg := sha256.New()
-	dg.Write([]byte("tessera/he/pk/v1"))
-	for _, v := range pk.Value {
-		dg.Write(st.appendPoly(nil, v.Q))
-		dg.Write(appendPolyP(nil, v.P))
-	}
-	copy(p.pkDigest[:], dg.Sum(nil))
-	peers, err = p.exchange(ctx, header{step: stepConfirm, items: 1}, p.pkDigest[:], 32)
+	p.pkDigest = st.publicKeyDigest(pk)
+	peers, err := p.exchange(ctx, header{step: stepConfirm, items: 1}, p.pkDigest[:], 32)
 	if err != nil {
 		return nil, err
 	}
@@ -232,68 +131,94 @@ func Setup(ctx context.Context, tr protocol.Transport, opts ...Option) (*Party, 
 			return nil, fmt.Errorf("he: setup: party %d computed a different public key", j)
 		}
 	}
-
-	// Keep s_i mod Q and 2^64*pk mod Q in Montgomery form.
-	rq := params.RingQ()
-	p.sk = sk.Value.Q.CopyNew()
-	for c := 0; c < 2; c++ {
-		x := pk.Value[c].Q.CopyNew()
-		for i, q := range st.q {
-			row := x.Coeffs[i]
-			for j, v := range row {
-				row[j] = ring.MRed(v, st.tMont[i], q, st.qInv[i])
-			}
-		}
-		rq.MForm(x, x)
-		p.pkT[c] = x
-	}
+	p.keyShare = st.newKeyShare(sk, pk, crs, master)
 	p.workers = make([]*worker, o.workers)
 	for i := range p.workers {
-		w, err := newWorker(st)
-		if err != nil {
+		if p.workers[i], err = newWorker(st); err != nil {
 			return nil, fmt.Errorf("he: setup: %w", err)
 		}
-		p.workers[i] = w
 	}
 	return p, nil
 }
 
-func coinCommitment(party int, coin [32]byte) [32]byte {
-	h := sha256.New()
-	h.Write([]byte("tessera/he/coin/v1"))
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], uint32(party))
-	h.Write(b[:])
-	h.Write(coin[:])
-	var c [32]byte
-	copy(c[:], h.Sum(nil))
-	return c
-}
-
-// The special primes' residues are packed like Q's.
-func polyBytesP() int {
-	n := 0
-	for _, q := range moduliP {
-		n += packedLen(RingDegree, uint(bits.Len64(q)))
+// setupOptions applies opts and checks them and the party count.
+func setupOptions(tr protocol.Transport, opts []Option) (options, error) {
+	o := options{rand: rand.Reader, workers: runtime.GOMAXPROCS(0), commWeight: DefaultCommWeight}
+	for _, f := range opts {
+		f(&o)
 	}
-	return n
-}
-
-func appendPolyP(dst []byte, p *ring.Poly) []byte {
-	for i, q := range moduliP {
-		dst = appendPacked(dst, p.Coeffs[i][:RingDegree], uint(bits.Len64(q)))
+	if o.workers < 1 {
+		o.workers = 1
 	}
-	return dst
+	if !(o.commWeight >= 0) || math.IsInf(o.commWeight, 1) {
+		return o, fmt.Errorf("he: setup: communication weight %v is not a finite non-negative number", o.commWeight)
+	}
+	np, me := tr.Parties(), tr.Self()
+	if np < 2 || me < 0 || me >= np {
+		return o, fmt.Errorf("he: setup: party %d of %d: need at least 2 parties", me, np)
+	}
+	if MaskBits(np) <= 192 || logXBound(np, 1, float64(ElementwiseSlots)) > maxLogX(np) {
+		return o, fmt.Errorf("he: setup: %d parties are too many for the modulus", np)
+	}
+	return o, nil
 }
 
-func readPolyP(src []byte, p *ring.Poly) ([]byte, error) {
-	var err error
-	for i, q := range moduliP {
-		if src, err = readPacked(src, p.Coeffs[i][:RingDegree], uint(bits.Len64(q)), q); err != nil {
-			return nil, err
+// coinToss runs the commit and reveal rounds and returns the seed of the
+// common reference string.
+func (p *Party) coinToss(ctx context.Context, st *suite, coin [32]byte) ([32]byte, error) {
+	commit := coinCommitment(p.me, coin)
+	peers, err := p.exchange(ctx, header{step: stepCommit, items: 1}, st.commitBody(p.np, commit), commitBodyLen)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	commits := make([][32]byte, p.np)
+	for j, m := range peers {
+		if j == p.me {
+			commits[j] = commit
+		} else if commits[j], err = st.openCommitBody(m, p.np); err != nil {
+			return [32]byte{}, fmt.Errorf("he: setup: party %d %w", j, err)
 		}
 	}
-	return src, nil
+	peers, err = p.exchange(ctx, header{step: stepReveal, items: 1}, coin[:], 32)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	coins := make([][32]byte, p.np)
+	for j, m := range peers {
+		if j == p.me {
+			coins[j] = coin
+		} else {
+			copy(coins[j][:], m)
+		}
+	}
+	crs, err := commonReference(coins, commits)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("he: setup: %w", err)
+	}
+	return crs, nil
+}
+
+// collectivePublicKey sends this party's public-key share to every peer and
+// aggregates every party's.
+func (p *Party) collectivePublicKey(ctx context.Context, kg *keyGen, sk *rlwe.SecretKey) (*rlwe.PublicKey, error) {
+	share := kg.genShare(sk)
+	peers, err := p.exchange(ctx, header{step: stepCKG, items: 1}, kg.appendShare(nil, share), kg.shareBytes())
+	if err != nil {
+		return nil, err
+	}
+	agg := kg.newShare()
+	kg.aggregate(agg, share)
+	for j, m := range peers {
+		if j == p.me {
+			continue
+		}
+		peer, err := kg.readShare(m)
+		if err != nil {
+			return nil, fmt.Errorf("he: setup: public-key share of party %d: %w", j, err)
+		}
+		kg.aggregate(agg, peer)
+	}
+	return kg.publicKey(agg), nil
 }
 
 // exchange sends body to every peer under header h (request 0 marks setup)

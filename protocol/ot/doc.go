@@ -22,7 +22,9 @@
 // transcript, messages under AES-GCM), three flights in all: j is the base-OT
 // sender with 128 pairs of fresh 16-byte seeds (k0_l, k1_l), i the receiver
 // choosing with the bits of a fresh 128-bit Delta_ij = s. Every pair thus has
-// one extension with i as OT sender and one with j as OT sender.
+// one extension with i as OT sender and one with j as OT sender. Each flight
+// is a step of baseOTs (baseot.go) from the peer's message body to the reply,
+// with no transport, tested in one process; Setup only moves the bodies.
 //
 // Extension: IKNP (Ishai, Kilian, Nissim, Petrank, CRYPTO 2003), semi-honest.
 // A batch of m = 64w random OTs with choice bits r: the receiver expands

@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/cloudflare/circl/group"
-	"github.com/cloudflare/circl/ot/simot"
 
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
@@ -61,6 +60,8 @@ func Setup(ctx context.Context, tr protocol.Transport) (*Party, error) {
 	return setup(ctx, tr, rand.Reader)
 }
 
+// setup runs the three flights of the base OTs with every peer: each flight
+// is a pure step of baseOTs (baseot.go) per peer and one message to it.
 func setup(ctx context.Context, tr protocol.Transport, rng io.Reader) (*Party, error) {
 	n, self := tr.Parties(), tr.Self()
 	if n < 2 || self < 0 || self >= n {
@@ -72,132 +73,69 @@ func setup(ctx context.Context, tr protocol.Transport, rng io.Reader) (*Party, e
 	if p.secret, err = sharing.NewSeed(rng); err != nil {
 		return nil, err
 	}
-	elemLen := int(baseGroup.Params().CompressedElementLength)
-	// Flight 1: as base-OT sender (the extension receiver from peer q holds both
-	// seeds of every column), send A = [a]G for each of 128 OTs.
-	senders := make([][]simot.Sender, n)
-	choices := make([][kappa]int, n)
+	base := make([]*baseOTs, n)
+	// Flight 1: as base-OT sender, send A = [a]G for each of 128 OTs.
 	for q := range n {
 		if q == self {
 			continue
 		}
-		r := &extReceiver{}
-		s := &extSender{}
-		var d [16]byte
-		if _, err := io.ReadFull(rng, d[:]); err != nil {
-			return nil, fmt.Errorf("ot: drawing Delta: %w", err)
+		if base[q], err = newBaseOTs(self, q, rng); err != nil {
+			return nil, err
 		}
-		s.s0, s.s1 = binary.LittleEndian.Uint64(d[:8]), binary.LittleEndian.Uint64(d[8:])
-		for j := range kappa {
-			if j < 64 {
-				choices[q][j] = int(s.s0>>uint(j)) & 1
-			} else {
-				choices[q][j] = int(s.s1>>uint(j-64)) & 1
-			}
+		p.recv[q], p.send[q] = base[q].recv, base[q].send
+		body, err := base[q].senderA()
+		if err != nil {
+			return nil, err
 		}
-		p.recv[q], p.send[q] = r, s
-		senders[q] = make([]simot.Sender, kappa)
-		msg := header(tagBaseA, 0, kappa*elemLen)
-		for j := range kappa {
-			if r.k0[j], err = sharing.NewSeed(rng); err != nil {
-				return nil, err
-			}
-			if r.k1[j], err = sharing.NewSeed(rng); err != nil {
-				return nil, err
-			}
-			a := senders[q][j].InitSender(baseGroup, r.k0[j][:], r.k1[j][:], j)
-			b, err := a.MarshalBinaryCompress()
-			if err != nil {
-				return nil, fmt.Errorf("ot: encoding base OT element: %w", err)
-			}
-			msg = append(msg, b...)
-		}
-		if err := tr.Send(ctx, q, msg); err != nil {
+		if err := tr.Send(ctx, q, append(header(tagBaseA, 0, len(body)), body...)); err != nil {
 			return nil, fmt.Errorf("ot: party %d: base OT A to party %d: %w", self, q, err)
 		}
 	}
-	// Flight 2: as base-OT receiver (extension sender to q, choosing with the
-	// bits of Delta), answer every A with B.
-	receivers := make([][]simot.Receiver, n)
-	for q := range n {
-		if q == self {
-			continue
-		}
-		body, err := p.recvMsg(ctx, q, tagBaseA, 0, kappa*elemLen, "base OT A")
-		if err != nil {
-			return nil, err
-		}
-		receivers[q] = make([]simot.Receiver, kappa)
-		msg := header(tagBaseB, 0, kappa*elemLen)
-		for j := range kappa {
-			a := baseGroup.NewElement()
-			if err := a.UnmarshalBinary(body[j*elemLen : (j+1)*elemLen]); err != nil {
-				return nil, fmt.Errorf("ot: party %d: base OT A %d from party %d: %w: %w", self, j, q, ErrMalformed, err)
-			}
-			if a.IsIdentity() {
-				return nil, fmt.Errorf("ot: party %d: base OT A %d from party %d is the identity: %w", self, j, q, ErrMalformed)
-			}
-			b := receivers[q][j].Round1Receiver(baseGroup, choices[q][j], j, a)
-			bb, err := b.MarshalBinaryCompress()
-			if err != nil {
-				return nil, fmt.Errorf("ot: encoding base OT element: %w", err)
-			}
-			msg = append(msg, bb...)
-		}
-		if err := tr.Send(ctx, q, msg); err != nil {
-			return nil, fmt.Errorf("ot: party %d: base OT B to party %d: %w", self, q, err)
-		}
+	// Flight 2: as base-OT receiver, answer every A with B.
+	if err := p.baseFlight(ctx, base, tagBaseA, baseALen, "base OT A", tagBaseB, "base OT B", (*baseOTs).receiverB); err != nil {
+		return nil, err
 	}
 	// Flight 3: as base-OT sender, encrypt both seeds under the keys from B.
-	ctLen := 12 + sharing.SeedSize + 16 // AES-GCM nonce, seed, tag
-	for q := range n {
-		if q == self {
-			continue
-		}
-		body, err := p.recvMsg(ctx, q, tagBaseB, 0, kappa*elemLen, "base OT B")
-		if err != nil {
-			return nil, err
-		}
-		msg := header(tagBaseE, 0, kappa*2*ctLen)
-		for j := range kappa {
-			b := baseGroup.NewElement()
-			if err := b.UnmarshalBinary(body[j*elemLen : (j+1)*elemLen]); err != nil {
-				return nil, fmt.Errorf("ot: party %d: base OT B %d from party %d: %w: %w", self, j, q, ErrMalformed, err)
-			}
-			e0, e1 := senders[q][j].Round2Sender(b)
-			if len(e0) != ctLen || len(e1) != ctLen {
-				return nil, fmt.Errorf("ot: base OT ciphertext of %d bytes, want %d", len(e0), ctLen)
-			}
-			msg = append(msg, e0...)
-			msg = append(msg, e1...)
-		}
-		if err := tr.Send(ctx, q, msg); err != nil {
-			return nil, fmt.Errorf("ot: party %d: base OT ciphertexts to party %d: %w", self, q, err)
-		}
+	if err := p.baseFlight(ctx, base, tagBaseB, baseALen, "base OT B", tagBaseE, "base OT ciphertexts", (*baseOTs).senderE); err != nil {
+		return nil, err
 	}
 	// Decrypt the chosen seeds.
 	for q := range n {
 		if q == self {
 			continue
 		}
-		body, err := p.recvMsg(ctx, q, tagBaseE, 0, kappa*2*ctLen, "base OT ciphertexts")
+		body, err := p.recvMsg(ctx, q, tagBaseE, 0, baseELen, "base OT ciphertexts")
 		if err != nil {
 			return nil, err
 		}
-		for j := range kappa {
-			off := j * 2 * ctLen
-			rc := &receivers[q][j]
-			if err := rc.Round3Receiver(body[off:off+ctLen], body[off+ctLen:off+2*ctLen], choices[q][j]); err != nil {
-				return nil, fmt.Errorf("ot: party %d: base OT %d from party %d does not decrypt: %w: %w", self, j, q, ErrMalformed, err)
-			}
-			mc := rc.Returnmc()
-			if len(mc) != sharing.SeedSize {
-				return nil, fmt.Errorf("ot: party %d: base OT %d from party %d has a %d-byte message: %w", self, j, q, len(mc), ErrMalformed)
-			}
-			copy(p.send[q].seeds[j][:], mc)
+		if err := base[q].receiverSeeds(body); err != nil {
+			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// baseFlight receives every peer's message of one base-OT flight and answers
+// it with the step's output, peer by peer.
+func (p *Party) baseFlight(ctx context.Context, base []*baseOTs, inTag uint64, inLen int, inName string,
+	outTag uint64, outName string, step func(*baseOTs, []byte) ([]byte, error)) error {
+	for q := range p.n {
+		if q == p.self {
+			continue
+		}
+		in, err := p.recvMsg(ctx, q, inTag, 0, inLen, inName)
+		if err != nil {
+			return err
+		}
+		out, err := step(base[q], in)
+		if err != nil {
+			return err
+		}
+		if err := p.tr.Send(ctx, q, append(header(outTag, 0, len(out)), out...)); err != nil {
+			return fmt.Errorf("ot: party %d: %s to party %d: %w", p.self, outName, q, err)
+		}
+	}
+	return nil
 }
 
 // header starts a message: tag and batch, with room for body bytes.

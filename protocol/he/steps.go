@@ -1,0 +1,232 @@
+package he
+
+import (
+	"github.com/ldsec/lattigo/v2/ring"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// The per-step functions of a request, in the style of lattigo's multiparty
+// protocols (GenShare / AggregateShares / Finalize): each computes one
+// party's share of one step, or folds shares together, from the party's key
+// material and the session counters alone. None touches a transport; the
+// round driver (engine.go) only moves the encoded shares.
+//
+//	shares-to-encryption  s2eShare -> aggregatePoly (sum = c0 of an encryption)
+//	products              plainPoly, productShare -> aggregateProducts
+//	encryption-to-shares  e2sShare (non-aggregators), e2sAggregatorShare,
+//	                      aggregateMasked -> e2sFinalize (the aggregator's output share)
+
+// keyShare is one party's key material after Setup: everything the
+// per-step functions need, and nothing that talks to peers.
+type keyShare struct {
+	st      *suite
+	sk      *ring.Poly    // s_i mod Q: NTT and Montgomery form; never leaves the party
+	pkT     [2]*ring.Poly // 2^64 * (collective public key), mod Q, NTT and Montgomery form
+	crpSeed sharing.Seed  // from the coin toss: common reference polynomials
+	seeds   map[string]sharing.Seed
+}
+
+// commonPoly writes the common reference polynomial a_g of encryption g (NTT
+// form). Every party derives the same one; g is a session-wide counter, so no
+// a_g is ever used twice (reusing one would reveal A_i - A'_i + 2^64(e - e')).
+func (k *keyShare) commonPoly(g uint64, a *ring.Poly) {
+	newStream(k.crpSeed, g).uniformPoly(k.st.q, a)
+}
+
+// s2eShare writes into h the party's shares-to-encryption share of
+// encryption g: h = NTT(A_i + 2^64 e_i) - a*s_i, with A_i the values fill
+// writes into a zeroed buffer (elements of Z_2^64 read as centred integers)
+// and e_i Gaussian noise from the party's s2e stream. The smudging noise is
+// added here: lattigo's CKS adds none in effect (DESIGN.md pitfall 1).
+func (k *keyShare) s2eShare(w *worker, g uint64, a *ring.Poly, fill func(dst []uint64), h *ring.Poly) {
+	st := k.st
+	clear(w.coeffs)
+	fill(w.coeffs)
+	h.Zero()
+	for i, q := range st.q {
+		row, bred := h.Coeffs[i], st.bred[i]
+		for j, v := range w.coeffs {
+			if v != 0 {
+				row[j] = residue(v, q, bred)
+			}
+		}
+	}
+	newStream(k.seeds[labelS2E], g).gaussian(w.small)
+	st.scaledSmall(w.small, h, true)
+	w.rq.NTT(h, h)
+	w.rq.MulCoeffsMontgomeryAndSub(a, k.sk, h)
+}
+
+// aggregatePoly adds a peer's share into acc. Summing every party's
+// shares-to-encryption share gives c0 of an encryption (c0, a_g) of the sum
+// of their values; summing every party's c1 gives the c1 of an output.
+func aggregatePoly(rq *ring.Ring, acc, share *ring.Poly) { rq.Add(acc, share, acc) }
+
+// plainPoly writes into b the party's plaintext polynomial with the
+// coefficients fill writes (degree below deg), in NTT and Montgomery form.
+func (st *suite) plainPoly(w *worker, deg int, fill func(dst []uint64), b *ring.Poly) {
+	clear(w.coeffs)
+	fill(w.coeffs)
+	for i, q := range st.q {
+		row, bred := b.Coeffs[i], st.bred[i]
+		for c, v := range w.coeffs[:deg] {
+			row[c] = residue(v, q, bred)
+		}
+		clear(row[deg:])
+	}
+	st.nttSparse(w.rq, b, deg)
+	w.rq.MForm(b, b)
+}
+
+// productShare is a party's share of one output ciphertext: the sum of its
+// products of encryptions and its own plaintext polynomials, re-randomised.
+// c1 is in full (NTT form); c0 only at the output's target coefficients
+// (coefficient form, [modulus][target]): the others are never decrypted.
+type productShare struct {
+	c1 *ring.Poly
+	c0 [][]uint64
+}
+
+// newProductShare allocates a share for an output with the given number of
+// targets; c1 comes from the polynomial pool.
+func (st *suite) newProductShare(targets int) productShare {
+	return productShare{c1: getPoly(), c0: newVec(len(st.q), targets)}
+}
+
+func newVec(moduli, n int) [][]uint64 {
+	v := make([][]uint64, moduli)
+	for i := range v {
+		v[i] = make([]uint64, n)
+	}
+	return v
+}
+
+// productShare returns the party's share of output ciphertext o (a session
+// counter): sum over the terms of (c0_e*b_p, a_e*b_p), with enc[e] = c0_e
+// (NTT), crp[e] = a_e and plains[p] = b_p, plus 2^64*Enc_pk(0) with fresh u,
+// e0, e1 from the party's re-randomisation stream. The re-randomisation is
+// mandatory: without it c1 = a*b_p and b_p = c1/a.
+func (k *keyShare) productShare(w *worker, o uint64, spec outSpec, enc, crp, plains []*ring.Poly) productShare {
+	st := k.st
+	acc0 := w.tmp
+	acc1 := getPoly()
+	acc0.Zero()
+	acc1.Zero()
+	for _, t := range spec.terms {
+		w.rq.MulCoeffsMontgomeryAndAdd(enc[t.enc], plains[t.plain], acc0)
+		w.rq.MulCoeffsMontgomeryAndAdd(crp[t.enc], plains[t.plain], acc1)
+	}
+	// + 2^64 * Enc_pk(0) = (pkT0*u + 2^64 e0, pkT1*u + 2^64 e1)
+	s := newStream(k.seeds[labelRerand], o)
+	s.ternary(w.small)
+	u := w.tmp2
+	for i, q := range st.q {
+		row := u.Coeffs[i]
+		for j, v := range w.small {
+			row[j] = uint64(v) + q&uint64(v>>63)
+		}
+	}
+	w.rq.NTT(u, u)
+	w.rq.MulCoeffsMontgomeryAndAdd(k.pkT[0], u, acc0)
+	w.rq.MulCoeffsMontgomeryAndAdd(k.pkT[1], u, acc1)
+	s.gaussian(w.small)
+	st.scaledSmall(w.small, u, false)
+	w.rq.NTT(u, u)
+	w.rq.Add(acc1, u, acc1)
+	w.rq.InvNTT(acc0, acc0)
+	e0 := w.small[:len(spec.targets)]
+	s.gaussian(e0)
+	c0 := newVec(len(st.q), len(spec.targets))
+	for i := range st.q {
+		row := acc0.Coeffs[i]
+		for t, pos := range spec.targets {
+			c0[i][t] = row[pos]
+		}
+	}
+	st.addScaledSmall(e0, c0)
+	return productShare{c1: acc1, c0: c0}
+}
+
+// aggregateProducts adds a peer's product share into acc.
+func (st *suite) aggregateProducts(rq *ring.Ring, acc *productShare, share productShare) {
+	aggregatePoly(rq, acc.c1, share.c1)
+	st.addVec(acc.c0, share.c0)
+}
+
+// productShareBytes is the wire size of a product share with the given
+// number of targets.
+func (st *suite) productShareBytes(targets int) int { return st.polyBytes + st.vecBytes(targets) }
+
+func (st *suite) appendProductShare(dst []byte, s productShare) []byte {
+	return st.appendVec(st.appendPoly(dst, s.c1), s.c0)
+}
+
+// readProductShare decodes a product share into s (allocated for the
+// output's targets) and returns the rest of src.
+func (st *suite) readProductShare(src []byte, s productShare) ([]byte, error) {
+	src, err := st.readPoly(src, s.c1)
+	if err != nil {
+		return nil, err
+	}
+	return st.readVec(src, s.c0)
+}
+
+// partialDecryption writes c1*s_i into w.tmp, in coefficient form, and
+// returns it.
+func (k *keyShare) partialDecryption(w *worker, c1 *ring.Poly) *ring.Poly {
+	d := w.tmp
+	w.rq.MulCoeffsMontgomery(c1, k.sk, d)
+	w.rq.InvNTT(d, d)
+	return d
+}
+
+// e2sShare returns a non-aggregator's masked decryption share of output o (a
+// session counter) with aggregated c1: h = (c1*s_i)[T] - M_i (mod q) at the
+// targets T, M_i uniform in [0, 2^maskBits) from the party's mask stream, and
+// its output share M_i mod 2^64. Each output is decrypted once: the caller
+// must never make or send a second share for the same o (lattigo's
+// SECURITY.md), which a fresh mask would turn into a leak.
+func (k *keyShare) e2sShare(w *worker, o uint64, c1 *ring.Poly, targets []int, maskBits int) (masked [][]uint64, share []uint64) {
+	st := k.st
+	d := k.partialDecryption(w, c1)
+	s := newStream(k.seeds[labelMask], o)
+	masked = newVec(len(st.q), len(targets))
+	share = make([]uint64, len(targets))
+	for t, pos := range targets {
+		share[t] = s.mask(maskBits, st.q, w.res)
+		for i, q := range st.q {
+			masked[i][t] = subMod(d.Coeffs[i][pos], w.res[i], q)
+		}
+	}
+	return masked, share
+}
+
+// e2sAggregatorShare adds the aggregator's own decryption (c1*s_agg)[T] to
+// the aggregated c0 at the targets: y = c0[T] + (c1*s_agg)[T].
+func (k *keyShare) e2sAggregatorShare(w *worker, c1 *ring.Poly, targets []int, y [][]uint64) {
+	d := k.partialDecryption(w, c1)
+	for i, q := range k.st.q {
+		row := d.Coeffs[i]
+		for t, pos := range targets {
+			y[i][t] = addMod(y[i][t], row[pos], q)
+		}
+	}
+}
+
+// aggregateMasked adds a peer's masked decryption share into the aggregator's y.
+func (st *suite) aggregateMasked(y, masked [][]uint64) { st.addVec(y, masked) }
+
+// e2sFinalize returns the aggregator's output shares from y = x - sum M_i
+// (every party's masked share added): the integer |y| < Q/4 recovered from
+// its residues, mod 2^64.
+func (st *suite) e2sFinalize(y [][]uint64) []uint64 {
+	out := make([]uint64, len(y[0]))
+	res := make([]uint64, len(st.q))
+	for t := range out {
+		for i := range res {
+			res[i] = y[i][t]
+		}
+		out[t] = st.crtMod64(res)
+	}
+	return out
+}
