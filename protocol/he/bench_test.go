@@ -36,7 +36,7 @@ func benchHE(b *testing.B, np, outputs int, gen func(ctx context.Context, p *he.
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
-		if _, err := all(ctx, np, func(ctx context.Context, i int) (struct{}, error) {
+		if _, err := protocoltest.Concurrently(ctx, np, func(ctx context.Context, i int) (struct{}, error) {
 			return struct{}{}, gen(ctx, ps[i])
 		}); err != nil {
 			b.Fatal(err)
@@ -162,7 +162,7 @@ func BenchmarkSetup(b *testing.B) {
 		}
 		cpu0 := cpuTime()
 		b.StartTimer()
-		if _, err := all(context.Background(), np, func(ctx context.Context, i int) (*he.Party, error) {
+		if _, err := protocoltest.Concurrently(context.Background(), np, func(ctx context.Context, i int) (*he.Party, error) {
 			return he.Setup(ctx, ts[i])
 		}); err != nil {
 			b.Fatal(err)

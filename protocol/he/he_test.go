@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +24,7 @@ func setupParties(t testing.TB, n int, opts ...he.Option) ([]*he.Party, []*netwo
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ps := make([]*he.Party, n)
-	_, err = all(ctx, n, func(ctx context.Context, i int) (struct{}, error) {
+	_, err = protocoltest.Concurrently(ctx, n, func(ctx context.Context, i int) (struct{}, error) {
 		p, err := he.Setup(ctx, ts[i], opts...)
 		ps[i] = p
 		return struct{}{}, err
@@ -34,38 +33,6 @@ func setupParties(t testing.TB, n int, opts ...he.Option) ([]*he.Party, []*netwo
 		t.Fatal(err)
 	}
 	return ps, ts
-}
-
-// all runs fn for every party concurrently and cancels the others on the
-// first failure.
-func all[T any](ctx context.Context, n int, fn func(ctx context.Context, i int) (T, error)) ([]T, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	out := make([]T, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			out[i], errs[i] = fn(ctx, i)
-			if errs[i] != nil {
-				cancel()
-			}
-		}(i)
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return out, fmt.Errorf("party %d: %w", i, err)
-		}
-	}
-	for i, err := range errs {
-		if err != nil {
-			return out, fmt.Errorf("party %d: %w", i, err)
-		}
-	}
-	return out, nil
 }
 
 func sum(t testing.TB, shares []sharing.Tensor) sharing.Tensor {
@@ -135,7 +102,7 @@ func TestMatrixTriplesExact(t *testing.T) {
 		ps, _ := setupParties(t, np)
 		ctx := context.Background()
 		for _, s := range shapes {
-			ts, err := all(ctx, np, func(ctx context.Context, i int) (protocol.Triple, error) {
+			ts, err := protocoltest.Concurrently(ctx, np, func(ctx context.Context, i int) (protocol.Triple, error) {
 				return protocoltest.Triple(ctx, ps[i], protocol.MatrixRequest(s[0], s[1], s[2]))
 			})
 			if err != nil {
@@ -151,7 +118,7 @@ func TestElementwiseAndSquareExact(t *testing.T) {
 		ps, _ := setupParties(t, np)
 		ctx := context.Background()
 		for _, shape := range [][]int{{1}, {7, 3}, {384}, {385}, {1000}} {
-			ts, err := all(ctx, np, func(ctx context.Context, i int) (protocol.Triple, error) {
+			ts, err := protocoltest.Concurrently(ctx, np, func(ctx context.Context, i int) (protocol.Triple, error) {
 				return protocoltest.Triple(ctx, ps[i], protocol.ElementwiseRequest(shape))
 			})
 			if err != nil {
@@ -165,7 +132,7 @@ func TestElementwiseAndSquareExact(t *testing.T) {
 			if want := sharing.Hadamard(a, b); fmt.Sprint(want) != fmt.Sprint(c) {
 				t.Fatalf("%d parties, shape %v: C != A*B", np, shape)
 			}
-			sq, err := all(ctx, np, func(ctx context.Context, i int) (protocol.SquarePair, error) {
+			sq, err := protocoltest.Concurrently(ctx, np, func(ctx context.Context, i int) (protocol.SquarePair, error) {
 				return protocoltest.SquarePair(ctx, ps[i], shape)
 			})
 			if err != nil {
@@ -196,7 +163,7 @@ func TestUnsupportedKinds(t *testing.T) {
 		t.Fatalf("DaBits: %v", err)
 	}
 	// the source still works afterwards
-	ts, err := all(ctx, 2, func(ctx context.Context, i int) (protocol.Triple, error) {
+	ts, err := protocoltest.Concurrently(ctx, 2, func(ctx context.Context, i int) (protocol.Triple, error) {
 		return protocoltest.Triple(ctx, ps[i], protocol.MatrixRequest(2, 3, 4))
 	})
 	if err != nil {

@@ -65,24 +65,9 @@ func runAll[T any](t *testing.T, ps []*Party, fn func(ctx context.Context, p *Pa
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out := make([]T, len(ps))
-	errs := make([]error, len(ps))
-	var wg sync.WaitGroup
-	for i := range ps {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			out[i], errs[i] = fn(ctx, ps[i])
-			if errs[i] != nil {
-				cancel()
-			}
-		}(i)
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("party %d: %v", i, err)
-		}
+	out, err := protocoltest.Concurrently(ctx, len(ps), func(ctx context.Context, i int) (T, error) { return fn(ctx, ps[i]) })
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

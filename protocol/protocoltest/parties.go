@@ -3,6 +3,8 @@ package protocoltest
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -74,4 +76,31 @@ func Engines[T any](t testing.TB, n int, cfg protocol.Config, fn func(ctx contex
 		}
 		return fn(ctx, e)
 	})
+}
+
+// Concurrently runs fn for parties 0..n-1 concurrently, cancels the others'
+// context on the first failure, and returns the results by index and the failure
+// that caused the others (not a cancellation it caused), naming the party.
+func Concurrently[T any](ctx context.Context, n int, fn func(ctx context.Context, i int) (T, error)) ([]T, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make([]T, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if out[i], errs[i] = fn(ctx, i); errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	for _, causes := range []bool{true, false} {
+		for i, err := range errs {
+			if err != nil && (!causes || !errors.Is(err, context.Canceled)) {
+				return out, fmt.Errorf("party %d: %w", i, err)
+			}
+		}
+	}
+	return out, nil
 }
