@@ -27,7 +27,7 @@
 // N = 2^14 for 128-bit classical security with ternary secrets: 360 <= 438.
 // Secret-key shares are uniform ternary (lattigo GenSecretKey); errors are
 // discrete Gaussians of standard deviation 3.2, truncated at 19 = 6 sigma
-// (far below every prime, lattigo DESIGN.md pitfall 3). TestParameterSecurity checks
+// (far below every prime, pitfall 3 below). TestParameterSecurity checks
 // this.
 //
 // Exact encoding, plaintext modulus t = 2^64: a ciphertext (c0, c1) of m
@@ -54,7 +54,7 @@
 //  1. S2E up: party i sends h_i = NTT(A_i + 2^64 e_i) - a_g*s_i, a_g a fresh
 //     common reference polynomial (counter g, never reused), to the
 //     aggregator. (Shares-to-encryption with the smudging noise 2^64 e_i added
-//     by us, not by lattigo's CKS: DESIGN.md pitfall 1.)
+//     by us, not by lattigo's CKS: pitfall 1 below.)
 //  2. S2E down: the aggregator sends c0 = sum h_i; (c0, a_g) encrypts
 //     A = sum A_i with noise 2^64 sum e_i.
 //  3. Products up: party j multiplies by its own plaintext b_j (NTT domain)
@@ -65,7 +65,7 @@
 //     the target coefficients T only, and keeps M_i mod 2^64 as its share; the
 //     aggregator adds c0[T] + (c1*s_agg)[T] and the received values, recovers
 //     the integer x - sum M_i (|.| < Q/4) from its residues by an RNS CRT
-//     (no big.Int, DESIGN.md pitfall 6), and keeps it mod 2^64.
+//     (no big.Int, pitfall 6 below), and keeps it mod 2^64.
 //
 // The sum of the shares is x mod 2^64 = (sum_j A*b_j) mod 2^64 = C. Matrix
 // triples include the diagonal products A_i*B_i inside the homomorphic
@@ -130,7 +130,7 @@
 //     that fails stops serving (no retry re-sends a decryption share with
 //     fresh masks, as lattigo's SECURITY.md requires). Only target
 //     coefficients are ever decrypted: the others hold cross products
-//     A[i,k]B[k',c] (DESIGN.md pitfall 5 is the opposite problem: lattigo's E2S masks
+//     A[i,k]B[k',c] (pitfall 5 below is the opposite problem: lattigo's E2S masks
 //     only some coefficients).
 //   - Output shares: the non-aggregators' are uniform mask words; the
 //     aggregator's completes the sum.
@@ -157,23 +157,29 @@
 // the plaintext operands' and the encryptions'), 20% to the coefficient-wise
 // products of the plaintext multiplication, 10% to message packing.
 //
-// # Not done yet
+// # Binary material
 //
-// Truncation pairs and binary material (AND triples, daBits). Bits fit
-// coefficient encoding poorly: one bit per 64-bit slot, 384 products per
-// ciphertext. The plan:
+// Truncation pairs and binary material (AND triples, daBits) are not made here:
+// bits fit coefficient encoding poorly (one bit per 64-bit slot, 384 products per
+// ciphertext). protocol/ot makes them from OT extension, and protocol.Router
+// serves each kind from its source.
 //
-//   - daBits: each party samples a bit b_i; b = XOR b_i is XOR-shared at once,
-//     and its arithmetic sharing folds b_i + b_j - 2 b_i b_j over the parties,
-//     which needs shares of products of bits held by different parties. The
-//     element-wise protocol here computes such cross products (at ~25 ms per
-//     1,000), but OT is far cheaper per bit: base OTs from
-//     github.com/cloudflare/circl ot/simot, an OT extension (IKNP or
-//     SoftSpoken) on top, and Gilboa-style correlated products. (An HE-only
-//     alternative: SPDZ2k's random bits from an opened square, with square
-//     pairs over Z_2^66; the exact encoding works for any t = 2^l.)
-//   - AND triples: the same OT extension (random OTs give bit triples
-//     directly, two OTs per triple per pair of parties).
-//   - Truncation pairs (r, (r mod 2^63) >> f, msb r): linear in the 64 bits of
-//     r, so 64 daBits per pair combined locally, or edaBits to cut that.
+// # lattigo v2.4.1 pitfalls (measured; each breaks exactness or privacy silently)
+//
+//  1. drlwe.CKSProtocol.GenShare adds its smudging noise to P*c1*s and divides it
+//     away by P: in effect no noise, so shares-to-encryption and
+//     encryption-to-shares built on it would encrypt with none. We add the noise
+//     ourselves and do not use CKS.
+//  2. With one special prime P the key-switch result is off by -1 on some
+//     coefficients (harmless for approximate CKKS, fatal for exact triples): we
+//     use two special primes.
+//  3. A Gaussian whose 6*sigma bound exceeds the smallest prime gives garbage:
+//     ours is truncated at 19, far below every prime.
+//  4. S2EProtocol.GetEncryption leaves ct.Value[1].IsNTT false on NTT data (we do
+//     not use it).
+//  5. lattigo's E2S masks only every (N/2)/2^logSlots-th coefficient unless given
+//     MaxLogSlots(); we mask exactly the coefficients we decrypt.
+//  6. big.Int E2S/S2E are slow: our RNS implementation on the ring API was 1.6x
+//     faster overall.
+//  7. lattigo objects are not goroutine-safe: one set per worker.
 package he

@@ -37,7 +37,7 @@ func (k *keyShare) commonPoly(g uint64, a *ring.Poly) {
 // encryption g: h = NTT(A_i + 2^64 e_i) - a*s_i, with A_i the values fill
 // writes into a zeroed buffer (elements of Z_2^64 read as centred integers)
 // and e_i Gaussian noise from the party's s2e stream. The smudging noise is
-// added here: lattigo's CKS adds none in effect (DESIGN.md pitfall 1).
+// added here: lattigo's CKS adds none in effect (pitfall 1 in the package documentation).
 func (k *keyShare) s2eShare(w *worker, g uint64, a *ring.Poly, fill func(dst []uint64), h *ring.Poly) {
 	st := k.st
 	clear(w.coeffs)
