@@ -212,6 +212,18 @@ type bResult struct {
 	mat protocol.Triple
 }
 
+// setupOver runs Setup with one worker on np parties' transports.
+func setupOver(t *testing.T, np int, tr func(i int) protocol.Transport) []*Party {
+	t.Helper()
+	ps, err := protocoltest.Concurrently(context.Background(), np, func(ctx context.Context, i int) (*Party, error) {
+		return Setup(ctx, tr(i), WithWorkers(1))
+	})
+	if err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+	return ps
+}
+
 // setupRecorded sets up np parties over recorders on a memory network and
 // drops the setup's recorded messages.
 func setupRecorded(t *testing.T, np int) ([]*Party, []*recorder) {
@@ -224,22 +236,7 @@ func setupRecorded(t *testing.T, np int) ([]*Party, []*recorder) {
 	for i := range recs {
 		recs[i] = &recorder{Transport: mem[i]}
 	}
-	ps := make([]*Party, np)
-	var wg sync.WaitGroup
-	errs := make([]error, np)
-	for i := range ps {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			ps[i], errs[i] = Setup(context.Background(), recs[i], WithWorkers(1))
-		}(i)
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("setup %d: %v", i, err)
-		}
-	}
+	ps := setupOver(t, np, func(i int) protocol.Transport { return recs[i] })
 	for _, r := range recs {
 		r.take()
 	}
@@ -498,22 +495,7 @@ func TestCollectivePublicKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := make([]*Party, np)
-	var wg sync.WaitGroup
-	for i := range ps {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			var err error
-			if ps[i], err = Setup(context.Background(), mem[i], WithWorkers(1)); err != nil {
-				t.Error(err)
-			}
-		}(i)
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
+	ps := setupOver(t, np, func(i int) protocol.Transport { return mem[i] })
 	st := getSuite()
 	rq := ps[0].workers[0].rq
 	s := rq.NewPoly()

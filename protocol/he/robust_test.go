@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,22 +22,7 @@ func setupPair(t *testing.T) ([]*Party, []*recorder, []*network.Memory) {
 		t.Fatal(err)
 	}
 	recs := []*recorder{{Transport: mem[0]}, {Transport: mem[1]}}
-	ps := make([]*Party, 2)
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i := range ps {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			ps[i], errs[i] = Setup(context.Background(), recs[i], WithWorkers(1))
-		}(i)
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("setup %d: %v", i, err)
-		}
-	}
+	ps := setupOver(t, 2, func(i int) protocol.Transport { return recs[i] })
 	recs[0].take()
 	recs[1].take()
 	return ps, recs, mem
