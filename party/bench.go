@@ -15,13 +15,13 @@ import (
 // BenchResult is the cost of training steps of an experiment, per party, beside
 // the same steps in plaintext measured in the same run.
 type BenchResult struct {
-	Config         string  `json:"config"`
-	Transport      string  `json:"transport"`
-	Parties        int     `json:"parties"`
-	BatchSize      int     `json:"batch_size"`
-	Steps          int     `json:"steps"`
-	Preprocessing  string  `json:"preprocessing"`
-	SecondsPerStep float64 `json:"seconds_per_step"`
+	Config         string        `json:"config"`
+	Transport      string        `json:"transport"`
+	Parties        int           `json:"parties"`
+	BatchSize      int           `json:"batch_size"`
+	Steps          int           `json:"steps"`
+	Preprocessing  Preprocessing `json:"preprocessing"`
+	SecondsPerStep float64       `json:"seconds_per_step"`
 	// Of SecondsPerStep, the time party 1 waited for preprocessing material, and
 	// what dealer-free preprocessing sent per step (0 with a dealer).
 	PrepSecondsPerStep   float64 `json:"preprocessing_seconds_per_step"`
@@ -47,7 +47,7 @@ type session struct {
 // startSession connects the parties (in memory, or libp2p on loopback with the
 // dealer as its own node), shares the training set and builds the networks. The
 // secure scaling step is skipped: benchmarks share pre-scaled data.
-func startSession(ctx context.Context, cfg *Config, split *Split, transportKind string, rnd Randomness) (*session, error) {
+func startSession(ctx context.Context, cfg *Config, split *Split, transportKind TransportKind, rnd Randomness) (*session, error) {
 	n := cfg.Parties
 	wiring, err := connectParties(ctx, cfg, transportKind, rnd)
 	if err != nil {
@@ -90,7 +90,7 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 			return err
 		}
 		s.setups[i] = setup
-		e, err := protocol.NewEngine(s.trs[i], timedSource{Source: src, spent: &s.prepTimes[i]}, protocol.Config{Codec: codec, Rand: rnd.Party(i), Parties: n, Opening: cfg.opening()})
+		e, err := protocol.NewEngine(s.trs[i], timedSource{Source: src, spent: &s.prepTimes[i]}, protocol.Config{Codec: codec, Rand: rnd.Party(i), Parties: n, Opening: cfg.Opening})
 		if err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 
 func scaledTrainingSet(cfg *Config, split *Split) ([][]float64, error) {
 	x := split.Train.X
-	if cfg.Dataset.Scaling == "standardize" {
+	if cfg.Dataset.Scaling == ScaleStandardize {
 		sum, sumSq := dataset.ColumnSums(x)
 		scaler, err := dataset.FitStandardizer(sum, sumSq, len(x))
 		if err != nil {
@@ -130,7 +130,7 @@ func scaledTrainingSet(cfg *Config, split *Split) ([][]float64, error) {
 
 // BenchSteps times `steps` secure training steps of cfg (the first batches of the
 // first epoch, repeated if needed) and the same steps in plaintext.
-func BenchSteps(ctx context.Context, cfg *Config, transportKind string, steps int) (*BenchResult, error) {
+func BenchSteps(ctx context.Context, cfg *Config, transportKind TransportKind, steps int) (*BenchResult, error) {
 	split, err := LoadSplit(cfg)
 	if err != nil {
 		return nil, err

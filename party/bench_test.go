@@ -12,8 +12,8 @@ import (
 // this machine), with the plaintext step measured in the same run.
 func BenchmarkTrainingStep(b *testing.B) {
 	for _, name := range []string{"diabetes-linreg-3p.yaml", "cancer-mlp-3p.yaml"} {
-		for _, tr := range []string{"memory", "libp2p"} {
-			b.Run(name+"/"+tr, func(b *testing.B) {
+		for _, tr := range []party.TransportKind{party.TransportMemory, party.TransportLibp2p} {
+			b.Run(name+"/"+string(tr), func(b *testing.B) {
 				cfg := loadConfig(b, name)
 				res, err := party.BenchSteps(context.Background(), cfg, tr, b.N)
 				if err != nil {

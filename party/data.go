@@ -48,7 +48,7 @@ func LoadSplit(cfg *Config) (*Split, error) {
 		return nil, err
 	}
 	s := &Split{Task: train.Task, Classes: train.Classes, Train: train, Test: test}
-	if cfg.Dataset.Partition == "vertical" {
+	if cfg.Dataset.Partition == PartitionVertical {
 		if train.Features() < cfg.Parties {
 			return nil, fmt.Errorf("dataset.partition: %d feature columns cannot be split among %d parties", train.Features(), cfg.Parties)
 		}

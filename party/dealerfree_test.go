@@ -18,16 +18,16 @@ func TestDealerFreeMatchesDealer(t *testing.T) {
 	for _, tc := range []struct {
 		config    string
 		epochs    int
-		transport string
-		mode      string
+		transport party.TransportKind
+		mode      party.PrepMode
 	}{
-		{"diabetes-linreg-3p.yaml", 3, "memory", party.PrepPipelined},
-		{"diabetes-linreg-3p.yaml", 2, "memory", party.PrepOfflineFirst},
-		{"diabetes-linreg-3p.yaml", 1, "memory", party.PrepOnDemand},
-		{"cancer-mlp-3p.yaml", 2, "memory", party.PrepPipelined},
-		{"cancer-mlp-3p.yaml", 1, "libp2p", party.PrepPipelined},
+		{"diabetes-linreg-3p.yaml", 3, party.TransportMemory, party.PrepPipelined},
+		{"diabetes-linreg-3p.yaml", 2, party.TransportMemory, party.PrepOfflineFirst},
+		{"diabetes-linreg-3p.yaml", 1, party.TransportMemory, party.PrepOnDemand},
+		{"cancer-mlp-3p.yaml", 2, party.TransportMemory, party.PrepPipelined},
+		{"cancer-mlp-3p.yaml", 1, party.TransportLibp2p, party.PrepPipelined},
 	} {
-		t.Run(tc.config+"/"+tc.transport+"/"+tc.mode, func(t *testing.T) {
+		t.Run(tc.config+"/"+string(tc.transport)+"/"+string(tc.mode), func(t *testing.T) {
 			cfg := loadConfig(t, tc.config)
 			cfg.Training.Epochs = tc.epochs
 			cfg.PreprocessingMode = tc.mode
@@ -35,7 +35,7 @@ func TestDealerFreeMatchesDealer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg.Preprocessing = "he"
+			cfg.Preprocessing = party.PrepHE
 			free, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{Transport: tc.transport})
 			if err != nil {
 				t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/nn"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
 )
@@ -29,7 +30,7 @@ import (
 type NodeConfig struct {
 	// Role is "party" (default) or "dealer" (the trusted dealer's node, with
 	// preprocessing: dealer).
-	Role string `yaml:"role"`
+	Role Role `yaml:"role"`
 	// Party is this node's index (parties only).
 	Party int `yaml:"party"`
 	// Identity is the node key file written by `node init`.
@@ -108,7 +109,7 @@ func (c *NodeConfig) path(p string) string {
 
 func (c *NodeConfig) validate() error {
 	if c.Role == "" {
-		c.Role = "party"
+		c.Role = RoleParty
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 60 * time.Second
@@ -116,9 +117,10 @@ func (c *NodeConfig) validate() error {
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = 2 * time.Minute
 	}
+	if err := oneOf("role", c.Role, roles); err != nil {
+		return err
+	}
 	switch {
-	case c.Role != "party" && c.Role != "dealer":
-		return fmt.Errorf("role: %q is not one of party, dealer", c.Role)
 	case c.Identity == "":
 		return errors.New("identity: missing (make one with `node init`)")
 	case c.Experiment == "":
@@ -133,7 +135,7 @@ func (c *NodeConfig) validate() error {
 			return fmt.Errorf("parties[%d].party: is %d, want %d (list parties in index order)", i, p.Party, i)
 		}
 	}
-	if c.Role == "party" {
+	if c.Role == RoleParty {
 		if c.Party < 0 || c.Party >= len(c.Parties) {
 			return fmt.Errorf("party: %d is not an index of parties", c.Party)
 		}
@@ -181,7 +183,7 @@ func (c *NodeConfig) connect(ctx context.Context, cfg *Config, self int, log *sl
 		}
 		peers = append(peers, info)
 	}
-	if cfg.Preprocessing == "dealer" {
+	if cfg.Preprocessing == PrepDealer {
 		if c.Dealer == nil {
 			return nil, errors.New("dealer: the experiment uses a dealer; give its id and addrs")
 		}
@@ -215,7 +217,7 @@ type RunOptions struct {
 	Log        *slog.Logger
 	Randomness Randomness
 	// Preprocessing, when set, overrides the experiment's (every node must agree).
-	Preprocessing string
+	Preprocessing Preprocessing
 }
 
 // experiment loads the node's experiment config with the options' overrides.
@@ -297,7 +299,7 @@ func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp
 	self := nc.Party
 	n := cfg.Parties
 	l := links{online: tr}
-	if cfg.Preprocessing == "he" {
+	if cfg.Preprocessing == PrepHE {
 		ls, closeMuxes, err := muxedLinks([]transport{tr})
 		if err != nil {
 			return nil, err
@@ -309,7 +311,7 @@ func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp
 	// not even key material, is exchanged before.
 	src := &lateSource{}
 	var prepTime time.Duration
-	e, err := protocol.NewEngine(l.online, timedSource{Source: src, spent: &prepTime}, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(self), Parties: n, Opening: cfg.opening()})
+	e, err := protocol.NewEngine(l.online, timedSource{Source: src, spent: &prepTime}, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(self), Parties: n, Opening: cfg.Opening})
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +324,7 @@ func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp
 	}
 	end := func(context.Context) error { return nil }
 	var setup, offline time.Duration
-	if cfg.Preprocessing == "he" {
+	if cfg.Preprocessing == PrepHE {
 		start := time.Now()
 		if src.Source, err = dealerFreeSource(ctx, l, opts.Randomness, self); err != nil {
 			return nil, fmt.Errorf("party %d: %w", self, err)
@@ -363,7 +365,7 @@ func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp
 	if err := end(ctx); err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
-	res := &Results{Config: cfg, Mode: "run", Transport: "libp2p", Layout: lay, Versions: Versions()}
+	res := &Results{Config: cfg, Mode: "run", Transport: string(TransportLibp2p), Layout: lay, Versions: Versions()}
 	for _, r := range sr.Epochs {
 		res.Epochs = append(res.Epochs, EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, SecureSec: r.Elapsed.Seconds()})
 	}
@@ -399,11 +401,11 @@ func (nc *NodeConfig) loadOwnData(cfg *Config, self int) (own, test *dataset.Dat
 		}
 		return split.Parts[self], split.Test, nil
 	}
-	if cfg.Dataset.Partition != "contiguous" {
+	if cfg.Dataset.Partition != PartitionContiguous {
 		return nil, nil, errors.New("data.csv: a party's CSV holds whole rows; vertical partitions need data.slice")
 	}
 	task, classes := dataset.Regression, 0
-	if cfg.Model.Loss == "cross-entropy" {
+	if cfg.Model.Loss == nn.LossCrossEntropy {
 		task, classes = dataset.Classification, cfg.Model.Layers[len(cfg.Model.Layers)-1].Units
 	}
 	opts := dataset.CSVOptions{Target: nc.Data.Target, Task: task, Classes: classes}
@@ -469,7 +471,7 @@ func exchangeLayout(ctx context.Context, e *protocol.Engine, cfg *Config, own *d
 			return Layout{}, fmt.Errorf("party %d declares %d rows of %d columns (allowed: 1 to %d rows, 1 to %d columns)", p, w[0], w[1], maxRows, maxFeatures)
 		}
 	}
-	if cfg.Dataset.Partition == "vertical" {
+	if cfg.Dataset.Partition == PartitionVertical {
 		lay := Layout{Vertical: true, Rows: own.Rows(), LabelHolder: cfg.Dataset.LabelHolder}
 		for p, w := range all {
 			if int(w[0]) != own.Rows() {
@@ -502,7 +504,7 @@ func RunDealer(ctx context.Context, nc *NodeConfig, opts RunOptions) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Preprocessing != "dealer" {
+	if cfg.Preprocessing != PrepDealer {
 		return fmt.Errorf("the experiment's preprocessing is %q: it needs no dealer", cfg.Preprocessing)
 	}
 	tr, err := nc.connect(ctx, cfg, cfg.Parties, log)

@@ -134,9 +134,9 @@ type parties struct {
 // connectParties wires n parties on this machine: in memory (a network per
 // protocol) or over libp2p hosts on 127.0.0.1 (the dealer as its own node, or a
 // mux of online, HE and OT channels without one).
-func connectParties(ctx context.Context, cfg *Config, transportKind string, rnd Randomness) (*parties, error) {
+func connectParties(ctx context.Context, cfg *Config, transportKind TransportKind, rnd Randomness) (*parties, error) {
 	n := cfg.Parties
-	dealerFree := cfg.Preprocessing == "he"
+	dealerFree := cfg.Preprocessing == PrepHE
 	ps := &parties{links: make([]links, n), dealerDone: make(chan error, 1), close: func() {}}
 	if !dealerFree {
 		d, err := protocol.NewDealer(n, rnd.Dealer())
@@ -147,7 +147,7 @@ func connectParties(ctx context.Context, cfg *Config, transportKind string, rnd 
 	}
 	memoryNet := func() ([]*network.Memory, error) { return network.NewMemoryNetwork(n) }
 	switch transportKind {
-	case "", "memory":
+	case "", TransportMemory:
 		nets := 1
 		if dealerFree {
 			nets = 3
@@ -167,7 +167,7 @@ func connectParties(ctx context.Context, cfg *Config, transportKind string, rnd 
 			}
 		}
 		ps.dealerDone <- nil
-	case "libp2p":
+	case TransportLibp2p:
 		members := n + 1 // the dealer's node
 		if dealerFree {
 			members = n
@@ -199,7 +199,7 @@ func connectParties(ctx context.Context, cfg *Config, transportKind string, rnd 
 			ps.remote = true
 		}
 	default:
-		return nil, fmt.Errorf("transport: %q is not one of memory, libp2p", transportKind)
+		return nil, oneOf("transport", transportKind, transports)
 	}
 	return ps, nil
 }

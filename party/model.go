@@ -203,7 +203,7 @@ func PredictShared(ctx context.Context, shares []*ModelFile, test *dataset.Datas
 		if err != nil {
 			return err
 		}
-		e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: byParty[i].Shares.Precision}, Opening: cfg.opening()})
+		e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: byParty[i].Shares.Precision}, Opening: cfg.Opening})
 		if err != nil {
 			return err
 		}

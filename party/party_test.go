@@ -199,7 +199,7 @@ func TestOutputModesAndPredict(t *testing.T) {
 	}
 
 	// reveal-to: only party 2 learns it.
-	cfg.Output = party.OutputConfig{Model: "reveal-to", Party: 2}
+	cfg.Output = party.OutputConfig{Model: party.OutputRevealTo, Party: 2}
 	_, rs, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +212,7 @@ func TestOutputModesAndPredict(t *testing.T) {
 
 	// shared: nobody learns it; each party's share is saved and secure inference
 	// over all shares gives the accuracy the run reported.
-	cfg.Output = party.OutputConfig{Model: "shared"}
+	cfg.Output = party.OutputConfig{Model: party.OutputShared}
 	res, rs, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -371,14 +371,14 @@ func TestSimulateOverLibp2p(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lp, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{Randomness: party.Randomness{InsecureSeed: &seed}, Transport: "libp2p"})
+	lp, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{Randomness: party.Randomness{InsecureSeed: &seed}, Transport: party.TransportLibp2p})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if *mem.Final.Secure.TrainLoss != *lp.Final.Secure.TrainLoss || *mem.Final.Secure.TestMSE != *lp.Final.Secure.TestMSE {
 		t.Fatalf("memory %+v and libp2p %+v runs differ", mem.Final.Secure, lp.Final.Secure)
 	}
-	if lp.Transport != "libp2p" || lp.Cost.Parties[0].BytesSent != mem.Cost.Parties[0].BytesSent {
+	if lp.Transport != string(party.TransportLibp2p) || lp.Cost.Parties[0].BytesSent != mem.Cost.Parties[0].BytesSent {
 		t.Fatalf("libp2p run: transport %q, party 0 sent %d bytes (memory: %d)", lp.Transport, lp.Cost.Parties[0].BytesSent, mem.Cost.Parties[0].BytesSent)
 	}
 }

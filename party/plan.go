@@ -12,18 +12,6 @@ import (
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
-// Preprocessing modes for dealer-free material.
-const (
-	// PrepOnDemand makes each piece of material when the online phase asks for it.
-	PrepOnDemand = "on-demand"
-	// PrepPipelined fetches material ahead of the online phase, at most
-	// pipelineDepth requests ahead, so memory stays bounded.
-	PrepPipelined = "pipelined"
-	// PrepOfflineFirst makes all the material of the run before training starts,
-	// and reports that offline phase apart.
-	PrepOfflineFirst = "offline-first"
-)
-
 // pipelineDepth bounds how many requests a pipelined source keeps ready.
 const pipelineDepth = 64
 
@@ -52,7 +40,7 @@ func RecordPlan(ctx context.Context, cfg *Config, lay Layout, task dataset.Task,
 			recorder = protocol.NewRecorder(src)
 			src = recorder
 		}
-		e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Parties: n, Opening: cfg.opening()})
+		e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Parties: n, Opening: cfg.Opening})
 		if err != nil {
 			return err
 		}

@@ -29,7 +29,7 @@ type SimOptions struct {
 	Randomness Randomness
 	// Transport is "memory" (default: in-process queues and dealer) or "libp2p"
 	// (real hosts on 127.0.0.1, the dealer as its own node).
-	Transport string
+	Transport TransportKind
 }
 
 // Simulate runs all parties of cfg as goroutines over the in-memory transport with
@@ -71,7 +71,7 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	table := newEpochTable(progress, split.Task == dataset.Classification, true)
 
 	var plan *protocol.Plan
-	if cfg.Preprocessing == "he" && cfg.PreprocessingMode != PrepOnDemand {
+	if cfg.Preprocessing == PrepHE && cfg.PreprocessingMode != PrepOnDemand {
 		planStart := time.Now()
 		if plan, err = RecordPlan(ctx, cfg, split.Layout, split.Task, split.Classes, split.Test); err != nil {
 			return nil, nil, err
@@ -100,7 +100,7 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 				defer stop()
 			}
 			src = timedSource{Source: src, spent: &prepTimes[i]}
-			ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(i), Parties: n, Opening: cfg.opening()}
+			ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(i), Parties: n, Opening: cfg.Opening}
 			e, err := protocol.NewEngine(ls[i].online, src, ecfg)
 			if err != nil {
 				return err
@@ -170,11 +170,11 @@ func closeAll(ts []*network.Libp2pTransport) {
 	wg.Wait()
 }
 
-func transportName(t string) string {
+func transportName(t TransportKind) string {
 	if t == "" {
-		return "memory"
+		return string(TransportMemory)
 	}
-	return t
+	return string(t)
 }
 
 func partSizes(l Layout) string {

@@ -114,7 +114,7 @@ func TrainSecure(ctx context.Context, cfg *Config, e *protocol.Engine, local Loc
 	if local.Test != nil && local.Test.Rows() > 0 {
 		testX = local.Test.X
 	}
-	if cfg.Dataset.Scaling == "standardize" {
+	if cfg.Dataset.Scaling == ScaleStandardize {
 		scaler, err := secureStandardizer(ctx, e, local.Own, lay)
 		if err != nil {
 			return nil, fmt.Errorf("party %d: feature scaling: %w", self, err)
@@ -364,7 +364,7 @@ func openSum(ctx context.Context, e *protocol.Engine, mine sharing.Tensor) (shar
 // opened.
 func monitor(ctx context.Context, cfg *Config, e *protocol.Engine, net *nn.Secure, local Local, lay Layout, ownX, testX [][]float64, m *Metrics, res *SecureResult) error {
 	spec := net.Spec
-	if cfg.Output.Model == "reveal" {
+	if cfg.Output.Model == OutputReveal {
 		params, err := net.Reveal(ctx)
 		if err != nil {
 			return err
@@ -448,9 +448,9 @@ func securePredict(ctx context.Context, e *protocol.Engine, net *nn.Secure, x []
 // output delivers the trained model as configured.
 func output(ctx context.Context, cfg *Config, e *protocol.Engine, net *nn.Secure, res *SecureResult) error {
 	switch cfg.Output.Model {
-	case "reveal":
+	case OutputReveal:
 		return nil // revealed at the end of the last epoch
-	case "reveal-to":
+	case OutputRevealTo:
 		params, err := net.RevealTo(ctx, cfg.Output.Party)
 		if err != nil {
 			return err
@@ -505,7 +505,7 @@ func TrainPlain(cfg *Config, split *Split, report func(EpochReport)) (*PlainResu
 	if split.Test != nil && split.Test.Rows() > 0 {
 		testX = split.Test.X
 	}
-	if cfg.Dataset.Scaling == "standardize" {
+	if cfg.Dataset.Scaling == ScaleStandardize {
 		sum, sumSq := dataset.ColumnSums(x)
 		scaler, err := dataset.FitStandardizer(sum, sumSq, len(x))
 		if err != nil {

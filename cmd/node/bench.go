@@ -53,7 +53,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var results []*party.BenchResult
 	for _, tr := range strings.Split(*transports, ",") {
-		r, err := party.BenchSteps(ctx, cfg, strings.TrimSpace(tr), *steps)
+		r, err := party.BenchSteps(ctx, cfg, party.TransportKind(strings.TrimSpace(tr)), *steps)
 		if err != nil {
 			return err
 		}

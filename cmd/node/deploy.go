@@ -43,8 +43,8 @@ func initNode(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, wantRole string) error {
-	fs := flag.NewFlagSet(map[string]string{"party": "run", "dealer": "dealer"}[wantRole], flag.ContinueOnError)
+func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, wantRole party.Role) error {
+	fs := flag.NewFlagSet(map[party.Role]string{party.RoleParty: "run", party.RoleDealer: "dealer"}[wantRole], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "node config (YAML): identity, addresses, peers, experiment, own data")
 	logLevel := fs.String("log-level", "info", "log level on stderr: debug, info, warn, error")
@@ -67,8 +67,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, wantR
 	if nc.Role != wantRole {
 		return fmt.Errorf("%s: the config is for a %s node", fs.Name(), nc.Role)
 	}
-	opts := party.RunOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Randomness: randomness(*insecureSeed, stderr), Preprocessing: *preprocessing}
-	if wantRole == "dealer" {
+	opts := party.RunOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Randomness: randomness(*insecureSeed, stderr), Preprocessing: party.Preprocessing(*preprocessing)}
+	if wantRole == party.RoleDealer {
 		err = party.RunDealer(ctx, nc, opts)
 	} else {
 		_, err = party.RunParty(ctx, nc, opts)

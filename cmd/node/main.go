@@ -75,9 +75,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
 	case "run":
-		return runNode(ctx, args[1:], stdout, stderr, "party")
+		return runNode(ctx, args[1:], stdout, stderr, party.RoleParty)
 	case "dealer":
-		return runNode(ctx, args[1:], stdout, stderr, "dealer")
+		return runNode(ctx, args[1:], stdout, stderr, party.RoleDealer)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -133,7 +133,7 @@ func overridePreprocessing(cfg *party.Config, value string) error {
 	if value == "" {
 		return nil
 	}
-	cfg.Preprocessing = value
+	cfg.Preprocessing = party.Preprocessing(value)
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("--preprocessing: %w", err)
 	}

@@ -17,7 +17,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	modelOut := fs.String("model-out", "", "write the trained model (or every party's share of it) to this directory")
 	reportDir := fs.String("report", "", "write metrics.csv and loss/accuracy plots (PNG) to this directory")
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error")
-	transport := fs.String("transport", "memory", "memory (in-process) or libp2p (real hosts on 127.0.0.1, the dealer as its own node)")
+	transport := fs.String("transport", string(party.TransportMemory), "memory (in-process) or libp2p (real hosts on 127.0.0.1, the dealer as its own node)")
 	preprocessing := fs.String("preprocessing", "", "override the config's preprocessing: dealer or he (dealer-free)")
 	insecureSeed := fs.Int64("insecure-seed", -1, "TESTING ONLY: derive the dealer's and input sharing's randomness from this seed (makes every share predictable)")
 	if err := fs.Parse(args); err != nil {
@@ -37,7 +37,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := overridePreprocessing(cfg, *preprocessing); err != nil {
 		return err
 	}
-	opts := party.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: *transport, Randomness: randomness(*insecureSeed, stderr)}
+	opts := party.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: party.TransportKind(*transport), Randomness: randomness(*insecureSeed, stderr)}
 	res, results, err := party.Simulate(ctx, cfg, opts)
 	if err != nil {
 		return err
