@@ -2,11 +2,12 @@ package party
 
 import (
 	"context"
+	"math"
+	"slices"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/nn"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
@@ -116,20 +117,12 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 }
 
 func scaledTrainingSet(cfg *Config, split *Split) ([][]float64, error) {
-	x := split.Train.X
-	if cfg.Dataset.Scaling == ScaleStandardize {
-		sum, sumSq := dataset.ColumnSums(x)
-		scaler, err := dataset.FitStandardizer(sum, sumSq, len(x))
-		if err != nil {
-			return nil, err
-		}
-		x = scaler.Apply(x)
-	}
-	return x, nil
+	scaled, err := scale(cfg, fitInTheClear(split.Train.X), split.Train.X, 0, nil)
+	return scaled.own, err
 }
 
-// BenchSteps times `steps` secure training steps of cfg (the first batches of the
-// first epoch, repeated if needed) and the same steps in plaintext.
+// BenchSteps times the first `steps` secure training steps of cfg (continuing past
+// the configured epochs and max_steps if needed) and the same steps in plaintext.
 func BenchSteps(ctx context.Context, cfg *Config, transportKind TransportKind, steps int) (*BenchResult, error) {
 	split, err := LoadSplit(cfg)
 	if err != nil {
@@ -142,12 +135,10 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind TransportKind, s
 	defer s.closeFn()
 	n := cfg.Parties
 	rows := split.Train.Rows()
-	order := EpochOrder(cfg, 0, rows)
 	bs := min(cfg.Training.BatchSize, rows)
-	batch := func(k int) []int {
-		from := (k * bs) % (rows - bs + 1)
-		return order[from : from+bs]
-	}
+	sched := NewSchedule(cfg, rows)
+	sched.Epochs, sched.MaxSteps = math.MaxInt, steps
+	batches := slices.Collect(sched.Steps())
 	before := make([]protocol.Stats, n)
 	for i, t := range s.trs {
 		before[i] = t.Stats()
@@ -160,12 +151,10 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind TransportKind, s
 		return b
 	}
 	prepBefore, prepTimeBefore := prepBytes(), s.prepTimes[1]
-	opt := cfg.Optimizer(0)
 	start := time.Now()
 	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
-		for k := 0; k < steps; k++ {
-			idx := batch(k)
-			if _, err := s.nets[i].TrainBatch(ctx, sharing.GatherRows(s.xs[i], idx), sharing.GatherRows(s.ys[i], idx), opt); err != nil {
+		for _, b := range batches {
+			if _, err := s.nets[i].TrainBatch(ctx, sharing.GatherRows(s.xs[i], b.Rows), sharing.GatherRows(s.ys[i], b.Rows), cfg.Optimizer(b.Epoch)); err != nil {
 				return err
 			}
 		}
@@ -195,18 +184,12 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind TransportKind, s
 	targets := Targets(split.Train)
 	bx := make([]*mat.Dense, steps)
 	by := make([]*mat.Dense, steps)
-	for k := range bx {
-		idx := batch(k)
-		bx[k] = mat.NewDense(len(idx), spec.Inputs, nil)
-		by[k] = mat.NewDense(len(idx), len(targets[0]), nil)
-		for r, row := range idx {
-			bx[k].SetRow(r, x[row])
-			by[k].SetRow(r, targets[row])
-		}
+	for k, b := range batches {
+		bx[k], by[k] = batchOf(x, targets, b.Rows)
 	}
 	pstart := time.Now()
-	for k := 0; k < steps; k++ {
-		plain.TrainBatch(bx[k], by[k], opt)
+	for k, b := range batches {
+		plain.TrainBatch(bx[k], by[k], cfg.Optimizer(b.Epoch))
 	}
 	res.PlainSecondsPerStep = time.Since(pstart).Seconds() / float64(steps)
 	res.Ratio = res.SecondsPerStep / res.PlainSecondsPerStep

@@ -195,15 +195,6 @@ func permutation(prg *sharing.PRG, rows int) []int {
 	return order
 }
 
-// EpochOrder is the public order in which training rows are visited in an epoch:
-// a Fisher-Yates shuffle driven by the config's public seed, or the identity.
-func EpochOrder(cfg *Config, epoch, rows int) []int {
-	if !cfg.Training.Shuffle {
-		return seq(rows)
-	}
-	return permutation(sharing.NewPRG(cfg.InitSeed(), uint64(1+epoch)), rows)
-}
-
 // LoadTestSet loads only the configured test rows (for evaluating a saved model).
 func LoadTestSet(cfg *Config) (*dataset.Dataset, error) {
 	_, test, err := loadTrainTest(cfg)

@@ -93,115 +93,119 @@ const initMargin = 4
 // with the same config and layout.
 func TrainSecure(ctx context.Context, cfg *Config, e *protocol.Engine, local Local, hooks Hooks) (*SecureResult, error) {
 	self := e.Self()
-	lay := local.Layout
-	if lay.Parties() != e.Parties() {
-		return nil, fmt.Errorf("party %d: layout for %d parties, engine has %d", self, lay.Parties(), e.Parties())
-	}
-	if err := checkOwn(self, lay, local.Own); err != nil {
-		return nil, err
-	}
-	targetCols := TargetColumns(local.Own.Task, local.Own.Classes)
-	spec, err := cfg.Spec(lay.Features)
+	in, err := prepareSecure(ctx, cfg, e, local)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkModelFits(cfg, lay.Features, targetCols); err != nil {
-		return nil, err
-	}
-	res := &SecureResult{Spec: spec}
-	ownX := local.Own.X
-	var testX [][]float64
-	if local.Test != nil && local.Test.Rows() > 0 {
-		testX = local.Test.X
-	}
-	if cfg.Dataset.Scaling == ScaleStandardize {
-		scaler, err := secureStandardizer(ctx, e, local.Own, lay)
-		if err != nil {
-			return nil, fmt.Errorf("party %d: feature scaling: %w", self, err)
-		}
-		res.Scaler = &scaler
-		if lay.Vertical {
-			off := colOffset(lay, self)
-			own := dataset.Standardizer{Mean: scaler.Mean[off : off+lay.ColsPerParty[self]], Std: scaler.Std[off : off+lay.ColsPerParty[self]]}
-			ownX = own.Apply(ownX)
-		} else {
-			ownX = scaler.Apply(ownX)
-		}
-		if testX != nil {
-			testX = scaler.Apply(testX)
-		}
-	}
-	ownTargets := Targets(local.Own)
-	if err := checkHeadroom(cfg, spec, self, ownX, ownTargets, !lay.Vertical || self == lay.LabelHolder); err != nil {
-		return nil, &PrivateError{Public: fmt.Sprintf("party %d: its data does not fit precision %d", self, cfg.Precision), Err: err}
-	}
-	allX, allY, err := shareTrainingSet(ctx, e, lay, ownX, ownTargets, targetCols)
-	if err != nil {
-		return nil, fmt.Errorf("party %d: %w", self, err)
-	}
-
-	net, err := nn.NewSecure(e, spec, nn.InitParams(spec, cfg.InitSeed()))
+	res := &SecureResult{Spec: in.spec, Scaler: in.scaled.scaler}
+	net, err := nn.NewSecure(e, in.spec, nn.InitParams(in.spec, cfg.InitSeed()))
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	total := lay.Rows
-	bs := cfg.Training.BatchSize
-	stepsPerEpoch := (total + bs - 1) / bs
-	steps := 0
-	for epoch := 0; epoch < cfg.Training.Epochs; epoch++ {
-		order := EpochOrder(cfg, epoch, total)
-		opt := cfg.Optimizer(epoch)
-		sse := sharing.Zeros(1, targetCols)
-		rowsSeen := 0
-		for from, step := 0, 0; from < total; from, step = from+bs, step+1 {
-			if cfg.Training.MaxSteps > 0 && steps >= cfg.Training.MaxSteps {
-				break
-			}
-			idx := order[from:min(from+bs, total)]
-			s, err := net.TrainBatch(ctx, sharing.GatherRows(allX, idx), sharing.GatherRows(allY, idx), opt)
-			if err != nil {
-				return nil, fmt.Errorf("party %d: epoch %d, step %d: %w", self, epoch+1, step+1, err)
-			}
-			if s.Len() > 0 {
-				sharing.AddInPlace(sse, s)
-			}
-			rowsSeen += len(idx)
-			steps++
-			if hooks.Step != nil {
-				hooks.Step(StepReport{Epoch: epoch + 1, Epochs: cfg.Training.Epochs, Step: step + 1, Steps: stepsPerEpoch, Elapsed: time.Since(start)})
-			}
+	sched := NewSchedule(cfg, local.Layout.Rows)
+	sse := sharing.Zeros(1, in.targetCols)
+	rowsSeen := 0
+	for st := range sched.Steps() {
+		idx := st.Rows
+		s, err := net.TrainBatch(ctx, sharing.GatherRows(in.x, idx), sharing.GatherRows(in.y, idx), cfg.Optimizer(st.Epoch))
+		if err != nil {
+			return nil, fmt.Errorf("party %d: epoch %d, step %d: %w", self, st.Epoch+1, st.Index+1, err)
 		}
-		r := EpochReport{Epoch: epoch + 1, Steps: steps}
-		if !spec.CrossEntropy() && rowsSeen > 0 {
-			opened, err := e.Open(ctx, sse)
-			if err != nil {
-				return nil, fmt.Errorf("party %d: epoch %d: opening the loss: %w", self, epoch+1, err)
-			}
-			loss := 0.0
-			for _, v := range e.Codec().DecodeTensor(opened[0]) {
-				loss += v
-			}
-			loss /= float64(rowsSeen * targetCols)
-			r.Metrics.TrainLoss = &loss
+		if s.Len() > 0 {
+			sharing.AddInPlace(sse, s)
 		}
-		if err := monitor(ctx, cfg, e, net, local, lay, ownX, testX, &r.Metrics, res); err != nil {
-			return nil, fmt.Errorf("party %d: epoch %d: %w", self, epoch+1, err)
+		rowsSeen += len(idx)
+		if hooks.Step != nil {
+			hooks.Step(StepReport{Epoch: st.Epoch + 1, Epochs: cfg.Training.Epochs, Step: st.Index + 1, Steps: sched.StepsPerEpoch(), Elapsed: time.Since(start)})
+		}
+		if !st.LastOfEpoch {
+			continue
+		}
+		r := EpochReport{Epoch: st.Epoch + 1, Steps: st.Done}
+		if err := endEpoch(ctx, cfg, e, net, local, in, sse, rowsSeen, &r.Metrics, res); err != nil {
+			return nil, fmt.Errorf("party %d: epoch %d: %w", self, st.Epoch+1, err)
 		}
 		r.Elapsed = time.Since(start)
 		res.Epochs = append(res.Epochs, r)
 		if hooks.Epoch != nil {
 			hooks.Epoch(r)
 		}
-		if cfg.Training.MaxSteps > 0 && steps >= cfg.Training.MaxSteps {
-			break
-		}
+		sse, rowsSeen = sharing.Zeros(1, in.targetCols), 0
 	}
 	if err := output(ctx, cfg, e, net, res); err != nil {
 		return nil, fmt.Errorf("party %d: output: %w", self, err)
 	}
 	res.Scopes = e.ScopeCosts()
 	return res, nil
+}
+
+// secureInputs is what secure training starts from: the network, this party's
+// scaled features, and the shared training set.
+type secureInputs struct {
+	spec       nn.Spec
+	targetCols int
+	scaled     scaledFeatures
+	x, y       sharing.Tensor // shares of the whole training set
+}
+
+// prepareSecure checks this party's data against the layout and the model,
+// scales the features securely, checks their headroom and shares the training set.
+func prepareSecure(ctx context.Context, cfg *Config, e *protocol.Engine, local Local) (secureInputs, error) {
+	self := e.Self()
+	lay := local.Layout
+	if lay.Parties() != e.Parties() {
+		return secureInputs{}, fmt.Errorf("party %d: layout for %d parties, engine has %d", self, lay.Parties(), e.Parties())
+	}
+	if err := checkOwn(self, lay, local.Own); err != nil {
+		return secureInputs{}, err
+	}
+	in := secureInputs{targetCols: TargetColumns(local.Own.Task, local.Own.Classes)}
+	var err error
+	if in.spec, err = cfg.Spec(lay.Features); err != nil {
+		return in, err
+	}
+	if err := checkModelFits(cfg, lay.Features, in.targetCols); err != nil {
+		return in, err
+	}
+	var testX [][]float64
+	if local.Test != nil && local.Test.Rows() > 0 {
+		testX = local.Test.X
+	}
+	firstCol := 0
+	if lay.Vertical {
+		firstCol = colOffset(lay, self)
+	}
+	fit := func() (dataset.Standardizer, error) { return secureStandardizer(ctx, e, local.Own, lay) }
+	if in.scaled, err = scale(cfg, fit, local.Own.X, firstCol, testX); err != nil {
+		return in, fmt.Errorf("party %d: feature scaling: %w", self, err)
+	}
+	ownTargets := Targets(local.Own)
+	if err := checkHeadroom(cfg, in.spec, self, in.scaled.own, ownTargets, !lay.Vertical || self == lay.LabelHolder); err != nil {
+		return in, &PrivateError{Public: fmt.Sprintf("party %d: its data does not fit precision %d", self, cfg.Precision), Err: err}
+	}
+	if in.x, in.y, err = shareTrainingSet(ctx, e, lay, in.scaled.own, ownTargets, in.targetCols); err != nil {
+		return in, fmt.Errorf("party %d: %w", self, err)
+	}
+	return in, nil
+}
+
+// endEpoch opens the epoch's mean squared error (the loss summed over its
+// batches) and monitors the model.
+func endEpoch(ctx context.Context, cfg *Config, e *protocol.Engine, net *nn.Secure, local Local, in secureInputs, sse sharing.Tensor, rowsSeen int, m *Metrics, res *SecureResult) error {
+	if !in.spec.CrossEntropy() && rowsSeen > 0 {
+		opened, err := e.Open(ctx, sse)
+		if err != nil {
+			return fmt.Errorf("opening the loss: %w", err)
+		}
+		loss := 0.0
+		for _, v := range e.Codec().DecodeTensor(opened[0]) {
+			loss += v
+		}
+		loss /= float64(rowsSeen * in.targetCols)
+		m.TrainLoss = &loss
+	}
+	return monitor(ctx, cfg, e, net, local, local.Layout, in.scaled.own, in.scaled.test, m, res)
 }
 
 func checkOwn(self int, lay Layout, own *dataset.Dataset) error {
@@ -500,51 +504,31 @@ func TrainPlain(cfg *Config, split *Split, report func(EpochReport)) (*PlainResu
 	if err != nil {
 		return nil, err
 	}
-	x := all.X
 	var testX [][]float64
 	if split.Test != nil && split.Test.Rows() > 0 {
 		testX = split.Test.X
 	}
-	if cfg.Dataset.Scaling == ScaleStandardize {
-		sum, sumSq := dataset.ColumnSums(x)
-		scaler, err := dataset.FitStandardizer(sum, sumSq, len(x))
-		if err != nil {
-			return nil, err
-		}
-		x = scaler.Apply(x)
-		if testX != nil {
-			testX = scaler.Apply(testX)
-		}
+	scaled, err := scale(cfg, fitInTheClear(all.X), all.X, 0, testX)
+	if err != nil {
+		return nil, err
 	}
+	x := scaled.own
 	targets := Targets(all)
 	targetCols := len(targets[0])
 	net := nn.NewPlain(spec, nn.InitParams(spec, cfg.InitSeed()))
-	total := len(x)
 	start := time.Now()
 	res := &PlainResult{}
-	steps := 0
-	for epoch := 0; epoch < cfg.Training.Epochs; epoch++ {
-		order := EpochOrder(cfg, epoch, total)
-		opt := cfg.Optimizer(epoch)
-		sse, rowsSeen := 0.0, 0
-		for from := 0; from < total; from += cfg.Training.BatchSize {
-			if cfg.Training.MaxSteps > 0 && steps >= cfg.Training.MaxSteps {
-				break
-			}
-			idx := order[from:min(from+cfg.Training.BatchSize, total)]
-			bx := mat.NewDense(len(idx), features, nil)
-			by := mat.NewDense(len(idx), targetCols, nil)
-			for i, r := range idx {
-				bx.SetRow(i, x[r])
-				by.SetRow(i, targets[r])
-			}
-			sse += net.TrainBatch(bx, by, opt) * float64(len(idx)*targetCols)
-			rowsSeen += len(idx)
-			steps++
+	sse, rowsSeen := 0.0, 0
+	for st := range NewSchedule(cfg, len(x)).Steps() {
+		bx, by := batchOf(x, targets, st.Rows)
+		sse += net.TrainBatch(bx, by, cfg.Optimizer(st.Epoch)) * float64(len(st.Rows)*targetCols)
+		rowsSeen += len(st.Rows)
+		if !st.LastOfEpoch {
+			continue
 		}
 		var m Metrics
-		if testX != nil {
-			evaluate(spec, net.Predict(denseOf(testX, features)), split.Test, &m)
+		if scaled.test != nil {
+			evaluate(spec, net.Predict(denseOf(scaled.test, features)), split.Test, &m)
 		}
 		if spec.CrossEntropy() {
 			loss := spec.LossOf(net.Predict(denseOf(x, features)), denseOf(targets, targetCols))
@@ -553,15 +537,24 @@ func TrainPlain(cfg *Config, split *Split, report func(EpochReport)) (*PlainResu
 			loss := sse / float64(rowsSeen*targetCols)
 			m.TrainLoss = &loss
 		}
-		r := EpochReport{Epoch: epoch + 1, Metrics: m, Elapsed: time.Since(start), Steps: steps}
+		r := EpochReport{Epoch: st.Epoch + 1, Metrics: m, Elapsed: time.Since(start), Steps: st.Done}
 		res.Epochs = append(res.Epochs, r)
 		if report != nil {
 			report(r)
 		}
-		if cfg.Training.MaxSteps > 0 && steps >= cfg.Training.MaxSteps {
-			break
-		}
+		sse, rowsSeen = 0, 0
 	}
 	res.Model = net.Params
 	return res, nil
+}
+
+// batchOf gathers a batch's rows and targets into matrices.
+func batchOf(x, targets [][]float64, rows []int) (bx, by *mat.Dense) {
+	bx = mat.NewDense(len(rows), len(x[0]), nil)
+	by = mat.NewDense(len(rows), len(targets[0]), nil)
+	for i, r := range rows {
+		bx.SetRow(i, x[r])
+		by.SetRow(i, targets[r])
+	}
+	return bx, by
 }
