@@ -35,14 +35,12 @@ type BenchResult struct {
 
 // session is a running set of parties on one machine, ready to train.
 type session struct {
-	trs       []transport
-	prep      [][]protocol.StatsReporter // dealer-free preprocessing channels
-	prepTimes []time.Duration            // time each party waited for material
-	setups    []time.Duration
-	engines   []*protocol.Engine
-	nets      []*nn.Secure
-	xs, ys    []sharing.Tensor // each party's shares of the whole training set
-	closeFn   func()
+	trs     []transport
+	prep    [][]protocol.StatsReporter // dealer-free preprocessing channels
+	nodes   []*node
+	nets    []*nn.Secure
+	xs, ys  []sharing.Tensor // each party's shares of the whole training set
+	closeFn func()
 }
 
 // startSession connects the parties (in memory, or libp2p on loopback with the
@@ -54,7 +52,7 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 	if err != nil {
 		return nil, err
 	}
-	s := &session{closeFn: wiring.close, prepTimes: make([]time.Duration, n), setups: make([]time.Duration, n)}
+	s := &session{closeFn: wiring.close}
 	for _, l := range wiring.links {
 		s.trs = append(s.trs, l.online)
 		s.prep = append(s.prep, l.prep)
@@ -70,7 +68,7 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 		return nil, err
 	}
 	init := nn.InitParams(spec, cfg.InitSeed())
-	s.engines = make([]*protocol.Engine, n)
+	s.nodes = make([]*node, n)
 	s.nets = make([]*nn.Secure, n)
 	s.xs, s.ys = make([]sharing.Tensor, n), make([]sharing.Tensor, n)
 	codec := sharing.Codec{FracBits: cfg.Precision}
@@ -86,16 +84,13 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 		return nil, err
 	}
 	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
-		src, _, setup, err := wiring.source(ctx, i, rnd)
+		// The remote dealer's session is not ended: closeFn stops the dealer.
+		nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: wiring.material(rnd), engine: engineConfig(cfg, rnd, i)})
 		if err != nil {
 			return err
 		}
-		s.setups[i] = setup
-		e, err := protocol.NewEngine(s.trs[i], timedSource{Source: src, spent: &s.prepTimes[i]}, protocol.Config{Codec: codec, Rand: rnd.Party(i), Parties: n, Opening: cfg.Opening})
-		if err != nil {
-			return err
-		}
-		s.engines[i] = e
+		s.nodes[i] = nd
+		e := nd.engine
 		var vx, vy sharing.Tensor
 		if i == 0 {
 			vx, vy = xt, yt
@@ -150,7 +145,7 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind TransportKind, s
 		}
 		return b
 	}
-	prepBefore, prepTimeBefore := prepBytes(), s.prepTimes[1]
+	prepBefore, prepTimeBefore := prepBytes(), s.nodes[1].prep
 	start := time.Now()
 	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
 		for _, b := range batches {
@@ -171,7 +166,7 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind TransportKind, s
 		BytesSentPerStep:     float64(after.BytesSent-before[1].BytesSent) / float64(steps),
 		RoundsPerStep:        float64(after.Rounds-before[1].Rounds) / float64(steps),
 		Preprocessing:        cfg.Preprocessing,
-		PrepSecondsPerStep:   (s.prepTimes[1] - prepTimeBefore).Seconds() / float64(steps),
+		PrepSecondsPerStep:   (s.nodes[1].prep - prepTimeBefore).Seconds() / float64(steps),
 		PrepBytesSentPerStep: float64(prepBytes()-prepBefore) / float64(steps),
 	}
 	// The plaintext twin on the same batches, in the same process.

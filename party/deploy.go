@@ -21,7 +21,6 @@ import (
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/nn"
 	"github.com/tessera-mpc/tessera/protocol"
-	"github.com/tessera-mpc/tessera/sharing"
 )
 
 // NodeConfig is one node of a deployment: who it is, where it listens, who its
@@ -260,7 +259,7 @@ func RunParty(ctx context.Context, nc *NodeConfig, opts RunOptions) (*Results, e
 	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
-	res, err := runParty(ctx, cfg, nc, tr, own, test, opts, progress, log)
+	res, err := deployedParty{cfg: cfg, nc: nc, tr: tr, own: own, test: test, opts: opts, progress: progress, log: log}.run(ctx)
 	if err != nil {
 		leave(tr, err)
 		return nil, err
@@ -295,74 +294,68 @@ func firstLine(s string) string {
 	return s
 }
 
-func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp2pTransport, own, test *dataset.Dataset, opts RunOptions, progress io.Writer, log *slog.Logger) (*Results, error) {
-	self := nc.Party
-	n := cfg.Parties
-	l := links{online: tr}
-	if cfg.Preprocessing == PrepHE {
-		ls, closeMuxes, err := muxedLinks([]transport{tr})
+// deployedParty is one party of a deployment, connected to its peers.
+type deployedParty struct {
+	cfg       *Config
+	nc        *NodeConfig
+	tr        *network.Libp2pTransport
+	own, test *dataset.Dataset
+	opts      RunOptions
+	progress  io.Writer
+	log       *slog.Logger
+}
+
+// run checks the experiment and exchanges the layout with the peers (before any
+// preprocessing: nothing, not even key material, is exchanged before the parties
+// agree on the experiment), builds the node, trains and writes the results.
+func (p deployedParty) run(ctx context.Context) (*Results, error) {
+	cfg, self := p.cfg, p.nc.Party
+	l := links{online: p.tr}
+	dealerFree := cfg.Preprocessing == PrepHE
+	if dealerFree {
+		ls, closeMuxes, err := muxedLinks([]transport{p.tr})
 		if err != nil {
 			return nil, err
 		}
 		defer closeMuxes()
 		l = ls[0]
 	}
-	// The source is filled in once the parties agree on the experiment: nothing,
-	// not even key material, is exchanged before.
-	src := &lateSource{}
-	var prepTime time.Duration
-	e, err := protocol.NewEngine(l.online, timedSource{Source: src, spent: &prepTime}, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(self), Parties: n, Opening: cfg.Opening})
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSameExperiment(ctx, e, cfg); err != nil {
-		return nil, fmt.Errorf("party %d: %w", self, err)
-	}
-	lay, err := exchangeLayout(ctx, e, cfg, own)
+	lay, err := handshake(ctx, l.online, cfg, p.own)
 	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
-	end := func(context.Context) error { return nil }
-	var setup, offline time.Duration
-	if cfg.Preprocessing == PrepHE {
-		start := time.Now()
-		if src.Source, err = dealerFreeSource(ctx, l, opts.Randomness, self); err != nil {
-			return nil, fmt.Errorf("party %d: %w", self, err)
+	spec := nodeSpec{cfg: cfg, self: self, links: l, material: material{remote: !dealerFree, parties: cfg.Parties, rnd: p.opts.Randomness}, engine: engineConfig(cfg, p.opts.Randomness, self)}
+	if dealerFree && cfg.PreprocessingMode != PrepOnDemand {
+		spec.plan = func(ctx context.Context) (*protocol.Plan, error) {
+			return RecordPlan(ctx, cfg, lay, p.own.Task, p.own.Classes, p.test)
 		}
-		setup = time.Since(start)
-		fmt.Fprintf(progress, "party %d: dealer-free preprocessing set up in %.2fs\n", self, setup.Seconds())
-		if cfg.PreprocessingMode != PrepOnDemand {
-			plan, err := RecordPlan(ctx, cfg, lay, own.Task, own.Classes, test)
-			if err != nil {
-				return nil, fmt.Errorf("party %d: %w", self, err)
-			}
-			var stop func()
-			if src.Source, offline, stop, err = pipelined(ctx, cfg, src.Source, plan); err != nil {
-				return nil, fmt.Errorf("party %d: %w", self, err)
-			}
-			defer stop()
-			if offline > 0 {
-				fmt.Fprintf(progress, "party %d: offline phase made %d requests' material in %.2fs\n", self, plan.Len(), offline.Seconds())
-			}
-		}
-	} else if src.Source, end, err = protocol.RemoteDealerSource(ctx, tr, n); err != nil {
+	}
+	nd, err := buildNode(ctx, spec)
+	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
-	fmt.Fprintf(progress, "party %d of %d: %s, %s partition %s, %d fractional bits\n", self, n, cfg.Name, cfg.Dataset.Partition, partSizes(lay), cfg.Precision)
-	table := newEpochTable(progress, own.Task == dataset.Classification, false)
+	defer nd.stop()
+	if dealerFree {
+		fmt.Fprintf(p.progress, "party %d: dealer-free preprocessing set up in %.2fs\n", self, nd.setup.Seconds())
+	}
+	if nd.offline > 0 {
+		fmt.Fprintf(p.progress, "party %d: offline phase made %d requests' material in %.2fs\n", self, nd.planLen, nd.offline.Seconds())
+	}
+	fmt.Fprintf(p.progress, "party %d of %d: %s, %s partition %s, %d fractional bits\n", self, cfg.Parties, cfg.Name, cfg.Dataset.Partition, partSizes(lay), cfg.Precision)
+	table := newEpochTable(p.progress, p.own.Task == dataset.Classification, false)
 	hooks := Hooks{Epoch: func(r EpochReport) {
 		table.row(r, EpochReport{Epoch: r.Epoch})
-		log.Info("epoch done", "epoch", r.Epoch, "seconds", r.Elapsed.Seconds())
+		p.log.Info("epoch done", "epoch", r.Epoch, "seconds", r.Elapsed.Seconds())
 	}}
-	if opts.Bar {
+	if p.opts.Bar {
 		hooks.Step = table.bar
 	}
 	start := time.Now()
-	sr, err := TrainSecure(ctx, cfg, e, Local{Own: own, Layout: lay, Test: test}, hooks)
+	sr, err := TrainSecure(ctx, cfg, nd.engine, Local{Own: p.own, Layout: lay, Test: p.test}, hooks)
 	if err != nil {
 		return nil, err
 	}
-	if err := end(ctx); err != nil {
+	if err := nd.end(ctx); err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
 	res := &Results{Config: cfg, Mode: "run", Transport: string(TransportLibp2p), Layout: lay, Versions: Versions()}
@@ -370,26 +363,45 @@ func runParty(ctx context.Context, cfg *Config, nc *NodeConfig, tr *network.Libp
 		res.Epochs = append(res.Epochs, EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, SecureSec: r.Elapsed.Seconds()})
 	}
 	res.Final.Secure = res.Epochs[len(res.Epochs)-1].Secure
-	res.Cost = Cost{WallSeconds: time.Since(start).Seconds(), Parties: []PartyCost{partyCost(self, l, e, sr.Scopes, prepTime, setup, offline)}}
-	PrintCosts(progress, res)
-	if nc.ModelDir != "" {
-		results := make([]*SecureResult, n)
-		results[self] = sr
-		files, err := SaveModels(nc.path(nc.ModelDir), cfg, results)
+	res.Cost = Cost{WallSeconds: time.Since(start).Seconds(), Parties: []PartyCost{nd.cost(sr.Scopes)}}
+	PrintCosts(p.progress, res)
+	return res, p.write(sr, res)
+}
+
+// write saves the model (or this party's share of it) and the results, where the
+// node config says.
+func (p deployedParty) write(sr *SecureResult, res *Results) error {
+	if p.nc.ModelDir != "" {
+		results := make([]*SecureResult, p.cfg.Parties)
+		results[p.nc.Party] = sr
+		files, err := SaveModels(p.nc.path(p.nc.ModelDir), p.cfg, results)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, f := range files {
-			fmt.Fprintf(progress, "model written to %s\n", f)
+			fmt.Fprintf(p.progress, "model written to %s\n", f)
 		}
 	}
-	if nc.Results != "" {
-		if err := WriteJSON(nc.path(nc.Results), res); err != nil {
-			return nil, err
+	if p.nc.Results != "" {
+		if err := WriteJSON(p.nc.path(p.nc.Results), res); err != nil {
+			return err
 		}
-		fmt.Fprintf(progress, "results written to %s\n", nc.path(nc.Results))
+		fmt.Fprintf(p.progress, "results written to %s\n", p.nc.path(p.nc.Results))
 	}
-	return res, nil
+	return nil
+}
+
+// handshake checks that every party runs the same experiment and exchanges the
+// layout, on a public-only engine: the node's engine does not exist yet.
+func handshake(ctx context.Context, tr protocol.Transport, cfg *Config, own *dataset.Dataset) (Layout, error) {
+	e, err := publicEngine(tr, cfg)
+	if err != nil {
+		return Layout{}, err
+	}
+	if err := checkSameExperiment(ctx, e, cfg); err != nil {
+		return Layout{}, err
+	}
+	return exchangeLayout(ctx, e, cfg, own)
 }
 
 // loadOwnData reads this party's data only.
@@ -419,9 +431,6 @@ func (nc *NodeConfig) loadOwnData(cfg *Config, self int) (own, test *dataset.Dat
 	}
 	return own, test, nil
 }
-
-// lateSource is a preprocessing source set after the engine is made.
-type lateSource struct{ protocol.Source }
 
 // ProtocolVersion is what deployed nodes compare in their handshake.
 const ProtocolVersion = "tessera/1"

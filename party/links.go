@@ -2,14 +2,10 @@ package party
 
 import (
 	"context"
-	"fmt"
 	"sync"
-	"time"
 
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
-	"github.com/tessera-mpc/tessera/protocol/he"
-	"github.com/tessera-mpc/tessera/sharing"
 )
 
 // links are one party's channels to its peers: the online engine's, and with
@@ -20,72 +16,6 @@ type links struct {
 	he, ot protocol.Transport
 	// prep reports the preprocessing channels' traffic (nil with a dealer).
 	prep []protocol.StatsReporter
-}
-
-// timedSource adds the time spent in a preprocessing source to *spent.
-type timedSource struct {
-	protocol.Source
-	spent *time.Duration
-}
-
-func (t timedSource) since(start time.Time) { *t.spent += time.Since(start) }
-
-func (t timedSource) ElementwiseTriple(ctx context.Context, shape []int) (protocol.Triple, error) {
-	defer t.since(time.Now())
-	return t.Source.ElementwiseTriple(ctx, shape)
-}
-
-func (t timedSource) MatrixTriple(ctx context.Context, m, k, n int) (protocol.Triple, error) {
-	defer t.since(time.Now())
-	return t.Source.MatrixTriple(ctx, m, k, n)
-}
-
-func (t timedSource) SquarePair(ctx context.Context, shape []int) (protocol.SquarePair, error) {
-	defer t.since(time.Now())
-	return t.Source.SquarePair(ctx, shape)
-}
-
-func (t timedSource) TruncPair(ctx context.Context, shape []int, f int) (protocol.TruncPair, error) {
-	defer t.since(time.Now())
-	return t.Source.TruncPair(ctx, shape, f)
-}
-
-func (t timedSource) AndTriple(ctx context.Context, words int) (protocol.BinaryTriple, error) {
-	defer t.since(time.Now())
-	return t.Source.AndTriple(ctx, words)
-}
-
-func (t timedSource) DaBits(ctx context.Context, n int) (protocol.DaBits, error) {
-	defer t.since(time.Now())
-	return t.Source.DaBits(ctx, n)
-}
-
-func (t timedSource) Mask(ctx context.Context, rows, cols int) (protocol.MaskShare, error) {
-	defer t.since(time.Now())
-	return t.Source.Mask(ctx, rows, cols)
-}
-
-func (t timedSource) MaskProduct(ctx context.Context, x, y protocol.MaskRef) (sharing.Tensor, error) {
-	defer t.since(time.Now())
-	return t.Source.MaskProduct(ctx, x, y)
-}
-
-// dealerFreeSource sets up party self's dealer-free preprocessing: threshold-CKKS
-// keys for the arithmetic material and pairwise OTs for the binary material.
-func dealerFreeSource(ctx context.Context, l links, rnd Randomness, self int) (protocol.Source, error) {
-	var heOpts []he.Option
-	if rnd.InsecureSeed != nil {
-		heOpts = append(heOpts, he.WithRand(rnd.stream("he", self)))
-	}
-	arith, err := he.Setup(ctx, l.he, heOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("HE key setup: %w", err)
-	}
-	binary, err := newOTSource(ctx, l.ot, rnd, self)
-	if err != nil {
-		return nil, fmt.Errorf("OT setup: %w", err)
-	}
-	return protocol.SplitSource{Arith: arith, Binary: binary}, nil
 }
 
 // muxedLinks splits each party's transport into the online, HE and OT channels.
@@ -204,20 +134,11 @@ func connectParties(ctx context.Context, cfg *Config, transportKind TransportKin
 	return ps, nil
 }
 
-// source makes party i's preprocessing source; end (never nil) ends a remote
-// dealer's session, setup is the time a dealer-free setup took.
-func (ps *parties) source(ctx context.Context, i int, rnd Randomness) (src protocol.Source, end func(context.Context) error, setup time.Duration, err error) {
-	end = func(context.Context) error { return nil }
-	switch {
-	case ps.dealer == nil:
-		start := time.Now()
-		src, err = dealerFreeSource(ctx, ps.links[i], rnd, i)
-		return src, end, time.Since(start), err
-	case ps.remote:
-		src, end, err = protocol.RemoteDealerSource(ctx, ps.links[i].online, len(ps.links))
-		return src, end, 0, err
-	default:
-		src, err = ps.dealer.Source(i)
-		return src, end, 0, err
+// material is where party i's preprocessing comes from in this wiring.
+func (ps *parties) material(rnd Randomness) material {
+	m := material{remote: ps.remote, parties: len(ps.links), rnd: rnd}
+	if !ps.remote {
+		m.dealer = ps.dealer
 	}
+	return m
 }

@@ -199,14 +199,12 @@ func PredictShared(ctx context.Context, shares []*ModelFile, test *dataset.Datas
 	}
 	preds := make([]*mat.Dense, n)
 	err = runParties(ctx, n, func(i int) { ts[i].Close() }, func(ctx context.Context, i int) error {
-		src, err := dealer.Source(i)
+		engine := protocol.Config{Codec: sharing.Codec{FracBits: byParty[i].Shares.Precision}, Opening: cfg.Opening}
+		nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: i, links: links{online: ts[i]}, material: material{dealer: dealer}, engine: engine})
 		if err != nil {
 			return err
 		}
-		e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: byParty[i].Shares.Precision}, Opening: cfg.Opening})
-		if err != nil {
-			return err
-		}
+		e := nd.engine
 		net, err := nn.SecureFromShares(e, spec, byParty[i].Shares.W, byParty[i].Shares.B)
 		if err != nil {
 			return err

@@ -4,16 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"time"
 
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
-	"github.com/tessera-mpc/tessera/sharing"
 )
-
-// pipelineDepth bounds how many requests a pipelined source keeps ready.
-const pipelineDepth = 64
 
 // RecordPlan finds the preprocessing requests a run of cfg with this layout will
 // make: requests depend only on public shapes, so a dry run on zero data of the
@@ -32,19 +27,14 @@ func RecordPlan(ctx context.Context, cfg *Config, lay Layout, task dataset.Task,
 	dry := *cfg
 	var recorder *protocol.Recorder
 	err = runParties(ctx, n, func(i int) { ts[i].Close() }, func(ctx context.Context, i int) error {
-		src, err := dealer.Source(i)
+		nd, err := buildNode(ctx, nodeSpec{cfg: &dry, self: i, links: links{online: ts[i]}, material: material{dealer: dealer, record: i == 0}, engine: engineConfig(&dry, Randomness{}, i)})
 		if err != nil {
 			return err
 		}
 		if i == 0 {
-			recorder = protocol.NewRecorder(src)
-			src = recorder
+			recorder = nd.recorder
 		}
-		e, err := protocol.NewEngine(ts[i], src, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Parties: n, Opening: cfg.Opening})
-		if err != nil {
-			return err
-		}
-		_, err = TrainSecure(ctx, &dry, e, Local{Own: zeroPart(lay, i, task, classes), Layout: lay, Test: test}, Hooks{})
+		_, err = TrainSecure(ctx, &dry, nd.engine, Local{Own: zeroPart(lay, i, task, classes), Layout: lay, Test: test}, Hooks{})
 		return err
 	})
 	if err != nil {
@@ -66,25 +56,4 @@ func zeroPart(lay Layout, p int, task dataset.Task, classes int) *dataset.Datase
 		d.X[i] = make([]float64, cols)
 	}
 	return d
-}
-
-// pipelined wraps a dealer-free source as the config's preprocessing mode says; it
-// returns the source to use, the time an offline-first phase took, and a stop
-// function.
-func pipelined(ctx context.Context, cfg *Config, src protocol.Source, plan *protocol.Plan) (protocol.Source, time.Duration, func(), error) {
-	switch cfg.PreprocessingMode {
-	case PrepOnDemand:
-		return src, 0, func() {}, nil
-	case PrepOfflineFirst:
-		start := time.Now()
-		p := protocol.NewPipeline(ctx, src, plan, 0)
-		if err := p.Wait(ctx); err != nil {
-			p.Close()
-			return nil, 0, nil, fmt.Errorf("offline phase: %w", err)
-		}
-		return p, time.Since(start), p.Close, nil
-	default:
-		p := protocol.NewPipeline(ctx, src, plan, pipelineDepth)
-		return p, 0, p.Close, nil
-	}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
-	"github.com/tessera-mpc/tessera/sharing"
 )
 
 // SimOptions tunes a simulation.
@@ -53,7 +52,6 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	plainTime := time.Since(plainStart)
 	log.Info("plaintext reference trained", "seconds", plainTime.Seconds())
 
-	n := cfg.Parties
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wiring, err := connectParties(ctx, cfg, opts.Transport, opts.Randomness)
@@ -61,69 +59,22 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 		return nil, nil, err
 	}
 	defer wiring.close()
-	ls := wiring.links
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
 	fmt.Fprintf(progress, "simulating %s: %d parties, %s partition %v, %s preprocessing, %d fractional bits\n",
-		cfg.Name, n, cfg.Dataset.Partition, partSizes(split.Layout), cfg.Preprocessing, cfg.Precision)
+		cfg.Name, cfg.Parties, cfg.Dataset.Partition, partSizes(split.Layout), cfg.Preprocessing, cfg.Precision)
 	table := newEpochTable(progress, split.Task == dataset.Classification, true)
-
-	var plan *protocol.Plan
-	if cfg.Preprocessing == PrepHE && cfg.PreprocessingMode != PrepOnDemand {
-		planStart := time.Now()
-		if plan, err = RecordPlan(ctx, cfg, split.Layout, split.Task, split.Classes, split.Test); err != nil {
-			return nil, nil, err
-		}
-		log.Info("preprocessing plan recorded", "requests", plan.Len(), "seconds", time.Since(planStart).Seconds())
+	hooks := Hooks{Epoch: func(r EpochReport) {
+		table.row(r, plain.Epochs[r.Epoch-1])
+		log.Info("epoch done", "epoch", r.Epoch, "seconds", r.Elapsed.Seconds())
+	}}
+	if opts.Bar {
+		hooks.Step = table.bar
 	}
-	results := make([]*SecureResult, n)
-	offline := make([]time.Duration, n)   // an offline-first phase
-	setups := make([]time.Duration, n)    // dealer-free key and OT setup
-	prepTimes := make([]time.Duration, n) // time spent waiting for preprocessing material
-	engines := make([]*protocol.Engine, n)
 	start := time.Now()
-	err = runParties(ctx, n, func(i int) { ls[i].online.Close() }, func(ctx context.Context, i int) error {
-		err := func() error {
-			src, end, setup, err := wiring.source(ctx, i, opts.Randomness)
-			if err != nil {
-				return fmt.Errorf("party %d: preprocessing: %w", i, err)
-			}
-			defer end(ctx)
-			setups[i] = setup
-			if plan != nil {
-				var stop func()
-				if src, offline[i], stop, err = pipelined(ctx, cfg, src, plan); err != nil {
-					return fmt.Errorf("party %d: %w", i, err)
-				}
-				defer stop()
-			}
-			src = timedSource{Source: src, spent: &prepTimes[i]}
-			ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(i), Parties: n, Opening: cfg.Opening}
-			e, err := protocol.NewEngine(ls[i].online, src, ecfg)
-			if err != nil {
-				return err
-			}
-			engines[i] = e
-			var hooks Hooks
-			if i == 0 {
-				hooks.Epoch = func(r EpochReport) {
-					table.row(r, plain.Epochs[r.Epoch-1])
-					log.Info("epoch done", "epoch", r.Epoch, "seconds", r.Elapsed.Seconds())
-				}
-				if opts.Bar {
-					hooks.Step = table.bar
-				}
-			}
-			results[i], err = TrainSecure(ctx, cfg, e, Local{Own: split.Parts[i], Layout: split.Layout, Test: split.Test}, hooks)
-			return err
-		}()
-		if err != nil {
-			log.Error("party failed", "party", i, "err", err)
-		}
-		return err
-	})
+	nodes, results, err := simulateParties(ctx, cfg, split, wiring, opts.Randomness, hooks, log)
 	wall := time.Since(start)
 	if err != nil {
 		return nil, nil, err
@@ -134,7 +85,6 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	if err := sameModels(results); err != nil {
 		return nil, nil, err
 	}
-
 	res := &Results{Config: cfg, Mode: "simulate", Transport: transportName(opts.Transport), Layout: split.Layout, Versions: Versions()}
 	for k, r := range results[0].Epochs {
 		pm := plain.Epochs[k].Metrics
@@ -146,11 +96,50 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	if wiring.dealer != nil {
 		res.Cost.DealerBytesSent = wiring.dealer.BytesSent()
 	}
-	for i := 0; i < n; i++ {
-		res.Cost.Parties = append(res.Cost.Parties, partyCost(i, ls[i], engines[i], results[i].Scopes, prepTimes[i], setups[i], offline[i]))
+	for i, nd := range nodes {
+		res.Cost.Parties = append(res.Cost.Parties, nd.cost(results[i].Scopes))
 	}
 	PrintCosts(progress, res)
 	return res, results, nil
+}
+
+// simulateParties builds every party's node and trains them together; party 0
+// reports progress through hooks.
+func simulateParties(ctx context.Context, cfg *Config, split *Split, wiring *parties, rnd Randomness, hooks Hooks, log *slog.Logger) ([]*node, []*SecureResult, error) {
+	var planFor func(context.Context) (*protocol.Plan, error)
+	if cfg.Preprocessing == PrepHE && cfg.PreprocessingMode != PrepOnDemand {
+		planStart := time.Now()
+		plan, err := RecordPlan(ctx, cfg, split.Layout, split.Task, split.Classes, split.Test)
+		if err != nil {
+			return nil, nil, err
+		}
+		log.Info("preprocessing plan recorded", "requests", plan.Len(), "seconds", time.Since(planStart).Seconds())
+		planFor = func(context.Context) (*protocol.Plan, error) { return plan, nil }
+	}
+	n := cfg.Parties
+	nodes := make([]*node, n)
+	results := make([]*SecureResult, n)
+	err := runParties(ctx, n, func(i int) { wiring.links[i].online.Close() }, func(ctx context.Context, i int) error {
+		err := func() error {
+			nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: wiring.material(rnd), plan: planFor, engine: engineConfig(cfg, rnd, i)})
+			if err != nil {
+				return fmt.Errorf("party %d: %w", i, err)
+			}
+			defer nd.close(ctx)
+			nodes[i] = nd
+			var h Hooks
+			if i == 0 {
+				h = hooks
+			}
+			results[i], err = TrainSecure(ctx, cfg, nd.engine, Local{Own: split.Parts[i], Layout: split.Layout, Test: split.Test}, h)
+			return err
+		}()
+		if err != nil {
+			log.Error("party failed", "party", i, "err", err)
+		}
+		return err
+	})
+	return nodes, results, err
 }
 
 // transport is what a simulation needs of a party's transport.
