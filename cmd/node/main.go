@@ -30,7 +30,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/tessera-mpc/tessera/party"
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/run"
 )
 
 const usage = `usage: node <command> [flags]
@@ -52,7 +53,7 @@ Run "node <command> -h" for a command's flags.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "node:", err)
 		}
@@ -60,7 +61,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
@@ -75,9 +76,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
 	case "run":
-		return runNode(ctx, args[1:], stdout, stderr, party.RoleParty)
+		return runNode(ctx, args[1:], stdout, stderr, run.RoleParty)
 	case "dealer":
-		return runNode(ctx, args[1:], stdout, stderr, party.RoleDealer)
+		return runNode(ctx, args[1:], stdout, stderr, run.RoleDealer)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -119,21 +120,21 @@ func checkArgs(fs *flag.FlagSet, required map[string]string) error {
 }
 
 // randomness is crypto/rand, unless a test asked for a fixed seed (seed >= 0).
-func randomness(seed int64, stderr io.Writer) party.Randomness {
+func randomness(seed int64, stderr io.Writer) run.Randomness {
 	if seed < 0 {
-		return party.Randomness{}
+		return run.Randomness{}
 	}
 	s := uint64(seed)
 	fmt.Fprintln(stderr, "node: WARNING: --insecure-seed makes every share predictable; for reproducibility tests only")
-	return party.Randomness{InsecureSeed: &s}
+	return run.Randomness{InsecureSeed: &s}
 }
 
 // overridePreprocessing applies a --preprocessing flag to an experiment config.
-func overridePreprocessing(cfg *party.Config, value string) error {
+func overridePreprocessing(cfg *experiment.Config, value string) error {
 	if value == "" {
 		return nil
 	}
-	cfg.Preprocessing = party.Preprocessing(value)
+	cfg.Preprocessing = experiment.Preprocessing(value)
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("--preprocessing: %w", err)
 	}

@@ -1,9 +1,4 @@
-package party
-
-// Everything here touches the preprocessing interface protocol.Source: where a
-// node's material comes from (an in-process dealer, the dealer's node, or
-// dealer-free setup), and the decorators the node builder puts around it
-// (recording, pipelining, timing).
+package run
 
 import (
 	"context"
@@ -11,11 +6,17 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/protocol/he"
 	"github.com/tessera-mpc/tessera/protocol/ot"
 	"github.com/tessera-mpc/tessera/sharing"
 )
+
+// Everything here touches the preprocessing interface protocol.Source: where a
+// node's material comes from (an in-process dealer, the dealer's node, or
+// dealer-free setup), and the decorators the node builder puts around it
+// (recording, pipelining, timing).
 
 // material says where a node's preprocessing material comes from: an in-process
 // trusted dealer, the dealer's own node (member `parties` of the online link), or,
@@ -63,7 +64,7 @@ func (m material) open(ctx context.Context, self int, l links) (openedSource, er
 
 // publicEngine is an engine that only exchanges public values (the handshake
 // before the parties agree on the experiment): it holds no material.
-func publicEngine(tr protocol.Transport, cfg *Config) (*protocol.Engine, error) {
+func publicEngine(tr protocol.Transport, cfg *experiment.Config) (*protocol.Engine, error) {
 	return protocol.NewEngine(tr, noMaterial{}, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Parties: cfg.Parties, Opening: cfg.Opening})
 }
 
@@ -111,11 +112,11 @@ const pipelineDepth = 64
 // pipelined wraps a dealer-free source as the config's preprocessing mode says; it
 // returns the source to use, the time an offline-first phase took, and a stop
 // function.
-func pipelined(ctx context.Context, cfg *Config, src protocol.Source, plan *protocol.Plan) (protocol.Source, time.Duration, func(), error) {
+func pipelined(ctx context.Context, cfg *experiment.Config, src protocol.Source, plan *protocol.Plan) (protocol.Source, time.Duration, func(), error) {
 	switch cfg.PreprocessingMode {
-	case PrepOnDemand:
+	case experiment.PrepOnDemand:
 		return src, 0, func() {}, nil
-	case PrepOfflineFirst:
+	case experiment.PrepOfflineFirst:
 		start := time.Now()
 		p := protocol.NewPipeline(ctx, src, plan, 0)
 		if err := p.Wait(ctx); err != nil {

@@ -1,4 +1,4 @@
-package party
+package experiment
 
 import (
 	"bytes"
@@ -11,12 +11,11 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/nn"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
+	"gopkg.in/yaml.v3"
 )
 
 // Config is an experiment: the data, the model, the training and the MPC settings.
@@ -175,15 +174,15 @@ func (c *Config) Validate() error {
 		check(c.Parties <= 64, "parties: at most 64 parties are supported, got %d", c.Parties),
 		check(c.Precision >= sharing.MinFracBits && c.Precision <= sharing.MaxFracBits, "precision: %d fractional bits is out of range [%d, %d]", c.Precision, sharing.MinFracBits, sharing.MaxFracBits),
 		optional("opening", c.Opening, openings),
-		oneOf("preprocessing", c.Preprocessing, preprocessings),
+		OneOf("preprocessing", c.Preprocessing, preprocessings),
 		optional("preprocessing_mode", c.PreprocessingMode, prepModes),
 		check(c.Dataset.Name != "", "dataset.name: missing (known: %s)", strings.Join(DatasetNames(), ", ")),
 		check(c.Dataset.Name == "" || slices.Contains(DatasetNames(), strings.ToLower(c.Dataset.Name)), "dataset.name: unknown dataset %q (known: %s)", c.Dataset.Name, strings.Join(DatasetNames(), ", ")),
 		check(c.Dataset.TestRows >= 0, "dataset.test_rows: %d is negative", c.Dataset.TestRows),
 		check(c.Dataset.TrainRows >= 0, "dataset.train_rows: %d is negative", c.Dataset.TrainRows),
-		oneOf("dataset.partition", c.Dataset.Partition, partitions),
+		OneOf("dataset.partition", c.Dataset.Partition, partitions),
 		check(c.Dataset.LabelHolder >= 0 && c.Dataset.LabelHolder < c.Parties, "dataset.label_holder: party %d does not exist", c.Dataset.LabelHolder),
-		oneOf("dataset.scaling", c.Dataset.Scaling, scalings),
+		OneOf("dataset.scaling", c.Dataset.Scaling, scalings),
 		check(len(c.Model.Layers) > 0, "model.layers: the model has no layers"),
 		check(c.Training.Epochs >= 1, "training.epochs: need at least 1, got %d", c.Training.Epochs),
 		check(c.Training.BatchSize >= 1, "training.batch_size: need at least 1, got %d", c.Training.BatchSize),
@@ -192,7 +191,7 @@ func (c *Config) Validate() error {
 		check(c.Training.LRDecay > 0 && c.Training.LRDecay <= 1, "training.lr_decay: %v is not in (0, 1]", c.Training.LRDecay),
 		check(c.Training.LRDecayEvery >= 1, "training.lr_decay_every: need at least 1 epoch, got %d", c.Training.LRDecayEvery),
 		check(c.Training.MaxSteps >= 0, "training.max_steps: %d is negative", c.Training.MaxSteps),
-		oneOf("output.model", c.Output.Model, outputModels),
+		OneOf("output.model", c.Output.Model, outputModels),
 		check(c.Output.Party >= 0 && c.Output.Party < c.Parties, "output.party: party %d does not exist", c.Output.Party),
 	} {
 		if err != nil {

@@ -1,4 +1,4 @@
-package party
+package run
 
 import (
 	"context"
@@ -6,23 +6,23 @@ import (
 	"slices"
 	"time"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/tessera-mpc/tessera/nn"
+	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
+	"gonum.org/v1/gonum/mat"
 )
 
 // BenchResult is the cost of training steps of an experiment, per party, beside
 // the same steps in plaintext measured in the same run.
 type BenchResult struct {
-	Config         string        `json:"config"`
-	Transport      string        `json:"transport"`
-	Parties        int           `json:"parties"`
-	BatchSize      int           `json:"batch_size"`
-	Steps          int           `json:"steps"`
-	Preprocessing  Preprocessing `json:"preprocessing"`
-	SecondsPerStep float64       `json:"seconds_per_step"`
+	Config         string                   `json:"config"`
+	Transport      string                   `json:"transport"`
+	Parties        int                      `json:"parties"`
+	BatchSize      int                      `json:"batch_size"`
+	Steps          int                      `json:"steps"`
+	Preprocessing  experiment.Preprocessing `json:"preprocessing"`
+	SecondsPerStep float64                  `json:"seconds_per_step"`
 	// Of SecondsPerStep, the time party 1 waited for preprocessing material, and
 	// what dealer-free preprocessing sent per step (0 with a dealer).
 	PrepSecondsPerStep   float64 `json:"preprocessing_seconds_per_step"`
@@ -46,7 +46,7 @@ type session struct {
 // startSession connects the parties (in memory, or libp2p on loopback with the
 // dealer as its own node), shares the training set and builds the networks. The
 // secure scaling step is skipped: benchmarks share pre-scaled data.
-func startSession(ctx context.Context, cfg *Config, split *Split, transportKind TransportKind, rnd Randomness) (*session, error) {
+func startSession(ctx context.Context, cfg *experiment.Config, split *experiment.Split, transportKind TransportKind, rnd Randomness) (*session, error) {
 	n := cfg.Parties
 	wiring, err := connectParties(ctx, cfg, transportKind, rnd)
 	if err != nil {
@@ -72,13 +72,13 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 	s.nets = make([]*nn.Secure, n)
 	s.xs, s.ys = make([]sharing.Tensor, n), make([]sharing.Tensor, n)
 	codec := sharing.Codec{FracBits: cfg.Precision}
-	xt, err := encodeRows(codec, x, split.Train.Features(), "training data")
+	xt, err := experiment.EncodeRows(codec, x, split.Train.Features(), "training data")
 	if err != nil {
 		s.closeFn()
 		return nil, err
 	}
-	targets := Targets(split.Train)
-	yt, err := encodeRows(codec, targets, len(targets[0]), "training targets")
+	targets := experiment.Targets(split.Train)
+	yt, err := experiment.EncodeRows(codec, targets, len(targets[0]), "training targets")
 	if err != nil {
 		s.closeFn()
 		return nil, err
@@ -111,15 +111,15 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 	return s, nil
 }
 
-func scaledTrainingSet(cfg *Config, split *Split) ([][]float64, error) {
-	scaled, err := scale(cfg, fitInTheClear(split.Train.X), split.Train.X, 0, nil)
-	return scaled.own, err
+func scaledTrainingSet(cfg *experiment.Config, split *experiment.Split) ([][]float64, error) {
+	scaled, err := experiment.Scale(cfg, experiment.FitInTheClear(split.Train.X), split.Train.X, 0, nil)
+	return scaled.Own, err
 }
 
 // BenchSteps times the first `steps` secure training steps of cfg (continuing past
 // the configured epochs and max_steps if needed) and the same steps in plaintext.
-func BenchSteps(ctx context.Context, cfg *Config, transportKind TransportKind, steps int) (*BenchResult, error) {
-	split, err := LoadSplit(cfg)
+func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, steps int) (*BenchResult, error) {
+	split, err := experiment.LoadSplit(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind TransportKind, s
 	n := cfg.Parties
 	rows := split.Train.Rows()
 	bs := min(cfg.Training.BatchSize, rows)
-	sched := NewSchedule(cfg, rows)
+	sched := experiment.NewSchedule(cfg, rows)
 	sched.Epochs, sched.MaxSteps = math.MaxInt, steps
 	batches := slices.Collect(sched.Steps())
 	before := make([]protocol.Stats, n)
@@ -176,11 +176,11 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind TransportKind, s
 	}
 	spec, _ := cfg.Spec(split.Train.Features())
 	plain := nn.NewPlain(spec, nn.InitParams(spec, cfg.InitSeed()))
-	targets := Targets(split.Train)
+	targets := experiment.Targets(split.Train)
 	bx := make([]*mat.Dense, steps)
 	by := make([]*mat.Dense, steps)
 	for k, b := range batches {
-		bx[k], by[k] = batchOf(x, targets, b.Rows)
+		bx[k], by[k] = experiment.BatchOf(x, targets, b.Rows)
 	}
 	pstart := time.Now()
 	for k, b := range batches {

@@ -1,17 +1,19 @@
-package party
+package run
 
 import (
 	"context"
 	"fmt"
 	"time"
 
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/report"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
 // nodeSpec is what one party's node is built from.
 type nodeSpec struct {
-	cfg      *Config
+	cfg      *experiment.Config
 	self     int
 	links    links
 	material material
@@ -37,7 +39,7 @@ type node struct {
 }
 
 // engineConfig is the engine setting of party self of cfg.
-func engineConfig(cfg *Config, rnd Randomness, self int) protocol.Config {
+func engineConfig(cfg *experiment.Config, rnd Randomness, self int) protocol.Config {
 	return protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: rnd.Party(self), Parties: cfg.Parties, Opening: cfg.Opening}
 }
 
@@ -78,6 +80,21 @@ func (nd *node) close(ctx context.Context) error {
 }
 
 // cost is the node's traffic and time, with the scope costs of its run.
-func (nd *node) cost(scopes []protocol.ScopeCost) PartyCost {
+func (nd *node) cost(scopes []protocol.ScopeCost) report.PartyCost {
 	return partyCost(nd.self, nd.links, nd.engine, scopes, nd.prep, nd.setup, nd.offline)
+}
+
+// partyCost gathers one party's costs: online traffic from its online channel,
+// dealer-free preprocessing traffic from its other channels.
+func partyCost(party int, l links, e *protocol.Engine, scopes []protocol.ScopeCost, prep, setup, offline time.Duration) report.PartyCost {
+	st := l.online.Stats()
+	pc := report.PartyCost{
+		Party: party, BytesSent: st.BytesSent, BytesReceived: st.BytesReceived, Rounds: st.Rounds,
+		Peers: st.Peers, Operations: e.Costs(), Layers: scopes,
+		PreprocessingSeconds: prep.Seconds(), SetupSeconds: setup.Seconds(), OfflineSeconds: offline.Seconds(),
+	}
+	for _, r := range l.prep {
+		pc.PreprocessingBytesSent += r.Stats().BytesSent
+	}
+	return pc
 }

@@ -1,4 +1,4 @@
-package party
+package experiment
 
 import (
 	"fmt"
@@ -71,26 +71,6 @@ const (
 	OutputShared OutputModel = "shared"
 )
 
-// Role is what a deployed node does.
-type Role string
-
-// The roles.
-const (
-	RoleParty  Role = "party"
-	RoleDealer Role = "dealer"
-)
-
-// TransportKind is how the parties of a simulation or benchmark talk.
-type TransportKind string
-
-// The transports.
-const (
-	// TransportMemory: in-process queues (and an in-process dealer).
-	TransportMemory TransportKind = "memory"
-	// TransportLibp2p: real hosts on 127.0.0.1 (the dealer as its own node).
-	TransportLibp2p TransportKind = "libp2p"
-)
-
 // The known values of every enumerated setting, in the order error messages list
 // them: the one place they are checked.
 var (
@@ -100,13 +80,11 @@ var (
 	scalings       = []Scaling{ScaleStandardize, ScaleNone}
 	outputModels   = []OutputModel{OutputReveal, OutputRevealTo, OutputShared}
 	openings       = []protocol.Opening{protocol.OpenAllToAll, protocol.OpenViaKing}
-	roles          = []Role{RoleParty, RoleDealer}
-	transports     = []TransportKind{TransportMemory, TransportLibp2p}
 )
 
-// oneOf checks an enumerated setting; the error names the field and the known
+// OneOf checks an enumerated setting; the error names the field and the known
 // values.
-func oneOf[T ~string](field string, v T, known []T) error {
+func OneOf[T ~string](field string, v T, known []T) error {
 	if slices.Contains(known, v) {
 		return nil
 	}
@@ -117,10 +95,10 @@ func oneOf[T ~string](field string, v T, known []T) error {
 	return fmt.Errorf("%s: %q is not supported (known: %s)", field, v, strings.Join(names, ", "))
 }
 
-// optional is oneOf for a setting that may be left empty.
+// optional is OneOf for a setting that may be left empty.
 func optional[T ~string](field string, v T, known []T) error {
 	if v == "" {
 		return nil
 	}
-	return oneOf(field, v, known)
+	return OneOf(field, v, known)
 }

@@ -1,4 +1,4 @@
-package party
+package run
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/report"
+	"github.com/tessera-mpc/tessera/party/train"
 	"github.com/tessera-mpc/tessera/protocol"
 )
 
@@ -34,18 +37,18 @@ type SimOptions struct {
 // Simulate runs all parties of cfg as goroutines over the in-memory transport with
 // a trusted dealer, beside the plaintext reference, and returns the results. Each
 // party goroutine sees only its own part of the data.
-func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*SecureResult, error) {
+func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*report.Results, []*train.SecureResult, error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	split, err := LoadSplit(cfg)
+	split, err := experiment.LoadSplit(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	log.Info("data loaded", "dataset", cfg.Dataset.Name, "train_rows", split.Train.Rows(), "test_rows", split.Test.Rows(), "partition", cfg.Dataset.Partition)
 	plainStart := time.Now()
-	plain, err := TrainPlain(cfg, split, nil)
+	plain, err := train.Plain(cfg, split, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plaintext reference: %w", err)
 	}
@@ -65,13 +68,13 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	}
 	fmt.Fprintf(progress, "simulating %s: %d parties, %s partition %v, %s preprocessing, %d fractional bits\n",
 		cfg.Name, cfg.Parties, cfg.Dataset.Partition, partSizes(split.Layout), cfg.Preprocessing, cfg.Precision)
-	table := newEpochTable(progress, split.Task == dataset.Classification, true)
-	hooks := Hooks{Epoch: func(r EpochReport) {
-		table.row(r, plain.Epochs[r.Epoch-1])
+	table := report.NewEpochTable(progress, split.Task == dataset.Classification, true)
+	hooks := train.Hooks{Epoch: func(r train.EpochReport) {
+		table.Row(r, plain.Epochs[r.Epoch-1])
 		log.Info("epoch done", "epoch", r.Epoch, "seconds", r.Elapsed.Seconds())
 	}}
 	if opts.Bar {
-		hooks.Step = table.bar
+		hooks.Step = table.Bar
 	}
 	start := time.Now()
 	nodes, results, err := simulateParties(ctx, cfg, split, wiring, opts.Randomness, hooks, log)
@@ -85,29 +88,29 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	if err := sameModels(results); err != nil {
 		return nil, nil, err
 	}
-	res := &Results{Config: cfg, Mode: "simulate", Transport: transportName(opts.Transport), Layout: split.Layout, Versions: Versions()}
+	res := &report.Results{Config: cfg, Mode: "simulate", Transport: transportName(opts.Transport), Layout: split.Layout, Versions: report.Versions()}
 	for k, r := range results[0].Epochs {
 		pm := plain.Epochs[k].Metrics
-		res.Epochs = append(res.Epochs, EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, Plaintext: &pm, SecureSec: r.Elapsed.Seconds()})
+		res.Epochs = append(res.Epochs, report.EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, Plaintext: &pm, SecureSec: r.Elapsed.Seconds()})
 	}
 	last := len(res.Epochs) - 1
-	res.Final = FinalResult{Secure: res.Epochs[last].Secure, Plaintext: res.Epochs[last].Plaintext}
-	res.Cost = Cost{WallSeconds: wall.Seconds(), PlaintextSeconds: plainTime.Seconds()}
+	res.Final = report.FinalResult{Secure: res.Epochs[last].Secure, Plaintext: res.Epochs[last].Plaintext}
+	res.Cost = report.Cost{WallSeconds: wall.Seconds(), PlaintextSeconds: plainTime.Seconds()}
 	if wiring.dealer != nil {
 		res.Cost.DealerBytesSent = wiring.dealer.BytesSent()
 	}
 	for i, nd := range nodes {
 		res.Cost.Parties = append(res.Cost.Parties, nd.cost(results[i].Scopes))
 	}
-	PrintCosts(progress, res)
+	report.PrintCosts(progress, res)
 	return res, results, nil
 }
 
 // simulateParties builds every party's node and trains them together; party 0
 // reports progress through hooks.
-func simulateParties(ctx context.Context, cfg *Config, split *Split, wiring *parties, rnd Randomness, hooks Hooks, log *slog.Logger) ([]*node, []*SecureResult, error) {
+func simulateParties(ctx context.Context, cfg *experiment.Config, split *experiment.Split, wiring *parties, rnd Randomness, hooks train.Hooks, log *slog.Logger) ([]*node, []*train.SecureResult, error) {
 	var planFor func(context.Context) (*protocol.Plan, error)
-	if cfg.Preprocessing == PrepHE && cfg.PreprocessingMode != PrepOnDemand {
+	if cfg.Preprocessing == experiment.PrepHE && cfg.PreprocessingMode != experiment.PrepOnDemand {
 		planStart := time.Now()
 		plan, err := RecordPlan(ctx, cfg, split.Layout, split.Task, split.Classes, split.Test)
 		if err != nil {
@@ -118,7 +121,7 @@ func simulateParties(ctx context.Context, cfg *Config, split *Split, wiring *par
 	}
 	n := cfg.Parties
 	nodes := make([]*node, n)
-	results := make([]*SecureResult, n)
+	results := make([]*train.SecureResult, n)
 	err := runParties(ctx, n, func(i int) { wiring.links[i].online.Close() }, func(ctx context.Context, i int) error {
 		err := func() error {
 			nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: wiring.material(rnd), plan: planFor, engine: engineConfig(cfg, rnd, i)})
@@ -127,11 +130,11 @@ func simulateParties(ctx context.Context, cfg *Config, split *Split, wiring *par
 			}
 			defer nd.close(ctx)
 			nodes[i] = nd
-			var h Hooks
+			var h train.Hooks
 			if i == 0 {
 				h = hooks
 			}
-			results[i], err = TrainSecure(ctx, cfg, nd.engine, Local{Own: split.Parts[i], Layout: split.Layout, Test: split.Test}, h)
+			results[i], err = train.Secure(ctx, cfg, nd.engine, train.Local{Own: split.Parts[i], Layout: split.Layout, Test: split.Test}, h)
 			return err
 		}()
 		if err != nil {
@@ -166,7 +169,7 @@ func transportName(t TransportKind) string {
 	return string(t)
 }
 
-func partSizes(l Layout) string {
+func partSizes(l experiment.Layout) string {
 	if l.Vertical {
 		return fmt.Sprintf("(columns %v of %d rows)", l.ColsPerParty, l.Rows)
 	}
@@ -212,8 +215,8 @@ func firstError(errs []error) error {
 
 // sameModels checks that every party that learned the model learned the same one:
 // they must, since they open the same shares.
-func sameModels(results []*SecureResult) error {
-	var ref *SecureResult
+func sameModels(results []*train.SecureResult) error {
+	var ref *train.SecureResult
 	for i, r := range results {
 		if r.Model == nil {
 			continue

@@ -1,4 +1,4 @@
-package party
+package run
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/train"
 	"github.com/tessera-mpc/tessera/protocol"
 )
 
@@ -14,7 +16,7 @@ import (
 // make: requests depend only on public shapes, so a dry run on zero data of the
 // same shapes, with an in-process dealer, records them exactly. Every party can
 // compute it alone.
-func RecordPlan(ctx context.Context, cfg *Config, lay Layout, task dataset.Task, classes int, test *dataset.Dataset) (*protocol.Plan, error) {
+func RecordPlan(ctx context.Context, cfg *experiment.Config, lay experiment.Layout, task dataset.Task, classes int, test *dataset.Dataset) (*protocol.Plan, error) {
 	n := lay.Parties()
 	ts, err := network.NewMemoryNetwork(n)
 	if err != nil {
@@ -34,7 +36,7 @@ func RecordPlan(ctx context.Context, cfg *Config, lay Layout, task dataset.Task,
 		if i == 0 {
 			recorder = nd.recorder
 		}
-		_, err = TrainSecure(ctx, &dry, nd.engine, Local{Own: zeroPart(lay, i, task, classes), Layout: lay, Test: test}, Hooks{})
+		_, err = train.Secure(ctx, &dry, nd.engine, train.Local{Own: zeroPart(lay, i, task, classes), Layout: lay, Test: test}, train.Hooks{})
 		return err
 	})
 	if err != nil {
@@ -44,7 +46,7 @@ func RecordPlan(ctx context.Context, cfg *Config, lay Layout, task dataset.Task,
 }
 
 // zeroPart is party p's part of a layout, filled with zeros.
-func zeroPart(lay Layout, p int, task dataset.Task, classes int) *dataset.Dataset {
+func zeroPart(lay experiment.Layout, p int, task dataset.Task, classes int) *dataset.Dataset {
 	rows, cols := lay.Rows, lay.Features
 	if lay.Vertical {
 		cols = lay.ColsPerParty[p]

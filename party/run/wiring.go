@@ -1,10 +1,14 @@
-package party
+package run
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/protocol"
 )
 
@@ -64,9 +68,9 @@ type parties struct {
 // connectParties wires n parties on this machine: in memory (a network per
 // protocol) or over libp2p hosts on 127.0.0.1 (the dealer as its own node, or a
 // mux of online, HE and OT channels without one).
-func connectParties(ctx context.Context, cfg *Config, transportKind TransportKind, rnd Randomness) (*parties, error) {
+func connectParties(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, rnd Randomness) (*parties, error) {
 	n := cfg.Parties
-	dealerFree := cfg.Preprocessing == PrepHE
+	dealerFree := cfg.Preprocessing == experiment.PrepHE
 	ps := &parties{links: make([]links, n), dealerDone: make(chan error, 1), close: func() {}}
 	if !dealerFree {
 		d, err := protocol.NewDealer(n, rnd.Dealer())
@@ -129,7 +133,7 @@ func connectParties(ctx context.Context, cfg *Config, transportKind TransportKin
 			ps.remote = true
 		}
 	default:
-		return nil, oneOf("transport", transportKind, transports)
+		return nil, experiment.OneOf("transport", transportKind, []TransportKind{TransportMemory, TransportLibp2p})
 	}
 	return ps, nil
 }
@@ -142,3 +146,68 @@ func (ps *parties) material(rnd Randomness) material {
 	}
 	return m
 }
+
+// loopbackLibp2p starts n real libp2p hosts on 127.0.0.1 with fresh identities and
+// connects them: a deployment on one machine, for simulation and tests.
+func loopbackLibp2p(ctx context.Context, n int, session [32]byte) ([]*network.Libp2pTransport, error) {
+	keys := make([]crypto.PrivKey, n)
+	peers := make([]network.PeerInfo, n)
+	for i := range keys {
+		k, err := network.GenerateIdentity()
+		if err != nil {
+			return nil, err
+		}
+		id, err := network.PeerIDFromKey(k)
+		if err != nil {
+			return nil, err
+		}
+		keys[i], peers[i] = k, network.PeerInfo{Index: i, ID: id}
+	}
+	ts := make([]*network.Libp2pTransport, n)
+	closeStarted := func() {
+		var started []*network.Libp2pTransport
+		for _, t := range ts {
+			if t != nil {
+				started = append(started, t)
+			}
+		}
+		closeAll(started)
+	}
+	for i := range ts {
+		t, err := network.NewLibp2pHost(network.Libp2pConfig{
+			Self: i, Key: keys[i], ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Peers: peers, Session: session[:],
+		})
+		if err != nil {
+			closeStarted()
+			return nil, err
+		}
+		ts[i] = t
+		peers[i].Addrs = t.Addrs()
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, t := range ts {
+		wg.Go(func() {
+			if err := t.Connect(ctx, peers); err != nil {
+				errs[i] = fmt.Errorf("party %d: %w", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		closeStarted()
+		return nil, err
+	}
+	return ts, nil
+}
+
+// TransportKind is how the parties of a simulation or benchmark talk.
+type TransportKind string
+
+// The transports.
+const (
+	// TransportMemory: in-process queues (and an in-process dealer).
+	TransportMemory TransportKind = "memory"
+	// TransportLibp2p: real hosts on 127.0.0.1 (the dealer as its own node).
+	TransportLibp2p TransportKind = "libp2p"
+)
