@@ -15,8 +15,8 @@ import (
 )
 
 // bench times secure training steps of an experiment beside plaintext ones.
-func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+func bench(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "experiment config (YAML)")
 	steps := fs.Int("steps", 50, "training steps to time")

@@ -15,8 +15,8 @@ import (
 )
 
 // initNode writes a fresh node identity and prints its peer ID.
-func initNode(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+func initNode(_ context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "", "directory to write identity.key into")
 	if err := fs.Parse(args); err != nil {
@@ -44,8 +44,8 @@ func initNode(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, wantRole run.Role) error {
-	fs := flag.NewFlagSet(map[run.Role]string{run.RoleParty: "run", run.RoleDealer: "dealer"}[wantRole], flag.ContinueOnError)
+func runNode(ctx context.Context, name string, args []string, stdout, stderr io.Writer, wantRole run.Role) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "node config (YAML): identity, addresses, peers, experiment, own data")
 	logLevel := fs.String("log-level", "info", "log level on stderr: debug, info, warn, error")

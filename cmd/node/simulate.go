@@ -11,8 +11,8 @@ import (
 	"github.com/tessera-mpc/tessera/party/run"
 )
 
-func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+func simulate(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "experiment config (YAML)")
 	out := fs.String("out", "", "write results JSON to this file")
