@@ -27,8 +27,8 @@ type PrepMode string
 const (
 	// PrepOnDemand makes each piece of material when the online phase asks for it.
 	PrepOnDemand PrepMode = "on-demand"
-	// PrepPipelined fetches material ahead of the online phase, at most
-	// pipelineDepth requests ahead, so memory stays bounded.
+	// PrepPipelined fetches material ahead of the online phase, a bounded number
+	// of requests ahead, so memory stays bounded.
 	PrepPipelined PrepMode = "pipelined"
 	// PrepOfflineFirst makes all the material of the run before training starts,
 	// and reports that offline phase apart.

@@ -22,6 +22,7 @@ type EpochTable struct {
 	last     time.Time
 }
 
+// NewEpochTable prints the header; plain adds the plaintext reference columns.
 func NewEpochTable(w io.Writer, classify, plain bool) *EpochTable {
 	t := &EpochTable{w: w, classify: classify, plain: plain}
 	h := "epoch  secure loss"
@@ -49,6 +50,7 @@ func fmtOpt(v *float64, format string, scale float64) string {
 	return fmt.Sprintf(format, *v*scale)
 }
 
+// Row prints an epoch's secure metrics s beside the plaintext ones p.
 func (t *EpochTable) Row(s train.EpochReport, p train.EpochReport) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -71,7 +73,7 @@ func (t *EpochTable) Row(s train.EpochReport, p train.EpochReport) {
 	fmt.Fprintf(t.w, "%s  (%.1fs)\n", line, s.Elapsed.Seconds())
 }
 
-// bar draws "epoch 2/5 [=====>    ] 120/469 steps, 8.1 steps/s, ETA 43s".
+// Bar draws "epoch 2/5 [=====>    ] 120/469 steps, 8.1 steps/s, ETA 43s".
 func (t *EpochTable) Bar(r train.StepReport) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

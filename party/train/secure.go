@@ -470,6 +470,7 @@ func output(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, net
 	}
 }
 
+// Evaluate sets the test metrics of predictions on the test rows (none without any).
 func Evaluate(spec nn.Spec, pred *mat.Dense, test *dataset.Dataset, m *Metrics) {
 	if test == nil || test.Rows() == 0 {
 		return
