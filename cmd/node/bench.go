@@ -9,12 +9,14 @@ import (
 	"runtime/pprof"
 	"strings"
 
-	"github.com/tessera-mpc/tessera/party"
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/report"
+	"github.com/tessera-mpc/tessera/party/run"
 )
 
 // bench times secure training steps of an experiment beside plaintext ones.
-func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+func bench(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "experiment config (YAML)")
 	steps := fs.Int("steps", 50, "training steps to time")
@@ -31,7 +33,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *steps < 1 {
 		return fmt.Errorf("bench: --steps must be at least 1")
 	}
-	cfg, err := party.LoadConfig(*configPath)
+	cfg, err := experiment.LoadConfig(*configPath)
 	if err != nil {
 		return err
 	}
@@ -51,9 +53,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var results []*party.BenchResult
+	var results []*run.BenchResult
 	for _, tr := range strings.Split(*transports, ",") {
-		r, err := party.BenchSteps(ctx, cfg, strings.TrimSpace(tr), *steps)
+		r, err := run.BenchSteps(ctx, cfg, run.TransportKind(strings.TrimSpace(tr)), *steps)
 		if err != nil {
 			return err
 		}
@@ -61,7 +63,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%-9s %12.5f %14.0f B %8.0f %14.6f %9.1fx %14.5f %14.0f B\n", r.Transport, r.SecondsPerStep, r.BytesSentPerStep, r.RoundsPerStep, r.PlainSecondsPerStep, r.Ratio, r.PrepSecondsPerStep, r.PrepBytesSentPerStep)
 	}
 	if *out != "" {
-		return party.WriteJSON(*out, results)
+		return report.WriteJSON(*out, results)
 	}
 	return nil
 }

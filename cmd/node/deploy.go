@@ -10,12 +10,13 @@ import (
 	"path/filepath"
 
 	"github.com/tessera-mpc/tessera/network"
-	"github.com/tessera-mpc/tessera/party"
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/run"
 )
 
 // initNode writes a fresh node identity and prints its peer ID.
-func initNode(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+func initNode(_ context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "", "directory to write identity.key into")
 	if err := fs.Parse(args); err != nil {
@@ -43,8 +44,8 @@ func initNode(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, wantRole string) error {
-	fs := flag.NewFlagSet(map[string]string{"party": "run", "dealer": "dealer"}[wantRole], flag.ContinueOnError)
+func runNode(ctx context.Context, name string, args []string, stdout, stderr io.Writer, wantRole run.Role) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "node config (YAML): identity, addresses, peers, experiment, own data")
 	logLevel := fs.String("log-level", "info", "log level on stderr: debug, info, warn, error")
@@ -60,18 +61,18 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, wantR
 	if err != nil {
 		return err
 	}
-	nc, err := party.LoadNodeConfig(*configPath)
+	nc, err := run.LoadNodeConfig(*configPath)
 	if err != nil {
 		return err
 	}
 	if nc.Role != wantRole {
 		return fmt.Errorf("%s: the config is for a %s node", fs.Name(), nc.Role)
 	}
-	opts := party.RunOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Randomness: randomness(*insecureSeed, stderr), Preprocessing: *preprocessing}
-	if wantRole == "dealer" {
-		err = party.RunDealer(ctx, nc, opts)
+	opts := run.NodeOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Randomness: randomness(*insecureSeed, stderr), Preprocessing: experiment.Preprocessing(*preprocessing)}
+	if wantRole == run.RoleDealer {
+		err = run.Dealer(ctx, nc, opts)
 	} else {
-		_, err = party.RunParty(ctx, nc, opts)
+		_, err = run.Party(ctx, nc, opts)
 	}
 	var abort *network.PeerAbortError
 	if errors.As(err, &abort) {

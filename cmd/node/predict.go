@@ -8,7 +8,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/tessera-mpc/tessera/party"
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/report"
+	"github.com/tessera-mpc/tessera/party/run"
 )
 
 type multiFlag []string
@@ -16,8 +18,8 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func predict(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
+func predict(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var models multiFlag
 	fs.Var(&models, "model", "model file: model.json, or one share file per party (repeat the flag)")
@@ -29,9 +31,9 @@ func predict(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := checkArgs(fs, map[string]string{"model": models.String()}); err != nil {
 		return err
 	}
-	var files []*party.ModelFile
+	var files []*report.ModelFile
 	for _, path := range models {
-		f, err := party.LoadModel(path)
+		f, err := report.LoadModel(path)
 		if err != nil {
 			return err
 		}
@@ -41,18 +43,18 @@ func predict(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *datasetName != "" {
 		cfg.Dataset.Name = *datasetName
 	}
-	test, err := party.LoadTestSet(&cfg)
+	test, err := experiment.LoadTestSet(&cfg)
 	if err != nil {
 		return err
 	}
-	var pred *party.Prediction
+	var pred *run.Prediction
 	if files[0].Shares == nil {
 		if len(files) > 1 {
 			return fmt.Errorf("predict: give one plain model, or every party's share file")
 		}
-		pred, err = party.PredictPlain(files[0], test)
+		pred, err = run.PredictPlain(files[0], test)
 	} else {
-		pred, err = party.PredictShared(ctx, files, test)
+		pred, err = run.PredictShared(ctx, files, test)
 	}
 	if err != nil {
 		return err
@@ -65,7 +67,7 @@ func predict(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	raw, _ := json.MarshalIndent(pred.Metrics, "", "  ")
 	fmt.Fprintln(stdout, string(raw))
 	if *out != "" {
-		if err := party.WriteJSON(*out, pred); err != nil {
+		if err := report.WriteJSON(*out, pred); err != nil {
 			return err
 		}
 	}

@@ -6,18 +6,20 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/tessera-mpc/tessera/party"
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/report"
+	"github.com/tessera-mpc/tessera/party/run"
 )
 
-func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+func simulate(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "experiment config (YAML)")
 	out := fs.String("out", "", "write results JSON to this file")
 	modelOut := fs.String("model-out", "", "write the trained model (or every party's share of it) to this directory")
 	reportDir := fs.String("report", "", "write metrics.csv and loss/accuracy plots (PNG) to this directory")
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error")
-	transport := fs.String("transport", "memory", "memory (in-process) or libp2p (real hosts on 127.0.0.1, the dealer as its own node)")
+	transport := fs.String("transport", string(run.TransportMemory), "memory (in-process) or libp2p (real hosts on 127.0.0.1, the dealer as its own node)")
 	preprocessing := fs.String("preprocessing", "", "override the config's preprocessing: dealer or he (dealer-free)")
 	insecureSeed := fs.Int64("insecure-seed", -1, "TESTING ONLY: derive the dealer's and input sharing's randomness from this seed (makes every share predictable)")
 	if err := fs.Parse(args); err != nil {
@@ -30,20 +32,20 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	cfg, err := party.LoadConfig(*configPath)
+	cfg, err := experiment.LoadConfig(*configPath)
 	if err != nil {
 		return err
 	}
 	if err := overridePreprocessing(cfg, *preprocessing); err != nil {
 		return err
 	}
-	opts := party.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: *transport, Randomness: randomness(*insecureSeed, stderr)}
-	res, results, err := party.Simulate(ctx, cfg, opts)
+	opts := run.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: run.TransportKind(*transport), Randomness: randomness(*insecureSeed, stderr)}
+	res, results, err := run.Simulate(ctx, cfg, opts)
 	if err != nil {
 		return err
 	}
 	if *modelOut != "" {
-		files, err := party.SaveModels(*modelOut, cfg, results)
+		files, err := report.SaveModels(*modelOut, cfg, results)
 		if err != nil {
 			return err
 		}
@@ -52,7 +54,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if *reportDir != "" {
-		files, err := party.WriteReport(*reportDir, res)
+		files, err := report.WriteReport(*reportDir, res)
 		if err != nil {
 			return err
 		}
@@ -61,7 +63,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if *out != "" {
-		if err := party.WriteJSON(*out, res); err != nil {
+		if err := report.WriteJSON(*out, res); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "results written to %s\n", *out)

@@ -1,4 +1,4 @@
-package party_test
+package run_test
 
 import (
 	"context"
@@ -9,12 +9,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tessera-mpc/tessera/party"
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/report"
+	"github.com/tessera-mpc/tessera/party/run"
+	"github.com/tessera-mpc/tessera/party/train"
 )
 
-func loadConfig(t testing.TB, name string) *party.Config {
+func loadConfig(t testing.TB, name string) *experiment.Config {
 	t.Helper()
-	cfg, err := party.LoadConfig(filepath.Join("..", "configs", name))
+	cfg, err := experiment.LoadConfig(filepath.Join("..", "..", "configs", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +26,7 @@ func loadConfig(t testing.TB, name string) *party.Config {
 
 func TestDiabetesMatchesPlaintext(t *testing.T) {
 	cfg := loadConfig(t, "diabetes-linreg-3p.yaml")
-	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	res, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +48,7 @@ func TestDiabetesMatchesPlaintext(t *testing.T) {
 
 func TestCancerMatchesPlaintext(t *testing.T) {
 	cfg := loadConfig(t, "cancer-mlp-3p.yaml")
-	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	res, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +65,7 @@ func TestCancerMatchesPlaintext(t *testing.T) {
 func TestFivePartiesTwelveBits(t *testing.T) {
 	cfg := loadConfig(t, "cancer-mlp-3p.yaml")
 	cfg.Parties, cfg.Precision, cfg.Training.Epochs = 5, 12, 3
-	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	res, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,56 +83,32 @@ model: {layers: [{units: 1, activation: identity}]}
 training: {epochs: 1, batch_size: 32, learning_rate: 0.05}
 `
 
-func TestConfigErrors(t *testing.T) {
-	if _, err := party.ParseConfig([]byte(validConfig)); err != nil {
-		t.Fatalf("valid config rejected: %v", err)
-	}
-	cases := []struct{ edit, want string }{
-		{"parties: 3\nlearning_rat: 2", "learning_rat"},
-		{"parties: 1", "parties: need at least 2"},
-		{"parties: 3\nprecision: 40", "precision: 40"},
-		{"parties: 3\nprecision: 11", "precision: 11"},
-		{"parties: 3\npreprocessing: magic", "preprocessing"},
-		{"parties: 3\ndataset: {name: mnist2}", "dataset.name"},
-	}
-	for _, c := range cases {
-		raw := strings.Replace(validConfig, "parties: 3", c.edit, 1)
-		if strings.Contains(c.edit, "dataset:") {
-			raw = strings.Replace(raw, "dataset: {name: diabetes, test_rows: 50}\n", "", 1)
-		}
-		_, err := party.ParseConfig([]byte(raw))
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%q: error %v, want one naming %q", c.edit, err, c.want)
-		}
-	}
-}
-
 func TestDataErrors(t *testing.T) {
 	dir := t.TempDir()
 	nan := `{"data": [[1, 2], [3, NaN], [5, 6], [7, 8]], "target": [1, 2, 3, 4], "feature_names": ["a", "b"]}`
 	if err := os.WriteFile(filepath.Join(dir, "diabetes.json"), []byte(nan), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := party.ParseConfig([]byte(validConfig))
+	cfg, err := experiment.ParseConfig([]byte(validConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Dataset.Dir = dir
 	cfg.Dataset.TestRows = 1
-	_, _, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
+	_, _, err = run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err == nil || !strings.Contains(err.Error(), "row 1") || !strings.Contains(err.Error(), "NaN") {
 		t.Fatalf("NaN in the data: got %v, want an error naming row 1", err)
 	}
 
 	cfg.Dataset.Dir = t.TempDir()
-	_, _, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
+	_, _, err = run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err == nil || !strings.Contains(err.Error(), "go mod download") {
 		t.Fatalf("missing dataset: got %v, want the download hint", err)
 	}
 
 	cfg.Dataset.Dir = ""
 	cfg.Model.Layers[0].Units = 3
-	_, _, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
+	_, _, err = run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err == nil || !strings.Contains(err.Error(), "model.layers[0].units") {
 		t.Fatalf("layer size mismatch: got %v", err)
 	}
@@ -142,11 +121,11 @@ func TestVerticalMatchesHorizontal(t *testing.T) {
 	v := loadConfig(t, "cancer-mlp-3p-vertical.yaml")
 	v.Name = h.Name
 	h.Training.Epochs, v.Training.Epochs = 3, 3
-	_, hr, err := party.Simulate(context.Background(), h, party.SimOptions{})
+	_, hr, err := run.Simulate(context.Background(), h, run.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, vr, err := party.Simulate(context.Background(), v, party.SimOptions{})
+	_, vr, err := run.Simulate(context.Background(), v, run.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,23 +153,23 @@ func TestOutputModesAndPredict(t *testing.T) {
 
 	// reveal: every party learns the model; the saved model predicts what the run
 	// reported.
-	res, rs, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	res, rs, err := run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := party.SaveModels(filepath.Join(dir, "plain"), cfg, rs)
+	files, err := report.SaveModels(filepath.Join(dir, "plain"), cfg, rs)
 	if err != nil || len(files) != 1 {
 		t.Fatalf("saving the revealed model: %v %v", files, err)
 	}
-	mf, err := party.LoadModel(files[0])
+	mf, err := report.LoadModel(files[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	test, err := party.LoadTestSet(cfg)
+	test, err := experiment.LoadTestSet(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pred, err := party.PredictPlain(mf, test)
+	pred, err := run.PredictPlain(mf, test)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,8 +178,8 @@ func TestOutputModesAndPredict(t *testing.T) {
 	}
 
 	// reveal-to: only party 2 learns it.
-	cfg.Output = party.OutputConfig{Model: "reveal-to", Party: 2}
-	_, rs, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
+	cfg.Output = experiment.OutputConfig{Model: experiment.OutputRevealTo, Party: 2}
+	_, rs, err = run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,8 +191,8 @@ func TestOutputModesAndPredict(t *testing.T) {
 
 	// shared: nobody learns it; each party's share is saved and secure inference
 	// over all shares gives the accuracy the run reported.
-	cfg.Output = party.OutputConfig{Model: "shared"}
-	res, rs, err = party.Simulate(context.Background(), cfg, party.SimOptions{})
+	cfg.Output = experiment.OutputConfig{Model: experiment.OutputShared}
+	res, rs, err = run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,51 +201,27 @@ func TestOutputModesAndPredict(t *testing.T) {
 			t.Fatalf("shared output: party %d learned the model or has no share", i)
 		}
 	}
-	files, err = party.SaveModels(filepath.Join(dir, "shared"), cfg, rs)
+	files, err = report.SaveModels(filepath.Join(dir, "shared"), cfg, rs)
 	if err != nil || len(files) != 3 {
 		t.Fatalf("saving shares: %v %v", files, err)
 	}
-	var shares []*party.ModelFile
+	var shares []*report.ModelFile
 	for _, f := range files {
-		m, err := party.LoadModel(f)
+		m, err := report.LoadModel(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		shares = append(shares, m)
 	}
-	if _, err := party.PredictShared(context.Background(), shares[:2], test); err == nil {
+	if _, err := run.PredictShared(context.Background(), shares[:2], test); err == nil {
 		t.Fatal("secure inference ran with a missing share")
 	}
-	pred, err = party.PredictShared(context.Background(), shares, test)
+	pred, err = run.PredictShared(context.Background(), shares, test)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := math.Abs(*pred.Metrics.TestAccuracy - *res.Final.Secure.TestAccuracy); d > 0.011 {
 		t.Fatalf("secure inference accuracy %v, run reported %v", *pred.Metrics.TestAccuracy, *res.Final.Secure.TestAccuracy)
-	}
-}
-
-func TestReportFiles(t *testing.T) {
-	cfg := loadConfig(t, "diabetes-linreg-3p.yaml")
-	cfg.Training.Epochs = 3
-	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := party.WriteReport(t.TempDir(), res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) != 3 {
-		t.Fatalf("report files %v, want metrics.csv, loss.png, test-mse.png", files)
-	}
-	raw, err := os.ReadFile(files[0])
-	if err != nil || strings.Count(string(raw), "\n") != 4 {
-		t.Fatalf("metrics.csv: %q %v", raw, err)
-	}
-	png, _ := os.ReadFile(files[1])
-	if len(png) < 1000 || string(png[1:4]) != "PNG" {
-		t.Fatalf("loss.png is not a PNG")
 	}
 }
 
@@ -278,10 +233,10 @@ func TestLongRunNoWrap(t *testing.T) {
 		t.Skip("300 secure steps: skipped with -short")
 	}
 	cfg := loadConfig(t, "mnist-mlp-3p-short.yaml")
-	cfg.Model.Layers = []party.LayerConfig{{Units: 32, Activation: "relu"}, {Units: 10, Activation: "identity"}}
+	cfg.Model.Layers = []experiment.LayerConfig{{Units: 32, Activation: "relu"}, {Units: 10, Activation: "identity"}}
 	cfg.Dataset.TrainRows, cfg.Dataset.TestRows = 6400, 1000
 	cfg.Training.BatchSize, cfg.Training.Epochs, cfg.Training.MaxSteps = 64, 3, 0
-	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	res, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +265,7 @@ func TestMNISTAccuracy(t *testing.T) {
 		t.Skip("full MNIST training: skipped with -short")
 	}
 	cfg := loadConfig(t, "mnist-mlp-3p.yaml")
-	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	res, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +283,7 @@ func TestMNISTAccuracy(t *testing.T) {
 // by class (rows permuted by the public seed first).
 func TestWineMulticlass(t *testing.T) {
 	cfg := loadConfig(t, "wine-mlp-3p.yaml")
-	res, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+	res, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,8 +302,8 @@ func TestWineMulticlass(t *testing.T) {
 func TestHeadroomFailsFast(t *testing.T) {
 	cfg := loadConfig(t, "diabetes-linreg-3p.yaml")
 	cfg.Precision = 24
-	_, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
-	var private *party.PrivateError
+	_, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{})
+	var private *train.PrivateError
 	if !errors.As(err, &private) {
 		t.Fatalf("got %v, want a PrivateError", err)
 	}
@@ -367,18 +322,18 @@ func TestSimulateOverLibp2p(t *testing.T) {
 	cfg := loadConfig(t, "cancer-mlp-3p.yaml")
 	cfg.Training.Epochs = 2
 	seed := uint64(9)
-	mem, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{Randomness: party.Randomness{InsecureSeed: &seed}})
+	mem, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{Randomness: run.Randomness{InsecureSeed: &seed}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lp, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{Randomness: party.Randomness{InsecureSeed: &seed}, Transport: "libp2p"})
+	lp, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{Randomness: run.Randomness{InsecureSeed: &seed}, Transport: run.TransportLibp2p})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if *mem.Final.Secure.TrainLoss != *lp.Final.Secure.TrainLoss || *mem.Final.Secure.TestMSE != *lp.Final.Secure.TestMSE {
 		t.Fatalf("memory %+v and libp2p %+v runs differ", mem.Final.Secure, lp.Final.Secure)
 	}
-	if lp.Transport != "libp2p" || lp.Cost.Parties[0].BytesSent != mem.Cost.Parties[0].BytesSent {
+	if lp.Transport != string(run.TransportLibp2p) || lp.Cost.Parties[0].BytesSent != mem.Cost.Parties[0].BytesSent {
 		t.Fatalf("libp2p run: transport %q, party 0 sent %d bytes (memory: %d)", lp.Transport, lp.Cost.Parties[0].BytesSent, mem.Cost.Parties[0].BytesSent)
 	}
 }

@@ -1,11 +1,12 @@
-package party_test
+package run_test
 
 import (
 	"context"
 	"math"
 	"testing"
 
-	"github.com/tessera-mpc/tessera/party"
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/run"
 )
 
 // TestDealerFreeMatchesDealer trains the shipped diabetes and cancer configs with
@@ -18,25 +19,25 @@ func TestDealerFreeMatchesDealer(t *testing.T) {
 	for _, tc := range []struct {
 		config    string
 		epochs    int
-		transport string
-		mode      string
+		transport run.TransportKind
+		mode      experiment.PrepMode
 	}{
-		{"diabetes-linreg-3p.yaml", 3, "memory", party.PrepPipelined},
-		{"diabetes-linreg-3p.yaml", 2, "memory", party.PrepOfflineFirst},
-		{"diabetes-linreg-3p.yaml", 1, "memory", party.PrepOnDemand},
-		{"cancer-mlp-3p.yaml", 2, "memory", party.PrepPipelined},
-		{"cancer-mlp-3p.yaml", 1, "libp2p", party.PrepPipelined},
+		{"diabetes-linreg-3p.yaml", 3, run.TransportMemory, experiment.PrepPipelined},
+		{"diabetes-linreg-3p.yaml", 2, run.TransportMemory, experiment.PrepOfflineFirst},
+		{"diabetes-linreg-3p.yaml", 1, run.TransportMemory, experiment.PrepOnDemand},
+		{"cancer-mlp-3p.yaml", 2, run.TransportMemory, experiment.PrepPipelined},
+		{"cancer-mlp-3p.yaml", 1, run.TransportLibp2p, experiment.PrepPipelined},
 	} {
-		t.Run(tc.config+"/"+tc.transport+"/"+tc.mode, func(t *testing.T) {
+		t.Run(tc.config+"/"+string(tc.transport)+"/"+string(tc.mode), func(t *testing.T) {
 			cfg := loadConfig(t, tc.config)
 			cfg.Training.Epochs = tc.epochs
 			cfg.PreprocessingMode = tc.mode
-			dealer, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{})
+			dealer, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg.Preprocessing = "he"
-			free, _, err := party.Simulate(context.Background(), cfg, party.SimOptions{Transport: tc.transport})
+			cfg.Preprocessing = experiment.PrepHE
+			free, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{Transport: tc.transport})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,7 +52,7 @@ func TestDealerFreeMatchesDealer(t *testing.T) {
 			if pc.PreprocessingBytesSent == 0 || pc.SetupSeconds == 0 {
 				t.Fatalf("dealer-free costs not reported: %+v", pc)
 			}
-			if offlineFirst := tc.mode == party.PrepOfflineFirst; offlineFirst != (pc.OfflineSeconds > 0) {
+			if offlineFirst := tc.mode == experiment.PrepOfflineFirst; offlineFirst != (pc.OfflineSeconds > 0) {
 				t.Fatalf("mode %s: offline phase %.2fs", tc.mode, pc.OfflineSeconds)
 			}
 			t.Logf("dealer-free: setup %.2fs, offline phase %.2fs, %.2fs waiting for material during training, %d preprocessing bytes sent by party 1 (online %d)",

@@ -1,4 +1,4 @@
-package party
+package train
 
 import (
 	"context"
@@ -6,12 +6,12 @@ import (
 	"math"
 	"time"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/nn"
+	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
+	"gonum.org/v1/gonum/mat"
 )
 
 // Metrics of a model at the end of an epoch. For mean squared error TrainLoss is
@@ -51,7 +51,7 @@ type Hooks struct {
 // layout of the partition, and the (public) evaluation rows.
 type Local struct {
 	Own    *dataset.Dataset
-	Layout Layout
+	Layout experiment.Layout
 	Test   *dataset.Dataset
 }
 
@@ -88,114 +88,50 @@ func WeightLimit(f int) float64 { return math.Ldexp(1, (61-2*f)/2) }
 // layer's weights grow.
 const initMargin = 4
 
-// TrainSecure is one party's secure training: secure feature scaling, input
+// Secure is one party's secure training: secure feature scaling, input
 // sharing, SGD on shares, per-epoch monitoring and the output. Every party calls it
 // with the same config and layout.
-func TrainSecure(ctx context.Context, cfg *Config, e *protocol.Engine, local Local, hooks Hooks) (*SecureResult, error) {
+func Secure(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, local Local, hooks Hooks) (*SecureResult, error) {
 	self := e.Self()
-	lay := local.Layout
-	if lay.Parties() != e.Parties() {
-		return nil, fmt.Errorf("party %d: layout for %d parties, engine has %d", self, lay.Parties(), e.Parties())
-	}
-	if err := checkOwn(self, lay, local.Own); err != nil {
-		return nil, err
-	}
-	targetCols := TargetColumns(local.Own.Task, local.Own.Classes)
-	spec, err := cfg.Spec(lay.Features)
+	in, err := prepareSecure(ctx, cfg, e, local)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkModelFits(cfg, lay.Features, targetCols); err != nil {
-		return nil, err
-	}
-	res := &SecureResult{Spec: spec}
-	ownX := local.Own.X
-	var testX [][]float64
-	if local.Test != nil && local.Test.Rows() > 0 {
-		testX = local.Test.X
-	}
-	if cfg.Dataset.Scaling == "standardize" {
-		scaler, err := secureStandardizer(ctx, e, local.Own, lay)
-		if err != nil {
-			return nil, fmt.Errorf("party %d: feature scaling: %w", self, err)
-		}
-		res.Scaler = &scaler
-		if lay.Vertical {
-			off := colOffset(lay, self)
-			own := dataset.Standardizer{Mean: scaler.Mean[off : off+lay.ColsPerParty[self]], Std: scaler.Std[off : off+lay.ColsPerParty[self]]}
-			ownX = own.Apply(ownX)
-		} else {
-			ownX = scaler.Apply(ownX)
-		}
-		if testX != nil {
-			testX = scaler.Apply(testX)
-		}
-	}
-	ownTargets := Targets(local.Own)
-	if err := checkHeadroom(cfg, spec, self, ownX, ownTargets, !lay.Vertical || self == lay.LabelHolder); err != nil {
-		return nil, &PrivateError{Public: fmt.Sprintf("party %d: its data does not fit precision %d", self, cfg.Precision), Err: err}
-	}
-	allX, allY, err := shareTrainingSet(ctx, e, lay, ownX, ownTargets, targetCols)
-	if err != nil {
-		return nil, fmt.Errorf("party %d: %w", self, err)
-	}
-
-	net, err := nn.NewSecure(e, spec, nn.InitParams(spec, cfg.InitSeed()))
+	res := &SecureResult{Spec: in.spec, Scaler: in.scaled.Scaler}
+	net, err := nn.NewSecure(e, in.spec, nn.InitParams(in.spec, cfg.InitSeed()))
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	total := lay.Rows
-	bs := cfg.Training.BatchSize
-	stepsPerEpoch := (total + bs - 1) / bs
-	steps := 0
-	for epoch := 0; epoch < cfg.Training.Epochs; epoch++ {
-		order := EpochOrder(cfg, epoch, total)
-		opt := cfg.Optimizer(epoch)
-		sse := sharing.Zeros(1, targetCols)
-		rowsSeen := 0
-		for from, step := 0, 0; from < total; from, step = from+bs, step+1 {
-			if cfg.Training.MaxSteps > 0 && steps >= cfg.Training.MaxSteps {
-				break
-			}
-			idx := order[from:min(from+bs, total)]
-			s, err := net.TrainBatch(ctx, sharing.GatherRows(allX, idx), sharing.GatherRows(allY, idx), opt)
-			if err != nil {
-				return nil, fmt.Errorf("party %d: epoch %d, step %d: %w", self, epoch+1, step+1, err)
-			}
-			if s.Len() > 0 {
-				sharing.AddInPlace(sse, s)
-			}
-			rowsSeen += len(idx)
-			steps++
-			if hooks.Step != nil {
-				hooks.Step(StepReport{Epoch: epoch + 1, Epochs: cfg.Training.Epochs, Step: step + 1, Steps: stepsPerEpoch, Elapsed: time.Since(start)})
-			}
+	sched := experiment.NewSchedule(cfg, local.Layout.Rows)
+	sse := sharing.Zeros(1, in.targetCols)
+	rowsSeen := 0
+	for st := range sched.Steps() {
+		idx := st.Rows
+		s, err := net.TrainBatch(ctx, sharing.GatherRows(in.x, idx), sharing.GatherRows(in.y, idx), cfg.Optimizer(st.Epoch))
+		if err != nil {
+			return nil, fmt.Errorf("party %d: epoch %d, step %d: %w", self, st.Epoch+1, st.Index+1, err)
 		}
-		r := EpochReport{Epoch: epoch + 1, Steps: steps}
-		if !spec.CrossEntropy() && rowsSeen > 0 {
-			opened, err := e.Open(ctx, sse)
-			if err != nil {
-				return nil, fmt.Errorf("party %d: epoch %d: opening the loss: %w", self, epoch+1, err)
-			}
-			loss := 0.0
-			for _, v := range e.Codec().DecodeTensor(opened[0]) {
-				loss += v
-			}
-			loss /= float64(rowsSeen * targetCols)
-			r.Metrics.TrainLoss = &loss
+		if s.Len() > 0 {
+			sharing.AddInPlace(sse, s)
 		}
-		if err := monitor(ctx, cfg, e, net, local, lay, ownX, testX, &r.Metrics, res); err != nil {
-			return nil, fmt.Errorf("party %d: epoch %d: %w", self, epoch+1, err)
+		rowsSeen += len(idx)
+		if hooks.Step != nil {
+			hooks.Step(StepReport{Epoch: st.Epoch + 1, Epochs: cfg.Training.Epochs, Step: st.Index + 1, Steps: sched.StepsPerEpoch(), Elapsed: time.Since(start)})
+		}
+		if !st.LastOfEpoch {
+			continue
+		}
+		r := EpochReport{Epoch: st.Epoch + 1, Steps: st.Done}
+		if err := endEpoch(ctx, cfg, e, net, local, in, sse, rowsSeen, &r.Metrics, res); err != nil {
+			return nil, fmt.Errorf("party %d: epoch %d: %w", self, st.Epoch+1, err)
 		}
 		r.Elapsed = time.Since(start)
 		res.Epochs = append(res.Epochs, r)
 		if hooks.Epoch != nil {
 			hooks.Epoch(r)
 		}
-		if cfg.Training.MaxSteps > 0 && steps >= cfg.Training.MaxSteps {
-			break
-		}
+		sse, rowsSeen = sharing.Zeros(1, in.targetCols), 0
 	}
 	if err := output(ctx, cfg, e, net, res); err != nil {
 		return nil, fmt.Errorf("party %d: output: %w", self, err)
@@ -204,7 +140,75 @@ func TrainSecure(ctx context.Context, cfg *Config, e *protocol.Engine, local Loc
 	return res, nil
 }
 
-func checkOwn(self int, lay Layout, own *dataset.Dataset) error {
+// secureInputs is what secure training starts from: the network, this party's
+// scaled features, and the shared training set.
+type secureInputs struct {
+	spec       nn.Spec
+	targetCols int
+	scaled     experiment.ScaledFeatures
+	x, y       sharing.Tensor // shares of the whole training set
+}
+
+// prepareSecure checks this party's data against the layout and the model,
+// scales the features securely, checks their headroom and shares the training set.
+func prepareSecure(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, local Local) (secureInputs, error) {
+	self := e.Self()
+	lay := local.Layout
+	if lay.Parties() != e.Parties() {
+		return secureInputs{}, fmt.Errorf("party %d: layout for %d parties, engine has %d", self, lay.Parties(), e.Parties())
+	}
+	if err := checkOwn(self, lay, local.Own); err != nil {
+		return secureInputs{}, err
+	}
+	in := secureInputs{targetCols: experiment.TargetColumns(local.Own.Task, local.Own.Classes)}
+	var err error
+	if in.spec, err = cfg.Spec(lay.Features); err != nil {
+		return in, err
+	}
+	if err := experiment.CheckModelFits(cfg, lay.Features, in.targetCols); err != nil {
+		return in, err
+	}
+	var testX [][]float64
+	if local.Test != nil && local.Test.Rows() > 0 {
+		testX = local.Test.X
+	}
+	firstCol := 0
+	if lay.Vertical {
+		firstCol = colOffset(lay, self)
+	}
+	fit := func() (dataset.Standardizer, error) { return secureStandardizer(ctx, e, local.Own, lay) }
+	if in.scaled, err = experiment.Scale(cfg, fit, local.Own.X, firstCol, testX); err != nil {
+		return in, fmt.Errorf("party %d: feature scaling: %w", self, err)
+	}
+	ownTargets := experiment.Targets(local.Own)
+	if err := checkHeadroom(cfg, in.spec, self, in.scaled.Own, ownTargets, !lay.Vertical || self == lay.LabelHolder); err != nil {
+		return in, &PrivateError{Public: fmt.Sprintf("party %d: its data does not fit precision %d", self, cfg.Precision), Err: err}
+	}
+	if in.x, in.y, err = shareTrainingSet(ctx, e, lay, in.scaled.Own, ownTargets, in.targetCols); err != nil {
+		return in, fmt.Errorf("party %d: %w", self, err)
+	}
+	return in, nil
+}
+
+// endEpoch opens the epoch's mean squared error (the loss summed over its
+// batches) and monitors the model.
+func endEpoch(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, net *nn.Secure, local Local, in secureInputs, sse sharing.Tensor, rowsSeen int, m *Metrics, res *SecureResult) error {
+	if !in.spec.CrossEntropy() && rowsSeen > 0 {
+		opened, err := e.Open(ctx, sse)
+		if err != nil {
+			return fmt.Errorf("opening the loss: %w", err)
+		}
+		loss := 0.0
+		for _, v := range e.Codec().DecodeTensor(opened[0]) {
+			loss += v
+		}
+		loss /= float64(rowsSeen * in.targetCols)
+		m.TrainLoss = &loss
+	}
+	return monitor(ctx, cfg, e, net, local, local.Layout, in.scaled.Own, in.scaled.Test, m, res)
+}
+
+func checkOwn(self int, lay experiment.Layout, own *dataset.Dataset) error {
 	if lay.Vertical {
 		if own.Rows() != lay.Rows || own.Features() != lay.ColsPerParty[self] {
 			return fmt.Errorf("party %d: holds %d rows x %d columns, the layout says %d x %d", self, own.Rows(), own.Features(), lay.Rows, lay.ColsPerParty[self])
@@ -217,7 +221,7 @@ func checkOwn(self int, lay Layout, own *dataset.Dataset) error {
 	return nil
 }
 
-func colOffset(lay Layout, p int) int {
+func colOffset(lay experiment.Layout, p int) int {
 	off := 0
 	for i := 0; i < p; i++ {
 		off += lay.ColsPerParty[i]
@@ -228,7 +232,7 @@ func colOffset(lay Layout, p int) int {
 // checkHeadroom fails fast, before any share moves, when this party's data would
 // overflow the ring: a product before truncation must stay below 2^62 ring units,
 // i.e. 2^(62-2f) in real terms.
-func checkHeadroom(cfg *Config, spec nn.Spec, self int, x, targets [][]float64, holdsLabels bool) error {
+func checkHeadroom(cfg *experiment.Config, spec nn.Spec, self int, x, targets [][]float64, holdsLabels bool) error {
 	f := cfg.Precision
 	limit := math.Ldexp(1, 61-2*f)
 	maxX, row := 0.0, 0
@@ -260,20 +264,20 @@ func checkHeadroom(cfg *Config, spec nn.Spec, self int, x, targets [][]float64, 
 }
 
 // shareTrainingSet secret-shares every party's part and assembles the training set.
-func shareTrainingSet(ctx context.Context, e *protocol.Engine, lay Layout, ownX, ownY [][]float64, targetCols int) (x, y sharing.Tensor, err error) {
+func shareTrainingSet(ctx context.Context, e *protocol.Engine, lay experiment.Layout, ownX, ownY [][]float64, targetCols int) (x, y sharing.Tensor, err error) {
 	codec := e.Codec()
 	self := e.Self()
 	width := lay.Features
 	if lay.Vertical {
 		width = lay.ColsPerParty[self]
 	}
-	mineX, err := encodeRows(codec, ownX, width, "training data")
+	mineX, err := experiment.EncodeRows(codec, ownX, width, "training data")
 	if err != nil {
 		return x, y, &PrivateError{Public: "its training data does not fit fixed point", Err: err}
 	}
 	var mineY sharing.Tensor
 	if !lay.Vertical || self == lay.LabelHolder {
-		if mineY, err = encodeRows(codec, ownY, targetCols, "training targets"); err != nil {
+		if mineY, err = experiment.EncodeRows(codec, ownY, targetCols, "training targets"); err != nil {
 			return x, y, &PrivateError{Public: "its training targets do not fit fixed point", Err: err}
 		}
 	}
@@ -313,7 +317,7 @@ func shareTrainingSet(ctx context.Context, e *protocol.Engine, lay Layout, ownX,
 // each party shares its column sums and sums of squares (zeros for columns it does
 // not hold), the parties add them and open only the totals. Rows and per-party
 // statistics stay private.
-func secureStandardizer(ctx context.Context, e *protocol.Engine, own *dataset.Dataset, lay Layout) (dataset.Standardizer, error) {
+func secureStandardizer(ctx context.Context, e *protocol.Engine, own *dataset.Dataset, lay experiment.Layout) (dataset.Standardizer, error) {
 	codec := e.Codec()
 	features := lay.Features
 	sum, sumSq := make([]float64, features), make([]float64, features)
@@ -362,9 +366,9 @@ func openSum(ctx context.Context, e *protocol.Engine, mine sharing.Tensor) (shar
 // every party (it is the agreed output anyway) and evaluated in float64; otherwise
 // the model stays shared and only its predictions on the public test rows are
 // opened.
-func monitor(ctx context.Context, cfg *Config, e *protocol.Engine, net *nn.Secure, local Local, lay Layout, ownX, testX [][]float64, m *Metrics, res *SecureResult) error {
+func monitor(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, net *nn.Secure, local Local, lay experiment.Layout, ownX, testX [][]float64, m *Metrics, res *SecureResult) error {
 	spec := net.Spec
-	if cfg.Output.Model == "reveal" {
+	if cfg.Output.Model == experiment.OutputReveal {
 		params, err := net.Reveal(ctx)
 		if err != nil {
 			return err
@@ -374,10 +378,10 @@ func monitor(ctx context.Context, cfg *Config, e *protocol.Engine, net *nn.Secur
 		}
 		res.Model = &params
 		if testX != nil {
-			evaluate(spec, nn.Predict(spec, params, denseOf(testX, spec.Inputs)), local.Test, m)
+			Evaluate(spec, nn.Predict(spec, params, experiment.DenseOf(testX, spec.Inputs)), local.Test, m)
 		}
 		if spec.CrossEntropy() && !lay.Vertical {
-			loss, err := aggregateLoss(ctx, e, spec, params, ownX, Targets(local.Own), lay.Rows)
+			loss, err := aggregateLoss(ctx, e, spec, params, ownX, experiment.Targets(local.Own), lay.Rows)
 			if err != nil {
 				return err
 			}
@@ -388,11 +392,11 @@ func monitor(ctx context.Context, cfg *Config, e *protocol.Engine, net *nn.Secur
 	if testX == nil {
 		return nil
 	}
-	pred, err := securePredict(ctx, e, net, testX)
+	pred, err := SecurePredict(ctx, e, net, testX)
 	if err != nil {
 		return err
 	}
-	evaluate(spec, pred, local.Test, m)
+	Evaluate(spec, pred, local.Test, m)
 	return nil
 }
 
@@ -401,8 +405,8 @@ func monitor(ctx context.Context, cfg *Config, e *protocol.Engine, net *nn.Secur
 func aggregateLoss(ctx context.Context, e *protocol.Engine, spec nn.Spec, params nn.Params, ownX, ownY [][]float64, rows int) (float64, error) {
 	local := 0.0
 	if len(ownX) > 0 {
-		pred := nn.Predict(spec, params, denseOf(ownX, spec.Inputs))
-		local = spec.LossOf(pred, denseOf(ownY, len(ownY[0]))) * float64(len(ownX))
+		pred := nn.Predict(spec, params, experiment.DenseOf(ownX, spec.Inputs))
+		local = spec.LossOf(pred, experiment.DenseOf(ownY, len(ownY[0]))) * float64(len(ownX))
 	}
 	codec := e.Codec()
 	enc, err := codec.Encode(local)
@@ -420,13 +424,13 @@ func aggregateLoss(ctx context.Context, e *protocol.Engine, spec nn.Spec, params
 // preprocessing material it asks for.
 const evalChunk = 1024
 
-// securePredict runs the shared model on public rows and opens the predictions.
-func securePredict(ctx context.Context, e *protocol.Engine, net *nn.Secure, x [][]float64) (*mat.Dense, error) {
+// SecurePredict runs the shared model on public rows and opens the predictions.
+func SecurePredict(ctx context.Context, e *protocol.Engine, net *nn.Secure, x [][]float64) (*mat.Dense, error) {
 	outs := net.Spec.Outputs()
 	pred := mat.NewDense(len(x), outs, nil)
 	for from := 0; from < len(x); from += evalChunk {
 		to := min(from+evalChunk, len(x))
-		enc, err := encodeRows(e.Codec(), x[from:to], net.Spec.Inputs, "test data")
+		enc, err := experiment.EncodeRows(e.Codec(), x[from:to], net.Spec.Inputs, "test data")
 		if err != nil {
 			return nil, err
 		}
@@ -446,11 +450,11 @@ func securePredict(ctx context.Context, e *protocol.Engine, net *nn.Secure, x []
 }
 
 // output delivers the trained model as configured.
-func output(ctx context.Context, cfg *Config, e *protocol.Engine, net *nn.Secure, res *SecureResult) error {
+func output(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, net *nn.Secure, res *SecureResult) error {
 	switch cfg.Output.Model {
-	case "reveal":
+	case experiment.OutputReveal:
 		return nil // revealed at the end of the last epoch
-	case "reveal-to":
+	case experiment.OutputRevealTo:
 		params, err := net.RevealTo(ctx, cfg.Output.Party)
 		if err != nil {
 			return err
@@ -466,12 +470,13 @@ func output(ctx context.Context, cfg *Config, e *protocol.Engine, net *nn.Secure
 	}
 }
 
-func evaluate(spec nn.Spec, pred *mat.Dense, test *dataset.Dataset, m *Metrics) {
+// Evaluate sets the test metrics of predictions on the test rows (none without any).
+func Evaluate(spec nn.Spec, pred *mat.Dense, test *dataset.Dataset, m *Metrics) {
 	if test == nil || test.Rows() == 0 {
 		return
 	}
-	targets := Targets(test)
-	t := denseOf(targets, len(targets[0]))
+	targets := experiment.Targets(test)
+	t := experiment.DenseOf(targets, len(targets[0]))
 	if spec.CrossEntropy() {
 		loss := nn.CrossEntropy(nn.Softmax(pred), t)
 		m.TestLoss = &loss
@@ -485,83 +490,11 @@ func evaluate(spec nn.Spec, pred *mat.Dense, test *dataset.Dataset, m *Metrics) 
 	}
 }
 
-// PlainResult is the plaintext reference run.
-type PlainResult struct {
-	Epochs []EpochReport
-	Model  nn.Params
-}
-
-// TrainPlain trains the same network in float64 on the whole training set, in the
-// same order, from the same initial model: the reference for TrainSecure.
-func TrainPlain(cfg *Config, split *Split, report func(EpochReport)) (*PlainResult, error) {
-	all := split.Train
-	features := all.Features()
-	spec, err := cfg.Spec(features)
-	if err != nil {
-		return nil, err
-	}
-	x := all.X
-	var testX [][]float64
-	if split.Test != nil && split.Test.Rows() > 0 {
-		testX = split.Test.X
-	}
-	if cfg.Dataset.Scaling == "standardize" {
-		sum, sumSq := dataset.ColumnSums(x)
-		scaler, err := dataset.FitStandardizer(sum, sumSq, len(x))
-		if err != nil {
-			return nil, err
-		}
-		x = scaler.Apply(x)
-		if testX != nil {
-			testX = scaler.Apply(testX)
-		}
-	}
-	targets := Targets(all)
-	targetCols := len(targets[0])
-	net := nn.NewPlain(spec, nn.InitParams(spec, cfg.InitSeed()))
-	total := len(x)
-	start := time.Now()
-	res := &PlainResult{}
-	steps := 0
-	for epoch := 0; epoch < cfg.Training.Epochs; epoch++ {
-		order := EpochOrder(cfg, epoch, total)
-		opt := cfg.Optimizer(epoch)
-		sse, rowsSeen := 0.0, 0
-		for from := 0; from < total; from += cfg.Training.BatchSize {
-			if cfg.Training.MaxSteps > 0 && steps >= cfg.Training.MaxSteps {
-				break
-			}
-			idx := order[from:min(from+cfg.Training.BatchSize, total)]
-			bx := mat.NewDense(len(idx), features, nil)
-			by := mat.NewDense(len(idx), targetCols, nil)
-			for i, r := range idx {
-				bx.SetRow(i, x[r])
-				by.SetRow(i, targets[r])
-			}
-			sse += net.TrainBatch(bx, by, opt) * float64(len(idx)*targetCols)
-			rowsSeen += len(idx)
-			steps++
-		}
-		var m Metrics
-		if testX != nil {
-			evaluate(spec, net.Predict(denseOf(testX, features)), split.Test, &m)
-		}
-		if spec.CrossEntropy() {
-			loss := spec.LossOf(net.Predict(denseOf(x, features)), denseOf(targets, targetCols))
-			m.TrainLoss = &loss
-		} else if rowsSeen > 0 {
-			loss := sse / float64(rowsSeen*targetCols)
-			m.TrainLoss = &loss
-		}
-		r := EpochReport{Epoch: epoch + 1, Metrics: m, Elapsed: time.Since(start), Steps: steps}
-		res.Epochs = append(res.Epochs, r)
-		if report != nil {
-			report(r)
-		}
-		if cfg.Training.MaxSteps > 0 && steps >= cfg.Training.MaxSteps {
-			break
-		}
-	}
-	res.Model = net.Params
-	return res, nil
+// ModelShares is one party's additive share of a model that stays secret-shared.
+type ModelShares struct {
+	Party     int              `json:"party"`
+	Parties   int              `json:"parties"`
+	Precision int              `json:"precision"`
+	W         []sharing.Tensor `json:"weights"`
+	B         []sharing.Tensor `json:"biases"`
 }

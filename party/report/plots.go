@@ -1,4 +1,4 @@
-package party
+package report
 
 import (
 	"encoding/csv"
@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/tessera-mpc/tessera/party/train"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -27,13 +28,13 @@ func WriteReport(dir string, r *Results) ([]string, error) {
 	written = append(written, csvPath)
 	type series struct {
 		file, title, ylabel string
-		get                 func(Metrics) *float64
+		get                 func(train.Metrics) *float64
 	}
-	plots := []series{{"loss.png", "Training loss", "loss", func(m Metrics) *float64 { return m.TrainLoss }}}
+	plots := []series{{"loss.png", "Training loss", "loss", func(m train.Metrics) *float64 { return m.TrainLoss }}}
 	if r.Final.Secure.TestAccuracy != nil {
-		plots = append(plots, series{"accuracy.png", "Test accuracy", "accuracy", func(m Metrics) *float64 { return m.TestAccuracy }})
+		plots = append(plots, series{"accuracy.png", "Test accuracy", "accuracy", func(m train.Metrics) *float64 { return m.TestAccuracy }})
 	} else if r.Final.Secure.TestMSE != nil {
-		plots = append(plots, series{"test-mse.png", "Test MSE", "MSE", func(m Metrics) *float64 { return m.TestMSE }})
+		plots = append(plots, series{"test-mse.png", "Test MSE", "MSE", func(m train.Metrics) *float64 { return m.TestMSE }})
 	}
 	for _, s := range plots {
 		path := filepath.Join(dir, s.file)
@@ -63,7 +64,7 @@ func writeMetricsCSV(path string, r *Results) error {
 		return strconv.FormatFloat(*v, 'g', 10, 64)
 	}
 	for _, e := range r.Epochs {
-		p := Metrics{}
+		p := train.Metrics{}
 		if e.Plaintext != nil {
 			p = *e.Plaintext
 		}
@@ -83,7 +84,7 @@ func writeMetricsCSV(path string, r *Results) error {
 
 // plotSeries draws one metric per epoch, secure against plaintext. It reports false
 // when no epoch has the metric.
-func plotSeries(path string, r *Results, title, ylabel string, get func(Metrics) *float64) (bool, error) {
+func plotSeries(path string, r *Results, title, ylabel string, get func(train.Metrics) *float64) (bool, error) {
 	var sec, pl plotter.XYs
 	for _, e := range r.Epochs {
 		if v := get(e.Secure); v != nil {

@@ -1,4 +1,4 @@
-package party
+package experiment
 
 import (
 	"bytes"
@@ -11,33 +11,32 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/nn"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
+	"gopkg.in/yaml.v3"
 )
 
 // Config is an experiment: the data, the model, the training and the MPC settings.
 // Every party of a run must hold the same Config (a deployment checks its hash).
 type Config struct {
-	Name          string `yaml:"name" json:"name"`
-	Parties       int    `yaml:"parties" json:"parties"`
-	Seed          uint64 `yaml:"seed" json:"seed"`
-	Precision     int    `yaml:"precision" json:"precision"`
-	Preprocessing string `yaml:"preprocessing" json:"preprocessing"`
+	Name          string        `yaml:"name" json:"name"`
+	Parties       int           `yaml:"parties" json:"parties"`
+	Seed          uint64        `yaml:"seed" json:"seed"`
+	Precision     int           `yaml:"precision" json:"precision"`
+	Preprocessing Preprocessing `yaml:"preprocessing" json:"preprocessing"`
 	// PreprocessingMode, for dealer-free preprocessing: "pipelined" (default: made
 	// ahead of the online phase, a bounded number of requests ahead),
 	// "offline-first" (all made before training, reported apart) or "on-demand".
-	PreprocessingMode string `yaml:"preprocessing_mode,omitempty" json:"preprocessing_mode,omitempty"`
+	PreprocessingMode PrepMode `yaml:"preprocessing_mode,omitempty" json:"preprocessing_mode,omitempty"`
 	// Opening is how shared values are opened: "all-to-all" (default) or "king"
 	// (through a rotating party: two hops, fewer bytes in all).
-	Opening  string        `yaml:"opening,omitempty" json:"opening,omitempty"`
-	Dataset  DatasetConfig `yaml:"dataset" json:"dataset"`
-	Model    ModelConfig   `yaml:"model" json:"model"`
-	Training TrainConfig   `yaml:"training" json:"training"`
-	Output   OutputConfig  `yaml:"output" json:"output"`
+	Opening  protocol.Opening `yaml:"opening,omitempty" json:"opening,omitempty"`
+	Dataset  DatasetConfig    `yaml:"dataset" json:"dataset"`
+	Model    ModelConfig      `yaml:"model" json:"model"`
+	Training TrainConfig      `yaml:"training" json:"training"`
+	Output   OutputConfig     `yaml:"output" json:"output"`
 }
 
 // DatasetConfig says which data the parties hold and how it is prepared.
@@ -57,12 +56,12 @@ type DatasetConfig struct {
 	// Partition: "contiguous" (horizontal: party i holds the i-th contiguous slice of
 	// the rows, as hospitals hold their own patients) or "vertical" (party i holds
 	// the i-th contiguous block of feature columns of every row, aligned by row index).
-	Partition string `yaml:"partition" json:"partition"`
+	Partition Partition `yaml:"partition" json:"partition"`
 	// LabelHolder is the party that holds the labels in vertical mode.
 	LabelHolder int `yaml:"label_holder,omitempty" json:"label_holder,omitempty"`
 	// Scaling is "standardize" (mean and std per feature from a secure sum of the
 	// parties' column sums; only the global statistics are revealed) or "none".
-	Scaling string `yaml:"scaling" json:"scaling"`
+	Scaling Scaling `yaml:"scaling" json:"scaling"`
 }
 
 // ModelConfig is the network: dense layers with their activations, and the loss.
@@ -101,8 +100,8 @@ type OutputConfig struct {
 	// Model is "reveal" (every party learns it, and it is revealed after every
 	// epoch for monitoring), "reveal-to" (only Party learns it) or "shared" (it stays
 	// secret-shared: each party keeps its share).
-	Model string `yaml:"model,omitempty" json:"model,omitempty"`
-	Party int    `yaml:"party,omitempty" json:"party,omitempty"`
+	Model OutputModel `yaml:"model,omitempty" json:"model,omitempty"`
+	Party int         `yaml:"party,omitempty" json:"party,omitempty"`
 }
 
 // Defaults fills unset optional fields.
@@ -111,19 +110,19 @@ func (c *Config) Defaults() {
 		c.Precision = sharing.DefaultFracBits
 	}
 	if c.Preprocessing == "" {
-		c.Preprocessing = "dealer"
+		c.Preprocessing = PrepDealer
 	}
 	if c.Dataset.Partition == "" {
-		c.Dataset.Partition = "contiguous"
+		c.Dataset.Partition = PartitionContiguous
 	}
 	if c.Dataset.Scaling == "" {
-		c.Dataset.Scaling = "standardize"
+		c.Dataset.Scaling = ScaleStandardize
 	}
 	if c.Model.Loss == "" {
 		c.Model.Loss = nn.LossMSE
 	}
 	if c.Output.Model == "" {
-		c.Output.Model = "reveal"
+		c.Output.Model = OutputReveal
 	}
 	if c.Training.LRDecay == 0 {
 		c.Training.LRDecay = 1
@@ -170,53 +169,34 @@ func DatasetNames() []string { return append(dataset.Names(), "mnist") }
 
 // Validate checks every field and names the first bad one.
 func (c *Config) Validate() error {
-	switch {
-	case c.Parties < 2:
-		return fmt.Errorf("parties: need at least 2 parties, got %d", c.Parties)
-	case c.Parties > 64:
-		return fmt.Errorf("parties: at most 64 parties are supported, got %d", c.Parties)
-	case c.Precision < sharing.MinFracBits || c.Precision > sharing.MaxFracBits:
-		return fmt.Errorf("precision: %d fractional bits is out of range [%d, %d]", c.Precision, sharing.MinFracBits, sharing.MaxFracBits)
-	case c.Opening != "" && c.Opening != string(protocol.OpenAllToAll) && c.Opening != string(protocol.OpenViaKing):
-		return fmt.Errorf("opening: %q is not supported (known: %s, %s)", c.Opening, protocol.OpenAllToAll, protocol.OpenViaKing)
-	case c.Preprocessing != "dealer" && c.Preprocessing != "he":
-		return fmt.Errorf("preprocessing: %q is not supported (known: dealer, he)", c.Preprocessing)
-	case c.PreprocessingMode != "" && c.PreprocessingMode != PrepPipelined && c.PreprocessingMode != PrepOfflineFirst && c.PreprocessingMode != PrepOnDemand:
-		return fmt.Errorf("preprocessing_mode: %q is not supported (known: %s, %s, %s)", c.PreprocessingMode, PrepPipelined, PrepOfflineFirst, PrepOnDemand)
-	case c.Dataset.Name == "":
-		return errors.New("dataset.name: missing (known: " + strings.Join(DatasetNames(), ", ") + ")")
-	case !slices.Contains(DatasetNames(), strings.ToLower(c.Dataset.Name)):
-		return fmt.Errorf("dataset.name: unknown dataset %q (known: %s)", c.Dataset.Name, strings.Join(DatasetNames(), ", "))
-	case c.Dataset.TestRows < 0:
-		return fmt.Errorf("dataset.test_rows: %d is negative", c.Dataset.TestRows)
-	case c.Dataset.TrainRows < 0:
-		return fmt.Errorf("dataset.train_rows: %d is negative", c.Dataset.TrainRows)
-	case c.Dataset.Partition != "contiguous" && c.Dataset.Partition != "vertical":
-		return fmt.Errorf("dataset.partition: %q is not supported (known: contiguous, vertical)", c.Dataset.Partition)
-	case c.Dataset.LabelHolder < 0 || c.Dataset.LabelHolder >= c.Parties:
-		return fmt.Errorf("dataset.label_holder: party %d does not exist", c.Dataset.LabelHolder)
-	case c.Dataset.Scaling != "standardize" && c.Dataset.Scaling != "none":
-		return fmt.Errorf("dataset.scaling: %q is not supported (known: standardize, none)", c.Dataset.Scaling)
-	case len(c.Model.Layers) == 0:
-		return errors.New("model.layers: the model has no layers")
-	case c.Training.Epochs < 1:
-		return fmt.Errorf("training.epochs: need at least 1, got %d", c.Training.Epochs)
-	case c.Training.BatchSize < 1:
-		return fmt.Errorf("training.batch_size: need at least 1, got %d", c.Training.BatchSize)
-	case !(c.Training.LearningRate > 0) || c.Training.LearningRate > 100:
-		return fmt.Errorf("training.learning_rate: %v is not in (0, 100]", c.Training.LearningRate)
-	case !(c.Training.Momentum >= 0 && c.Training.Momentum < 1):
-		return fmt.Errorf("training.momentum: %v is not in [0, 1)", c.Training.Momentum)
-	case !(c.Training.LRDecay > 0 && c.Training.LRDecay <= 1):
-		return fmt.Errorf("training.lr_decay: %v is not in (0, 1]", c.Training.LRDecay)
-	case c.Training.LRDecayEvery < 1:
-		return fmt.Errorf("training.lr_decay_every: need at least 1 epoch, got %d", c.Training.LRDecayEvery)
-	case c.Training.MaxSteps < 0:
-		return fmt.Errorf("training.max_steps: %d is negative", c.Training.MaxSteps)
-	case c.Output.Model != "reveal" && c.Output.Model != "reveal-to" && c.Output.Model != "shared":
-		return fmt.Errorf("output.model: %q is not supported (known: reveal, reveal-to, shared)", c.Output.Model)
-	case c.Output.Party < 0 || c.Output.Party >= c.Parties:
-		return fmt.Errorf("output.party: party %d does not exist", c.Output.Party)
+	for _, err := range []error{
+		check(c.Parties >= 2, "parties: need at least 2 parties, got %d", c.Parties),
+		check(c.Parties <= 64, "parties: at most 64 parties are supported, got %d", c.Parties),
+		check(c.Precision >= sharing.MinFracBits && c.Precision <= sharing.MaxFracBits, "precision: %d fractional bits is out of range [%d, %d]", c.Precision, sharing.MinFracBits, sharing.MaxFracBits),
+		optional("opening", c.Opening, openings),
+		OneOf("preprocessing", c.Preprocessing, preprocessings),
+		optional("preprocessing_mode", c.PreprocessingMode, prepModes),
+		check(c.Dataset.Name != "", "dataset.name: missing (known: %s)", strings.Join(DatasetNames(), ", ")),
+		check(c.Dataset.Name == "" || slices.Contains(DatasetNames(), strings.ToLower(c.Dataset.Name)), "dataset.name: unknown dataset %q (known: %s)", c.Dataset.Name, strings.Join(DatasetNames(), ", ")),
+		check(c.Dataset.TestRows >= 0, "dataset.test_rows: %d is negative", c.Dataset.TestRows),
+		check(c.Dataset.TrainRows >= 0, "dataset.train_rows: %d is negative", c.Dataset.TrainRows),
+		OneOf("dataset.partition", c.Dataset.Partition, partitions),
+		check(c.Dataset.LabelHolder >= 0 && c.Dataset.LabelHolder < c.Parties, "dataset.label_holder: party %d does not exist", c.Dataset.LabelHolder),
+		OneOf("dataset.scaling", c.Dataset.Scaling, scalings),
+		check(len(c.Model.Layers) > 0, "model.layers: the model has no layers"),
+		check(c.Training.Epochs >= 1, "training.epochs: need at least 1, got %d", c.Training.Epochs),
+		check(c.Training.BatchSize >= 1, "training.batch_size: need at least 1, got %d", c.Training.BatchSize),
+		check(c.Training.LearningRate > 0 && c.Training.LearningRate <= 100, "training.learning_rate: %v is not in (0, 100]", c.Training.LearningRate),
+		check(c.Training.Momentum >= 0 && c.Training.Momentum < 1, "training.momentum: %v is not in [0, 1)", c.Training.Momentum),
+		check(c.Training.LRDecay > 0 && c.Training.LRDecay <= 1, "training.lr_decay: %v is not in (0, 1]", c.Training.LRDecay),
+		check(c.Training.LRDecayEvery >= 1, "training.lr_decay_every: need at least 1 epoch, got %d", c.Training.LRDecayEvery),
+		check(c.Training.MaxSteps >= 0, "training.max_steps: %d is negative", c.Training.MaxSteps),
+		OneOf("output.model", c.Output.Model, outputModels),
+		check(c.Output.Party >= 0 && c.Output.Party < c.Parties, "output.party: party %d does not exist", c.Output.Party),
+	} {
+		if err != nil {
+			return err
+		}
 	}
 	for i, l := range c.Model.Layers {
 		if l.Units < 1 {
@@ -232,7 +212,13 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func (c *Config) opening() protocol.Opening { return protocol.Opening(c.Opening) }
+// check is an error with the message when ok is false.
+func check(ok bool, format string, args ...any) error {
+	if ok {
+		return nil
+	}
+	return fmt.Errorf(format, args...)
+}
 
 // Spec builds the network for a given number of input features.
 func (c *Config) Spec(inputs int) (nn.Spec, error) {

@@ -1,4 +1,4 @@
-package party
+package run
 
 import (
 	"context"
@@ -9,18 +9,19 @@ import (
 
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
 // exchangeWith runs exchangeLayout among parties holding the given data.
-func exchangeWith(t *testing.T, partition string, own []*dataset.Dataset) ([]Layout, []error) {
+func exchangeWith(t *testing.T, partition experiment.Partition, own []*dataset.Dataset) ([]experiment.Layout, []error) {
 	t.Helper()
 	n := len(own)
 	ts, _ := network.NewMemoryNetwork(n)
 	d, _ := protocol.NewDealer(n, rand.Reader)
-	cfg := &Config{Parties: n, Dataset: DatasetConfig{Partition: partition}}
-	lays, errs := make([]Layout, n), make([]error, n)
+	cfg := &experiment.Config{Parties: n, Dataset: experiment.DatasetConfig{Partition: partition}}
+	lays, errs := make([]experiment.Layout, n), make([]error, n)
 	var wg sync.WaitGroup
 	for i := range own {
 		wg.Go(func() {
@@ -47,7 +48,7 @@ func table(rows, cols int) *dataset.Dataset {
 }
 
 func TestExchangeLayout(t *testing.T) {
-	lays, errs := exchangeWith(t, "contiguous", []*dataset.Dataset{table(3, 4), table(5, 4), table(2, 4)})
+	lays, errs := exchangeWith(t, experiment.PartitionContiguous, []*dataset.Dataset{table(3, 4), table(5, 4), table(2, 4)})
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("party %d: %v", i, err)
@@ -56,16 +57,16 @@ func TestExchangeLayout(t *testing.T) {
 	if l := lays[1]; l.Rows != 10 || l.Features != 4 || len(l.RowsPerParty) != 3 || l.RowsPerParty[1] != 5 {
 		t.Fatalf("horizontal layout %+v", l)
 	}
-	lays, errs = exchangeWith(t, "vertical", []*dataset.Dataset{table(6, 2), table(6, 3)})
+	lays, errs = exchangeWith(t, experiment.PartitionVertical, []*dataset.Dataset{table(6, 2), table(6, 3)})
 	if errs[0] != nil || lays[0].Features != 5 || lays[0].ColsPerParty[1] != 3 {
 		t.Fatalf("vertical layout %+v, %v", lays[0], errs[0])
 	}
 	// A party whose rows have other columns, or that holds nothing, stops everyone.
-	_, errs = exchangeWith(t, "contiguous", []*dataset.Dataset{table(3, 4), table(3, 5)})
+	_, errs = exchangeWith(t, experiment.PartitionContiguous, []*dataset.Dataset{table(3, 4), table(3, 5)})
 	if errs[0] == nil || !strings.Contains(errs[0].Error(), "party 1") {
 		t.Fatalf("mismatched features: %v", errs[0])
 	}
-	_, errs = exchangeWith(t, "contiguous", []*dataset.Dataset{table(3, 4), table(0, 4)})
+	_, errs = exchangeWith(t, experiment.PartitionContiguous, []*dataset.Dataset{table(3, 4), table(0, 4)})
 	if errs[0] == nil || !strings.Contains(errs[0].Error(), "party 1 declares 0 rows") {
 		t.Fatalf("empty party: %v", errs[0])
 	}

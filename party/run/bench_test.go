@@ -1,10 +1,10 @@
-package party_test
+package run_test
 
 import (
 	"context"
 	"testing"
 
-	"github.com/tessera-mpc/tessera/party"
+	"github.com/tessera-mpc/tessera/party/run"
 )
 
 // BenchmarkTrainingStep times one secure training step of the shipped configs over
@@ -12,10 +12,10 @@ import (
 // this machine), with the plaintext step measured in the same run.
 func BenchmarkTrainingStep(b *testing.B) {
 	for _, name := range []string{"diabetes-linreg-3p.yaml", "cancer-mlp-3p.yaml"} {
-		for _, tr := range []string{"memory", "libp2p"} {
-			b.Run(name+"/"+tr, func(b *testing.B) {
+		for _, tr := range []run.TransportKind{run.TransportMemory, run.TransportLibp2p} {
+			b.Run(name+"/"+string(tr), func(b *testing.B) {
 				cfg := loadConfig(b, name)
-				res, err := party.BenchSteps(context.Background(), cfg, tr, b.N)
+				res, err := run.BenchSteps(context.Background(), cfg, tr, b.N)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,27 +1,28 @@
-package party
+package run
 
 import (
 	"context"
+	"math"
+	"slices"
 	"time"
 
-	"gonum.org/v1/gonum/mat"
-
-	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/nn"
+	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
+	"gonum.org/v1/gonum/mat"
 )
 
 // BenchResult is the cost of training steps of an experiment, per party, beside
 // the same steps in plaintext measured in the same run.
 type BenchResult struct {
-	Config         string  `json:"config"`
-	Transport      string  `json:"transport"`
-	Parties        int     `json:"parties"`
-	BatchSize      int     `json:"batch_size"`
-	Steps          int     `json:"steps"`
-	Preprocessing  string  `json:"preprocessing"`
-	SecondsPerStep float64 `json:"seconds_per_step"`
+	Config         string                   `json:"config"`
+	Transport      string                   `json:"transport"`
+	Parties        int                      `json:"parties"`
+	BatchSize      int                      `json:"batch_size"`
+	Steps          int                      `json:"steps"`
+	Preprocessing  experiment.Preprocessing `json:"preprocessing"`
+	SecondsPerStep float64                  `json:"seconds_per_step"`
 	// Of SecondsPerStep, the time party 1 waited for preprocessing material, and
 	// what dealer-free preprocessing sent per step (0 with a dealer).
 	PrepSecondsPerStep   float64 `json:"preprocessing_seconds_per_step"`
@@ -34,26 +35,24 @@ type BenchResult struct {
 
 // session is a running set of parties on one machine, ready to train.
 type session struct {
-	trs       []transport
-	prep      [][]protocol.StatsReporter // dealer-free preprocessing channels
-	prepTimes []time.Duration            // time each party waited for material
-	setups    []time.Duration
-	engines   []*protocol.Engine
-	nets      []*nn.Secure
-	xs, ys    []sharing.Tensor // each party's shares of the whole training set
-	closeFn   func()
+	trs     []transport
+	prep    [][]protocol.StatsReporter // dealer-free preprocessing channels
+	nodes   []*node
+	nets    []*nn.Secure
+	xs, ys  []sharing.Tensor // each party's shares of the whole training set
+	closeFn func()
 }
 
 // startSession connects the parties (in memory, or libp2p on loopback with the
 // dealer as its own node), shares the training set and builds the networks. The
 // secure scaling step is skipped: benchmarks share pre-scaled data.
-func startSession(ctx context.Context, cfg *Config, split *Split, transportKind string, rnd Randomness) (*session, error) {
+func startSession(ctx context.Context, cfg *experiment.Config, split *experiment.Split, transportKind TransportKind, rnd Randomness) (*session, error) {
 	n := cfg.Parties
 	wiring, err := connectParties(ctx, cfg, transportKind, rnd)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{closeFn: wiring.close, prepTimes: make([]time.Duration, n), setups: make([]time.Duration, n)}
+	s := &session{closeFn: wiring.close}
 	for _, l := range wiring.links {
 		s.trs = append(s.trs, l.online)
 		s.prep = append(s.prep, l.prep)
@@ -69,32 +68,29 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 		return nil, err
 	}
 	init := nn.InitParams(spec, cfg.InitSeed())
-	s.engines = make([]*protocol.Engine, n)
+	s.nodes = make([]*node, n)
 	s.nets = make([]*nn.Secure, n)
 	s.xs, s.ys = make([]sharing.Tensor, n), make([]sharing.Tensor, n)
 	codec := sharing.Codec{FracBits: cfg.Precision}
-	xt, err := encodeRows(codec, x, split.Train.Features(), "training data")
+	xt, err := experiment.EncodeRows(codec, x, split.Train.Features(), "training data")
 	if err != nil {
 		s.closeFn()
 		return nil, err
 	}
-	targets := Targets(split.Train)
-	yt, err := encodeRows(codec, targets, len(targets[0]), "training targets")
+	targets := experiment.Targets(split.Train)
+	yt, err := experiment.EncodeRows(codec, targets, len(targets[0]), "training targets")
 	if err != nil {
 		s.closeFn()
 		return nil, err
 	}
 	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
-		src, _, setup, err := wiring.source(ctx, i, rnd)
+		// The remote dealer's session is not ended: closeFn stops the dealer.
+		nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: wiring.material(rnd), engine: engineConfig(cfg, rnd, i)})
 		if err != nil {
 			return err
 		}
-		s.setups[i] = setup
-		e, err := protocol.NewEngine(s.trs[i], timedSource{Source: src, spent: &s.prepTimes[i]}, protocol.Config{Codec: codec, Rand: rnd.Party(i), Parties: n, Opening: cfg.opening()})
-		if err != nil {
-			return err
-		}
-		s.engines[i] = e
+		s.nodes[i] = nd
+		e := nd.engine
 		var vx, vy sharing.Tensor
 		if i == 0 {
 			vx, vy = xt, yt
@@ -115,23 +111,15 @@ func startSession(ctx context.Context, cfg *Config, split *Split, transportKind 
 	return s, nil
 }
 
-func scaledTrainingSet(cfg *Config, split *Split) ([][]float64, error) {
-	x := split.Train.X
-	if cfg.Dataset.Scaling == "standardize" {
-		sum, sumSq := dataset.ColumnSums(x)
-		scaler, err := dataset.FitStandardizer(sum, sumSq, len(x))
-		if err != nil {
-			return nil, err
-		}
-		x = scaler.Apply(x)
-	}
-	return x, nil
+func scaledTrainingSet(cfg *experiment.Config, split *experiment.Split) ([][]float64, error) {
+	scaled, err := experiment.Scale(cfg, experiment.FitInTheClear(split.Train.X), split.Train.X, 0, nil)
+	return scaled.Own, err
 }
 
-// BenchSteps times `steps` secure training steps of cfg (the first batches of the
-// first epoch, repeated if needed) and the same steps in plaintext.
-func BenchSteps(ctx context.Context, cfg *Config, transportKind string, steps int) (*BenchResult, error) {
-	split, err := LoadSplit(cfg)
+// BenchSteps times the first `steps` secure training steps of cfg (continuing past
+// the configured epochs and max_steps if needed) and the same steps in plaintext.
+func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, steps int) (*BenchResult, error) {
+	split, err := experiment.LoadSplit(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -142,12 +130,10 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind string, steps in
 	defer s.closeFn()
 	n := cfg.Parties
 	rows := split.Train.Rows()
-	order := EpochOrder(cfg, 0, rows)
 	bs := min(cfg.Training.BatchSize, rows)
-	batch := func(k int) []int {
-		from := (k * bs) % (rows - bs + 1)
-		return order[from : from+bs]
-	}
+	sched := experiment.NewSchedule(cfg, rows)
+	sched.Epochs, sched.MaxSteps = math.MaxInt, steps
+	batches := slices.Collect(sched.Steps())
 	before := make([]protocol.Stats, n)
 	for i, t := range s.trs {
 		before[i] = t.Stats()
@@ -159,13 +145,11 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind string, steps in
 		}
 		return b
 	}
-	prepBefore, prepTimeBefore := prepBytes(), s.prepTimes[1]
-	opt := cfg.Optimizer(0)
+	prepBefore, prepTimeBefore := prepBytes(), s.nodes[1].prep
 	start := time.Now()
 	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
-		for k := 0; k < steps; k++ {
-			idx := batch(k)
-			if _, err := s.nets[i].TrainBatch(ctx, sharing.GatherRows(s.xs[i], idx), sharing.GatherRows(s.ys[i], idx), opt); err != nil {
+		for _, b := range batches {
+			if _, err := s.nets[i].TrainBatch(ctx, sharing.GatherRows(s.xs[i], b.Rows), sharing.GatherRows(s.ys[i], b.Rows), cfg.Optimizer(b.Epoch)); err != nil {
 				return err
 			}
 		}
@@ -182,7 +166,7 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind string, steps in
 		BytesSentPerStep:     float64(after.BytesSent-before[1].BytesSent) / float64(steps),
 		RoundsPerStep:        float64(after.Rounds-before[1].Rounds) / float64(steps),
 		Preprocessing:        cfg.Preprocessing,
-		PrepSecondsPerStep:   (s.prepTimes[1] - prepTimeBefore).Seconds() / float64(steps),
+		PrepSecondsPerStep:   (s.nodes[1].prep - prepTimeBefore).Seconds() / float64(steps),
 		PrepBytesSentPerStep: float64(prepBytes()-prepBefore) / float64(steps),
 	}
 	// The plaintext twin on the same batches, in the same process.
@@ -192,21 +176,15 @@ func BenchSteps(ctx context.Context, cfg *Config, transportKind string, steps in
 	}
 	spec, _ := cfg.Spec(split.Train.Features())
 	plain := nn.NewPlain(spec, nn.InitParams(spec, cfg.InitSeed()))
-	targets := Targets(split.Train)
+	targets := experiment.Targets(split.Train)
 	bx := make([]*mat.Dense, steps)
 	by := make([]*mat.Dense, steps)
-	for k := range bx {
-		idx := batch(k)
-		bx[k] = mat.NewDense(len(idx), spec.Inputs, nil)
-		by[k] = mat.NewDense(len(idx), len(targets[0]), nil)
-		for r, row := range idx {
-			bx[k].SetRow(r, x[row])
-			by[k].SetRow(r, targets[row])
-		}
+	for k, b := range batches {
+		bx[k], by[k] = experiment.BatchOf(x, targets, b.Rows)
 	}
 	pstart := time.Now()
-	for k := 0; k < steps; k++ {
-		plain.TrainBatch(bx[k], by[k], opt)
+	for k, b := range batches {
+		plain.TrainBatch(bx[k], by[k], cfg.Optimizer(b.Epoch))
 	}
 	res.PlainSecondsPerStep = time.Since(pstart).Seconds() / float64(steps)
 	res.Ratio = res.SecondsPerStep / res.PlainSecondsPerStep

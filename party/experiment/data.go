@@ -1,13 +1,12 @@
-package party
+package experiment
 
 import (
 	"fmt"
 	"strings"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/sharing"
+	"gonum.org/v1/gonum/mat"
 )
 
 // Layout is the public shape of a partition: who holds which rows or columns.
@@ -48,7 +47,7 @@ func LoadSplit(cfg *Config) (*Split, error) {
 		return nil, err
 	}
 	s := &Split{Task: train.Task, Classes: train.Classes, Train: train, Test: test}
-	if cfg.Dataset.Partition == "vertical" {
+	if cfg.Dataset.Partition == PartitionVertical {
 		if train.Features() < cfg.Parties {
 			return nil, fmt.Errorf("dataset.partition: %d feature columns cannot be split among %d parties", train.Features(), cfg.Parties)
 		}
@@ -71,7 +70,7 @@ func LoadSplit(cfg *Config) (*Split, error) {
 			s.Layout.RowsPerParty = append(s.Layout.RowsPerParty, p.Rows())
 		}
 	}
-	if err := checkModelFits(cfg, train.Features(), TargetColumns(train.Task, train.Classes)); err != nil {
+	if err := CheckModelFits(cfg, train.Features(), TargetColumns(train.Task, train.Classes)); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -132,8 +131,8 @@ func TargetColumns(task dataset.Task, classes int) int {
 	return 1
 }
 
-// checkModelFits fails fast when the model's output does not match the data.
-func checkModelFits(cfg *Config, features, targets int) error {
+// CheckModelFits fails fast when the model's output does not match the data.
+func CheckModelFits(cfg *Config, features, targets int) error {
 	last := len(cfg.Model.Layers) - 1
 	if units := cfg.Model.Layers[last].Units; units != targets {
 		return fmt.Errorf("model.layers[%d].units: the output layer has %d units but dataset %s has %d target column(s)", last, units, cfg.Dataset.Name, targets)
@@ -156,8 +155,8 @@ func Targets(d *dataset.Dataset) [][]float64 {
 	return out
 }
 
-// denseOf copies rows into a matrix; rows must not be empty.
-func denseOf(rows [][]float64, cols int) *mat.Dense {
+// DenseOf copies rows into a matrix; rows must not be empty.
+func DenseOf(rows [][]float64, cols int) *mat.Dense {
 	m := mat.NewDense(len(rows), cols, nil)
 	for i, r := range rows {
 		m.SetRow(i, r)
@@ -165,8 +164,8 @@ func denseOf(rows [][]float64, cols int) *mat.Dense {
 	return m
 }
 
-// encodeRows encodes a table into fixed point; errors name the row and column.
-func encodeRows(codec sharing.Codec, rows [][]float64, cols int, what string) (sharing.Tensor, error) {
+// EncodeRows encodes a table into fixed point; errors name the row and column.
+func EncodeRows(codec sharing.Codec, rows [][]float64, cols int, what string) (sharing.Tensor, error) {
 	t := sharing.Zeros(len(rows), cols)
 	for i, r := range rows {
 		for j, v := range r {
@@ -195,15 +194,6 @@ func permutation(prg *sharing.PRG, rows int) []int {
 	return order
 }
 
-// EpochOrder is the public order in which training rows are visited in an epoch:
-// a Fisher-Yates shuffle driven by the config's public seed, or the identity.
-func EpochOrder(cfg *Config, epoch, rows int) []int {
-	if !cfg.Training.Shuffle {
-		return seq(rows)
-	}
-	return permutation(sharing.NewPRG(cfg.InitSeed(), uint64(1+epoch)), rows)
-}
-
 // LoadTestSet loads only the configured test rows (for evaluating a saved model).
 func LoadTestSet(cfg *Config) (*dataset.Dataset, error) {
 	_, test, err := loadTrainTest(cfg)
@@ -214,4 +204,15 @@ func LoadTestSet(cfg *Config) (*dataset.Dataset, error) {
 		return nil, fmt.Errorf("dataset.test_rows: the experiment holds out no test rows")
 	}
 	return test, nil
+}
+
+// BatchOf gathers a batch's rows and targets into matrices.
+func BatchOf(x, targets [][]float64, rows []int) (bx, by *mat.Dense) {
+	bx = mat.NewDense(len(rows), len(x[0]), nil)
+	by = mat.NewDense(len(rows), len(targets[0]), nil)
+	for i, r := range rows {
+		bx.SetRow(i, x[r])
+		by.SetRow(i, targets[r])
+	}
+	return bx, by
 }

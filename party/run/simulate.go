@@ -1,4 +1,4 @@
-package party
+package run
 
 import (
 	"context"
@@ -12,8 +12,10 @@ import (
 
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/report"
+	"github.com/tessera-mpc/tessera/party/train"
 	"github.com/tessera-mpc/tessera/protocol"
-	"github.com/tessera-mpc/tessera/sharing"
 )
 
 // SimOptions tunes a simulation.
@@ -29,31 +31,30 @@ type SimOptions struct {
 	Randomness Randomness
 	// Transport is "memory" (default: in-process queues and dealer) or "libp2p"
 	// (real hosts on 127.0.0.1, the dealer as its own node).
-	Transport string
+	Transport TransportKind
 }
 
 // Simulate runs all parties of cfg as goroutines over the in-memory transport with
 // a trusted dealer, beside the plaintext reference, and returns the results. Each
 // party goroutine sees only its own part of the data.
-func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*SecureResult, error) {
+func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*report.Results, []*train.SecureResult, error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	split, err := LoadSplit(cfg)
+	split, err := experiment.LoadSplit(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	log.Info("data loaded", "dataset", cfg.Dataset.Name, "train_rows", split.Train.Rows(), "test_rows", split.Test.Rows(), "partition", cfg.Dataset.Partition)
 	plainStart := time.Now()
-	plain, err := TrainPlain(cfg, split, nil)
+	plain, err := train.Plain(cfg, split, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plaintext reference: %w", err)
 	}
 	plainTime := time.Since(plainStart)
 	log.Info("plaintext reference trained", "seconds", plainTime.Seconds())
 
-	n := cfg.Parties
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wiring, err := connectParties(ctx, cfg, opts.Transport, opts.Randomness)
@@ -61,69 +62,22 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 		return nil, nil, err
 	}
 	defer wiring.close()
-	ls := wiring.links
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
 	fmt.Fprintf(progress, "simulating %s: %d parties, %s partition %v, %s preprocessing, %d fractional bits\n",
-		cfg.Name, n, cfg.Dataset.Partition, partSizes(split.Layout), cfg.Preprocessing, cfg.Precision)
-	table := newEpochTable(progress, split.Task == dataset.Classification, true)
-
-	var plan *protocol.Plan
-	if cfg.Preprocessing == "he" && cfg.PreprocessingMode != PrepOnDemand {
-		planStart := time.Now()
-		if plan, err = RecordPlan(ctx, cfg, split.Layout, split.Task, split.Classes, split.Test); err != nil {
-			return nil, nil, err
-		}
-		log.Info("preprocessing plan recorded", "requests", plan.Len(), "seconds", time.Since(planStart).Seconds())
+		cfg.Name, cfg.Parties, cfg.Dataset.Partition, partSizes(split.Layout), cfg.Preprocessing, cfg.Precision)
+	table := report.NewEpochTable(progress, split.Task == dataset.Classification, true)
+	hooks := train.Hooks{Epoch: func(r train.EpochReport) {
+		table.Row(r, plain.Epochs[r.Epoch-1])
+		log.Info("epoch done", "epoch", r.Epoch, "seconds", r.Elapsed.Seconds())
+	}}
+	if opts.Bar {
+		hooks.Step = table.Bar
 	}
-	results := make([]*SecureResult, n)
-	offline := make([]time.Duration, n)   // an offline-first phase
-	setups := make([]time.Duration, n)    // dealer-free key and OT setup
-	prepTimes := make([]time.Duration, n) // time spent waiting for preprocessing material
-	engines := make([]*protocol.Engine, n)
 	start := time.Now()
-	err = runParties(ctx, n, func(i int) { ls[i].online.Close() }, func(ctx context.Context, i int) error {
-		err := func() error {
-			src, end, setup, err := wiring.source(ctx, i, opts.Randomness)
-			if err != nil {
-				return fmt.Errorf("party %d: preprocessing: %w", i, err)
-			}
-			defer end(ctx)
-			setups[i] = setup
-			if plan != nil {
-				var stop func()
-				if src, offline[i], stop, err = pipelined(ctx, cfg, src, plan); err != nil {
-					return fmt.Errorf("party %d: %w", i, err)
-				}
-				defer stop()
-			}
-			src = timedSource{Source: src, spent: &prepTimes[i]}
-			ecfg := protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: opts.Randomness.Party(i), Parties: n, Opening: cfg.opening()}
-			e, err := protocol.NewEngine(ls[i].online, src, ecfg)
-			if err != nil {
-				return err
-			}
-			engines[i] = e
-			var hooks Hooks
-			if i == 0 {
-				hooks.Epoch = func(r EpochReport) {
-					table.row(r, plain.Epochs[r.Epoch-1])
-					log.Info("epoch done", "epoch", r.Epoch, "seconds", r.Elapsed.Seconds())
-				}
-				if opts.Bar {
-					hooks.Step = table.bar
-				}
-			}
-			results[i], err = TrainSecure(ctx, cfg, e, Local{Own: split.Parts[i], Layout: split.Layout, Test: split.Test}, hooks)
-			return err
-		}()
-		if err != nil {
-			log.Error("party failed", "party", i, "err", err)
-		}
-		return err
-	})
+	nodes, results, err := simulateParties(ctx, cfg, split, wiring, opts.Randomness, hooks, log)
 	wall := time.Since(start)
 	if err != nil {
 		return nil, nil, err
@@ -134,23 +88,61 @@ func Simulate(ctx context.Context, cfg *Config, opts SimOptions) (*Results, []*S
 	if err := sameModels(results); err != nil {
 		return nil, nil, err
 	}
-
-	res := &Results{Config: cfg, Mode: "simulate", Transport: transportName(opts.Transport), Layout: split.Layout, Versions: Versions()}
+	res := &report.Results{Config: cfg, Mode: "simulate", Transport: transportName(opts.Transport), Layout: split.Layout, Versions: report.Versions()}
 	for k, r := range results[0].Epochs {
 		pm := plain.Epochs[k].Metrics
-		res.Epochs = append(res.Epochs, EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, Plaintext: &pm, SecureSec: r.Elapsed.Seconds()})
+		res.Epochs = append(res.Epochs, report.EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, Plaintext: &pm, SecureSec: r.Elapsed.Seconds()})
 	}
 	last := len(res.Epochs) - 1
-	res.Final = FinalResult{Secure: res.Epochs[last].Secure, Plaintext: res.Epochs[last].Plaintext}
-	res.Cost = Cost{WallSeconds: wall.Seconds(), PlaintextSeconds: plainTime.Seconds()}
+	res.Final = report.FinalResult{Secure: res.Epochs[last].Secure, Plaintext: res.Epochs[last].Plaintext}
+	res.Cost = report.Cost{WallSeconds: wall.Seconds(), PlaintextSeconds: plainTime.Seconds()}
 	if wiring.dealer != nil {
 		res.Cost.DealerBytesSent = wiring.dealer.BytesSent()
 	}
-	for i := 0; i < n; i++ {
-		res.Cost.Parties = append(res.Cost.Parties, partyCost(i, ls[i], engines[i], results[i].Scopes, prepTimes[i], setups[i], offline[i]))
+	for i, nd := range nodes {
+		res.Cost.Parties = append(res.Cost.Parties, nd.cost(results[i].Scopes))
 	}
-	PrintCosts(progress, res)
+	report.PrintCosts(progress, res)
 	return res, results, nil
+}
+
+// simulateParties builds every party's node and trains them together; party 0
+// reports progress through hooks.
+func simulateParties(ctx context.Context, cfg *experiment.Config, split *experiment.Split, wiring *parties, rnd Randomness, hooks train.Hooks, log *slog.Logger) ([]*node, []*train.SecureResult, error) {
+	var planFor func(context.Context) (*protocol.Plan, error)
+	if cfg.Preprocessing == experiment.PrepHE && cfg.PreprocessingMode != experiment.PrepOnDemand {
+		planStart := time.Now()
+		plan, err := RecordPlan(ctx, cfg, split.Layout, split.Task, split.Classes, split.Test)
+		if err != nil {
+			return nil, nil, err
+		}
+		log.Info("preprocessing plan recorded", "requests", plan.Len(), "seconds", time.Since(planStart).Seconds())
+		planFor = func(context.Context) (*protocol.Plan, error) { return plan, nil }
+	}
+	n := cfg.Parties
+	nodes := make([]*node, n)
+	results := make([]*train.SecureResult, n)
+	err := runParties(ctx, n, func(i int) { wiring.links[i].online.Close() }, func(ctx context.Context, i int) error {
+		err := func() error {
+			nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: wiring.material(rnd), plan: planFor, engine: engineConfig(cfg, rnd, i)})
+			if err != nil {
+				return fmt.Errorf("party %d: %w", i, err)
+			}
+			defer nd.close(ctx)
+			nodes[i] = nd
+			var h train.Hooks
+			if i == 0 {
+				h = hooks
+			}
+			results[i], err = train.Secure(ctx, cfg, nd.engine, train.Local{Own: split.Parts[i], Layout: split.Layout, Test: split.Test}, h)
+			return err
+		}()
+		if err != nil {
+			log.Error("party failed", "party", i, "err", err)
+		}
+		return err
+	})
+	return nodes, results, err
 }
 
 // transport is what a simulation needs of a party's transport.
@@ -170,14 +162,14 @@ func closeAll(ts []*network.Libp2pTransport) {
 	wg.Wait()
 }
 
-func transportName(t string) string {
+func transportName(t TransportKind) string {
 	if t == "" {
-		return "memory"
+		return string(TransportMemory)
 	}
-	return t
+	return string(t)
 }
 
-func partSizes(l Layout) string {
+func partSizes(l experiment.Layout) string {
 	if l.Vertical {
 		return fmt.Sprintf("(columns %v of %d rows)", l.ColsPerParty, l.Rows)
 	}
@@ -223,8 +215,8 @@ func firstError(errs []error) error {
 
 // sameModels checks that every party that learned the model learned the same one:
 // they must, since they open the same shares.
-func sameModels(results []*SecureResult) error {
-	var ref *SecureResult
+func sameModels(results []*train.SecureResult) error {
+	var ref *train.SecureResult
 	for i, r := range results {
 		if r.Model == nil {
 			continue

@@ -1,4 +1,4 @@
-package party
+package report
 
 import (
 	"fmt"
@@ -7,11 +7,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tessera-mpc/tessera/party/train"
 )
 
-// epochTable prints one line per epoch, secure beside plaintext, and optionally a
+// EpochTable prints one line per epoch, secure beside plaintext, and optionally a
 // progress bar that the next line overwrites.
-type epochTable struct {
+type EpochTable struct {
 	mu       sync.Mutex
 	w        io.Writer
 	classify bool
@@ -20,8 +22,9 @@ type epochTable struct {
 	last     time.Time
 }
 
-func newEpochTable(w io.Writer, classify, plain bool) *epochTable {
-	t := &epochTable{w: w, classify: classify, plain: plain}
+// NewEpochTable prints the header; plain adds the plaintext reference columns.
+func NewEpochTable(w io.Writer, classify, plain bool) *EpochTable {
+	t := &EpochTable{w: w, classify: classify, plain: plain}
 	h := "epoch  secure loss"
 	if plain {
 		h += "   plain loss"
@@ -47,7 +50,8 @@ func fmtOpt(v *float64, format string, scale float64) string {
 	return fmt.Sprintf(format, *v*scale)
 }
 
-func (t *epochTable) row(s EpochReport, p EpochReport) {
+// Row prints an epoch's secure metrics s beside the plaintext ones p.
+func (t *EpochTable) Row(s train.EpochReport, p train.EpochReport) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.clearBar()
@@ -69,8 +73,8 @@ func (t *epochTable) row(s EpochReport, p EpochReport) {
 	fmt.Fprintf(t.w, "%s  (%.1fs)\n", line, s.Elapsed.Seconds())
 }
 
-// bar draws "epoch 2/5 [=====>    ] 120/469 steps, 8.1 steps/s, ETA 43s".
-func (t *epochTable) bar(r StepReport) {
+// Bar draws "epoch 2/5 [=====>    ] 120/469 steps, 8.1 steps/s, ETA 43s".
+func (t *EpochTable) Bar(r train.StepReport) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if time.Since(t.last) < 100*time.Millisecond && r.Step != r.Steps {
@@ -87,7 +91,7 @@ func (t *epochTable) bar(r StepReport) {
 	t.barShown = true
 }
 
-func (t *epochTable) clearBar() {
+func (t *EpochTable) clearBar() {
 	if t.barShown {
 		fmt.Fprintf(t.w, "\r%s\r", strings.Repeat(" ", 100))
 		t.barShown = false
@@ -101,17 +105,17 @@ func PrintCosts(w io.Writer, r *Results) {
 		fmt.Fprintf(w, " (plaintext reference %.3fs)", r.Cost.PlaintextSeconds)
 	}
 	if r.Cost.DealerBytesSent > 0 {
-		fmt.Fprintf(w, "; dealer sent %s", humanBytes(r.Cost.DealerBytesSent))
+		fmt.Fprintf(w, "; dealer sent %s", HumanBytes(r.Cost.DealerBytesSent))
 	}
 	fmt.Fprintln(w)
 	for _, p := range r.Cost.Parties {
-		fmt.Fprintf(w, "party %d: sent %s, received %s, %d rounds; %.2fs waiting for preprocessing", p.Party, humanBytes(p.BytesSent), humanBytes(p.BytesReceived), p.Rounds, p.PreprocessingSeconds)
+		fmt.Fprintf(w, "party %d: sent %s, received %s, %d rounds; %.2fs waiting for preprocessing", p.Party, HumanBytes(p.BytesSent), HumanBytes(p.BytesReceived), p.Rounds, p.PreprocessingSeconds)
 		if p.PreprocessingBytesSent > 0 || p.SetupSeconds > 0 {
 			fmt.Fprintf(w, " (dealer-free: setup %.2fs, ", p.SetupSeconds)
 			if p.OfflineSeconds > 0 {
 				fmt.Fprintf(w, "offline phase %.2fs, ", p.OfflineSeconds)
 			}
-			fmt.Fprintf(w, "sent %s)", humanBytes(p.PreprocessingBytesSent))
+			fmt.Fprintf(w, "sent %s)", HumanBytes(p.PreprocessingBytesSent))
 		}
 		fmt.Fprintln(w)
 	}
@@ -123,7 +127,7 @@ func PrintCosts(w io.Writer, r *Results) {
 	fmt.Fprintf(w, "per-layer cost of party %d (all steps):\n", r.Cost.Parties[0].Party)
 	fmt.Fprintf(w, "  %-18s %10s %12s %8s\n", "scope", "time", "sent", "rounds")
 	for _, l := range layers {
-		fmt.Fprintf(w, "  %-18s %9.2fs %12s %8d\n", l.Name, l.Time.Seconds(), humanBytes(l.BytesSent), l.Rounds)
+		fmt.Fprintf(w, "  %-18s %9.2fs %12s %8d\n", l.Name, l.Time.Seconds(), HumanBytes(l.BytesSent), l.Rounds)
 	}
 }
 
@@ -140,7 +144,7 @@ func layerOrder(name string) string {
 	return "3" + name
 }
 
-func humanBytes(n int64) string {
+func HumanBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))

@@ -1,4 +1,4 @@
-package party
+package report
 
 import (
 	"encoding/json"
@@ -7,37 +7,38 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"time"
 
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/train"
 	"github.com/tessera-mpc/tessera/protocol"
 )
 
 // Results is what a run writes: the config it ran, per-epoch metrics of the secure
 // run beside the plaintext reference, final metrics, costs and versions.
 type Results struct {
-	Config    *Config           `json:"config"`
-	Mode      string            `json:"mode"`
-	Transport string            `json:"transport"`
-	Layout    Layout            `json:"layout"`
-	Epochs    []EpochResult     `json:"epochs"`
-	Final     FinalResult       `json:"final"`
-	Cost      Cost              `json:"cost"`
-	Versions  map[string]string `json:"versions"`
+	Config    *experiment.Config `json:"config"`
+	Mode      string             `json:"mode"`
+	Transport string             `json:"transport"`
+	Layout    experiment.Layout  `json:"layout"`
+	Epochs    []EpochResult      `json:"epochs"`
+	Final     FinalResult        `json:"final"`
+	Cost      Cost               `json:"cost"`
+	Versions  map[string]string  `json:"versions"`
 }
 
 // EpochResult pairs one epoch's secure and plaintext metrics.
 type EpochResult struct {
-	Epoch     int      `json:"epoch"`
-	Steps     int      `json:"steps"`
-	Secure    Metrics  `json:"secure"`
-	Plaintext *Metrics `json:"plaintext,omitempty"`
-	SecureSec float64  `json:"secure_elapsed_s"`
+	Epoch     int            `json:"epoch"`
+	Steps     int            `json:"steps"`
+	Secure    train.Metrics  `json:"secure"`
+	Plaintext *train.Metrics `json:"plaintext,omitempty"`
+	SecureSec float64        `json:"secure_elapsed_s"`
 }
 
 // FinalResult holds the last epoch's metrics.
 type FinalResult struct {
-	Secure    Metrics  `json:"secure"`
-	Plaintext *Metrics `json:"plaintext,omitempty"`
+	Secure    train.Metrics  `json:"secure"`
+	Plaintext *train.Metrics `json:"plaintext,omitempty"`
 }
 
 // Cost is the price of the secure run.
@@ -66,21 +67,6 @@ type PartyCost struct {
 	SetupSeconds           float64 `json:"setup_s,omitempty"`
 	// OfflineSeconds is the offline phase of preprocessing_mode: offline-first.
 	OfflineSeconds float64 `json:"offline_s,omitempty"`
-}
-
-// partyCost gathers one party's costs: online traffic from its online channel,
-// dealer-free preprocessing traffic from its other channels.
-func partyCost(party int, l links, e *protocol.Engine, scopes []protocol.ScopeCost, prep, setup, offline time.Duration) PartyCost {
-	st := l.online.Stats()
-	pc := PartyCost{
-		Party: party, BytesSent: st.BytesSent, BytesReceived: st.BytesReceived, Rounds: st.Rounds,
-		Peers: st.Peers, Operations: e.Costs(), Layers: scopes,
-		PreprocessingSeconds: prep.Seconds(), SetupSeconds: setup.Seconds(), OfflineSeconds: offline.Seconds(),
-	}
-	for _, r := range l.prep {
-		pc.PreprocessingBytesSent += r.Stats().BytesSent
-	}
-	return pc
 }
 
 // Versions reports the build: Go, this module and its dependencies.

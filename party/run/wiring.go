@@ -1,15 +1,15 @@
-package party
+package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
-	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/protocol"
-	"github.com/tessera-mpc/tessera/protocol/he"
-	"github.com/tessera-mpc/tessera/protocol/ot"
 )
 
 // links are one party's channels to its peers: the online engine's, and with
@@ -20,36 +20,6 @@ type links struct {
 	he, ot protocol.Transport
 	// prep reports the preprocessing channels' traffic (nil with a dealer).
 	prep []protocol.StatsReporter
-}
-
-// timedSource adds the time spent in a preprocessing source to *spent.
-type timedSource struct {
-	protocol.Source
-	spent *time.Duration
-}
-
-// Fetch implements protocol.Source.
-func (t timedSource) Fetch(ctx context.Context, req protocol.Request) (protocol.Material, error) {
-	defer func(start time.Time) { *t.spent += time.Since(start) }(time.Now())
-	return t.Source.Fetch(ctx, req)
-}
-
-// dealerFreeSource sets up party self's dealer-free preprocessing: threshold-CKKS
-// keys for the arithmetic material and pairwise OTs for the binary material.
-func dealerFreeSource(ctx context.Context, l links, rnd Randomness, self int) (protocol.Source, error) {
-	var heOpts []he.Option
-	if rnd.InsecureSeed != nil {
-		heOpts = append(heOpts, he.WithRand(rnd.stream("he", self)))
-	}
-	arith, err := he.Setup(ctx, l.he, heOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("HE key setup: %w", err)
-	}
-	binary, err := newOTSource(ctx, l.ot, rnd, self)
-	if err != nil {
-		return nil, fmt.Errorf("OT setup: %w", err)
-	}
-	return protocol.Router{}.Route(arith, he.Kinds...).Route(binary, ot.Kinds...), nil
 }
 
 // muxedLinks splits each party's transport into the online, HE and OT channels.
@@ -98,9 +68,9 @@ type parties struct {
 // connectParties wires n parties on this machine: in memory (a network per
 // protocol) or over libp2p hosts on 127.0.0.1 (the dealer as its own node, or a
 // mux of online, HE and OT channels without one).
-func connectParties(ctx context.Context, cfg *Config, transportKind string, rnd Randomness) (*parties, error) {
+func connectParties(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, rnd Randomness) (*parties, error) {
 	n := cfg.Parties
-	dealerFree := cfg.Preprocessing == "he"
+	dealerFree := cfg.Preprocessing == experiment.PrepHE
 	ps := &parties{links: make([]links, n), dealerDone: make(chan error, 1), close: func() {}}
 	if !dealerFree {
 		d, err := protocol.NewDealer(n, rnd.Dealer())
@@ -111,7 +81,7 @@ func connectParties(ctx context.Context, cfg *Config, transportKind string, rnd 
 	}
 	memoryNet := func() ([]*network.Memory, error) { return network.NewMemoryNetwork(n) }
 	switch transportKind {
-	case "", "memory":
+	case "", TransportMemory:
 		nets := 1
 		if dealerFree {
 			nets = 3
@@ -131,7 +101,7 @@ func connectParties(ctx context.Context, cfg *Config, transportKind string, rnd 
 			}
 		}
 		ps.dealerDone <- nil
-	case "libp2p":
+	case TransportLibp2p:
 		members := n + 1 // the dealer's node
 		if dealerFree {
 			members = n
@@ -163,25 +133,81 @@ func connectParties(ctx context.Context, cfg *Config, transportKind string, rnd 
 			ps.remote = true
 		}
 	default:
-		return nil, fmt.Errorf("transport: %q is not one of memory, libp2p", transportKind)
+		return nil, experiment.OneOf("transport", transportKind, []TransportKind{TransportMemory, TransportLibp2p})
 	}
 	return ps, nil
 }
 
-// source makes party i's preprocessing source; end (never nil) ends a remote
-// dealer's session, setup is the time a dealer-free setup took.
-func (ps *parties) source(ctx context.Context, i int, rnd Randomness) (src protocol.Source, end func(context.Context) error, setup time.Duration, err error) {
-	end = func(context.Context) error { return nil }
-	switch {
-	case ps.dealer == nil:
-		start := time.Now()
-		src, err = dealerFreeSource(ctx, ps.links[i], rnd, i)
-		return src, end, time.Since(start), err
-	case ps.remote:
-		src, end, err = protocol.RemoteDealerSource(ctx, ps.links[i].online, len(ps.links))
-		return src, end, 0, err
-	default:
-		src, err = ps.dealer.Source(i)
-		return src, end, 0, err
+// material is where party i's preprocessing comes from in this wiring.
+func (ps *parties) material(rnd Randomness) material {
+	m := material{remote: ps.remote, parties: len(ps.links), rnd: rnd}
+	if !ps.remote {
+		m.dealer = ps.dealer
 	}
+	return m
 }
+
+// loopbackLibp2p starts n real libp2p hosts on 127.0.0.1 with fresh identities and
+// connects them: a deployment on one machine, for simulation and tests.
+func loopbackLibp2p(ctx context.Context, n int, session [32]byte) ([]*network.Libp2pTransport, error) {
+	keys := make([]crypto.PrivKey, n)
+	peers := make([]network.PeerInfo, n)
+	for i := range keys {
+		k, err := network.GenerateIdentity()
+		if err != nil {
+			return nil, err
+		}
+		id, err := network.PeerIDFromKey(k)
+		if err != nil {
+			return nil, err
+		}
+		keys[i], peers[i] = k, network.PeerInfo{Index: i, ID: id}
+	}
+	ts := make([]*network.Libp2pTransport, n)
+	closeStarted := func() {
+		var started []*network.Libp2pTransport
+		for _, t := range ts {
+			if t != nil {
+				started = append(started, t)
+			}
+		}
+		closeAll(started)
+	}
+	for i := range ts {
+		t, err := network.NewLibp2pHost(network.Libp2pConfig{
+			Self: i, Key: keys[i], ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Peers: peers, Session: session[:],
+		})
+		if err != nil {
+			closeStarted()
+			return nil, err
+		}
+		ts[i] = t
+		peers[i].Addrs = t.Addrs()
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, t := range ts {
+		wg.Go(func() {
+			if err := t.Connect(ctx, peers); err != nil {
+				errs[i] = fmt.Errorf("party %d: %w", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		closeStarted()
+		return nil, err
+	}
+	return ts, nil
+}
+
+// TransportKind is how the parties of a simulation or benchmark talk.
+type TransportKind string
+
+// The transports.
+const (
+	// TransportMemory: in-process queues (and an in-process dealer).
+	TransportMemory TransportKind = "memory"
+	// TransportLibp2p: real hosts on 127.0.0.1 (the dealer as its own node).
+	TransportLibp2p TransportKind = "libp2p"
+)

@@ -1,4 +1,4 @@
-package party
+package run
 
 import (
 	"crypto/rand"

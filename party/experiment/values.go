@@ -1,0 +1,104 @@
+package experiment
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tessera-mpc/tessera/protocol"
+)
+
+// Preprocessing is where the parties' correlated randomness comes from.
+type Preprocessing string
+
+// The preprocessing kinds.
+const (
+	// PrepDealer: a trusted dealer (in simulation in-process, deployed as its own node).
+	PrepDealer Preprocessing = "dealer"
+	// PrepHE: dealer-free; threshold-CKKS keys make the arithmetic material,
+	// pairwise OT the bits.
+	PrepHE Preprocessing = "he"
+)
+
+// PrepMode is when dealer-free material is made.
+type PrepMode string
+
+// The preprocessing modes for dealer-free material.
+const (
+	// PrepOnDemand makes each piece of material when the online phase asks for it.
+	PrepOnDemand PrepMode = "on-demand"
+	// PrepPipelined fetches material ahead of the online phase, a bounded number
+	// of requests ahead, so memory stays bounded.
+	PrepPipelined PrepMode = "pipelined"
+	// PrepOfflineFirst makes all the material of the run before training starts,
+	// and reports that offline phase apart.
+	PrepOfflineFirst PrepMode = "offline-first"
+)
+
+// Partition is how the training set is divided among the parties.
+type Partition string
+
+// The partitions.
+const (
+	// PartitionContiguous: party i holds the i-th contiguous slice of the rows.
+	PartitionContiguous Partition = "contiguous"
+	// PartitionVertical: party i holds the i-th block of feature columns of every row.
+	PartitionVertical Partition = "vertical"
+)
+
+// Scaling is how features are scaled before training.
+type Scaling string
+
+// The scalings.
+const (
+	// ScaleStandardize: global mean and standard deviation per feature, from a
+	// secure sum of the parties' column sums.
+	ScaleStandardize Scaling = "standardize"
+	// ScaleNone uses the features as they are.
+	ScaleNone Scaling = "none"
+)
+
+// OutputModel says who learns the trained model.
+type OutputModel string
+
+// The output modes.
+const (
+	// OutputReveal: every party learns the model (revealed after every epoch).
+	OutputReveal OutputModel = "reveal"
+	// OutputRevealTo: only the output party learns it.
+	OutputRevealTo OutputModel = "reveal-to"
+	// OutputShared: it stays secret-shared; each party keeps its share.
+	OutputShared OutputModel = "shared"
+)
+
+// The known values of every enumerated setting, in the order error messages list
+// them: the one place they are checked.
+var (
+	preprocessings = []Preprocessing{PrepDealer, PrepHE}
+	prepModes      = []PrepMode{PrepPipelined, PrepOfflineFirst, PrepOnDemand}
+	partitions     = []Partition{PartitionContiguous, PartitionVertical}
+	scalings       = []Scaling{ScaleStandardize, ScaleNone}
+	outputModels   = []OutputModel{OutputReveal, OutputRevealTo, OutputShared}
+	openings       = []protocol.Opening{protocol.OpenAllToAll, protocol.OpenViaKing}
+)
+
+// OneOf checks an enumerated setting; the error names the field and the known
+// values.
+func OneOf[T ~string](field string, v T, known []T) error {
+	if slices.Contains(known, v) {
+		return nil
+	}
+	names := make([]string, len(known))
+	for i, k := range known {
+		names[i] = string(k)
+	}
+	return fmt.Errorf("%s: %q is not supported (known: %s)", field, v, strings.Join(names, ", "))
+}
+
+// optional is OneOf for a setting that may be left empty.
+func optional[T ~string](field string, v T, known []T) error {
+	if v == "" {
+		return nil
+	}
+	return OneOf(field, v, known)
+}

@@ -1,0 +1,217 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tessera-mpc/tessera/dataset"
+	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/report"
+	"github.com/tessera-mpc/tessera/party/train"
+	"github.com/tessera-mpc/tessera/protocol"
+)
+
+// NodeOptions tune a deployed node.
+type NodeOptions struct {
+	Progress   io.Writer
+	Bar        bool
+	Log        *slog.Logger
+	Randomness Randomness
+	// Preprocessing, when set, overrides the experiment's (every node must agree).
+	Preprocessing experiment.Preprocessing
+}
+
+// Party is one party's whole life in a deployment: connect and handshake, share
+// the layout, fetch preprocessing from the dealer, train, write results. On any
+// failure it tells the peers why before returning, so that they stop too.
+func Party(ctx context.Context, nc *NodeConfig, opts NodeOptions) (*report.Results, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	cfg, err := nc.loadExperiment(opts)
+	if err != nil {
+		return nil, err
+	}
+	self := nc.Party
+	own, test, err := nc.loadOwnData(cfg, self)
+	if err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
+	tr, err := nc.connect(ctx, cfg, self, log)
+	if err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
+	res, err := deployedParty{cfg: cfg, nc: nc, tr: tr, own: own, test: test, opts: opts, progress: progress, log: log}.run(ctx)
+	if err != nil {
+		leave(tr, err)
+		return nil, err
+	}
+	if err := tr.Close(); err != nil {
+		log.Warn("closing the transport", "err", err)
+	}
+	return res, nil
+}
+
+// leave ends a failed node's session. If the failure is its own, it tells the peers
+// which party failed and where; if it only echoes another party's abort, the peers
+// have heard that party already, and a second abort would hide the root cause.
+func leave(tr *network.Libp2pTransport, err error) {
+	var abort *network.PeerAbortError
+	if errors.As(err, &abort) {
+		tr.Close()
+		return
+	}
+	var private *train.PrivateError
+	if errors.As(err, &private) {
+		tr.Abort(private.Public) // the details stay with this party's operator
+		return
+	}
+	tr.Abort(firstLine(err.Error()))
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// deployedParty is one party of a deployment, connected to its peers.
+type deployedParty struct {
+	cfg       *experiment.Config
+	nc        *NodeConfig
+	tr        *network.Libp2pTransport
+	own, test *dataset.Dataset
+	opts      NodeOptions
+	progress  io.Writer
+	log       *slog.Logger
+}
+
+// run checks the experiment and exchanges the layout with the peers (before any
+// preprocessing: nothing, not even key material, is exchanged before the parties
+// agree on the experiment), builds the node, trains and writes the results.
+func (p deployedParty) run(ctx context.Context) (*report.Results, error) {
+	cfg, self := p.cfg, p.nc.Party
+	l := links{online: p.tr}
+	dealerFree := cfg.Preprocessing == experiment.PrepHE
+	if dealerFree {
+		ls, closeMuxes, err := muxedLinks([]transport{p.tr})
+		if err != nil {
+			return nil, err
+		}
+		defer closeMuxes()
+		l = ls[0]
+	}
+	lay, err := handshake(ctx, l.online, cfg, p.own)
+	if err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
+	spec := nodeSpec{cfg: cfg, self: self, links: l, material: material{remote: !dealerFree, parties: cfg.Parties, rnd: p.opts.Randomness}, engine: engineConfig(cfg, p.opts.Randomness, self)}
+	if dealerFree && cfg.PreprocessingMode != experiment.PrepOnDemand {
+		spec.plan = func(ctx context.Context) (*protocol.Plan, error) {
+			return RecordPlan(ctx, cfg, lay, p.own.Task, p.own.Classes, p.test)
+		}
+	}
+	nd, err := buildNode(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
+	defer nd.stop()
+	if dealerFree {
+		fmt.Fprintf(p.progress, "party %d: dealer-free preprocessing set up in %.2fs\n", self, nd.setup.Seconds())
+	}
+	if nd.offline > 0 {
+		fmt.Fprintf(p.progress, "party %d: offline phase made %d requests' material in %.2fs\n", self, nd.planLen, nd.offline.Seconds())
+	}
+	fmt.Fprintf(p.progress, "party %d of %d: %s, %s partition %s, %d fractional bits\n", self, cfg.Parties, cfg.Name, cfg.Dataset.Partition, partSizes(lay), cfg.Precision)
+	table := report.NewEpochTable(p.progress, p.own.Task == dataset.Classification, false)
+	hooks := train.Hooks{Epoch: func(r train.EpochReport) {
+		table.Row(r, train.EpochReport{Epoch: r.Epoch})
+		p.log.Info("epoch done", "epoch", r.Epoch, "seconds", r.Elapsed.Seconds())
+	}}
+	if p.opts.Bar {
+		hooks.Step = table.Bar
+	}
+	start := time.Now()
+	sr, err := train.Secure(ctx, cfg, nd.engine, train.Local{Own: p.own, Layout: lay, Test: p.test}, hooks)
+	if err != nil {
+		return nil, err
+	}
+	if err := nd.end(ctx); err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
+	res := &report.Results{Config: cfg, Mode: "run", Transport: string(TransportLibp2p), Layout: lay, Versions: report.Versions()}
+	for _, r := range sr.Epochs {
+		res.Epochs = append(res.Epochs, report.EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, SecureSec: r.Elapsed.Seconds()})
+	}
+	res.Final.Secure = res.Epochs[len(res.Epochs)-1].Secure
+	res.Cost = report.Cost{WallSeconds: time.Since(start).Seconds(), Parties: []report.PartyCost{nd.cost(sr.Scopes)}}
+	report.PrintCosts(p.progress, res)
+	return res, p.write(sr, res)
+}
+
+// write saves the model (or this party's share of it) and the results, where the
+// node config says.
+func (p deployedParty) write(sr *train.SecureResult, res *report.Results) error {
+	if p.nc.ModelDir != "" {
+		results := make([]*train.SecureResult, p.cfg.Parties)
+		results[p.nc.Party] = sr
+		files, err := report.SaveModels(p.nc.path(p.nc.ModelDir), p.cfg, results)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			fmt.Fprintf(p.progress, "model written to %s\n", f)
+		}
+	}
+	if p.nc.Results != "" {
+		if err := report.WriteJSON(p.nc.path(p.nc.Results), res); err != nil {
+			return err
+		}
+		fmt.Fprintf(p.progress, "results written to %s\n", p.nc.path(p.nc.Results))
+	}
+	return nil
+}
+
+// Dealer is the dealer node's life: connect to the parties, send seeds, answer
+// the last party's requests until it ends the session.
+func Dealer(ctx context.Context, nc *NodeConfig, opts NodeOptions) error {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := nc.loadExperiment(opts)
+	if err != nil {
+		return err
+	}
+	if cfg.Preprocessing != experiment.PrepDealer {
+		return fmt.Errorf("the experiment's preprocessing is %q: it needs no dealer", cfg.Preprocessing)
+	}
+	tr, err := nc.connect(ctx, cfg, cfg.Parties, log)
+	if err != nil {
+		return fmt.Errorf("dealer: %w", err)
+	}
+	d, err := protocol.NewDealer(cfg.Parties, opts.Randomness.Dealer())
+	if err != nil {
+		return err
+	}
+	if err := protocol.ServeDealer(ctx, tr, d); err != nil {
+		leave(tr, err)
+		return err
+	}
+	if opts.Progress != nil {
+		fmt.Fprintf(opts.Progress, "dealer: session of %s done, sent %s\n", cfg.Name, report.HumanBytes(d.BytesSent()))
+	}
+	return tr.Close()
+}

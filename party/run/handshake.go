@@ -1,0 +1,97 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/tessera-mpc/tessera/dataset"
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/protocol"
+)
+
+// handshake checks that every party runs the same experiment and exchanges the
+// layout, on a public-only engine: the node's engine does not exist yet, and no
+// preprocessing (not even key material) moves before the parties agree. The node's
+// engine numbers its rounds from 0 again; links are ordered, so the handshake's
+// messages are read before any of the engine's.
+func handshake(ctx context.Context, tr protocol.Transport, cfg *experiment.Config, own *dataset.Dataset) (experiment.Layout, error) {
+	e, err := publicEngine(tr, cfg)
+	if err != nil {
+		return experiment.Layout{}, err
+	}
+	if err := checkSameExperiment(ctx, e, cfg); err != nil {
+		return experiment.Layout{}, err
+	}
+	return exchangeLayout(ctx, e, cfg, own)
+}
+
+// ProtocolVersion is what deployed nodes compare in their handshake.
+const ProtocolVersion = "tessera/1"
+
+// maxConfigBytes bounds the experiment config a peer may send.
+const maxConfigBytes = 1 << 16
+
+// checkSameExperiment compares the parties' experiment configs field by field, so
+// that a mismatch says what differs, before any share moves.
+func checkSameExperiment(ctx context.Context, e *protocol.Engine, cfg *experiment.Config) error {
+	ours := cfg.Canonical()
+	all, err := e.ExchangeBlobs(ctx, ours, maxConfigBytes)
+	if err != nil {
+		return fmt.Errorf("exchanging experiment configs: %w", err)
+	}
+	for p, theirs := range all {
+		if p == e.Self() {
+			continue
+		}
+		diffs, err := experiment.DiffConfigs(ours, theirs)
+		if err != nil {
+			return fmt.Errorf("party %d's experiment config: %w", p, err)
+		}
+		if len(diffs) > 0 {
+			return fmt.Errorf("party %d runs a different experiment: %s", p, strings.Join(diffs, "; "))
+		}
+	}
+	return nil
+}
+
+// Bounds on what a peer may declare it holds, so that a bad peer cannot make the
+// others allocate without limit.
+const (
+	maxRows     = 1 << 26
+	maxFeatures = 1 << 20
+)
+
+// exchangeLayout tells every party how many rows and columns each holds: public
+// metadata every party needs to share its data and split batches.
+func exchangeLayout(ctx context.Context, e *protocol.Engine, cfg *experiment.Config, own *dataset.Dataset) (experiment.Layout, error) {
+	all, err := e.ExchangePublic(ctx, []uint64{uint64(own.Rows()), uint64(own.Features())})
+	if err != nil {
+		return experiment.Layout{}, fmt.Errorf("exchanging row counts: %w", err)
+	}
+	for p, w := range all {
+		if w[0] == 0 || w[0] > maxRows || w[1] == 0 || w[1] > maxFeatures {
+			return experiment.Layout{}, fmt.Errorf("party %d declares %d rows of %d columns (allowed: 1 to %d rows, 1 to %d columns)", p, w[0], w[1], maxRows, maxFeatures)
+		}
+	}
+	if cfg.Dataset.Partition == experiment.PartitionVertical {
+		lay := experiment.Layout{Vertical: true, Rows: own.Rows(), LabelHolder: cfg.Dataset.LabelHolder}
+		for p, w := range all {
+			if int(w[0]) != own.Rows() {
+				return experiment.Layout{}, fmt.Errorf("vertical partition: party %d holds %d rows, this party %d", p, w[0], own.Rows())
+			}
+			lay.ColsPerParty = append(lay.ColsPerParty, int(w[1]))
+			lay.Features += int(w[1])
+		}
+		return lay, nil
+	}
+	lay := experiment.Layout{Features: own.Features()}
+	for p, w := range all {
+		if int(w[1]) != own.Features() {
+			return experiment.Layout{}, fmt.Errorf("party %d's rows have %d features, this party's %d", p, w[1], own.Features())
+		}
+		lay.RowsPerParty = append(lay.RowsPerParty, int(w[0]))
+		lay.Rows += int(w[0])
+	}
+	return lay, nil
+}

@@ -1,0 +1,100 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/report"
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// nodeSpec is what one party's node is built from.
+type nodeSpec struct {
+	cfg      *experiment.Config
+	self     int
+	links    links
+	material material
+	// plan, when set, gives the recorded plan once the source is set up; the
+	// node then makes material ahead as cfg.PreprocessingMode says.
+	plan   func(context.Context) (*protocol.Plan, error)
+	engine protocol.Config
+}
+
+// node is one party ready to compute: its engine over its online link, with its
+// preprocessing source made, pipelined and timed.
+type node struct {
+	self     int
+	engine   *protocol.Engine
+	links    links
+	recorder *protocol.Recorder // with material.record
+	planLen  int                // requests of the plan, when pipelined
+	// prep is the time spent waiting for material; setup the dealer-free setup;
+	// offline an offline-first phase.
+	prep, setup, offline time.Duration
+	stop                 func()
+	end                  func(context.Context) error
+}
+
+// engineConfig is the engine setting of party self of cfg.
+func engineConfig(cfg *experiment.Config, rnd Randomness, self int) protocol.Config {
+	return protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: rnd.Party(self), Parties: cfg.Parties, Opening: cfg.Opening}
+}
+
+// buildNode makes a node's life up to training: make the source, pipeline it,
+// time it, make the engine. Every run builds its parties here.
+func buildNode(ctx context.Context, spec nodeSpec) (*node, error) {
+	nd := &node{self: spec.self, links: spec.links, stop: func() {}}
+	opened, err := spec.material.open(ctx, spec.self, spec.links)
+	if err != nil {
+		return nil, fmt.Errorf("preprocessing: %w", err)
+	}
+	nd.end, nd.setup, nd.recorder = opened.end, opened.setup, opened.recorder
+	src := opened.src
+	if spec.plan != nil {
+		plan, err := spec.plan(ctx)
+		if err != nil {
+			nd.close(ctx)
+			return nil, err
+		}
+		if src, nd.offline, nd.stop, err = pipelined(ctx, spec.cfg, src, plan); err != nil {
+			nd.stop = func() {}
+			nd.close(ctx)
+			return nil, err
+		}
+		nd.planLen = plan.Len()
+	}
+	if nd.engine, err = protocol.NewEngine(spec.links.online, timedSource{Source: src, spent: &nd.prep}, spec.engine); err != nil {
+		nd.close(ctx)
+		return nil, err
+	}
+	return nd, nil
+}
+
+// close stops a pipeline and ends a remote dealer's session.
+func (nd *node) close(ctx context.Context) error {
+	nd.stop()
+	return nd.end(ctx)
+}
+
+// cost is the node's traffic and time, with the scope costs of its run.
+func (nd *node) cost(scopes []protocol.ScopeCost) report.PartyCost {
+	return partyCost(nd.self, nd.links, nd.engine, scopes, nd.prep, nd.setup, nd.offline)
+}
+
+// partyCost gathers one party's costs: online traffic from its online channel,
+// dealer-free preprocessing traffic from its other channels.
+func partyCost(party int, l links, e *protocol.Engine, scopes []protocol.ScopeCost, prep, setup, offline time.Duration) report.PartyCost {
+	st := l.online.Stats()
+	pc := report.PartyCost{
+		Party: party, BytesSent: st.BytesSent, BytesReceived: st.BytesReceived, Rounds: st.Rounds,
+		Peers: st.Peers, Operations: e.Costs(), Layers: scopes,
+		PreprocessingSeconds: prep.Seconds(), SetupSeconds: setup.Seconds(), OfflineSeconds: offline.Seconds(),
+	}
+	for _, r := range l.prep {
+		pc.PreprocessingBytesSent += r.Stats().BytesSent
+	}
+	return pc
+}

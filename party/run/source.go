@@ -1,0 +1,132 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/he"
+	"github.com/tessera-mpc/tessera/protocol/ot"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// Everything here touches the preprocessing interface protocol.Source: where a
+// node's material comes from (an in-process dealer, the dealer's node, or
+// dealer-free setup), and the decorators the node builder puts around it
+// (recording, pipelining, timing).
+
+// material says where a node's preprocessing material comes from: an in-process
+// trusted dealer, the dealer's own node (member `parties` of the online link), or,
+// with neither, dealer-free setup over the links' HE and OT channels.
+type material struct {
+	dealer  *protocol.Dealer
+	remote  bool
+	parties int
+	rnd     Randomness // of dealer-free setup
+	// record keeps every request made (the dry run that finds the plan).
+	record bool
+}
+
+// openedSource is a node's own source, before the builder decorates it.
+type openedSource struct {
+	src      protocol.Source
+	end      func(context.Context) error // ends a remote dealer's session (never nil)
+	setup    time.Duration               // dealer-free key and OT setup
+	recorder *protocol.Recorder
+}
+
+// open makes party self's source.
+func (m material) open(ctx context.Context, self int, l links) (openedSource, error) {
+	o := openedSource{end: func(context.Context) error { return nil }}
+	var err error
+	switch {
+	case m.dealer != nil:
+		o.src, err = m.dealer.Source(self)
+	case m.remote:
+		o.src, o.end, err = protocol.RemoteDealerSource(ctx, l.online, m.parties)
+	default:
+		start := time.Now()
+		o.src, err = dealerFreeSource(ctx, l, m.rnd, self)
+		o.setup = time.Since(start)
+	}
+	if err != nil {
+		return o, err
+	}
+	if m.record {
+		o.recorder = protocol.NewRecorder(o.src)
+		o.src = o.recorder
+	}
+	return o, nil
+}
+
+// publicEngine is an engine that only exchanges public values (the handshake
+// before the parties agree on the experiment): it holds no material.
+func publicEngine(tr protocol.Transport, cfg *experiment.Config) (*protocol.Engine, error) {
+	return protocol.NewEngine(tr, noMaterial, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Parties: cfg.Parties, Opening: cfg.Opening})
+}
+
+// errNoMaterial is what a public-only engine answers if it is asked for material.
+var errNoMaterial = errors.New("party: no preprocessing before the parties agree on the experiment")
+
+// noMaterial is the source of a public-only engine.
+var noMaterial = protocol.SourceFunc(func(context.Context, protocol.Request) (protocol.Material, error) {
+	return protocol.Material{}, errNoMaterial
+})
+
+// pipelineDepth bounds how many requests a pipelined source keeps ready.
+const pipelineDepth = 64
+
+// pipelined wraps a dealer-free source as the config's preprocessing mode says; it
+// returns the source to use, the time an offline-first phase took, and a stop
+// function.
+func pipelined(ctx context.Context, cfg *experiment.Config, src protocol.Source, plan *protocol.Plan) (protocol.Source, time.Duration, func(), error) {
+	switch cfg.PreprocessingMode {
+	case experiment.PrepOnDemand:
+		return src, 0, func() {}, nil
+	case experiment.PrepOfflineFirst:
+		start := time.Now()
+		p := protocol.NewPipeline(ctx, src, plan, 0)
+		if err := p.Wait(ctx); err != nil {
+			p.Close()
+			return nil, 0, nil, fmt.Errorf("offline phase: %w", err)
+		}
+		return p, time.Since(start), p.Close, nil
+	default:
+		p := protocol.NewPipeline(ctx, src, plan, pipelineDepth)
+		return p, 0, p.Close, nil
+	}
+}
+
+// timedSource adds the time spent in a preprocessing source to *spent.
+type timedSource struct {
+	protocol.Source
+	spent *time.Duration
+}
+
+// Fetch implements protocol.Source.
+func (t timedSource) Fetch(ctx context.Context, req protocol.Request) (protocol.Material, error) {
+	defer func(start time.Time) { *t.spent += time.Since(start) }(time.Now())
+	return t.Source.Fetch(ctx, req)
+}
+
+// dealerFreeSource sets up party self's dealer-free preprocessing: threshold-CKKS
+// keys for the arithmetic material and pairwise OTs for the binary material.
+func dealerFreeSource(ctx context.Context, l links, rnd Randomness, self int) (protocol.Source, error) {
+	var heOpts []he.Option
+	if rnd.InsecureSeed != nil {
+		heOpts = append(heOpts, he.WithRand(rnd.stream("he", self)))
+	}
+	arith, err := he.Setup(ctx, l.he, heOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("HE key setup: %w", err)
+	}
+	// Base OTs with every peer, then IKNP extension on demand.
+	binary, err := ot.Setup(ctx, l.ot)
+	if err != nil {
+		return nil, fmt.Errorf("OT setup: %w", err)
+	}
+	return protocol.Router{}.Route(arith, he.Kinds...).Route(binary, ot.Kinds...), nil
+}
