@@ -89,7 +89,7 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 		return nil, nil, err
 	}
 	res := &report.Results{Config: cfg, Mode: "simulate", Transport: transportName(opts.Transport), Layout: split.Layout, Versions: report.Versions()}
-	for k, r := range results[0].Epochs {
+	for k, r := range results[train.Reporter(cfg)].Epochs {
 		pm := plain.Epochs[k].Metrics
 		res.Epochs = append(res.Epochs, report.EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, Plaintext: &pm, SecureSec: r.Elapsed.Seconds()})
 	}
@@ -106,8 +106,8 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 	return res, results, nil
 }
 
-// simulateParties builds every party's node and trains them together; party 0
-// reports progress through hooks.
+// simulateParties builds every party's node and trains them together; the
+// reporting party (train.Reporter) reports progress through hooks.
 func simulateParties(ctx context.Context, cfg *experiment.Config, split *experiment.Split, wiring *parties, rnd Randomness, hooks train.Hooks, log *slog.Logger) ([]*node, []*train.SecureResult, error) {
 	var planFor func(context.Context) (*protocol.Plan, error)
 	if cfg.Preprocessing == experiment.PrepHE && cfg.PreprocessingMode != experiment.PrepOnDemand {
@@ -131,7 +131,7 @@ func simulateParties(ctx context.Context, cfg *experiment.Config, split *experim
 			defer nd.close(ctx)
 			nodes[i] = nd
 			var h train.Hooks
-			if i == 0 {
+			if i == train.Reporter(cfg) {
 				h = hooks
 			}
 			results[i], err = train.Secure(ctx, cfg, nd.engine, train.Local{Own: split.Parts[i], Layout: split.Layout, Test: split.Test}, h)

@@ -65,6 +65,8 @@ type SecureResult struct {
 	Spec   nn.Spec
 	Scaler *dataset.Standardizer
 	Scopes []protocol.ScopeCost
+	// Openings lists every value the run opened, when and to whom.
+	Openings []Opening
 }
 
 // PrivateError is a failure whose details describe this party's own data (a row,
@@ -79,9 +81,11 @@ func (e *PrivateError) Error() string { return e.Err.Error() }
 func (e *PrivateError) Unwrap() error { return e.Err }
 
 // WeightLimit is the largest weight magnitude training may reach at precision f:
-// the square root of the real-valued headroom 2^(61-2f) of a product before
-// truncation (23,170 at f = 16, 90 at f = 24). A revealed model beyond it stops
-// training with an error rather than letting fixed point overflow silently.
+// about the square root of the real-valued headroom 2^(61-2f) of a product before
+// truncation, rounded down to a power of two (16,384 at f = 16, 64 at f = 24). A
+// model beyond it stops training with an error rather than letting fixed point
+// overflow silently: checked in the clear on a revealed model, and by a secure
+// range check that opens one bit when the model stays shared.
 func WeightLimit(f int) float64 { return math.Ldexp(1, (61-2*f)/2) }
 
 // initMargin is how far beyond its initial range the headroom check lets the first
@@ -101,6 +105,10 @@ func Secure(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, loc
 	net, err := nn.NewSecure(e, in.spec, nn.InitParams(in.spec, cfg.InitSeed()))
 	if err != nil {
 		return nil, err
+	}
+	mo := &monitor{cfg: cfg, e: e, net: net, local: local, in: in, res: res}
+	if in.scaled.Scaler != nil {
+		res.Openings = append(res.Openings, Opening{What: "feature sums and sums of squares", Values: 2 * local.Layout.Features, To: Everyone})
 	}
 	start := time.Now()
 	sched := experiment.NewSchedule(cfg, local.Layout.Rows)
@@ -123,7 +131,8 @@ func Secure(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, loc
 			continue
 		}
 		r := EpochReport{Epoch: st.Epoch + 1, Steps: st.Done}
-		if err := endEpoch(ctx, cfg, e, net, local, in, sse, rowsSeen, &r.Metrics, res); err != nil {
+		mo.epoch = r.Epoch
+		if err := mo.endEpoch(ctx, sse, rowsSeen, &r.Metrics); err != nil {
 			return nil, fmt.Errorf("party %d: epoch %d: %w", self, st.Epoch+1, err)
 		}
 		r.Elapsed = time.Since(start)
@@ -133,7 +142,7 @@ func Secure(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, loc
 		}
 		sse, rowsSeen = sharing.Zeros(1, in.targetCols), 0
 	}
-	if err := output(ctx, cfg, e, net, res); err != nil {
+	if err := mo.output(ctx); err != nil {
 		return nil, fmt.Errorf("party %d: output: %w", self, err)
 	}
 	res.Scopes = e.ScopeCosts()
@@ -188,24 +197,6 @@ func prepareSecure(ctx context.Context, cfg *experiment.Config, e *protocol.Engi
 		return in, fmt.Errorf("party %d: %w", self, err)
 	}
 	return in, nil
-}
-
-// endEpoch opens the epoch's mean squared error (the loss summed over its
-// batches) and monitors the model.
-func endEpoch(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, net *nn.Secure, local Local, in secureInputs, sse sharing.Tensor, rowsSeen int, m *Metrics, res *SecureResult) error {
-	if !in.spec.CrossEntropy() && rowsSeen > 0 {
-		opened, err := e.Open(ctx, sse)
-		if err != nil {
-			return fmt.Errorf("opening the loss: %w", err)
-		}
-		loss := 0.0
-		for _, v := range e.Codec().DecodeTensor(opened[0]) {
-			loss += v
-		}
-		loss /= float64(rowsSeen * in.targetCols)
-		m.TrainLoss = &loss
-	}
-	return monitor(ctx, cfg, e, net, local, local.Layout, in.scaled.Own, in.scaled.Test, m, res)
 }
 
 func checkOwn(self int, lay experiment.Layout, own *dataset.Dataset) error {
@@ -362,112 +353,41 @@ func openSum(ctx context.Context, e *protocol.Engine, mine sharing.Tensor) (shar
 	return opened[0], nil
 }
 
-// monitor computes an epoch's metrics. With output "reveal" the model is opened to
-// every party (it is the agreed output anyway) and evaluated in float64; otherwise
-// the model stays shared and only its predictions on the public test rows are
-// opened.
-func monitor(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, net *nn.Secure, local Local, lay experiment.Layout, ownX, testX [][]float64, m *Metrics, res *SecureResult) error {
-	spec := net.Spec
-	if cfg.Output.Model == experiment.OutputReveal {
-		params, err := net.Reveal(ctx)
-		if err != nil {
-			return err
-		}
-		if w, limit := params.MaxAbs(), WeightLimit(cfg.Precision); w > limit || math.IsNaN(w) {
-			return fmt.Errorf("training diverged: a weight reached %.3g (limit %.3g at precision %d); lower the learning rate", w, limit, cfg.Precision)
-		}
-		res.Model = &params
-		if testX != nil {
-			Evaluate(spec, nn.Predict(spec, params, experiment.DenseOf(testX, spec.Inputs)), local.Test, m)
-		}
-		if spec.CrossEntropy() && !lay.Vertical {
-			loss, err := aggregateLoss(ctx, e, spec, params, ownX, experiment.Targets(local.Own), lay.Rows)
-			if err != nil {
-				return err
-			}
-			m.TrainLoss = &loss
-		}
-		return nil
-	}
-	if testX == nil {
-		return nil
-	}
-	pred, err := SecurePredict(ctx, e, net, testX)
-	if err != nil {
-		return err
-	}
-	Evaluate(spec, pred, local.Test, m)
-	return nil
-}
-
-// aggregateLoss sums every party's loss over its own rows under the revealed model,
-// securely: only the total is opened.
-func aggregateLoss(ctx context.Context, e *protocol.Engine, spec nn.Spec, params nn.Params, ownX, ownY [][]float64, rows int) (float64, error) {
-	local := 0.0
-	if len(ownX) > 0 {
-		pred := nn.Predict(spec, params, experiment.DenseOf(ownX, spec.Inputs))
-		local = spec.LossOf(pred, experiment.DenseOf(ownY, len(ownY[0]))) * float64(len(ownX))
-	}
-	codec := e.Codec()
-	enc, err := codec.Encode(local)
-	if err != nil {
-		return 0, &PrivateError{Public: "its training loss does not fit fixed point", Err: err}
-	}
-	total, err := openSum(ctx, e, sharing.Tensor{Shape: []int{1}, Data: []uint64{enc}})
-	if err != nil {
-		return 0, err
-	}
-	return codec.Decode(total.Data[0]) / float64(rows), nil
-}
-
 // evalChunk bounds the rows of one secure inference call, and so the size of the
 // preprocessing material it asks for.
 const evalChunk = 1024
 
-// SecurePredict runs the shared model on public rows and opens the predictions.
-func SecurePredict(ctx context.Context, e *protocol.Engine, net *nn.Secure, x [][]float64) (*mat.Dense, error) {
-	outs := net.Spec.Outputs()
-	pred := mat.NewDense(len(x), outs, nil)
+// predictShared runs the shared model on public rows, evalChunk rows at a time;
+// the predictions (rows x outputs) stay shared.
+func predictShared(ctx context.Context, e *protocol.Engine, net *nn.Secure, x [][]float64) (sharing.Tensor, error) {
+	var parts []sharing.Tensor
 	for from := 0; from < len(x); from += evalChunk {
 		to := min(from+evalChunk, len(x))
 		enc, err := experiment.EncodeRows(e.Codec(), x[from:to], net.Spec.Inputs, "test data")
 		if err != nil {
-			return nil, err
+			return sharing.Tensor{}, err
 		}
 		out, err := net.Forward(ctx, e.Public(enc))
 		if err != nil {
-			return nil, fmt.Errorf("secure inference: %w", err)
+			return sharing.Tensor{}, fmt.Errorf("secure inference: %w", err)
 		}
-		opened, err := e.Open(ctx, out)
-		if err != nil {
-			return nil, fmt.Errorf("opening test predictions: %w", err)
-		}
-		for i, v := range e.Codec().DecodeTensor(opened[0]) {
-			pred.Set(from+i/outs, i%outs, v)
-		}
+		parts = append(parts, out)
 	}
-	return pred, nil
+	return sharing.ConcatRows(parts...), nil
 }
 
-// output delivers the trained model as configured.
-func output(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, net *nn.Secure, res *SecureResult) error {
-	switch cfg.Output.Model {
-	case experiment.OutputReveal:
-		return nil // revealed at the end of the last epoch
-	case experiment.OutputRevealTo:
-		params, err := net.RevealTo(ctx, cfg.Output.Party)
-		if err != nil {
-			return err
-		}
-		if e.Self() == cfg.Output.Party {
-			res.Model = &params
-		}
-		return nil
-	default:
-		w, b := net.Shares()
-		res.Shares = &ModelShares{Party: e.Self(), Parties: e.Parties(), Precision: e.Codec().FracBits, W: w, B: b}
-		return nil
+// SecurePredict runs the shared model on public rows and opens the predictions
+// to every party: the output of a prediction run, not of training.
+func SecurePredict(ctx context.Context, e *protocol.Engine, net *nn.Secure, x [][]float64) (*mat.Dense, error) {
+	out, err := predictShared(ctx, e, net, x)
+	if err != nil {
+		return nil, err
 	}
+	opened, err := e.Open(ctx, out)
+	if err != nil {
+		return nil, fmt.Errorf("opening the predictions: %w", err)
+	}
+	return mat.NewDense(len(x), net.Spec.Outputs(), e.Codec().DecodeTensor(opened[0])), nil
 }
 
 // Evaluate sets the test metrics of predictions on the test rows (none without any).
