@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tessera-mpc/tessera/dataset"
@@ -283,9 +284,9 @@ func DiffConfigs(ours, theirs []byte) ([]string, error) {
 			}
 			slices.Sort(sorted)
 			for _, k := range sorted {
-				p := k
+				p := printable(k)
 				if path != "" {
-					p = path + "." + k
+					p = path + "." + p
 				}
 				walk(p, xm[k], ym[k])
 			}
@@ -293,12 +294,27 @@ func DiffConfigs(ours, theirs []byte) ([]string, error) {
 		}
 		xj, _ := json.Marshal(x)
 		yj, _ := json.Marshal(y)
-		if !bytes.Equal(xj, yj) {
-			diffs = append(diffs, fmt.Sprintf("%s: ours %s, theirs %s", path, xj, yj))
+		if !bytes.Equal(xj, yj) && len(diffs) < maxDiffs {
+			diffs = append(diffs, fmt.Sprintf("%s: ours %s, theirs %s", path, printable(string(xj)), printable(string(yj))))
 		}
 	}
 	walk("", a, b)
 	return diffs, nil
+}
+
+// maxDiffs bounds the differences reported from one peer's config.
+const maxDiffs = 10
+
+// printable returns s as it is when it is plain printable ASCII, and quoted with
+// every other character escaped otherwise: a peer's text never reaches a log or a
+// terminal as control characters, escape sequences or bidirectional overrides.
+func printable(s string) string {
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			return strconv.QuoteToASCII(s)
+		}
+	}
+	return s
 }
 
 // InitSeed derives the public seed of weight initialisation and batch order.

@@ -39,3 +39,27 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A peer's config reaches the logs escaped: control characters, escape sequences
+// and bidirectional overrides in its keys or values are quoted, never printed raw.
+func TestDiffConfigsEscapesPeerText(t *testing.T) {
+	ours := []byte(`{"name":"t","training":{"epochs":1}}`)
+	theirs := []byte(`{"name":"t\u202e","training":{"epochs":1,"a\u001b[31mred\nfake line":2}}`)
+	diffs, err := experiment.DiffConfigs(ours, theirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diffs) != 2 {
+		t.Fatalf("diffs %q", diffs)
+	}
+	for _, d := range diffs {
+		for _, r := range d {
+			if r < 0x20 || r > 0x7e {
+				t.Fatalf("unescaped character %U in %q", r, d)
+			}
+		}
+	}
+	if !strings.Contains(diffs[1], `training."a\x1b[31mred\nfake line"`) {
+		t.Fatalf("key not quoted: %q", diffs[1])
+	}
+}

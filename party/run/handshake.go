@@ -69,10 +69,23 @@ func exchangeLayout(ctx context.Context, e *protocol.Engine, cfg *experiment.Con
 	if err != nil {
 		return experiment.Layout{}, fmt.Errorf("exchanging row counts: %w", err)
 	}
+	// Each party's part becomes one input whose shares every other party
+	// allocates: bound each part's cells, and the total a party holds of its peers'
+	// parts, before anything is allocated (the engine checks the same again).
+	var peerCells uint64
 	for p, w := range all {
 		if w[0] == 0 || w[0] > maxRows || w[1] == 0 || w[1] > maxFeatures {
 			return experiment.Layout{}, fmt.Errorf("party %d declares %d rows of %d columns (allowed: 1 to %d rows, 1 to %d columns)", p, w[0], w[1], maxRows, maxFeatures)
 		}
+		if cells := w[0] * w[1]; cells > protocol.MaxMessageElements {
+			return experiment.Layout{}, fmt.Errorf("party %d declares %d rows of %d columns: %d cells exceed the bound of %d", p, w[0], w[1], cells, protocol.MaxMessageElements)
+		}
+		if p != e.Self() {
+			peerCells += w[0] * w[1]
+		}
+	}
+	if peerCells > protocol.DefaultMaxPeerInputElements {
+		return experiment.Layout{}, fmt.Errorf("the other parties declare %d cells in all, more than the bound of %d", peerCells, protocol.DefaultMaxPeerInputElements)
 	}
 	if cfg.Dataset.Partition == experiment.PartitionVertical {
 		lay := experiment.Layout{Vertical: true, Rows: own.Rows(), LabelHolder: cfg.Dataset.LabelHolder}

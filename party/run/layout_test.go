@@ -71,3 +71,23 @@ func TestExchangeLayout(t *testing.T) {
 		t.Fatalf("empty party: %v", errs[0])
 	}
 }
+
+// A peer that declares a part whose cell count (not each dimension alone) would
+// make the others allocate without bound is refused before anything is allocated.
+func TestExchangeLayoutBoundsDeclaredCells(t *testing.T) {
+	ts, _ := network.NewMemoryNetwork(2)
+	cfg := &experiment.Config{Parties: 2, Dataset: experiment.DatasetConfig{Partition: experiment.PartitionContiguous}}
+	engine := func(i int) *protocol.Engine {
+		e, err := protocol.NewEngine(ts[i], noMaterial, protocol.Config{Codec: sharing.Codec{FracBits: 16}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	e0, e1 := engine(0), engine(1)
+	go e1.ExchangePublic(context.Background(), []uint64{maxRows, 784}) //nolint:errcheck // the lying peer
+	_, err := exchangeLayout(context.Background(), e0, cfg, table(3, 784))
+	if err == nil || !strings.Contains(err.Error(), "party 1 declares") || !strings.Contains(err.Error(), "cells") {
+		t.Fatalf("a peer declaring %d x 784 cells: %v", maxRows, err)
+	}
+}
