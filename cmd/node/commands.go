@@ -25,8 +25,8 @@ var commands = []command{
 	{"dealer", "--config NODE.yaml", "run the dealer node of a deployment", nodeOf(run.RoleDealer)},
 	{"simulate", "--config FILE [--transport memory|libp2p] [--out FILE] [--model-out DIR] [--report DIR]",
 		"run all parties in one process beside the plaintext reference", simulate},
-	{"predict", "--model FILE [--model FILE ...] [--dataset NAME] [--out FILE]",
-		"evaluate a saved model (plain, or all parties' share files)", predict},
+	{"predict", "--model FILE [--model FILE ...] [--config NODE.yaml] [--dataset NAME] [--out FILE]",
+		"evaluate a saved model: plain, all share files, or with --config one party's share as a deployment", predict},
 	{"bench", "--config FILE [--steps N] [--transport memory,libp2p] [--out FILE]",
 		"time secure training steps beside plaintext ones", bench},
 }

@@ -98,6 +98,12 @@ func (d *deployment) start(i int, extra ...string) *proc {
 	if i == d.parties {
 		cmdName = "dealer"
 	}
+	return d.startCommand(i, cmdName, extra...)
+}
+
+// startCommand starts node i with the given command and its node config.
+func (d *deployment) startCommand(i int, cmdName string, extra ...string) *proc {
+	d.t.Helper()
 	args := append([]string{cmdName, "--config", filepath.Join(d.nodeDir(i), "node.yaml"), "--log-level", "warn"}, extra...)
 	p := &proc{cmd: exec.Command(nodeBinary, args...), stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
@@ -327,4 +333,56 @@ func TestDealerFreeDeployment(t *testing.T) {
 		}
 	}
 	t.Logf("dealer-free deployment: %v", ref)
+}
+
+// TestSharedModelPredictedAsDeployment trains a model that stays shared, then
+// evaluates it as a deployment: each party's `node predict --config` loads only
+// its own share file, and the test metrics equal those of the training run.
+func TestSharedModelPredictedAsDeployment(t *testing.T) {
+	base, err := os.ReadFile("../../configs/diabetes-linreg-3p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := filepath.Join(t.TempDir(), "shared.yaml")
+	os.WriteFile(exp, append(base, []byte("output:\n  model: shared\n")...), 0o644)
+	d := newDeployment(t, exp, 3, "30s", func(i int, cfg string) string {
+		if i < 3 {
+			cfg += "model_dir: model\n"
+		}
+		return cfg
+	})
+	for i, p := range d.startAll() {
+		if code := p.wait(t, 2*time.Minute); code != 0 {
+			t.Fatalf("training: node %d exited %d:\n%s", i, code, p.stderr.String())
+		}
+	}
+	var ps []*proc
+	for i := 0; i < 3; i++ {
+		share := filepath.Join(d.nodeDir(i), "model", fmt.Sprintf("model-share-%d.json", i))
+		ps = append(ps, d.startCommand(i, "predict", "--model", share, "--out", filepath.Join(d.nodeDir(i), "prediction.json")))
+	}
+	ps = append(ps, d.start(3))
+	for i, p := range ps {
+		if code := p.wait(t, 2*time.Minute); code != 0 {
+			t.Fatalf("prediction: node %d exited %d:\n%s", i, code, p.stderr.String())
+		}
+	}
+	for i := 0; i < 3; i++ {
+		trained := readFinal(t, filepath.Join(d.nodeDir(i), "results.json"))["secure"].(map[string]any)["test_mse"].(float64)
+		raw, err := os.ReadFile(filepath.Join(d.nodeDir(i), "prediction.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pred struct {
+			Metrics struct {
+				TestMSE float64 `json:"test_mse"`
+			}
+		}
+		if err := json.Unmarshal(raw, &pred); err != nil {
+			t.Fatal(err)
+		}
+		if d := pred.Metrics.TestMSE - trained; d > 1e-3*trained || d < -1e-3*trained {
+			t.Fatalf("party %d: predicted test MSE %v, training ended with %v", i, pred.Metrics.TestMSE, trained)
+		}
+	}
 }

@@ -3,7 +3,9 @@ package run
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/network"
@@ -101,5 +103,108 @@ func PredictShared(ctx context.Context, shares []*report.ModelFile, test *datase
 	}
 	var m train.Metrics
 	train.Evaluate(spec, preds[0], test, &m)
+	return &Prediction{Rows: test.Rows(), Metrics: m, Secure: true}, nil
+}
+
+// PredictDeployed evaluates a shared model as a deployment: every party runs its
+// own node with only its own share file, over libp2p like `node run` (with the
+// dealer's node when the experiment uses one), on the experiment's public test
+// rows. As in training with a shared model, only totals are opened (the test
+// squared error, the number of rows classified right): predictions on public rows
+// would reveal the model.
+func PredictDeployed(ctx context.Context, nc *NodeConfig, share *report.ModelFile, opts NodeOptions) (*Prediction, error) {
+	cfg, err := nc.loadExperiment(opts)
+	if err != nil {
+		return nil, err
+	}
+	self := nc.Party
+	if err := checkOwnShare(cfg, share, self); err != nil {
+		return nil, err
+	}
+	_, test, err := nc.loadOwnData(cfg, self)
+	if err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
+	if test == nil || test.Rows() == 0 {
+		return nil, fmt.Errorf("party %d: the experiment has no test rows to predict", self)
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tr, err := nc.connect(ctx, cfg, self, log)
+	if err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
+	pred, err := predictWithPeers(ctx, cfg, self, tr, share, test, opts)
+	if err != nil {
+		leave(tr, err)
+		return nil, err
+	}
+	if err := tr.Close(); err != nil {
+		log.Warn("closing the transport", "err", err)
+	}
+	return pred, nil
+}
+
+// checkOwnShare checks that a share file is this party's share of a model
+// trained under this experiment.
+func checkOwnShare(cfg *experiment.Config, share *report.ModelFile, self int) error {
+	switch {
+	case share.Shares == nil:
+		return errors.New("the model file holds a plain model: evaluate it with `node predict --model FILE` alone")
+	case share.Shares.Party != self || share.Shares.Parties != cfg.Parties:
+		return fmt.Errorf("the share file is party %d's of %d, this node is party %d of %d", share.Shares.Party, share.Shares.Parties, self, cfg.Parties)
+	case share.Config.Hash() != cfg.Hash():
+		return errors.New("the share file was trained under another experiment config than this node's")
+	}
+	return nil
+}
+
+// predictWithPeers agrees on the experiment with the peers, builds the node and
+// runs the secure evaluation.
+func predictWithPeers(ctx context.Context, cfg *experiment.Config, self int, tr *network.Libp2pTransport, share *report.ModelFile, test *dataset.Dataset, opts NodeOptions) (*Prediction, error) {
+	l := links{online: tr}
+	dealerFree := cfg.Preprocessing == experiment.PrepHE
+	if dealerFree {
+		ls, closeMuxes, err := muxedLinks([]transport{tr})
+		if err != nil {
+			return nil, err
+		}
+		defer closeMuxes()
+		l = ls[0]
+	}
+	e, err := publicEngine(l.online, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSameExperiment(ctx, e, cfg); err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
+	nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: self, links: l,
+		material: material{remote: !dealerFree, parties: cfg.Parties, rnd: opts.Randomness}, engine: engineConfig(cfg, opts.Randomness, self)})
+	if err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
+	defer nd.stop()
+	spec, err := cfg.Spec(test.Features())
+	if err != nil {
+		return nil, err
+	}
+	net, err := nn.SecureFromShares(nd.engine, spec, share.Shares.W, share.Shares.B)
+	if err != nil {
+		return nil, err
+	}
+	x := test.X
+	if share.Scaler != nil {
+		x = share.Scaler.Apply(x)
+	}
+	var m train.Metrics
+	if _, err := train.SharedTestMetrics(ctx, nd.engine, net, x, test, &m); err != nil {
+		return nil, fmt.Errorf("party %d: secure evaluation: %w", self, err)
+	}
+	if err := nd.end(ctx); err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
 	return &Prediction{Rows: test.Rows(), Metrics: m, Secure: true}, nil
 }

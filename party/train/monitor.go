@@ -196,42 +196,61 @@ func (mo *monitor) predictionsToOutputParty(ctx context.Context, m *Metrics) err
 	return nil
 }
 
-// aggregateTestMetrics opens only totals: the squared error over the test rows
-// (mean squared error) and the number of rows classified right.
+// aggregateTestMetrics opens only totals of the epoch's test predictions.
 func (mo *monitor) aggregateTestMetrics(ctx context.Context, m *Metrics) error {
-	out, err := predictShared(ctx, mo.e, mo.net, mo.in.scaled.Test)
-	if err != nil {
-		return err
+	opened, err := SharedTestMetrics(ctx, mo.e, mo.net, mo.in.scaled.Test, mo.local.Test, m)
+	for _, o := range opened {
+		o.Epoch = mo.epoch
+		mo.res.Openings = append(mo.res.Openings, o)
 	}
-	test := mo.local.Test
+	return err
+}
+
+// SharedTestMetrics evaluates a shared model on public rows x (scaled as the
+// model expects; test holds their targets) and opens only totals, to every party:
+// the squared error over the rows (mean squared error loss) and the number of rows
+// classified right (classification). It returns what it opened.
+func SharedTestMetrics(ctx context.Context, e *protocol.Engine, net *nn.Secure, x [][]float64, test *dataset.Dataset, m *Metrics) ([]Opening, error) {
+	out, err := predictShared(ctx, e, net, x)
+	if err != nil {
+		return nil, err
+	}
 	targets := experiment.Targets(test)
 	t := experiment.DenseOf(targets, len(targets[0]))
-	cells := float64(test.Rows() * len(targets[0]))
-	if !mo.net.Spec.CrossEntropy() {
-		sse, err := nn.SquaredErrorTotal(ctx, mo.e, out, t)
+	var opened []Opening
+	open := func(what string, total sharing.Tensor) (float64, error) {
+		opened = append(opened, Opening{What: what, Values: 1, To: Everyone})
+		v, err := e.Open(ctx, total)
 		if err != nil {
-			return err
+			return 0, fmt.Errorf("opening the %s: %w", what, err)
 		}
-		total, _, err := mo.open(ctx, "test squared-error total", sse, Everyone)
+		return float64(int64(v[0].Data[0])), nil
+	}
+	if !net.Spec.CrossEntropy() {
+		sse, err := nn.SquaredErrorTotal(ctx, e, out, t)
 		if err != nil {
-			return err
+			return opened, err
 		}
-		mse := mo.e.Codec().Decode(total.Data[0]) / cells
+		total, err := open("test squared-error total", sse)
+		if err != nil {
+			return opened, err
+		}
+		mse := total / e.Codec().Scale() / float64(test.Rows()*len(targets[0]))
 		m.TestMSE = &mse
 	}
 	if test.Task == dataset.Classification {
-		correct, err := nn.CorrectCount(ctx, mo.e, out, t)
+		correct, err := nn.CorrectCount(ctx, e, out, t)
 		if err != nil {
-			return err
+			return opened, err
 		}
-		count, _, err := mo.open(ctx, "test correct count", correct, Everyone)
+		count, err := open("test correct count", correct)
 		if err != nil {
-			return err
+			return opened, err
 		}
-		acc := float64(int64(count.Data[0])) / float64(test.Rows())
+		acc := count / float64(test.Rows())
 		m.TestAccuracy = &acc
 	}
-	return nil
+	return opened, nil
 }
 
 // output delivers the trained model as configured.
