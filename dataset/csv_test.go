@@ -111,3 +111,82 @@ func TestLoadCSVMissingFile(t *testing.T) {
 		t.Errorf("error %v, want it to name the file", err)
 	}
 }
+
+func TestLoadCSVSchema(t *testing.T) {
+	// Features chosen and reordered, one skipped ("id"), a categorical column one-hot
+	// encoded from its public list, string labels, and only odd rows kept.
+	body := "id,colour,size,species\n7,red,1.5,cat\n8,blue,2,dog\n9,green,-1,bird\n10,blue,4,cat\n"
+	opts := CSVOptions{
+		Target: "species", Task: Classification, Labels: []string{"bird", "cat", "dog"},
+		Features:   []string{"size", "colour"},
+		Categories: map[string][]string{"colour": {"red", "green", "blue"}},
+		Keep:       func(row int) bool { return row%2 == 1 },
+	}
+	d, err := LoadCSV(writeCSV(t, body), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(d.FeatureNames, "|"); got != "size|colour=red|colour=green|colour=blue" {
+		t.Errorf("feature names %q", got)
+	}
+	if d.Classes != 3 || d.Rows() != 2 {
+		t.Fatalf("classes %d, rows %d", d.Classes, d.Rows())
+	}
+	want := [][]float64{{2, 0, 0, 1}, {4, 0, 0, 1}}
+	for i := range want {
+		for j := range want[i] {
+			if d.X[i][j] != want[i][j] {
+				t.Errorf("X[%d] = %v, want %v", i, d.X[i], want[i])
+				break
+			}
+		}
+	}
+	if d.Y[0] != 2 || d.Y[1] != 1 {
+		t.Errorf("Y = %v, want [2 1] (dog, cat)", d.Y)
+	}
+}
+
+func TestLoadCSVNumericLabels(t *testing.T) {
+	d, err := LoadCSV(writeCSV(t, "a,y\n1,1.0\n2,0\n"), CSVOptions{Target: "y", Task: Classification, Labels: []string{"0", "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Y[0] != 1 || d.Y[1] != 0 {
+		t.Errorf("Y = %v", d.Y)
+	}
+}
+
+func TestLoadCSVSchemaErrors(t *testing.T) {
+	labels := CSVOptions{Target: "y", Task: Classification, Labels: []string{"no", "yes"}}
+	cats := CSVOptions{Target: "y", Task: Regression, Categories: map[string][]string{"c": {"a", "b"}}}
+	tests := []struct {
+		name string
+		body string
+		opts CSVOptions
+		want string
+	}{
+		{"unknown category", "c,y\na,1\nz,2\n", cats, `line 3 (row 1), column "c": unknown category "z" (known: "a", "b")`},
+		{"unknown label", "x,y\n1,yes\n2,maybe\n", labels, `line 3 (row 1), column "y": class label "maybe" is not one of the classes "no", "yes"`},
+		{"missing feature", "x,y\n1,2\n", CSVOptions{Target: "y", Task: Regression, Features: []string{"x", "w"}}, `no feature column "w"; the header has "x", "y"`},
+		{"target as feature", "x,y\n1,2\n", CSVOptions{Target: "y", Task: Regression, Features: []string{"y"}}, `column "y" is the target`},
+		{"category of no column", "x,y\n1,2\n", CSVOptions{Target: "y", Task: Regression, Categories: map[string][]string{"c": {"a"}}}, `categorical column "c" is not a feature`},
+		{"numeric in categorical file", "c,x,y\na,1,2\nb,oops,3\n", cats, `line 3 (row 1), column "x": not a number: "oops"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadCSV(writeCSV(t, tt.body), tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCountCSVRows(t *testing.T) {
+	for body, want := range map[string]int{"": 0, "a,y\n": 0, "a,y\n1,2\n3,4\n\n5,6": 3} {
+		n, err := CountCSVRows(writeCSV(t, body))
+		if err != nil || n != want {
+			t.Errorf("CountCSVRows(%q) = %d, %v; want %d", body, n, err, want)
+		}
+	}
+}

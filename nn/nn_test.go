@@ -119,9 +119,9 @@ func TestSecureTrainingMatchesPlaintext(t *testing.T) {
 		y.Set(i, 1, math.Tanh(s))
 	}
 	for _, act := range []string{"identity", "square", "relu-poly", "sigmoid-poly", "relu", "sigmoid"} {
-		for _, loss := range []string{nn.LossMSE, nn.LossCrossEntropy} {
+		for _, loss := range []string{nn.LossMSE, nn.LossCrossEntropy, nn.LossBinaryCrossEntropy} {
 			for _, n := range []int{2, 3, 5} {
-				if loss == nn.LossCrossEntropy && n == 5 && testing.Short() {
+				if loss != nn.LossMSE && n == 5 && testing.Short() {
 					continue
 				}
 				t.Run(fmt.Sprintf("%s/%s/parties=%d", act, loss, n), func(t *testing.T) {
@@ -129,8 +129,12 @@ func TestSecureTrainingMatchesPlaintext(t *testing.T) {
 					id, _ := nn.ActivationByName("identity")
 					spec := nn.Spec{Inputs: in, Layers: []nn.Layer{{Units: 5, Activation: a}, {Units: 2, Activation: id}}, Loss: loss}
 					y := y
-					if loss == nn.LossCrossEntropy {
+					switch loss {
+					case nn.LossCrossEntropy:
 						y = oneHotOfSign(y)
+					case nn.LossBinaryCrossEntropy:
+						spec.Layers[1].Units = 1
+						y = mat.DenseCopyOf(oneHotOfSign(y).Slice(0, rows, 1, 2))
 					}
 					sec, pl := trainBoth(t, n, spec, x, y, 12, 16, nn.Optimizer{LearningRate: 0.05, Momentum: 0.9})
 					// 12 steps of fixed point (f = 16, ulp 1.5e-5): each step's truncations err

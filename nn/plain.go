@@ -49,7 +49,7 @@ func (p *Plain) TrainBatch(x, y *mat.Dense, opt Optimizer) float64 {
 	grad := new(mat.Dense)
 	step := opt.LearningRate * 2 / float64(rows*outs)
 	if p.Spec.CrossEntropy() {
-		grad.Sub(Softmax(a), y)
+		grad.Sub(p.Spec.Probabilities(a), y)
 		step = opt.LearningRate / float64(rows)
 	} else {
 		grad.Sub(a, y)

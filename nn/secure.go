@@ -179,10 +179,10 @@ func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, opt Optim
 	var grad, lossShare sharing.Tensor
 	step := opt.LearningRate * 2 / float64(rows*outs)
 	if sn.Spec.CrossEntropy() {
-		p, err := e.Softmax(ctx, a)
+		p, err := sn.probabilities(ctx, a)
 		if err != nil {
 			exit()
-			return sharing.Tensor{}, fmt.Errorf("nn: softmax: %w", err)
+			return sharing.Tensor{}, err
 		}
 		grad = sharing.Sub(p, y)
 		step = opt.LearningRate / float64(rows)
@@ -218,6 +218,23 @@ func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, opt Optim
 		return sharing.Tensor{}, fmt.Errorf("nn: update: %w", err)
 	}
 	return lossShare, nil
+}
+
+// probabilities is the secure twin of Spec.Probabilities: a sigmoid of the single
+// output for binary cross-entropy, a row-wise softmax otherwise.
+func (sn *Secure) probabilities(ctx context.Context, logits sharing.Tensor) (sharing.Tensor, error) {
+	if !sn.Spec.Binary() {
+		p, err := sn.e.Softmax(ctx, logits)
+		if err != nil {
+			return sharing.Tensor{}, fmt.Errorf("nn: softmax: %w", err)
+		}
+		return p, nil
+	}
+	p, err := sn.e.Sigmoid(ctx, logits)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("nn: sigmoid: %w", err)
+	}
+	return p, nil
 }
 
 // trainForward computes layer l on input a with masked products, keeping the masked

@@ -19,13 +19,16 @@ type Layer struct {
 const (
 	LossMSE          = "mse"
 	LossCrossEntropy = "cross-entropy" // softmax over the outputs, then cross-entropy
+	// LossBinaryCrossEntropy is logistic regression's loss: a sigmoid of the single
+	// output, then binary cross-entropy against a 0/1 target.
+	LossBinaryCrossEntropy = "binary-cross-entropy"
 )
 
 // Spec describes a feed-forward network and its loss.
 type Spec struct {
 	Inputs int
 	Layers []Layer
-	Loss   string // LossMSE (default) or LossCrossEntropy
+	Loss   string // LossMSE (default), LossCrossEntropy or LossBinaryCrossEntropy
 	// Init is "xavier" (uniform, sqrt(6/(in+out))) or "he" (uniform, sqrt(6/in));
 	// empty means he for relu layers and xavier otherwise.
 	Init string
@@ -49,15 +52,18 @@ func (s Spec) Validate() error {
 	}
 	switch s.Loss {
 	case "", LossMSE:
-	case LossCrossEntropy:
+	case LossCrossEntropy, LossBinaryCrossEntropy:
 		if last := s.Layers[len(s.Layers)-1]; !last.Activation.IsIdentity() {
-			return fmt.Errorf("nn: with cross-entropy the output layer's activation must be identity (softmax is part of the loss), got %s", last.Activation.Name)
+			return fmt.Errorf("nn: with %s the output layer's activation must be identity (the %s is part of the loss), got %s", s.Loss, s.squash(), last.Activation.Name)
 		}
-		if s.Outputs() < 2 {
+		if s.Binary() && s.Outputs() != 1 {
+			return fmt.Errorf("nn: binary cross-entropy needs exactly 1 output, got %d", s.Outputs())
+		}
+		if !s.Binary() && s.Outputs() < 2 {
 			return fmt.Errorf("nn: cross-entropy needs at least 2 outputs, got %d", s.Outputs())
 		}
 	default:
-		return fmt.Errorf("nn: unknown loss %q (known: %s, %s)", s.Loss, LossMSE, LossCrossEntropy)
+		return fmt.Errorf("nn: unknown loss %q (known: %s, %s, %s)", s.Loss, LossMSE, LossCrossEntropy, LossBinaryCrossEntropy)
 	}
 	switch s.Init {
 	case "", "xavier", "he":
@@ -67,8 +73,31 @@ func (s Spec) Validate() error {
 	return nil
 }
 
-// CrossEntropy reports whether the loss is softmax cross-entropy.
-func (s Spec) CrossEntropy() bool { return s.Loss == LossCrossEntropy }
+// CrossEntropy reports whether the loss is a cross-entropy on the network's logits
+// (softmax or binary): the output layer gives logits, and the loss gradient is
+// probabilities minus targets.
+func (s Spec) CrossEntropy() bool { return s.Loss == LossCrossEntropy || s.Binary() }
+
+// Binary reports whether the loss is binary cross-entropy (logistic regression).
+func (s Spec) Binary() bool { return s.Loss == LossBinaryCrossEntropy }
+
+func (s Spec) squash() string {
+	if s.Binary() {
+		return "sigmoid"
+	}
+	return "softmax"
+}
+
+// Probabilities turns a cross-entropy network's logits into probabilities: the
+// sigmoid of the single output (binary), the row-wise softmax otherwise.
+func (s Spec) Probabilities(logits *mat.Dense) *mat.Dense {
+	if !s.Binary() {
+		return Softmax(logits)
+	}
+	var p mat.Dense
+	p.Apply(func(_, _ int, v float64) float64 { return sigmoid(v) }, logits)
+	return &p
+}
 
 // Outputs is the width of the last layer.
 func (s Spec) Outputs() int { return s.Layers[len(s.Layers)-1].Units }
@@ -180,10 +209,25 @@ func Softmax(logits *mat.Dense) *mat.Dense {
 
 // Loss is the network's loss on predictions (outputs of Predict) and targets.
 func (s Spec) LossOf(pred, target *mat.Dense) float64 {
+	if s.Binary() {
+		return BinaryCrossEntropy(s.Probabilities(pred), target)
+	}
 	if s.CrossEntropy() {
 		return CrossEntropy(Softmax(pred), target)
 	}
 	return MSE(pred, target)
+}
+
+// BinaryCrossEntropy is the mean over rows of -(t log p + (1-t) log(1-p)) for
+// probabilities p and 0/1 targets t in one column.
+func BinaryCrossEntropy(prob, target *mat.Dense) float64 {
+	r, _ := prob.Dims()
+	s := 0.0
+	for i := 0; i < r; i++ {
+		p, t := prob.At(i, 0), target.At(i, 0)
+		s -= t*math.Log(math.Max(p, 1e-12)) + (1-t)*math.Log(math.Max(1-p, 1e-12))
+	}
+	return s / float64(r)
 }
 
 // CrossEntropy is the mean over rows of -sum_j target_j log p_j.

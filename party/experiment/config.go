@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,8 +43,11 @@ type Config struct {
 
 // DatasetConfig says which data the parties hold and how it is prepared.
 type DatasetConfig struct {
-	// Name of a shipped dataset: diabetes, cancer, iris, wine, mnist.
+	// Name of a shipped dataset: diabetes, cancer, iris, wine, mnist. Leave it out
+	// for your own data (CSV).
 	Name string `yaml:"name" json:"name"`
+	// CSV is the parties' own tabular data, instead of a shipped dataset.
+	CSV *CSVData `yaml:"csv,omitempty" json:"csv,omitempty"`
 	// Dir overrides where the dataset files are read from.
 	Dir string `yaml:"dir,omitempty" json:"dir,omitempty"`
 	// TestRows: for the scikit-learn sets, rows taken from the end and held out for
@@ -55,8 +59,9 @@ type DatasetConfig struct {
 	// held out and the rest partitioned: for files sorted by class (iris, wine).
 	ShuffleRows bool `yaml:"shuffle_rows,omitempty" json:"shuffle_rows,omitempty"`
 	// Partition: "contiguous" (horizontal: party i holds the i-th contiguous slice of
-	// the rows, as hospitals hold their own patients) or "vertical" (party i holds
-	// the i-th contiguous block of feature columns of every row, aligned by row index).
+	// the rows, as hospitals hold their own patients), "random" (horizontal, rows
+	// dealt by a permutation from the public seed) or "vertical" (party i holds the
+	// i-th contiguous block of feature columns of every row, aligned by row index).
 	Partition Partition `yaml:"partition" json:"partition"`
 	// LabelHolder is the party that holds the labels in vertical mode.
 	LabelHolder int `yaml:"label_holder,omitempty" json:"label_holder,omitempty"`
@@ -107,6 +112,7 @@ type OutputConfig struct {
 
 // Defaults fills unset optional fields.
 func (c *Config) Defaults() {
+	c.csvDefaults()
 	if c.Precision == 0 {
 		c.Precision = sharing.DefaultFracBits
 	}
@@ -144,6 +150,9 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	if cfg.Dataset.CSV != nil && cfg.Dataset.Dir == "" {
+		cfg.Dataset.Dir = filepath.Dir(path) // CSV paths are relative to the config
+	}
 	return cfg, nil
 }
 
@@ -177,7 +186,7 @@ func (c *Config) Validate() error {
 		optional("opening", c.Opening, openings),
 		OneOf("preprocessing", c.Preprocessing, preprocessings),
 		optional("preprocessing_mode", c.PreprocessingMode, prepModes),
-		check(c.Dataset.Name != "", "dataset.name: missing (known: %s)", strings.Join(DatasetNames(), ", ")),
+		check(c.Dataset.Name != "" || c.Dataset.CSV != nil, "dataset.name: missing (known: %s; or describe your own data under dataset.csv)", strings.Join(DatasetNames(), ", ")),
 		check(c.Dataset.Name == "" || slices.Contains(DatasetNames(), strings.ToLower(c.Dataset.Name)), "dataset.name: unknown dataset %q (known: %s)", c.Dataset.Name, strings.Join(DatasetNames(), ", ")),
 		check(c.Dataset.TestRows >= 0, "dataset.test_rows: %d is negative", c.Dataset.TestRows),
 		check(c.Dataset.TrainRows >= 0, "dataset.train_rows: %d is negative", c.Dataset.TrainRows),
@@ -196,6 +205,11 @@ func (c *Config) Validate() error {
 		check(c.Output.Party >= 0 && c.Output.Party < c.Parties, "output.party: party %d does not exist", c.Output.Party),
 	} {
 		if err != nil {
+			return err
+		}
+	}
+	if c.Dataset.CSV != nil {
+		if err := c.validateCSV(); err != nil {
 			return err
 		}
 	}
@@ -248,8 +262,36 @@ func (c *Config) Optimizer(epoch int) nn.Optimizer {
 func (c *Config) Canonical() []byte {
 	cc := *c
 	cc.Dataset.Dir = ""
+	if d := c.Dataset.CSV; d != nil {
+		// Paths are each node's own; the parties compare the schema and the shape.
+		local := *d
+		local.File, local.TestFile = localPath(d.File), localPath(d.TestFile)
+		local.Files = make([]string, len(d.Files))
+		for i, f := range d.Files {
+			local.Files[i] = localPath(f)
+		}
+		cc.Dataset.CSV = &local
+	}
 	raw, _ := json.Marshal(cc) // a Config always marshals
 	return raw
+}
+
+func localPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	return "(node-local)"
+}
+
+// Title names the data in messages: the shipped dataset's name, or the CSV file.
+func (d DatasetConfig) Title() string {
+	switch {
+	case d.CSV == nil:
+		return d.Name
+	case d.CSV.File != "":
+		return filepath.Base(d.CSV.File)
+	}
+	return "csv"
 }
 
 // Hash is a digest of Canonical.

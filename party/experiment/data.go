@@ -42,7 +42,14 @@ type Split struct {
 // LoadSplit loads the configured dataset, splits off the test rows and partitions
 // the rest among the parties. In a deployment each node keeps only its own part.
 func LoadSplit(cfg *Config) (*Split, error) {
-	train, test, err := loadTrainTest(cfg)
+	var train, test *dataset.Dataset
+	var parts []*dataset.Dataset
+	var err error
+	if cfg.Dataset.CSV != nil {
+		train, test, parts, err = loadCSVSplit(cfg)
+	} else {
+		train, test, err = loadTrainTest(cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +69,17 @@ func LoadSplit(cfg *Config) (*Split, error) {
 		if train.Rows() < cfg.Parties {
 			return nil, fmt.Errorf("dataset %s: %d training rows cannot be split among %d parties", train.Name, train.Rows(), cfg.Parties)
 		}
-		if s.Parts, err = train.PartitionContiguous(cfg.Parties); err != nil {
+		switch {
+		case parts != nil:
+			s.Parts = parts
+		case cfg.Dataset.Partition == PartitionRandom:
+			dealt := permutation(sharing.NewPRG(cfg.InitSeed(), 1<<32+2), train.Rows())
+			s.Train = train.Subset(dealt) // the plaintext twin sees the rows in the parties' order
+			s.Parts, err = s.Train.PartitionContiguous(cfg.Parties)
+		default:
+			s.Parts, err = train.PartitionContiguous(cfg.Parties)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("dataset.partition: %w", err)
 		}
 		s.Layout = Layout{Rows: train.Rows(), Features: train.Features()}
@@ -77,6 +94,10 @@ func LoadSplit(cfg *Config) (*Split, error) {
 }
 
 func loadTrainTest(cfg *Config) (train, test *dataset.Dataset, err error) {
+	if cfg.Dataset.CSV != nil {
+		train, test, _, err = loadCSVSplit(cfg)
+		return train, test, err
+	}
 	opts := dataset.LoadOptions{Dir: cfg.Dataset.Dir}
 	if strings.EqualFold(cfg.Dataset.Name, "mnist") {
 		trainRows, testRows := cfg.Dataset.TrainRows, cfg.Dataset.TestRows
@@ -135,10 +156,10 @@ func TargetColumns(task dataset.Task, classes int) int {
 func CheckModelFits(cfg *Config, features, targets int) error {
 	last := len(cfg.Model.Layers) - 1
 	if units := cfg.Model.Layers[last].Units; units != targets {
-		return fmt.Errorf("model.layers[%d].units: the output layer has %d units but dataset %s has %d target column(s)", last, units, cfg.Dataset.Name, targets)
+		return fmt.Errorf("model.layers[%d].units: the output layer has %d units but dataset %s has %d target column(s)", last, units, cfg.Dataset.Title(), targets)
 	}
 	if features < 1 {
-		return fmt.Errorf("dataset %s has no feature columns", cfg.Dataset.Name)
+		return fmt.Errorf("dataset %s has no feature columns", cfg.Dataset.Title())
 	}
 	return nil
 }

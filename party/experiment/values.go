@@ -44,6 +44,9 @@ const (
 	PartitionContiguous Partition = "contiguous"
 	// PartitionVertical: party i holds the i-th block of feature columns of every row.
 	PartitionVertical Partition = "vertical"
+	// PartitionRandom: the training rows are dealt to the parties by a permutation
+	// drawn from the public seed, then cut into contiguous slices.
+	PartitionRandom Partition = "random"
 )
 
 // Scaling is how features are scaled before training.
@@ -76,7 +79,7 @@ const (
 var (
 	preprocessings = []Preprocessing{PrepDealer, PrepHE}
 	prepModes      = []PrepMode{PrepPipelined, PrepOfflineFirst, PrepOnDemand}
-	partitions     = []Partition{PartitionContiguous, PartitionVertical}
+	partitions     = []Partition{PartitionContiguous, PartitionVertical, PartitionRandom}
 	scalings       = []Scaling{ScaleStandardize, ScaleNone}
 	outputModels   = []OutputModel{OutputReveal, OutputRevealTo, OutputShared}
 	openings       = []protocol.Opening{protocol.OpenAllToAll, protocol.OpenViaKing}

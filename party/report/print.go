@@ -98,6 +98,28 @@ func (t *EpochTable) clearBar() {
 	}
 }
 
+// PrintLocal prints each party's local-only test metric beside the joint ones:
+// the comparison a party asks for before it joins.
+func PrintLocal(w io.Writer, r *Results) {
+	if len(r.Final.Local) == 0 {
+		return
+	}
+	metric := func(m train.Metrics) string {
+		if m.TestAccuracy != nil {
+			return "test accuracy " + fmtOpt(m.TestAccuracy, "%.2f%%", 100)
+		}
+		return "test MSE " + fmtOpt(m.TestMSE, "%.6g", 1)
+	}
+	fmt.Fprintf(w, "joint model: secure %s", metric(r.Final.Secure))
+	if r.Final.Plaintext != nil {
+		fmt.Fprintf(w, ", plaintext %s", metric(*r.Final.Plaintext))
+	}
+	fmt.Fprintln(w)
+	for i, m := range r.Final.Local {
+		fmt.Fprintf(w, "party %d alone (its own rows only, plaintext): %s\n", i, metric(m))
+	}
+}
+
 // PrintCosts prints the cost summary and party 0's per-layer table.
 func PrintCosts(w io.Writer, r *Results) {
 	fmt.Fprintf(w, "secure run: %.2fs wall", r.Cost.WallSeconds)

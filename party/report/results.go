@@ -39,6 +39,10 @@ type EpochResult struct {
 type FinalResult struct {
 	Secure    train.Metrics  `json:"secure"`
 	Plaintext *train.Metrics `json:"plaintext,omitempty"`
+	// Local[i] is party i's model trained on its own rows alone (plaintext, same
+	// network and schedule), evaluated on the same test rows: the value of joining
+	// is the difference from Secure. Simulations of horizontal partitions only.
+	Local []train.Metrics `json:"local,omitempty"`
 }
 
 // Cost is the price of the secure run.

@@ -64,13 +64,15 @@ type PeerConfig struct {
 
 // NodeData says which rows (or columns) are this party's.
 type NodeData struct {
-	// Slice: this party's slice of the experiment's shipped dataset, cut as the
-	// experiment's partition says (the process reads the dataset file and keeps only
-	// its slice and the public test rows).
+	// Slice: this party's part of the experiment's data: its slice of a shipped
+	// dataset or of a single CSV file, cut as the experiment's partition says (the
+	// process keeps only its slice and the public test rows), or its own file of a
+	// CSV experiment with one file per party.
 	Slice bool `yaml:"slice"`
 	// CSV: this party's own rows in a CSV file with a header (horizontal partition).
 	CSV string `yaml:"csv"`
-	// Target names the CSV's label column.
+	// Target names the CSV's label column (for a shipped-dataset experiment; a CSV
+	// experiment's schema names it).
 	Target string `yaml:"target"`
 	// TestCSV: rows to evaluate the model on (optional; same columns).
 	TestCSV string `yaml:"test_csv"`
@@ -139,9 +141,6 @@ func (c *NodeConfig) validate() error {
 		}
 		if c.Data.Slice == (c.Data.CSV != "") {
 			return errors.New("data: give either slice: true or csv: FILE")
-		}
-		if c.Data.CSV != "" && c.Data.Target == "" {
-			return errors.New("data.target: name the label column of data.csv")
 		}
 	}
 	return nil
@@ -225,6 +224,12 @@ func (nc *NodeConfig) loadExperiment(opts NodeOptions) (*experiment.Config, erro
 
 // loadOwnData reads this party's data only.
 func (nc *NodeConfig) loadOwnData(cfg *experiment.Config, self int) (own, test *dataset.Dataset, err error) {
+	if cfg.Dataset.CSV != nil {
+		return nc.loadOwnCSV(cfg, self)
+	}
+	if nc.Data.CSV != "" && nc.Data.Target == "" {
+		return nil, nil, errors.New("data.target: name the label column of data.csv")
+	}
 	if nc.Data.Slice {
 		split, err := experiment.LoadSplit(cfg)
 		if err != nil {
@@ -249,6 +254,31 @@ func (nc *NodeConfig) loadOwnData(cfg *experiment.Config, self int) (own, test *
 		}
 	}
 	return own, test, nil
+}
+
+// loadOwnCSV reads this party's rows of a CSV experiment with the experiment's
+// schema: its file (or slice) as the experiment names it, or data.csv and
+// data.test_csv of the node config, which override the experiment's paths.
+func (nc *NodeConfig) loadOwnCSV(cfg *experiment.Config, self int) (own, test *dataset.Dataset, err error) {
+	schema := cfg.Dataset.CSV
+	if nc.Data.Slice {
+		return experiment.LoadOwnCSV(cfg, self)
+	}
+	if nc.Data.Target != "" && nc.Data.Target != schema.Target {
+		return nil, nil, fmt.Errorf("data.target: %q, but the experiment's target column is %q", nc.Data.Target, schema.Target)
+	}
+	if cfg.Dataset.Partition == experiment.PartitionVertical {
+		return nil, nil, errors.New("data.csv: a party's CSV holds whole rows; vertical partitions need data.slice")
+	}
+	if own, err = cfg.LoadCSVFile(nc.path(nc.Data.CSV), nil); err != nil {
+		return nil, nil, err
+	}
+	if nc.Data.TestCSV != "" {
+		test, err = cfg.LoadCSVFile(nc.path(nc.Data.TestCSV), nil)
+		return own, test, err
+	}
+	test, err = cfg.LoadCSVTest(own)
+	return own, test, err
 }
 
 // Role is what a deployed node does.

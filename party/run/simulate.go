@@ -46,7 +46,7 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 	if err != nil {
 		return nil, nil, err
 	}
-	log.Info("data loaded", "dataset", cfg.Dataset.Name, "train_rows", split.Train.Rows(), "test_rows", split.Test.Rows(), "partition", cfg.Dataset.Partition)
+	log.Info("data loaded", "dataset", cfg.Dataset.Title(), "train_rows", split.Train.Rows(), "test_rows", split.Test.Rows(), "partition", cfg.Dataset.Partition)
 	plainStart := time.Now()
 	plain, err := train.Plain(cfg, split, nil)
 	if err != nil {
@@ -54,6 +54,10 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 	}
 	plainTime := time.Since(plainStart)
 	log.Info("plaintext reference trained", "seconds", plainTime.Seconds())
+	local, err := train.LocalOnly(cfg, split)
+	if err != nil {
+		return nil, nil, fmt.Errorf("local-only models: %w", err)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -94,7 +98,7 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 		res.Epochs = append(res.Epochs, report.EpochResult{Epoch: r.Epoch, Steps: r.Steps, Secure: r.Metrics, Plaintext: &pm, SecureSec: r.Elapsed.Seconds()})
 	}
 	last := len(res.Epochs) - 1
-	res.Final = report.FinalResult{Secure: res.Epochs[last].Secure, Plaintext: res.Epochs[last].Plaintext}
+	res.Final = report.FinalResult{Secure: res.Epochs[last].Secure, Plaintext: res.Epochs[last].Plaintext, Local: local}
 	res.Cost = report.Cost{WallSeconds: wall.Seconds(), PlaintextSeconds: plainTime.Seconds()}
 	if wiring.dealer != nil {
 		res.Cost.DealerBytesSent = wiring.dealer.BytesSent()
@@ -102,6 +106,7 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 	for i, nd := range nodes {
 		res.Cost.Parties = append(res.Cost.Parties, nd.cost(results[i].Scopes))
 	}
+	report.PrintLocal(progress, res)
 	report.PrintCosts(progress, res)
 	return res, results, nil
 }

@@ -239,6 +239,10 @@ func SharedTestMetrics(ctx context.Context, e *protocol.Engine, net *nn.Secure, 
 		m.TestMSE = &mse
 	}
 	if test.Task == dataset.Classification {
+		if net.Spec.Binary() {
+			// Logits: [logit > 0] = [logit + 1/2 > 1/2], the cut CorrectCount makes.
+			out = e.AddScalar(out, e.Codec().MustEncode(0.5))
+		}
 		correct, err := nn.CorrectCount(ctx, e, out, t)
 		if err != nil {
 			return opened, err

@@ -1,8 +1,10 @@
 package train
 
 import (
+	"fmt"
 	"time"
 
+	"github.com/tessera-mpc/tessera/dataset"
 	"github.com/tessera-mpc/tessera/nn"
 	"github.com/tessera-mpc/tessera/party/experiment"
 )
@@ -16,15 +18,40 @@ type PlainResult struct {
 // Plain trains the same network in float64 on the whole training set, in the
 // same order, from the same initial model: the reference for Secure.
 func Plain(cfg *experiment.Config, split *experiment.Split, report func(EpochReport)) (*PlainResult, error) {
-	all := split.Train
+	return PlainOn(cfg, split.Train, split.Test, report)
+}
+
+// LocalOnly trains, for every party of a horizontal partition, the same network in
+// float64 on that party's rows alone, with the same schedule and initial model,
+// standardized with its own statistics, and evaluates it on the same test rows:
+// what each party would have had without joining. A vertical partition has no
+// local-only model (a party holds only some columns, and one of them the labels):
+// nil.
+func LocalOnly(cfg *experiment.Config, split *experiment.Split) ([]Metrics, error) {
+	if split.Layout.Vertical {
+		return nil, nil
+	}
+	out := make([]Metrics, len(split.Parts))
+	for i, part := range split.Parts {
+		r, err := PlainOn(cfg, part, split.Test, nil)
+		if err != nil {
+			return nil, fmt.Errorf("party %d alone: %w", i, err)
+		}
+		out[i] = r.Epochs[len(r.Epochs)-1].Metrics
+	}
+	return out, nil
+}
+
+// PlainOn is Plain on a given training table.
+func PlainOn(cfg *experiment.Config, all, test *dataset.Dataset, report func(EpochReport)) (*PlainResult, error) {
 	features := all.Features()
 	spec, err := cfg.Spec(features)
 	if err != nil {
 		return nil, err
 	}
 	var testX [][]float64
-	if split.Test != nil && split.Test.Rows() > 0 {
-		testX = split.Test.X
+	if test != nil && test.Rows() > 0 {
+		testX = test.X
 	}
 	scaled, err := experiment.Scale(cfg, experiment.FitInTheClear(all.X), all.X, 0, testX)
 	if err != nil {
@@ -46,7 +73,7 @@ func Plain(cfg *experiment.Config, split *experiment.Split, report func(EpochRep
 		}
 		var m Metrics
 		if scaled.Test != nil {
-			Evaluate(spec, net.Predict(experiment.DenseOf(scaled.Test, features)), split.Test, &m)
+			Evaluate(spec, net.Predict(experiment.DenseOf(scaled.Test, features)), test, &m)
 		}
 		if spec.CrossEntropy() {
 			loss := spec.LossOf(net.Predict(experiment.DenseOf(x, features)), experiment.DenseOf(targets, targetCols))

@@ -398,13 +398,16 @@ func Evaluate(spec nn.Spec, pred *mat.Dense, test *dataset.Dataset, m *Metrics) 
 	targets := experiment.Targets(test)
 	t := experiment.DenseOf(targets, len(targets[0]))
 	if spec.CrossEntropy() {
-		loss := nn.CrossEntropy(nn.Softmax(pred), t)
+		loss := spec.LossOf(pred, t)
 		m.TestLoss = &loss
 	} else {
 		mse := nn.MSE(pred, t)
 		m.TestMSE = &mse
 	}
 	if test.Task == dataset.Classification {
+		if spec.Binary() {
+			pred = spec.Probabilities(pred) // logits to probabilities, which Accuracy cuts at 0.5
+		}
 		acc := nn.Accuracy(pred, t)
 		m.TestAccuracy = &acc
 	}
