@@ -193,6 +193,52 @@ func TestDeploymentMatchesSimulation(t *testing.T) {
 	}
 }
 
+// TestCSVDeploymentReadsOwnFile runs the three-hospitals experiment as 3 party
+// processes and the dealer's, each party with a copy of the experiment beside which
+// only its own hospital's file (and the public test file) exists, and checks they
+// end with exactly the simulation's final metrics under the same test-only seeds.
+func TestCSVDeploymentReadsOwnFile(t *testing.T) {
+	const exp = "../../configs/hospitals-diabetes-3p.yaml"
+	raw, err := os.ReadFile(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDeployment(t, exp, 3, "30s", func(i int, cfg string) string {
+		if i == 3 {
+			return cfg
+		}
+		own := filepath.Join(t.TempDir(), "experiment")
+		os.MkdirAll(filepath.Join(own, "hospitals-diabetes"), 0o755)
+		for _, f := range []string{fmt.Sprintf("hospital%d.csv", i), "test.csv"} {
+			data, err := os.ReadFile(filepath.Join("../../configs/hospitals-diabetes", f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(own, "hospitals-diabetes", f), data, 0o644)
+		}
+		path := filepath.Join(own, "hospitals-diabetes-3p.yaml")
+		os.WriteFile(path, raw, 0o644)
+		return regexpReplaceExperiment(cfg, path)
+	})
+	ps := d.startAll("--insecure-seed", "5")
+	for i, p := range ps {
+		if code := p.wait(t, 2*time.Minute); code != 0 {
+			t.Fatalf("node %d exited %d:\n%s", i, code, p.stderr.String())
+		}
+	}
+	simOut := filepath.Join(d.dir, "sim.json")
+	if out, code := node(t, "simulate", "--config", exp, "--insecure-seed", "5", "--out", simOut); code != 0 {
+		t.Fatalf("simulate: %s", out)
+	}
+	want, _ := json.Marshal(readFinal(t, simOut)["secure"])
+	for i := 0; i < 3; i++ {
+		got, _ := json.Marshal(readFinal(t, filepath.Join(d.nodeDir(i), "results.json"))["secure"])
+		if !bytes.Equal(got, want) {
+			t.Fatalf("party %d's final metrics %s differ from the simulation's %s", i, got, want)
+		}
+	}
+}
+
 // TestTamperedConfigCaught gives party 2 an experiment with another learning rate:
 // every party must stop, saying which field differs, before any share moves.
 func TestTamperedConfigCaught(t *testing.T) {

@@ -124,3 +124,34 @@ func TestBadInputExitsNonZeroWithoutOutput(t *testing.T) {
 		t.Fatal("unknown command exited 0")
 	}
 }
+
+// A CSV experiment with a bad cell exits non-zero naming the file, line and
+// column, and writes no results.
+func TestBadCSVExitsNonZeroWithoutOutput(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "data.csv"), []byte("age,bmi,y\n30,22.5,1\n41,abc,0\n"), 0o644)
+	cfg := `name: bad-csv
+parties: 2
+seed: 1
+dataset:
+  csv: {file: data.csv, target: y, task: regression}
+  test_rows: 1
+model: {layers: [{units: 1, activation: identity}]}
+training: {epochs: 1, batch_size: 1, learning_rate: 0.01}
+`
+	cfgPath := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+	out := filepath.Join(dir, "results.json")
+	text, code := node(t, "simulate", "--config", cfgPath, "--out", out)
+	if code == 0 {
+		t.Fatalf("exit 0 on a bad cell:\n%s", text)
+	}
+	for _, want := range []string{"data.csv", "line 3", "bmi"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("error does not name %q:\n%s", want, text)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatal("a results file was written despite the error")
+	}
+}
