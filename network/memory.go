@@ -23,7 +23,7 @@ type queue struct {
 	msgs   [][]byte
 	notify chan struct{} // closed and replaced when a message arrives
 	closed bool
-	err    error        // returned once the queue is closed and drained
+	err    error         // returned once the queue is closed and drained
 	held   *atomic.Int64 // if set, the queuedCost of the messages is added here while they wait
 }
 
