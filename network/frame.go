@@ -22,10 +22,17 @@ import (
 const (
 	frameHeaderLen = 4
 
-	// frameData carries one application message (possibly empty).
+	// frameData carries one application message (possibly empty), or the last
+	// part of one that frameMore frames began.
 	frameData byte = 0x01
 	// frameAbort carries the UTF-8 reason of a party that gave up on the session.
 	frameAbort byte = 0x02
+	// frameHeartbeat is empty: the sender is alive (liveness.go).
+	frameHeartbeat byte = 0x03
+	// frameMore carries a non-empty, non-final part of an application message
+	// larger than one frame; the message ends with a frameData frame. The
+	// receiver bounds the reassembled message by MaxMessageBytes.
+	frameMore byte = 0x04
 	// frameHello and frameVerdict are the two handshake messages (handshake.go).
 	frameHello   byte = 0x10
 	frameVerdict byte = 0x11
@@ -40,7 +47,8 @@ const frameInitialAlloc = 4 << 20
 const maxFrameBody = math.MaxUint32
 
 // ErrFrameTooLarge is returned (wrapped) when a frame's declared length exceeds
-// the receiver's bound. The frame is rejected before its body is allocated.
+// the receiver's bound (the frame is rejected before its body is allocated), and
+// when a message exceeds MaxMessageBytes, at Send or on reassembly.
 var ErrFrameTooLarge = errors.New("frame exceeds size limit")
 
 // readFrame reads one frame from r and returns its body. It returns io.EOF only

@@ -159,6 +159,14 @@ func (t *Libp2pTransport) ID() peer.ID { return t.host.ID() }
 // Addrs are the addresses the host listens on, with actual ports.
 func (t *Libp2pTransport) Addrs() []ma.Multiaddr { return t.host.Addrs() }
 
+// MaxMessageBytes is the largest message Send accepts (cfg.MaxMessageBytes).
+func (t *Libp2pTransport) MaxMessageBytes() int { return t.cfg.MaxMessageBytes }
+
+// InboxBudget is how many bytes of received messages may wait for Recv from one
+// peer (at least one message is always admitted); a Mux over this transport
+// holds each peer to the same budget.
+func (t *Libp2pTransport) InboxBudget() int64 { return inboxBytes(t.cfg.MaxFrameBytes) }
+
 // Stats returns the traffic counted so far (message payload bytes).
 func (t *Libp2pTransport) Stats() protocol.Stats { return t.stats.snapshot() }
 

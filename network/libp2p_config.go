@@ -8,6 +8,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/tessera-mpc/tessera/protocol"
 )
 
 // Libp2pProtocolID names the one long-lived stream each pair of parties shares.
@@ -17,10 +19,15 @@ const Libp2pProtocolID libp2pprotocol.ID = "/tessera/mpc/1.0.0"
 const (
 	DefaultProtocolVersion  = "tessera-mpc/1"
 	DefaultMaxFrameBytes    = 256 << 20
+	DefaultMaxMessageBytes  = 8*protocol.MaxMessageElements + maxMessageOverhead
 	DefaultMessageTimeout   = 60 * time.Second
 	DefaultHandshakeTimeout = 2 * time.Minute
 	DefaultCloseTimeout     = 5 * time.Second
 )
+
+// maxMessageOverhead is the room a message has beyond protocol.MaxMessageElements
+// words: the engine's header and the mux's channel byte, with a wide margin.
+const maxMessageOverhead = 64 << 10
 
 // PeerInfo locates one party of the deployment.
 type PeerInfo struct {
@@ -43,10 +50,20 @@ type Libp2pConfig struct {
 	// party dials (those with a higher index); they may also be supplied later,
 	// to Connect.
 	Peers []PeerInfo
-	// MaxFrameBytes bounds one message (default DefaultMaxFrameBytes). A peer
-	// that announces a larger frame is disconnected before the frame is read.
+	// MaxFrameBytes bounds one frame (default DefaultMaxFrameBytes). Larger
+	// messages are sent as several frames. A peer that announces a larger frame
+	// is disconnected before the frame is read.
 	MaxFrameBytes int
-	// MessageTimeout bounds each Send and Recv (default DefaultMessageTimeout).
+	// MaxMessageBytes bounds one message, however many frames carry it (default
+	// DefaultMaxMessageBytes, which carries any message the protocol engine may
+	// send, or MaxFrameBytes if that is larger; at least MaxFrameBytes). Send
+	// refuses a larger message; a peer that sends one is disconnected.
+	MaxMessageBytes int
+	// MessageTimeout is the liveness timeout (default DefaultMessageTimeout): a
+	// peer from which nothing, not even a heartbeat, has arrived for this long is
+	// declared dead, and every Send and Recv involving it fails. A peer that is
+	// merely busy keeps sending heartbeats: Send and Recv wait for it however
+	// long it computes (bound them with a context if needed). See liveness.go.
 	MessageTimeout time.Duration
 	// HandshakeTimeout bounds Connect: dialing with retries while peers start, and
 	// the handshakes (default DefaultHandshakeTimeout).
@@ -109,6 +126,12 @@ func (c Libp2pConfig) normalize() (Libp2pConfig, error) {
 	}
 	if uint64(c.MaxFrameBytes) >= maxFrameBody {
 		return c, fmt.Errorf("libp2p config: MaxFrameBytes %d must be below %d", c.MaxFrameBytes, uint64(maxFrameBody))
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = max(DefaultMaxMessageBytes, c.MaxFrameBytes)
+	}
+	if c.MaxMessageBytes < c.MaxFrameBytes {
+		return c, fmt.Errorf("libp2p config: MaxMessageBytes %d is below MaxFrameBytes %d", c.MaxMessageBytes, c.MaxFrameBytes)
 	}
 	if c.MessageTimeout <= 0 {
 		c.MessageTimeout = DefaultMessageTimeout

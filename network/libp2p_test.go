@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -321,7 +320,7 @@ func TestLibp2pHandshakeMismatch(t *testing.T) {
 func TestLibp2pOversizeFrame(t *testing.T) {
 	dep := newTestDeployment(t, 2, func(i int, c *Libp2pConfig) {
 		if i == 1 {
-			c.MaxFrameBytes = 1024
+			c.MaxFrameBytes, c.MaxMessageBytes = 1024, 1024
 		}
 	})
 	ctx := context.Background()
@@ -414,12 +413,18 @@ func TestLibp2pPeerCrash(t *testing.T) {
 		t.Errorf("noticed the dead peer after %v", r.at)
 	}
 	t.Logf("dead peer after %v: %v", r.at, r.err)
-	r = <-from2
-	if !errors.Is(r.err, os.ErrDeadlineExceeded) || !strings.Contains(r.err.Error(), "peer 2 (") {
-		t.Fatalf("recv from a silent peer: got %v, want a timeout naming peer 2", r.err)
+	// Party 2 is alive but has nothing to say: that is no error, however long
+	// it lasts (it used to be one after MessageTimeout).
+	select {
+	case r = <-from2:
+		t.Fatalf("recv from a live peer with nothing to say failed after %v: %v", r.at, r.err)
+	case <-time.After(2 * timeout):
 	}
-	if r.at > timeout+time.Second {
-		t.Errorf("timed out after %v, MessageTimeout %v", r.at, timeout)
+	if err := dep.ts[2].Send(ctx, 0, []byte("late")); err != nil {
+		t.Fatal(err)
+	}
+	if r = <-from2; r.err != nil {
+		t.Fatalf("recv from peer 2 after %v: %v", r.at, r.err)
 	}
 }
 

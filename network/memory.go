@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tessera-mpc/tessera/protocol"
 )
@@ -13,24 +14,35 @@ import (
 // ErrClosed is returned by a closed transport (in memory or libp2p).
 var ErrClosed = errors.New("network: transport closed")
 
-// queue is an unbounded FIFO of messages for one directed pair of parties. It is
-// unbounded because every party sends to all peers before it receives: a bounded
-// queue could deadlock a round.
+// queue is a FIFO of messages for one directed pair of parties. It does not bound
+// itself: between in-memory parties every party sends to all peers before it
+// receives, and a bounded queue could deadlock a round. A Mux bounds its queues
+// from outside, through held.
 type queue struct {
 	mu     sync.Mutex
 	msgs   [][]byte
 	notify chan struct{} // closed and replaced when a message arrives
 	closed bool
-	err    error // returned once the queue is closed and drained
+	err    error         // returned once the queue is closed and drained
+	held   *atomic.Int64 // if set, the queuedCost of the messages is added here while they wait
 }
 
 func newQueue() *queue { return &queue{notify: make(chan struct{})} }
+
+// queueEntryBytes is what a queued message is counted for beyond its payload
+// (its slice header and allocation), so that a flood of empty messages counts.
+const queueEntryBytes = 64
+
+func queuedCost(msg []byte) int64 { return int64(len(msg)) + queueEntryBytes }
 
 func (q *queue) push(msg []byte) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
 		return ErrClosed
+	}
+	if q.held != nil {
+		q.held.Add(queuedCost(msg))
 	}
 	q.msgs = append(q.msgs, msg)
 	close(q.notify)
@@ -48,6 +60,9 @@ func (q *queue) pop(ctx context.Context) ([]byte, error) {
 			m := q.msgs[0]
 			q.msgs[0] = nil
 			q.msgs = q.msgs[1:]
+			if q.held != nil {
+				q.held.Add(-queuedCost(m))
+			}
 			q.mu.Unlock()
 			return m, nil
 		}
@@ -75,6 +90,29 @@ func (q *queue) pop(ctx context.Context) ([]byte, error) {
 }
 
 func (q *queue) close() { q.closeWith(ErrClosed) }
+
+// head returns the number of messages waiting and the queuedCost of the first.
+func (q *queue) head() (n int, cost int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.msgs) == 0 {
+		return 0, 0
+	}
+	return len(q.msgs), queuedCost(q.msgs[0])
+}
+
+// fail closes the queue and drops what it holds: pops return err at once.
+func (q *queue) fail(err error) {
+	q.mu.Lock()
+	if q.held != nil {
+		for _, m := range q.msgs {
+			q.held.Add(-queuedCost(m))
+		}
+	}
+	q.msgs = nil
+	q.mu.Unlock()
+	q.closeWith(err)
+}
 
 // closeWith closes the queue; pops return err once the queued messages are gone.
 func (q *queue) closeWith(err error) {
