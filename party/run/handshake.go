@@ -27,7 +27,7 @@ func handshake(ctx context.Context, tr protocol.Transport, cfg *experiment.Confi
 }
 
 // ProtocolVersion is what deployed nodes compare in their handshake.
-const ProtocolVersion = "tessera/1"
+const ProtocolVersion = "tessera/2" // 2: heartbeat and message-part frames
 
 // maxConfigBytes bounds the experiment config a peer may send.
 const maxConfigBytes = 1 << 16

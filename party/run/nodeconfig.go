@@ -43,7 +43,9 @@ type NodeConfig struct {
 	Experiment string `yaml:"experiment"`
 	// Data is this party's own data.
 	Data NodeData `yaml:"data"`
-	// Timeout bounds every message; a peer silent for longer is declared failed.
+	// Timeout is the liveness bound: a peer from which nothing (not even a
+	// heartbeat, sent while idle) arrives for this long is declared failed. A busy
+	// peer is never timed out.
 	Timeout time.Duration `yaml:"timeout"`
 	// ConnectTimeout bounds finding and admitting the peers at start.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
