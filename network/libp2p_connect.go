@@ -42,6 +42,7 @@ func (t *Libp2pTransport) Connect(ctx context.Context, peers []PeerInfo) error {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.HandshakeTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
+	var grace sync.Once
 	errs := make([]error, len(t.slots)) // by peer index
 	for j := range t.slots {
 		if j == t.self {
@@ -53,14 +54,26 @@ func (t *Libp2pTransport) Connect(ctx context.Context, peers []PeerInfo) error {
 			} else {
 				errs[j] = t.await(ctx, j)
 			}
-			if errs[j] != nil {
-				cancel() // one missing peer sinks the session: stop waiting for the rest
+			if errs[j] == nil {
+				return
 			}
+			// One missing peer sinks the session: stop waiting for the rest. After a
+			// refused handshake, the others still get handshakeGrace to handshake
+			// with us and learn the reason, instead of finding us gone.
+			if _, refused := errors.AsType[*HandshakeError](errs[j]); refused {
+				grace.Do(func() { time.AfterFunc(handshakeGrace, cancel) })
+				return
+			}
+			cancel()
 		})
 	}
 	wg.Wait()
 	return joinConnectErrors(errs)
 }
+
+// handshakeGrace is how long a node that refused (or was refused by) a peer keeps
+// accepting the other peers' handshakes, so that they too see the mismatch.
+const handshakeGrace = 3 * time.Second
 
 // joinConnectErrors drops the errors that are mere consequences of Connect
 // cancelling the other peers after a first failure.

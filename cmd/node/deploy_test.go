@@ -432,3 +432,30 @@ func TestSharedModelPredictedAsDeployment(t *testing.T) {
 		}
 	}
 }
+
+// TestInsecureSeedAnnounced starts one party in the insecure test mode: its peers
+// must see it in the handshake and refuse, not train with predictable shares.
+func TestInsecureSeedAnnounced(t *testing.T) {
+	d := newDeployment(t, "../../configs/diabetes-linreg-3p.yaml", 3, "10s", func(_ int, cfg string) string {
+		return strings.Replace(cfg, "connect_timeout: 20s", "connect_timeout: 6s", 1)
+	})
+	var ps []*proc
+	for i := 0; i <= d.parties; i++ {
+		var extra []string
+		if i == 1 {
+			extra = []string{"--insecure-seed", "5"}
+		}
+		ps = append(ps, d.start(i, extra...))
+	}
+	for i, p := range ps {
+		if code := p.wait(t, time.Minute); code == 0 {
+			t.Fatalf("node %d trained beside a node in the insecure test mode:\n%s", i, p.stdout.String())
+		}
+		if i != 1 && !strings.Contains(p.stderr.String(), "insecure-test-seed") {
+			t.Fatalf("node %d's error does not name the test mode:\n%s", i, p.stderr.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(d.nodeDir(0), "results.json")); err == nil {
+		t.Fatal("party 0 wrote results beside a node in the insecure test mode")
+	}
+}

@@ -48,7 +48,7 @@ func Party(ctx context.Context, nc *NodeConfig, opts NodeOptions) (*report.Resul
 	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
-	tr, err := nc.connect(ctx, cfg, self, log)
+	tr, err := nc.connect(ctx, cfg, self, opts.Randomness, log)
 	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
@@ -198,7 +198,7 @@ func Dealer(ctx context.Context, nc *NodeConfig, opts NodeOptions) error {
 	if cfg.Preprocessing != experiment.PrepDealer {
 		return fmt.Errorf("the experiment's preprocessing is %q: it needs no dealer", cfg.Preprocessing)
 	}
-	tr, err := nc.connect(ctx, cfg, cfg.Parties, log)
+	tr, err := nc.connect(ctx, cfg, cfg.Parties, opts.Randomness, log)
 	if err != nil {
 		return fmt.Errorf("dealer: %w", err)
 	}

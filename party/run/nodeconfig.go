@@ -166,7 +166,7 @@ func parsePeer(what string, p PeerConfig, index int) (network.PeerInfo, error) {
 
 // connect starts this node's libp2p transport: parties 0..N-1, then the dealer
 // (if the experiment uses one) as member N.
-func (c *NodeConfig) connect(ctx context.Context, cfg *experiment.Config, self int, log *slog.Logger) (*network.Libp2pTransport, error) {
+func (c *NodeConfig) connect(ctx context.Context, cfg *experiment.Config, self int, rnd Randomness, log *slog.Logger) (*network.Libp2pTransport, error) {
 	key, err := network.LoadIdentity(c.path(c.Identity))
 	if err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func (c *NodeConfig) connect(ctx context.Context, cfg *experiment.Config, self i
 	hash := cfg.Hash()
 	log.Info("connecting", "self", self, "peers", len(peers)-1, "experiment_hash", fmt.Sprintf("%x", hash[:8]))
 	t, err := network.NewLibp2p(ctx, network.Libp2pConfig{
-		Self: self, Key: key, ListenAddrs: c.Listen, Peers: peers, Session: session[:], ProtocolVersion: ProtocolVersion,
+		Self: self, Key: key, ListenAddrs: c.Listen, Peers: peers, Session: session[:], ProtocolVersion: rnd.protocolVersion(),
 		MessageTimeout: c.Timeout, HandshakeTimeout: c.ConnectTimeout,
 	})
 	if err != nil {

@@ -132,7 +132,7 @@ func PredictDeployed(ctx context.Context, nc *NodeConfig, share *report.ModelFil
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	tr, err := nc.connect(ctx, cfg, self, log)
+	tr, err := nc.connect(ctx, cfg, self, opts.Randomness, log)
 	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}

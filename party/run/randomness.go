@@ -31,3 +31,14 @@ func (r Randomness) Dealer() io.Reader { return r.stream("dealer", 0) }
 
 // Party is the randomness of party i's input sharing.
 func (r Randomness) Party(i int) io.Reader { return r.stream("party", i) }
+
+// protocolVersion is what a deployed node announces in its handshake. A node in
+// the insecure test mode says so: its shares are predictable, so its peers'
+// privacy would depend on a guessable seed, and a node whose version differs is
+// refused. Only nodes that all run in that mode train together.
+func (r Randomness) protocolVersion() string {
+	if r.InsecureSeed != nil {
+		return ProtocolVersion + "+insecure-test-seed"
+	}
+	return ProtocolVersion
+}
