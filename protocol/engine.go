@@ -32,6 +32,16 @@ type Engine struct {
 	// peerInputs counts the elements allocated for peers' inputs this session,
 	// against maxPeerInputs.
 	peerInputs, maxPeerInputs int64
+	// maxWords bounds the elements of one opening: MaxMessageElements, or less when
+	// the transport carries smaller messages (MessageBounder).
+	maxWords int
+}
+
+// MessageBounder is implemented by transports that bound a message's size: the
+// engine refuses a larger opening itself, with an error naming the bound, rather
+// than failing at Send.
+type MessageBounder interface {
+	MaxMessageBytes() int
 }
 
 // ScopeCost is the cost of a named part of a computation (a layer's forward pass,
@@ -175,8 +185,12 @@ func NewEngine(tr Transport, pre Source, cfg Config) (*Engine, error) {
 	if maxPeerInputs <= 0 {
 		maxPeerInputs = DefaultMaxPeerInputElements
 	}
+	maxWords := MaxMessageElements
+	if b, ok := tr.(MessageBounder); ok {
+		maxWords = min(maxWords, (b.MaxMessageBytes()-headerSize)/8)
+	}
 	return &Engine{tr: tr, self: tr.Self(), n: n, pre: pre, codec: cfg.Codec, rng: rng, clock: OpClock{}, opening: cfg.Opening,
-		maxPeerInputs: maxPeerInputs}, nil
+		maxPeerInputs: maxPeerInputs, maxWords: maxWords}, nil
 }
 
 // Self is this party's index.
@@ -344,8 +358,8 @@ func (e *Engine) exchangeViaKing(ctx context.Context, round uint64, words []uint
 
 // exchangeWith combines everyone's words by addition, or by XOR when xor is set.
 func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xor bool) ([]uint64, error) {
-	if len(words) > MaxMessageElements {
-		return nil, fmt.Errorf("protocol: opening of %d elements exceeds the message bound %d", len(words), MaxMessageElements)
+	if len(words) > e.maxWords {
+		return nil, fmt.Errorf("protocol: opening of %d elements exceeds the message bound %d", len(words), e.maxWords)
 	}
 	round := e.round
 	e.round++

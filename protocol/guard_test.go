@@ -81,3 +81,30 @@ func TestInputBoundsDeclaredShapes(t *testing.T) {
 		}
 	}
 }
+
+// boundedTransport carries messages of at most max bytes.
+type boundedTransport struct {
+	protocol.Transport
+	max int
+}
+
+func (b boundedTransport) MaxMessageBytes() int { return b.max }
+
+// An opening the transport could not carry is refused by the engine, naming the
+// bound, before anything is sent.
+func TestOpeningRespectsTransportBound(t *testing.T) {
+	ts, _ := network.NewMemoryNetwork(2)
+	e, err := protocol.NewEngine(boundedTransport{ts[0], 16 + 8*100}, protocol.SourceFunc(nil), protocol.Config{Codec: sharing.Codec{FracBits: 16}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = e.Open(ctx, sharing.Zeros(101))
+	if err == nil || !strings.Contains(err.Error(), "exceeds the message bound 100") {
+		t.Fatalf("opening 101 elements over a 100-element transport: %v", err)
+	}
+	if st := ts[0].Stats(); st.BytesSent != 0 {
+		t.Fatalf("%d bytes sent before the refusal", st.BytesSent)
+	}
+}
