@@ -32,15 +32,40 @@ func (d *Dataset) PartitionColumns(parties int) ([]*Dataset, error) {
 		}
 	}
 	base, extra := features/parties, features%parties
-	parts := make([]*Dataset, parties)
-	lo := 0
-	for p := range parts {
-		width := base
+	widths := make([]int, parties)
+	for p := range widths {
+		widths[p] = base
 		if p < extra {
-			width++
+			widths[p]++
 		}
-		parts[p] = d.columnRange(lo, lo+width)
-		lo += width
+	}
+	return d.PartitionColumnWidths(widths)
+}
+
+// PartitionColumnWidths is PartitionColumns with given block widths: party p gets
+// the next widths[p] columns. The widths must be positive and add up to the number
+// of features.
+func (d *Dataset) PartitionColumnWidths(widths []int) ([]*Dataset, error) {
+	features, total := d.Features(), 0
+	for p, w := range widths {
+		if w < 1 {
+			return nil, d.errorf("party %d would hold %d columns", p, w)
+		}
+		total += w
+	}
+	if total != features {
+		return nil, d.errorf("column blocks of %v add up to %d, the data has %d features", widths, total, features)
+	}
+	for i, row := range d.X {
+		if len(row) != features {
+			return nil, d.errorf("row %d has %d values, want %d like row 0", i, len(row), features)
+		}
+	}
+	parts := make([]*Dataset, len(widths))
+	lo := 0
+	for p, w := range widths {
+		parts[p] = d.columnRange(lo, lo+w)
+		lo += w
 	}
 	return parts, nil
 }

@@ -40,6 +40,10 @@ type CSVData struct {
 	// Categories lists each string-valued feature column's categories: the column
 	// becomes one 0/1 feature per category, in this order.
 	Categories map[string][]string `yaml:"categories,omitempty" json:"categories,omitempty"`
+	// ColumnGroups, with a vertical partition, names the feature columns each party
+	// holds (party i the i-th group); the model sees them in this order. Without
+	// it, party i holds the i-th contiguous block of the features.
+	ColumnGroups [][]string `yaml:"column_groups,omitempty" json:"column_groups,omitempty"`
 	// Task is "regression", "binary" or "multiclass".
 	Task CSVTask `yaml:"task" json:"task"`
 	// Classes are the class labels as written in the target column, in class-index
@@ -112,6 +116,9 @@ func (c *Config) validateCSV() error {
 			return err
 		}
 	}
+	if err := c.validateColumnGroups(); err != nil {
+		return err
+	}
 	for col, cats := range d.Categories {
 		if len(cats) == 0 {
 			return fmt.Errorf("dataset.csv.categories.%s: no categories", col)
@@ -121,6 +128,60 @@ func (c *Config) validateCSV() error {
 		}
 	}
 	return nil
+}
+
+// validateColumnGroups checks that named column groups give every party at least
+// one feature column and every feature to exactly one party.
+func (c *Config) validateColumnGroups() error {
+	d := c.Dataset.CSV
+	if len(d.ColumnGroups) == 0 {
+		return nil
+	}
+	all := slices.Concat(d.ColumnGroups...)
+	for _, err := range []error{
+		check(c.Dataset.Partition == PartitionVertical, "dataset.csv.column_groups: only with partition: vertical"),
+		check(len(d.ColumnGroups) == c.Parties, "dataset.csv.column_groups: %d groups for %d parties", len(d.ColumnGroups), c.Parties),
+		noDuplicates("dataset.csv.column_groups", all),
+		check(!slices.Contains(all, d.Target), "dataset.csv.column_groups: the target %q is not a feature", d.Target),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	for i, g := range d.ColumnGroups {
+		if len(g) == 0 {
+			return fmt.Errorf("dataset.csv.column_groups[%d]: party %d holds no column", i, i)
+		}
+	}
+	if len(d.Features) > 0 {
+		for _, f := range d.Features {
+			if !slices.Contains(all, f) {
+				return fmt.Errorf("dataset.csv.column_groups: feature %q is in no group", f)
+			}
+		}
+		if len(all) != len(d.Features) {
+			return fmt.Errorf("dataset.csv.column_groups: %d columns in the groups, %d features", len(all), len(d.Features))
+		}
+	}
+	return nil
+}
+
+// groupWidths are the model columns of each column group: one per numeric
+// column, one per category of a categorical column.
+func (d *CSVData) groupWidths() []int {
+	var widths []int
+	for _, g := range d.ColumnGroups {
+		w := 0
+		for _, col := range g {
+			if cats, ok := d.Categories[col]; ok {
+				w += len(cats)
+			} else {
+				w++
+			}
+		}
+		widths = append(widths, w)
+	}
+	return widths
 }
 
 func noDuplicates(field string, list []string) error {
@@ -134,7 +195,11 @@ func noDuplicates(field string, list []string) error {
 
 // csvOptions is the reader's view of the schema.
 func (d *CSVData) csvOptions() dataset.CSVOptions {
-	opts := dataset.CSVOptions{Target: d.Target, Task: dataset.Regression, Features: d.Features, Categories: d.Categories}
+	features := d.Features
+	if len(d.ColumnGroups) > 0 {
+		features = slices.Concat(d.ColumnGroups...) // the model's column order
+	}
+	opts := dataset.CSVOptions{Target: d.Target, Task: dataset.Regression, Features: features, Categories: d.Categories}
 	if d.Task != TaskRegression {
 		opts.Task, opts.Labels, opts.Classes = dataset.Classification, d.Classes, len(d.Classes)
 	}

@@ -58,7 +58,12 @@ func LoadSplit(cfg *Config) (*Split, error) {
 		if train.Features() < cfg.Parties {
 			return nil, fmt.Errorf("dataset.partition: %d feature columns cannot be split among %d parties", train.Features(), cfg.Parties)
 		}
-		if s.Parts, err = train.PartitionColumns(cfg.Parties); err != nil {
+		if cfg.Dataset.CSV != nil && len(cfg.Dataset.CSV.ColumnGroups) > 0 {
+			s.Parts, err = train.PartitionColumnWidths(cfg.Dataset.CSV.groupWidths())
+		} else {
+			s.Parts, err = train.PartitionColumns(cfg.Parties)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("dataset.partition: %w", err)
 		}
 		s.Layout = Layout{Vertical: true, Rows: train.Rows(), Features: train.Features(), LabelHolder: cfg.Dataset.LabelHolder}
