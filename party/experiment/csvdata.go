@@ -346,8 +346,9 @@ func (c *Config) LoadCSVTest(like *dataset.Dataset) (*dataset.Dataset, error) {
 
 // LoadOwnCSV reads only party self's rows and the test rows: its own file, or its
 // slice of the single file (a first pass counts the rows, the second keeps only
-// this party's and the test rows). A vertical partition reads every row and keeps
-// this party's columns.
+// this party's and the test rows). A vertical partition by column groups reads
+// only this party's columns of the training rows (and the public test rows); one
+// cut into contiguous blocks reads every column and keeps this party's.
 func LoadOwnCSV(cfg *Config, self int) (own, test *dataset.Dataset, err error) {
 	d := cfg.Dataset.CSV
 	if len(d.Files) > 0 {
@@ -357,7 +358,8 @@ func LoadOwnCSV(cfg *Config, self int) (own, test *dataset.Dataset, err error) {
 		test, err = cfg.LoadCSVTest(own)
 		return own, test, err
 	}
-	if cfg.Dataset.Partition == PartitionVertical {
+	vertical := cfg.Dataset.Partition == PartitionVertical
+	if vertical && len(d.ColumnGroups) == 0 {
 		split, err := LoadSplit(cfg)
 		if err != nil {
 			return nil, nil, err
@@ -373,32 +375,51 @@ func LoadOwnCSV(cfg *Config, self int) (own, test *dataset.Dataset, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	wanted := make(map[int]int) // file row -> position among the kept rows
-	for _, r := range slices.Concat(rows[self], testRows) {
-		wanted[r] = 0
+	if vertical { // every training row, this party's columns only
+		own, err = cfg.loadCSVRows(path, d.ColumnGroups[self], rows[0])
+	} else {
+		own, err = cfg.loadCSVRows(path, nil, rows[self])
 	}
-	kept, err := cfg.LoadCSVFile(path, func(r int) bool { _, ok := wanted[r]; return ok })
 	if err != nil {
 		return nil, nil, err
 	}
-	keptRows := slices.Sorted(maps.Keys(wanted))
-	for pos, r := range keptRows {
-		wanted[r] = pos
-	}
-	at := func(rows []int) []int {
-		out := make([]int, len(rows))
-		for i, r := range rows {
-			out[i] = wanted[r]
-		}
-		return out
-	}
-	own = kept.Subset(at(rows[self]))
-	if d.TestFile != "" {
+	if d.TestFile != "" || len(testRows) == 0 {
 		test, err = cfg.LoadCSVTest(own)
 	} else {
-		test = kept.Subset(at(testRows))
+		test, err = cfg.loadCSVRows(path, nil, testRows) // public rows, every column
 	}
 	return own, test, err
+}
+
+// loadCSVRows reads the given rows of a file, in that order, keeping only those:
+// the columns are features when given, else the experiment's.
+func (c *Config) loadCSVRows(path string, features []string, rows []int) (*dataset.Dataset, error) {
+	pos := make(map[int]int, len(rows)) // file row -> position among the kept rows
+	for _, r := range rows {
+		pos[r] = 0
+	}
+	opts := c.Dataset.CSV.csvOptions()
+	if features != nil {
+		opts.Features, opts.Categories = features, map[string][]string{}
+		for _, col := range features {
+			if cats, ok := c.Dataset.CSV.Categories[col]; ok {
+				opts.Categories[col] = cats
+			}
+		}
+	}
+	opts.Keep = func(r int) bool { _, ok := pos[r]; return ok }
+	kept, err := dataset.LoadCSV(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range slices.Sorted(maps.Keys(pos)) {
+		pos[r] = i
+	}
+	order := make([]int, len(rows))
+	for i, r := range rows {
+		order[i] = pos[r]
+	}
+	return kept.Subset(order), nil
 }
 
 // concatRows stacks parties' tables, which must have the same columns.

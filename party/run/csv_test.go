@@ -153,6 +153,18 @@ func TestCSVVerticalColumnGroups(t *testing.T) {
 	if got := fmt.Sprint(split.Parts[0].FeatureNames, split.Parts[1].FeatureNames); !strings.HasPrefix(got, "[dose] [site") || !strings.HasSuffix(got, "age]") {
 		t.Fatalf("parts hold %s", got)
 	}
+	// A deployed party reads only its own columns, and gets what the simulation
+	// hands it.
+	for i := range 2 {
+		own, test, err := experiment.LoadOwnCSV(cfg, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(own.X, own.FeatureNames) != fmt.Sprint(split.Parts[i].X, split.Parts[i].FeatureNames) ||
+			fmt.Sprint(test.X, test.Y) != fmt.Sprint(split.Test.X, split.Test.Y) {
+			t.Fatalf("party %d reads other data than the simulation gives it", i)
+		}
+	}
 	res, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{})
 	if err != nil {
 		t.Fatal(err)
