@@ -166,9 +166,14 @@ func readFinal(t *testing.T, path string) map[string]any {
 // in-memory simulation with the same (insecure, test-only) seeds.
 func TestDeploymentMatchesSimulation(t *testing.T) {
 	const exp = "../../configs/cancer-mlp-3p.yaml"
-	d := newDeployment(t, exp, 3, "30s", nil)
-	ps := d.startAll("--insecure-seed", "5")
-	for i, p := range ps {
+	matchesSimulation(t, newDeployment(t, exp, 3, "30s", nil), exp)
+}
+
+// matchesSimulation runs every node of d with the same test-only seed and checks
+// that every party ends with exactly the final metrics of exp's simulation.
+func matchesSimulation(t *testing.T, d *deployment, exp string) {
+	t.Helper()
+	for i, p := range d.startAll("--insecure-seed", "5") {
 		if code := p.wait(t, 3*time.Minute); code != 0 {
 			t.Fatalf("node %d exited %d:\n%s", i, code, p.stderr.String())
 		}
@@ -177,15 +182,8 @@ func TestDeploymentMatchesSimulation(t *testing.T) {
 	if out, code := node(t, "simulate", "--config", exp, "--insecure-seed", "5", "--out", simOut); code != 0 {
 		t.Fatalf("simulate: %s", out)
 	}
-	var sim struct {
-		Final struct{ Secure map[string]any }
-	}
-	raw, _ := os.ReadFile(simOut)
-	if err := json.Unmarshal(raw, &sim); err != nil {
-		t.Fatal(err)
-	}
-	want, _ := json.Marshal(sim.Final.Secure)
-	for i := 0; i < 3; i++ {
+	want, _ := json.Marshal(readFinal(t, simOut)["secure"])
+	for i := 0; i < d.parties; i++ {
 		got, _ := json.Marshal(readFinal(t, filepath.Join(d.nodeDir(i), "results.json"))["secure"])
 		if !bytes.Equal(got, want) {
 			t.Fatalf("party %d's final metrics %s differ from the simulation's %s", i, got, want)
@@ -220,23 +218,7 @@ func TestCSVDeploymentReadsOwnFile(t *testing.T) {
 		os.WriteFile(path, raw, 0o644)
 		return regexpReplaceExperiment(cfg, path)
 	})
-	ps := d.startAll("--insecure-seed", "5")
-	for i, p := range ps {
-		if code := p.wait(t, 2*time.Minute); code != 0 {
-			t.Fatalf("node %d exited %d:\n%s", i, code, p.stderr.String())
-		}
-	}
-	simOut := filepath.Join(d.dir, "sim.json")
-	if out, code := node(t, "simulate", "--config", exp, "--insecure-seed", "5", "--out", simOut); code != 0 {
-		t.Fatalf("simulate: %s", out)
-	}
-	want, _ := json.Marshal(readFinal(t, simOut)["secure"])
-	for i := 0; i < 3; i++ {
-		got, _ := json.Marshal(readFinal(t, filepath.Join(d.nodeDir(i), "results.json"))["secure"])
-		if !bytes.Equal(got, want) {
-			t.Fatalf("party %d's final metrics %s differ from the simulation's %s", i, got, want)
-		}
-	}
+	matchesSimulation(t, d, exp)
 }
 
 // TestTamperedConfigCaught gives party 2 an experiment with another learning rate:
