@@ -48,14 +48,23 @@ func Party(ctx context.Context, nc *NodeConfig, opts NodeOptions) (*report.Resul
 	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
-	tr, err := nc.connect(ctx, cfg, self, opts.Randomness, log)
+	return withPeers(ctx, nc, cfg, opts, log, func(tr *network.Libp2pTransport) (*report.Results, error) {
+		return deployedParty{cfg: cfg, nc: nc, tr: tr, own: own, test: test, opts: opts, progress: progress, log: log}.run(ctx)
+	})
+}
+
+// withPeers connects this party to its peers, runs fn over the connection and ends
+// the session: after a failure of fn it tells the peers why (leave).
+func withPeers[T any](ctx context.Context, nc *NodeConfig, cfg *experiment.Config, opts NodeOptions, log *slog.Logger, fn func(*network.Libp2pTransport) (T, error)) (T, error) {
+	var zero T
+	tr, err := nc.connect(ctx, cfg, nc.Party, opts.Randomness, log)
 	if err != nil {
-		return nil, fmt.Errorf("party %d: %w", self, err)
+		return zero, fmt.Errorf("party %d: %w", nc.Party, err)
 	}
-	res, err := deployedParty{cfg: cfg, nc: nc, tr: tr, own: own, test: test, opts: opts, progress: progress, log: log}.run(ctx)
+	res, err := fn(tr)
 	if err != nil {
 		leave(tr, err)
-		return nil, err
+		return zero, err
 	}
 	if err := tr.Close(); err != nil {
 		log.Warn("closing the transport", "err", err)

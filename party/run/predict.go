@@ -132,19 +132,9 @@ func PredictDeployed(ctx context.Context, nc *NodeConfig, share *report.ModelFil
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	tr, err := nc.connect(ctx, cfg, self, opts.Randomness, log)
-	if err != nil {
-		return nil, fmt.Errorf("party %d: %w", self, err)
-	}
-	pred, err := predictWithPeers(ctx, cfg, self, tr, share, test, opts)
-	if err != nil {
-		leave(tr, err)
-		return nil, err
-	}
-	if err := tr.Close(); err != nil {
-		log.Warn("closing the transport", "err", err)
-	}
-	return pred, nil
+	return withPeers(ctx, nc, cfg, opts, log, func(tr *network.Libp2pTransport) (*Prediction, error) {
+		return predictWithPeers(ctx, cfg, self, tr, share, test, opts)
+	})
 }
 
 // checkOwnShare checks that a share file is this party's share of a model
