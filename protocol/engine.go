@@ -498,17 +498,28 @@ func (e *Engine) OpenTo(ctx context.Context, x sharing.Tensor, to int) (sharing.
 // sends each peer a fresh 16-byte seed from which the peer expands its share, and
 // keeps x minus the expansions: 16 bytes per peer, whatever the size of x.
 func (e *Engine) Input(ctx context.Context, owner int, x sharing.Tensor, shape ...int) (sharing.Tensor, error) {
-	if owner < 0 || owner >= e.n {
-		return sharing.Tensor{}, fmt.Errorf("protocol: input from party %d: no such party", owner)
+	defer e.account("input", time.Now(), 1, 0)
+	mine, seed, err := e.shareInput(ctx, owner, x, shape, e.reservePeerInput)
+	if err != nil || owner == e.self {
+		return mine, err
 	}
-	start := time.Now()
+	return sharing.NewPRG(seed, 0).Tensor(shape...), nil
+}
+
+// shareInput runs one input round: the owner returns its share (x minus the
+// expansions of the seeds it sends), a peer checks the shape and returns the seed
+// it received, whose expansion under stream 0 is its share.
+func (e *Engine) shareInput(ctx context.Context, owner int, x sharing.Tensor, shape []int, checkShape func(owner int, shape []int) error) (sharing.Tensor, sharing.Seed, error) {
+	var seed sharing.Seed
+	if owner < 0 || owner >= e.n {
+		return sharing.Tensor{}, seed, fmt.Errorf("protocol: input from party %d: no such party", owner)
+	}
 	round := e.round
 	e.round++
 	e.noteRound()
-	defer e.account("input", start, 1, 0)
 	if e.self == owner {
 		if sharing.Size(shape) != x.Len() {
-			return sharing.Tensor{}, fmt.Errorf("protocol: input of shape %v does not match declared shape %v", x.Shape, shape)
+			return sharing.Tensor{}, seed, fmt.Errorf("protocol: input of shape %v does not match declared shape %v", x.Shape, shape)
 		}
 		mine := x.Clone()
 		mine.Shape = append([]int(nil), shape...)
@@ -516,32 +527,31 @@ func (e *Engine) Input(ctx context.Context, owner int, x sharing.Tensor, shape .
 			if p == e.self {
 				continue
 			}
-			seed, err := sharing.NewSeed(e.rng)
+			peerSeed, err := sharing.NewSeed(e.rng)
 			if err != nil {
-				return sharing.Tensor{}, err
+				return sharing.Tensor{}, seed, err
 			}
-			sharing.SubInPlace(mine, sharing.NewPRG(seed, 0).Tensor(shape...))
-			if err := e.send(ctx, p, encodeMessage(round, opShareSeed, seedWords(seed))); err != nil {
-				return sharing.Tensor{}, fmt.Errorf("protocol: round %d input: send seed to party %d: %w", round, p, err)
+			sharing.NewPRG(peerSeed, 0).SubFrom(mine.Data)
+			if err := e.send(ctx, p, encodeMessage(round, opShareSeed, seedWords(peerSeed))); err != nil {
+				return sharing.Tensor{}, seed, fmt.Errorf("protocol: round %d input: send seed to party %d: %w", round, p, err)
 			}
 		}
-		return mine, nil
+		return mine, seed, nil
 	}
-	if err := e.reservePeerInput(owner, shape); err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: round %d input: %w", round, err)
+	if err := checkShape(owner, shape); err != nil {
+		return sharing.Tensor{}, seed, fmt.Errorf("protocol: round %d input: %w", round, err)
 	}
 	msg, err := e.tr.Recv(ctx, owner)
 	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: round %d input: receive from party %d: %w", round, owner, err)
+		return sharing.Tensor{}, seed, fmt.Errorf("protocol: round %d input: receive from party %d: %w", round, owner, err)
 	}
 	words, err := decodeMessage(msg, owner, round, opShareSeed, sharing.SeedSize/8)
 	if err != nil {
-		return sharing.Tensor{}, err
+		return sharing.Tensor{}, seed, err
 	}
-	var seed sharing.Seed
 	binary.LittleEndian.PutUint64(seed[0:], words[0])
 	binary.LittleEndian.PutUint64(seed[8:], words[1])
-	return sharing.NewPRG(seed, 0).Tensor(shape...), nil
+	return sharing.Tensor{}, seed, nil
 }
 
 // reservePeerInput checks, before anything is allocated, that a peer's input of
