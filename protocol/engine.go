@@ -499,59 +499,67 @@ func (e *Engine) OpenTo(ctx context.Context, x sharing.Tensor, to int) (sharing.
 // keeps x minus the expansions: 16 bytes per peer, whatever the size of x.
 func (e *Engine) Input(ctx context.Context, owner int, x sharing.Tensor, shape ...int) (sharing.Tensor, error) {
 	defer e.account("input", time.Now(), 1, 0)
-	mine, seed, err := e.shareInput(ctx, owner, x, shape, e.reservePeerInput)
-	if err != nil || owner == e.self {
-		return mine, err
+	if owner == e.self && sharing.Size(shape) != x.Len() {
+		return sharing.Tensor{}, fmt.Errorf("protocol: input of shape %v does not match declared shape %v", x.Shape, shape)
 	}
-	return sharing.NewPRG(seed, 0).Tensor(shape...), nil
+	seeds, err := e.shareInput(ctx, owner, shape, e.reservePeerInput)
+	if err != nil {
+		return sharing.Tensor{}, err
+	}
+	if owner != e.self {
+		return sharing.NewPRG(seeds[0], 0).Tensor(shape...), nil
+	}
+	mine := x.Clone()
+	mine.Shape = append([]int(nil), shape...)
+	for _, s := range seeds {
+		sharing.NewPRG(s, 0).SubFrom(mine.Data)
+	}
+	return mine, nil
 }
 
-// shareInput runs one input round: the owner returns its share (x minus the
-// expansions of the seeds it sends), a peer checks the shape and returns the seed
-// it received, whose expansion under stream 0 is its share.
-func (e *Engine) shareInput(ctx context.Context, owner int, x sharing.Tensor, shape []int, checkShape func(owner int, shape []int) error) (sharing.Tensor, sharing.Seed, error) {
-	var seed sharing.Seed
+// shareInput runs one input round. The owner draws a fresh seed per peer, sends it,
+// and returns the seeds it sent (its share is x minus their expansions under
+// stream 0); a peer checks the declared shape and returns the one seed it
+// received, whose expansion is its share.
+func (e *Engine) shareInput(ctx context.Context, owner int, shape []int, checkShape func(owner int, shape []int) error) ([]sharing.Seed, error) {
 	if owner < 0 || owner >= e.n {
-		return sharing.Tensor{}, seed, fmt.Errorf("protocol: input from party %d: no such party", owner)
+		return nil, fmt.Errorf("protocol: input from party %d: no such party", owner)
 	}
 	round := e.round
 	e.round++
 	e.noteRound()
 	if e.self == owner {
-		if sharing.Size(shape) != x.Len() {
-			return sharing.Tensor{}, seed, fmt.Errorf("protocol: input of shape %v does not match declared shape %v", x.Shape, shape)
-		}
-		mine := x.Clone()
-		mine.Shape = append([]int(nil), shape...)
+		var seeds []sharing.Seed
 		for p := 0; p < e.n; p++ {
 			if p == e.self {
 				continue
 			}
-			peerSeed, err := sharing.NewSeed(e.rng)
+			seed, err := sharing.NewSeed(e.rng)
 			if err != nil {
-				return sharing.Tensor{}, seed, err
+				return nil, err
 			}
-			sharing.NewPRG(peerSeed, 0).SubFrom(mine.Data)
-			if err := e.send(ctx, p, encodeMessage(round, opShareSeed, seedWords(peerSeed))); err != nil {
-				return sharing.Tensor{}, seed, fmt.Errorf("protocol: round %d input: send seed to party %d: %w", round, p, err)
+			if err := e.send(ctx, p, encodeMessage(round, opShareSeed, seedWords(seed))); err != nil {
+				return nil, fmt.Errorf("protocol: round %d input: send seed to party %d: %w", round, p, err)
 			}
+			seeds = append(seeds, seed)
 		}
-		return mine, seed, nil
+		return seeds, nil
 	}
 	if err := checkShape(owner, shape); err != nil {
-		return sharing.Tensor{}, seed, fmt.Errorf("protocol: round %d input: %w", round, err)
+		return nil, fmt.Errorf("protocol: round %d input: %w", round, err)
 	}
 	msg, err := e.tr.Recv(ctx, owner)
 	if err != nil {
-		return sharing.Tensor{}, seed, fmt.Errorf("protocol: round %d input: receive from party %d: %w", round, owner, err)
+		return nil, fmt.Errorf("protocol: round %d input: receive from party %d: %w", round, owner, err)
 	}
 	words, err := decodeMessage(msg, owner, round, opShareSeed, sharing.SeedSize/8)
 	if err != nil {
-		return sharing.Tensor{}, seed, err
+		return nil, err
 	}
+	var seed sharing.Seed
 	binary.LittleEndian.PutUint64(seed[0:], words[0])
 	binary.LittleEndian.PutUint64(seed[8:], words[1])
-	return sharing.Tensor{}, seed, nil
+	return []sharing.Seed{seed}, nil
 }
 
 // reservePeerInput checks, before anything is allocated, that a peer's input of

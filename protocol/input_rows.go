@@ -10,24 +10,33 @@ import (
 
 // InputRows secret-shares a rows x cols matrix held by party owner, exactly as
 // Input does (the same round, the same seed to each peer, the same shares), but
-// returns this party's share as rows read on demand rather than as one tensor. The
-// owner's share is its masked matrix, held in memory like its data; a peer's share
-// is the seed's expansion, computed a row at a time when read and never held whole,
-// so a peer's training set costs 16 bytes, not its size. Reading every row gives
-// what Input returns.
+// returns this party's share as rows computed when read, never the whole matrix.
+// The owner passes its matrix as rows (others pass nil) and must keep it unchanged
+// while the share is read; its share is those rows minus the expansions of the
+// seeds it sent (sharing.MaskedRows). A peer's share is its seed's expansion
+// (sharing.SeededRows): 16 bytes, whatever the size of the matrix. Reading every
+// row gives what Input returns.
 //
 // Nothing is allocated for a peer's matrix, so unlike Input it is not charged to
 // the session's bound on peers' inputs; its shape must still be in range.
-func (e *Engine) InputRows(ctx context.Context, owner int, x sharing.Tensor, rows, cols int) (sharing.RowSource, error) {
+func (e *Engine) InputRows(ctx context.Context, owner int, x sharing.RowSource, rows, cols int) (sharing.RowSource, error) {
 	defer e.account("input", time.Now(), 1, 0)
-	mine, seed, err := e.shareInput(ctx, owner, x, []int{rows, cols}, checkRowsShape)
+	if owner == e.self {
+		if x == nil {
+			return nil, fmt.Errorf("protocol: input of shape [%d %d]: no rows given", rows, cols)
+		}
+		if r, c := x.Dims(); r != rows || c != cols {
+			return nil, fmt.Errorf("protocol: input of shape [%d %d] does not match declared shape [%d %d]", r, c, rows, cols)
+		}
+	}
+	seeds, err := e.shareInput(ctx, owner, []int{rows, cols}, checkRowsShape)
 	if err != nil {
 		return nil, err
 	}
 	if owner == e.self {
-		return sharing.TensorRows(mine), nil
+		return sharing.MaskedRows(x, 0, seeds...), nil
 	}
-	return sharing.SeededRows(seed, 0, rows, cols), nil
+	return sharing.SeededRows(seeds[0], 0, rows, cols), nil
 }
 
 // maxRowsElements bounds a matrix shared by InputRows: its word offsets must fit

@@ -44,7 +44,11 @@ func TestInputRowsEqualsInput(t *testing.T) {
 		idx := []int{10, 0, 3, 3, 7}
 		var gathered []sharing.Tensor
 		lazy := inputSession(t, n, owner, x, cfg, func(ctx context.Context, e *protocol.Engine, mine sharing.Tensor) (sharing.Tensor, error) {
-			src, err := e.InputRows(ctx, owner, mine, rows, cols)
+			var x sharing.RowSource
+			if e.Self() == owner {
+				x = sharing.TensorRows(mine)
+			}
+			src, err := e.InputRows(ctx, owner, x, rows, cols)
 			if err != nil {
 				return sharing.Tensor{}, err
 			}
@@ -74,7 +78,11 @@ func TestInputRowsBoundsAndShape(t *testing.T) {
 	cfg := protocol.Config{Codec: sharing.Codec{FracBits: 16}, MaxPeerInputElements: 10}
 	x := randomRing(20, 3)
 	inputSession(t, 2, 0, x, cfg, func(ctx context.Context, e *protocol.Engine, mine sharing.Tensor) (sharing.Tensor, error) {
-		src, err := e.InputRows(ctx, 0, mine, 20, 3)
+		var rows sharing.RowSource
+		if e.Self() == 0 {
+			rows = sharing.TensorRows(mine)
+		}
+		src, err := e.InputRows(ctx, 0, rows, 20, 3)
 		if err != nil {
 			return sharing.Tensor{}, err
 		}
@@ -86,7 +94,7 @@ func TestInputRowsBoundsAndShape(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = e.InputRows(context.Background(), 0, sharing.Tensor{}, shape[0], shape[1])
+		_, err = e.InputRows(context.Background(), 0, nil, shape[0], shape[1])
 		if err == nil || !strings.Contains(err.Error(), "party 0") || !strings.Contains(err.Error(), "out of range") {
 			t.Fatalf("shape %v: %v", shape, err)
 		}

@@ -144,3 +144,64 @@ func (s *colStack) ReadRow(r int, dst []uint64) {
 		off += s.widths[i]
 	}
 }
+
+// MaskedRows is x minus the expansions SeededRows(seed, stream, rows, cols) of the
+// seeds, a row at a time: the input owner's share when its peers' shares are those
+// expansions, held as its data and one seed per peer.
+func MaskedRows(x RowSource, stream uint64, seeds ...Seed) RowSource {
+	rows, cols := x.Dims()
+	m := &maskedRows{x: x, cols: cols}
+	for _, s := range seeds {
+		m.masks = append(m.masks, &seededRows{block: seedCipher(s), stream: stream, rows: rows, cols: cols})
+	}
+	return m
+}
+
+type maskedRows struct {
+	x     RowSource
+	masks []*seededRows
+	cols  int
+}
+
+func (m *maskedRows) Dims() (int, int) { return m.x.Dims() }
+
+func (m *maskedRows) ReadRow(r int, dst []uint64) {
+	m.x.ReadRow(r, dst)
+	for _, s := range m.masks {
+		newPRGAt(s.block, s.stream, uint64(r)*uint64(s.cols)).SubFrom(dst[:m.cols])
+	}
+}
+
+// EncodedRows reads real-valued rows (at most cols values each; missing ones are
+// zeros) as fixed-point ring elements, encoding a row when it is read, so that the
+// encoding need not be held beside the values. Every value is checked here, once:
+// reading cannot fail. The caller must not change rows afterwards.
+func EncodedRows(codec Codec, rows [][]float64, cols int) (RowSource, error) {
+	for i, r := range rows {
+		if len(r) > cols {
+			return nil, fmt.Errorf("row %d has %d values, more than %d columns", i, len(r), cols)
+		}
+		for j, v := range r {
+			if _, err := codec.Encode(v); err != nil {
+				return nil, fmt.Errorf("row %d, column %d: %w", i, j, err)
+			}
+		}
+	}
+	return encodedRows{codec: codec, rows: rows, cols: cols}, nil
+}
+
+type encodedRows struct {
+	codec Codec
+	rows  [][]float64
+	cols  int
+}
+
+func (e encodedRows) Dims() (int, int) { return len(e.rows), e.cols }
+
+func (e encodedRows) ReadRow(r int, dst []uint64) {
+	dst = dst[:e.cols]
+	clear(dst)
+	for j, v := range e.rows[r] {
+		dst[j] = e.codec.MustEncode(v)
+	}
+}

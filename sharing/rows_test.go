@@ -3,6 +3,7 @@ package sharing
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -89,5 +90,44 @@ func TestPRGSubFromMatchesSubInPlace(t *testing.T) {
 	NewPRG(seed, 0).SubFrom(got.Data)
 	if !Equal(got, want) {
 		t.Fatal("SubFrom differs from subtracting the expanded tensor")
+	}
+}
+
+// The owner's masked rows are, row for row, x minus the eager expansions.
+func TestMaskedRowsEqualEagerMasking(t *testing.T) {
+	seeds := []Seed{{1}, {2}, {3}}
+	x := NewPRG(Seed{8}, 0).Tensor(9, 5)
+	want := x.Clone()
+	for _, s := range seeds {
+		SubInPlace(want, NewPRG(s, 0).Tensor(9, 5))
+	}
+	masked := MaskedRows(TensorRows(x), 0, seeds...)
+	if got := Materialize(masked); !Equal(got, want) {
+		t.Fatal("masked rows differ from x minus the expansions")
+	}
+	idx := []int{8, 1, 1, 4}
+	if got := Gather(masked, idx); !Equal(got, GatherRows(want, idx)) {
+		t.Fatal("gathered masked rows differ")
+	}
+}
+
+// Rows encoded when read are the codec's encoding; short rows end in zeros, and a
+// value that does not fit is refused up front, naming its place.
+func TestEncodedRows(t *testing.T) {
+	codec := Codec{FracBits: 16}
+	rows := [][]float64{{1.5, -2, 0.25}, {3}, {}}
+	src, err := EncodedRows(codec, rows, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []uint64{codec.MustEncode(1.5), codec.MustEncode(-2), codec.MustEncode(0.25), codec.MustEncode(3), 0, 0, 0, 0, 0}
+	if got := Materialize(src); !slices.Equal(got.Data, want) {
+		t.Fatalf("encoded rows = %v, want %v", got.Data, want)
+	}
+	if _, err := EncodedRows(codec, [][]float64{{0}, {1, 1e300}}, 2); err == nil || !strings.Contains(err.Error(), "row 1, column 1") {
+		t.Fatalf("out-of-range value: %v", err)
+	}
+	if _, err := EncodedRows(codec, [][]float64{{1, 2, 3}}, 2); err == nil {
+		t.Fatal("a row longer than the width was accepted")
 	}
 }

@@ -155,8 +155,8 @@ type secureInputs struct {
 	spec       nn.Spec
 	targetCols int
 	scaled     experiment.ScaledFeatures
-	// x, y are this party's shares of the whole training set, read a batch at a
-	// time: its own rows masked in memory, a peer's rows expanded from a seed.
+	// x, y are this party's shares of the whole training set, computed a batch at a
+	// time: its own rows minus its peers' masks, a peer's rows from a seed.
 	x, y sharing.RowSource
 }
 
@@ -257,7 +257,7 @@ func checkHeadroom(cfg *experiment.Config, spec nn.Spec, self int, x, targets []
 }
 
 // shareTrainingSet secret-shares every party's part and assembles the training set
-// from the parts, without materialising a peer's part (protocol.Engine.InputRows).
+// from the parts, row sources that hold no part whole (protocol.Engine.InputRows).
 func shareTrainingSet(ctx context.Context, e *protocol.Engine, lay experiment.Layout, ownX, ownY [][]float64, targetCols int) (x, y sharing.RowSource, err error) {
 	codec := e.Codec()
 	self := e.Self()
@@ -265,19 +265,20 @@ func shareTrainingSet(ctx context.Context, e *protocol.Engine, lay experiment.La
 	if lay.Vertical {
 		width = lay.ColsPerParty[self]
 	}
-	mineX, err := experiment.EncodeRows(codec, ownX, width, "training data")
+	// Encoded a row at a time when a batch reads it: ownX and ownY stay as they are.
+	mineX, err := sharing.EncodedRows(codec, ownX, width)
 	if err != nil {
-		return x, y, &PrivateError{Public: "its training data does not fit fixed point", Err: err}
+		return x, y, &PrivateError{Public: "its training data does not fit fixed point", Err: fmt.Errorf("training data %w", err)}
 	}
-	var mineY sharing.Tensor
+	var mineY sharing.RowSource
 	if !lay.Vertical || self == lay.LabelHolder {
-		if mineY, err = experiment.EncodeRows(codec, ownY, targetCols, "training targets"); err != nil {
-			return x, y, &PrivateError{Public: "its training targets do not fit fixed point", Err: err}
+		if mineY, err = sharing.EncodedRows(codec, ownY, targetCols); err != nil {
+			return x, y, &PrivateError{Public: "its training targets do not fit fixed point", Err: fmt.Errorf("training targets %w", err)}
 		}
 	}
 	var xs, ys []sharing.RowSource
 	for p := 0; p < lay.Parties(); p++ {
-		var vx, vy sharing.Tensor
+		var vx, vy sharing.RowSource
 		if p == self {
 			vx, vy = mineX, mineY
 		}
