@@ -498,50 +498,68 @@ func (e *Engine) OpenTo(ctx context.Context, x sharing.Tensor, to int) (sharing.
 // sends each peer a fresh 16-byte seed from which the peer expands its share, and
 // keeps x minus the expansions: 16 bytes per peer, whatever the size of x.
 func (e *Engine) Input(ctx context.Context, owner int, x sharing.Tensor, shape ...int) (sharing.Tensor, error) {
-	if owner < 0 || owner >= e.n {
-		return sharing.Tensor{}, fmt.Errorf("protocol: input from party %d: no such party", owner)
+	defer e.account("input", time.Now(), 1, 0)
+	if owner == e.self && sharing.Size(shape) != x.Len() {
+		return sharing.Tensor{}, fmt.Errorf("protocol: input of shape %v does not match declared shape %v", x.Shape, shape)
 	}
-	start := time.Now()
+	seeds, err := e.shareInput(ctx, owner, shape, e.reservePeerInput)
+	if err != nil {
+		return sharing.Tensor{}, err
+	}
+	if owner != e.self {
+		return sharing.NewPRG(seeds[0], 0).Tensor(shape...), nil
+	}
+	mine := x.Clone()
+	mine.Shape = append([]int(nil), shape...)
+	for _, s := range seeds {
+		sharing.NewPRG(s, 0).SubFrom(mine.Data)
+	}
+	return mine, nil
+}
+
+// shareInput runs one input round. The owner draws a fresh seed per peer, sends it,
+// and returns the seeds it sent (its share is x minus their expansions under
+// stream 0); a peer checks the declared shape and returns the one seed it
+// received, whose expansion is its share.
+func (e *Engine) shareInput(ctx context.Context, owner int, shape []int, checkShape func(owner int, shape []int) error) ([]sharing.Seed, error) {
+	if owner < 0 || owner >= e.n {
+		return nil, fmt.Errorf("protocol: input from party %d: no such party", owner)
+	}
 	round := e.round
 	e.round++
 	e.noteRound()
-	defer e.account("input", start, 1, 0)
 	if e.self == owner {
-		if sharing.Size(shape) != x.Len() {
-			return sharing.Tensor{}, fmt.Errorf("protocol: input of shape %v does not match declared shape %v", x.Shape, shape)
-		}
-		mine := x.Clone()
-		mine.Shape = append([]int(nil), shape...)
+		var seeds []sharing.Seed
 		for p := 0; p < e.n; p++ {
 			if p == e.self {
 				continue
 			}
 			seed, err := sharing.NewSeed(e.rng)
 			if err != nil {
-				return sharing.Tensor{}, err
+				return nil, err
 			}
-			sharing.SubInPlace(mine, sharing.NewPRG(seed, 0).Tensor(shape...))
 			if err := e.send(ctx, p, encodeMessage(round, opShareSeed, seedWords(seed))); err != nil {
-				return sharing.Tensor{}, fmt.Errorf("protocol: round %d input: send seed to party %d: %w", round, p, err)
+				return nil, fmt.Errorf("protocol: round %d input: send seed to party %d: %w", round, p, err)
 			}
+			seeds = append(seeds, seed)
 		}
-		return mine, nil
+		return seeds, nil
 	}
-	if err := e.reservePeerInput(owner, shape); err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: round %d input: %w", round, err)
+	if err := checkShape(owner, shape); err != nil {
+		return nil, fmt.Errorf("protocol: round %d input: %w", round, err)
 	}
 	msg, err := e.tr.Recv(ctx, owner)
 	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: round %d input: receive from party %d: %w", round, owner, err)
+		return nil, fmt.Errorf("protocol: round %d input: receive from party %d: %w", round, owner, err)
 	}
 	words, err := decodeMessage(msg, owner, round, opShareSeed, sharing.SeedSize/8)
 	if err != nil {
-		return sharing.Tensor{}, err
+		return nil, err
 	}
 	var seed sharing.Seed
 	binary.LittleEndian.PutUint64(seed[0:], words[0])
 	binary.LittleEndian.PutUint64(seed[8:], words[1])
-	return sharing.NewPRG(seed, 0).Tensor(shape...), nil
+	return []sharing.Seed{seed}, nil
 }
 
 // reservePeerInput checks, before anything is allocated, that a peer's input of

@@ -98,13 +98,39 @@ type PRG struct {
 
 // NewPRG returns the stream with the given index under seed.
 func NewPRG(seed Seed, stream uint64) *PRG {
+	return newPRGAt(seedCipher(seed), stream, 0)
+}
+
+// NewPRGAt returns the stream with the given index under seed, positioned at its
+// word-th word: what NewPRG(seed, stream) yields after word words, without
+// generating them.
+func NewPRGAt(seed Seed, stream, word uint64) *PRG {
+	return newPRGAt(seedCipher(seed), stream, word)
+}
+
+func seedCipher(seed Seed) cipher.Block {
 	block, err := aes.NewCipher(seed[:])
 	if err != nil {
 		panic(err) // unreachable: the key size is fixed
 	}
+	return block
+}
+
+// newPRGAt positions the counter at the AES block holding the word-th word. The
+// IV is the stream index (high 64 bits) and the block counter (low 64 bits), which
+// CTR mode increments as one 128-bit big-endian number: block k of a stream has
+// counter stream·2^64 + k, whether reached by counting from 0 or set here.
+func newPRGAt(block cipher.Block, stream, word uint64) *PRG {
+	const wordsPerBlock = aes.BlockSize / 8
 	var iv [aes.BlockSize]byte
 	binary.BigEndian.PutUint64(iv[:8], stream)
-	return &PRG{stream: cipher.NewCTR(block, iv[:])}
+	binary.BigEndian.PutUint64(iv[8:], word/wordsPerBlock)
+	p := &PRG{stream: cipher.NewCTR(block, iv[:])}
+	if skip := word % wordsPerBlock; skip > 0 {
+		var discard [aes.BlockSize]byte
+		p.stream.XORKeyStream(discard[:8*skip], discard[:8*skip])
+	}
+	return p
 }
 
 // Read fills p with key-stream bytes; it never fails.
@@ -140,6 +166,19 @@ func (p *PRG) Fill(dst []uint64) {
 		p.stream.XORKeyStream(b, b)
 		for i := 0; i < n; i++ {
 			dst[off+i] = binary.LittleEndian.Uint64(b[8*i:])
+		}
+	}
+}
+
+// SubFrom subtracts the next len(dst) words of the stream from dst: dst minus
+// Tensor's expansion, without allocating the expansion.
+func (p *PRG) SubFrom(dst []uint64) {
+	var buf [512]uint64
+	for off := 0; off < len(dst); off += len(buf) {
+		n := min(len(buf), len(dst)-off)
+		p.Fill(buf[:n])
+		for i, w := range buf[:n] {
+			dst[off+i] -= w
 		}
 	}
 }

@@ -116,7 +116,7 @@ func Secure(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, loc
 	rowsSeen := 0
 	for st := range sched.Steps() {
 		idx := st.Rows
-		s, err := net.TrainBatch(ctx, sharing.GatherRows(in.x, idx), sharing.GatherRows(in.y, idx), cfg.Optimizer(st.Epoch))
+		s, err := net.TrainBatch(ctx, sharing.Gather(in.x, idx), sharing.Gather(in.y, idx), cfg.Optimizer(st.Epoch))
 		if err != nil {
 			return nil, fmt.Errorf("party %d: epoch %d, step %d: %w", self, st.Epoch+1, st.Index+1, err)
 		}
@@ -155,7 +155,9 @@ type secureInputs struct {
 	spec       nn.Spec
 	targetCols int
 	scaled     experiment.ScaledFeatures
-	x, y       sharing.Tensor // shares of the whole training set
+	// x, y are this party's shares of the whole training set, computed a batch at a
+	// time: its own rows minus its peers' masks, a peer's rows from a seed.
+	x, y sharing.RowSource
 }
 
 // prepareSecure checks this party's data against the layout and the model,
@@ -254,27 +256,29 @@ func checkHeadroom(cfg *experiment.Config, spec nn.Spec, self int, x, targets []
 	return nil
 }
 
-// shareTrainingSet secret-shares every party's part and assembles the training set.
-func shareTrainingSet(ctx context.Context, e *protocol.Engine, lay experiment.Layout, ownX, ownY [][]float64, targetCols int) (x, y sharing.Tensor, err error) {
+// shareTrainingSet secret-shares every party's part and assembles the training set
+// from the parts, row sources that hold no part whole (protocol.Engine.InputRows).
+func shareTrainingSet(ctx context.Context, e *protocol.Engine, lay experiment.Layout, ownX, ownY [][]float64, targetCols int) (x, y sharing.RowSource, err error) {
 	codec := e.Codec()
 	self := e.Self()
 	width := lay.Features
 	if lay.Vertical {
 		width = lay.ColsPerParty[self]
 	}
-	mineX, err := experiment.EncodeRows(codec, ownX, width, "training data")
+	// Encoded a row at a time when a batch reads it: ownX and ownY stay as they are.
+	mineX, err := sharing.EncodedRows(codec, ownX, width)
 	if err != nil {
-		return x, y, &PrivateError{Public: "its training data does not fit fixed point", Err: err}
+		return x, y, &PrivateError{Public: "its training data does not fit fixed point", Err: fmt.Errorf("training data %w", err)}
 	}
-	var mineY sharing.Tensor
+	var mineY sharing.RowSource
 	if !lay.Vertical || self == lay.LabelHolder {
-		if mineY, err = experiment.EncodeRows(codec, ownY, targetCols, "training targets"); err != nil {
-			return x, y, &PrivateError{Public: "its training targets do not fit fixed point", Err: err}
+		if mineY, err = sharing.EncodedRows(codec, ownY, targetCols); err != nil {
+			return x, y, &PrivateError{Public: "its training targets do not fit fixed point", Err: fmt.Errorf("training targets %w", err)}
 		}
 	}
-	var xs, ys []sharing.Tensor
+	var xs, ys []sharing.RowSource
 	for p := 0; p < lay.Parties(); p++ {
-		var vx, vy sharing.Tensor
+		var vx, vy sharing.RowSource
 		if p == self {
 			vx, vy = mineX, mineY
 		}
@@ -284,7 +288,7 @@ func shareTrainingSet(ctx context.Context, e *protocol.Engine, lay experiment.La
 		} else {
 			rows = lay.RowsPerParty[p]
 		}
-		sx, err := e.Input(ctx, p, vx, rows, cols)
+		sx, err := e.InputRows(ctx, p, vx, rows, cols)
 		if err != nil {
 			return x, y, fmt.Errorf("sharing party %d's rows: %w", p, err)
 		}
@@ -292,16 +296,16 @@ func shareTrainingSet(ctx context.Context, e *protocol.Engine, lay experiment.La
 		if lay.Vertical && p != lay.LabelHolder {
 			continue
 		}
-		sy, err := e.Input(ctx, p, vy, rows, targetCols)
+		sy, err := e.InputRows(ctx, p, vy, rows, targetCols)
 		if err != nil {
 			return x, y, fmt.Errorf("sharing party %d's targets: %w", p, err)
 		}
 		ys = append(ys, sy)
 	}
 	if lay.Vertical {
-		return sharing.ConcatCols(xs...), ys[0], nil
+		return sharing.StackCols(xs...), ys[0], nil
 	}
-	return sharing.ConcatRows(xs...), sharing.ConcatRows(ys...), nil
+	return sharing.StackRows(xs...), sharing.StackRows(ys...), nil
 }
 
 // secureStandardizer computes the global mean and standard deviation per feature:
