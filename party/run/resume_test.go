@@ -11,10 +11,12 @@ import (
 	"testing"
 
 	"github.com/tessera-mpc/tessera/dataset"
+	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/party/checkpoint"
 	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/party/report"
 	"github.com/tessera-mpc/tessera/party/train"
+	"github.com/tessera-mpc/tessera/protocol"
 )
 
 func resumeConfig(t *testing.T, name string, epochs, every int) *experiment.Config {
@@ -239,5 +241,36 @@ func TestCheckpointOfAnotherPartySet(t *testing.T) {
 	other.RowsPerParty = []int{1, 2, 3}
 	if err := (&checkpointer{self: 1, cfg: cfg, members: ck.Public.Members, dataHash: ck.DataHash}).checkLocal(ck, other); err == nil || !strings.Contains(err.Error(), "layout") {
 		t.Fatalf("a changed layout: %v", err)
+	}
+}
+
+// TestResumeFlagsMustAgree: a party started with --resume among parties started
+// without it is refused by every party, naming the mismatch.
+func TestResumeFlagsMustAgree(t *testing.T) {
+	cfg := resumeConfig(t, "diabetes-linreg-3p.yaml", 1, 0)
+	split, err := experiment.LoadSplit(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := network.NewMemoryNetwork(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, 3)
+	runParties(context.Background(), 3, nil, func(ctx context.Context, i int) error {
+		ck, err := newCheckpointer(t.TempDir(), i == 2, i, cfg, nil, split.Parts[i], nil)
+		if err == nil {
+			var e *protocol.Engine
+			if e, err = publicEngine(ts[i], cfg); err == nil {
+				err = ck.agree(ctx, e, split.Layout)
+			}
+		}
+		errs[i] = err
+		return nil
+	})
+	for i, want := range []string{"party 2 was started with --resume, this party without", "party 2 was started with --resume, this party without", "party 0 was started without --resume, this party with"} {
+		if errs[i] == nil || !strings.Contains(errs[i].Error(), want) {
+			t.Fatalf("party %d: got %v, want %q", i, errs[i], want)
+		}
 	}
 }

@@ -68,6 +68,9 @@ func newNetwork(e *protocol.Engine, cfg *experiment.Config, spec nn.Spec, from *
 		return nn.NewSecure(e, spec, nn.InitParams(spec, cfg.InitSeed()))
 	}
 	net, err := nn.SecureFromState(e, spec, from.W, from.B, from.VW, from.VB)
+	if err == nil && from.SSE.Len() != spec.Outputs() {
+		err = fmt.Errorf("a share of the epoch's squared errors of %d values for %d outputs", from.SSE.Len(), spec.Outputs())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("party %d: resuming from step %d: %w", e.Self(), from.Step, err)
 	}
@@ -88,9 +91,7 @@ func newEpochProgress(targetCols int, res *SecureResult, from *State) *epochProg
 		return p
 	}
 	p.resumed, p.rowsSeen, p.start = from.Step, from.RowsSeen, time.Now().Add(-from.Elapsed)
-	if from.SSE.Len() == targetCols {
-		p.sse = from.SSE.Clone()
-	}
+	p.sse = from.SSE.Clone() // its size is checked by newNetwork
 	res.Epochs = append(res.Epochs, from.Epochs...)
 	res.Openings = append([]Opening(nil), from.Openings...)
 	return p
