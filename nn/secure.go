@@ -3,6 +3,7 @@ package nn
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -66,6 +67,28 @@ func SecureFromShares(e *protocol.Engine, s Spec, w, b []sharing.Tensor) (*Secur
 		sn.vw = append(sn.vw, sharing.Zeros(in, layer.Units))
 		sn.vb = append(sn.vb, sharing.Zeros(1, layer.Units))
 		in = layer.Units
+	}
+	return sn, nil
+}
+
+// SecureFromState resumes a network from this party's shares of its weights and of
+// its momentum buffers (a training checkpoint).
+func SecureFromState(e *protocol.Engine, s Spec, w, b, vw, vb []sharing.Tensor) (*Secure, error) {
+	sn, err := SecureFromShares(e, s, w, b)
+	if err != nil {
+		return nil, err
+	}
+	if len(vw) != len(s.Layers) || len(vb) != len(s.Layers) {
+		return nil, fmt.Errorf("nn: momentum shares of %d layers for a %d-layer network", len(vw), len(s.Layers))
+	}
+	for l := range s.Layers {
+		if !slices.Equal(vw[l].Shape, sn.vw[l].Shape) || len(vw[l].Data) != len(sn.vw[l].Data) {
+			return nil, fmt.Errorf("nn: layer %d weight momentum share has shape %v, want %v", l, vw[l].Shape, sn.vw[l].Shape)
+		}
+		if !slices.Equal(vb[l].Shape, sn.vb[l].Shape) || len(vb[l].Data) != len(sn.vb[l].Data) {
+			return nil, fmt.Errorf("nn: layer %d bias momentum share has shape %v, want %v", l, vb[l].Shape, sn.vb[l].Shape)
+		}
+		sn.vw[l], sn.vb[l] = vw[l].Clone(), vb[l].Clone()
 	}
 	return sn, nil
 }
@@ -355,6 +378,9 @@ func (sn *Secure) decode(opened []sharing.Tensor) Params {
 // Shares returns this party's shares of the weights and biases (for checkpoints and
 // shared outputs).
 func (sn *Secure) Shares() (w, b []sharing.Tensor) { return sn.w, sn.b }
+
+// Momentum returns this party's shares of the momentum buffers (for checkpoints).
+func (sn *Secure) Momentum() (vw, vb []sharing.Tensor) { return sn.vw, sn.vb }
 
 func decodeDense(codec sharing.Codec, t sharing.Tensor) *mat.Dense {
 	return mat.NewDense(t.Rows(), t.Cols(), codec.DecodeTensor(t))

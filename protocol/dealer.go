@@ -57,14 +57,21 @@ func (d *Dealer) BytesSent() int64 {
 
 // Source returns the preprocessing source of one party, for a dealer in the same
 // process (simulation).
-func (d *Dealer) Source(party int) (Source, error) {
+func (d *Dealer) Source(party int) (Source, error) { return d.SourceAt(party, 0) }
+
+// SourceAt is Source for a session that starts at request start: a run resumed
+// from a checkpoint made after start requests. A dealer with fresh seeds gives
+// fresh material at any position; a dealer whose seeds repeat (the insecure test
+// seed) gives request k the material it gave request k before, which is what
+// makes a resumed test run bit-identical to an uninterrupted one.
+func (d *Dealer) SourceAt(party int, start uint64) (Source, error) {
 	if party < 0 || party >= d.parties {
 		return nil, fmt.Errorf("protocol: dealer has no party %d", party)
 	}
 	if party < d.parties-1 {
-		return newSeededSource(d.seeds[party]), nil
+		return newSeededSource(d.seeds[party], start), nil
 	}
-	return &materialSource{requester{fetch: func(ctx context.Context, k uint64, req Request) ([]sharing.Tensor, error) {
+	return &materialSource{requester{next: start, start: start, fetch: func(ctx context.Context, k uint64, req Request) ([]sharing.Tensor, error) {
 		return d.corrected(k, req), nil
 	}}}, nil
 }
@@ -197,6 +204,7 @@ func (r Request) generate(prg *sharing.PRG) []sharing.Tensor {
 // flat (a dealer's streams depend only on element counts), then shapes them.
 type requester struct {
 	next  uint64
+	start uint64 // the session's first request: masks before it are not this session's
 	fetch func(ctx context.Context, k uint64, req Request) ([]sharing.Tensor, error)
 }
 
@@ -208,8 +216,8 @@ func (s *requester) Fetch(ctx context.Context, req Request) (Material, error) {
 	if err := req.Validate(); err != nil {
 		return Material{}, err
 	}
-	if req.Kind == KindMaskProduct && (req.X.ID >= s.next || req.Y.ID >= s.next) {
-		return Material{}, fmt.Errorf("protocol: mask product refers to masks %d and %d, not made yet", req.X.ID, req.Y.ID)
+	if req.Kind == KindMaskProduct && (req.X.ID >= s.next || req.Y.ID >= s.next || req.X.ID < s.start || req.Y.ID < s.start) {
+		return Material{}, fmt.Errorf("protocol: mask product refers to masks %d and %d, not made in this session (requests %d to %d)", req.X.ID, req.Y.ID, s.start, s.next)
 	}
 	k := s.next
 	s.next++
@@ -226,8 +234,8 @@ func (s *requester) Fetch(ctx context.Context, req Request) (Material, error) {
 // seededSource is the source of parties 0..N-2: everything from one seed.
 type seededSource struct{ requester }
 
-func newSeededSource(seed sharing.Seed) *seededSource {
-	s := &seededSource{}
+func newSeededSource(seed sharing.Seed, start uint64) *seededSource {
+	s := &seededSource{requester{next: start, start: start}}
 	s.fetch = func(_ context.Context, k uint64, req Request) ([]sharing.Tensor, error) {
 		return expand(seed, k, req), nil
 	}

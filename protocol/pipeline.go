@@ -79,21 +79,39 @@ type Pipeline struct {
 // NewPipeline starts fetching plan's material from src. src must not be used by
 // anyone else while the pipeline runs.
 func NewPipeline(ctx context.Context, src Source, plan *Plan, depth int) *Pipeline {
-	capacity := depth
-	if depth <= 0 {
-		capacity = plan.Len()
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	p := &Pipeline{plan: plan, ready: make(chan Material, capacity), done: make(chan struct{}), cancel: cancel}
-	go p.produce(ctx, src)
+	p, _ := NewPipelineAt(ctx, src, plan, depth, 0) // start 0 never fails
 	return p
 }
 
-func (p *Pipeline) produce(ctx context.Context, src Source) {
+// NewPipelineAt is NewPipeline for a computation resumed after the plan's first
+// start requests (a checkpoint's position): it serves the plan from there, with
+// fresh material. A plan whose later requests refer to masks made before start
+// cannot be resumed there.
+func NewPipelineAt(ctx context.Context, src Source, plan *Plan, depth, start int) (*Pipeline, error) {
+	if start < 0 || start > plan.Len() {
+		return nil, fmt.Errorf("protocol: resuming at request %d of a plan of %d", start, plan.Len())
+	}
+	for i, req := range plan.entries[start:] {
+		if req.Kind == KindMaskProduct && (req.X.ID < uint64(start) || req.Y.ID < uint64(start)) {
+			return nil, fmt.Errorf("protocol: cannot resume at request %d: request %d uses masks %d and %d made before it", start, start+i, req.X.ID, req.Y.ID)
+		}
+	}
+	capacity := depth
+	if depth <= 0 {
+		capacity = plan.Len() - start
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	p := &Pipeline{plan: plan, next: start, ready: make(chan Material, capacity), done: make(chan struct{}), cancel: cancel}
+	go p.produce(ctx, src, start)
+	return p, nil
+}
+
+func (p *Pipeline) produce(ctx context.Context, src Source, start int) {
 	defer close(p.done)
 	defer close(p.ready)
 	underlying := make(map[uint64]uint64) // plan index of a mask -> the source's mask ID
-	for i, req := range p.plan.entries {
+	for i := start; i < p.plan.Len(); i++ {
+		req := p.plan.entries[i]
 		if req.Kind == KindMaskProduct {
 			req.X.ID, req.Y.ID = underlying[req.X.ID], underlying[req.Y.ID]
 		}

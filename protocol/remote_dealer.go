@@ -92,9 +92,23 @@ func decodeRequest(msg []byte) (uint64, Request, error) {
 	return k, r, nil
 }
 
+// ServeOption tunes a dealer's session.
+type ServeOption func(*serveConfig)
+
+type serveConfig struct{ resume bool }
+
+// AcceptResumed lets the session start at any request, as a run resumed from a
+// checkpoint does (the parties agree on where); without it, a session starts at
+// request 0.
+func AcceptResumed() ServeOption { return func(c *serveConfig) { c.resume = true } }
+
 // ServeDealer plays the dealer over tr (tr.Self() must be d.Parties()). It returns
 // nil when party N-1 ends the session, or the first error.
-func ServeDealer(ctx context.Context, tr Transport, d *Dealer) error {
+func ServeDealer(ctx context.Context, tr Transport, d *Dealer, opts ...ServeOption) error {
+	var sc serveConfig
+	for _, o := range opts {
+		o(&sc)
+	}
 	n := d.Parties()
 	if tr.Self() != n || tr.Parties() != n+1 {
 		return fmt.Errorf("protocol: the dealer must be member %d of %d, is %d of %d", n, n+1, tr.Self(), tr.Parties())
@@ -106,6 +120,7 @@ func ServeDealer(ctx context.Context, tr Transport, d *Dealer) error {
 	}
 	last := n - 1
 	masks := map[uint64][2]int{} // shapes of the masks made so far, for mask products
+	first := true
 	for want := uint64(0); ; want++ {
 		msg, err := tr.Recv(ctx, last)
 		if err != nil {
@@ -118,7 +133,14 @@ func ServeDealer(ctx context.Context, tr Transport, d *Dealer) error {
 		if err != nil {
 			return fmt.Errorf("protocol: dealer: party %d: %w", last, err)
 		}
+		if first && sc.resume {
+			want = k // a resumed session: masks made before it are refused below
+		}
+		first = false
 		if k != want {
+			if want == 0 {
+				return fmt.Errorf("protocol: dealer: party %d starts at request %d (a resumed run), but this dealer serves only new sessions: start it with --resume", last, k)
+			}
 			return fmt.Errorf("protocol: dealer: party %d sent request %d, want %d", last, k, want)
 		}
 		if err := req.Validate(); err != nil {
@@ -148,6 +170,12 @@ func ServeDealer(ctx context.Context, tr Transport, d *Dealer) error {
 // `parties` of tr. Parties 0..N-2 wait for their seed; party N-1 asks the dealer for
 // each request. Close ends the dealer's session (party N-1 only).
 func RemoteDealerSource(ctx context.Context, tr Transport, parties int) (Source, func(context.Context) error, error) {
+	return RemoteDealerSourceAt(ctx, tr, parties, 0)
+}
+
+// RemoteDealerSourceAt is RemoteDealerSource for a session that starts at request
+// start (a run resumed from a checkpoint); the dealer must accept resumed sessions.
+func RemoteDealerSourceAt(ctx context.Context, tr Transport, parties int, start uint64) (Source, func(context.Context) error, error) {
 	self, dealer := tr.Self(), parties
 	noop := func(context.Context) error { return nil }
 	if tr.Parties() != parties+1 || self >= parties {
@@ -163,9 +191,9 @@ func RemoteDealerSource(ctx context.Context, tr Transport, parties int) (Source,
 		}
 		var seed sharing.Seed
 		copy(seed[:], msg)
-		return newSeededSource(seed), noop, nil
+		return newSeededSource(seed, start), noop, nil
 	}
-	src := &materialSource{requester{fetch: func(ctx context.Context, k uint64, req Request) ([]sharing.Tensor, error) {
+	src := &materialSource{requester{next: start, start: start, fetch: func(ctx context.Context, k uint64, req Request) ([]sharing.Tensor, error) {
 		if err := tr.Send(ctx, dealer, encodeRequest(k, req)); err != nil {
 			return nil, fmt.Errorf("asking the dealer: %w", err)
 		}

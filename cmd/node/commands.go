@@ -21,9 +21,9 @@ type command struct {
 
 var commands = []command{
 	{"init", "--out DIR", "write DIR/identity.key and print the node's peer ID", initNode},
-	{"run", "--config NODE.yaml", "run one party of a deployment over libp2p", nodeOf(run.RoleParty)},
-	{"dealer", "--config NODE.yaml", "run the dealer node of a deployment", nodeOf(run.RoleDealer)},
-	{"simulate", "--config FILE [--transport memory|libp2p] [--out FILE] [--model-out DIR] [--report DIR]",
+	{"run", "--config NODE.yaml [--resume]", "run one party of a deployment over libp2p", nodeOf(run.RoleParty)},
+	{"dealer", "--config NODE.yaml [--resume]", "run the dealer node of a deployment", nodeOf(run.RoleDealer)},
+	{"simulate", "--config FILE [--transport memory|libp2p] [--out FILE] [--model-out DIR] [--report DIR] [--checkpoint-dir DIR [--resume]]",
 		"run all parties in one process beside the plaintext reference", simulate},
 	{"predict", "--model FILE [--model FILE ...] [--config NODE.yaml] [--dataset NAME] [--out FILE]",
 		"evaluate a saved model: plain, all share files, or with --config one party's share as a deployment", predict},

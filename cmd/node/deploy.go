@@ -51,6 +51,11 @@ func runNode(ctx context.Context, name string, args []string, stdout, stderr io.
 	logLevel := fs.String("log-level", "info", "log level on stderr: debug, info, warn, error")
 	insecureSeed := fs.Int64("insecure-seed", -1, "TESTING ONLY: derive this node's randomness from this seed (makes every share predictable)")
 	preprocessing := fs.String("preprocessing", "", "override the experiment's preprocessing: dealer or he (dealer-free; every node must agree)")
+	resumeHelp := "continue from the newest checkpoint (checkpoint_dir) every party holds; every party must be started with it"
+	if wantRole == run.RoleDealer {
+		resumeHelp = "serve parties that resume from a checkpoint (a session that starts at a later request)"
+	}
+	resume := fs.Bool("resume", false, resumeHelp)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,7 +73,7 @@ func runNode(ctx context.Context, name string, args []string, stdout, stderr io.
 	if nc.Role != wantRole {
 		return fmt.Errorf("%s: the config is for a %s node", fs.Name(), nc.Role)
 	}
-	opts := run.NodeOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Randomness: randomness(*insecureSeed, stderr), Preprocessing: experiment.Preprocessing(*preprocessing)}
+	opts := run.NodeOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Randomness: randomness(*insecureSeed, stderr), Preprocessing: experiment.Preprocessing(*preprocessing), Resume: *resume}
 	if wantRole == run.RoleDealer {
 		err = run.Dealer(ctx, nc, opts)
 	} else {

@@ -22,6 +22,8 @@ func simulate(ctx context.Context, name string, args []string, stdout, stderr io
 	transport := fs.String("transport", string(run.TransportMemory), "memory (in-process) or libp2p (real hosts on 127.0.0.1, the dealer as its own node)")
 	preprocessing := fs.String("preprocessing", "", "override the config's preprocessing: dealer or he (dealer-free)")
 	insecureSeed := fs.Int64("insecure-seed", -1, "TESTING ONLY: derive the dealer's and input sharing's randomness from this seed (makes every share predictable)")
+	checkpointDir := fs.String("checkpoint-dir", "", "save every party's checkpoints here (training.checkpoint_every says how often)")
+	resume := fs.Bool("resume", false, "continue from the newest checkpoint in --checkpoint-dir")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,7 +41,8 @@ func simulate(ctx context.Context, name string, args []string, stdout, stderr io
 	if err := overridePreprocessing(cfg, *preprocessing); err != nil {
 		return err
 	}
-	opts := run.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: run.TransportKind(*transport), Randomness: randomness(*insecureSeed, stderr)}
+	opts := run.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: run.TransportKind(*transport), Randomness: randomness(*insecureSeed, stderr),
+		CheckpointDir: *checkpointDir, Resume: *resume}
 	res, results, err := run.Simulate(ctx, cfg, opts)
 	if err != nil {
 		return err

@@ -99,6 +99,9 @@ type TrainConfig struct {
 	// MaxSteps stops training after this many steps in all (0: no limit); for
 	// short runs such as CI checks.
 	MaxSteps int `yaml:"max_steps,omitempty" json:"max_steps,omitempty"`
+	// CheckpointEvery: parties with a checkpoint directory save their state every
+	// this many steps, and at the end of every epoch (0: at epochs' ends only).
+	CheckpointEvery int `yaml:"checkpoint_every,omitempty" json:"checkpoint_every,omitempty"`
 }
 
 // OutputConfig says who learns the trained model.
@@ -201,6 +204,7 @@ func (c *Config) Validate() error {
 		check(c.Training.LRDecay > 0 && c.Training.LRDecay <= 1, "training.lr_decay: %v is not in (0, 1]", c.Training.LRDecay),
 		check(c.Training.LRDecayEvery >= 1, "training.lr_decay_every: need at least 1 epoch, got %d", c.Training.LRDecayEvery),
 		check(c.Training.MaxSteps >= 0, "training.max_steps: %d is negative", c.Training.MaxSteps),
+		check(c.Training.CheckpointEvery >= 0, "training.checkpoint_every: %d is negative", c.Training.CheckpointEvery),
 		OneOf("output.model", c.Output.Model, outputModels),
 		check(c.Output.Party >= 0 && c.Output.Party < c.Parties, "output.party: party %d does not exist", c.Output.Party),
 	} {

@@ -25,6 +25,9 @@ type NodeOptions struct {
 	Randomness Randomness
 	// Preprocessing, when set, overrides the experiment's (every node must agree).
 	Preprocessing experiment.Preprocessing
+	// Resume continues from the newest checkpoint every party holds (a party);
+	// accepts a session resumed at a later request (the dealer).
+	Resume bool
 }
 
 // Party is one party's whole life in a deployment: connect and handshake, share
@@ -44,6 +47,9 @@ func Party(ctx context.Context, nc *NodeConfig, opts NodeOptions) (*report.Resul
 		return nil, err
 	}
 	self := nc.Party
+	if opts.Resume && nc.CheckpointDir == "" {
+		return nil, fmt.Errorf("party %d: --resume needs checkpoint_dir in the node config", self)
+	}
 	own, test, err := nc.loadOwnData(cfg, self)
 	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
@@ -122,11 +128,27 @@ func (p deployedParty) run(ctx context.Context) (*report.Results, error) {
 		defer closeMuxes()
 		l = ls[0]
 	}
-	lay, err := handshake(ctx, l.online, cfg, p.own)
+	var members []string
+	for _, peer := range p.nc.Parties {
+		members = append(members, peer.ID)
+	}
+	ck, err := newCheckpointer(p.nc.path(p.nc.CheckpointDir), p.opts.Resume, self, cfg, members, p.own, p.log)
 	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
-	spec := nodeSpec{cfg: cfg, self: self, links: l, material: material{remote: !dealerFree, parties: cfg.Parties, rnd: p.opts.Randomness}, engine: engineConfig(cfg, p.opts.Randomness, self)}
+	lay, err := handshake(ctx, l.online, cfg, p.own, ck)
+	if err != nil {
+		return nil, fmt.Errorf("party %d: %w", self, err)
+	}
+	return p.train(ctx, l, lay, ck)
+}
+
+// train builds the node at the agreed checkpoint's position (the start on a fresh
+// run), trains from its state and writes the results.
+func (p deployedParty) train(ctx context.Context, l links, lay experiment.Layout, ck *checkpointer) (*report.Results, error) {
+	cfg, self := p.cfg, p.nc.Party
+	dealerFree := cfg.Preprocessing == experiment.PrepHE
+	spec := nodeSpec{cfg: cfg, self: self, links: l, material: material{remote: !dealerFree, parties: cfg.Parties, rnd: p.opts.Randomness}, engine: engineConfig(cfg, p.opts.Randomness, self), start: ck.start()}
 	if dealerFree && cfg.PreprocessingMode != experiment.PrepOnDemand {
 		spec.plan = func(ctx context.Context) (*protocol.Plan, error) {
 			return RecordPlan(ctx, cfg, lay, p.own.Task, p.own.Classes, p.test)
@@ -152,8 +174,12 @@ func (p deployedParty) run(ctx context.Context) (*report.Results, error) {
 	if p.opts.Bar {
 		hooks.Step = table.Bar
 	}
+	hooks.Checkpoint = ck.hook(nd.position)
+	if from := ck.state(); from != nil {
+		fmt.Fprintf(p.progress, "party %d: resuming from the checkpoint of step %d\n", self, from.Step)
+	}
 	start := time.Now()
-	sr, err := train.Secure(ctx, cfg, nd.engine, train.Local{Own: p.own, Layout: lay, Test: p.test}, hooks)
+	sr, err := train.SecureFrom(ctx, cfg, nd.engine, train.Local{Own: p.own, Layout: lay, Test: p.test}, hooks, ck.state())
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +241,11 @@ func Dealer(ctx context.Context, nc *NodeConfig, opts NodeOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := protocol.ServeDealer(ctx, tr, d); err != nil {
+	var serve []protocol.ServeOption
+	if opts.Resume {
+		serve = append(serve, protocol.AcceptResumed())
+	}
+	if err := protocol.ServeDealer(ctx, tr, d, serve...); err != nil {
 		leave(tr, err)
 		return err
 	}

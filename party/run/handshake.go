@@ -14,8 +14,9 @@ import (
 // layout, on a public-only engine: the node's engine does not exist yet, and no
 // preprocessing (not even key material) moves before the parties agree. The node's
 // engine numbers its rounds from 0 again; links are ordered, so the handshake's
-// messages are read before any of the engine's.
-func handshake(ctx context.Context, tr protocol.Transport, cfg *experiment.Config, own *dataset.Dataset) (experiment.Layout, error) {
+// messages are read before any of the engine's. Last, the parties agree on their
+// run and, resuming, on the checkpoint they continue from (ck.agree).
+func handshake(ctx context.Context, tr protocol.Transport, cfg *experiment.Config, own *dataset.Dataset, ck *checkpointer) (experiment.Layout, error) {
 	e, err := publicEngine(tr, cfg)
 	if err != nil {
 		return experiment.Layout{}, err
@@ -23,11 +24,15 @@ func handshake(ctx context.Context, tr protocol.Transport, cfg *experiment.Confi
 	if err := checkSameExperiment(ctx, e, cfg); err != nil {
 		return experiment.Layout{}, err
 	}
-	return exchangeLayout(ctx, e, cfg, own)
+	lay, err := exchangeLayout(ctx, e, cfg, own)
+	if err != nil {
+		return lay, err
+	}
+	return lay, ck.agree(ctx, e, lay)
 }
 
 // ProtocolVersion is what deployed nodes compare in their handshake.
-const ProtocolVersion = "tessera/2" // 2: heartbeat and message-part frames
+const ProtocolVersion = "tessera/3" // 2: heartbeat and message-part frames; 3: checkpoint agreement
 
 // maxConfigBytes bounds the experiment config a peer may send.
 const maxConfigBytes = 1 << 16

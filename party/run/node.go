@@ -21,6 +21,8 @@ type nodeSpec struct {
 	// node then makes material ahead as cfg.PreprocessingMode says.
 	plan   func(context.Context) (*protocol.Plan, error)
 	engine protocol.Config
+	// start is the preprocessing position to start at: a resumed checkpoint's.
+	start uint64
 }
 
 // node is one party ready to compute: its engine over its online link, with its
@@ -31,6 +33,9 @@ type node struct {
 	links    links
 	recorder *protocol.Recorder // with material.record
 	planLen  int                // requests of the plan, when pipelined
+	// position is the number of preprocessing requests made, from the start of
+	// the run (a resumed run starts at its checkpoint's): what checkpoints record.
+	position func() uint64
 	// prep is the time spent waiting for material; setup the dealer-free setup;
 	// offline an offline-first phase.
 	prep, setup, offline time.Duration
@@ -47,7 +52,7 @@ func engineConfig(cfg *experiment.Config, rnd Randomness, self int) protocol.Con
 // time it, make the engine. Every run builds its parties here.
 func buildNode(ctx context.Context, spec nodeSpec) (*node, error) {
 	nd := &node{self: spec.self, links: spec.links, stop: func() {}}
-	opened, err := spec.material.open(ctx, spec.self, spec.links)
+	opened, err := spec.material.open(ctx, spec.self, spec.links, spec.start)
 	if err != nil {
 		return nil, fmt.Errorf("preprocessing: %w", err)
 	}
@@ -59,14 +64,16 @@ func buildNode(ctx context.Context, spec nodeSpec) (*node, error) {
 			nd.close(ctx)
 			return nil, err
 		}
-		if src, nd.offline, nd.stop, err = pipelined(ctx, spec.cfg, src, plan); err != nil {
+		if src, nd.offline, nd.stop, err = pipelined(ctx, spec.cfg, src, plan, spec.start); err != nil {
 			nd.stop = func() {}
 			nd.close(ctx)
 			return nil, err
 		}
 		nd.planLen = plan.Len()
 	}
-	if nd.engine, err = protocol.NewEngine(spec.links.online, timedSource{Source: src, spent: &nd.prep}, spec.engine); err != nil {
+	counted := &countingSource{Source: src, made: spec.start}
+	nd.position = func() uint64 { return counted.made }
+	if nd.engine, err = protocol.NewEngine(spec.links.online, timedSource{Source: counted, spent: &nd.prep}, spec.engine); err != nil {
 		nd.close(ctx)
 		return nil, err
 	}

@@ -53,6 +53,9 @@ type NodeConfig struct {
 	Results string `yaml:"results"`
 	// ModelDir is where this party writes the model or its share of it.
 	ModelDir string `yaml:"model_dir"`
+	// CheckpointDir is where this party saves its training state (the experiment's
+	// training.checkpoint_every says how often) and reads it back with --resume.
+	CheckpointDir string `yaml:"checkpoint_dir"`
 
 	dir string
 }

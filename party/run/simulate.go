@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -32,6 +33,16 @@ type SimOptions struct {
 	// Transport is "memory" (default: in-process queues and dealer) or "libp2p"
 	// (real hosts on 127.0.0.1, the dealer as its own node).
 	Transport TransportKind
+	// CheckpointDir, when set, is where every party saves its checkpoints (in a
+	// directory party-I of its own), as the experiment's training.checkpoint_every
+	// says.
+	CheckpointDir string
+	// Resume continues from the newest checkpoint of CheckpointDir every party holds.
+	Resume bool
+
+	// afterStep, for tests, sees every step of the reporting party, after its
+	// checkpoint (if one is due).
+	afterStep func(train.StepReport)
 }
 
 // Simulate runs all parties of cfg as goroutines over the in-memory transport with
@@ -80,8 +91,20 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 	if opts.Bar {
 		hooks.Step = table.Bar
 	}
+	if opts.afterStep != nil {
+		bar := hooks.Step
+		hooks.Step = func(r train.StepReport) {
+			if bar != nil {
+				bar(r)
+			}
+			opts.afterStep(r)
+		}
+	}
+	if opts.Resume && opts.CheckpointDir == "" {
+		return nil, nil, errors.New("resume: give the checkpoint directory")
+	}
 	start := time.Now()
-	nodes, results, err := simulateParties(ctx, cfg, split, wiring, opts.Randomness, hooks, log)
+	nodes, results, err := simulateParties(ctx, cfg, split, wiring, opts, hooks, log)
 	wall := time.Since(start)
 	if err != nil {
 		return nil, nil, err
@@ -113,7 +136,8 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 
 // simulateParties builds every party's node and trains them together; the
 // reporting party (train.Reporter) reports progress through hooks.
-func simulateParties(ctx context.Context, cfg *experiment.Config, split *experiment.Split, wiring *parties, rnd Randomness, hooks train.Hooks, log *slog.Logger) ([]*node, []*train.SecureResult, error) {
+func simulateParties(ctx context.Context, cfg *experiment.Config, split *experiment.Split, wiring *parties, opts SimOptions, hooks train.Hooks, log *slog.Logger) ([]*node, []*train.SecureResult, error) {
+	rnd := opts.Randomness
 	var planFor func(context.Context) (*protocol.Plan, error)
 	if cfg.Preprocessing == experiment.PrepHE && cfg.PreprocessingMode != experiment.PrepOnDemand {
 		planStart := time.Now()
@@ -129,7 +153,11 @@ func simulateParties(ctx context.Context, cfg *experiment.Config, split *experim
 	results := make([]*train.SecureResult, n)
 	err := runParties(ctx, n, func(i int) { wiring.links[i].online.Close() }, func(ctx context.Context, i int) error {
 		err := func() error {
-			nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: wiring.material(rnd), plan: planFor, engine: engineConfig(cfg, rnd, i)})
+			ck, err := simCheckpointer(ctx, cfg, split, wiring.links[i], opts, i, log)
+			if err != nil {
+				return fmt.Errorf("party %d: %w", i, err)
+			}
+			nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: wiring.material(rnd), plan: planFor, engine: engineConfig(cfg, rnd, i), start: ck.start()})
 			if err != nil {
 				return fmt.Errorf("party %d: %w", i, err)
 			}
@@ -139,7 +167,8 @@ func simulateParties(ctx context.Context, cfg *experiment.Config, split *experim
 			if i == train.Reporter(cfg) {
 				h = hooks
 			}
-			results[i], err = train.Secure(ctx, cfg, nd.engine, train.Local{Own: split.Parts[i], Layout: split.Layout, Test: split.Test}, h)
+			h.Checkpoint = ck.hook(nd.position)
+			results[i], err = train.SecureFrom(ctx, cfg, nd.engine, train.Local{Own: split.Parts[i], Layout: split.Layout, Test: split.Test}, h, ck.state())
 			return err
 		}()
 		if err != nil {
@@ -148,6 +177,30 @@ func simulateParties(ctx context.Context, cfg *experiment.Config, split *experim
 		return err
 	})
 	return nodes, results, err
+}
+
+// simCheckpointer is party i's checkpointing in a simulation (nil without a
+// checkpoint directory), agreed with the other parties over its online link as a
+// deployment's handshake does.
+func simCheckpointer(ctx context.Context, cfg *experiment.Config, split *experiment.Split, l links, opts SimOptions, i int, log *slog.Logger) (*checkpointer, error) {
+	if opts.CheckpointDir == "" {
+		return nil, nil
+	}
+	ck, err := newCheckpointer(filepath.Join(opts.CheckpointDir, fmt.Sprintf("party-%d", i)), opts.Resume, i, cfg, nil, split.Parts[i], log.With("party", i))
+	if err != nil {
+		return nil, err
+	}
+	e, err := publicEngine(l.online, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := ck.agree(ctx, e, split.Layout); err != nil {
+		return nil, err
+	}
+	if from := ck.state(); from != nil && i == 0 {
+		log.Info("resuming from a checkpoint", "step", from.Step)
+	}
+	return ck, nil
 }
 
 // transport is what a simulation needs of a party's transport.

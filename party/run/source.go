@@ -38,15 +38,16 @@ type openedSource struct {
 	recorder *protocol.Recorder
 }
 
-// open makes party self's source.
-func (m material) open(ctx context.Context, self int, l links) (openedSource, error) {
+// open makes party self's source, starting at request start (a resumed run's
+// position; a dealer-free source's material is fresh at any position).
+func (m material) open(ctx context.Context, self int, l links, start uint64) (openedSource, error) {
 	o := openedSource{end: func(context.Context) error { return nil }}
 	var err error
 	switch {
 	case m.dealer != nil:
-		o.src, err = m.dealer.Source(self)
+		o.src, err = m.dealer.SourceAt(self, start)
 	case m.remote:
-		o.src, o.end, err = protocol.RemoteDealerSource(ctx, l.online, m.parties)
+		o.src, o.end, err = protocol.RemoteDealerSourceAt(ctx, l.online, m.parties, start)
 	default:
 		start := time.Now()
 		o.src, err = dealerFreeSource(ctx, l, m.rnd, self)
@@ -82,22 +83,47 @@ const pipelineDepth = 64
 // pipelined wraps a dealer-free source as the config's preprocessing mode says; it
 // returns the source to use, the time an offline-first phase took, and a stop
 // function.
-func pipelined(ctx context.Context, cfg *experiment.Config, src protocol.Source, plan *protocol.Plan) (protocol.Source, time.Duration, func(), error) {
+// A resumed run's pipeline serves the plan from its checkpoint's position.
+func pipelined(ctx context.Context, cfg *experiment.Config, src protocol.Source, plan *protocol.Plan, position uint64) (protocol.Source, time.Duration, func(), error) {
+	if position > uint64(plan.Len()) {
+		return nil, 0, nil, fmt.Errorf("resuming at preprocessing request %d of a plan of %d", position, plan.Len())
+	}
 	switch cfg.PreprocessingMode {
 	case experiment.PrepOnDemand:
 		return src, 0, func() {}, nil
 	case experiment.PrepOfflineFirst:
 		start := time.Now()
-		p := protocol.NewPipeline(ctx, src, plan, 0)
+		p, err := protocol.NewPipelineAt(ctx, src, plan, 0, int(position))
+		if err != nil {
+			return nil, 0, nil, err
+		}
 		if err := p.Wait(ctx); err != nil {
 			p.Close()
 			return nil, 0, nil, fmt.Errorf("offline phase: %w", err)
 		}
 		return p, time.Since(start), p.Close, nil
 	default:
-		p := protocol.NewPipeline(ctx, src, plan, pipelineDepth)
+		p, err := protocol.NewPipelineAt(ctx, src, plan, pipelineDepth, int(position))
+		if err != nil {
+			return nil, 0, nil, err
+		}
 		return p, 0, p.Close, nil
 	}
+}
+
+// countingSource counts the requests made of it: a checkpoint's position.
+type countingSource struct {
+	protocol.Source
+	made uint64
+}
+
+// Fetch implements protocol.Source.
+func (c *countingSource) Fetch(ctx context.Context, req protocol.Request) (protocol.Material, error) {
+	m, err := c.Source.Fetch(ctx, req)
+	if err == nil {
+		c.made++
+	}
+	return m, err
 }
 
 // timedSource adds the time spent in a preprocessing source to *spent.

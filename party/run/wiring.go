@@ -128,7 +128,8 @@ func connectParties(ctx context.Context, cfg *experiment.Config, transportKind T
 				ps.links[i].online = trs[i]
 			}
 			dctx, cancel := context.WithCancel(ctx)
-			go func() { ps.dealerDone <- protocol.ServeDealer(dctx, lp[n], ps.dealer) }()
+			// The parties agree whether they resume; the in-process dealer follows.
+			go func() { ps.dealerDone <- protocol.ServeDealer(dctx, lp[n], ps.dealer, protocol.AcceptResumed()) }()
 			ps.close = func() { cancel(); closeAll(lp) }
 			ps.remote = true
 		}

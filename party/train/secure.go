@@ -45,6 +45,10 @@ type StepReport struct {
 type Hooks struct {
 	Epoch func(EpochReport)
 	Step  func(StepReport)
+	// Checkpoint receives the state after every step where a checkpoint is due
+	// (CheckpointDue), before anything of the step's epoch is opened; training
+	// stops with its error.
+	Checkpoint func(context.Context, *State) error
 }
 
 // Local is what one party holds: its own part of the training set, the public
@@ -96,13 +100,20 @@ const initMargin = 4
 // sharing, SGD on shares, per-epoch monitoring and the output. Every party calls it
 // with the same config and layout.
 func Secure(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, local Local, hooks Hooks) (*SecureResult, error) {
+	return SecureFrom(ctx, cfg, e, local, hooks, nil)
+}
+
+// SecureFrom is Secure continued from a checkpointed state (nil: from the start):
+// every party calls it with its own state of the same checkpoint. The training
+// set is shared again; the steps up to from.Step are skipped.
+func SecureFrom(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, local Local, hooks Hooks, from *State) (*SecureResult, error) {
 	self := e.Self()
 	in, err := prepareSecure(ctx, cfg, e, local)
 	if err != nil {
 		return nil, err
 	}
 	res := &SecureResult{Spec: in.spec, Scaler: in.scaled.Scaler}
-	net, err := nn.NewSecure(e, in.spec, nn.InitParams(in.spec, cfg.InitSeed()))
+	net, err := newNetwork(e, cfg, in.spec, from)
 	if err != nil {
 		return nil, err
 	}
@@ -110,37 +121,43 @@ func Secure(ctx context.Context, cfg *experiment.Config, e *protocol.Engine, loc
 	if in.scaled.Scaler != nil {
 		res.Openings = append(res.Openings, Opening{What: "feature sums and sums of squares", Values: 2 * local.Layout.Features, To: Everyone})
 	}
-	start := time.Now()
+	prog := newEpochProgress(in.targetCols, res, from)
 	sched := experiment.NewSchedule(cfg, local.Layout.Rows)
-	sse := sharing.Zeros(1, in.targetCols)
-	rowsSeen := 0
 	for st := range sched.Steps() {
-		idx := st.Rows
-		s, err := net.TrainBatch(ctx, sharing.Gather(in.x, idx), sharing.Gather(in.y, idx), cfg.Optimizer(st.Epoch))
-		if err != nil {
-			return nil, fmt.Errorf("party %d: epoch %d, step %d: %w", self, st.Epoch+1, st.Index+1, err)
+		if st.Done < prog.resumed {
+			continue
 		}
-		if s.Len() > 0 {
-			sharing.AddInPlace(sse, s)
-		}
-		rowsSeen += len(idx)
-		if hooks.Step != nil {
-			hooks.Step(StepReport{Epoch: st.Epoch + 1, Epochs: cfg.Training.Epochs, Step: st.Index + 1, Steps: sched.StepsPerEpoch(), Elapsed: time.Since(start)})
+		if st.Done > prog.resumed { // the step of a resumed state was done before it
+			idx := st.Rows
+			s, err := net.TrainBatch(ctx, sharing.Gather(in.x, idx), sharing.Gather(in.y, idx), cfg.Optimizer(st.Epoch))
+			if err != nil {
+				return nil, fmt.Errorf("party %d: epoch %d, step %d: %w", self, st.Epoch+1, st.Index+1, err)
+			}
+			if s.Len() > 0 {
+				sharing.AddInPlace(prog.sse, s)
+			}
+			prog.rowsSeen += len(idx)
+			if err := prog.checkpoint(ctx, cfg, hooks, net, res, st); err != nil {
+				return nil, fmt.Errorf("party %d: %w", self, err)
+			}
+			if hooks.Step != nil {
+				hooks.Step(StepReport{Epoch: st.Epoch + 1, Epochs: cfg.Training.Epochs, Step: st.Index + 1, Steps: sched.StepsPerEpoch(), Elapsed: time.Since(prog.start)})
+			}
 		}
 		if !st.LastOfEpoch {
 			continue
 		}
 		r := EpochReport{Epoch: st.Epoch + 1, Steps: st.Done}
 		mo.epoch = r.Epoch
-		if err := mo.endEpoch(ctx, sse, rowsSeen, &r.Metrics); err != nil {
+		if err := mo.endEpoch(ctx, prog.sse, prog.rowsSeen, &r.Metrics); err != nil {
 			return nil, fmt.Errorf("party %d: epoch %d: %w", self, st.Epoch+1, err)
 		}
-		r.Elapsed = time.Since(start)
+		r.Elapsed = time.Since(prog.start)
 		res.Epochs = append(res.Epochs, r)
 		if hooks.Epoch != nil {
 			hooks.Epoch(r)
 		}
-		sse, rowsSeen = sharing.Zeros(1, in.targetCols), 0
+		prog.sse, prog.rowsSeen = sharing.Zeros(1, in.targetCols), 0
 	}
 	if err := mo.output(ctx); err != nil {
 		return nil, fmt.Errorf("party %d: output: %w", self, err)
