@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/party/run"
 )
 
@@ -15,7 +16,7 @@ func BenchmarkTrainingStep(b *testing.B) {
 		for _, tr := range []run.TransportKind{run.TransportMemory, run.TransportLibp2p} {
 			b.Run(name+"/"+string(tr), func(b *testing.B) {
 				cfg := loadConfig(b, name)
-				res, err := run.BenchSteps(context.Background(), cfg, tr, b.N)
+				res, err := run.BenchSteps(context.Background(), cfg, tr, network.LinkMemory, b.N)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -25,5 +26,44 @@ func BenchmarkTrainingStep(b *testing.B) {
 				b.ReportMetric(res.Ratio, "x-plaintext")
 			})
 		}
+	}
+}
+
+// On a shaped link a step takes at least the time its rounds and bytes need there,
+// and the in-memory run is faster than that bound: the link is what delays it.
+func TestBenchOnShapedLink(t *testing.T) {
+	cfg := loadConfig(t, "diabetes-linreg-3p.yaml")
+	link, err := network.ParseLink("10ms,100Mbit/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shaped, err := run.BenchSteps(context.Background(), cfg, run.TransportMemory, link, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw := shaped.Network
+	if nw.Setting != "10ms,100Mbit/s" || nw.RTTSeconds != 0.01 || nw.BitsPerSecond != 100e6 {
+		t.Fatalf("network reported as %+v", nw)
+	}
+	// Every round waits at least 5 ms one way.
+	if min := shaped.RoundsPerStep * 0.005; nw.LowerBoundStepSeconds < min || nw.StepSeconds < nw.LowerBoundStepSeconds {
+		t.Fatalf("step %.4fs, bound %.4fs, want step >= bound >= %.4fs (%.0f rounds)", nw.StepSeconds, nw.LowerBoundStepSeconds, min, shaped.RoundsPerStep)
+	}
+	memory, err := run.BenchSteps(context.Background(), cfg, run.TransportMemory, network.LinkMemory, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if memory.Network.Setting != "memory" || memory.Network.LowerBoundStepSeconds != 0 || memory.SecondsPerStep >= nw.LowerBoundStepSeconds {
+		t.Fatalf("in memory: %+v, %.4fs per step; shaped bound %.4fs", memory.Network, memory.SecondsPerStep, nw.LowerBoundStepSeconds)
+	}
+	if memory.RoundsPerStep != shaped.RoundsPerStep || memory.BytesSentPerStep != shaped.BytesSentPerStep {
+		t.Fatalf("shaping changed the traffic: %v rounds %v bytes in memory, %v and %v shaped", memory.RoundsPerStep, memory.BytesSentPerStep, shaped.RoundsPerStep, shaped.BytesSentPerStep)
+	}
+	var scopeRounds float64
+	for _, sc := range shaped.Scopes {
+		scopeRounds += sc.Rounds
+	}
+	if scopeRounds != shaped.RoundsPerStep {
+		t.Fatalf("scopes add up to %v rounds per step, the transport counted %v", scopeRounds, shaped.RoundsPerStep)
 	}
 }

@@ -32,6 +32,9 @@ type SimOptions struct {
 	// Transport is "memory" (default: in-process queues and dealer) or "libp2p"
 	// (real hosts on 127.0.0.1, the dealer as its own node).
 	Transport TransportKind
+	// Network delays every message as a link of that latency and bandwidth would;
+	// the zero value (or network.LinkMemory) does not delay.
+	Network network.Link
 }
 
 // Simulate runs all parties of cfg as goroutines over the in-memory transport with
@@ -61,7 +64,7 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wiring, err := connectParties(ctx, cfg, opts.Transport, opts.Randomness)
+	wiring, err := connectParties(ctx, cfg, opts.Transport, opts.Network, opts.Randomness)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,6 +109,11 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 	for i, nd := range nodes {
 		res.Cost.Parties = append(res.Cost.Parties, nd.cost(results[i].Scopes))
 	}
+	steps := 0
+	for _, ep := range res.Epochs {
+		steps += ep.Steps
+	}
+	res.Network = networkResult(opts.Network, wall, steps, res.Cost.Parties)
 	report.PrintLocal(progress, res)
 	report.PrintCosts(progress, res)
 	return res, results, nil
@@ -165,6 +173,35 @@ func closeAll(ts []*network.Libp2pTransport) {
 		wg.Go(func() { t.Close() })
 	}
 	wg.Wait()
+}
+
+// networkResult is the network a run crossed, its time per step and the least
+// time per step its rounds and bytes allow there (for the party where that bound
+// is largest).
+func networkResult(link network.Link, wall time.Duration, steps int, parties []report.PartyCost) report.Network {
+	if link.Name == "" {
+		link = network.LinkMemory
+	}
+	nw := report.Network{Setting: link.Name, RTTSeconds: link.RTT.Seconds(), BitsPerSecond: link.BitsPerSecond}
+	if steps < 1 {
+		return nw
+	}
+	var bound time.Duration
+	for _, p := range parties {
+		bound = max(bound, link.LowerBound(p.Rounds, busiestLink(p.Peers)))
+	}
+	nw.StepSeconds = wall.Seconds() / float64(steps)
+	nw.LowerBoundStepSeconds = bound.Seconds() / float64(steps)
+	return nw
+}
+
+// busiestLink is the most bytes this party sent to one peer.
+func busiestLink(peers []protocol.PeerStats) int64 {
+	var most int64
+	for _, p := range peers {
+		most = max(most, p.BytesSent)
+	}
+	return most
 }
 
 func transportName(t TransportKind) string {

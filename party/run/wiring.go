@@ -67,8 +67,11 @@ type parties struct {
 
 // connectParties wires n parties on this machine: in memory (a network per
 // protocol) or over libp2p hosts on 127.0.0.1 (the dealer as its own node, or a
-// mux of online, HE and OT channels without one).
-func connectParties(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, rnd Randomness) (*parties, error) {
+// mux of online, HE and OT channels without one). A shaped link delays every
+// message as that network would (network.Links): in memory the online, HE and OT
+// networks share one wire per pair of parties; over libp2p the shaping comes on
+// top of loopback's own (small) delay, and the dealer's node is on the same wire.
+func connectParties(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, link network.Link, rnd Randomness) (*parties, error) {
 	n := cfg.Parties
 	dealerFree := cfg.Preprocessing == experiment.PrepHE
 	ps := &parties{links: make([]links, n), dealerDone: make(chan error, 1), close: func() {}}
@@ -79,17 +82,17 @@ func connectParties(ctx context.Context, cfg *experiment.Config, transportKind T
 		}
 		ps.dealer = d
 	}
-	memoryNet := func() ([]*network.Memory, error) { return network.NewMemoryNetwork(n) }
 	switch transportKind {
 	case "", TransportMemory:
 		nets := 1
 		if dealerFree {
 			nets = 3
 		}
-		all := make([][]*network.Memory, nets)
+		wire := network.NewLinks(n, link, nil)
+		all := make([][]transport, nets)
 		for k := range all {
 			var err error
-			if all[k], err = memoryNet(); err != nil {
+			if all[k], err = memoryNet(n, wire); err != nil {
 				return nil, err
 			}
 		}
@@ -110,10 +113,13 @@ func connectParties(ctx context.Context, cfg *experiment.Config, transportKind T
 		if err != nil {
 			return nil, err
 		}
-		trs := make([]transport, n)
-		for i := range trs {
-			trs[i] = lp[i]
+		trs, err := shapeAll(lp, network.NewLinks(members, link, nil))
+		if err != nil {
+			closeAll(lp)
+			return nil, err
 		}
+		dealerLink := trs[n:]
+		trs = trs[:n]
 		if dealerFree {
 			ls, closeMuxes, err := muxedLinks(trs)
 			if err != nil {
@@ -128,7 +134,7 @@ func connectParties(ctx context.Context, cfg *experiment.Config, transportKind T
 				ps.links[i].online = trs[i]
 			}
 			dctx, cancel := context.WithCancel(ctx)
-			go func() { ps.dealerDone <- protocol.ServeDealer(dctx, lp[n], ps.dealer) }()
+			go func() { ps.dealerDone <- protocol.ServeDealer(dctx, dealerLink[0], ps.dealer) }()
 			ps.close = func() { cancel(); closeAll(lp) }
 			ps.remote = true
 		}
@@ -136,6 +142,40 @@ func connectParties(ctx context.Context, cfg *experiment.Config, transportKind T
 		return nil, experiment.OneOf("transport", transportKind, []TransportKind{TransportMemory, TransportLibp2p})
 	}
 	return ps, nil
+}
+
+// memoryNet is an in-memory network of n parties, shaped by wire unless its link
+// is the in-memory one.
+func memoryNet(n int, wire *network.Links) ([]transport, error) {
+	mem, err := network.NewMemoryNetwork(n)
+	if err != nil {
+		return nil, err
+	}
+	return shapeAll(mem, wire)
+}
+
+// shapeAll returns the transports as they are when wire's link is unshaped, or
+// wrapped on wire.
+func shapeAll[T transport](ts []T, wire *network.Links) ([]transport, error) {
+	out := make([]transport, len(ts))
+	if !wire.Link().Shaped() {
+		for i, t := range ts {
+			out[i] = t
+		}
+		return out, nil
+	}
+	inner := make([]protocol.Transport, len(ts))
+	for i, t := range ts {
+		inner[i] = t
+	}
+	shaped, err := wire.Shape(inner)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range shaped {
+		out[i] = t
+	}
+	return out, nil
 }
 
 // material is where party i's preprocessing comes from in this wiring.
