@@ -215,7 +215,7 @@ func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind Trans
 	res := &BenchResult{
 		Network: networkResult(link, elapsed, steps, parties),
 		Scopes:  scopesPerStep(scopesBefore, s.nodes[1].engine.ScopeCosts(), steps),
-		Config: cfg.Name, Transport: transportName(transportKind), Parties: n, BatchSize: bs, Steps: steps,
+		Config:  cfg.Name, Transport: transportName(transportKind), Parties: n, BatchSize: bs, Steps: steps,
 		SecondsPerStep:       elapsed.Seconds() / float64(steps),
 		BytesSentPerStep:     float64(after.BytesSent-before[1].BytesSent) / float64(steps),
 		RoundsPerStep:        float64(after.Rounds-before[1].Rounds) / float64(steps),
