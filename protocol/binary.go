@@ -56,6 +56,37 @@ func (e *Engine) And(ctx context.Context, x, y []uint64) ([]uint64, error) {
 	return z, nil
 }
 
+// andAll returns XOR shares of the AND of all the slots (equal-length packed
+// bit vectors), bit by bit: a tree of And calls, one per level for all pairs of
+// that level, ceil(log2(len(slots))) rounds.
+func (e *Engine) andAll(ctx context.Context, slots [][]uint64) ([]uint64, error) {
+	if len(slots) == 0 {
+		return nil, fmt.Errorf("AND of no slots")
+	}
+	for level := 0; len(slots) > 1; level++ {
+		half := len(slots) / 2
+		w := len(slots[0])
+		left, right := make([]uint64, 0, half*w), make([]uint64, 0, half*w)
+		for i := range half {
+			left = append(left, slots[2*i]...)
+			right = append(right, slots[2*i+1]...)
+		}
+		z, err := e.And(ctx, left, right)
+		if err != nil {
+			return nil, fmt.Errorf("AND tree level %d: %w", level, err)
+		}
+		next := make([][]uint64, 0, half+1)
+		for i := range half {
+			next = append(next, z[i*w:(i+1)*w:(i+1)*w])
+		}
+		if len(slots)%2 == 1 {
+			next = append(next, slots[len(slots)-1])
+		}
+		slots = next
+	}
+	return slots[0], nil
+}
+
 // MSB returns arithmetic shares (over Z_2^64) of the most significant bit of x,
 // element-wise: 1 where x, read as a signed 64-bit integer, is negative. It works
 // for any ring value; for fixed-point values it is the comparison x < 0.

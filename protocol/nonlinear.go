@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"time"
 
 	"github.com/tessera-mpc/tessera/sharing"
@@ -80,52 +81,107 @@ func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.T
 
 // MaxRows returns the rows x 1 maximum of every row of a rows x cols matrix of
 // ring or fixed-point values (|x| < 2^62, as every encodable value is), exactly.
-// A tournament: each level compares adjacent pairs of every row with ONE MSB call
-// for all rows and pairs, then keeps the larger with one exact product of the
-// comparison bit by the difference.
-// Rounds: ceil(log2(cols)) * (R_msb + 1); 4 * (R_msb + 1) for 10 columns.
+//
+// All pairs at once rather than a tournament: one sign extraction (in the binary
+// domain, not converted) compares every pair j < k of every row; candidate j of a
+// row is the winner when it is at least every later entry and above every earlier
+// one, an AND of cols-1 of those bits (a tree: ceil(log2(cols-1)) AND rounds, all
+// candidates together), so exactly one entry per row wins, the first of the
+// maximal ones. The winner bits are converted to arithmetic shares (one round) and
+// one exact product of bit and value, summed over the row, gives the maximum.
+// A tournament needs ceil(log2 cols) sign extractions one after another; this
+// needs one, for cols(cols-1)/2 comparisons a row instead of cols-1.
+//
+// Rounds: MaxRowsRounds(N, cols) = R_msb + 1 + ceil(log2(cols-1)) (0 for one
+// column): 14 for 10 columns and N = 3 (a tournament took 40).
 func (e *Engine) MaxRows(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0] < 0 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows of shape %v: need a matrix with at least one column", x.Shape)
 	}
-	start := time.Now()
 	rows, cols := x.Shape[0], x.Shape[1]
-	cur := x.Clone()
-	for level := 0; cols > 1; level++ {
-		pairs := cols / 2
-		first, second := sharing.Zeros(rows*pairs), sharing.Zeros(rows*pairs)
-		for r := range rows {
-			for j := range pairs {
-				first.Data[r*pairs+j] = cur.Data[r*cols+2*j]
-				second.Data[r*pairs+j] = cur.Data[r*cols+2*j+1]
-			}
-		}
-		// first < second  <=>  msb(first - second); the winner is
-		// first - [first < second] * (first - second). Ties keep first: exact.
-		diff := sharing.Sub(first, second)
-		lt, err := e.MSB(ctx, diff)
-		if err != nil {
-			return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows level %d: %w", level, err)
-		}
-		step, err := e.Mul(ctx, lt, diff)
-		if err != nil {
-			return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows level %d: %w", level, err)
-		}
-		next := (cols + 1) / 2
-		nxt := sharing.Zeros(rows, next)
-		for r := range rows {
-			for j := range pairs {
-				nxt.Data[r*next+j] = first.Data[r*pairs+j] - step.Data[r*pairs+j]
-			}
-			if cols%2 == 1 {
-				nxt.Data[r*next+pairs] = cur.Data[r*cols+cols-1]
-			}
-		}
-		cur, cols = nxt, next
+	if cols == 1 {
+		return sharing.Tensor{Shape: []int{rows, 1}, Data: append([]uint64(nil), x.Data...)}, nil
 	}
-	cur.Shape = []int{rows, 1}
+	start := time.Now()
+	pairs := cols * (cols - 1) / 2
+	// diff[r, pair(j,k)] = x[r,j] - x[r,k]: its sign is [x_j < x_k].
+	diff := make([]uint64, 0, rows*pairs)
+	for r := range rows {
+		row := x.Data[r*cols : (r+1)*cols]
+		for j := range cols {
+			for k := j + 1; k < cols; k++ {
+				diff = append(diff, row[j]-row[k])
+			}
+		}
+	}
+	less, err := e.msbBinary(ctx, diff)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
+	}
+	// slots[s] packs, for every candidate (r, j), its s-th "beats" bit: against k
+	// (the s-th other column) it is NOT [x_j < x_k] for k > j and [x_k < x_j] for
+	// k < j. NOT is XOR with 1, done by party 0 alone.
+	slots := make([][]uint64, cols-1)
+	cands := rows * cols
+	for s := range slots {
+		slots[s] = make([]uint64, (cands+63)/64)
+	}
+	bitAt := func(i int) uint64 { return (less[i/64] >> (i % 64)) & 1 }
+	pairIndex := func(j, k int) int { return j*cols - j*(j+1)/2 + (k - j - 1) } // j < k
+	for r := range rows {
+		for j := range cols {
+			c := r*cols + j
+			for k := range cols {
+				if k == j {
+					continue
+				}
+				s := k
+				if k > j {
+					s--
+				}
+				var b uint64
+				if k > j {
+					b = bitAt(r*pairs + pairIndex(j, k))
+					if e.self == 0 {
+						b ^= 1
+					}
+				} else {
+					b = bitAt(r*pairs + pairIndex(k, j))
+				}
+				slots[s][c/64] |= b << (c % 64)
+			}
+		}
+	}
+	wins, err := e.andAll(ctx, slots)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
+	}
+	winner, err := e.bitsToArith(ctx, wins, cands)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
+	}
+	winner.Shape = []int{rows, cols}
+	picked, err := e.Mul(ctx, winner, x)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
+	}
+	out := sharing.Zeros(rows, 1)
+	for r := range rows {
+		for j := range cols {
+			out.Data[r] += picked.Data[r*cols+j]
+		}
+	}
 	e.account("max-rows", start, 0, 0)
-	return cur, nil
+	return out, nil
+}
+
+// MaxRowsRounds is the number of rounds of MaxRows among the given number of
+// parties on rows of cols entries.
+func MaxRowsRounds(parties, cols int) int {
+	if cols <= 1 {
+		return 0
+	}
+	return MSBRounds(parties) + 1 + bits.Len(uint(cols-2))
 }
 
 // ExpIterations is the number of squarings in Exp.
@@ -360,9 +416,9 @@ func SoftmaxMaxError(classes, fracBits int) (float64, error) {
 // Valid while every row's spread (max - min) is at most 256 (ExpMinInput): the
 // error is then at most SoftmaxMaxError(classes, f); entries that sit 256 to 384
 // below their row maximum still come out as 0, beyond that they are garbage.
-// Rounds: ceil(log2 classes) (R_msb + 1) + 18 (Exp; 19 for f > 22) +
-// ReciprocalRounds(1, classes) + 2; for 10 classes at f = 16: 4 (R_msb + 1) + 33,
-// that is 65 for N = 2, 73 for N = 3.
+// Rounds: MaxRowsRounds(N, classes) + 18 (Exp; 19 for f > 22) +
+// ReciprocalRounds(1, classes) + 2; for 10 classes at f = 16: R_msb + 5 + 33,
+// that is 45 for N = 2, 47 for N = 3.
 func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax of shape %v: need a rows x classes matrix", x.Shape)

@@ -156,7 +156,14 @@ func TestMaxRowsExact(t *testing.T) {
 			wantRounds := 0
 			for k, x := range inputs {
 				rows, cols := x.Shape[0], x.Shape[1]
-				wantRounds += bits.Len(uint(cols-1)) * (msbRounds[c.parties] + 1)
+				// One sign extraction for all pairs, an AND tree over the cols-1 comparisons
+				// of each candidate, a bit conversion and a product.
+				if cols > 1 {
+					wantRounds += msbRounds[c.parties] + 1 + bits.Len(uint(cols-2))
+				}
+				if protocol.MaxRowsRounds(c.parties, cols) != msbRounds[c.parties]+1+bits.Len(uint(cols-2)) && cols > 1 {
+					t.Fatalf("MaxRowsRounds(%d, %d) = %d", c.parties, cols, protocol.MaxRowsRounds(c.parties, cols))
+				}
 				got := run.out[k]
 				if len(got.Shape) != 2 || got.Shape[0] != rows || got.Shape[1] != 1 {
 					t.Fatalf("MaxRows of %v returned shape %v", x.Shape, got.Shape)
@@ -374,7 +381,7 @@ func TestSoftmaxWithinBound(t *testing.T) {
 				if c.fracBits > 22 {
 					exp++
 				}
-				wantRounds := bits.Len(uint(cols-1))*(msbRounds[c.parties]+1) + exp + recip + 2
+				wantRounds := protocol.MaxRowsRounds(c.parties, cols) + exp + recip + 2
 				if r := int(run.out[2*k+1].Data[0]); r != wantRounds {
 					t.Fatalf("Softmax of %dx%d took %d rounds, documented %d", rows, cols, r, wantRounds)
 				}
