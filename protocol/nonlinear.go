@@ -216,7 +216,12 @@ func ExpMaxError(fracBits int) float64 { return math.Ldexp(1, -fracBits) + 5e-6 
 // 1e-50 + 2^-f; below -384 it is meaningless. Above 0 the error stays below
 // 2^-f + 1e-5 up to x = 1; beyond 1.38 the squares overflow.
 //
-// Rounds: 2n + 2 = 18 (19 when f > 22, where x / 2^n needs a truncation to fit
+// Each squaring of a truncated value is held (fused.go): the truncation's own
+// opening serves as its Beaver opening, and the material's cross terms are opened
+// with the first square, so a squaring costs one round (its truncation), not two.
+// The values are those of a square then a truncation, bit for bit in distribution.
+//
+// Rounds: n + 2 = 10 (11 when f > 22, where x / 2^n needs a truncation to fit
 // 30 bits).
 func (e *Engine) Exp(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	start := time.Now()
@@ -232,30 +237,74 @@ func (e *Engine) Exp(ctx context.Context, x sharing.Tensor) (sharing.Tensor, err
 			return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
 		}
 	}
-	w, err := e.Square(ctx, e.AddScalar(u, 1<<F))
+	y, err := e.expSquarings(ctx, e.AddScalar(u, 1<<F), n, f)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
-	}
-	// ((1+u)^2 + 1) / 2 at scale F: add 1 at scale 2F, drop F+1 bits.
-	y, err := e.TruncateBy(ctx, e.AddScalar(w, 1<<(2*F)), F+1)
-	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
-	}
-	for i := range n {
-		sq, err := e.Square(ctx, y)
-		if err != nil {
-			return sharing.Tensor{}, fmt.Errorf("protocol: Exp squaring %d: %w", i, err)
-		}
-		bits := F
-		if i == n-1 {
-			bits = 2*F - f // the last truncation also returns to f bits
-		}
-		if y, err = e.TruncateBy(ctx, sq, bits); err != nil {
-			return sharing.Tensor{}, fmt.Errorf("protocol: Exp squaring %d: %w", i, err)
-		}
 	}
 	e.account("exp", start, 0, 0)
 	return y, nil
+}
+
+// expSquarings returns p(u)^(2^n) at f fractional bits for base = 1 + u at
+// scale 2^expScale: the first square (w = (1+u)^2), then n + 1 truncations, the
+// first by expScale+1 after adding 1 (p(u) = (w + 1)/2), and a square of each
+// truncated value but the last, held (see fused.go) so that it needs no round of
+// its own. The cross terms of those n squares are opened with the first square.
+// Rounds: n + 2.
+func (e *Engine) expSquarings(ctx context.Context, base sharing.Tensor, n, f int) (sharing.Tensor, error) {
+	const F = expScale
+	size := base.Len()
+	mat, err := e.fetch(ctx, SquareRequest(base.Shape))
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("square: preprocessing: %w", err)
+	}
+	sq := mat.SquarePair()
+	truncs := make([]fusedTrunc, n+1)
+	var squares []heldPair
+	for i := range truncs {
+		bits := F
+		switch i {
+		case 0:
+			bits = F + 1
+		case n:
+			bits = 2*F - f // the last truncation also returns to f bits
+		}
+		if truncs[i], err = e.fetchTrunc(ctx, size, bits); err != nil {
+			return sharing.Tensor{}, err
+		}
+		if i < n {
+			squares = append(squares, squareOf(truncs[i]))
+		}
+	}
+	pending, open, err := e.prepareProducts(ctx, squares)
+	if err != nil {
+		return sharing.Tensor{}, err
+	}
+	opened, err := e.Open(ctx, append([]sharing.Tensor{sharing.Sub(base, sq.A)}, open...)...)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("square: %w", err)
+	}
+	cross := pending.finish(e.self, opened[1:])
+	// (1+u)^2 + 1 at scale 2F.
+	d := opened[0].Data
+	y := make([]uint64, size)
+	for i := range y {
+		y[i] = sq.A2.Data[i] + 2*d[i]*sq.A.Data[i]
+		if e.self == 0 {
+			y[i] += d[i]*d[i] + 1<<(2*F)
+		}
+	}
+	for i, t := range truncs {
+		h, err := e.truncateHeld(ctx, [][]uint64{y}, []fusedTrunc{t})
+		if err != nil {
+			return sharing.Tensor{}, fmt.Errorf("squaring %d: %w", i, err)
+		}
+		if i == n {
+			return sharing.Tensor{Shape: append([]int(nil), base.Shape...), Data: h[0].share(e.self)}, nil
+		}
+		y = heldMul(e.self, h[0], h[0], cross[i])
+	}
+	panic("unreachable")
 }
 
 // reciprocalPlan is the public schedule of Reciprocal on [lo, hi].
@@ -416,9 +465,9 @@ func SoftmaxMaxError(classes, fracBits int) (float64, error) {
 // Valid while every row's spread (max - min) is at most 256 (ExpMinInput): the
 // error is then at most SoftmaxMaxError(classes, f); entries that sit 256 to 384
 // below their row maximum still come out as 0, beyond that they are garbage.
-// Rounds: MaxRowsRounds(N, classes) + 18 (Exp; 19 for f > 22) +
-// ReciprocalRounds(1, classes) + 2; for 10 classes at f = 16: R_msb + 5 + 33,
-// that is 45 for N = 2, 47 for N = 3.
+// Rounds: MaxRowsRounds(N, classes) + 10 (Exp; 11 for f > 22) +
+// ReciprocalRounds(1, classes) + 2; for 10 classes at f = 16: R_msb + 5 + 25,
+// that is 37 for N = 2, 39 for N = 3.
 func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax of shape %v: need a rows x classes matrix", x.Shape)
@@ -483,8 +532,8 @@ func SigmoidMaxError(fracBits int) float64 {
 // its range for every input and the reciprocal on a short range.
 //
 // Error: |Sigmoid(x) - sigmoid(x)| <= SigmoidMaxError(f) for every x. Rounds:
-// R_msb + 1 + 18 (Exp; 19 for f > 22) + 9 (reciprocal on [1, 2]; 7 for f <= 14) +
-// 1: 36 for N = 2, 38 for N = 3 at f = 16.
+// R_msb + 1 + 10 (Exp; 11 for f > 22) + 9 (reciprocal on [1, 2]; 7 for f <= 14) +
+// 1: 28 for N = 2, 30 for N = 3 at f = 16.
 func (e *Engine) Sigmoid(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	start := time.Now()
 	n := x.Len()

@@ -210,7 +210,7 @@ func TestExpWithinBound(t *testing.T) {
 				y, err := e.Exp(ctx, mine[0])
 				return []sharing.Tensor{y}, err
 			})
-			wantRounds := 2*protocol.ExpIterations + 2
+			wantRounds := protocol.ExpIterations + 2
 			if c.fracBits > 22 {
 				wantRounds++
 			}
@@ -377,7 +377,7 @@ func TestSoftmaxWithinBound(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				exp := 2*protocol.ExpIterations + 2
+				exp := protocol.ExpIterations + 2
 				if c.fracBits > 22 {
 					exp++
 				}
@@ -427,7 +427,7 @@ func TestSigmoidWithinBound(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			exp := 2*protocol.ExpIterations + 2
+			exp := protocol.ExpIterations + 2
 			if c.fracBits > 22 {
 				exp++
 			}
