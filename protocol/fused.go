@@ -48,16 +48,6 @@ func (h held) share(self int) []uint64 {
 	return out
 }
 
-// addPublic adds the public ring value c to every element of a held value.
-func (h held) addPublic(c uint64) held {
-	out := h
-	out.pub = make([]uint64, len(h.pub))
-	for i, p := range h.pub {
-		out.pub[i] = p + c
-	}
-	return out
-}
-
 // fusedTrunc is a truncation by bits with its pair fetched ahead.
 type fusedTrunc struct {
 	bits int
@@ -113,79 +103,55 @@ func (e *Engine) truncateHeld(ctx context.Context, xs [][]uint64, ts []fusedTrun
 // needs: m1 m2, m1 s2, s1 m2, s1 s2.
 type crossTerms struct{ mm, ms, sm, ss []uint64 }
 
-// heldPair names two truncations whose outputs will be multiplied; square when
-// it is one truncation's output by itself (then b is a).
-type heldPair struct {
-	a, b   fusedTrunc
-	square bool
-}
-
-func squareOf(t fusedTrunc) heldPair { return heldPair{a: t, b: t, square: true} }
-
-// pendingProducts is the Beaver material for the cross terms of some products
-// of held values, fetched ahead; its openings join a round of the caller's.
+// pendingProducts is the Beaver material for the cross terms of the squares of
+// some truncations' outputs, fetched ahead; its openings join a round of the
+// caller's.
 type pendingProducts struct {
-	pairs   []heldPair
-	triples []Triple
+	truncs  []fusedTrunc
+	triples []Triple     // m s
+	squares []SquarePair // s s
 }
 
-// prepareProducts fetches the triples for the cross terms of each held product
-// and returns them with what to open.
-func (e *Engine) prepareProducts(ctx context.Context, pairs []heldPair) (*pendingProducts, []sharing.Tensor, error) {
-	p := &pendingProducts{pairs: pairs}
+// prepareSquares fetches the Beaver material for the cross terms of the square
+// of each truncation's output, m s and s s (m m = m for a bit), and returns it
+// with what to open.
+func (e *Engine) prepareSquares(ctx context.Context, truncs []fusedTrunc) (*pendingProducts, []sharing.Tensor, error) {
+	p := &pendingProducts{truncs: truncs}
 	var open []sharing.Tensor
-	for _, pr := range pairs {
-		left, right := crossOperands(pr)
-		mat, err := e.fetch(ctx, ElementwiseRequest([]int{len(left)}))
+	for _, t := range truncs {
+		m, s := t.pair.RMSB, t.pair.RShifted
+		mat, err := e.fetch(ctx, ElementwiseRequest(m.Shape))
 		if err != nil {
-			return nil, nil, fmt.Errorf("held product: preprocessing: %w", err)
+			return nil, nil, fmt.Errorf("held square: preprocessing: %w", err)
 		}
-		t := mat.Triple()
-		p.triples = append(p.triples, t)
-		l, r := sharing.Tensor{Shape: []int{len(left)}, Data: left}, sharing.Tensor{Shape: []int{len(right)}, Data: right}
-		open = append(open, sharing.Sub(l, t.A), sharing.Sub(r, t.B))
+		tr := mat.Triple()
+		if mat, err = e.fetch(ctx, SquareRequest(s.Shape)); err != nil {
+			return nil, nil, fmt.Errorf("held square: preprocessing: %w", err)
+		}
+		sq := mat.SquarePair()
+		p.triples, p.squares = append(p.triples, tr), append(p.squares, sq)
+		open = append(open, sharing.Sub(m, tr.A), sharing.Sub(s, tr.B), sharing.Sub(s, sq.A))
 	}
 	return p, open, nil
 }
 
-// crossOperands stacks the factors of the cross terms: for a square (one
-// truncation) m s and s s, since m m = m for a bit; otherwise all four.
-func crossOperands(pr heldPair) (left, right []uint64) {
-	m1, s1 := pr.a.pair.RMSB.Data, pr.a.pair.RShifted.Data
-	m2, s2 := pr.b.pair.RMSB.Data, pr.b.pair.RShifted.Data
-	if pr.square {
-		return concat(m1, s1), concat(s1, s1)
-	}
-	return concat(m1, m1, s1, s1), concat(m2, s2, m2, s2)
-}
-
-func concat(parts ...[]uint64) []uint64 {
-	var out []uint64
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
-
 // finish completes the Beaver products from their opened differences (in the
-// order prepareProducts returned them).
+// order prepareSquares returned them).
 func (p *pendingProducts) finish(self int, opened []sharing.Tensor) []crossTerms {
-	out := make([]crossTerms, len(p.pairs))
-	for k, pr := range p.pairs {
-		t, d, f := p.triples[k], opened[2*k].Data, opened[2*k+1].Data
-		z := make([]uint64, t.C.Len())
-		for i := range z {
-			z[i] = t.C.Data[i] + d[i]*t.B.Data[i] + f[i]*t.A.Data[i]
+	out := make([]crossTerms, len(p.truncs))
+	for k, t := range p.truncs {
+		tr, sq := p.triples[k], p.squares[k]
+		d, f, ds := opened[3*k].Data, opened[3*k+1].Data, opened[3*k+2].Data
+		ms, ss := make([]uint64, len(d)), make([]uint64, len(d))
+		for i := range ms {
+			ms[i] = tr.C.Data[i] + d[i]*tr.B.Data[i] + f[i]*tr.A.Data[i]
+			ss[i] = sq.A2.Data[i] + 2*ds[i]*sq.A.Data[i]
 			if self == 0 {
-				z[i] += d[i] * f[i]
+				ms[i] += d[i] * f[i]
+				ss[i] += ds[i] * ds[i]
 			}
 		}
-		n := pr.a.pair.R.Len()
-		if pr.square {
-			out[k] = crossTerms{mm: pr.a.pair.RMSB.Data, ms: z[:n], sm: z[:n], ss: z[n:]}
-		} else {
-			out[k] = crossTerms{mm: z[:n], ms: z[n : 2*n], sm: z[2*n : 3*n], ss: z[3*n:]}
-		}
+		out[k] = crossTerms{mm: t.pair.RMSB.Data, ms: ms, sm: ms, ss: ss}
 	}
 	return out
 }

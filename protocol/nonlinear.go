@@ -260,7 +260,7 @@ func (e *Engine) expSquarings(ctx context.Context, base sharing.Tensor, n, f int
 	}
 	sq := mat.SquarePair()
 	truncs := make([]fusedTrunc, n+1)
-	var squares []heldPair
+	var squared []fusedTrunc
 	for i := range truncs {
 		bits := F
 		switch i {
@@ -273,10 +273,10 @@ func (e *Engine) expSquarings(ctx context.Context, base sharing.Tensor, n, f int
 			return sharing.Tensor{}, err
 		}
 		if i < n {
-			squares = append(squares, squareOf(truncs[i]))
+			squared = append(squared, truncs[i])
 		}
 	}
-	pending, open, err := e.prepareProducts(ctx, squares)
+	pending, open, err := e.prepareSquares(ctx, squared)
 	if err != nil {
 		return sharing.Tensor{}, err
 	}
