@@ -225,6 +225,16 @@ func ExpMaxError(fracBits int) float64 { return math.Ldexp(1, -fracBits) + 5e-6 
 // 30 bits).
 func (e *Engine) Exp(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	start := time.Now()
+	h, _, err := e.expHeld(ctx, x)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
+	}
+	e.account("exp", start, 0, 0)
+	return sharing.Tensor{Shape: append([]int(nil), x.Shape...), Data: h.share(e.self)}, nil
+}
+
+// expHeld is Exp with its result held, beside the truncation that made it.
+func (e *Engine) expHeld(ctx context.Context, x sharing.Tensor) (held, fusedTrunc, error) {
 	f, n := e.codec.FracBits, ExpIterations
 	const F = expScale
 	// u = x / 2^n at scale 2^F.
@@ -234,15 +244,10 @@ func (e *Engine) Exp(ctx context.Context, x sharing.Tensor) (sharing.Tensor, err
 	} else {
 		var err error
 		if u, err = e.TruncateBy(ctx, x, -shift); err != nil {
-			return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
+			return held{}, fusedTrunc{}, err
 		}
 	}
-	y, err := e.expSquarings(ctx, e.AddScalar(u, 1<<F), n, f)
-	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
-	}
-	e.account("exp", start, 0, 0)
-	return y, nil
+	return e.expSquarings(ctx, e.AddScalar(u, 1<<F), n, f)
 }
 
 // expSquarings returns p(u)^(2^n) at f fractional bits for base = 1 + u at
@@ -251,12 +256,12 @@ func (e *Engine) Exp(ctx context.Context, x sharing.Tensor) (sharing.Tensor, err
 // truncated value but the last, held (see fused.go) so that it needs no round of
 // its own. The cross terms of those n squares are opened with the first square.
 // Rounds: n + 2.
-func (e *Engine) expSquarings(ctx context.Context, base sharing.Tensor, n, f int) (sharing.Tensor, error) {
+func (e *Engine) expSquarings(ctx context.Context, base sharing.Tensor, n, f int) (held, fusedTrunc, error) {
 	const F = expScale
 	size := base.Len()
 	mat, err := e.fetch(ctx, SquareRequest(base.Shape))
 	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("square: preprocessing: %w", err)
+		return held{}, fusedTrunc{}, fmt.Errorf("square: preprocessing: %w", err)
 	}
 	sq := mat.SquarePair()
 	truncs := make([]fusedTrunc, n+1)
@@ -270,19 +275,23 @@ func (e *Engine) expSquarings(ctx context.Context, base sharing.Tensor, n, f int
 			bits = 2*F - f // the last truncation also returns to f bits
 		}
 		if truncs[i], err = e.fetchTrunc(ctx, size, bits); err != nil {
-			return sharing.Tensor{}, err
+			return held{}, fusedTrunc{}, err
 		}
 		if i < n {
 			squared = append(squared, truncs[i])
 		}
 	}
-	pending, open, err := e.prepareSquares(ctx, squared)
+	squares := make([]product, len(squared))
+	for i, t := range squared {
+		squares[i] = product{a: t, b: t, square: true}
+	}
+	pending, open, err := e.prepareProducts(ctx, squares)
 	if err != nil {
-		return sharing.Tensor{}, err
+		return held{}, fusedTrunc{}, err
 	}
 	opened, err := e.Open(ctx, append([]sharing.Tensor{sharing.Sub(base, sq.A)}, open...)...)
 	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("square: %w", err)
+		return held{}, fusedTrunc{}, fmt.Errorf("square: %w", err)
 	}
 	cross := pending.finish(e.self, opened[1:])
 	// (1+u)^2 + 1 at scale 2F.
@@ -295,12 +304,12 @@ func (e *Engine) expSquarings(ctx context.Context, base sharing.Tensor, n, f int
 		}
 	}
 	for i, t := range truncs {
-		h, err := e.truncateHeld(ctx, [][]uint64{y}, []fusedTrunc{t})
+		h, _, err := e.truncateHeld(ctx, [][]uint64{y}, []fusedTrunc{t})
 		if err != nil {
-			return sharing.Tensor{}, fmt.Errorf("squaring %d: %w", i, err)
+			return held{}, fusedTrunc{}, fmt.Errorf("squaring %d: %w", i, err)
 		}
 		if i == n {
-			return sharing.Tensor{Shape: append([]int(nil), base.Shape...), Data: h[0].share(e.self)}, nil
+			return h[0], t, nil
 		}
 		y = heldMul(e.self, h[0], h[0], cross[i])
 	}
@@ -465,9 +474,10 @@ func SoftmaxMaxError(classes, fracBits int) (float64, error) {
 // Valid while every row's spread (max - min) is at most 256 (ExpMinInput): the
 // error is then at most SoftmaxMaxError(classes, f); entries that sit 256 to 384
 // below their row maximum still come out as 0, beyond that they are garbage.
-// Rounds: MaxRowsRounds(N, classes) + 10 (Exp; 11 for f > 22) +
-// ReciprocalRounds(1, classes) + 2; for 10 classes at f = 16: R_msb + 5 + 25,
-// that is 37 for N = 2, 39 for N = 3.
+// Rounds: MaxRowsRounds(N, classes) + 10 (Exp; 11 for f > 22) + k + 3, where
+// ReciprocalRounds(1, classes) = 3 + 2k (normalizeRows); for 10 classes at f = 16:
+// R_msb + 5 + 18, that is 30 for N = 2, 32 for N = 3 (73 before the all-pairs
+// maximum and the held products).
 func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax of shape %v: need a rows x classes matrix", x.Shape)
@@ -484,32 +494,119 @@ func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor,
 			z.Data[r*cols+j] -= m.Data[r]
 		}
 	}
-	ez, err := e.Exp(ctx, z)
+	ez, ezTrunc, err := e.expHeld(ctx, z)
 	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
+		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: exp: %w", err)
 	}
-	sum := sharing.Zeros(rows, 1)
-	for r := range rows {
-		for j := range cols {
-			sum.Data[r] += ez.Data[r*cols+j]
-		}
-	}
-	inv, err := e.Reciprocal(ctx, sum, 1, float64(cols))
-	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
-	}
-	wide := sharing.Zeros(rows, cols)
-	for r := range rows {
-		for j := range cols {
-			wide.Data[r*cols+j] = inv.Data[r]
-		}
-	}
-	out, err := e.MulFixed(ctx, ez, wide)
+	out, err := e.normalizeRows(ctx, ez, ezTrunc, rows, cols)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
 	}
 	e.account("softmax", start, 0, 0)
-	return out, nil
+	return sharing.Tensor{Shape: []int{rows, cols}, Data: out}, nil
+}
+
+// normalizeRows returns ez / (row sums of ez) at f bits for the held rows x cols
+// ez (Exp's output, in [0, 1]): Reciprocal's iteration on the row sums x in [1,
+// cols], with every product held (fused.go), then one product by ez.
+//
+//	y0 = a - b x (one truncation), e0 = 1 - x y0, (y, e) <- (y (1+e), e^2) k times,
+//
+// exactly Reciprocal's schedule and coefficients (planReciprocal), but y stays at
+// the internal precision F and the result is ez y_k, truncated once from f+F
+// bits. Rounds: y0's truncation (x y0 is held, its Beaver openings with it),
+// e0's, one per step, the last product's: ReciprocalSteps + 3 (8 for 10 classes
+// at f = 16, against Reciprocal then a product's 15). All the material's cross
+// terms are opened in the first round.
+func (e *Engine) normalizeRows(ctx context.Context, ez held, ezTrunc fusedTrunc, rows, cols int) ([]uint64, error) {
+	f := e.codec.FracBits
+	plan, err := planReciprocal(1, float64(cols), f)
+	if err != nil {
+		return nil, err
+	}
+	F, k := plan.scale, plan.steps
+	ezShare := ez.share(e.self)
+	x := make([]uint64, rows)
+	for r := range rows {
+		for j := range cols {
+			x[r] += ezShare[r*cols+j]
+		}
+	}
+	trunc := func(n, bits int) fusedTrunc {
+		if err != nil {
+			return fusedTrunc{}
+		}
+		var t fusedTrunc
+		t, err = e.fetchTrunc(ctx, n, bits)
+		return t
+	}
+	// tY[j] makes y_j, tE[j] e_j; tOut the result.
+	tY, tE := make([]fusedTrunc, k+1), make([]fusedTrunc, k)
+	tY[0], tE[0] = trunc(rows, f), trunc(rows, f)
+	for j := 1; j <= k; j++ {
+		tY[j] = trunc(rows, F)
+		if j < k {
+			tE[j] = trunc(rows, F)
+		}
+	}
+	tOut := trunc(rows*cols, F)
+	if err != nil {
+		return nil, err
+	}
+	products := []product{{x: x, b: tY[0]}}
+	for j := range k {
+		products = append(products, product{a: tY[j], b: tE[j]})
+		if j < k-1 {
+			products = append(products, product{a: tE[j], b: tE[j], square: true})
+		}
+	}
+	products = append(products, product{a: ezTrunc, b: tY[k], repeatB: cols})
+	pending, open, err := e.prepareProducts(ctx, products)
+	if err != nil {
+		return nil, err
+	}
+	// y0 = a - trunc(b x): b at scale F times x at scale f, less f bits.
+	bx := sharing.Scale(sharing.Tensor{Shape: []int{rows}, Data: x}, uint64(math.Round(math.Ldexp(plan.b, F)))).Data
+	h, opened, err := e.truncateHeld(ctx, [][]uint64{bx}, []fusedTrunc{tY[0]}, open...)
+	if err != nil {
+		return nil, fmt.Errorf("reciprocal guess: %w", err)
+	}
+	cross := pending.finish(e.self, opened)
+	y := h[0].negated().plus(uint64(math.Round(math.Ldexp(plan.a, F))))
+	// e0 = 1 - x y0 from the y0 actually held, at scale f+F, less f bits.
+	e0 := sharedMul(x, y, cross[0])
+	for i := range e0 {
+		e0[i] = -e0[i]
+		if e.self == 0 {
+			e0[i] += 1 << (F + f)
+		}
+	}
+	if h, _, err = e.truncateHeld(ctx, [][]uint64{e0}, []fusedTrunc{tE[0]}); err != nil {
+		return nil, fmt.Errorf("reciprocal error term: %w", err)
+	}
+	eps, next := h[0], 1
+	for j := range k {
+		// (y, e) <- (y (1+e), e^2), both held products, one truncation round.
+		vals, ts := [][]uint64{heldMul(e.self, y, eps.plus(1<<F), cross[next])}, []fusedTrunc{tY[j+1]}
+		next++
+		if j < k-1 {
+			vals, ts = append(vals, heldMul(e.self, eps, eps, cross[next])), append(ts, tE[j+1])
+			next++
+		}
+		if h, _, err = e.truncateHeld(ctx, vals, ts); err != nil {
+			return nil, fmt.Errorf("reciprocal step %d: %w", j, err)
+		}
+		y = h[0]
+		if j < k-1 {
+			eps = h[1]
+		}
+	}
+	// ez (f bits) times y_k (F bits), back to f bits.
+	prod := heldMul(e.self, ez, y.repeated(cols), cross[next])
+	if h, _, err = e.truncateHeld(ctx, [][]uint64{prod}, []fusedTrunc{tOut}); err != nil {
+		return nil, fmt.Errorf("normalisation: %w", err)
+	}
+	return h[0].share(e.self), nil
 }
 
 // SigmoidClamp is where Sigmoid saturates: inputs beyond +-32 are treated as +-32,
