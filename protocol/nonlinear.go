@@ -95,6 +95,12 @@ func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.T
 // Rounds: MaxRowsRounds(N, cols) = R_msb + 1 + ceil(log2(cols-1)) (0 for one
 // column): 14 for 10 columns and N = 3 (a tournament took 40).
 func (e *Engine) MaxRows(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	return e.maxRows(ctx, x, 64)
+}
+
+// maxRows is MaxRows comparing the low width bits of the differences (signBits):
+// exact while every two entries of a row differ by less than 2^(width-1).
+func (e *Engine) maxRows(ctx context.Context, x sharing.Tensor, width int) (sharing.Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0] < 0 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows of shape %v: need a matrix with at least one column", x.Shape)
 	}
@@ -114,7 +120,7 @@ func (e *Engine) MaxRows(ctx context.Context, x sharing.Tensor) (sharing.Tensor,
 			}
 		}
 	}
-	less, err := e.msbBinary(ctx, diff)
+	less, err := e.signBits(ctx, diff, width)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
 	}
@@ -474,17 +480,20 @@ func SoftmaxMaxError(classes, fracBits int) (float64, error) {
 // Valid while every row's spread (max - min) is at most 256 (ExpMinInput): the
 // error is then at most SoftmaxMaxError(classes, f); entries that sit 256 to 384
 // below their row maximum still come out as 0, beyond that they are garbage.
-// Rounds: MaxRowsRounds(N, classes) + 10 (Exp; 11 for f > 22) + k + 3, where
+// The maximum compares on 32 bits for f <= 21 (softmaxCompareBits): exact for
+// spreads below 2^(31-f), far beyond the 384 above which Softmax is garbage anyway.
+//
+// Rounds: SoftmaxMaxRounds(N, classes, f) + 10 (Exp; 11 for f > 22) + k + 3, where
 // ReciprocalRounds(1, classes) = 3 + 2k (normalizeRows); for 10 classes at f = 16:
-// R_msb + 5 + 18, that is 30 for N = 2, 32 for N = 3 (73 before the all-pairs
-// maximum and the held products).
+// R_msb + 4 + 18, that is 29 for N = 2, 31 for N = 3 (73 before the all-pairs
+// maximum on 32 bits and the held products).
 func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax of shape %v: need a rows x classes matrix", x.Shape)
 	}
 	start := time.Now()
 	rows, cols := x.Shape[0], x.Shape[1]
-	m, err := e.MaxRows(ctx, x)
+	m, err := e.maxRows(ctx, x, softmaxCompareBits(e.codec.FracBits))
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
 	}
@@ -504,6 +513,27 @@ func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor,
 	}
 	e.account("softmax", start, 0, 0)
 	return sharing.Tensor{Shape: []int{rows, cols}, Data: out}, nil
+}
+
+// softmaxCompareBits is the width Softmax's maximum compares on: 32 bits while
+// 2^(31-f) leaves room above the largest spread Softmax supports (Exp's range,
+// 256, and the 384 up to which entries still come out as 0), else 64.
+func softmaxCompareBits(fracBits int) int {
+	if 31-fracBits > 9 {
+		return 32
+	}
+	return 64
+}
+
+// SoftmaxMaxRounds is the rounds of Softmax's maximum among the given number of
+// parties on rows of cols entries at fracBits: MaxRowsRounds, one fewer when it
+// compares on 32 bits (f <= 21).
+func SoftmaxMaxRounds(parties, cols, fracBits int) int {
+	r := MaxRowsRounds(parties, cols)
+	if cols > 1 && softmaxCompareBits(fracBits) == 32 {
+		r--
+	}
+	return r
 }
 
 // normalizeRows returns ez / (row sums of ez) at f bits for the held rows x cols

@@ -187,6 +187,50 @@ func TestMaxRowsExact(t *testing.T) {
 	}
 }
 
+// On 32-bit lanes the maximum is exact while entries of a row differ by less than
+// 2^31, whatever their magnitude, with one round fewer than on 64 bits.
+func TestMaxRowsOn32BitLanes(t *testing.T) {
+	for _, parties := range []int{2, 3, 5} {
+		t.Run(fmt.Sprintf("parties=%d", parties), func(t *testing.T) {
+			const rows, cols = 33, 7 // an odd number of comparisons: a half-empty word
+			x := randomRing(rows * cols)
+			x.Shape = []int{rows, cols}
+			for r := range rows {
+				base := x.Data[r*cols] // any ring value, near the wrap included
+				if r == 0 {
+					base = 1<<63 - 1<<30
+				}
+				for j := range cols {
+					spread := int64(x.Data[r*cols+j]%(1<<31)) - 1<<30 // |difference| < 2^31
+					if r%4 == 1 {
+						spread = int64(j % 2) // ties
+					}
+					x.Data[r*cols+j] = base + uint64(spread)
+				}
+			}
+			run := runShared(t, parties, 16, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+				m, err := e.MaxRowsOnLanes(ctx, mine[0], 32)
+				return []sharing.Tensor{m}, err
+			})
+			for r := range rows {
+				base := x.Data[r*cols]
+				want := base
+				for _, v := range x.Data[r*cols : (r+1)*cols] {
+					if int64(v-base) > int64(want-base) {
+						want = v
+					}
+				}
+				if got := run.out[0].Data[r]; got != want {
+					t.Fatalf("row %d: max %d, got %d", r, want, got)
+				}
+			}
+			if want := protocol.MaxRowsRounds(parties, cols) - 1; run.rounds != want {
+				t.Fatalf("%d rounds on 32-bit lanes, want %d", run.rounds, want)
+			}
+		})
+	}
+}
+
 func TestExpWithinBound(t *testing.T) {
 	for _, c := range nonlinearConfigs {
 		t.Run(configName(c.parties, c.fracBits), func(t *testing.T) {
@@ -383,7 +427,7 @@ func TestSoftmaxWithinBound(t *testing.T) {
 				}
 				// The maximum, Exp, then the reciprocal's k = (recip - 3)/2 steps with every
 				// product held: its guess, its error term, k steps and the final product.
-				wantRounds := protocol.MaxRowsRounds(c.parties, cols) + exp + (recip-3)/2 + 3
+				wantRounds := protocol.SoftmaxMaxRounds(c.parties, cols, c.fracBits) + exp + (recip-3)/2 + 3
 				if r := int(run.out[2*k+1].Data[0]); r != wantRounds {
 					t.Fatalf("Softmax of %dx%d took %d rounds, documented %d", rows, cols, r, wantRounds)
 				}

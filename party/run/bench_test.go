@@ -67,3 +67,35 @@ func TestBenchOnShapedLink(t *testing.T) {
 		t.Fatalf("scopes add up to %v rounds per step, the transport counted %v", scopeRounds, shaped.RoundsPerStep)
 	}
 }
+
+// A simulation on a shaped link reports the setting, its time per step and the
+// bound its rounds and bytes imply, and trains the same model as in memory.
+func TestSimulateOnShapedLink(t *testing.T) {
+	cfg := loadConfig(t, "diabetes-linreg-3p.yaml")
+	cfg.Training.Epochs = 2
+	link, err := network.ParseLink("1ms,1Gbit/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := uint64(3)
+	shaped, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{Network: link, Randomness: run.Randomness{InsecureSeed: &seed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw := shaped.Network
+	rounds := float64(shaped.Cost.Parties[0].Rounds)
+	steps := float64(shaped.Epochs[0].Steps + shaped.Epochs[1].Steps)
+	if nw.Setting != "1ms,1Gbit/s" || nw.LowerBoundStepSeconds < rounds*0.0005/steps || nw.StepSeconds < nw.LowerBoundStepSeconds {
+		t.Fatalf("network %+v for %v rounds in %v steps", nw, rounds, steps)
+	}
+	memory, _, err := run.Simulate(context.Background(), cfg, run.SimOptions{Randomness: run.Randomness{InsecureSeed: &seed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if memory.Network.Setting != "memory" || memory.Network.LowerBoundStepSeconds != 0 {
+		t.Fatalf("in memory: %+v", memory.Network)
+	}
+	if *memory.Final.Secure.TestMSE != *shaped.Final.Secure.TestMSE {
+		t.Fatalf("shaping changed the result: test MSE %v in memory, %v shaped", *memory.Final.Secure.TestMSE, *shaped.Final.Secure.TestMSE)
+	}
+}
