@@ -64,17 +64,22 @@ func (e *Engine) oneMinus(b sharing.Tensor) sharing.Tensor {
 // sharing x. deriv is a sharing of bits at INTEGER scale (0 or 1, not 2^f): the
 // backward pass multiplies a fixed-point gradient by it with Mul, exactly and
 // without truncation. y = x * (1 - msb(x)) is one such product, so y is exactly
-// max(x, 0) (bit for bit, no rounding error). Rounds: R_msb + 1.
+// max(x, 0) (bit for bit, no rounding error). The product shares the round of
+// the bit's conversion (bitsToArithTimes). Rounds: R_msb.
 func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.Tensor, err error) {
 	start := time.Now()
-	msb, err := e.MSB(ctx, x)
+	bits, err := e.msbBinary(ctx, x.Data)
 	if err != nil {
 		return y, deriv, fmt.Errorf("protocol: ReLU: %w", err)
 	}
-	deriv = e.oneMinus(msb)
-	if y, err = e.Mul(ctx, x, deriv); err != nil {
+	// y = x - msb x: the product rides on the bit's conversion round.
+	msb, msbX, err := e.bitsToArithTimes(ctx, bits, x)
+	if err != nil {
 		return y, deriv, fmt.Errorf("protocol: ReLU: %w", err)
 	}
+	msb.Shape = append([]int(nil), x.Shape...)
+	deriv = e.oneMinus(msb)
+	y = sharing.Sub(x, sharing.Tensor{Shape: deriv.Shape, Data: msbX.Data})
 	e.account("relu", start, 0, 0)
 	return y, deriv, nil
 }
@@ -87,13 +92,14 @@ func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.T
 // row is the winner when it is at least every later entry and above every earlier
 // one, an AND of cols-1 of those bits (a tree: ceil(log2(cols-1)) AND rounds, all
 // candidates together), so exactly one entry per row wins, the first of the
-// maximal ones. The winner bits are converted to arithmetic shares (one round) and
-// one exact product of bit and value, summed over the row, gives the maximum.
+// maximal ones. The winner bits are converted to arithmetic shares and multiplied
+// exactly by the values in one round (bitsToArithTimes); summed over the row, the
+// products give the maximum.
 // A tournament needs ceil(log2 cols) sign extractions one after another; this
 // needs one, for cols(cols-1)/2 comparisons a row instead of cols-1.
 //
-// Rounds: MaxRowsRounds(N, cols) = R_msb + 1 + ceil(log2(cols-1)) (0 for one
-// column): 14 for 10 columns and N = 3 (a tournament took 40).
+// Rounds: MaxRowsRounds(N, cols) = R_msb + ceil(log2(cols-1)) (0 for one
+// column): 13 for 10 columns and N = 3 (a tournament took 40).
 func (e *Engine) MaxRows(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	return e.maxRows(ctx, x, 64)
 }
@@ -162,12 +168,7 @@ func (e *Engine) maxRows(ctx context.Context, x sharing.Tensor, width int) (shar
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
 	}
-	winner, err := e.bitsToArith(ctx, wins, cands)
-	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
-	}
-	winner.Shape = []int{rows, cols}
-	picked, err := e.Mul(ctx, winner, x)
+	_, picked, err := e.bitsToArithTimes(ctx, wins, x)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
 	}
@@ -187,7 +188,7 @@ func MaxRowsRounds(parties, cols int) int {
 	if cols <= 1 {
 		return 0
 	}
-	return MSBRounds(parties) + 1 + bits.Len(uint(cols-2))
+	return MSBRounds(parties) + bits.Len(uint(cols-2))
 }
 
 // ExpIterations is the number of squarings in Exp.

@@ -73,7 +73,7 @@ func TestReLUExact(t *testing.T) {
 				y, d, err := e.ReLU(ctx, mine[0])
 				return []sharing.Tensor{y, d}, err
 			})
-			if want := msbRounds[c.parties] + 1; run.rounds != want {
+			if want := msbRounds[c.parties]; run.rounds != want {
 				t.Fatalf("ReLU took %d rounds, documented %d", run.rounds, want)
 			}
 			y, d := run.out[0], run.out[1]
@@ -157,11 +157,11 @@ func TestMaxRowsExact(t *testing.T) {
 			for k, x := range inputs {
 				rows, cols := x.Shape[0], x.Shape[1]
 				// One sign extraction for all pairs, an AND tree over the cols-1 comparisons
-				// of each candidate, a bit conversion and a product.
+				// of each candidate, a bit conversion with the product in its round.
 				if cols > 1 {
-					wantRounds += msbRounds[c.parties] + 1 + bits.Len(uint(cols-2))
+					wantRounds += msbRounds[c.parties] + bits.Len(uint(cols-2))
 				}
-				if protocol.MaxRowsRounds(c.parties, cols) != msbRounds[c.parties]+1+bits.Len(uint(cols-2)) && cols > 1 {
+				if protocol.MaxRowsRounds(c.parties, cols) != msbRounds[c.parties]+bits.Len(uint(cols-2)) && cols > 1 {
 					t.Fatalf("MaxRowsRounds(%d, %d) = %d", c.parties, cols, protocol.MaxRowsRounds(c.parties, cols))
 				}
 				got := run.out[k]
