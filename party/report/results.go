@@ -41,6 +41,10 @@ type Network struct {
 	// party where that is largest.
 	StepSeconds           float64 `json:"step_s"`
 	LowerBoundStepSeconds float64 `json:"lower_bound_step_s"`
+	// BoundRoundsPerStep and BoundBytesPerStep are that party's rounds and the
+	// bytes on its busiest link, per step (with a dealer node, its requests count).
+	BoundRoundsPerStep float64 `json:"bound_rounds_per_step"`
+	BoundBytesPerStep  float64 `json:"bound_busiest_link_bytes_per_step"`
 }
 
 // EpochResult pairs one epoch's secure and plaintext metrics.

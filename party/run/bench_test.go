@@ -99,3 +99,35 @@ func TestSimulateOnShapedLink(t *testing.T) {
 		t.Fatalf("shaping changed the result: test MSE %v in memory, %v shaped", *memory.Final.Secure.TestMSE, *shaped.Final.Secure.TestMSE)
 	}
 }
+
+// Real libp2p hosts whose every connection crosses a shaping proxy take at least
+// the time their rounds and bytes imply on the link, and not much more; the
+// parties' own traffic is that of the simulation. (The dealer's node is on the
+// network too: its requests add rounds the in-process dealer does not have.)
+func TestBenchThroughShapingProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real sockets through a 20 ms link")
+	}
+	cfg := loadConfig(t, "cancer-mlp-3p.yaml")
+	link, err := network.ParseLink("20ms,100Mbit/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := run.BenchSteps(context.Background(), cfg, run.TransportLibp2p, link, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simulated, err := run.BenchSteps(context.Background(), cfg, run.TransportMemory, link, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw := real.Network
+	if nw.StepSeconds < nw.LowerBoundStepSeconds || nw.StepSeconds > 2*nw.LowerBoundStepSeconds+0.1 {
+		t.Fatalf("through the proxy: %.3fs per step, bound %.3fs (%v rounds)", nw.StepSeconds, nw.LowerBoundStepSeconds, nw.BoundRoundsPerStep)
+	}
+	if real.RoundsPerStep != simulated.RoundsPerStep || real.BytesSentPerStep != simulated.BytesSentPerStep {
+		t.Fatalf("party 1's traffic: %v rounds %v bytes through the proxy, %v and %v simulated", real.RoundsPerStep, real.BytesSentPerStep, simulated.RoundsPerStep, simulated.BytesSentPerStep)
+	}
+	t.Logf("per step: simulated %.3fs (bound %.3fs, %v rounds), through the proxy %.3fs (bound %.3fs, %v rounds with the dealer's)",
+		simulated.Network.StepSeconds, simulated.Network.LowerBoundStepSeconds, simulated.Network.BoundRoundsPerStep, nw.StepSeconds, nw.LowerBoundStepSeconds, nw.BoundRoundsPerStep)
+}

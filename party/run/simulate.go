@@ -187,11 +187,15 @@ func networkResult(link network.Link, wall time.Duration, steps int, parties []r
 		return nw
 	}
 	var bound time.Duration
+	k := float64(steps)
 	for _, p := range parties {
-		bound = max(bound, link.LowerBound(p.Rounds, busiestLink(p.Peers)))
+		if b := link.LowerBound(p.Rounds, busiestLink(p.Peers)); b > bound || nw.BoundRoundsPerStep == 0 {
+			bound = b
+			nw.BoundRoundsPerStep, nw.BoundBytesPerStep = float64(p.Rounds)/k, float64(busiestLink(p.Peers))/k
+		}
 	}
-	nw.StepSeconds = wall.Seconds() / float64(steps)
-	nw.LowerBoundStepSeconds = bound.Seconds() / float64(steps)
+	nw.StepSeconds = wall.Seconds() / k
+	nw.LowerBoundStepSeconds = bound.Seconds() / k
 	return nw
 }
 
