@@ -336,7 +336,12 @@ func TestOpeningViaKing(t *testing.T) {
 			if err != nil {
 				return nil, err
 			}
-			return []sharing.Tensor{z, tr, msb, o[0]}, nil
+			// ReLU's last round opens additive and XOR-shared words together.
+			relu, _, err := e.ReLU(ctx, m[2])
+			if err != nil {
+				return nil, err
+			}
+			return []sharing.Tensor{z, tr, msb, o[0], relu}, nil
 		})
 		get := func(j int) sharing.Tensor {
 			var ss []sharing.Tensor
@@ -355,6 +360,9 @@ func TestOpeningViaKing(t *testing.T) {
 			}
 			if msb.Data[i] != v>>63 {
 				t.Fatalf("n=%d: MSB via king wrong at %d", n, i)
+			}
+			if want := v &^ -(v >> 63); get(4).Data[i] != want {
+				t.Fatalf("n=%d: ReLU via king wrong at %d", n, i)
 			}
 		}
 		for i, r := range res {

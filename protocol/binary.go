@@ -56,6 +56,37 @@ func (e *Engine) And(ctx context.Context, x, y []uint64) ([]uint64, error) {
 	return z, nil
 }
 
+// andAll returns XOR shares of the AND of all the slots (equal-length packed
+// bit vectors), bit by bit: a tree of And calls, one per level for all pairs of
+// that level, ceil(log2(len(slots))) rounds.
+func (e *Engine) andAll(ctx context.Context, slots [][]uint64) ([]uint64, error) {
+	if len(slots) == 0 {
+		return nil, fmt.Errorf("AND of no slots")
+	}
+	for level := 0; len(slots) > 1; level++ {
+		half := len(slots) / 2
+		w := len(slots[0])
+		left, right := make([]uint64, 0, half*w), make([]uint64, 0, half*w)
+		for i := range half {
+			left = append(left, slots[2*i]...)
+			right = append(right, slots[2*i+1]...)
+		}
+		z, err := e.And(ctx, left, right)
+		if err != nil {
+			return nil, fmt.Errorf("AND tree level %d: %w", level, err)
+		}
+		next := make([][]uint64, 0, half+1)
+		for i := range half {
+			next = append(next, z[i*w:(i+1)*w:(i+1)*w])
+		}
+		if len(slots)%2 == 1 {
+			next = append(next, slots[len(slots)-1])
+		}
+		slots = next
+	}
+	return slots[0], nil
+}
+
 // MSB returns arithmetic shares (over Z_2^64) of the most significant bit of x,
 // element-wise: 1 where x, read as a signed 64-bit integer, is negative. It works
 // for any ring value; for fixed-point values it is the comparison x < 0.
@@ -113,50 +144,62 @@ func csaLayers(n int) int {
 	return layers
 }
 
-const topBit = uint64(1) << 63
-
 // msbBinary returns XOR shares of msb(x) for every element, packed one bit per
 // element (element i in bit i%64 of word i/64).
 func (e *Engine) msbBinary(ctx context.Context, x []uint64) ([]uint64, error) {
+	return e.signBits(ctx, x, 64)
+}
+
+// signBits returns XOR shares of bit width-1 of every element of x (width 32 or
+// 64), packed as msbBinary's: the sign of x when |x| < 2^(width-1). It adds the
+// parties' shares modulo 2^width only: the elements are packed in lanes of width
+// bits (two to a word for 32), so a narrower lane halves the words every AND
+// opens and the carry tree has one level fewer.
+func (e *Engine) signBits(ctx context.Context, x []uint64, width int) ([]uint64, error) {
 	n := len(x)
 	if n == 0 {
 		return nil, nil
 	}
-	// The top bit of a + b is a63 ^ b63 ^ (carry into bit 63). To get that carry
-	// as the carry out of a full 64-position tree, position 63 is made neutral
-	// (generate 0, propagate 1): clear bit 63 of a and set it in b.
+	if width != 32 && width != 64 {
+		return nil, fmt.Errorf("sign of %d-bit lanes: want 32 or 64", width)
+	}
+	lanes := packLanes(x, width)
+	top, bottom := laneMasks(width)
+	// The top bit of a + b is a_top ^ b_top ^ (carry into the top). To get that
+	// carry as the carry out of a full lane-wide tree, the top position is made
+	// neutral (generate 0, propagate 1): clear it in a and set it in b.
 	var g, p []uint64
-	// hi holds, in bit 63 of each word, this party's share of a63 ^ b63.
+	// hi holds, at each lane's top bit, this party's share of a_top ^ b_top.
 	var hi []uint64
-	width := 64
+	treeWidth := width
 	if e.n == 2 {
 		// The two addends belong to one party each: party 0's share is a, party 1's
 		// is b. Each party holds its own addend and zero for the other.
-		a, b := make([]uint64, n), make([]uint64, n)
+		a, b := make([]uint64, len(lanes)), make([]uint64, len(lanes))
 		if e.self == 0 {
-			copy(a, x)
+			copy(a, lanes)
 		} else {
-			copy(b, x)
+			copy(b, lanes)
 		}
-		hi = x
+		hi = lanes
 		var err error
-		if g, p, err = e.firstLevelOwned(ctx, a, b, n); err != nil {
+		if g, p, err = e.firstLevelOwned(ctx, a, b, n*width, top); err != nil {
 			return nil, err
 		}
-		width = 32
+		treeWidth = width / 2
 	} else {
-		a, b, err := e.carrySave(ctx, x)
+		a, b, err := e.carrySave(ctx, lanes, bottom)
 		if err != nil {
 			return nil, err
 		}
-		hi = make([]uint64, n)
-		p = make([]uint64, n)
-		for i := range n {
+		hi = make([]uint64, len(lanes))
+		p = make([]uint64, len(lanes))
+		for i := range lanes {
 			hi[i] = a[i] ^ b[i]
-			a[i] &^= topBit
-			b[i] &^= topBit
+			a[i] &^= top
+			b[i] &^= top
 			if e.self == 0 {
-				b[i] |= topBit
+				b[i] |= top
 			}
 			p[i] = a[i] ^ b[i]
 		}
@@ -164,20 +207,48 @@ func (e *Engine) msbBinary(ctx context.Context, x []uint64) ([]uint64, error) {
 			return nil, fmt.Errorf("generate bits: %w", err)
 		}
 	}
-	carry, err := e.carryTree(ctx, g, p, n, width)
+	carry, err := e.carryTree(ctx, g, p, n, treeWidth)
 	if err != nil {
 		return nil, err
 	}
 	for i := range n {
-		carry[i/64] ^= (hi[i] >> 63) << (i % 64)
+		pos := i*width + width - 1
+		carry[i/64] ^= ((hi[pos/64] >> (pos % 64)) & 1) << (i % 64)
 	}
 	return carry, nil
+}
+
+// packLanes packs the low width bits of every element into consecutive lanes of a
+// bit stream (a GF(2)-linear map, local on XOR shares and on each party's addend).
+func packLanes(x []uint64, width int) []uint64 {
+	if width == 64 {
+		return append([]uint64(nil), x...)
+	}
+	out := make([]uint64, (len(x)*width+63)/64)
+	mask := uint64(1)<<width - 1
+	per := 64 / width
+	for i, v := range x {
+		out[i/per] |= (v & mask) << (width * (i % per))
+	}
+	return out
+}
+
+// laneMasks returns the words with every lane's top bit and every lane's bottom
+// bit set.
+func laneMasks(width int) (top, bottom uint64) {
+	for off := 0; off < 64; off += width {
+		top |= 1 << (off + width - 1)
+		bottom |= 1 << off
+	}
+	return top, bottom
 }
 
 // carrySave reduces the N parties' addends (XOR-shared: party p holds addend p,
 // the others zero) to two XOR-shared addends with the same sum mod 2^64. Every
 // layer batches all its compressors into one And call: one round per layer.
-func (e *Engine) carrySave(ctx context.Context, x []uint64) ([]uint64, []uint64, error) {
+// Carries shifted out of one lane must not enter the next: bottom marks every
+// lane's lowest bit, cleared after each shift.
+func (e *Engine) carrySave(ctx context.Context, x []uint64, bottom uint64) ([]uint64, []uint64, error) {
 	n := len(x)
 	ops := make([][]uint64, e.n)
 	for p := range ops {
@@ -207,7 +278,7 @@ func (e *Engine) carrySave(ctx context.Context, x []uint64) ([]uint64, []uint64,
 			sum, carry := make([]uint64, n), make([]uint64, n)
 			for i := range n {
 				sum[i] = u[i] ^ v[i] ^ w[i]
-				carry[i] = (z[t*n+i] ^ w[i]) << 1
+				carry[i] = (z[t*n+i] ^ w[i]) << 1 &^ bottom
 			}
 			next = append(next, sum, carry)
 		}
@@ -216,8 +287,8 @@ func (e *Engine) carrySave(ctx context.Context, x []uint64) ([]uint64, []uint64,
 	return ops[0], ops[1], nil
 }
 
-// firstLevelOwned computes, for two addends a (party 0's) and b (party 1's) with
-// bit 63 made neutral, the generate and propagate bits of every 2-bit block
+// firstLevelOwned computes, for two addends a (party 0's) and b (party 1's) of
+// nbits packed bits with each lane's top bit (top) made neutral, the generate and propagate bits of every 2-bit block
 // (positions 2j+1, 2j), in one round. With o/e the odd/even bit of a block,
 //
 //	G = ao bo ^ ao ae be ^ ae bo be = [(ao^be) & (ao ae ^ bo)] ^ ao ae ^ bo be ^ [ae & (bo be)]
@@ -228,15 +299,15 @@ func (e *Engine) carrySave(ctx context.Context, x []uint64) ([]uint64, []uint64,
 // parties' values and share one round. The blocks of all elements are packed
 // densely: 3 half-words of AND per element instead of 2 whole words for a
 // generate round followed by a first tree level. a and b are overwritten.
-func (e *Engine) firstLevelOwned(ctx context.Context, a, b []uint64, n int) (g, p []uint64, err error) {
-	for i := range n {
-		a[i] &^= topBit
+func (e *Engine) firstLevelOwned(ctx context.Context, a, b []uint64, nbits int, top uint64) (g, p []uint64, err error) {
+	for i := range a {
+		a[i] &^= top
 		if e.self == 1 {
-			b[i] |= topBit
+			b[i] |= top
 		}
 	}
-	aE, aO := unzip(a, 64*n)
-	bE, bO := unzip(b, 64*n)
+	aE, aO := unzip(a, nbits)
+	bE, bO := unzip(b, nbits)
 	h := len(aE)
 	left, right := make([]uint64, 3*h), make([]uint64, 3*h)
 	localA, localB := make([]uint64, h), make([]uint64, h)
@@ -366,4 +437,57 @@ func (e *Engine) bitsToArith(ctx context.Context, bits []uint64, n int) (sharing
 		out.Data[i] = v
 	}
 	return out, nil
+}
+
+// bitsToArithTimes is bitsToArith that also returns shares of b * x for a sharing
+// x of the same length, in the same single round: b = c + r - 2cr with c public,
+// so b x = c x + (1 - 2c) x r, and x r is a Beaver product of x and the daBit's
+// arithmetic share r whose openings (x - A, r - B, masked by a fresh triple) go
+// out with c. The product of a comparison bit and a value needs no round of its
+// own.
+func (e *Engine) bitsToArithTimes(ctx context.Context, bits []uint64, x sharing.Tensor) (b, bx sharing.Tensor, err error) {
+	n := x.Len()
+	if n == 0 {
+		return sharing.Zeros(0), sharing.Zeros(0), nil
+	}
+	words := (n + 63) / 64
+	if len(bits) < words {
+		return b, bx, fmt.Errorf("bit conversion: %d words for %d bits", len(bits), n)
+	}
+	mat, err := e.fetch(ctx, DaBitRequest(64*words))
+	if err != nil {
+		return b, bx, fmt.Errorf("bit conversion: preprocessing: %w", err)
+	}
+	db := mat.DaBits()
+	if mat, err = e.fetch(ctx, ElementwiseRequest([]int{n})); err != nil {
+		return b, bx, fmt.Errorf("bit product: preprocessing: %w", err)
+	}
+	t := mat.Triple()
+	masked := make([]uint64, words)
+	copy(masked, bits[:words])
+	for i, r := range db.Binary {
+		masked[i/64] ^= (r & 1) << (i % 64)
+	}
+	arith := make([]uint64, 2*n)
+	for i := range n {
+		arith[i] = x.Data[i] - t.A.Data[i]
+		arith[n+i] = db.Arith.Data[i] - t.B.Data[i]
+	}
+	sums, c, err := e.openMixed(ctx, arith, masked)
+	if err != nil {
+		return b, bx, fmt.Errorf("bit conversion: %w", err)
+	}
+	b, bx = sharing.Zeros(n), sharing.Zeros(n)
+	for i := range n {
+		ci := (c[i/64] >> (i % 64)) & 1
+		r, d, f := db.Arith.Data[i], sums[i], sums[n+i]
+		xr := t.C.Data[i] + d*t.B.Data[i] + f*t.A.Data[i]
+		v := r - 2*ci*r
+		if e.self == 0 {
+			v += ci
+			xr += d * f
+		}
+		b.Data[i], bx.Data[i] = v, ci*x.Data[i]+(1-2*ci)*xr
+	}
+	return b, bx, nil
 }

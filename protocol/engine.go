@@ -246,6 +246,7 @@ const (
 	opOpenBinary
 	opPublic
 	opBlob
+	opOpenMixed
 )
 
 func (o opCode) String() string {
@@ -269,6 +270,8 @@ func (o opCode) String() string {
 		return "public-exchange"
 	case opBlob:
 		return "public-blob"
+	case opOpenMixed:
+		return "open-mixed"
 	}
 	return fmt.Sprintf("op(%d)", uint16(o))
 }
@@ -317,13 +320,13 @@ func checkMessage(msg []byte, from int, round uint64, op opCode, want int) ([]by
 // exchange sends words to every peer and returns the sum of everyone's words: the
 // core of an opening, one round.
 func (e *Engine) exchange(ctx context.Context, words []uint64) ([]uint64, error) {
-	return e.exchangeWith(ctx, words, opOpen, false)
+	return e.exchangeWith(ctx, words, opOpen, len(words))
 }
 
 // OpenBinary reveals XOR-shared words to every party in one round.
 func (e *Engine) OpenBinary(ctx context.Context, words []uint64) ([]uint64, error) {
 	start := time.Now()
-	out, err := e.exchangeWith(ctx, words, opOpenBinary, true)
+	out, err := e.exchangeWith(ctx, words, opOpenBinary, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -331,10 +334,23 @@ func (e *Engine) OpenBinary(ctx context.Context, words []uint64) ([]uint64, erro
 	return out, nil
 }
 
+// openMixed reveals additively shared words and XOR-shared words together, in
+// one round and one message per peer: for a step that needs both (a bit's
+// conversion and a Beaver product that waits on it).
+func (e *Engine) openMixed(ctx context.Context, arith, binary []uint64) (sum, xor []uint64, err error) {
+	start := time.Now()
+	out, err := e.exchangeWith(ctx, append(append(make([]uint64, 0, len(arith)+len(binary)), arith...), binary...), opOpenMixed, len(arith))
+	if err != nil {
+		return nil, nil, err
+	}
+	e.account("open-mixed", start, 1, len(out))
+	return out[:len(arith):len(arith)], out[len(arith):], nil
+}
+
 // exchangeViaKing opens through one party, the king of the round (rotating, so the
 // load is shared): the others send it their words, it combines them and sends the
 // result back. Two hops instead of one, but 2(N-1) messages instead of N(N-1).
-func (e *Engine) exchangeViaKing(ctx context.Context, round uint64, words []uint64, op opCode, xor bool) ([]uint64, error) {
+func (e *Engine) exchangeViaKing(ctx context.Context, round uint64, words []uint64, op opCode, xorFrom int) ([]uint64, error) {
 	king := int(round % uint64(e.n))
 	if e.self != king {
 		if err := e.send(ctx, king, encodeMessage(round, op, words)); err != nil {
@@ -346,7 +362,7 @@ func (e *Engine) exchangeViaKing(ctx context.Context, round uint64, words []uint
 		}
 		return decodeMessage(msg, king, round, op|opResultFlag, len(words))
 	}
-	sum, err := e.combineFromPeers(ctx, round, words, op, xor)
+	sum, err := e.combineFromPeers(ctx, round, words, op, xorFrom)
 	if err != nil {
 		return nil, err
 	}
@@ -356,8 +372,9 @@ func (e *Engine) exchangeViaKing(ctx context.Context, round uint64, words []uint
 	return sum, nil
 }
 
-// exchangeWith combines everyone's words by addition, or by XOR when xor is set.
-func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xor bool) ([]uint64, error) {
+// exchangeWith combines everyone's words, by addition before index xorFrom and
+// by XOR from it on.
+func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xorFrom int) ([]uint64, error) {
 	if len(words) > e.maxWords {
 		return nil, fmt.Errorf("protocol: opening of %d elements exceeds the message bound %d", len(words), e.maxWords)
 	}
@@ -365,12 +382,12 @@ func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xo
 	e.round++
 	e.noteRound()
 	if e.opening == OpenViaKing {
-		return e.exchangeViaKing(ctx, round, words, op, xor)
+		return e.exchangeViaKing(ctx, round, words, op, xorFrom)
 	}
 	if err := e.sendAll(ctx, round, op, encodeMessage(round, op, words)); err != nil {
 		return nil, err
 	}
-	return e.combineFromPeers(ctx, round, words, op, xor)
+	return e.combineFromPeers(ctx, round, words, op, xorFrom)
 }
 
 // parallelSendBytes is the message size from which sendAll writes to its peers
@@ -408,8 +425,9 @@ func (e *Engine) sendAll(ctx context.Context, round uint64, op opCode, msg []byt
 	return nil
 }
 
-// combineFromPeers adds (or XORs) every peer's words of this round to ours.
-func (e *Engine) combineFromPeers(ctx context.Context, round uint64, words []uint64, op opCode, xor bool) ([]uint64, error) {
+// combineFromPeers adds every peer's words of this round to ours, XORing them
+// from index xorFrom on.
+func (e *Engine) combineFromPeers(ctx context.Context, round uint64, words []uint64, op opCode, xorFrom int) ([]uint64, error) {
 	sum := append([]uint64(nil), words...)
 	for p := 0; p < e.n; p++ {
 		if p == e.self {
@@ -423,11 +441,8 @@ func (e *Engine) combineFromPeers(ctx context.Context, round uint64, words []uin
 		if err != nil {
 			return nil, err
 		}
-		if xor {
-			sharing.XorWordsInto(sum, payload)
-		} else {
-			sharing.AddWordsInto(sum, payload)
-		}
+		sharing.AddWordsInto(sum[:xorFrom], payload[:8*xorFrom])
+		sharing.XorWordsInto(sum[xorFrom:], payload[8*xorFrom:])
 	}
 	return sum, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"time"
 
 	"github.com/tessera-mpc/tessera/sharing"
@@ -63,69 +64,131 @@ func (e *Engine) oneMinus(b sharing.Tensor) sharing.Tensor {
 // sharing x. deriv is a sharing of bits at INTEGER scale (0 or 1, not 2^f): the
 // backward pass multiplies a fixed-point gradient by it with Mul, exactly and
 // without truncation. y = x * (1 - msb(x)) is one such product, so y is exactly
-// max(x, 0) (bit for bit, no rounding error). Rounds: R_msb + 1.
+// max(x, 0) (bit for bit, no rounding error). The product shares the round of
+// the bit's conversion (bitsToArithTimes). Rounds: R_msb.
 func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.Tensor, err error) {
 	start := time.Now()
-	msb, err := e.MSB(ctx, x)
+	bits, err := e.msbBinary(ctx, x.Data)
 	if err != nil {
 		return y, deriv, fmt.Errorf("protocol: ReLU: %w", err)
 	}
-	deriv = e.oneMinus(msb)
-	if y, err = e.Mul(ctx, x, deriv); err != nil {
+	// y = x - msb x: the product rides on the bit's conversion round.
+	msb, msbX, err := e.bitsToArithTimes(ctx, bits, x)
+	if err != nil {
 		return y, deriv, fmt.Errorf("protocol: ReLU: %w", err)
 	}
+	msb.Shape = append([]int(nil), x.Shape...)
+	deriv = e.oneMinus(msb)
+	y = sharing.Sub(x, sharing.Tensor{Shape: deriv.Shape, Data: msbX.Data})
 	e.account("relu", start, 0, 0)
 	return y, deriv, nil
 }
 
 // MaxRows returns the rows x 1 maximum of every row of a rows x cols matrix of
 // ring or fixed-point values (|x| < 2^62, as every encodable value is), exactly.
-// A tournament: each level compares adjacent pairs of every row with ONE MSB call
-// for all rows and pairs, then keeps the larger with one exact product of the
-// comparison bit by the difference.
-// Rounds: ceil(log2(cols)) * (R_msb + 1); 4 * (R_msb + 1) for 10 columns.
+//
+// All pairs at once rather than a tournament: one sign extraction (in the binary
+// domain, not converted) compares every pair j < k of every row; candidate j of a
+// row is the winner when it is at least every later entry and above every earlier
+// one, an AND of cols-1 of those bits (a tree: ceil(log2(cols-1)) AND rounds, all
+// candidates together), so exactly one entry per row wins, the first of the
+// maximal ones. The winner bits are converted to arithmetic shares and multiplied
+// exactly by the values in one round (bitsToArithTimes); summed over the row, the
+// products give the maximum.
+// A tournament needs ceil(log2 cols) sign extractions one after another; this
+// needs one, for cols(cols-1)/2 comparisons a row instead of cols-1.
+//
+// Rounds: MaxRowsRounds(N, cols) = R_msb + ceil(log2(cols-1)) (0 for one
+// column): 13 for 10 columns and N = 3 (a tournament took 40).
 func (e *Engine) MaxRows(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	return e.maxRows(ctx, x, 64)
+}
+
+// maxRows is MaxRows comparing the low width bits of the differences (signBits):
+// exact while every two entries of a row differ by less than 2^(width-1).
+func (e *Engine) maxRows(ctx context.Context, x sharing.Tensor, width int) (sharing.Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0] < 0 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows of shape %v: need a matrix with at least one column", x.Shape)
 	}
-	start := time.Now()
 	rows, cols := x.Shape[0], x.Shape[1]
-	cur := x.Clone()
-	for level := 0; cols > 1; level++ {
-		pairs := cols / 2
-		first, second := sharing.Zeros(rows*pairs), sharing.Zeros(rows*pairs)
-		for r := range rows {
-			for j := range pairs {
-				first.Data[r*pairs+j] = cur.Data[r*cols+2*j]
-				second.Data[r*pairs+j] = cur.Data[r*cols+2*j+1]
-			}
-		}
-		// first < second  <=>  msb(first - second); the winner is
-		// first - [first < second] * (first - second). Ties keep first: exact.
-		diff := sharing.Sub(first, second)
-		lt, err := e.MSB(ctx, diff)
-		if err != nil {
-			return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows level %d: %w", level, err)
-		}
-		step, err := e.Mul(ctx, lt, diff)
-		if err != nil {
-			return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows level %d: %w", level, err)
-		}
-		next := (cols + 1) / 2
-		nxt := sharing.Zeros(rows, next)
-		for r := range rows {
-			for j := range pairs {
-				nxt.Data[r*next+j] = first.Data[r*pairs+j] - step.Data[r*pairs+j]
-			}
-			if cols%2 == 1 {
-				nxt.Data[r*next+pairs] = cur.Data[r*cols+cols-1]
-			}
-		}
-		cur, cols = nxt, next
+	if cols == 1 {
+		return sharing.Tensor{Shape: []int{rows, 1}, Data: append([]uint64(nil), x.Data...)}, nil
 	}
-	cur.Shape = []int{rows, 1}
+	start := time.Now()
+	pairs := cols * (cols - 1) / 2
+	// diff[r, pair(j,k)] = x[r,j] - x[r,k]: its sign is [x_j < x_k].
+	diff := make([]uint64, 0, rows*pairs)
+	for r := range rows {
+		row := x.Data[r*cols : (r+1)*cols]
+		for j := range cols {
+			for k := j + 1; k < cols; k++ {
+				diff = append(diff, row[j]-row[k])
+			}
+		}
+	}
+	less, err := e.signBits(ctx, diff, width)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
+	}
+	// slots[s] packs, for every candidate (r, j), its s-th "beats" bit: against k
+	// (the s-th other column) it is NOT [x_j < x_k] for k > j and [x_k < x_j] for
+	// k < j. NOT is XOR with 1, done by party 0 alone.
+	slots := make([][]uint64, cols-1)
+	cands := rows * cols
+	for s := range slots {
+		slots[s] = make([]uint64, (cands+63)/64)
+	}
+	bitAt := func(i int) uint64 { return (less[i/64] >> (i % 64)) & 1 }
+	pairIndex := func(j, k int) int { return j*cols - j*(j+1)/2 + (k - j - 1) } // j < k
+	for r := range rows {
+		for j := range cols {
+			c := r*cols + j
+			for k := range cols {
+				if k == j {
+					continue
+				}
+				s := k
+				if k > j {
+					s--
+				}
+				var b uint64
+				if k > j {
+					b = bitAt(r*pairs + pairIndex(j, k))
+					if e.self == 0 {
+						b ^= 1
+					}
+				} else {
+					b = bitAt(r*pairs + pairIndex(k, j))
+				}
+				slots[s][c/64] |= b << (c % 64)
+			}
+		}
+	}
+	wins, err := e.andAll(ctx, slots)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
+	}
+	_, picked, err := e.bitsToArithTimes(ctx, wins, x)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
+	}
+	out := sharing.Zeros(rows, 1)
+	for r := range rows {
+		for j := range cols {
+			out.Data[r] += picked.Data[r*cols+j]
+		}
+	}
 	e.account("max-rows", start, 0, 0)
-	return cur, nil
+	return out, nil
+}
+
+// MaxRowsRounds is the number of rounds of MaxRows among the given number of
+// parties on rows of cols entries.
+func MaxRowsRounds(parties, cols int) int {
+	if cols <= 1 {
+		return 0
+	}
+	return MSBRounds(parties) + bits.Len(uint(cols-2))
 }
 
 // ExpIterations is the number of squarings in Exp.
@@ -160,10 +223,25 @@ func ExpMaxError(fracBits int) float64 { return math.Ldexp(1, -fracBits) + 5e-6 
 // 1e-50 + 2^-f; below -384 it is meaningless. Above 0 the error stays below
 // 2^-f + 1e-5 up to x = 1; beyond 1.38 the squares overflow.
 //
-// Rounds: 2n + 2 = 18 (19 when f > 22, where x / 2^n needs a truncation to fit
+// Each squaring of a truncated value is held (fused.go): the truncation's own
+// opening serves as its Beaver opening, and the material's cross terms are opened
+// with the first square, so a squaring costs one round (its truncation), not two.
+// The values are those of a square then a truncation, bit for bit in distribution.
+//
+// Rounds: n + 2 = 10 (11 when f > 22, where x / 2^n needs a truncation to fit
 // 30 bits).
 func (e *Engine) Exp(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	start := time.Now()
+	h, _, err := e.expHeld(ctx, x)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
+	}
+	e.account("exp", start, 0, 0)
+	return sharing.Tensor{Shape: append([]int(nil), x.Shape...), Data: h.share(e.self)}, nil
+}
+
+// expHeld is Exp with its result held, beside the truncation that made it.
+func (e *Engine) expHeld(ctx context.Context, x sharing.Tensor) (held, fusedTrunc, error) {
 	f, n := e.codec.FracBits, ExpIterations
 	const F = expScale
 	// u = x / 2^n at scale 2^F.
@@ -173,33 +251,76 @@ func (e *Engine) Exp(ctx context.Context, x sharing.Tensor) (sharing.Tensor, err
 	} else {
 		var err error
 		if u, err = e.TruncateBy(ctx, x, -shift); err != nil {
-			return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
+			return held{}, fusedTrunc{}, err
 		}
 	}
-	w, err := e.Square(ctx, e.AddScalar(u, 1<<F))
+	return e.expSquarings(ctx, e.AddScalar(u, 1<<F), n, f)
+}
+
+// expSquarings returns p(u)^(2^n) at f fractional bits for base = 1 + u at
+// scale 2^expScale: the first square (w = (1+u)^2), then n + 1 truncations, the
+// first by expScale+1 after adding 1 (p(u) = (w + 1)/2), and a square of each
+// truncated value but the last, held (see fused.go) so that it needs no round of
+// its own. The cross terms of those n squares are opened with the first square.
+// Rounds: n + 2.
+func (e *Engine) expSquarings(ctx context.Context, base sharing.Tensor, n, f int) (held, fusedTrunc, error) {
+	const F = expScale
+	size := base.Len()
+	mat, err := e.fetch(ctx, SquareRequest(base.Shape))
 	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
+		return held{}, fusedTrunc{}, fmt.Errorf("square: preprocessing: %w", err)
 	}
-	// ((1+u)^2 + 1) / 2 at scale F: add 1 at scale 2F, drop F+1 bits.
-	y, err := e.TruncateBy(ctx, e.AddScalar(w, 1<<(2*F)), F+1)
-	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
-	}
-	for i := range n {
-		sq, err := e.Square(ctx, y)
-		if err != nil {
-			return sharing.Tensor{}, fmt.Errorf("protocol: Exp squaring %d: %w", i, err)
-		}
+	sq := mat.SquarePair()
+	truncs := make([]fusedTrunc, n+1)
+	var squared []fusedTrunc
+	for i := range truncs {
 		bits := F
-		if i == n-1 {
+		switch i {
+		case 0:
+			bits = F + 1
+		case n:
 			bits = 2*F - f // the last truncation also returns to f bits
 		}
-		if y, err = e.TruncateBy(ctx, sq, bits); err != nil {
-			return sharing.Tensor{}, fmt.Errorf("protocol: Exp squaring %d: %w", i, err)
+		if truncs[i], err = e.fetchTrunc(ctx, size, bits); err != nil {
+			return held{}, fusedTrunc{}, err
+		}
+		if i < n {
+			squared = append(squared, truncs[i])
 		}
 	}
-	e.account("exp", start, 0, 0)
-	return y, nil
+	squares := make([]product, len(squared))
+	for i, t := range squared {
+		squares[i] = product{a: t, b: t, square: true}
+	}
+	pending, open, err := e.prepareProducts(ctx, squares)
+	if err != nil {
+		return held{}, fusedTrunc{}, err
+	}
+	opened, err := e.Open(ctx, append([]sharing.Tensor{sharing.Sub(base, sq.A)}, open...)...)
+	if err != nil {
+		return held{}, fusedTrunc{}, fmt.Errorf("square: %w", err)
+	}
+	cross := pending.finish(e.self, opened[1:])
+	// (1+u)^2 + 1 at scale 2F.
+	d := opened[0].Data
+	y := make([]uint64, size)
+	for i := range y {
+		y[i] = sq.A2.Data[i] + 2*d[i]*sq.A.Data[i]
+		if e.self == 0 {
+			y[i] += d[i]*d[i] + 1<<(2*F)
+		}
+	}
+	for i, t := range truncs {
+		h, _, err := e.truncateHeld(ctx, [][]uint64{y}, []fusedTrunc{t})
+		if err != nil {
+			return held{}, fusedTrunc{}, fmt.Errorf("squaring %d: %w", i, err)
+		}
+		if i == n {
+			return h[0], t, nil
+		}
+		y = heldMul(e.self, h[0], h[0], cross[i])
+	}
+	panic("unreachable")
 }
 
 // reciprocalPlan is the public schedule of Reciprocal on [lo, hi].
@@ -360,16 +481,20 @@ func SoftmaxMaxError(classes, fracBits int) (float64, error) {
 // Valid while every row's spread (max - min) is at most 256 (ExpMinInput): the
 // error is then at most SoftmaxMaxError(classes, f); entries that sit 256 to 384
 // below their row maximum still come out as 0, beyond that they are garbage.
-// Rounds: ceil(log2 classes) (R_msb + 1) + 18 (Exp; 19 for f > 22) +
-// ReciprocalRounds(1, classes) + 2; for 10 classes at f = 16: 4 (R_msb + 1) + 33,
-// that is 65 for N = 2, 73 for N = 3.
+// The maximum compares on 32 bits for f <= 21 (softmaxCompareBits): exact for
+// spreads below 2^(31-f), far beyond the 384 above which Softmax is garbage anyway.
+//
+// Rounds: SoftmaxMaxRounds(N, classes, f) + 10 (Exp; 11 for f > 22) + k + 3, where
+// ReciprocalRounds(1, classes) = 3 + 2k (normalizeRows); for 10 classes at f = 16:
+// R_msb + 4 + 18, that is 29 for N = 2, 31 for N = 3 (73 before the all-pairs
+// maximum on 32 bits and the held products).
 func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax of shape %v: need a rows x classes matrix", x.Shape)
 	}
 	start := time.Now()
 	rows, cols := x.Shape[0], x.Shape[1]
-	m, err := e.MaxRows(ctx, x)
+	m, err := e.maxRows(ctx, x, softmaxCompareBits(e.codec.FracBits))
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
 	}
@@ -379,32 +504,140 @@ func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor,
 			z.Data[r*cols+j] -= m.Data[r]
 		}
 	}
-	ez, err := e.Exp(ctx, z)
+	ez, ezTrunc, err := e.expHeld(ctx, z)
 	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
+		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: exp: %w", err)
 	}
-	sum := sharing.Zeros(rows, 1)
-	for r := range rows {
-		for j := range cols {
-			sum.Data[r] += ez.Data[r*cols+j]
-		}
-	}
-	inv, err := e.Reciprocal(ctx, sum, 1, float64(cols))
-	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
-	}
-	wide := sharing.Zeros(rows, cols)
-	for r := range rows {
-		for j := range cols {
-			wide.Data[r*cols+j] = inv.Data[r]
-		}
-	}
-	out, err := e.MulFixed(ctx, ez, wide)
+	out, err := e.normalizeRows(ctx, ez, ezTrunc, rows, cols)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
 	}
 	e.account("softmax", start, 0, 0)
-	return out, nil
+	return sharing.Tensor{Shape: []int{rows, cols}, Data: out}, nil
+}
+
+// softmaxCompareBits is the width Softmax's maximum compares on: 32 bits while
+// 2^(31-f) leaves room above the largest spread Softmax supports (Exp's range,
+// 256, and the 384 up to which entries still come out as 0), else 64.
+func softmaxCompareBits(fracBits int) int {
+	if 31-fracBits > 9 {
+		return 32
+	}
+	return 64
+}
+
+// SoftmaxMaxRounds is the rounds of Softmax's maximum among the given number of
+// parties on rows of cols entries at fracBits: MaxRowsRounds, one fewer when it
+// compares on 32 bits (f <= 21).
+func SoftmaxMaxRounds(parties, cols, fracBits int) int {
+	r := MaxRowsRounds(parties, cols)
+	if cols > 1 && softmaxCompareBits(fracBits) == 32 {
+		r--
+	}
+	return r
+}
+
+// normalizeRows returns ez / (row sums of ez) at f bits for the held rows x cols
+// ez (Exp's output, in [0, 1]): Reciprocal's iteration on the row sums x in [1,
+// cols], with every product held (fused.go), then one product by ez.
+//
+//	y0 = a - b x (one truncation), e0 = 1 - x y0, (y, e) <- (y (1+e), e^2) k times,
+//
+// exactly Reciprocal's schedule and coefficients (planReciprocal), but y stays at
+// the internal precision F and the result is ez y_k, truncated once from f+F
+// bits. Rounds: y0's truncation (x y0 is held, its Beaver openings with it),
+// e0's, one per step, the last product's: ReciprocalSteps + 3 (8 for 10 classes
+// at f = 16, against Reciprocal then a product's 15). All the material's cross
+// terms are opened in the first round.
+func (e *Engine) normalizeRows(ctx context.Context, ez held, ezTrunc fusedTrunc, rows, cols int) ([]uint64, error) {
+	f := e.codec.FracBits
+	plan, err := planReciprocal(1, float64(cols), f)
+	if err != nil {
+		return nil, err
+	}
+	F, k := plan.scale, plan.steps
+	ezShare := ez.share(e.self)
+	x := make([]uint64, rows)
+	for r := range rows {
+		for j := range cols {
+			x[r] += ezShare[r*cols+j]
+		}
+	}
+	trunc := func(n, bits int) fusedTrunc {
+		if err != nil {
+			return fusedTrunc{}
+		}
+		var t fusedTrunc
+		t, err = e.fetchTrunc(ctx, n, bits)
+		return t
+	}
+	// tY[j] makes y_j, tE[j] e_j; tOut the result.
+	tY, tE := make([]fusedTrunc, k+1), make([]fusedTrunc, k)
+	tY[0], tE[0] = trunc(rows, f), trunc(rows, f)
+	for j := 1; j <= k; j++ {
+		tY[j] = trunc(rows, F)
+		if j < k {
+			tE[j] = trunc(rows, F)
+		}
+	}
+	tOut := trunc(rows*cols, F)
+	if err != nil {
+		return nil, err
+	}
+	products := []product{{x: x, b: tY[0]}}
+	for j := range k {
+		products = append(products, product{a: tY[j], b: tE[j]})
+		if j < k-1 {
+			products = append(products, product{a: tE[j], b: tE[j], square: true})
+		}
+	}
+	products = append(products, product{a: ezTrunc, b: tY[k], repeatB: cols})
+	pending, open, err := e.prepareProducts(ctx, products)
+	if err != nil {
+		return nil, err
+	}
+	// y0 = a - trunc(b x): b at scale F times x at scale f, less f bits.
+	bx := sharing.Scale(sharing.Tensor{Shape: []int{rows}, Data: x}, uint64(math.Round(math.Ldexp(plan.b, F)))).Data
+	h, opened, err := e.truncateHeld(ctx, [][]uint64{bx}, []fusedTrunc{tY[0]}, open...)
+	if err != nil {
+		return nil, fmt.Errorf("reciprocal guess: %w", err)
+	}
+	cross := pending.finish(e.self, opened)
+	y := h[0].negated().plus(uint64(math.Round(math.Ldexp(plan.a, F))))
+	// e0 = 1 - x y0 from the y0 actually held, at scale f+F, less f bits.
+	e0 := sharedMul(x, y, cross[0])
+	for i := range e0 {
+		e0[i] = -e0[i]
+		if e.self == 0 {
+			e0[i] += 1 << (F + f)
+		}
+	}
+	if h, _, err = e.truncateHeld(ctx, [][]uint64{e0}, []fusedTrunc{tE[0]}); err != nil {
+		return nil, fmt.Errorf("reciprocal error term: %w", err)
+	}
+	eps, next := h[0], 1
+	for j := range k {
+		// (y, e) <- (y (1+e), e^2), both held products, one truncation round.
+		vals, ts := [][]uint64{heldMul(e.self, y, eps.plus(1<<F), cross[next])}, []fusedTrunc{tY[j+1]}
+		next++
+		if j < k-1 {
+			vals, ts = append(vals, heldMul(e.self, eps, eps, cross[next])), append(ts, tE[j+1])
+			next++
+		}
+		if h, _, err = e.truncateHeld(ctx, vals, ts); err != nil {
+			return nil, fmt.Errorf("reciprocal step %d: %w", j, err)
+		}
+		y = h[0]
+		if j < k-1 {
+			eps = h[1]
+		}
+	}
+	// ez (f bits) times y_k (F bits), back to f bits.
+	prod := heldMul(e.self, ez, y.repeated(cols), cross[next])
+	if h, _, err = e.truncateHeld(ctx, [][]uint64{prod}, []fusedTrunc{tOut}); err != nil {
+		return nil, fmt.Errorf("normalisation: %w", err)
+	}
+	return h[0].share(e.self), nil
 }
 
 // SigmoidClamp is where Sigmoid saturates: inputs beyond +-32 are treated as +-32,
@@ -427,8 +660,8 @@ func SigmoidMaxError(fracBits int) float64 {
 // its range for every input and the reciprocal on a short range.
 //
 // Error: |Sigmoid(x) - sigmoid(x)| <= SigmoidMaxError(f) for every x. Rounds:
-// R_msb + 1 + 18 (Exp; 19 for f > 22) + 9 (reciprocal on [1, 2]; 7 for f <= 14) +
-// 1: 36 for N = 2, 38 for N = 3 at f = 16.
+// R_msb + 1 + 10 (Exp; 11 for f > 22) + 9 (reciprocal on [1, 2]; 7 for f <= 14) +
+// 1: 28 for N = 2, 30 for N = 3 at f = 16.
 func (e *Engine) Sigmoid(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	start := time.Now()
 	n := x.Len()

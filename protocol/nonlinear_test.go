@@ -73,7 +73,7 @@ func TestReLUExact(t *testing.T) {
 				y, d, err := e.ReLU(ctx, mine[0])
 				return []sharing.Tensor{y, d}, err
 			})
-			if want := msbRounds[c.parties] + 1; run.rounds != want {
+			if want := msbRounds[c.parties]; run.rounds != want {
 				t.Fatalf("ReLU took %d rounds, documented %d", run.rounds, want)
 			}
 			y, d := run.out[0], run.out[1]
@@ -156,7 +156,14 @@ func TestMaxRowsExact(t *testing.T) {
 			wantRounds := 0
 			for k, x := range inputs {
 				rows, cols := x.Shape[0], x.Shape[1]
-				wantRounds += bits.Len(uint(cols-1)) * (msbRounds[c.parties] + 1)
+				// One sign extraction for all pairs, an AND tree over the cols-1 comparisons
+				// of each candidate, a bit conversion with the product in its round.
+				if cols > 1 {
+					wantRounds += msbRounds[c.parties] + bits.Len(uint(cols-2))
+				}
+				if protocol.MaxRowsRounds(c.parties, cols) != msbRounds[c.parties]+bits.Len(uint(cols-2)) && cols > 1 {
+					t.Fatalf("MaxRowsRounds(%d, %d) = %d", c.parties, cols, protocol.MaxRowsRounds(c.parties, cols))
+				}
 				got := run.out[k]
 				if len(got.Shape) != 2 || got.Shape[0] != rows || got.Shape[1] != 1 {
 					t.Fatalf("MaxRows of %v returned shape %v", x.Shape, got.Shape)
@@ -175,6 +182,50 @@ func TestMaxRowsExact(t *testing.T) {
 			}
 			if run.rounds != wantRounds {
 				t.Fatalf("MaxRows took %d rounds, documented %d", run.rounds, wantRounds)
+			}
+		})
+	}
+}
+
+// On 32-bit lanes the maximum is exact while entries of a row differ by less than
+// 2^31, whatever their magnitude, with one round fewer than on 64 bits.
+func TestMaxRowsOn32BitLanes(t *testing.T) {
+	for _, parties := range []int{2, 3, 5} {
+		t.Run(fmt.Sprintf("parties=%d", parties), func(t *testing.T) {
+			const rows, cols = 33, 7 // an odd number of comparisons: a half-empty word
+			x := randomRing(rows * cols)
+			x.Shape = []int{rows, cols}
+			for r := range rows {
+				base := x.Data[r*cols] // any ring value, near the wrap included
+				if r == 0 {
+					base = 1<<63 - 1<<30
+				}
+				for j := range cols {
+					spread := int64(x.Data[r*cols+j]%(1<<31)) - 1<<30 // |difference| < 2^31
+					if r%4 == 1 {
+						spread = int64(j % 2) // ties
+					}
+					x.Data[r*cols+j] = base + uint64(spread)
+				}
+			}
+			run := runShared(t, parties, 16, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+				m, err := e.MaxRowsOnLanes(ctx, mine[0], 32)
+				return []sharing.Tensor{m}, err
+			})
+			for r := range rows {
+				base := x.Data[r*cols]
+				want := base
+				for _, v := range x.Data[r*cols : (r+1)*cols] {
+					if int64(v-base) > int64(want-base) {
+						want = v
+					}
+				}
+				if got := run.out[0].Data[r]; got != want {
+					t.Fatalf("row %d: max %d, got %d", r, want, got)
+				}
+			}
+			if want := protocol.MaxRowsRounds(parties, cols) - 1; run.rounds != want {
+				t.Fatalf("%d rounds on 32-bit lanes, want %d", run.rounds, want)
 			}
 		})
 	}
@@ -203,7 +254,7 @@ func TestExpWithinBound(t *testing.T) {
 				y, err := e.Exp(ctx, mine[0])
 				return []sharing.Tensor{y}, err
 			})
-			wantRounds := 2*protocol.ExpIterations + 2
+			wantRounds := protocol.ExpIterations + 2
 			if c.fracBits > 22 {
 				wantRounds++
 			}
@@ -370,11 +421,13 @@ func TestSoftmaxWithinBound(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				exp := 2*protocol.ExpIterations + 2
+				exp := protocol.ExpIterations + 2
 				if c.fracBits > 22 {
 					exp++
 				}
-				wantRounds := bits.Len(uint(cols-1))*(msbRounds[c.parties]+1) + exp + recip + 2
+				// The maximum, Exp, then the reciprocal's k = (recip - 3)/2 steps with every
+				// product held: its guess, its error term, k steps and the final product.
+				wantRounds := protocol.SoftmaxMaxRounds(c.parties, cols, c.fracBits) + exp + (recip-3)/2 + 3
 				if r := int(run.out[2*k+1].Data[0]); r != wantRounds {
 					t.Fatalf("Softmax of %dx%d took %d rounds, documented %d", rows, cols, r, wantRounds)
 				}
@@ -420,7 +473,7 @@ func TestSigmoidWithinBound(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			exp := 2*protocol.ExpIterations + 2
+			exp := protocol.ExpIterations + 2
 			if c.fracBits > 22 {
 				exp++
 			}

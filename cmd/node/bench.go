@@ -8,7 +8,9 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
+	"time"
 
+	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/party/report"
 	"github.com/tessera-mpc/tessera/party/run"
@@ -21,6 +23,7 @@ func bench(ctx context.Context, name string, args []string, stdout, stderr io.Wr
 	configPath := fs.String("config", "", "experiment config (YAML)")
 	steps := fs.Int("steps", 50, "training steps to time")
 	transports := fs.String("transport", "memory,libp2p", "comma-separated transports to measure: memory, libp2p")
+	netSettings := fs.String("network", "memory", "networks to measure on, comma-separated: memory, lan (1 Gbit/s, 0.5 ms RTT), wan (100 Mbit/s, 40 ms RTT) or RTT,BANDWIDTH (e.g. memory,lan,wan,10ms,1Gbit/s)")
 	out := fs.String("out", "", "write the measurements as JSON to this file")
 	preprocessing := fs.String("preprocessing", "", "override the config's preprocessing: dealer or he (dealer-free)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (go tool pprof)")
@@ -33,6 +36,10 @@ func bench(ctx context.Context, name string, args []string, stdout, stderr io.Wr
 	if *steps < 1 {
 		return fmt.Errorf("bench: --steps must be at least 1")
 	}
+	links, err := parseLinks(*netSettings)
+	if err != nil {
+		return err
+	}
 	cfg, err := experiment.LoadConfig(*configPath)
 	if err != nil {
 		return err
@@ -41,7 +48,7 @@ func bench(ctx context.Context, name string, args []string, stdout, stderr io.Wr
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %d parties, batch %d, %s preprocessing, %d steps per transport (every party shares this machine; prep s/step is included in s/step)\n", cfg.Name, cfg.Parties, cfg.Training.BatchSize, cfg.Preprocessing, *steps)
-	fmt.Fprintf(stdout, "%-9s %12s %16s %8s %14s %10s %14s %16s\n", "transport", "s/step", "sent/party/step", "rounds", "plaintext s", "ratio", "prep s/step", "prep sent/step")
+	fmt.Fprintf(stdout, "%-9s %-16s %10s %12s %16s %8s %14s %10s %14s %16s\n", "transport", "network", "s/step", "bound s/step", "sent/party/step", "rounds", "plaintext s", "ratio", "prep s/step", "prep sent/step")
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -55,15 +62,47 @@ func bench(ctx context.Context, name string, args []string, stdout, stderr io.Wr
 	}
 	var results []*run.BenchResult
 	for _, tr := range strings.Split(*transports, ",") {
-		r, err := run.BenchSteps(ctx, cfg, run.TransportKind(strings.TrimSpace(tr)), *steps)
-		if err != nil {
-			return err
+		for _, link := range links {
+			r, err := run.BenchSteps(ctx, cfg, run.TransportKind(strings.TrimSpace(tr)), link, *steps)
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
+			fmt.Fprintf(stdout, "%-9s %-16s %10.5f %12.5f %14.0f B %8.0f %14.6f %9.1fx %14.5f %14.0f B\n", r.Transport, r.Network.Setting, r.SecondsPerStep, r.Network.LowerBoundStepSeconds, r.BytesSentPerStep, r.RoundsPerStep, r.PlainSecondsPerStep, r.Ratio, r.PrepSecondsPerStep, r.PrepBytesSentPerStep)
 		}
-		results = append(results, r)
-		fmt.Fprintf(stdout, "%-9s %12.5f %14.0f B %8.0f %14.6f %9.1fx %14.5f %14.0f B\n", r.Transport, r.SecondsPerStep, r.BytesSentPerStep, r.RoundsPerStep, r.PlainSecondsPerStep, r.Ratio, r.PrepSecondsPerStep, r.PrepBytesSentPerStep)
 	}
+	printScopes(stdout, results[len(results)-1])
 	if *out != "" {
 		return report.WriteJSON(*out, results)
 	}
 	return nil
+}
+
+// parseLinks reads a comma-separated list of network settings, where a custom
+// setting is itself two items: a round-trip time and a bandwidth.
+func parseLinks(list string) ([]network.Link, error) {
+	items := strings.Split(list, ",")
+	var links []network.Link
+	for i := 0; i < len(items); i++ {
+		item := strings.TrimSpace(items[i])
+		if _, err := time.ParseDuration(item); err == nil && i+1 < len(items) {
+			item += "," + strings.TrimSpace(items[i+1])
+			i++
+		}
+		l, err := network.ParseLink(item)
+		if err != nil {
+			return nil, fmt.Errorf("bench: --network: %w", err)
+		}
+		links = append(links, l)
+	}
+	return links, nil
+}
+
+// printScopes prints party 1's rounds, bytes and time per step by scope.
+func printScopes(w io.Writer, r *run.BenchResult) {
+	fmt.Fprintf(w, "per step of party 1 by scope (%s, %s):\n", r.Transport, r.Network.Setting)
+	fmt.Fprintf(w, "  %-18s %10s %14s %8s\n", "scope", "time", "sent", "rounds")
+	for _, sc := range r.Scopes {
+		fmt.Fprintf(w, "  %-18s %9.4fs %12.0f B %8.0f\n", sc.Name, sc.Seconds, sc.BytesSent, sc.Rounds)
+	}
 }

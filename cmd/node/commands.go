@@ -23,11 +23,11 @@ var commands = []command{
 	{"init", "--out DIR", "write DIR/identity.key and print the node's peer ID", initNode},
 	{"run", "--config NODE.yaml [--resume]", "run one party of a deployment over libp2p", nodeOf(run.RoleParty)},
 	{"dealer", "--config NODE.yaml [--resume]", "run the dealer node of a deployment", nodeOf(run.RoleDealer)},
-	{"simulate", "--config FILE [--transport memory|libp2p] [--out FILE] [--model-out DIR] [--report DIR] [--checkpoint-dir DIR [--resume]]",
+	{"simulate", "--config FILE [--transport memory|libp2p] [--network memory|lan|wan|RTT,BANDWIDTH] [--out FILE] [--model-out DIR] [--report DIR] [--checkpoint-dir DIR [--resume]]",
 		"run all parties in one process beside the plaintext reference", simulate},
 	{"predict", "--model FILE [--model FILE ...] [--config NODE.yaml] [--dataset NAME] [--out FILE]",
 		"evaluate a saved model: plain, all share files, or with --config one party's share as a deployment", predict},
-	{"bench", "--config FILE [--steps N] [--transport memory,libp2p] [--out FILE]",
+	{"bench", "--config FILE [--steps N] [--transport memory,libp2p] [--network memory,lan,wan] [--out FILE]",
 		"time secure training steps beside plaintext ones", bench},
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/party/report"
 	"github.com/tessera-mpc/tessera/party/run"
@@ -20,6 +21,7 @@ func simulate(ctx context.Context, name string, args []string, stdout, stderr io
 	reportDir := fs.String("report", "", "write metrics.csv and loss/accuracy plots (PNG) to this directory")
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error")
 	transport := fs.String("transport", string(run.TransportMemory), "memory (in-process) or libp2p (real hosts on 127.0.0.1, the dealer as its own node)")
+	netSetting := fs.String("network", "memory", "delay every message as this network would: memory (none), lan (1 Gbit/s, 0.5 ms RTT), wan (100 Mbit/s, 40 ms RTT) or RTT,BANDWIDTH (e.g. 10ms,1Gbit/s)")
 	preprocessing := fs.String("preprocessing", "", "override the config's preprocessing: dealer or he (dealer-free)")
 	insecureSeed := fs.Int64("insecure-seed", -1, "TESTING ONLY: derive the dealer's and input sharing's randomness from this seed (makes every share predictable)")
 	checkpointDir := fs.String("checkpoint-dir", "", "save every party's checkpoints here (training.checkpoint_every says how often)")
@@ -34,6 +36,10 @@ func simulate(ctx context.Context, name string, args []string, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	link, err := network.ParseLink(*netSetting)
+	if err != nil {
+		return err
+	}
 	cfg, err := experiment.LoadConfig(*configPath)
 	if err != nil {
 		return err
@@ -41,7 +47,7 @@ func simulate(ctx context.Context, name string, args []string, stdout, stderr io
 	if err := overridePreprocessing(cfg, *preprocessing); err != nil {
 		return err
 	}
-	opts := run.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: run.TransportKind(*transport), Randomness: randomness(*insecureSeed, stderr),
+	opts := run.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: run.TransportKind(*transport), Network: link, Randomness: randomness(*insecureSeed, stderr),
 		CheckpointDir: *checkpointDir, Resume: *resume}
 	res, results, err := run.Simulate(ctx, cfg, opts)
 	if err != nil {

@@ -130,6 +130,10 @@ func PrintCosts(w io.Writer, r *Results) {
 		fmt.Fprintf(w, "; dealer sent %s", HumanBytes(r.Cost.DealerBytesSent))
 	}
 	fmt.Fprintln(w)
+	if nw := r.Network; nw.RTTSeconds > 0 || nw.BitsPerSecond > 0 {
+		fmt.Fprintf(w, "network %s (RTT %g ms, %g Mbit/s): %.4fs per step measured, lower bound %.4fs from its rounds and bytes\n",
+			nw.Setting, nw.RTTSeconds*1e3, nw.BitsPerSecond/1e6, nw.StepSeconds, nw.LowerBoundStepSeconds)
+	}
 	for _, p := range r.Cost.Parties {
 		fmt.Fprintf(w, "party %d: sent %s, received %s, %d rounds; %.2fs waiting for preprocessing", p.Party, HumanBytes(p.BytesSent), HumanBytes(p.BytesReceived), p.Rounds, p.PreprocessingSeconds)
 		if p.PreprocessingBytesSent > 0 || p.SetupSeconds > 0 {

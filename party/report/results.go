@@ -19,11 +19,32 @@ type Results struct {
 	Config    *experiment.Config `json:"config"`
 	Mode      string             `json:"mode"`
 	Transport string             `json:"transport"`
+	Network   Network            `json:"network"`
 	Layout    experiment.Layout  `json:"layout"`
 	Epochs    []EpochResult      `json:"epochs"`
 	Final     FinalResult        `json:"final"`
 	Cost      Cost               `json:"cost"`
 	Versions  map[string]string  `json:"versions"`
+}
+
+// Network is the simulated network a run's messages crossed, with the time a
+// training step took on it and the least time its rounds and bytes allow there.
+type Network struct {
+	// Setting is memory, lan, wan or "RTT,BANDWIDTH"; RTTSeconds and
+	// BitsPerSecond its round-trip time and per-direction bandwidth (0: none).
+	Setting       string  `json:"setting"`
+	RTTSeconds    float64 `json:"rtt_s"`
+	BitsPerSecond float64 `json:"bits_per_second,omitempty"`
+	// StepSeconds is the measured time per training step (the run's wall time over
+	// its steps, evaluation and input sharing included); LowerBoundStepSeconds is
+	// rounds * RTT/2 + the busiest link's bytes / bandwidth, per step, for the
+	// party where that is largest.
+	StepSeconds           float64 `json:"step_s"`
+	LowerBoundStepSeconds float64 `json:"lower_bound_step_s"`
+	// BoundRoundsPerStep and BoundBytesPerStep are that party's rounds and the
+	// bytes on its busiest link, per step (with a dealer node, its requests count).
+	BoundRoundsPerStep float64 `json:"bound_rounds_per_step"`
+	BoundBytesPerStep  float64 `json:"bound_busiest_link_bytes_per_step"`
 }
 
 // EpochResult pairs one epoch's secure and plaintext metrics.

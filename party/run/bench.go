@@ -6,8 +6,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/nn"
 	"github.com/tessera-mpc/tessera/party/experiment"
+	"github.com/tessera-mpc/tessera/party/report"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
 	"gonum.org/v1/gonum/mat"
@@ -18,6 +20,7 @@ import (
 type BenchResult struct {
 	Config         string                   `json:"config"`
 	Transport      string                   `json:"transport"`
+	Network        report.Network           `json:"network"`
 	Parties        int                      `json:"parties"`
 	BatchSize      int                      `json:"batch_size"`
 	Steps          int                      `json:"steps"`
@@ -31,6 +34,17 @@ type BenchResult struct {
 	RoundsPerStep        float64 `json:"rounds_per_step"`
 	PlainSecondsPerStep  float64 `json:"plaintext_seconds_per_step"`
 	Ratio                float64 `json:"ratio_to_plaintext"`
+	// Scopes is party 1's cost per step of each scope (a layer's forward or
+	// backward pass, the loss, the update).
+	Scopes []ScopePerStep `json:"scopes"`
+}
+
+// ScopePerStep is one scope's cost per training step.
+type ScopePerStep struct {
+	Name      string  `json:"name"`
+	Seconds   float64 `json:"seconds"`
+	Rounds    float64 `json:"rounds"`
+	BytesSent float64 `json:"bytes_sent"`
 }
 
 // session is a running set of parties on one machine, ready to train.
@@ -46,9 +60,9 @@ type session struct {
 // startSession connects the parties (in memory, or libp2p on loopback with the
 // dealer as its own node), shares the training set and builds the networks. The
 // secure scaling step is skipped: benchmarks share pre-scaled data.
-func startSession(ctx context.Context, cfg *experiment.Config, split *experiment.Split, transportKind TransportKind, rnd Randomness) (*session, error) {
+func startSession(ctx context.Context, cfg *experiment.Config, split *experiment.Split, transportKind TransportKind, link network.Link, rnd Randomness) (*session, error) {
 	n := cfg.Parties
-	wiring, err := connectParties(ctx, cfg, transportKind, rnd)
+	wiring, err := connectParties(ctx, cfg, transportKind, link, rnd)
 	if err != nil {
 		return nil, err
 	}
@@ -111,19 +125,52 @@ func startSession(ctx context.Context, cfg *experiment.Config, split *experiment
 	return s, nil
 }
 
+// stepsCost is a party's rounds and per-peer traffic between two snapshots.
+func stepsCost(before, after protocol.Stats) report.PartyCost {
+	pc := report.PartyCost{Rounds: after.Rounds - before.Rounds, BytesSent: after.BytesSent - before.BytesSent}
+	for p := range after.Peers {
+		d := after.Peers[p]
+		if p < len(before.Peers) {
+			d.BytesSent -= before.Peers[p].BytesSent
+			d.BytesReceived -= before.Peers[p].BytesReceived
+			d.MessagesSent -= before.Peers[p].MessagesSent
+			d.MessagesRecv -= before.Peers[p].MessagesRecv
+		}
+		pc.Peers = append(pc.Peers, d)
+	}
+	return pc
+}
+
+// scopesPerStep is each scope's cost between two snapshots, per step.
+func scopesPerStep(before, after []protocol.ScopeCost, steps int) []ScopePerStep {
+	prev := map[string]protocol.ScopeCost{}
+	for _, sc := range before {
+		prev[sc.Name] = sc
+	}
+	var out []ScopePerStep
+	for _, sc := range after {
+		b := prev[sc.Name]
+		k := float64(steps)
+		out = append(out, ScopePerStep{Name: sc.Name, Seconds: (sc.Time - b.Time).Seconds() / k,
+			Rounds: float64(sc.Rounds-b.Rounds) / k, BytesSent: float64(sc.BytesSent-b.BytesSent) / k})
+	}
+	return out
+}
+
 func scaledTrainingSet(cfg *experiment.Config, split *experiment.Split) ([][]float64, error) {
 	scaled, err := experiment.Scale(cfg, experiment.FitInTheClear(split.Train.X), split.Train.X, 0, nil)
 	return scaled.Own, err
 }
 
 // BenchSteps times the first `steps` secure training steps of cfg (continuing past
-// the configured epochs and max_steps if needed) and the same steps in plaintext.
-func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, steps int) (*BenchResult, error) {
+// the configured epochs and max_steps if needed) on the given link and the same
+// steps in plaintext.
+func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, link network.Link, steps int) (*BenchResult, error) {
 	split, err := experiment.LoadSplit(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s, err := startSession(ctx, cfg, split, transportKind, Randomness{})
+	s, err := startSession(ctx, cfg, split, transportKind, link, Randomness{})
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +193,7 @@ func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind Trans
 		return b
 	}
 	prepBefore, prepTimeBefore := prepBytes(), s.nodes[1].prep
+	scopesBefore := s.nodes[1].engine.ScopeCosts()
 	start := time.Now()
 	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
 		for _, b := range batches {
@@ -160,8 +208,14 @@ func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind Trans
 		return nil, err
 	}
 	after := s.trs[1].Stats()
+	var parties []report.PartyCost
+	for i, t := range s.trs {
+		parties = append(parties, stepsCost(before[i], t.Stats()))
+	}
 	res := &BenchResult{
-		Config: cfg.Name, Transport: transportName(transportKind), Parties: n, BatchSize: bs, Steps: steps,
+		Network: networkResult(link, elapsed, steps, parties),
+		Scopes:  scopesPerStep(scopesBefore, s.nodes[1].engine.ScopeCosts(), steps),
+		Config:  cfg.Name, Transport: transportName(transportKind), Parties: n, BatchSize: bs, Steps: steps,
 		SecondsPerStep:       elapsed.Seconds() / float64(steps),
 		BytesSentPerStep:     float64(after.BytesSent-before[1].BytesSent) / float64(steps),
 		RoundsPerStep:        float64(after.Rounds-before[1].Rounds) / float64(steps),

@@ -43,6 +43,9 @@ type SimOptions struct {
 	// afterStep, for tests, sees every step of the reporting party, after its
 	// checkpoint (if one is due).
 	afterStep func(train.StepReport)
+	// Network delays every message as a link of that latency and bandwidth would;
+	// the zero value (or network.LinkMemory) does not delay.
+	Network network.Link
 }
 
 // Simulate runs all parties of cfg as goroutines over the in-memory transport with
@@ -72,7 +75,7 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wiring, err := connectParties(ctx, cfg, opts.Transport, opts.Randomness)
+	wiring, err := connectParties(ctx, cfg, opts.Transport, opts.Network, opts.Randomness)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,6 +132,11 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 	for i, nd := range nodes {
 		res.Cost.Parties = append(res.Cost.Parties, nd.cost(results[i].Scopes))
 	}
+	steps := 0
+	for _, ep := range res.Epochs {
+		steps += ep.Steps
+	}
+	res.Network = networkResult(opts.Network, wall, steps, res.Cost.Parties)
 	report.PrintLocal(progress, res)
 	report.PrintCosts(progress, res)
 	return res, results, nil
@@ -218,6 +226,39 @@ func closeAll(ts []*network.Libp2pTransport) {
 		wg.Go(func() { t.Close() })
 	}
 	wg.Wait()
+}
+
+// networkResult is the network a run crossed, its time per step and the least
+// time per step its rounds and bytes allow there (for the party where that bound
+// is largest).
+func networkResult(link network.Link, wall time.Duration, steps int, parties []report.PartyCost) report.Network {
+	if link.Name == "" {
+		link = network.LinkMemory
+	}
+	nw := report.Network{Setting: link.Name, RTTSeconds: link.RTT.Seconds(), BitsPerSecond: link.BitsPerSecond}
+	if steps < 1 {
+		return nw
+	}
+	var bound time.Duration
+	k := float64(steps)
+	for _, p := range parties {
+		if b := link.LowerBound(p.Rounds, busiestLink(p.Peers)); b > bound || nw.BoundRoundsPerStep == 0 {
+			bound = b
+			nw.BoundRoundsPerStep, nw.BoundBytesPerStep = float64(p.Rounds)/k, float64(busiestLink(p.Peers))/k
+		}
+	}
+	nw.StepSeconds = wall.Seconds() / k
+	nw.LowerBoundStepSeconds = bound.Seconds() / k
+	return nw
+}
+
+// busiestLink is the most bytes this party sent to one peer.
+func busiestLink(peers []protocol.PeerStats) int64 {
+	var most int64
+	for _, p := range peers {
+		most = max(most, p.BytesSent)
+	}
+	return most
 }
 
 func transportName(t TransportKind) string {

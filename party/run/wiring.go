@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	ma "github.com/multiformats/go-multiaddr"
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/protocol"
@@ -67,8 +69,12 @@ type parties struct {
 
 // connectParties wires n parties on this machine: in memory (a network per
 // protocol) or over libp2p hosts on 127.0.0.1 (the dealer as its own node, or a
-// mux of online, HE and OT channels without one).
-func connectParties(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, rnd Randomness) (*parties, error) {
+// mux of online, HE and OT channels without one). A shaped link delays every
+// message as that network would: in memory by the model (network.Links; the
+// online, HE and OT networks share one wire per pair of parties), over libp2p on
+// the real socket path, every connection through a shaping proxy
+// (network.ShapingProxy), the dealer's node's included.
+func connectParties(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, link network.Link, rnd Randomness) (*parties, error) {
 	n := cfg.Parties
 	dealerFree := cfg.Preprocessing == experiment.PrepHE
 	ps := &parties{links: make([]links, n), dealerDone: make(chan error, 1), close: func() {}}
@@ -79,17 +85,17 @@ func connectParties(ctx context.Context, cfg *experiment.Config, transportKind T
 		}
 		ps.dealer = d
 	}
-	memoryNet := func() ([]*network.Memory, error) { return network.NewMemoryNetwork(n) }
 	switch transportKind {
 	case "", TransportMemory:
 		nets := 1
 		if dealerFree {
 			nets = 3
 		}
-		all := make([][]*network.Memory, nets)
+		wire := network.NewLinks(n, link, nil)
+		all := make([][]transport, nets)
 		for k := range all {
 			var err error
-			if all[k], err = memoryNet(); err != nil {
+			if all[k], err = memoryNet(n, wire); err != nil {
 				return nil, err
 			}
 		}
@@ -106,10 +112,11 @@ func connectParties(ctx context.Context, cfg *experiment.Config, transportKind T
 		if dealerFree {
 			members = n
 		}
-		lp, err := loopbackLibp2p(ctx, members, cfg.Hash())
+		lp, closeProxies, err := loopbackLibp2p(ctx, members, cfg.Hash(), link)
 		if err != nil {
 			return nil, err
 		}
+		closeHosts := func() { closeAll(lp); closeProxies() }
 		trs := make([]transport, n)
 		for i := range trs {
 			trs[i] = lp[i]
@@ -117,11 +124,11 @@ func connectParties(ctx context.Context, cfg *experiment.Config, transportKind T
 		if dealerFree {
 			ls, closeMuxes, err := muxedLinks(trs)
 			if err != nil {
-				closeAll(lp)
+				closeHosts()
 				return nil, err
 			}
 			ps.links = ls
-			ps.close = func() { closeMuxes(); closeAll(lp) }
+			ps.close = func() { closeMuxes(); closeHosts() }
 			ps.dealerDone <- nil
 		} else {
 			for i := range ps.links {
@@ -130,13 +137,47 @@ func connectParties(ctx context.Context, cfg *experiment.Config, transportKind T
 			dctx, cancel := context.WithCancel(ctx)
 			// The parties agree whether they resume; the in-process dealer follows.
 			go func() { ps.dealerDone <- protocol.ServeDealer(dctx, lp[n], ps.dealer, protocol.AcceptResumed()) }()
-			ps.close = func() { cancel(); closeAll(lp) }
+			ps.close = func() { cancel(); closeHosts() }
 			ps.remote = true
 		}
 	default:
 		return nil, experiment.OneOf("transport", transportKind, []TransportKind{TransportMemory, TransportLibp2p})
 	}
 	return ps, nil
+}
+
+// memoryNet is an in-memory network of n parties, shaped by wire unless its link
+// is the in-memory one.
+func memoryNet(n int, wire *network.Links) ([]transport, error) {
+	mem, err := network.NewMemoryNetwork(n)
+	if err != nil {
+		return nil, err
+	}
+	return shapeAll(mem, wire)
+}
+
+// shapeAll returns the transports as they are when wire's link is unshaped, or
+// wrapped on wire.
+func shapeAll[T transport](ts []T, wire *network.Links) ([]transport, error) {
+	out := make([]transport, len(ts))
+	if !wire.Link().Shaped() {
+		for i, t := range ts {
+			out[i] = t
+		}
+		return out, nil
+	}
+	inner := make([]protocol.Transport, len(ts))
+	for i, t := range ts {
+		inner[i] = t
+	}
+	shaped, err := wire.Shape(inner)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range shaped {
+		out[i] = t
+	}
+	return out, nil
 }
 
 // material is where party i's preprocessing comes from in this wiring.
@@ -149,22 +190,31 @@ func (ps *parties) material(rnd Randomness) material {
 }
 
 // loopbackLibp2p starts n real libp2p hosts on 127.0.0.1 with fresh identities and
-// connects them: a deployment on one machine, for simulation and tests.
-func loopbackLibp2p(ctx context.Context, n int, session [32]byte) ([]*network.Libp2pTransport, error) {
+// connects them: a deployment on one machine, for simulation and tests. On a
+// shaped link every host is reached through a shaping proxy of its own, so every
+// connection (one per pair: the lower index dials) crosses that link; the
+// returned function closes the proxies.
+func loopbackLibp2p(ctx context.Context, n int, session [32]byte, link network.Link) ([]*network.Libp2pTransport, func(), error) {
 	keys := make([]crypto.PrivKey, n)
 	peers := make([]network.PeerInfo, n)
 	for i := range keys {
 		k, err := network.GenerateIdentity()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		id, err := network.PeerIDFromKey(k)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		keys[i], peers[i] = k, network.PeerInfo{Index: i, ID: id}
 	}
 	ts := make([]*network.Libp2pTransport, n)
+	var proxies []*network.ShapingProxy
+	closeProxies := func() {
+		for _, p := range proxies {
+			p.Close()
+		}
+	}
 	closeStarted := func() {
 		var started []*network.Libp2pTransport
 		for _, t := range ts {
@@ -173,6 +223,7 @@ func loopbackLibp2p(ctx context.Context, n int, session [32]byte) ([]*network.Li
 			}
 		}
 		closeAll(started)
+		closeProxies()
 	}
 	for i := range ts {
 		t, err := network.NewLibp2pHost(network.Libp2pConfig{
@@ -180,10 +231,18 @@ func loopbackLibp2p(ctx context.Context, n int, session [32]byte) ([]*network.Li
 		})
 		if err != nil {
 			closeStarted()
-			return nil, err
+			return nil, nil, err
 		}
 		ts[i] = t
 		peers[i].Addrs = t.Addrs()
+		if link.Shaped() {
+			addr, err := proxiedAddr(t.Addrs(), link, &proxies)
+			if err != nil {
+				closeStarted()
+				return nil, nil, err
+			}
+			peers[i].Addrs = []ma.Multiaddr{addr}
+		}
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -197,9 +256,28 @@ func loopbackLibp2p(ctx context.Context, n int, session [32]byte) ([]*network.Li
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		closeStarted()
-		return nil, err
+		return nil, nil, err
 	}
-	return ts, nil
+	return ts, closeProxies, nil
+}
+
+// proxiedAddr starts a shaping proxy to a host's TCP address and returns the
+// proxy's address, appending the proxy to proxies.
+func proxiedAddr(addrs []ma.Multiaddr, link network.Link, proxies *[]*network.ShapingProxy) (ma.Multiaddr, error) {
+	for _, a := range addrs {
+		ip, errIP := a.ValueForProtocol(ma.P_IP4)
+		port, errPort := a.ValueForProtocol(ma.P_TCP)
+		if errIP != nil || errPort != nil {
+			continue
+		}
+		p, err := network.NewShapingProxy(net.JoinHostPort(ip, port), link)
+		if err != nil {
+			return nil, err
+		}
+		*proxies = append(*proxies, p)
+		return ma.NewMultiaddr(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", p.Addr().Port))
+	}
+	return nil, fmt.Errorf("no TCP address among %v to shape", addrs)
 }
 
 // TransportKind is how the parties of a simulation or benchmark talk.
