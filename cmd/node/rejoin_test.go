@@ -17,7 +17,7 @@ import (
 // TestRejoinAfterKill runs 3 parties (and the dealer) as OS processes with
 // checkpoints every 5 steps, kills one party chosen at random (SIGKILL) once it
 // has saved a step chosen at random, and restarts it alone, with --resume, a
-// moment later. The other nodes must not exit: they wait, admit it again, roll
+// moment later (and once, the dealer's node instead). The other nodes must not exit: they wait, admit it again, roll
 // back to the newest common checkpoint and finish with exactly the final metrics
 // of an uninterrupted simulation under the same test-only seeds (dealer-free,
 // where the material after the rejoin is fresh, within the fixed-point bound).
@@ -31,6 +31,7 @@ func TestRejoinAfterKill(t *testing.T) {
 		})
 	}
 	t.Run("he/seed3", func(t *testing.T) { rejoinAfterKill(t, 3, "he", "diabetes-linreg-3p.yaml", 3, 15, "test_mse") })
+	t.Run("dealer/dealer-killed", func(t *testing.T) { rejoinAfterKill(t, 4, "dealer", "cancer-mlp-3p.yaml", 10, 40, "test_accuracy") })
 }
 
 // checkpointedDeployment writes config with epochs and checkpoints every 5 steps,
@@ -57,15 +58,18 @@ func checkpointedDeployment(t *testing.T, config string, epochs int, timeout, re
 func rejoinAfterKill(t *testing.T, seed uint64, prep, config string, epochs, lastKill int, metric string) {
 	rng := rand.New(rand.NewPCG(seed, 11))
 	victim, killAt := rng.IntN(3), 5*(1+rng.IntN(lastKill/5))
-	t.Logf("killing party %d once it has saved step %d", victim, killAt)
+	if strings.HasSuffix(t.Name(), "dealer-killed") {
+		victim = 3
+	}
+	t.Logf("killing node %d once party %d has saved step %d", victim, min(victim, 2), killAt)
 	d, exp := checkpointedDeployment(t, config, epochs, "5s", "30s")
 	flags := []string{"--insecure-seed", "5", "--preprocessing", prep}
 	ps := startNodes(d, prep == "dealer", flags...)
-	waitForCheckpoint(t, d, ps[victim], victim, killAt)
+	waitForCheckpoint(t, d, ps[min(victim, 2)], min(victim, 2), killAt)
 	ps[victim].cmd.Process.Kill()
 	<-ps[victim].done
 	time.Sleep(time.Duration(rng.IntN(1000)) * time.Millisecond)
-	ps[victim] = d.start(victim, append(flags, "--resume")...)
+	ps[victim] = d.start(victim, append(flags, "--resume")...) // the dealer's node: node dealer --resume
 	for i, p := range ps {
 		if code := p.wait(t, 3*time.Minute); code != 0 {
 			t.Fatalf("node %d exited %d:\n%s", i, code, p.stderr.String())
