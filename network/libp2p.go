@@ -92,7 +92,6 @@ func NewLibp2pHost(cfg Libp2pConfig) (*Libp2pTransport, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := len(cfg.Peers)
 	selfID := cfg.Peers[cfg.Self].ID
 	gater := newLpGater(selfID, cfg.Peers)
 	listen := libp2p.NoListenAddrs
@@ -113,6 +112,23 @@ func NewLibp2pHost(cfg Libp2pConfig) (*Libp2pTransport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("libp2p host: %w", err)
 	}
+	t := newSession(cfg, h, gater)
+	for _, p := range cfg.Peers {
+		if p.ID != selfID {
+			h.ConnManager().Protect(p.ID, "tessera-mpc")
+			if len(p.Addrs) > 0 {
+				h.Peerstore().AddAddrs(p.ID, p.Addrs, peerstore.PermanentAddrTTL)
+			}
+		}
+	}
+	h.SetStreamHandler(Libp2pProtocolID, t.handleStream)
+	return t, nil
+}
+
+// newSession is a transport over host h with no peer admitted yet: a new host's,
+// or the next session's after Reopen. The caller installs its stream handler.
+func newSession(cfg Libp2pConfig, h host.Host, gater *lpGater) *Libp2pTransport {
+	n := len(cfg.Peers)
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &Libp2pTransport{
 		cfg:   cfg,
@@ -136,15 +152,8 @@ func NewLibp2pHost(cfg Libp2pConfig) (*Libp2pTransport, error) {
 	for i, p := range cfg.Peers {
 		t.index[p.ID] = i
 		t.slots[i] = &lpSlot{ready: make(chan struct{}), failed: make(chan struct{})}
-		if i != cfg.Self {
-			h.ConnManager().Protect(p.ID, "tessera-mpc")
-			if len(p.Addrs) > 0 {
-				h.Peerstore().AddAddrs(p.ID, p.Addrs, peerstore.PermanentAddrTTL)
-			}
-		}
 	}
-	h.SetStreamHandler(Libp2pProtocolID, t.handleStream)
-	return t, nil
+	return t
 }
 
 // Self is this party's index.

@@ -140,9 +140,12 @@ func (t *Libp2pTransport) dial(ctx context.Context, j int) error {
 			return nil
 		}
 		var he *HandshakeError
-		if errors.As(err, &he) {
+		if errors.As(err, &he) && !(he.Remote && he.Reason == streamInUse(j, t.self)) {
 			return err
 		}
+		// A peer that still holds our stream of an earlier session (we restarted,
+		// or reopened after a lost peer, before it noticed) lets it go once it
+		// notices; meanwhile, retry.
 		if t.isClosed() {
 			return t.closedErr()
 		}
@@ -249,7 +252,7 @@ func (t *Libp2pTransport) handleStream(s lpnet.Stream) {
 	slot.busy = true
 	t.mu.Unlock()
 	if busy {
-		t.reject(s, fmt.Sprintf("party %d already has a stream with party %d", t.self, j))
+		t.reject(s, streamInUse(t.self, j))
 		return
 	}
 	err := t.establish(t.ctx, s, j)
@@ -273,6 +276,12 @@ func (t *Libp2pTransport) handleStream(s lpnet.Stream) {
 	default:
 		slot.err = err
 	}
+}
+
+// streamInUse is a listener's refusal of a second stream from a peer whose stream
+// it holds.
+func streamInUse(holder, peer int) string {
+	return fmt.Sprintf("party %d already has a stream with party %d", holder, peer)
 }
 
 // reject runs the handshake only to tell the peer why its stream is refused.

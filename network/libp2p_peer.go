@@ -192,7 +192,7 @@ func (t *Libp2pTransport) Send(ctx context.Context, to int, msg []byte) error {
 		case ctx.Err() != nil:
 			err = fmt.Errorf("send to %s: %w", p.name, ctx.Err())
 		default:
-			err = fmt.Errorf("send to %s: %w", p.name, err)
+			err = lost(fmt.Errorf("send to %s: %w", p.name, err))
 		}
 		p.writeErr = err
 		return err
@@ -341,12 +341,12 @@ func (t *Libp2pTransport) readFailure(p *lpPeer, err error) error {
 	case p.unresponsive() != nil:
 		return p.unresponsive()
 	case err == io.EOF:
-		return fmt.Errorf("%s closed its stream: %w", p.name, err)
+		return lost(fmt.Errorf("%s closed its stream: %w", p.name, err))
 	case errors.Is(err, ErrFrameTooLarge):
 		_ = p.s.Reset()
 		return fmt.Errorf("%s sent an oversize frame (MaxFrameBytes %d): %w", p.name, t.cfg.MaxFrameBytes, err)
 	default:
-		return fmt.Errorf("%s: connection lost: %w", p.name, err)
+		return lost(fmt.Errorf("%s: connection lost: %w", p.name, err))
 	}
 }
 

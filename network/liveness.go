@@ -106,8 +106,8 @@ func (t *Libp2pTransport) watch(p *lpPeer) {
 			return
 		case now := <-tick.C:
 			if silent := p.silence(now); silent > timeout {
-				p.deadErr = fmt.Errorf("%s: nothing received for %v, not even a heartbeat (timeout %v): %w: %w",
-					p.name, silent.Round(time.Millisecond), timeout, ErrPeerUnresponsive, os.ErrDeadlineExceeded)
+				p.deadErr = lost(fmt.Errorf("%s: nothing received for %v, not even a heartbeat (timeout %v): %w: %w",
+					p.name, silent.Round(time.Millisecond), timeout, ErrPeerUnresponsive, os.ErrDeadlineExceeded))
 				close(p.dead)
 				_ = p.s.Reset() // ends the reader and wakes a Send blocked on flow control
 				return
@@ -146,7 +146,7 @@ func (t *Libp2pTransport) heartbeats(p *lpPeer) {
 				// a partial write would corrupt the stream.
 				_ = p.s.SetWriteDeadline(time.Time{})
 				if err := writeFrame(p.s, frameHeartbeat, nil); err != nil {
-					p.writeErr = fmt.Errorf("send to %s: connection lost: %w", p.name, err)
+					p.writeErr = lost(fmt.Errorf("send to %s: connection lost: %w", p.name, err))
 				} else {
 					p.lastWrite.Store(time.Now().UnixNano())
 				}

@@ -54,28 +54,17 @@ func Party(ctx context.Context, nc *NodeConfig, opts NodeOptions) (*report.Resul
 	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
-	return withPeers(ctx, nc, cfg, opts, log, func(tr *network.Libp2pTransport) (*report.Results, error) {
-		return deployedParty{cfg: cfg, nc: nc, tr: tr, own: own, test: test, opts: opts, progress: progress, log: log}.run(ctx)
+	return sessions(ctx, nc, cfg, opts, log, self, partyRejoin(nc), func(tr *network.Libp2pTransport, resume bool) (*report.Results, error) {
+		o := opts
+		o.Resume = resume
+		return deployedParty{cfg: cfg, nc: nc, tr: tr, own: own, test: test, opts: o, progress: progress, log: log}.run(ctx)
 	})
 }
 
 // withPeers connects this party to its peers, runs fn over the connection and ends
 // the session: after a failure of fn it tells the peers why (leave).
 func withPeers[T any](ctx context.Context, nc *NodeConfig, cfg *experiment.Config, opts NodeOptions, log *slog.Logger, fn func(*network.Libp2pTransport) (T, error)) (T, error) {
-	var zero T
-	tr, err := nc.connect(ctx, cfg, nc.Party, opts.Randomness, log)
-	if err != nil {
-		return zero, fmt.Errorf("party %d: %w", nc.Party, err)
-	}
-	res, err := fn(tr)
-	if err != nil {
-		leave(tr, err)
-		return zero, err
-	}
-	if err := tr.Close(); err != nil {
-		log.Warn("closing the transport", "err", err)
-	}
-	return res, nil
+	return sessions(ctx, nc, cfg, opts, log, nc.Party, rejoinPolicy{}, func(tr *network.Libp2pTransport, _ bool) (T, error) { return fn(tr) })
 }
 
 // leave ends a failed node's session. If the failure is its own, it tells the peers
@@ -233,24 +222,24 @@ func Dealer(ctx context.Context, nc *NodeConfig, opts NodeOptions) error {
 	if cfg.Preprocessing != experiment.PrepDealer {
 		return fmt.Errorf("the experiment's preprocessing is %q: it needs no dealer", cfg.Preprocessing)
 	}
-	tr, err := nc.connect(ctx, cfg, cfg.Parties, opts.Randomness, log)
-	if err != nil {
-		return fmt.Errorf("dealer: %w", err)
-	}
-	d, err := protocol.NewDealer(cfg.Parties, opts.Randomness.Dealer())
-	if err != nil {
-		return err
-	}
-	var serve []protocol.ServeOption
-	if opts.Resume {
-		serve = append(serve, protocol.AcceptResumed())
-	}
-	if err := protocol.ServeDealer(ctx, tr, d, serve...); err != nil {
-		leave(tr, err)
-		return err
-	}
-	if opts.Progress != nil {
-		fmt.Fprintf(opts.Progress, "dealer: session of %s done, sent %s\n", cfg.Name, report.HumanBytes(d.BytesSent()))
-	}
-	return tr.Close()
+	_, err = sessions(ctx, nc, cfg, opts, log, cfg.Parties, rejoinPolicy{timeout: nc.RejoinTimeout}, func(tr *network.Libp2pTransport, resume bool) (struct{}, error) {
+		// A new dealer per session: material is never reused across a resume or
+		// a rejoin.
+		d, err := protocol.NewDealer(cfg.Parties, opts.Randomness.Dealer())
+		if err != nil {
+			return struct{}{}, err
+		}
+		var serve []protocol.ServeOption
+		if resume {
+			serve = append(serve, protocol.AcceptResumed())
+		}
+		if err := protocol.ServeDealer(ctx, tr, d, serve...); err != nil {
+			return struct{}{}, err
+		}
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "dealer: session of %s done, sent %s\n", cfg.Name, report.HumanBytes(d.BytesSent()))
+		}
+		return struct{}{}, nil
+	})
+	return err
 }

@@ -56,6 +56,11 @@ type NodeConfig struct {
 	// CheckpointDir is where this party saves its training state (the experiment's
 	// training.checkpoint_every says how often) and reads it back with --resume.
 	CheckpointDir string `yaml:"checkpoint_dir"`
+	// RejoinTimeout is how long a node waits for a lost peer (crashed, killed,
+	// cut off) to come back, restarted with --resume, before it exits naming it
+	// (default DefaultRejoinTimeout; negative: never wait). A party waits only
+	// once it holds a checkpoint to roll back to.
+	RejoinTimeout time.Duration `yaml:"rejoin_timeout"`
 
 	dir string
 }
@@ -121,6 +126,9 @@ func (c *NodeConfig) validate() error {
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = 2 * time.Minute
+	}
+	if c.RejoinTimeout == 0 {
+		c.RejoinTimeout = DefaultRejoinTimeout
 	}
 	if err := experiment.OneOf("role", c.Role, []Role{RoleParty, RoleDealer}); err != nil {
 		return err
