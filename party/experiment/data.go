@@ -40,7 +40,9 @@ type Split struct {
 }
 
 // LoadSplit loads the configured dataset, splits off the test rows and partitions
-// the rest among the parties. In a deployment each node keeps only its own part.
+// the rest among the parties (split by rows, the parts of a named dataset share the
+// rows of Train, which must not be written to). A deployed party loads only its
+// own part with LoadOwnPart.
 func LoadSplit(cfg *Config) (*Split, error) {
 	var train, test *dataset.Dataset
 	var parts []*dataset.Dataset
