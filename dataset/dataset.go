@@ -173,13 +173,31 @@ func (d *Dataset) Subset(rows []int) *Dataset {
 	return out
 }
 
+// SubsetView is Subset without the copy: the result's rows are d's rows (the same
+// slices, each capped at its length so that appending to one copies it), in the
+// given order. Writing to a value of a row writes to both datasets; use it where
+// nobody does, to hold a large table once.
+func (d *Dataset) SubsetView(rows []int) *Dataset {
+	out := d.header()
+	out.X = make([][]float64, len(rows))
+	out.Y = make([]float64, len(rows))
+	for k, i := range rows {
+		out.X[k] = d.X[i][:len(d.X[i]):len(d.X[i])]
+		out.Y[k] = d.Y[i]
+	}
+	return out
+}
+
 // rowRange is Subset for the contiguous rows [lo, hi).
-func (d *Dataset) rowRange(lo, hi int) *Dataset {
+func (d *Dataset) rowRange(lo, hi int) *Dataset { return d.Subset(seq(lo, hi)) }
+
+// seq is lo, lo+1, ..., hi-1.
+func seq(lo, hi int) []int {
 	rows := make([]int, hi-lo)
 	for k := range rows {
 		rows[k] = lo + k
 	}
-	return d.Subset(rows)
+	return rows
 }
 
 // header copies everything but the rows.
@@ -207,22 +225,45 @@ func (d *Dataset) SplitHoldout(testRows int) (train, test *Dataset, err error) {
 // party i gets the rows after party i-1's. Sizes differ by at most one, the earlier
 // parties taking the extra rows. The blocks are deep copies.
 func (d *Dataset) PartitionContiguous(parties int) ([]*Dataset, error) {
-	n := d.Rows()
-	if parties < 1 || parties > n {
-		return nil, d.errorf("cannot partition %d rows among %d parties: need 1 <= parties <= rows", n, parties)
+	return d.partitionContiguous(parties, d.rowRange)
+}
+
+// PartitionContiguousView is PartitionContiguous whose blocks share d's rows
+// instead of copying them (see SubsetView): for data nobody writes to, such as a
+// simulation's parts of the training set it also trains the plaintext reference on.
+func (d *Dataset) PartitionContiguousView(parties int) ([]*Dataset, error) {
+	return d.partitionContiguous(parties, func(lo, hi int) *Dataset { return d.SubsetView(seq(lo, hi)) })
+}
+
+func (d *Dataset) partitionContiguous(parties int, block func(lo, hi int) *Dataset) ([]*Dataset, error) {
+	bounds, err := ContiguousBlocks(d.Rows(), parties)
+	if err != nil {
+		return nil, d.errorf("%v", err)
 	}
-	base, extra := n/parties, n%parties
 	parts := make([]*Dataset, parties)
-	lo := 0
 	for i := range parts {
+		parts[i] = block(bounds[i], bounds[i+1])
+	}
+	return parts, nil
+}
+
+// ContiguousBlocks is how PartitionContiguous cuts rows among parties: party i
+// gets the rows [bounds[i], bounds[i+1]). Sizes differ by at most one, the earlier
+// parties taking the extra rows.
+func ContiguousBlocks(rows, parties int) (bounds []int, err error) {
+	if parties < 1 || parties > rows {
+		return nil, fmt.Errorf("cannot partition %d rows among %d parties: need 1 <= parties <= rows", rows, parties)
+	}
+	base, extra := rows/parties, rows%parties
+	bounds = make([]int, parties+1)
+	for i := range parties {
 		size := base
 		if i < extra {
 			size++
 		}
-		parts[i] = d.rowRange(lo, lo+size)
-		lo += size
+		bounds[i+1] = bounds[i] + size
 	}
-	return parts, nil
+	return bounds, nil
 }
 
 // OneHot encodes class indices as rows of 0s with a single 1. It panics on a label

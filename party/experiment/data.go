@@ -40,7 +40,9 @@ type Split struct {
 }
 
 // LoadSplit loads the configured dataset, splits off the test rows and partitions
-// the rest among the parties. In a deployment each node keeps only its own part.
+// the rest among the parties (split by rows, the parts of a named dataset share the
+// rows of Train, which must not be written to). A deployed party loads only its
+// own part with LoadOwnPart.
 func LoadSplit(cfg *Config) (*Split, error) {
 	var train, test *dataset.Dataset
 	var parts []*dataset.Dataset
@@ -74,15 +76,16 @@ func LoadSplit(cfg *Config) (*Split, error) {
 		if train.Rows() < cfg.Parties {
 			return nil, fmt.Errorf("dataset %s: %d training rows cannot be split among %d parties", train.Name, train.Rows(), cfg.Parties)
 		}
+		// The parts share the training set's rows (nobody writes to them), so that a
+		// simulation holds the data once for the parties and the plaintext reference.
 		switch {
 		case parts != nil:
 			s.Parts = parts
 		case cfg.Dataset.Partition == PartitionRandom:
-			dealt := permutation(sharing.NewPRG(cfg.InitSeed(), 1<<32+2), train.Rows())
-			s.Train = train.Subset(dealt) // the plaintext twin sees the rows in the parties' order
-			s.Parts, err = s.Train.PartitionContiguous(cfg.Parties)
+			s.Train = train.SubsetView(dealtOrder(cfg, train.Rows())) // the plaintext twin sees the rows in the parties' order
+			s.Parts, err = s.Train.PartitionContiguousView(cfg.Parties)
 		default:
-			s.Parts, err = train.PartitionContiguous(cfg.Parties)
+			s.Parts, err = train.PartitionContiguousView(cfg.Parties)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("dataset.partition: %w", err)
@@ -104,14 +107,8 @@ func loadTrainTest(cfg *Config) (train, test *dataset.Dataset, err error) {
 		return train, test, err
 	}
 	opts := dataset.LoadOptions{Dir: cfg.Dataset.Dir}
-	if strings.EqualFold(cfg.Dataset.Name, "mnist") {
-		trainRows, testRows := cfg.Dataset.TrainRows, cfg.Dataset.TestRows
-		if trainRows == 0 || trainRows > dataset.MNISTTrainRows {
-			trainRows = dataset.MNISTTrainRows
-		}
-		if testRows == 0 || testRows > dataset.MNISTTestRows {
-			testRows = dataset.MNISTTestRows
-		}
+	if isMNIST(cfg) {
+		trainRows, testRows := mnistRows(cfg)
 		train, test, err = dataset.LoadMNISTSubset(opts, trainRows, testRows)
 		if err != nil {
 			return nil, nil, err
@@ -138,6 +135,20 @@ func loadTrainTest(cfg *Config) (train, test *dataset.Dataset, err error) {
 		return nil, nil, err
 	}
 	return train, test, nil
+}
+
+func isMNIST(cfg *Config) bool { return strings.EqualFold(cfg.Dataset.Name, "mnist") }
+
+// mnistRows is how many training and test images an MNIST experiment reads.
+func mnistRows(cfg *Config) (trainRows, testRows int) {
+	trainRows, testRows = cfg.Dataset.TrainRows, cfg.Dataset.TestRows
+	if trainRows == 0 || trainRows > dataset.MNISTTrainRows {
+		trainRows = dataset.MNISTTrainRows
+	}
+	if testRows == 0 || testRows > dataset.MNISTTestRows {
+		testRows = dataset.MNISTTestRows
+	}
+	return trainRows, testRows
 }
 
 func seq(n int) []int {
@@ -209,6 +220,12 @@ func EncodeRows(codec sharing.Codec, rows [][]float64, cols int, what string) (s
 // seed (a stream no epoch order uses).
 func publicPermutation(cfg *Config, rows int) []int {
 	return permutation(sharing.NewPRG(cfg.InitSeed(), 1<<32), rows)
+}
+
+// dealtOrder is the order in which a random partition deals the training rows
+// out in contiguous blocks.
+func dealtOrder(cfg *Config, rows int) []int {
+	return permutation(sharing.NewPRG(cfg.InitSeed(), 1<<32+2), rows)
 }
 
 func permutation(prg *sharing.PRG, rows int) []int {

@@ -244,11 +244,7 @@ func (nc *NodeConfig) loadOwnData(cfg *experiment.Config, self int) (own, test *
 		return nil, nil, errors.New("data.target: name the label column of data.csv")
 	}
 	if nc.Data.Slice {
-		split, err := experiment.LoadSplit(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		return split.Parts[self], split.Test, nil
+		return experiment.LoadOwnPart(cfg, self)
 	}
 	if cfg.Dataset.Partition != experiment.PartitionContiguous {
 		return nil, nil, errors.New("data.csv: a party's CSV holds whole rows; vertical partitions need data.slice")

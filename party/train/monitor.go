@@ -128,7 +128,7 @@ func (mo *monitor) revealed(ctx context.Context, m *Metrics) error {
 	}
 	mo.res.Model = &params
 	if mo.in.scaled.Test != nil {
-		Evaluate(spec, nn.Predict(spec, params, experiment.DenseOf(mo.in.scaled.Test, spec.Inputs)), mo.local.Test, m)
+		Evaluate(spec, predictRows(spec, params, mo.in.scaled.Test), mo.local.Test, m)
 	}
 	if spec.CrossEntropy() && !mo.local.Layout.Vertical {
 		loss, err := mo.aggregateLoss(ctx, params)
@@ -147,7 +147,7 @@ func (mo *monitor) aggregateLoss(ctx context.Context, params nn.Params) (float64
 	local := 0.0
 	if len(ownX) > 0 {
 		ownY := experiment.Targets(mo.local.Own)
-		pred := nn.Predict(spec, params, experiment.DenseOf(ownX, spec.Inputs))
+		pred := predictRows(spec, params, ownX)
 		local = spec.LossOf(pred, experiment.DenseOf(ownY, len(ownY[0]))) * float64(len(ownX))
 	}
 	codec := mo.e.Codec()

@@ -73,10 +73,10 @@ func PlainOn(cfg *experiment.Config, all, test *dataset.Dataset, report func(Epo
 		}
 		var m Metrics
 		if scaled.Test != nil {
-			Evaluate(spec, net.Predict(experiment.DenseOf(scaled.Test, features)), test, &m)
+			Evaluate(spec, predictRows(spec, net.Params, scaled.Test), test, &m)
 		}
 		if spec.CrossEntropy() {
-			loss := spec.LossOf(net.Predict(experiment.DenseOf(x, features)), experiment.DenseOf(targets, targetCols))
+			loss := spec.LossOf(predictRows(spec, net.Params, x), experiment.DenseOf(targets, targetCols))
 			m.TrainLoss = &loss
 		} else if rowsSeen > 0 {
 			loss := sse / float64(rowsSeen*targetCols)
