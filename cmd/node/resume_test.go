@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,19 +28,7 @@ func TestDeploymentResumesAfterKill(t *testing.T) {
 // has saved step killAt, resumes it and compares its final metrics with an
 // uninterrupted simulation's.
 func resumeAfterKill(t *testing.T, prep, config string, epochs, killAt int, metric string) {
-	base, err := os.ReadFile(filepath.Join("../../configs", config))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base = regexp.MustCompile(`epochs: \d+`).ReplaceAll(base, fmt.Appendf(nil, "epochs: %d", epochs))
-	exp := filepath.Join(t.TempDir(), "checkpointed.yaml")
-	os.WriteFile(exp, append(base, []byte("  checkpoint_every: 5\n")...), 0o644)
-	d := newDeployment(t, exp, 3, "30s", func(i int, cfg string) string {
-		if i == 3 {
-			return cfg
-		}
-		return cfg + "checkpoint_dir: checkpoints\n"
-	})
+	d, exp := checkpointedDeployment(t, config, epochs, "30s", "-1s") // every node is killed: no one waits
 	flags := []string{"--insecure-seed", "5", "--preprocessing", prep}
 	ps := startNodes(d, prep == "dealer", flags...)
 	ckDir := filepath.Join(d.nodeDir(0), "checkpoints")
@@ -71,27 +55,7 @@ func resumeAfterKill(t *testing.T, prep, config string, epochs, killAt int, metr
 	if out := ps[0].stdout.String(); !strings.Contains(out, "resuming from the checkpoint of step") {
 		t.Fatalf("party 0 did not say where it resumed:\n%s", out)
 	}
-	simOut := filepath.Join(d.dir, "sim.json")
-	if out, code := node(t, "simulate", "--config", exp, "--insecure-seed", "5", "--preprocessing", prep, "--out", simOut); code != 0 {
-		t.Fatalf("simulate: %s", out)
-	}
-	want := readFinal(t, simOut)["secure"].(map[string]any)
-	for i := 0; i < 3; i++ {
-		got := readFinal(t, filepath.Join(d.nodeDir(i), "results.json"))["secure"].(map[string]any)
-		if prep == "dealer" {
-			g, _ := json.Marshal(got)
-			w, _ := json.Marshal(want)
-			if !bytes.Equal(g, w) {
-				t.Fatalf("party %d's final metrics %s differ from the uninterrupted simulation's %s", i, g, w)
-			}
-			continue
-		}
-		for _, m := range []string{metric, "train_loss"} {
-			if g, w := got[m].(float64), want[m].(float64); math.Abs(g-w) > 1e-3*math.Abs(w) {
-				t.Fatalf("party %d's final %s %v, the uninterrupted simulation's %v", i, m, g, w)
-			}
-		}
-	}
+	matchesUninterrupted(t, d, exp, prep, metric)
 }
 
 // startNodes starts the parties and, when the experiment uses one, the dealer.
