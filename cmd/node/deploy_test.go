@@ -205,20 +205,64 @@ func TestCSVDeploymentReadsOwnFile(t *testing.T) {
 		if i == 3 {
 			return cfg
 		}
-		own := filepath.Join(t.TempDir(), "experiment")
-		os.MkdirAll(filepath.Join(own, "hospitals-diabetes"), 0o755)
-		for _, f := range []string{fmt.Sprintf("hospital%d.csv", i), "test.csv"} {
-			data, err := os.ReadFile(filepath.Join("../../configs/hospitals-diabetes", f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			os.WriteFile(filepath.Join(own, "hospitals-diabetes", f), data, 0o644)
-		}
-		path := filepath.Join(own, "hospitals-diabetes-3p.yaml")
-		os.WriteFile(path, raw, 0o644)
-		return regexpReplaceExperiment(cfg, path)
+		return regexpReplaceExperiment(cfg, hospitalCopy(t, i, raw, nil))
 	})
 	matchesSimulation(t, d, exp)
+}
+
+// hospitalCopy writes a copy of the hospitals experiment beside which only
+// hospital i's file and the test file exist (the test file passed through edit,
+// when given) and returns its path.
+func hospitalCopy(t *testing.T, i int, raw []byte, edit func([]byte) []byte) string {
+	t.Helper()
+	own := filepath.Join(t.TempDir(), "experiment")
+	os.MkdirAll(filepath.Join(own, "hospitals-diabetes"), 0o755)
+	for _, f := range []string{fmt.Sprintf("hospital%d.csv", i), "test.csv"} {
+		data, err := os.ReadFile(filepath.Join("../../configs/hospitals-diabetes", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "test.csv" && edit != nil {
+			data = edit(data)
+		}
+		os.WriteFile(filepath.Join(own, "hospitals-diabetes", f), data, 0o644)
+	}
+	path := filepath.Join(own, "hospitals-diabetes-3p.yaml")
+	os.WriteFile(path, raw, 0o644)
+	return path
+}
+
+// TestDifferentTestRowsCaught gives party 2 a test file with one value changed:
+// every party must stop before any share moves, saying the public test rows differ.
+func TestDifferentTestRowsCaught(t *testing.T) {
+	const exp = "../../configs/hospitals-diabetes-3p.yaml"
+	raw, err := os.ReadFile(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changeOneValue := func(data []byte) []byte {
+		lines := strings.SplitN(string(data), "\n", 3)
+		lines[1] = strings.Replace(lines[1], ",", ",1", 1) // the first row's second cell gains a leading 1
+		return []byte(strings.Join(lines, "\n"))
+	}
+	d := newDeployment(t, exp, 3, "10s", func(i int, cfg string) string {
+		switch i {
+		case 3:
+			return cfg
+		case 2:
+			return regexpReplaceExperiment(cfg, hospitalCopy(t, i, raw, changeOneValue))
+		}
+		return regexpReplaceExperiment(cfg, hospitalCopy(t, i, raw, nil))
+	})
+	ps := d.startAll()
+	for i := 0; i < 3; i++ {
+		if code := ps[i].wait(t, time.Minute); code == 0 {
+			t.Fatalf("party %d trained with other parties' test rows", i)
+		}
+		if msg := ps[i].stderr.String(); !strings.Contains(msg, "public_test_rows") {
+			t.Fatalf("party %d's error does not say the test rows differ:\n%s", i, msg)
+		}
+	}
 }
 
 // TestTamperedConfigCaught gives party 2 an experiment with another learning rate:

@@ -125,7 +125,7 @@ func (p deployedParty) run(ctx context.Context) (*report.Results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
-	lay, err := handshake(ctx, l.online, cfg, p.own, ck)
+	lay, err := handshake(ctx, l.online, cfg, p.own, p.test, ck)
 	if err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}

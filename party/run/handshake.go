@@ -2,7 +2,12 @@ package run
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/tessera-mpc/tessera/dataset"
@@ -16,12 +21,12 @@ import (
 // engine numbers its rounds from 0 again; links are ordered, so the handshake's
 // messages are read before any of the engine's. Last, the parties agree on their
 // run and, resuming, on the checkpoint they continue from (ck.agree).
-func handshake(ctx context.Context, tr protocol.Transport, cfg *experiment.Config, own *dataset.Dataset, ck *checkpointer) (experiment.Layout, error) {
+func handshake(ctx context.Context, tr protocol.Transport, cfg *experiment.Config, own, test *dataset.Dataset, ck *checkpointer) (experiment.Layout, error) {
 	e, err := publicEngine(tr, cfg)
 	if err != nil {
 		return experiment.Layout{}, err
 	}
-	if err := checkSameExperiment(ctx, e, cfg); err != nil {
+	if err := checkSameExperiment(ctx, e, cfg, test); err != nil {
 		return experiment.Layout{}, err
 	}
 	lay, err := exchangeLayout(ctx, e, cfg, own)
@@ -38,9 +43,14 @@ const ProtocolVersion = "tessera/3" // 2: heartbeat and message-part frames; 3: 
 const maxConfigBytes = 1 << 16
 
 // checkSameExperiment compares the parties' experiment configs field by field, so
-// that a mismatch says what differs, before any share moves.
-func checkSameExperiment(ctx context.Context, e *protocol.Engine, cfg *experiment.Config) error {
-	ours := cfg.Canonical()
+// that a mismatch says what differs, before any share moves. A digest of the
+// public test rows rides along: every party must evaluate on the same rows (each
+// reads them from its own copy of the files), or the metrics they report differ.
+func checkSameExperiment(ctx context.Context, e *protocol.Engine, cfg *experiment.Config, test *dataset.Dataset) error {
+	ours, err := agreedBlob(cfg, test)
+	if err != nil {
+		return err
+	}
 	all, err := e.ExchangeBlobs(ctx, ours, maxConfigBytes)
 	if err != nil {
 		return fmt.Errorf("exchanging experiment configs: %w", err)
@@ -58,6 +68,38 @@ func checkSameExperiment(ctx context.Context, e *protocol.Engine, cfg *experimen
 		}
 	}
 	return nil
+}
+
+// agreedBlob is the canonical experiment config with the digest of the public
+// test rows added as the field public_test_rows.
+func agreedBlob(cfg *experiment.Config, test *dataset.Dataset) ([]byte, error) {
+	var fields map[string]any
+	if err := json.Unmarshal(cfg.Canonical(), &fields); err != nil {
+		return nil, fmt.Errorf("experiment config: %w", err)
+	}
+	fields["public_test_rows"] = testRowsDigest(test)
+	return json.Marshal(fields)
+}
+
+// testRowsDigest is a SHA-256 of the test rows' shape, features and targets.
+func testRowsDigest(test *dataset.Dataset) string {
+	h := sha256.New()
+	var word [8]byte
+	put := func(v uint64) {
+		binary.LittleEndian.PutUint64(word[:], v)
+		h.Write(word[:])
+	}
+	if test != nil {
+		put(uint64(test.Rows()))
+		for i, row := range test.X {
+			put(uint64(len(row)))
+			for _, v := range row {
+				put(math.Float64bits(v))
+			}
+			put(math.Float64bits(test.Y[i]))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Bounds on what a peer may declare it holds, so that a bad peer cannot make the

@@ -168,7 +168,7 @@ func predictWithPeers(ctx context.Context, cfg *experiment.Config, self int, tr 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSameExperiment(ctx, e, cfg); err != nil {
+	if err := checkSameExperiment(ctx, e, cfg, test); err != nil {
 		return nil, fmt.Errorf("party %d: %w", self, err)
 	}
 	nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: self, links: l,
