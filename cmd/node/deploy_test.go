@@ -141,9 +141,17 @@ func (p *proc) wait(t *testing.T, within time.Duration) int {
 }
 
 func (d *deployment) startAll(extra ...string) []*proc {
+	return startNodes(d, true, extra...)
+}
+
+// startNodes starts the parties and, when the experiment uses one, the dealer.
+func startNodes(d *deployment, dealer bool, flags ...string) []*proc {
 	var ps []*proc
-	for i := 0; i <= d.parties; i++ {
-		ps = append(ps, d.start(i, extra...))
+	for i := 0; i < d.parties; i++ {
+		ps = append(ps, d.start(i, flags...))
+	}
+	if dealer {
+		ps = append(ps, d.start(d.parties, flags...))
 	}
 	return ps
 }
@@ -386,10 +394,7 @@ func TestDealerFreeDeployment(t *testing.T) {
 	cfg = bytes.Replace(cfg, []byte("epochs: 20"), []byte("epochs: 2"), 1)
 	os.WriteFile(exp, cfg, 0o644)
 	d := newDeployment(t, exp, 3, "60s", nil)
-	var ps []*proc
-	for i := 0; i < 3; i++ { // no dealer node
-		ps = append(ps, d.start(i))
-	}
+	ps := startNodes(d, false) // no dealer node
 	for i, p := range ps {
 		if code := p.wait(t, 3*time.Minute); code != 0 {
 			t.Fatalf("party %d exited %d:\n%s", i, code, p.stderr.String())

@@ -54,10 +54,7 @@ func TestDealerFreeBusyPartyShortTimeout(t *testing.T) {
       activation: relu
 `, "")
 	d := newDeployment(t, exp, 3, "1s", nil)
-	var ps []*proc
-	for i := 0; i < 3; i++ { // no dealer node
-		ps = append(ps, d.start(i))
-	}
+	ps := startNodes(d, false) // no dealer node
 	for i, p := range ps {
 		if code := p.wait(t, 3*time.Minute); code != 0 {
 			t.Fatalf("party %d exited %d:\n%s", i, code, p.stderr.String())
@@ -82,13 +79,9 @@ func TestFrozenPeerDetected(t *testing.T) {
 			exp := writeExperiment(t, "../../configs/diabetes-linreg-3p.yaml",
 				"preprocessing: dealer", "preprocessing: "+prep, "epochs: 20", "epochs: 500")
 			d := newDeployment(t, exp, 3, timeout.String(), nil)
+			ps := startNodes(d, prep == "dealer")
 			others := []int{0, 2}
-			ps := make([]*proc, 4)
-			for i := 0; i < 3; i++ {
-				ps[i] = d.start(i)
-			}
 			if prep == "dealer" {
-				ps[3] = d.start(3)
 				others = append(others, 3)
 			}
 			waitForEpoch(t, ps[1])

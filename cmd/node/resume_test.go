@@ -58,18 +58,6 @@ func resumeAfterKill(t *testing.T, prep, config string, epochs, killAt int, metr
 	matchesUninterrupted(t, d, exp, prep, metric)
 }
 
-// startNodes starts the parties and, when the experiment uses one, the dealer.
-func startNodes(d *deployment, dealer bool, flags ...string) []*proc {
-	var ps []*proc
-	for i := 0; i < d.parties; i++ {
-		ps = append(ps, d.start(i, flags...))
-	}
-	if dealer {
-		ps = append(ps, d.start(d.parties, flags...))
-	}
-	return ps
-}
-
 func hasCheckpointAtLeast(dir string, step int) bool {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
