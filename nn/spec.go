@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -8,12 +9,6 @@ import (
 
 	"github.com/tessera-mpc/tessera/sharing"
 )
-
-// Layer is a dense layer followed by an activation.
-type Layer struct {
-	Units      int
-	Activation Activation
-}
 
 // Loss names.
 const (
@@ -27,6 +22,9 @@ const (
 // Spec describes a feed-forward network and its loss.
 type Spec struct {
 	Inputs int
+	// Input is the shape of an example (images); zero means Inputs flat features.
+	// Its size must be Inputs.
+	Input  Shape
 	Layers []Layer
 	Loss   string // LossMSE (default), LossCrossEntropy or LossBinaryCrossEntropy
 	// Init is "xavier" (uniform, sqrt(6/(in+out))) or "he" (uniform, sqrt(6/in));
@@ -34,7 +32,8 @@ type Spec struct {
 	Init string
 }
 
-// Validate checks sizes.
+// Validate checks sizes: every layer must take its input's shape (errors name the
+// layer), the loss must suit the output.
 func (s Spec) Validate() error {
 	if s.Inputs < 1 {
 		return fmt.Errorf("nn: the network needs at least one input, got %d", s.Inputs)
@@ -42,13 +41,16 @@ func (s Spec) Validate() error {
 	if len(s.Layers) == 0 {
 		return fmt.Errorf("nn: the network has no layers")
 	}
+	if s.Input != (Shape{}) && s.Input.Size() != s.Inputs {
+		return fmt.Errorf("nn: input shape %s has %d features, not %d", s.Input, s.Input.Size(), s.Inputs)
+	}
 	for i, l := range s.Layers {
-		if l.Units < 1 {
-			return fmt.Errorf("nn: layer %d has %d units", i, l.Units)
-		}
-		if l.Activation.Name == "" {
+		if l.kind() == LayerDense && l.Activation.Name == "" {
 			return fmt.Errorf("nn: layer %d has no activation", i)
 		}
+	}
+	if _, err := s.stages(); err != nil {
+		return err
 	}
 	switch s.Loss {
 	case "", LossMSE:
@@ -99,8 +101,46 @@ func (s Spec) Probabilities(logits *mat.Dense) *mat.Dense {
 	return &p
 }
 
-// Outputs is the width of the last layer.
-func (s Spec) Outputs() int { return s.Layers[len(s.Layers)-1].Units }
+// InputShape is the shape of one example: Input, or Inputs flat features.
+func (s Spec) InputShape() Shape {
+	if s.Input == (Shape{}) {
+		return flat(s.Inputs)
+	}
+	return s.Input
+}
+
+// stages resolves the layers against the input shape.
+func (s Spec) stages() ([]stage, error) { return resolve(s.InputShape(), s.Layers) }
+
+// Outputs is the width of the last layer's output (0 for a spec that does not
+// validate).
+func (s Spec) Outputs() int {
+	if len(s.Layers) > 0 && s.Layers[len(s.Layers)-1].kind() == LayerDense {
+		return s.Layers[len(s.Layers)-1].Units
+	}
+	st, err := s.stages()
+	if err != nil {
+		return 0
+	}
+	return st[len(st)-1].out.Size()
+}
+
+// ParamShapes are the shapes of the W of every parametric layer in order (its B
+// is 1 x the same columns).
+func (s Spec) ParamShapes() ([][2]int, error) {
+	stages, err := s.stages()
+	if err != nil {
+		return nil, err
+	}
+	var out [][2]int
+	for _, st := range stages {
+		if st.hasParams() {
+			r, c := st.paramShape()
+			out = append(out, [2]int{r, c})
+		}
+	}
+	return out, nil
+}
 
 // Params are a network's weights and biases in float64: W[l] is in x out, B[l] is
 // 1 x out.
@@ -111,26 +151,37 @@ type Params struct {
 
 // InitParams draws uniform weights (Xavier or He) and zero biases from a seeded
 // AES-CTR stream, so every party and the plaintext reference start from the same
-// model.
+// model. A convolution's fan-in is its patch size and its fan-out maps x kernel
+// area. The spec must validate.
 func InitParams(s Spec, seed sharing.Seed) Params {
 	prg := sharing.NewPRG(seed, 0)
 	var p Params
-	in := s.Inputs
-	for _, l := range s.Layers {
-		limit := math.Sqrt(6 / float64(in+l.Units))
-		if s.Init == "he" || (s.Init == "" && l.Activation.Name == "relu") {
+	stages, err := s.stages()
+	if err != nil {
+		panic(fmt.Sprintf("nn: InitParams of an invalid spec: %v", err)) // a programming error: callers validate first
+	}
+	for _, st := range stages {
+		if !st.hasParams() {
+			continue
+		}
+		in, out := st.paramShape()
+		fanOut := out
+		if st.kind() == LayerConv {
+			fanOut = out * st.Kernel * st.Kernel
+		}
+		limit := math.Sqrt(6 / float64(in+fanOut))
+		if s.Init == "he" || (s.Init == "" && st.act().Name == "relu") {
 			limit = math.Sqrt(6 / float64(in))
 		}
-		w := mat.NewDense(in, l.Units, nil)
+		w := mat.NewDense(in, out, nil)
 		for i := 0; i < in; i++ {
-			for j := 0; j < l.Units; j++ {
+			for j := 0; j < out; j++ {
 				u := float64(prg.Uint64()>>11) / (1 << 53)
 				w.Set(i, j, (2*u-1)*limit)
 			}
 		}
 		p.W = append(p.W, w)
-		p.B = append(p.B, mat.NewDense(1, l.Units, nil))
-		in = l.Units
+		p.B = append(p.B, mat.NewDense(1, out, nil))
 	}
 	return p
 }
@@ -159,19 +210,14 @@ func (p Params) MaxAbs() float64 {
 }
 
 // Predict runs the network forward in float64 and returns its outputs (logits,
-// for cross-entropy networks).
+// for cross-entropy networks). The spec must validate.
 func Predict(s Spec, p Params, x *mat.Dense) *mat.Dense {
-	a := x
-	for l, layer := range s.Layers {
-		var z mat.Dense
-		z.Mul(a, p.W[l])
-		addRow(&z, p.B[l])
-		if !layer.Activation.IsIdentity() {
-			z.Apply(func(_, _ int, v float64) float64 { return layer.Activation.Eval(v) }, &z)
-		}
-		a = &z
+	stages, err := s.stages()
+	if err != nil {
+		panic(fmt.Sprintf("nn: Predict with an invalid spec: %v", err)) // a programming error: callers validate first
 	}
-	return a
+	out, _, _ := forward(context.Background(), &plainArith{params: p}, stages, x, false)
+	return out
 }
 
 func addRow(z *mat.Dense, b *mat.Dense) {

@@ -156,10 +156,10 @@ func (d *Dealer) corrected(k uint64, req Request) []sharing.Tensor {
 	return values
 }
 
-// maskValue regenerates a mask made by an earlier request: a mask is the first
-// component drawn from its request's stream.
+// maskValue regenerates a mask made by an earlier request (a mask is the first
+// component drawn from its request's stream), unfolded if the reference says so.
 func (d *Dealer) maskValue(m MaskRef) sharing.Tensor {
-	return sharing.NewPRG(d.master, m.ID).Tensor(m.Rows, m.Cols)
+	return m.unfolded(sharing.NewPRG(d.master, m.ID).Tensor(m.Rows, m.Cols))
 }
 
 // generate draws the secret values of a request from the dealer's stream.

@@ -43,7 +43,9 @@ const (
 	KindDaBit
 	// KindMask: a uniform M x K mask; the Material's ID names it in later requests.
 	KindMask
-	// KindMaskProduct: op(X)·op(Y) for two masks of earlier KindMask requests.
+	// KindMaskProduct: op(X)·op(Y) for two masks of earlier KindMask requests; a
+	// mask reference with Unfold set stands for the mask's unfolding (im2col), the
+	// material of a convolution (ConvMasked).
 	KindMaskProduct
 )
 
@@ -110,6 +112,9 @@ func (r Request) String() string {
 	case KindMask:
 		return fmt.Sprintf("%s %dx%d", r.Kind, r.M, r.K)
 	case KindMaskProduct:
+		if !r.X.Unfold.IsZero() {
+			return fmt.Sprintf("%s of requests %d (unfolded %+v) and %d", r.Kind, r.X.ID, r.X.Unfold, r.Y.ID)
+		}
 		return fmt.Sprintf("%s of requests %d and %d", r.Kind, r.X.ID, r.Y.ID)
 	case KindTrunc:
 		return fmt.Sprintf("%s %v by %d bits", r.Kind, r.Shape, r.Bits)
@@ -153,6 +158,9 @@ func (r Request) Validate() error {
 		for _, m := range []MaskRef{r.X, r.Y} {
 			if m.Rows < 0 || m.Cols < 0 || int64(m.Rows)*int64(m.Cols) > MaxMessageElements {
 				return fmt.Errorf("protocol: mask %dx%d is out of range", m.Rows, m.Cols)
+			}
+			if err := m.validUnfold(); err != nil {
+				return err
 			}
 		}
 		xr, xc := r.X.dims()
@@ -265,16 +273,21 @@ type MaskShare struct {
 // MaskRef names a mask of a session and how a product uses it.
 type MaskRef struct {
 	ID         uint64
-	Rows, Cols int  // of the mask as made
-	Trans      bool // use its transpose
+	Rows, Cols int    // of the mask as made
+	Trans      bool   // use its transpose
+	Unfold     Conv2D // if set, use the unfolding of the mask's rows as images (before Trans)
 }
 
 // dims are the mask's dimensions as the product uses it.
 func (r MaskRef) dims() (rows, cols int) {
-	if r.Trans {
-		return r.Cols, r.Rows
+	rows, cols = r.Rows, r.Cols
+	if !r.Unfold.IsZero() {
+		rows, cols = r.Rows*r.Unfold.Patches(), r.Unfold.PatchSize()
 	}
-	return r.Rows, r.Cols
+	if r.Trans {
+		return cols, rows
+	}
+	return rows, cols
 }
 
 func (m Material) Triple() Triple         { return Triple{A: m.Parts[0], B: m.Parts[1], C: m.Parts[2]} }

@@ -16,9 +16,9 @@ import (
 
 // Message layout between party N-1 and the dealer: request index (8 bytes), kind
 // (1), then M, K, N, Size, Bits (4 bytes each), then for mask products each mask's
-// request index (8), rows and cols (4 each) and transpose flag (1); an empty
-// message ends the session.
-const dealerRequestSize = 8 + 1 + 5*4 + 2*(8+4+4+1)
+// request index (8), rows and cols (4 each), transpose flag (1) and unfolding
+// (convWireSize); an empty message ends the session.
+const dealerRequestSize = 8 + 1 + 5*4 + 2*(8+4+4+1+convWireSize)
 
 func encodeRequest(k uint64, r Request) []byte {
 	buf := make([]byte, dealerRequestSize)
@@ -35,7 +35,8 @@ func encodeRequest(k uint64, r Request) []byte {
 		if m.Trans {
 			buf[off+16] = 1
 		}
-		off += 17
+		putConv(buf[off+17:], m.Unfold)
+		off += 17 + convWireSize
 	}
 	return buf
 }
@@ -87,7 +88,11 @@ func decodeRequest(msg []byte) (uint64, Request, error) {
 			return 0, Request{}, fmt.Errorf("dealer request %d: malformed mask reference", k)
 		}
 		m.Rows, m.Cols, m.Trans = int(rows), int(cols), msg[off+16] == 1
-		off += 17
+		var err error
+		if m.Unfold, err = getConv(msg[off+17:]); err != nil {
+			return 0, Request{}, fmt.Errorf("dealer request %d: malformed mask reference: %w", k, err)
+		}
+		off += 17 + convWireSize
 	}
 	return k, r, nil
 }

@@ -1,0 +1,197 @@
+package nn
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// secureArith is the arithmetic of a model on additive shares. Every matrix that
+// enters two products (a layer's input: forward and weight gradient; its weights:
+// forward and input gradient; its output gradient: both gradients) is opened once
+// under a mask and reused; a convolution's input is masked as images and unfolded
+// locally (protocol.Engine.ConvMasked), so the unfolded copy is never opened.
+type secureArith struct {
+	e    *protocol.Engine
+	w, b []sharing.Tensor
+}
+
+// secureTape keeps a stage's masked input and weights, or an activation's
+// pre-activation and derivative, or a max pool's winner indicator (in deriv).
+type secureTape struct {
+	in, w    *protocol.Masked
+	z, deriv sharing.Tensor
+}
+
+func (ar *secureArith) enter(scope string) func() { return ar.e.Enter(scope) }
+
+func (*secureArith) rows(x sharing.Tensor) int { return x.Rows() }
+
+func (*secureArith) reshape(x sharing.Tensor, rows, cols int) sharing.Tensor {
+	return sharing.Tensor{Shape: []int{rows, cols}, Data: x.Data}
+}
+
+func (*secureArith) gather(x sharing.Tensor, idx []int) sharing.Tensor {
+	return sharing.Tensor{Shape: []int{x.Rows(), len(idx)}, Data: gatherCols(x.Data, x.Cols(), idx)}
+}
+
+func (*secureArith) scatter(x sharing.Tensor, idx []int, cols int) sharing.Tensor {
+	return sharing.Tensor{Shape: []int{x.Rows(), cols}, Data: scatterCols(x.Data, idx, cols)}
+}
+
+func (ar *secureArith) affine(ctx context.Context, st stage, x sharing.Tensor, train bool) (sharing.Tensor, secureTape, error) {
+	e, w, b := ar.e, ar.w[st.param], ar.b[st.param]
+	var tp secureTape
+	if st.kind() == LayerDense && !train {
+		z, err := e.MatMulFixed(ctx, x, w)
+		if err != nil {
+			return z, tp, err
+		}
+		return sharing.AddRowVector(z, b), tp, nil
+	}
+	ms, err := e.MaskMatrices(ctx, x, w)
+	if err != nil {
+		return sharing.Tensor{}, tp, err
+	}
+	tp.in, tp.w = ms[0], ms[1]
+	var z sharing.Tensor
+	if st.kind() == LayerConv {
+		z, err = e.ConvMasked(ctx, ms[0], st.conv, false, ms[1], false)
+	} else {
+		z, err = e.MatMulMasked(ctx, ms[0], false, ms[1], false)
+	}
+	if err != nil {
+		return z, tp, err
+	}
+	if z, err = e.Truncate(ctx, z); err != nil {
+		return z, tp, err
+	}
+	// A convolution's rows are patches: the bias is per map, then the patches of an
+	// image are its output row.
+	z = sharing.AddRowVector(z, b)
+	return ar.reshape(z, x.Rows(), st.out.Size()), tp, nil
+}
+
+// affineBack: the weight gradient input^T·grad (unfolded input for a convolution)
+// and, below the first layer, the input gradient grad·W^T (folded back onto the
+// images for a convolution): one masking round and one truncation round for both.
+func (ar *secureArith) affineBack(ctx context.Context, st stage, s secureTape, g sharing.Tensor, wantInput bool) (dW, db, dx sharing.Tensor, err error) {
+	e := ar.e
+	rows := g.Rows()
+	if st.kind() == LayerConv {
+		g = ar.reshape(g, rows*st.conv.Patches(), st.Maps)
+	}
+	db = sharing.SumRows(g)
+	ms, err := e.MaskMatrices(ctx, g)
+	if err != nil {
+		return dW, db, dx, err
+	}
+	if st.kind() == LayerConv {
+		dW, err = e.ConvMasked(ctx, s.in, st.conv, true, ms[0], false)
+	} else {
+		dW, err = e.MatMulMasked(ctx, s.in, true, ms[0], false)
+	}
+	if err != nil {
+		return dW, db, dx, err
+	}
+	if !wantInput {
+		dW, err = e.Truncate(ctx, dW)
+		return dW, db, dx, err
+	}
+	if dx, err = e.MatMulMasked(ctx, ms[0], false, s.w, true); err != nil {
+		return dW, db, dx, err
+	}
+	if st.kind() == LayerConv {
+		// Fold before truncating: fewer entries, one rounding per input entry.
+		dx = ar.scatter(ar.reshape(dx, rows, st.conv.Patches()*st.conv.PatchSize()), st.unfold, st.in.Size())
+	}
+	out, err := e.TruncateMany(ctx, e.Codec().FracBits, dW, dx)
+	if err != nil {
+		return dW, db, dx, err
+	}
+	return out[0], db, out[1], nil
+}
+
+func (ar *secureArith) activate(ctx context.Context, a Activation, z sharing.Tensor, train bool) (out sharing.Tensor, tp secureTape, err error) {
+	e := ar.e
+	tp.z = z
+	switch {
+	case a.IsPolynomial():
+		out, err = e.Polynomial(ctx, z, a.Coeffs)
+	case a.Name == "relu":
+		out, tp.deriv, err = e.ReLU(ctx, z)
+	case a.Name == "sigmoid":
+		out, err = e.Sigmoid(ctx, z)
+		if err == nil && train {
+			// sigma' = sigma (1 - sigma), computed now while sigma is at hand.
+			tp.deriv, err = e.MulFixed(ctx, out, e.AddScalar(sharing.Neg(out), e.Codec().One()))
+		}
+	default:
+		err = fmt.Errorf("nn: activation %s has no secure implementation", a.Name)
+	}
+	return out, tp, err
+}
+
+// activateBack multiplies the gradient by the activation's derivative.
+func (ar *secureArith) activateBack(ctx context.Context, a Activation, s secureTape, g sharing.Tensor) (sharing.Tensor, error) {
+	e := ar.e
+	switch {
+	case a.IsPolynomial():
+		d, err := e.Polynomial(ctx, s.z, a.Derivative())
+		if err != nil {
+			return g, err
+		}
+		return e.MulFixed(ctx, g, d)
+	case a.Name == "relu":
+		// The derivative is a shared bit at integer scale: the product needs no
+		// truncation.
+		return e.Mul(ctx, g, s.deriv)
+	default:
+		return e.MulFixed(ctx, g, s.deriv)
+	}
+}
+
+// maxRows is the engine's exact MaxRows; for training, the winners are the
+// entries with x - max >= 0 (one more comparison layer), bits at integer scale.
+// A party learns nothing from either: only masked values and shared bits move.
+func (ar *secureArith) maxRows(ctx context.Context, x sharing.Tensor, train bool) (sharing.Tensor, secureTape, error) {
+	e := ar.e
+	var tp secureTape
+	m, err := e.MaxRows(ctx, x)
+	if err != nil || !train {
+		return m, tp, err
+	}
+	lt, err := e.LessThanZero(ctx, sharing.Sub(x, broadcastCols(m, x.Cols())))
+	if err != nil {
+		return m, tp, err
+	}
+	tp.deriv = e.AddScalar(sharing.Neg(lt), 1)
+	return m, tp, nil
+}
+
+// maxRowsBack multiplies the row gradient by the winner bits: exact (integer-scale
+// bits), one round.
+func (ar *secureArith) maxRowsBack(ctx context.Context, s secureTape, g sharing.Tensor) (sharing.Tensor, error) {
+	return ar.e.Mul(ctx, broadcastCols(g, s.deriv.Cols()), s.deriv)
+}
+
+func (ar *secureArith) scale(ctx context.Context, c float64, x sharing.Tensor) (sharing.Tensor, error) {
+	out, err := ar.e.ScaleFixed(ctx, c, x)
+	if err != nil {
+		return x, err
+	}
+	return out[0], nil
+}
+
+// broadcastCols repeats a column vector across cols columns.
+func broadcastCols(v sharing.Tensor, cols int) sharing.Tensor {
+	out := sharing.Zeros(v.Len(), cols)
+	for i, x := range v.Data {
+		for j := 0; j < cols; j++ {
+			out.Data[i*cols+j] = x
+		}
+	}
+	return out
+}
