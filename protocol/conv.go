@@ -161,13 +161,17 @@ func (e *Engine) ConvMasked(ctx context.Context, x *Masked, c Conv2D, transX boo
 
 // UnfoldMask is what a source multiplies for a mask reference: the mask (rows x
 // cols, row-major) itself, or its unfolding when the reference asks for one, with
-// the dimensions of the result (before any transpose).
-func UnfoldMask(mask []uint64, r MaskRef) ([]uint64, [2]int) {
+// the dimensions of the result (before any transpose). An unfolding that does not
+// fit the mask is an error.
+func UnfoldMask(mask []uint64, r MaskRef) ([]uint64, [2]int, error) {
 	if r.Unfold.IsZero() {
-		return mask, [2]int{r.Rows, r.Cols}
+		return mask, [2]int{r.Rows, r.Cols}, nil
+	}
+	if err := r.validUnfold(); err != nil {
+		return nil, [2]int{}, err
 	}
 	u := r.Unfold.Unfold(sharing.Tensor{Shape: []int{r.Rows, r.Cols}, Data: mask})
-	return u.Data, [2]int{u.Shape[0], u.Shape[1]}
+	return u.Data, [2]int{u.Shape[0], u.Shape[1]}, nil
 }
 
 // unfolded is UnfoldMask on a tensor.

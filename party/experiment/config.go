@@ -70,7 +70,7 @@ type DatasetConfig struct {
 	Scaling Scaling `yaml:"scaling" json:"scaling"`
 }
 
-// ModelConfig is the network: dense layers with their activations, and the loss.
+// ModelConfig is the network: layers with their activations, and the loss.
 type ModelConfig struct {
 	Layers []LayerConfig `yaml:"layers" json:"layers"`
 	// Loss is "mse" (default) or "cross-entropy" (softmax over the outputs).
@@ -79,10 +79,29 @@ type ModelConfig struct {
 	Init string `yaml:"init,omitempty" json:"init,omitempty"`
 }
 
-// LayerConfig is one dense layer.
+// LayerConfig is one layer: its type (dense by default), its sizes and the
+// activation that follows it. Convolution and pooling layers need image inputs
+// (MNIST, or dataset.csv.shape).
 type LayerConfig struct {
-	Units      int    `yaml:"units" json:"units"`
+	// Type is dense (default), conv2d, maxpool, avgpool, flatten or activation.
+	Type       string `yaml:"type,omitempty" json:"type,omitempty"`
+	Units      int    `yaml:"units" json:"units"` // dense
 	Activation string `yaml:"activation" json:"activation"`
+	// conv2d: output maps, square kernel size, stride (default 1), zero padding.
+	Maps    int `yaml:"maps,omitempty" json:"maps,omitempty"`
+	Kernel  int `yaml:"kernel,omitempty" json:"kernel,omitempty"`
+	Stride  int `yaml:"stride,omitempty" json:"stride,omitempty"`
+	Padding int `yaml:"padding,omitempty" json:"padding,omitempty"`
+	// maxpool, avgpool: window size and stride.
+	Size int `yaml:"size,omitempty" json:"size,omitempty"`
+}
+
+// dense reports whether the layer is a dense layer.
+func (l LayerConfig) dense() bool { return l.Type == "" || l.Type == nn.LayerDense }
+
+// spatial reports whether the layer needs image inputs.
+func (l LayerConfig) spatial() bool {
+	return l.Type == nn.LayerConv || l.Type == nn.LayerMaxPool || l.Type == nn.LayerAvgPool
 }
 
 // TrainConfig is mini-batch SGD with momentum and a step learning-rate schedule.
@@ -218,14 +237,24 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, l := range c.Model.Layers {
-		if l.Units < 1 {
+		if !slices.Contains(nn.LayerTypes, l.Type) && l.Type != "" {
+			return fmt.Errorf("model.layers[%d].type: unknown layer type %q (known: %s)", i, l.Type, strings.Join(nn.LayerTypes, ", "))
+		}
+		if l.dense() && l.Units < 1 {
 			return fmt.Errorf("model.layers[%d].units: need at least 1, got %d", i, l.Units)
 		}
 		if _, err := nn.ActivationByName(l.Activation); err != nil {
 			return fmt.Errorf("model.layers[%d].activation: %w", i, err)
 		}
 	}
-	if _, err := c.Spec(1); err != nil {
+	if last := len(c.Model.Layers) - 1; !c.Model.Layers[last].dense() {
+		return fmt.Errorf("model.layers[%d]: the output layer must be dense, got %s", last, c.Model.Layers[last].Type)
+	}
+	inputs := 1
+	if shape, ok := c.ImageShape(); ok {
+		inputs = shape.Size()
+	}
+	if _, err := c.Spec(inputs); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
 	return nil
@@ -239,7 +268,8 @@ func check(ok bool, format string, args ...any) error {
 	return fmt.Errorf(format, args...)
 }
 
-// Spec builds the network for a given number of input features.
+// Spec builds the network for a given number of input features. A model with
+// convolution or pooling layers takes the dataset's images (ImageShape).
 func (c *Config) Spec(inputs int) (nn.Spec, error) {
 	s := nn.Spec{Inputs: inputs, Loss: c.Model.Loss, Init: c.Model.Init}
 	for _, l := range c.Model.Layers {
@@ -247,9 +277,30 @@ func (c *Config) Spec(inputs int) (nn.Spec, error) {
 		if err != nil {
 			return s, err
 		}
-		s.Layers = append(s.Layers, nn.Layer{Units: l.Units, Activation: a})
+		s.Layers = append(s.Layers, nn.Layer{Type: l.Type, Units: l.Units, Activation: a,
+			Maps: l.Maps, Kernel: l.Kernel, Stride: l.Stride, Padding: l.Padding, Size: l.Size})
+		if l.spatial() {
+			shape, ok := c.ImageShape()
+			if !ok {
+				return s, fmt.Errorf("model: %s layers need images: use MNIST or declare dataset.csv.shape", l.Type)
+			}
+			s.Input = shape
+		}
 	}
 	return s, s.Validate()
+}
+
+// ImageShape is the shape of the dataset's examples as images: MNIST's 1x28x28,
+// or a CSV dataset's declared shape.
+func (c *Config) ImageShape() (nn.Shape, bool) {
+	switch {
+	case strings.EqualFold(c.Dataset.Name, "mnist"):
+		return nn.Shape{Channels: 1, Height: 28, Width: 28}, true
+	case c.Dataset.CSV != nil && len(c.Dataset.CSV.Shape) == 3:
+		d := c.Dataset.CSV.Shape
+		return nn.Shape{Channels: d[0], Height: d[1], Width: d[2]}, true
+	}
+	return nn.Shape{}, false
 }
 
 // Optimizer is the SGD setting of an epoch, after the learning-rate schedule.

@@ -63,3 +63,36 @@ func TestDiffConfigsEscapesPeerText(t *testing.T) {
 		t.Fatalf("key not quoted: %q", diffs[1])
 	}
 }
+
+// Layer types in the config: a CNN on MNIST is valid; bad layers are errors naming
+// the layer, and image layers need image data.
+func TestConfigLayerTypes(t *testing.T) {
+	cnn := func(layers string) string {
+		return strings.Replace(strings.Replace(validConfig, "{name: diabetes, test_rows: 50}", "{name: mnist, test_rows: 50}", 1),
+			"[{units: 1, activation: identity}]", layers, 1)
+	}
+	good := cnn("[{type: conv2d, maps: 4, kernel: 5, stride: 2, activation: square}, {type: maxpool, size: 2}, {units: 10, activation: identity}]")
+	cfg, err := experiment.ParseConfig([]byte(good))
+	if err != nil {
+		t.Fatalf("CNN config rejected: %v", err)
+	}
+	spec, err := cfg.Spec(784)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shapes, _ := spec.ParamShapes(); len(shapes) != 2 || shapes[0] != [2]int{25, 4} || shapes[1] != [2]int{4 * 6 * 6, 10} {
+		t.Fatalf("parameter shapes %v", shapes)
+	}
+	for _, c := range []struct{ raw, want string }{
+		{cnn("[{type: conv3d}, {units: 10, activation: identity}]"), "model.layers[0].type"},
+		{cnn("[{type: conv2d, maps: 4, kernel: 29}, {units: 10, activation: identity}]"), "layer 1 (conv2d): kernel 29x29 is larger"},
+		{cnn("[{type: conv2d, maps: 4, kernel: 4}, {type: avgpool, size: 2}, {units: 10, activation: identity}]"), "layer 2 (avgpool): pooling 2x2 does not divide its 4x25x25 input"},
+		{cnn("[{type: conv2d, maps: 4, kernel: 5}, {type: maxpool, size: 2}]"), "the output layer must be dense"},
+		{strings.Replace(validConfig, "[{units: 1, activation: identity}]", "[{type: conv2d, maps: 2, kernel: 3}, {units: 1, activation: identity}]", 1), "need images"},
+	} {
+		_, err := experiment.ParseConfig([]byte(c.raw))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want one containing %q", err, c.want)
+		}
+	}
+}

@@ -50,6 +50,10 @@ type CSVData struct {
 	// order: integers ([0, 1, 2]) or strings ([setosa, versicolor, virginica]).
 	// Binary classification defaults to [0, 1].
 	Classes []string `yaml:"classes,omitempty" json:"classes,omitempty"`
+	// Shape declares the feature columns, in model order, to be images: [channels,
+	// height, width], pixels in row-major (height, width, channel) order. Needed by
+	// convolution and pooling layers; the features must number their product.
+	Shape []int `yaml:"shape,omitempty" json:"shape,omitempty"`
 }
 
 // CSVTask is what the target of a CSV experiment means.
@@ -111,6 +115,7 @@ func (c *Config) validateCSV() error {
 		check(d.Task != TaskMulticlass || len(d.Classes) >= 2, "dataset.csv.classes: multiclass needs the list of class labels (at least 2), got %d", len(d.Classes)),
 		noDuplicates("dataset.csv.classes", d.Classes),
 		noDuplicates("dataset.csv.features", d.Features),
+		check(d.Shape == nil || len(d.Shape) == 3 && d.Shape[0] > 0 && d.Shape[1] > 0 && d.Shape[2] > 0, "dataset.csv.shape: %v is not [channels, height, width] of positive sizes", d.Shape),
 	} {
 		if err != nil {
 			return err

@@ -91,22 +91,59 @@ func LoadModel(path string) (*ModelFile, error) {
 	if (f.Layers == nil) == (f.Shares == nil) {
 		return nil, fmt.Errorf("model %s: holds neither plain weights nor shares", path)
 	}
-	n := len(f.Config.Model.Layers)
-	if f.Layers != nil && len(f.Layers) != n {
-		return nil, fmt.Errorf("model %s: %d layers, the config has %d", path, len(f.Layers), n)
-	}
-	if f.Shares != nil && (len(f.Shares.W) != n || len(f.Shares.B) != n) {
-		return nil, fmt.Errorf("model %s: shares of %d layers, the config has %d", path, len(f.Shares.W), n)
-	}
-	for l, layer := range f.Layers {
-		if layer.In < 1 || layer.In*layer.Out != len(layer.W) || layer.Out != len(layer.B) || layer.Out != f.Config.Model.Layers[l].Units {
-			return nil, fmt.Errorf("model %s: layer %d has inconsistent sizes", path, l)
-		}
-		if l > 0 && layer.In != f.Layers[l-1].Out {
-			return nil, fmt.Errorf("model %s: layer %d takes %d inputs, layer %d gives %d", path, l, layer.In, l-1, f.Layers[l-1].Out)
-		}
+	if err := f.checkShapes(); err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
 	return &f, nil
+}
+
+// checkShapes compares the weights (or shares) with the W/B pairs the config's
+// network has: one per dense or conv2d layer, a convolution's kernel as a
+// (kernel*kernel*channels in) x maps matrix.
+func (f *ModelFile) checkShapes() error {
+	var rows, cols, bias []int
+	for _, l := range f.Layers {
+		if l.In < 1 || l.In*l.Out != len(l.W) || l.Out != len(l.B) {
+			return fmt.Errorf("layer %d has inconsistent sizes", len(rows))
+		}
+		rows, cols, bias = append(rows, l.In), append(cols, l.Out), append(bias, l.Out)
+	}
+	if f.Shares != nil {
+		if len(f.Shares.W) != len(f.Shares.B) {
+			return fmt.Errorf("shares of %d weights and %d biases", len(f.Shares.W), len(f.Shares.B))
+		}
+		for l, w := range f.Shares.W {
+			b := f.Shares.B[l]
+			if len(w.Shape) != 2 || len(b.Shape) != 2 || b.Shape[0] != 1 {
+				return fmt.Errorf("layer %d: shares of shapes %v and %v", l, w.Shape, b.Shape)
+			}
+			rows, cols, bias = append(rows, w.Shape[0]), append(cols, w.Shape[1]), append(bias, b.Shape[1])
+		}
+	}
+	inputs := 1
+	if len(rows) > 0 {
+		inputs = rows[0] // a dense first layer takes the features
+	}
+	if shape, ok := f.Config.ImageShape(); ok {
+		inputs = shape.Size()
+	}
+	spec, err := f.Config.Spec(inputs)
+	if err != nil {
+		return err
+	}
+	want, err := spec.ParamShapes()
+	if err != nil {
+		return err
+	}
+	if len(rows) != len(want) {
+		return fmt.Errorf("%d layers of weights, the config's network has %d", len(rows), len(want))
+	}
+	for l, w := range want {
+		if rows[l] != w[0] || cols[l] != w[1] || bias[l] != w[1] {
+			return fmt.Errorf("layer %d has weights %dx%d and %d biases, the config's network %dx%d and %d", l, rows[l], cols[l], bias[l], w[0], w[1], w[1])
+		}
+	}
+	return nil
 }
 
 // Params returns a plain model's parameters.

@@ -31,8 +31,8 @@ func PredictPlain(f *report.ModelFile, test *dataset.Dataset) (*Prediction, erro
 	if err != nil {
 		return nil, err
 	}
-	if in := f.Layers[0].In; in != test.Features() {
-		return nil, fmt.Errorf("the model takes %d features, the data has %d", in, test.Features())
+	if shapes, err := spec.ParamShapes(); err != nil || len(shapes) == 0 || shapes[0][0] != f.Layers[0].In {
+		return nil, fmt.Errorf("the model's first layer takes %d inputs, the data has %d features", f.Layers[0].In, test.Features())
 	}
 	x := test.X
 	if f.Scaler != nil {

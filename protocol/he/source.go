@@ -125,11 +125,13 @@ func (p *Party) maskProduct(ctx context.Context, x, y protocol.MaskRef) (protoco
 			if !ok || d != [2]int{r.Rows, r.Cols} {
 				return fmt.Errorf("no %dx%d mask with ID %d in this session", r.Rows, r.Cols, r.ID)
 			}
-			ops[i] = p.operand(labelA, r.ID, r.Rows*r.Cols)
-			dims[i] = d
+			var err error
+			if ops[i], dims[i], err = p.maskOperand(r); err != nil {
+				return err
+			}
 			if r.Trans {
-				ops[i] = transpose(ops[i], r.Rows, r.Cols)
-				dims[i] = [2]int{r.Cols, r.Rows}
+				ops[i] = transpose(ops[i], dims[i][0], dims[i][1])
+				dims[i] = [2]int{dims[i][1], dims[i][0]}
 			}
 		}
 		m, k, n := dims[0][0], dims[0][1], dims[1][1]
