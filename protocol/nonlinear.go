@@ -65,10 +65,19 @@ func (e *Engine) oneMinus(b sharing.Tensor) sharing.Tensor {
 // backward pass multiplies a fixed-point gradient by it with Mul, exactly and
 // without truncation. y = x * (1 - msb(x)) is one such product, so y is exactly
 // max(x, 0) (bit for bit, no rounding error). The product shares the round of
-// the bit's conversion (bitsToArithTimes). Rounds: R_msb.
+// the bit's conversion (bitsToArithTimes).
+//
+// The sign is read on the low ReLUCompareBits(f) bits of x (signBits): 32 for
+// f <= 20, so the result is exact for |x| < ReLUBound(f) = 2^(31-f) (32,768 at
+// f = 16, 2,048 at f = 20), half the AND material and bytes of a 64-bit sign and
+// one carry level fewer. Beyond the bound the sign is that of x mod 2^32 read as
+// a signed 32-bit integer: x in [2^31, 2^32) ulps comes out as 0 with derivative
+// 0, x in [-2^32, -2^31) passes through unchanged with derivative 1, and so on
+// periodically. For f > 20 the sign is read on all 64 bits and ReLU is exact for
+// every ring value. Rounds: ReLURounds(N, f) (R_msb - 1 on 32 bits: 8 for N = 3).
 func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.Tensor, err error) {
 	start := time.Now()
-	bits, err := e.msbBinary(ctx, x.Data)
+	bits, err := e.signBits(ctx, x.Data, ReLUCompareBits(e.codec.FracBits))
 	if err != nil {
 		return y, deriv, fmt.Errorf("protocol: ReLU: %w", err)
 	}
@@ -82,6 +91,33 @@ func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.T
 	y = sharing.Sub(x, sharing.Tensor{Shape: deriv.Shape, Data: msbX.Data})
 	e.account("relu", start, 0, 0)
 	return y, deriv, nil
+}
+
+// ReLUCompareBits is the width ReLU reads signs on at fracBits: 32 while the
+// bound 2^(31-f) it implies is at least 2^11, else 64 (exact for any value).
+func ReLUCompareBits(fracBits int) int {
+	if 31-fracBits >= 11 {
+		return 32
+	}
+	return 64
+}
+
+// ReLUBound is the magnitude below which ReLU is exact at fracBits, as a real:
+// 2^(31-f) on 32 bits, +Inf on 64.
+func ReLUBound(fracBits int) float64 {
+	if ReLUCompareBits(fracBits) == 64 {
+		return math.Inf(1)
+	}
+	return math.Ldexp(1, 31-fracBits)
+}
+
+// ReLURounds is the number of rounds of ReLU among the given number of parties at
+// fracBits: MSBRounds, one fewer on 32 bits (one carry level fewer).
+func ReLURounds(parties, fracBits int) int {
+	if ReLUCompareBits(fracBits) == 32 {
+		return MSBRounds(parties) - 1
+	}
+	return MSBRounds(parties)
 }
 
 // MaxRows returns the rows x 1 maximum of every row of a rows x cols matrix of
