@@ -113,7 +113,7 @@ func TestReLUBeyondBound(t *testing.T) {
 	if protocol.ReLUCompareBits(24) != 64 || !math.IsInf(protocol.ReLUBound(24), 1) {
 		t.Fatalf("ReLU at f = 24 compares on %d bits, want 64", protocol.ReLUCompareBits(24))
 	}
-	x := sharing.Tensor{Shape: []int{6}, Data: []uint64{1 << 31, 1<<32 - 1, 1 << 32, 1<<32 + 5, ^uint64(1<<31 - 1) - 1, ^uint64(1<<32 - 1)}}
+	x := sharing.Tensor{Shape: []int{6}, Data: []uint64{1 << 31, 1<<32 - 1, 1 << 32, 1<<32 + 5, ^uint64(1<<31-1) - 1, ^uint64(1<<32 - 1)}}
 	for _, n := range partyCounts {
 		run := runShared(t, n, f, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
 			y, d, err := e.ReLU(ctx, mine[0])
