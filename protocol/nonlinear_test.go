@@ -399,6 +399,16 @@ func softmaxRows(xs []float64, cols int) []float64 {
 	return out
 }
 
+// TestSoftmaxRoundsAsDocumented pins the counts Softmax's documentation gives
+// for 10 classes at f = 16: the maximum, Exp (10) and the normalisation (7).
+func TestSoftmaxRoundsAsDocumented(t *testing.T) {
+	for n, want := range map[int]int{2: 27, 3: 29} {
+		if got, err := protocol.SoftmaxRounds(n, 10, 16); err != nil || got != want {
+			t.Errorf("SoftmaxRounds(%d, 10, 16) = %d, %v; documented %d", n, got, err, want)
+		}
+	}
+}
+
 func TestSoftmaxWithinBound(t *testing.T) {
 	for _, c := range nonlinearConfigs {
 		t.Run(configName(c.parties, c.fracBits), func(t *testing.T) {
@@ -447,17 +457,10 @@ func TestSoftmaxWithinBound(t *testing.T) {
 				if !sharing.SameShape(got, inputs[k]) {
 					t.Fatalf("Softmax of %v returned shape %v", inputs[k].Shape, got.Shape)
 				}
-				recip, err := protocol.ReciprocalRounds(1, float64(cols), c.fracBits)
+				wantRounds, err := protocol.SoftmaxRounds(c.parties, cols, c.fracBits)
 				if err != nil {
 					t.Fatal(err)
 				}
-				exp := protocol.ExpIterations + 2
-				if c.fracBits > 22 {
-					exp++
-				}
-				// The maximum, Exp, then the reciprocal's k = (recip - 3)/2 steps with every
-				// product held: its guess, its error term, k steps and the final product.
-				wantRounds := protocol.SoftmaxMaxRounds(c.parties, cols, c.fracBits) + exp + (recip-3)/2 + 3
 				if r := int(run.out[2*k+1].Data[0]); r != wantRounds {
 					t.Fatalf("Softmax of %dx%d took %d rounds, documented %d", rows, cols, r, wantRounds)
 				}
