@@ -93,6 +93,56 @@ func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.T
 	return y, deriv, nil
 }
 
+// TruncateReLU returns ReLU(Truncate(z)) and its derivative for a product z at
+// scale 2^(2f) (a matrix product before its truncation), in the rounds of ReLU
+// alone: the truncation's opening travels with the first round of the sign
+// (ride), whose input needs no truncated value. Each party shifts its own share
+// right by f bits; the shifted shares add up to floor(z / 2^f) - delta modulo
+// 2^32 with delta in [0, N-1] (the carries lost from the low bits, whatever the
+// shares), so their 32-bit sign is that of floor(z / 2^f) - delta.
+//
+// With x = Truncate(z) (floor(z / 2^f) or one more, as Truncate), y = x where
+// floor(z / 2^f) >= N - 1, y = 0 = max(x, 0) where z < 0, and y is x or 0 in
+// between: |y - max(x, 0)| <= (N-1) 2^-f; deriv (integer scale) is 1 where y = x
+// and 0 where the sign read negative, so y = x deriv always. Exact signs need |x| < ReLUBound(f) - N 2^-f; past that, as
+// ReLU past its bound. For f > 20, where ReLU reads 64 bits, it is Truncate then
+// ReLU, one round more. Rounds: ReLURounds(N, f) (+1 for f > 20).
+func (e *Engine) TruncateReLU(ctx context.Context, z sharing.Tensor) (y, deriv sharing.Tensor, err error) {
+	f := e.codec.FracBits
+	if ReLUCompareBits(f) != 32 || z.Len() == 0 {
+		x, err := e.Truncate(ctx, z)
+		if err != nil {
+			return y, deriv, err
+		}
+		return e.ReLU(ctx, x)
+	}
+	start := time.Now()
+	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z})
+	if err != nil {
+		return y, deriv, fmt.Errorf("protocol: TruncateReLU: %w", err)
+	}
+	opening := e.ride(masked[0].Data)
+	shifted := make([]uint64, z.Len())
+	for i, v := range z.Data {
+		shifted[i] = v >> f
+	}
+	bits, err := e.signBits(ctx, shifted, 32)
+	if err != nil {
+		return y, deriv, fmt.Errorf("protocol: TruncateReLU: %w", err)
+	}
+	x := st.finish(e.self, []sharing.Tensor{{Shape: []int{z.Len()}, Data: opening.sum}})[0]
+	x.Shape = append([]int(nil), z.Shape...)
+	msb, msbX, err := e.bitsToArithTimes(ctx, bits, x)
+	if err != nil {
+		return y, deriv, fmt.Errorf("protocol: TruncateReLU: %w", err)
+	}
+	msb.Shape = append([]int(nil), z.Shape...)
+	deriv = e.oneMinus(msb)
+	y = sharing.Sub(x, sharing.Tensor{Shape: deriv.Shape, Data: msbX.Data})
+	e.account("truncate-relu", start, 0, 0)
+	return y, deriv, nil
+}
+
 // ReLUCompareBits is the width ReLU reads signs on at fracBits: 32 while the
 // bound 2^(31-f) it implies is at least 2^11, else 64 (exact for any value).
 func ReLUCompareBits(fracBits int) int {
