@@ -193,12 +193,21 @@ func (e *Engine) MaxRows(ctx context.Context, x sharing.Tensor) (sharing.Tensor,
 // maxRows is MaxRows comparing the low width bits of the differences (signBits):
 // exact while every two entries of a row differ by less than 2^(width-1).
 func (e *Engine) maxRows(ctx context.Context, x sharing.Tensor, width int) (sharing.Tensor, error) {
+	return e.maxRowsOf(ctx, x, width, func() (sharing.Tensor, error) { return x, nil })
+}
+
+// maxRowsOf returns, for every row, the entry of values() at the column where x
+// is largest (the first such): the maximum of x when values() is x. values is
+// called once the comparisons are done, after at least one round when x has
+// more than one column.
+func (e *Engine) maxRowsOf(ctx context.Context, x sharing.Tensor, width int, values func() (sharing.Tensor, error)) (sharing.Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0] < 0 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows of shape %v: need a matrix with at least one column", x.Shape)
 	}
 	rows, cols := x.Shape[0], x.Shape[1]
 	if cols == 1 {
-		return sharing.Tensor{Shape: []int{rows, 1}, Data: append([]uint64(nil), x.Data...)}, nil
+		v, err := values()
+		return sharing.Tensor{Shape: []int{rows, 1}, Data: append([]uint64(nil), v.Data...)}, err
 	}
 	start := time.Now()
 	pairs := cols * (cols - 1) / 2
@@ -254,7 +263,11 @@ func (e *Engine) maxRows(ctx context.Context, x sharing.Tensor, width int) (shar
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
 	}
-	_, picked, err := e.bitsToArithTimes(ctx, wins, x)
+	v, err := values()
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
+	}
+	_, picked, err := e.bitsToArithTimes(ctx, wins, v)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
 	}
@@ -700,13 +713,67 @@ func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor,
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax of shape %v: need a rows x classes matrix", x.Shape)
 	}
-	rows, cols := x.Shape[0], x.Shape[1]
+	return e.softmax(ctx, x, softmaxCompareBits(e.codec.FracBits), func() (sharing.Tensor, error) { return x, nil })
+}
+
+// TruncateSoftmax is Softmax(Truncate(z)) for logits z at scale 2^(2f) (a matrix
+// product before its truncation), in the rounds of Softmax alone: as in
+// TruncateReLU, the truncation's opening rides on the first round of the
+// maximum's comparisons, which compare the parties' shares shifted right by f
+// bits. Those sum to floor(z / 2^f) - delta_j per entry (delta_j in [0, N-1]), a
+// well-defined value per entry, so the comparisons stay consistent and pick one
+// entry per row, within N units of the last place of the true maximum: the
+// exponents lie in [-spread, N 2^-f] instead of [-spread, 0], where Exp meets
+// the same bound, and the result is Softmax's of the truncated logits (softmax is
+// unchanged by the shift). Error: SoftmaxMaxError(classes, f) against the
+// softmax of Truncate(z). For f > 21 or one class it is Truncate then Softmax,
+// one round more. Rounds: SoftmaxRounds(N, classes, f).
+func (e *Engine) TruncateSoftmax(ctx context.Context, z sharing.Tensor) (sharing.Tensor, error) {
+	f := e.codec.FracBits
+	if len(z.Shape) != 2 || z.Shape[1] < 1 || z.Shape[0]*z.Shape[1] != z.Len() {
+		return sharing.Tensor{}, fmt.Errorf("protocol: TruncateSoftmax of shape %v: need a rows x classes matrix", z.Shape)
+	}
+	if softmaxCompareBits(f) != 32 || z.Shape[1] == 1 || z.Len() == 0 {
+		x, err := e.Truncate(ctx, z)
+		if err != nil {
+			return sharing.Tensor{}, err
+		}
+		return e.Softmax(ctx, x)
+	}
+	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z})
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: TruncateSoftmax: %w", err)
+	}
+	opening := e.ride(masked[0].Data)
+	shifted := sharing.Zeros(z.Shape...)
+	for i, v := range z.Data {
+		shifted.Data[i] = v >> f
+	}
+	return e.softmax(ctx, shifted, 32, func() (sharing.Tensor, error) {
+		if opening.sum == nil {
+			return sharing.Tensor{}, fmt.Errorf("protocol: TruncateSoftmax: the truncation was not opened")
+		}
+		x := st.finish(e.self, []sharing.Tensor{{Shape: []int{z.Len()}, Data: opening.sum}})[0]
+		x.Shape = append([]int(nil), z.Shape...)
+		return x, nil
+	})
+}
+
+// softmax is Softmax of logits(), with the maximum's column chosen by comparing
+// the entries of cmp on width bits.
+func (e *Engine) softmax(ctx context.Context, cmp sharing.Tensor, width int, logits func() (sharing.Tensor, error)) (sharing.Tensor, error) {
+	rows, cols := cmp.Shape[0], cmp.Shape[1]
 	plan, err := planSoftmax(cols, e.codec.FracBits)
 	if err != nil {
 		return sharing.Tensor{}, err
 	}
 	start := time.Now()
-	m, err := e.maxRows(ctx, x, softmaxCompareBits(e.codec.FracBits))
+	var x sharing.Tensor
+	m, err := e.maxRowsOf(ctx, cmp, width, func() (sharing.Tensor, error) {
+		var err error
+		x, err = logits()
+		return x, err
+	})
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
 	}

@@ -209,3 +209,49 @@ func truncReLUView(t *testing.T, n int, x sharing.Tensor) [][]uint64 {
 	}
 	return out
 }
+
+func TestTruncateSoftmax(t *testing.T) {
+	for _, c := range nonlinearConfigs {
+		t.Run(configName(c.parties, c.fracBits), func(t *testing.T) {
+			f := c.fracBits
+			const rows, cols = 24, 10
+			z := sharing.Zeros(rows, cols)
+			plain := make([]float64, rows*cols)
+			r := randomRing(rows * cols)
+			for i, v := range r.Data {
+				x := (float64(v>>11)/float64(1<<53)*2 - 1) * 20
+				switch i / cols {
+				case 0: // all equal
+					x = -3.5
+				case 1: // the spread limit
+					x = -128 + 256*float64(i%cols)/(cols-1)
+				case 2: // near ties: within a few units of the last place
+					x = 7 + math.Ldexp(float64(i%3), -f)
+				}
+				z.Data[i] = uint64(int64(math.Round(math.Ldexp(x, 2*f)))) + v&(1<<f-1)
+				plain[i] = math.Ldexp(float64(int64(z.Data[i])), -2*f)
+			}
+			run := runShared(t, c.parties, f, []sharing.Tensor{z}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+				p, err := e.TruncateSoftmax(ctx, mine[0])
+				return []sharing.Tensor{p}, err
+			})
+			want, err := protocol.SoftmaxRounds(c.parties, cols, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f > 21 {
+				want++ // Truncate, then Softmax
+			}
+			if run.rounds != want {
+				t.Fatalf("TruncateSoftmax took %d rounds, documented %d", run.rounds, want)
+			}
+			bound, err := protocol.SoftmaxMaxError(cols, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The truncation moves every logit by less than 2^-f.
+			codec := sharing.Codec{FracBits: f}
+			checkBound(t, "TruncateSoftmax", codec, plain, run.out[0], softmaxRows(plain, cols), bound+math.Ldexp(1, 1-f))
+		})
+	}
+}
