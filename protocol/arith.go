@@ -125,40 +125,64 @@ func repeat(v, n int) []int {
 
 // TruncateEach truncates xs[i] by bits[i], all in one round.
 func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tensor) ([]sharing.Tensor, error) {
-	if len(bits) != len(xs) {
-		return nil, fmt.Errorf("protocol: %d truncation widths for %d tensors", len(bits), len(xs))
-	}
 	start := time.Now()
+	st, masked, err := e.prepareTruncations(ctx, bits, xs)
+	if err != nil {
+		return nil, err
+	}
+	opened, err := e.Open(ctx, masked...)
+	if err != nil {
+		return nil, fmt.Errorf("protocol: Truncate: %w", err)
+	}
+	out := st.finish(e.self, opened)
+	e.account("truncate", start, 0, 0)
+	return out, nil
+}
+
+// truncations are prepared truncations waiting for their opening.
+type truncations struct {
+	bits    []int
+	pairs   map[int]TruncPair
+	offsets []int
+	shapes  [][]int
+}
+
+// prepareTruncations fetches the pairs for truncating xs[i] by bits[i] and
+// returns what to open: the masked values c = x + r + 2^62.
+func (e *Engine) prepareTruncations(ctx context.Context, bits []int, xs []sharing.Tensor) (*truncations, []sharing.Tensor, error) {
+	if len(bits) != len(xs) {
+		return nil, nil, fmt.Errorf("protocol: %d truncation widths for %d tensors", len(bits), len(xs))
+	}
 	// One truncation pair per distinct width, in order of first appearance, so every
 	// party asks for the same material in the same order.
 	var widths []int
 	sizes := map[int]int{}
 	for i, b := range bits {
 		if b < 1 || b > 61 {
-			return nil, fmt.Errorf("protocol: truncation by %d bits is out of range [1, 61]", b)
+			return nil, nil, fmt.Errorf("protocol: truncation by %d bits is out of range [1, 61]", b)
 		}
 		if _, ok := sizes[b]; !ok {
 			widths = append(widths, b)
 		}
 		sizes[b] += xs[i].Len()
 	}
-	pairs := map[int]TruncPair{}
+	st := &truncations{bits: bits, pairs: map[int]TruncPair{}, offsets: make([]int, len(xs))}
 	for _, b := range widths {
 		mat, err := e.fetch(ctx, TruncRequest([]int{sizes[b]}, b))
 		if err != nil {
-			return nil, fmt.Errorf("protocol: Truncate: preprocessing: %w", err)
+			return nil, nil, fmt.Errorf("protocol: Truncate: preprocessing: %w", err)
 		}
-		pairs[b] = mat.TruncPair()
+		st.pairs[b] = mat.TruncPair()
 	}
 	// y = x + 2^62 lies in [0, 2^63) for |x| < 2^62, so y + (r mod 2^63) does not wrap
 	// and its top bit is msb(c) xor msb(r), computable linearly from public c.
 	const bias = uint64(1) << 62
 	masked := make([]sharing.Tensor, len(xs))
 	used := map[int]int{} // elements of each width's pair consumed so far
-	offsets := make([]int, len(xs))
 	for i, x := range xs {
-		tp, off := pairs[bits[i]], used[bits[i]]
-		offsets[i] = off
+		tp, off := st.pairs[bits[i]], used[bits[i]]
+		st.offsets[i] = off
+		st.shapes = append(st.shapes, x.Shape)
 		m := sharing.Zeros(x.Len())
 		for j, v := range x.Data {
 			m.Data[j] = v + tp.R.Data[off+j]
@@ -169,29 +193,30 @@ func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tens
 		masked[i] = m
 		used[bits[i]] = off + x.Len()
 	}
-	opened, err := e.Open(ctx, masked...)
-	if err != nil {
-		return nil, fmt.Errorf("protocol: Truncate: %w", err)
-	}
-	out := make([]sharing.Tensor, len(xs))
-	for i, x := range xs {
-		b, tp, off := bits[i], pairs[bits[i]], offsets[i]
+	return st, masked, nil
+}
+
+// finish returns this party's shares of the truncated values from the opened c.
+func (st *truncations) finish(self int, opened []sharing.Tensor) []sharing.Tensor {
+	const bias = uint64(1) << 62
+	out := make([]sharing.Tensor, len(opened))
+	for i, c := range opened {
+		b, tp, off := st.bits[i], st.pairs[st.bits[i]], st.offsets[i]
 		high := uint64(1) << (63 - b)
-		res := sharing.Zeros(x.Shape...)
-		for j, cv := range opened[i].Data {
+		res := sharing.Zeros(st.shapes[i]...)
+		for j, cv := range c.Data {
 			cMSB := cv >> 63
 			rMSB := tp.RMSB.Data[off+j]
 			// share of s_msb = c_msb xor r_msb = c_msb + r_msb - 2 c_msb r_msb
 			v := (rMSB-2*cMSB*rMSB)*high - tp.RShifted.Data[off+j]
-			if e.self == 0 {
+			if self == 0 {
 				v += cMSB*high + (cv&^(1<<63))>>b - bias>>b
 			}
 			res.Data[j] = v
 		}
 		out[i] = res
 	}
-	e.account("truncate", start, 0, 0)
-	return out, nil
+	return out
 }
 
 // MulFixed multiplies two fixed-point sharings element-wise: Mul then Truncate.

@@ -35,6 +35,36 @@ type Engine struct {
 	// maxWords bounds the elements of one opening: MaxMessageElements, or less when
 	// the transport carries smaller messages (MessageBounder).
 	maxWords int
+	// riders are additive openings that wait for the next opening round of any
+	// kind and travel in its messages (see ride).
+	riders []*rider
+}
+
+// rider is an additive opening that travels with the next round's messages: a
+// value whose opening nothing waits for until a later step, merged into a round
+// the computation takes anyway. sum is set when that round has run.
+type rider struct {
+	words []uint64
+	sum   []uint64
+}
+
+// ride queues words (additive shares) to be opened in the next opening round,
+// whatever it opens: that round's messages carry them first, flagged so that a
+// peer out of step is still caught. Every party must queue the same number of
+// words before the same round. Rounds that are not openings (OpenTo, Input,
+// public exchanges) refuse to run while a rider waits.
+func (e *Engine) ride(words []uint64) *rider {
+	r := &rider{words: words}
+	e.riders = append(e.riders, r)
+	return r
+}
+
+// noRiders fails when an opening waits for a round that cannot carry it.
+func (e *Engine) noRiders(what string) error {
+	if len(e.riders) > 0 {
+		return fmt.Errorf("protocol: %s: %d openings wait for the next opening round", what, len(e.riders))
+	}
+	return nil
 }
 
 // MessageBounder is implemented by transports that bound a message's size: the
@@ -234,8 +264,12 @@ const MaxMessageElements = 1 << 27
 
 type opCode uint16
 
-// opResultFlag marks a king's combined result of an opening.
-const opResultFlag opCode = 0x8000
+// opResultFlag marks a king's combined result of an opening; opRiderFlag a message
+// whose first words are riders (additive openings merged into the round).
+const (
+	opResultFlag opCode = 0x8000
+	opRiderFlag  opCode = 0x4000
+)
 
 const (
 	opOpen opCode = iota + 1
@@ -252,6 +286,9 @@ const (
 func (o opCode) String() string {
 	if o&opResultFlag != 0 {
 		return (o &^ opResultFlag).String() + "-result"
+	}
+	if o&opRiderFlag != 0 {
+		return (o &^ opRiderFlag).String() + "+riders"
 	}
 	switch o {
 	case opOpen:
@@ -373,8 +410,32 @@ func (e *Engine) exchangeViaKing(ctx context.Context, round uint64, words []uint
 }
 
 // exchangeWith combines everyone's words, by addition before index xorFrom and
-// by XOR from it on.
+// by XOR from it on. Waiting riders go first in the same messages, added.
 func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xorFrom int) ([]uint64, error) {
+	if len(e.riders) == 0 {
+		return e.exchangeRound(ctx, words, op, xorFrom)
+	}
+	riders := e.riders
+	e.riders = nil
+	var all []uint64
+	for _, r := range riders {
+		all = append(all, r.words...)
+	}
+	lead := len(all)
+	out, err := e.exchangeRound(ctx, append(all, words...), op|opRiderFlag, lead+xorFrom)
+	if err != nil {
+		return nil, err
+	}
+	off := 0
+	for _, r := range riders {
+		r.sum = out[off : off+len(r.words) : off+len(r.words)]
+		off += len(r.words)
+	}
+	return out[lead:], nil
+}
+
+// exchangeRound is one opening round: see exchangeWith.
+func (e *Engine) exchangeRound(ctx context.Context, words []uint64, op opCode, xorFrom int) ([]uint64, error) {
 	if len(words) > e.maxWords {
 		return nil, fmt.Errorf("protocol: opening of %d elements exceeds the message bound %d", len(words), e.maxWords)
 	}
@@ -477,6 +538,9 @@ func (e *Engine) OpenTo(ctx context.Context, x sharing.Tensor, to int) (sharing.
 	if to < 0 || to >= e.n {
 		return sharing.Tensor{}, fmt.Errorf("protocol: open to party %d: no such party", to)
 	}
+	if err := e.noRiders("open-to"); err != nil {
+		return sharing.Tensor{}, err
+	}
 	start := time.Now()
 	round := e.round
 	e.round++
@@ -539,6 +603,9 @@ func (e *Engine) Input(ctx context.Context, owner int, x sharing.Tensor, shape .
 func (e *Engine) shareInput(ctx context.Context, owner int, shape []int, checkShape func(owner int, shape []int) error) ([]sharing.Seed, error) {
 	if owner < 0 || owner >= e.n {
 		return nil, fmt.Errorf("protocol: input from party %d: no such party", owner)
+	}
+	if err := e.noRiders("input"); err != nil {
+		return nil, err
 	}
 	round := e.round
 	e.round++
@@ -605,6 +672,9 @@ func seedWords(s sharing.Seed) []uint64 {
 // party's words, by index (this party's own included): for metadata such as row
 // counts, which are public by agreement. Each peer must send exactly `want` words.
 func (e *Engine) ExchangePublic(ctx context.Context, words []uint64) ([][]uint64, error) {
+	if err := e.noRiders("public exchange"); err != nil {
+		return nil, err
+	}
 	round := e.round
 	e.round++
 	e.noteRound()
@@ -634,6 +704,9 @@ func (e *Engine) ExchangePublic(ctx context.Context, words []uint64) ([][]uint64
 func (e *Engine) ExchangeBlobs(ctx context.Context, blob []byte, maxLen int) ([][]byte, error) {
 	if len(blob) > maxLen {
 		return nil, fmt.Errorf("protocol: public blob of %d bytes exceeds %d", len(blob), maxLen)
+	}
+	if err := e.noRiders("public blob exchange"); err != nil {
+		return nil, err
 	}
 	round := e.round
 	e.round++

@@ -65,10 +65,19 @@ func (e *Engine) oneMinus(b sharing.Tensor) sharing.Tensor {
 // backward pass multiplies a fixed-point gradient by it with Mul, exactly and
 // without truncation. y = x * (1 - msb(x)) is one such product, so y is exactly
 // max(x, 0) (bit for bit, no rounding error). The product shares the round of
-// the bit's conversion (bitsToArithTimes). Rounds: R_msb.
+// the bit's conversion (bitsToArithTimes).
+//
+// The sign is read on the low ReLUCompareBits(f) bits of x (signBits): 32 for
+// f <= 20, so the result is exact for |x| < ReLUBound(f) = 2^(31-f) (32,768 at
+// f = 16, 2,048 at f = 20), half the AND material and bytes of a 64-bit sign and
+// one carry level fewer. Beyond the bound the sign is that of x mod 2^32 read as
+// a signed 32-bit integer: x in [2^31, 2^32) ulps comes out as 0 with derivative
+// 0, x in [-2^32, -2^31) passes through unchanged with derivative 1, and so on
+// periodically. For f > 20 the sign is read on all 64 bits and ReLU is exact for
+// every ring value. Rounds: ReLURounds(N, f) (R_msb - 1 on 32 bits: 8 for N = 3).
 func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.Tensor, err error) {
 	start := time.Now()
-	bits, err := e.msbBinary(ctx, x.Data)
+	bits, err := e.signBits(ctx, x.Data, ReLUCompareBits(e.codec.FracBits))
 	if err != nil {
 		return y, deriv, fmt.Errorf("protocol: ReLU: %w", err)
 	}
@@ -82,6 +91,83 @@ func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.T
 	y = sharing.Sub(x, sharing.Tensor{Shape: deriv.Shape, Data: msbX.Data})
 	e.account("relu", start, 0, 0)
 	return y, deriv, nil
+}
+
+// TruncateReLU returns ReLU(Truncate(z)) and its derivative for a product z at
+// scale 2^(2f) (a matrix product before its truncation), in the rounds of ReLU
+// alone: the truncation's opening travels with the first round of the sign
+// (ride), whose input needs no truncated value. Each party shifts its own share
+// right by f bits; the shifted shares add up to floor(z / 2^f) - delta modulo
+// 2^32 with delta in [0, N-1] (the carries lost from the low bits, whatever the
+// shares), so their 32-bit sign is that of floor(z / 2^f) - delta.
+//
+// With x = Truncate(z) (floor(z / 2^f) or one more, as Truncate), y = x where
+// floor(z / 2^f) >= N - 1, y = 0 = max(x, 0) where z < 0, and y is x or 0 in
+// between: |y - max(x, 0)| <= (N-1) 2^-f; deriv (integer scale) is 1 where y = x
+// and 0 where the sign read negative, so y = x deriv always. Exact signs need |x| < ReLUBound(f) - N 2^-f; past that, as
+// ReLU past its bound. For f > 20, where ReLU reads 64 bits, it is Truncate then
+// ReLU, one round more. Rounds: ReLURounds(N, f) (+1 for f > 20).
+func (e *Engine) TruncateReLU(ctx context.Context, z sharing.Tensor) (y, deriv sharing.Tensor, err error) {
+	f := e.codec.FracBits
+	if ReLUCompareBits(f) != 32 || z.Len() == 0 {
+		x, err := e.Truncate(ctx, z)
+		if err != nil {
+			return y, deriv, err
+		}
+		return e.ReLU(ctx, x)
+	}
+	start := time.Now()
+	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z})
+	if err != nil {
+		return y, deriv, fmt.Errorf("protocol: TruncateReLU: %w", err)
+	}
+	opening := e.ride(masked[0].Data)
+	shifted := make([]uint64, z.Len())
+	for i, v := range z.Data {
+		shifted[i] = v >> f
+	}
+	bits, err := e.signBits(ctx, shifted, 32)
+	if err != nil {
+		return y, deriv, fmt.Errorf("protocol: TruncateReLU: %w", err)
+	}
+	x := st.finish(e.self, []sharing.Tensor{{Shape: []int{z.Len()}, Data: opening.sum}})[0]
+	x.Shape = append([]int(nil), z.Shape...)
+	msb, msbX, err := e.bitsToArithTimes(ctx, bits, x)
+	if err != nil {
+		return y, deriv, fmt.Errorf("protocol: TruncateReLU: %w", err)
+	}
+	msb.Shape = append([]int(nil), z.Shape...)
+	deriv = e.oneMinus(msb)
+	y = sharing.Sub(x, sharing.Tensor{Shape: deriv.Shape, Data: msbX.Data})
+	e.account("truncate-relu", start, 0, 0)
+	return y, deriv, nil
+}
+
+// ReLUCompareBits is the width ReLU reads signs on at fracBits: 32 while the
+// bound 2^(31-f) it implies is at least 2^11, else 64 (exact for any value).
+func ReLUCompareBits(fracBits int) int {
+	if 31-fracBits >= 11 {
+		return 32
+	}
+	return 64
+}
+
+// ReLUBound is the magnitude below which ReLU is exact at fracBits, as a real:
+// 2^(31-f) on 32 bits, +Inf on 64.
+func ReLUBound(fracBits int) float64 {
+	if ReLUCompareBits(fracBits) == 64 {
+		return math.Inf(1)
+	}
+	return math.Ldexp(1, 31-fracBits)
+}
+
+// ReLURounds is the number of rounds of ReLU among the given number of parties at
+// fracBits: MSBRounds, one fewer on 32 bits (one carry level fewer).
+func ReLURounds(parties, fracBits int) int {
+	if ReLUCompareBits(fracBits) == 32 {
+		return MSBRounds(parties) - 1
+	}
+	return MSBRounds(parties)
 }
 
 // MaxRows returns the rows x 1 maximum of every row of a rows x cols matrix of
@@ -107,12 +193,21 @@ func (e *Engine) MaxRows(ctx context.Context, x sharing.Tensor) (sharing.Tensor,
 // maxRows is MaxRows comparing the low width bits of the differences (signBits):
 // exact while every two entries of a row differ by less than 2^(width-1).
 func (e *Engine) maxRows(ctx context.Context, x sharing.Tensor, width int) (sharing.Tensor, error) {
+	return e.maxRowsOf(ctx, x, width, func() (sharing.Tensor, error) { return x, nil })
+}
+
+// maxRowsOf returns, for every row, the entry of values() at the column where x
+// is largest (the first such): the maximum of x when values() is x. values is
+// called once the comparisons are done, after at least one round when x has
+// more than one column.
+func (e *Engine) maxRowsOf(ctx context.Context, x sharing.Tensor, width int, values func() (sharing.Tensor, error)) (sharing.Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0] < 0 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows of shape %v: need a matrix with at least one column", x.Shape)
 	}
 	rows, cols := x.Shape[0], x.Shape[1]
 	if cols == 1 {
-		return sharing.Tensor{Shape: []int{rows, 1}, Data: append([]uint64(nil), x.Data...)}, nil
+		v, err := values()
+		return sharing.Tensor{Shape: []int{rows, 1}, Data: append([]uint64(nil), v.Data...)}, err
 	}
 	start := time.Now()
 	pairs := cols * (cols - 1) / 2
@@ -168,7 +263,11 @@ func (e *Engine) maxRows(ctx context.Context, x sharing.Tensor, width int) (shar
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
 	}
-	_, picked, err := e.bitsToArithTimes(ctx, wins, x)
+	v, err := values()
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
+	}
+	_, picked, err := e.bitsToArithTimes(ctx, wins, v)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
 	}
@@ -232,18 +331,29 @@ func ExpMaxError(fracBits int) float64 { return math.Ldexp(1, -fracBits) + 5e-6 
 // 30 bits).
 func (e *Engine) Exp(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	start := time.Now()
-	h, _, err := e.expHeld(ctx, x)
+	r, err := e.expHeld(ctx, x, expScale, 0)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Exp: %w", err)
 	}
 	e.account("exp", start, 0, 0)
-	return sharing.Tensor{Shape: append([]int(nil), x.Shape...), Data: h.share(e.self)}, nil
+	return sharing.Tensor{Shape: append([]int(nil), x.Shape...), Data: r.out.share(e.self)}, nil
 }
 
-// expHeld is Exp with its result held, beside the truncation that made it.
-func (e *Engine) expHeld(ctx context.Context, x sharing.Tensor) (held, fusedTrunc, error) {
+// expResult is Exp's result held, beside the truncation that made it, and, when
+// asked for (Softmax), the row sums of the value that truncation took, truncated
+// in the same round to f bits and held, with the cross terms of their square.
+type expResult struct {
+	out      held
+	outTrunc fusedTrunc
+	sum      held
+	sumTrunc fusedTrunc
+	sumSq    crossTerms
+}
+
+// expHeld is Exp at internal precision F (at most expScale), with the row sums of
+// rows of sumCols entries when sumCols > 0 (see expResult).
+func (e *Engine) expHeld(ctx context.Context, x sharing.Tensor, F, sumCols int) (expResult, error) {
 	f, n := e.codec.FracBits, ExpIterations
-	const F = expScale
 	// u = x / 2^n at scale 2^F.
 	var u sharing.Tensor
 	if shift := F - f - n; shift >= 0 {
@@ -251,28 +361,27 @@ func (e *Engine) expHeld(ctx context.Context, x sharing.Tensor) (held, fusedTrun
 	} else {
 		var err error
 		if u, err = e.TruncateBy(ctx, x, -shift); err != nil {
-			return held{}, fusedTrunc{}, err
+			return expResult{}, err
 		}
 	}
-	return e.expSquarings(ctx, e.AddScalar(u, 1<<F), n, f)
+	return e.expSquarings(ctx, e.AddScalar(u, 1<<F), n, f, F, sumCols)
 }
 
 // expSquarings returns p(u)^(2^n) at f fractional bits for base = 1 + u at
-// scale 2^expScale: the first square (w = (1+u)^2), then n + 1 truncations, the
-// first by expScale+1 after adding 1 (p(u) = (w + 1)/2), and a square of each
+// scale 2^F: the first square (w = (1+u)^2), then n + 1 truncations, the
+// first by F+1 after adding 1 (p(u) = (w + 1)/2), and a square of each
 // truncated value but the last, held (see fused.go) so that it needs no round of
-// its own. The cross terms of those n squares are opened with the first square.
-// Rounds: n + 2.
-func (e *Engine) expSquarings(ctx context.Context, base sharing.Tensor, n, f int) (held, fusedTrunc, error) {
-	const F = expScale
+// its own. The cross terms of those n squares (and of the row sums' square) are
+// opened with the first square. Rounds: n + 2.
+func (e *Engine) expSquarings(ctx context.Context, base sharing.Tensor, n, f, F, sumCols int) (expResult, error) {
 	size := base.Len()
 	mat, err := e.fetch(ctx, SquareRequest(base.Shape))
 	if err != nil {
-		return held{}, fusedTrunc{}, fmt.Errorf("square: preprocessing: %w", err)
+		return expResult{}, fmt.Errorf("square: preprocessing: %w", err)
 	}
 	sq := mat.SquarePair()
 	truncs := make([]fusedTrunc, n+1)
-	var squared []fusedTrunc
+	var squares []product
 	for i := range truncs {
 		bits := F
 		switch i {
@@ -282,25 +391,31 @@ func (e *Engine) expSquarings(ctx context.Context, base sharing.Tensor, n, f int
 			bits = 2*F - f // the last truncation also returns to f bits
 		}
 		if truncs[i], err = e.fetchTrunc(ctx, size, bits); err != nil {
-			return held{}, fusedTrunc{}, err
+			return expResult{}, err
 		}
 		if i < n {
-			squared = append(squared, truncs[i])
+			squares = append(squares, product{a: truncs[i], b: truncs[i], square: true})
 		}
 	}
-	squares := make([]product, len(squared))
-	for i, t := range squared {
-		squares[i] = product{a: t, b: t, square: true}
+	var res expResult
+	if sumCols > 0 {
+		if res.sumTrunc, err = e.fetchTrunc(ctx, size/sumCols, 2*F-f); err != nil {
+			return expResult{}, err
+		}
+		squares = append(squares, product{a: res.sumTrunc, b: res.sumTrunc, square: true})
 	}
 	pending, open, err := e.prepareProducts(ctx, squares)
 	if err != nil {
-		return held{}, fusedTrunc{}, err
+		return expResult{}, err
 	}
 	opened, err := e.Open(ctx, append([]sharing.Tensor{sharing.Sub(base, sq.A)}, open...)...)
 	if err != nil {
-		return held{}, fusedTrunc{}, fmt.Errorf("square: %w", err)
+		return expResult{}, fmt.Errorf("square: %w", err)
 	}
 	cross := pending.finish(e.self, opened[1:])
+	if sumCols > 0 {
+		res.sumSq = cross[n]
+	}
 	// (1+u)^2 + 1 at scale 2F.
 	d := opened[0].Data
 	y := make([]uint64, size)
@@ -311,16 +426,33 @@ func (e *Engine) expSquarings(ctx context.Context, base sharing.Tensor, n, f int
 		}
 	}
 	for i, t := range truncs {
-		h, _, err := e.truncateHeld(ctx, [][]uint64{y}, []fusedTrunc{t})
+		vals, ts := [][]uint64{y}, []fusedTrunc{t}
+		if i == n && sumCols > 0 {
+			vals, ts = append(vals, rowSums(y, sumCols)), append(ts, res.sumTrunc)
+		}
+		h, _, err := e.truncateHeld(ctx, vals, ts)
 		if err != nil {
-			return held{}, fusedTrunc{}, fmt.Errorf("squaring %d: %w", i, err)
+			return expResult{}, fmt.Errorf("squaring %d: %w", i, err)
 		}
 		if i == n {
-			return h[0], t, nil
+			res.out, res.outTrunc = h[0], t
+			if sumCols > 0 {
+				res.sum = h[1]
+			}
+			return res, nil
 		}
 		y = heldMul(e.self, h[0], h[0], cross[i])
 	}
 	panic("unreachable")
+}
+
+// rowSums returns the sums of the rows of cols entries of x (a sharing: local).
+func rowSums(x []uint64, cols int) []uint64 {
+	out := make([]uint64, len(x)/cols)
+	for i, v := range x {
+		out[i/cols] += v
+	}
+	return out
 }
 
 // reciprocalPlan is the public schedule of Reciprocal on [lo, hi].
@@ -461,16 +593,105 @@ func (e *Engine) Reciprocal(ctx context.Context, x sharing.Tensor, lo, hi float6
 	return y, nil
 }
 
+// softmaxPlan is the public schedule of Softmax on rows of cols entries.
+type softmaxPlan struct {
+	expScale int // Exp's internal precision: cols 2^(2 expScale) stays below 2^62
+	scale    int // the reciprocal's internal precision F
+	steps    int // iterations of (y, e) <- (y(1+e), e^2)
+	a        uint64
+	b        uint64 // the guess y0 = a - b S: a at scale F, b at scale F - f
+}
+
+func planSoftmax(cols, f int) (softmaxPlan, error) {
+	if cols < 1 {
+		return softmaxPlan{}, fmt.Errorf("protocol: Softmax of %d classes", cols)
+	}
+	hi := float64(cols)
+	// The row sums of Exp's last products (each at most 1 at scale 2^(2 expScale))
+	// are truncated beside them, so their sum must stay below 2^62.
+	expF := min(expScale, int(math.Floor((62-math.Log2(hi)-0.01)/2)))
+	r, err := planReciprocal(1, hi, f)
+	if err != nil {
+		return softmaxPlan{}, err
+	}
+	F := r.scale
+	// y0 = a - b S is linear in the held row sum S (f bits), so b is used at scale
+	// F - f: the rounded b (either neighbour, at least one unit) gets the a that
+	// suits it best, and the steps are counted for that guess.
+	rel, a, bq := math.Inf(1), 0.0, 0.0
+	for _, q := range []float64{math.Floor(math.Ldexp(r.b, F-f)), math.Ceil(math.Ldexp(r.b, F-f))} {
+		q = max(q, 1)
+		qa, qrel := bestGuessOffset(math.Ldexp(q, f-F), hi)
+		if qrel < rel {
+			rel, a, bq = qrel, qa, q
+		}
+	}
+	rel += hi * math.Ldexp(1, 3-F)
+	target := -float64(f + 2)
+	steps := 1
+	for ; steps < maxReciprocalSteps && math.Ldexp(math.Log2(rel), steps) > target; steps++ {
+	}
+	if rel >= 0.999 || math.Ldexp(math.Log2(rel), steps) > target {
+		return softmaxPlan{}, fmt.Errorf("protocol: Softmax of %d classes: the reciprocal's guess is too coarse", cols)
+	}
+	return softmaxPlan{expScale: expF, scale: F, steps: steps, a: uint64(math.Round(math.Ldexp(a, F))), b: uint64(bq)}, nil
+}
+
+// bestGuessOffset returns the a that minimises E = max |1 - x (a - b x)| over x in
+// [1, hi] for a fixed b > 0, and that E. E is convex in a (a maximum of absolute
+// values of functions affine in a), so a ternary search finds it.
+func bestGuessOffset(b, hi float64) (a, rel float64) {
+	worst := func(a float64) float64 {
+		g := func(x float64) float64 { return math.Abs(1 - x*(a-b*x)) }
+		return max(g(1), g(hi), g(min(hi, max(1, a/(2*b)))))
+	}
+	lo, up := 0.0, 2+2*b*hi
+	for range 200 {
+		m1, m2 := lo+(up-lo)/3, up-(up-lo)/3
+		if worst(m1) < worst(m2) {
+			up = m2
+		} else {
+			lo = m1
+		}
+	}
+	a = (lo + up) / 2
+	return a, worst(a)
+}
+
+// expMaxErrorAt is Exp's error bound at internal precision F: its approximation
+// error 3.5e-6, 2^-(F-9) from the truncations of the squarings, and the final
+// rounding to f bits. ExpMaxError(f) bounds it for F = expScale.
+func expMaxErrorAt(fracBits, F int) float64 {
+	return math.Ldexp(1, -fracBits) + 3.5e-6 + math.Ldexp(1, 9-F)
+}
+
 // SoftmaxMaxError returns Softmax's error bound for rows of `classes` entries at
-// fracBits: (classes + 1) ExpMaxError(f) + ReciprocalMaxError(1, classes, f) + 2^-f
-// (2.6e-4 for 10 classes at f = 16; the errors seen in tests are about 20 times
-// smaller, since the bound adds every element's worst case).
+// fracBits: (classes + 1) E + 1.5 2^-f + 8 (k+1) 2^-F + 2^-(f-1), with E Exp's
+// bound at Softmax's internal precision (expMaxErrorAt) and F, k the reciprocal's
+// precision and steps (2.7e-4 for 10 classes at f = 16; the errors seen in tests
+// are about 20 times smaller, since the bound adds every element's worst case).
 func SoftmaxMaxError(classes, fracBits int) (float64, error) {
-	r, err := ReciprocalMaxError(1, float64(max(classes, 1)), fracBits)
+	p, err := planSoftmax(max(classes, 1), fracBits)
 	if err != nil {
 		return 0, err
 	}
-	return float64(classes+1)*ExpMaxError(fracBits) + r + math.Ldexp(1, -fracBits), nil
+	recip := 1.5*math.Ldexp(1, -fracBits) + 8*float64(p.steps+1)*math.Ldexp(1, -p.scale)
+	return float64(classes+1)*expMaxErrorAt(fracBits, p.expScale) + recip + math.Ldexp(1, 1-fracBits), nil
+}
+
+// SoftmaxRounds returns the rounds of Softmax among the given number of parties on
+// rows of classes entries at fracBits: SoftmaxMaxRounds + Exp's n + 2 (one more
+// when f > expScale - n) + k + 2 for the normalisation's k steps.
+func SoftmaxRounds(parties, classes, fracBits int) (int, error) {
+	p, err := planSoftmax(max(classes, 1), fracBits)
+	if err != nil {
+		return 0, err
+	}
+	exp := ExpIterations + 2
+	if p.expScale-fracBits-ExpIterations < 0 {
+		exp++
+	}
+	return SoftmaxMaxRounds(parties, classes, fracBits) + exp + p.steps + 2, nil
 }
 
 // Softmax returns the row-wise softmax of a rows x classes fixed-point matrix:
@@ -484,17 +705,75 @@ func SoftmaxMaxError(classes, fracBits int) (float64, error) {
 // The maximum compares on 32 bits for f <= 21 (softmaxCompareBits): exact for
 // spreads below 2^(31-f), far beyond the 384 above which Softmax is garbage anyway.
 //
-// Rounds: SoftmaxMaxRounds(N, classes, f) + 10 (Exp; 11 for f > 22) + k + 3, where
-// ReciprocalRounds(1, classes) = 3 + 2k (normalizeRows); for 10 classes at f = 16:
-// R_msb + 4 + 18, that is 29 for N = 2, 31 for N = 3 (73 before the all-pairs
-// maximum on 32 bits and the held products).
+// Rounds: SoftmaxRounds(N, classes, f): for 10 classes at f = 16, the maximum
+// (R_msb + 3), Exp (10) and the normalisation (7): 27 for N = 2, 29 for N = 3 (73
+// before the all-pairs maximum on 32 bits and the held products, 30 before the
+// row sums came out of Exp's last round).
 func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax of shape %v: need a rows x classes matrix", x.Shape)
 	}
+	return e.softmax(ctx, x, softmaxCompareBits(e.codec.FracBits), func() (sharing.Tensor, error) { return x, nil })
+}
+
+// TruncateSoftmax is Softmax(Truncate(z)) for logits z at scale 2^(2f) (a matrix
+// product before its truncation), in the rounds of Softmax alone: as in
+// TruncateReLU, the truncation's opening rides on the first round of the
+// maximum's comparisons, which compare the parties' shares shifted right by f
+// bits. Those sum to floor(z / 2^f) - delta_j per entry (delta_j in [0, N-1]), a
+// well-defined value per entry, so the comparisons stay consistent and pick one
+// entry per row, within N units of the last place of the true maximum: the
+// exponents lie in [-spread, N 2^-f] instead of [-spread, 0], where Exp meets
+// the same bound, and the result is Softmax's of the truncated logits (softmax is
+// unchanged by the shift). Error: SoftmaxMaxError(classes, f) against the
+// softmax of Truncate(z). For f > 21 or one class it is Truncate then Softmax,
+// one round more. Rounds: SoftmaxRounds(N, classes, f).
+func (e *Engine) TruncateSoftmax(ctx context.Context, z sharing.Tensor) (sharing.Tensor, error) {
+	f := e.codec.FracBits
+	if len(z.Shape) != 2 || z.Shape[1] < 1 || z.Shape[0]*z.Shape[1] != z.Len() {
+		return sharing.Tensor{}, fmt.Errorf("protocol: TruncateSoftmax of shape %v: need a rows x classes matrix", z.Shape)
+	}
+	if softmaxCompareBits(f) != 32 || z.Shape[1] == 1 || z.Len() == 0 {
+		x, err := e.Truncate(ctx, z)
+		if err != nil {
+			return sharing.Tensor{}, err
+		}
+		return e.Softmax(ctx, x)
+	}
+	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z})
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: TruncateSoftmax: %w", err)
+	}
+	opening := e.ride(masked[0].Data)
+	shifted := sharing.Zeros(z.Shape...)
+	for i, v := range z.Data {
+		shifted.Data[i] = v >> f
+	}
+	return e.softmax(ctx, shifted, 32, func() (sharing.Tensor, error) {
+		if opening.sum == nil {
+			return sharing.Tensor{}, fmt.Errorf("protocol: TruncateSoftmax: the truncation was not opened")
+		}
+		x := st.finish(e.self, []sharing.Tensor{{Shape: []int{z.Len()}, Data: opening.sum}})[0]
+		x.Shape = append([]int(nil), z.Shape...)
+		return x, nil
+	})
+}
+
+// softmax is Softmax of logits(), with the maximum's column chosen by comparing
+// the entries of cmp on width bits.
+func (e *Engine) softmax(ctx context.Context, cmp sharing.Tensor, width int, logits func() (sharing.Tensor, error)) (sharing.Tensor, error) {
+	rows, cols := cmp.Shape[0], cmp.Shape[1]
+	plan, err := planSoftmax(cols, e.codec.FracBits)
+	if err != nil {
+		return sharing.Tensor{}, err
+	}
 	start := time.Now()
-	rows, cols := x.Shape[0], x.Shape[1]
-	m, err := e.maxRows(ctx, x, softmaxCompareBits(e.codec.FracBits))
+	var x sharing.Tensor
+	m, err := e.maxRowsOf(ctx, cmp, width, func() (sharing.Tensor, error) {
+		var err error
+		x, err = logits()
+		return x, err
+	})
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
 	}
@@ -504,11 +783,11 @@ func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor,
 			z.Data[r*cols+j] -= m.Data[r]
 		}
 	}
-	ez, ezTrunc, err := e.expHeld(ctx, z)
+	ez, err := e.expHeld(ctx, z, plan.expScale, cols)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: exp: %w", err)
 	}
-	out, err := e.normalizeRows(ctx, ez, ezTrunc, rows, cols)
+	out, err := e.normalizeRows(ctx, ez, plan, rows, cols)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax: %w", err)
 	}
@@ -537,32 +816,22 @@ func SoftmaxMaxRounds(parties, cols, fracBits int) int {
 	return r
 }
 
-// normalizeRows returns ez / (row sums of ez) at f bits for the held rows x cols
-// ez (Exp's output, in [0, 1]): Reciprocal's iteration on the row sums x in [1,
-// cols], with every product held (fused.go), then one product by ez.
+// normalizeRows returns ez / S at f bits for Exp's held rows x cols output ez (in
+// [0, 1]) and the held row sums S (in [1, cols]) that came out of Exp's last
+// round: Reciprocal's iteration on S with every product held (fused.go), then
+// one product by ez:
 //
-//	y0 = a - b x (one truncation), e0 = 1 - x y0, (y, e) <- (y (1+e), e^2) k times,
+//	y0 = a - b S, e0 = 1 - S y0 = 1 - a S + b S^2, (y, e) <- (y (1+e), e^2) k times.
 //
-// exactly Reciprocal's schedule and coefficients (planReciprocal), but y stays at
-// the internal precision F and the result is ez y_k, truncated once from f+F
-// bits. Rounds: y0's truncation (x y0 is held, its Beaver openings with it),
-// e0's, one per step, the last product's: ReciprocalSteps + 3 (8 for 10 classes
-// at f = 16, against Reciprocal then a product's 15). All the material's cross
-// terms are opened in the first round.
-func (e *Engine) normalizeRows(ctx context.Context, ez held, ezTrunc fusedTrunc, rows, cols int) ([]uint64, error) {
-	f := e.codec.FracBits
-	plan, err := planReciprocal(1, float64(cols), f)
-	if err != nil {
-		return nil, err
-	}
-	F, k := plan.scale, plan.steps
-	ezShare := ez.share(e.self)
-	x := make([]uint64, rows)
-	for r := range rows {
-		for j := range cols {
-			x[r] += ezShare[r*cols+j]
-		}
-	}
+// y0 is linear in the held S, so it costs nothing, and e0 is one truncation
+// (S^2 is held, its cross terms opened with Exp's first square); y stays at the
+// internal precision F and the result is ez y_k, truncated once from f+F bits.
+// Rounds: e0's, one per step, the last product's: k + 2 (7 for 10 classes at
+// f = 16, against Reciprocal then a product's 15). The cross terms of the later
+// products are opened in e0's round.
+func (e *Engine) normalizeRows(ctx context.Context, ex expResult, plan softmaxPlan, rows, cols int) ([]uint64, error) {
+	f, F, k := e.codec.FracBits, plan.scale, plan.steps
+	var err error
 	trunc := func(n, bits int) fusedTrunc {
 		if err != nil {
 			return fusedTrunc{}
@@ -571,9 +840,9 @@ func (e *Engine) normalizeRows(ctx context.Context, ez held, ezTrunc fusedTrunc,
 		t, err = e.fetchTrunc(ctx, n, bits)
 		return t
 	}
-	// tY[j] makes y_j, tE[j] e_j; tOut the result.
-	tY, tE := make([]fusedTrunc, k+1), make([]fusedTrunc, k)
-	tY[0], tE[0] = trunc(rows, f), trunc(rows, f)
+	// tE[j] makes e_j, tY[j] y_j (j >= 1), tOut the result.
+	tE, tY := make([]fusedTrunc, k), make([]fusedTrunc, k+1)
+	tE[0] = trunc(rows, f)
 	for j := 1; j <= k; j++ {
 		tY[j] = trunc(rows, F)
 		if j < k {
@@ -584,42 +853,51 @@ func (e *Engine) normalizeRows(ctx context.Context, ez held, ezTrunc fusedTrunc,
 	if err != nil {
 		return nil, err
 	}
-	products := []product{{x: x, b: tY[0]}}
+	products := []product{{a: ex.sumTrunc, b: tE[0]}} // S (1 + e0), for y1
 	for j := range k {
-		products = append(products, product{a: tY[j], b: tE[j]})
+		if j > 0 {
+			products = append(products, product{a: tY[j], b: tE[j]})
+		}
 		if j < k-1 {
 			products = append(products, product{a: tE[j], b: tE[j], square: true})
 		}
 	}
-	products = append(products, product{a: ezTrunc, b: tY[k], repeatB: cols})
+	products = append(products, product{a: ex.outTrunc, b: tY[k], repeatB: cols})
 	pending, open, err := e.prepareProducts(ctx, products)
 	if err != nil {
 		return nil, err
 	}
-	// y0 = a - trunc(b x): b at scale F times x at scale f, less f bits.
-	bx := sharing.Scale(sharing.Tensor{Shape: []int{rows}, Data: x}, uint64(math.Round(math.Ldexp(plan.b, F)))).Data
-	h, opened, err := e.truncateHeld(ctx, [][]uint64{bx}, []fusedTrunc{tY[0]}, open...)
-	if err != nil {
-		return nil, fmt.Errorf("reciprocal guess: %w", err)
-	}
-	cross := pending.finish(e.self, opened)
-	y := h[0].negated().plus(uint64(math.Round(math.Ldexp(plan.a, F))))
-	// e0 = 1 - x y0 from the y0 actually held, at scale f+F, less f bits.
-	e0 := sharedMul(x, y, cross[0])
+	// e0 = 1 - a S + b S^2 at scale f+F, less f bits.
+	sum, sumSq := ex.sum.share(e.self), heldMul(e.self, ex.sum, ex.sum, ex.sumSq)
+	e0 := make([]uint64, rows)
 	for i := range e0 {
-		e0[i] = -e0[i]
+		e0[i] = plan.b*sumSq[i] - plan.a*sum[i]
 		if e.self == 0 {
 			e0[i] += 1 << (F + f)
 		}
 	}
-	if h, _, err = e.truncateHeld(ctx, [][]uint64{e0}, []fusedTrunc{tE[0]}); err != nil {
+	h, opened, err := e.truncateHeld(ctx, [][]uint64{e0}, []fusedTrunc{tE[0]}, open...)
+	if err != nil {
 		return nil, fmt.Errorf("reciprocal error term: %w", err)
 	}
-	eps, next := h[0], 1
+	cross := pending.finish(e.self, opened)
+	eps, y, next := h[0], held{}, 1
 	for j := range k {
-		// (y, e) <- (y (1+e), e^2), both held products, one truncation round.
-		vals, ts := [][]uint64{heldMul(e.self, y, eps.plus(1<<F), cross[next])}, []fusedTrunc{tY[j+1]}
-		next++
+		// (y, e) <- (y (1+e), e^2), both held products, one truncation round; y1 =
+		// a (1 + e0) - b S (1 + e0) from S itself.
+		onePlus := eps.plus(1 << F)
+		var yNext []uint64
+		if j == 0 {
+			sp, ep := heldMul(e.self, ex.sum, onePlus, cross[0]), onePlus.share(e.self)
+			yNext = make([]uint64, rows)
+			for i := range yNext {
+				yNext[i] = plan.a*ep[i] - plan.b*sp[i]
+			}
+		} else {
+			yNext = heldMul(e.self, y, onePlus, cross[next])
+			next++
+		}
+		vals, ts := [][]uint64{yNext}, []fusedTrunc{tY[j+1]}
 		if j < k-1 {
 			vals, ts = append(vals, heldMul(e.self, eps, eps, cross[next])), append(ts, tE[j+1])
 			next++
@@ -633,7 +911,7 @@ func (e *Engine) normalizeRows(ctx context.Context, ez held, ezTrunc fusedTrunc,
 		}
 	}
 	// ez (f bits) times y_k (F bits), back to f bits.
-	prod := heldMul(e.self, ez, y.repeated(cols), cross[next])
+	prod := heldMul(e.self, ex.out, y.repeated(cols), cross[next])
 	if h, _, err = e.truncateHeld(ctx, [][]uint64{prod}, []fusedTrunc{tOut}); err != nil {
 		return nil, fmt.Errorf("normalisation: %w", err)
 	}

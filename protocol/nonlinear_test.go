@@ -62,10 +62,15 @@ func TestReLUExact(t *testing.T) {
 	for _, c := range nonlinearConfigs {
 		t.Run(configName(c.parties, c.fracBits), func(t *testing.T) {
 			codec := sharing.Codec{FracBits: c.fracBits}
-			maxFixed := uint64(1<<62 - 1)
-			x := withFixed(codec, 1000, 300, 0, 1, math.MaxUint64, maxFixed, -maxFixed,
+			// The edges of the range where ReLU is exact: all of the ring on 64 bits,
+			// |x| < 2^31 ulps on 32.
+			limit := uint64(1<<62 - 1)
+			if protocol.ReLUCompareBits(c.fracBits) == 32 {
+				limit = 1<<31 - 1
+			}
+			x := withFixed(codec, min(1000, protocol.ReLUBound(c.fracBits)), 300, 0, 1, math.MaxUint64, limit, -limit, -limit-1,
 				codec.One(), -codec.One(), codec.MustEncode(0.5), codec.MustEncode(-0.5))
-			x, err := x.Reshape(3, 103)
+			x, err := x.Reshape(2, 155)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,23 +78,48 @@ func TestReLUExact(t *testing.T) {
 				y, d, err := e.ReLU(ctx, mine[0])
 				return []sharing.Tensor{y, d}, err
 			})
-			if want := msbRounds[c.parties]; run.rounds != want {
+			if want := protocol.ReLURounds(c.parties, c.fracBits); run.rounds != want {
 				t.Fatalf("ReLU took %d rounds, documented %d", run.rounds, want)
 			}
-			y, d := run.out[0], run.out[1]
-			if !sharing.SameShape(y, x) || !sharing.SameShape(d, x) {
-				t.Fatalf("ReLU of shape %v returned shapes %v and %v", x.Shape, y.Shape, d.Shape)
-			}
-			for i, v := range x.Data {
-				wantY, wantD := v, uint64(1)
-				if int64(v) < 0 {
-					wantY, wantD = 0, 0
-				}
-				if y.Data[i] != wantY || d.Data[i] != wantD {
-					t.Fatalf("ReLU(%d) = (%d, %d), want (%d, %d)", int64(v), int64(y.Data[i]), d.Data[i], int64(wantY), wantD)
-				}
-			}
+			checkReLU(t, x, run.out[0], run.out[1], func(v uint64) bool { return int64(v) < 0 })
 		})
+	}
+}
+
+// checkReLU checks y = x (1 - neg(x)) and d = 1 - neg(x) exactly.
+func checkReLU(t *testing.T, x, y, d sharing.Tensor, neg func(uint64) bool) {
+	t.Helper()
+	if !sharing.SameShape(y, x) || !sharing.SameShape(d, x) {
+		t.Fatalf("ReLU of shape %v returned shapes %v and %v", x.Shape, y.Shape, d.Shape)
+	}
+	for i, v := range x.Data {
+		wantY, wantD := v, uint64(1)
+		if neg(v) {
+			wantY, wantD = 0, 0
+		}
+		if y.Data[i] != wantY || d.Data[i] != wantD {
+			t.Fatalf("ReLU(%d) = (%d, %d), want (%d, %d)", int64(v), int64(y.Data[i]), d.Data[i], int64(wantY), wantD)
+		}
+	}
+}
+
+// TestReLUBeyondBound pins what the documentation says of ReLU on 32 bits past
+// its bound: the sign is that of x mod 2^32 read as a signed 32-bit integer.
+func TestReLUBeyondBound(t *testing.T) {
+	const f = 16
+	if protocol.ReLUCompareBits(f) != 32 || protocol.ReLUBound(f) != 1<<15 {
+		t.Fatalf("ReLU at f = %d compares on %d bits with bound %g, want 32 and 2^15", f, protocol.ReLUCompareBits(f), protocol.ReLUBound(f))
+	}
+	if protocol.ReLUCompareBits(24) != 64 || !math.IsInf(protocol.ReLUBound(24), 1) {
+		t.Fatalf("ReLU at f = 24 compares on %d bits, want 64", protocol.ReLUCompareBits(24))
+	}
+	x := sharing.Tensor{Shape: []int{6}, Data: []uint64{1 << 31, 1<<32 - 1, 1 << 32, 1<<32 + 5, ^uint64(1<<31-1) - 1, ^uint64(1<<32 - 1)}}
+	for _, n := range partyCounts {
+		run := runShared(t, n, f, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+			y, d, err := e.ReLU(ctx, mine[0])
+			return []sharing.Tensor{y, d}, err
+		})
+		checkReLU(t, x, run.out[0], run.out[1], func(v uint64) bool { return int32(uint32(v)) < 0 })
 	}
 }
 
@@ -369,6 +399,16 @@ func softmaxRows(xs []float64, cols int) []float64 {
 	return out
 }
 
+// TestSoftmaxRoundsAsDocumented pins the counts Softmax's documentation gives
+// for 10 classes at f = 16: the maximum, Exp (10) and the normalisation (7).
+func TestSoftmaxRoundsAsDocumented(t *testing.T) {
+	for n, want := range map[int]int{2: 27, 3: 29} {
+		if got, err := protocol.SoftmaxRounds(n, 10, 16); err != nil || got != want {
+			t.Errorf("SoftmaxRounds(%d, 10, 16) = %d, %v; documented %d", n, got, err, want)
+		}
+	}
+}
+
 func TestSoftmaxWithinBound(t *testing.T) {
 	for _, c := range nonlinearConfigs {
 		t.Run(configName(c.parties, c.fracBits), func(t *testing.T) {
@@ -417,17 +457,10 @@ func TestSoftmaxWithinBound(t *testing.T) {
 				if !sharing.SameShape(got, inputs[k]) {
 					t.Fatalf("Softmax of %v returned shape %v", inputs[k].Shape, got.Shape)
 				}
-				recip, err := protocol.ReciprocalRounds(1, float64(cols), c.fracBits)
+				wantRounds, err := protocol.SoftmaxRounds(c.parties, cols, c.fracBits)
 				if err != nil {
 					t.Fatal(err)
 				}
-				exp := protocol.ExpIterations + 2
-				if c.fracBits > 22 {
-					exp++
-				}
-				// The maximum, Exp, then the reciprocal's k = (recip - 3)/2 steps with every
-				// product held: its guess, its error term, k steps and the final product.
-				wantRounds := protocol.SoftmaxMaxRounds(c.parties, cols, c.fracBits) + exp + (recip-3)/2 + 3
 				if r := int(run.out[2*k+1].Data[0]); r != wantRounds {
 					t.Fatalf("Softmax of %dx%d took %d rounds, documented %d", rows, cols, r, wantRounds)
 				}

@@ -1,0 +1,257 @@
+package protocol_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// TestRiderTravelsWithTheNextRound checks that a queued opening costs no round of
+// its own, sums correctly next to an opening of another kind (XOR), in both
+// opening patterns, and that a round that cannot carry it refuses to run.
+func TestRiderTravelsWithTheNextRound(t *testing.T) {
+	for _, opening := range []protocol.Opening{protocol.OpenAllToAll, protocol.OpenViaKing} {
+		for _, n := range partyCounts {
+			x, bits := randomRing(37), randomRing(5)
+			shares := splitAll(t, n, x)
+			xors := xorSplit(t, bits.Data, n)
+			type result struct {
+				sum, xor []uint64
+				rounds   uint64
+			}
+			res := sessionWith(t, n, protocol.Config{Codec: sharing.Codec{FracBits: 16}, Opening: opening}, func(ctx context.Context, e *protocol.Engine) (result, error) {
+				sum := e.RideForTest(shares[e.Self()][0].Data)
+				xor, err := e.OpenBinary(ctx, xors[e.Self()])
+				if err != nil {
+					return result{}, err
+				}
+				if _, err := e.Input(ctx, 0, sharing.Zeros(1), 1); err != nil {
+					return result{}, err
+				}
+				e.RideForTest([]uint64{1})
+				if _, err := e.OpenTo(ctx, sharing.Zeros(1), 0); err == nil {
+					return result{}, fmt.Errorf("open-to ran with an opening waiting")
+				}
+				return result{sum(), xor, e.Rounds()}, nil
+			})
+			for p, r := range res {
+				if !sharing.Equal(sharing.Tensor{Shape: []int{37}, Data: r.sum}, x) || fmt.Sprint(r.xor) != fmt.Sprint(bits.Data) {
+					t.Fatalf("%s n=%d party %d: the rider or the binary opening came out wrong", opening, n, p)
+				}
+				if r.rounds != 2 {
+					t.Fatalf("%s n=%d: %d rounds, want 2 (one opening carrying the rider, one input)", opening, n, r.rounds)
+				}
+			}
+		}
+	}
+}
+
+// truncReLUInputs returns products at scale 2^(2f): random values in
+// (-1000, 1000) with random low bits, and the edges around zero where the
+// shifted shares' carries (up to N-1 units) decide.
+func truncReLUInputs(f, parties int) sharing.Tensor {
+	r := randomRing(400)
+	var data []uint64
+	for _, v := range r.Data {
+		real := (float64(v>>11)/float64(1<<53)*2 - 1) * min(1000, protocol.ReLUBound(f)/2)
+		data = append(data, uint64(int64(math.Round(math.Ldexp(real, 2*f)))))
+	}
+	for k := -2 * parties; k <= 2*parties; k++ {
+		base := uint64(int64(k)) << f
+		data = append(data, base, base+1, base+1<<f-1)
+	}
+	return sharing.Tensor{Shape: []int{len(data)}, Data: data}
+}
+
+func TestTruncateReLU(t *testing.T) {
+	for _, c := range nonlinearConfigs {
+		t.Run(configName(c.parties, c.fracBits), func(t *testing.T) {
+			f := c.fracBits
+			z := truncReLUInputs(f, c.parties)
+			run := runShared(t, c.parties, f, []sharing.Tensor{z}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+				y, d, err := e.TruncateReLU(ctx, mine[0])
+				return []sharing.Tensor{y, d}, err
+			})
+			want := protocol.ReLURounds(c.parties, f)
+			if protocol.ReLUCompareBits(f) == 64 {
+				want++ // Truncate, then ReLU
+			}
+			if run.rounds != want {
+				t.Fatalf("TruncateReLU took %d rounds, documented %d", run.rounds, want)
+			}
+			y, d := run.out[0], run.out[1]
+			for i, v := range z.Data {
+				floor := int64(v) >> f
+				got, bit := int64(y.Data[i]), d.Data[i]
+				truncated := got == floor || got == floor+1
+				switch {
+				case bit > 1, bit == 1 && !truncated, bit == 0 && got != 0:
+					t.Fatalf("TruncateReLU(%d) = (%d, %d): not (Truncate(z), 1) or (0, 0)", int64(v), got, bit)
+				case floor >= int64(c.parties-1) && bit != 1, int64(v) < 0 && got != 0,
+					int64(v) < 0 && bit != 0 && protocol.ReLUCompareBits(f) == 32: // fused: the sign of floor - delta
+					t.Fatalf("TruncateReLU(%d) = (%d, %d): wrong sign", int64(v), got, bit)
+				}
+			}
+		})
+	}
+}
+
+// TestTruncateReLUViewUniform checks what party 0 sees of TruncateReLU, round by
+// round: the truncation's masked values (added) and the AND masks (XORed) of the
+// first round, the AND rounds, and the conversion's mixed round.
+func TestTruncateReLUViewUniform(t *testing.T) {
+	const size, reps = 4096, 4
+	zero, negative, ramp := sharing.Zeros(size), sharing.Zeros(size), sharing.Zeros(size)
+	for i := range negative.Data {
+		negative.Data[i] = math.MaxUint64 - 3<<32 + 1
+		ramp.Data[i] = uint64(i-size/2) << 36
+	}
+	crit := distuv.ChiSquared{K: 30}.Quantile(1 - 1e-6)
+	for _, n := range partyCounts {
+		var total int
+		for k, x := range []sharing.Tensor{zero, negative, ramp} {
+			var byRound [][]uint64
+			for range reps {
+				view := truncReLUView(t, n, x)
+				if byRound == nil {
+					byRound = make([][]uint64, len(view))
+				}
+				for r, words := range view {
+					byRound[r] = append(byRound[r], words...)
+				}
+			}
+			all := 0
+			for r, words := range byRound {
+				if stat := chiSquareUniform(histogram(words), len(words)); stat > crit {
+					t.Fatalf("n=%d input %d: the values opened in round %d are not uniform: chi-square %.1f > %.1f over %d words", n, k, r, stat, crit, len(words))
+				}
+				all += len(words)
+			}
+			if k > 0 && all != total {
+				t.Fatalf("n=%d: the openings' sizes differ with the input: %d vs %d words", n, all, total)
+			}
+			total = all
+		}
+	}
+}
+
+// truncReLUView runs TruncateReLU on shares of x and returns the values opened to
+// party 0 by round, adding the additive words (the truncation's in the first
+// round, the product's in the last) and XORing the rest.
+func truncReLUView(t *testing.T, n int, x sharing.Tensor) [][]uint64 {
+	t.Helper()
+	ts, err := network.NewMemoryNetwork(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dealer, err := protocol.NewDealer(n, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shares := splitAll(t, n, x)
+	rec := &roundRecorder{Transport: ts[0]}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			var tr protocol.Transport = ts[i]
+			if i == 0 {
+				tr = rec
+			}
+			src, _ := dealer.Source(i)
+			e, err := protocol.NewEngine(tr, src, protocol.Config{Codec: sharing.Codec{FracBits: 16}})
+			if err == nil {
+				_, _, err = e.TruncateReLU(ctx, shares[i][0])
+			}
+			if errs[i] = err; err != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("party %d: %v", i, err)
+		}
+	}
+	size := x.Len()
+	out := make([][]uint64, len(rec.recv))
+	for k, peers := range rec.recv {
+		additive := 0
+		switch k {
+		case 0:
+			additive = size
+		case len(rec.recv) - 1:
+			additive = 2 * size
+		}
+		out[k] = append([]uint64(nil), rec.sent[k]...)
+		for _, ws := range peers {
+			for i, w := range ws {
+				if i < additive {
+					out[k][i] += w
+				} else {
+					out[k][i] ^= w
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestTruncateSoftmax(t *testing.T) {
+	for _, c := range nonlinearConfigs {
+		t.Run(configName(c.parties, c.fracBits), func(t *testing.T) {
+			f := c.fracBits
+			const rows, cols = 24, 10
+			z := sharing.Zeros(rows, cols)
+			plain := make([]float64, rows*cols)
+			r := randomRing(rows * cols)
+			for i, v := range r.Data {
+				x := (float64(v>>11)/float64(1<<53)*2 - 1) * 20
+				switch i / cols {
+				case 0: // all equal
+					x = -3.5
+				case 1: // the spread limit
+					x = -128 + 256*float64(i%cols)/(cols-1)
+				case 2: // near ties: within a few units of the last place
+					x = 7 + math.Ldexp(float64(i%3), -f)
+				}
+				z.Data[i] = uint64(int64(math.Round(math.Ldexp(x, 2*f)))) + v&(1<<f-1)
+				plain[i] = math.Ldexp(float64(int64(z.Data[i])), -2*f)
+			}
+			run := runShared(t, c.parties, f, []sharing.Tensor{z}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+				p, err := e.TruncateSoftmax(ctx, mine[0])
+				return []sharing.Tensor{p}, err
+			})
+			want, err := protocol.SoftmaxRounds(c.parties, cols, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f > 21 {
+				want++ // Truncate, then Softmax
+			}
+			if run.rounds != want {
+				t.Fatalf("TruncateSoftmax took %d rounds, documented %d", run.rounds, want)
+			}
+			bound, err := protocol.SoftmaxMaxError(cols, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The truncation moves every logit by less than 2^-f.
+			codec := sharing.Codec{FracBits: f}
+			checkBound(t, "TruncateSoftmax", codec, plain, run.out[0], softmaxRows(plain, cols), bound+math.Ldexp(1, 1-f))
+		})
+	}
+}
