@@ -28,6 +28,8 @@ type material struct {
 	rnd     Randomness // of dealer-free setup
 	// record keeps every request made (the dry run that finds the plan).
 	record bool
+	// meters, when set, account each party's dealer-free material by kind (bench).
+	meters []*kindMeter
 }
 
 // openedSource is a node's own source, before the builder decorates it.
@@ -52,6 +54,9 @@ func (m material) open(ctx context.Context, self int, l links, start uint64) (op
 		start := time.Now()
 		o.src, err = dealerFreeSource(ctx, l, m.rnd, self)
 		o.setup = time.Since(start)
+		if err == nil && self < len(m.meters) && m.meters[self] != nil {
+			o.src = m.meters[self].wrap(o.src, l.prep)
+		}
 	}
 	if err != nil {
 		return o, err
