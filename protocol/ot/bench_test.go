@@ -70,10 +70,12 @@ func benchSession(b *testing.B, n int, op func(ctx context.Context, p *Party) er
 		}
 	}
 	b.StopTimer()
-	var sent int64
+	var sent, most int64
 	for i := range n {
 		sent += ts[i].Stats().BytesSent
+		most = max(most, ts[i].Stats().BytesSent)
 	}
+	b.ReportMetric(float64(most)/float64(b.N)/1e6, "MB-sent/busiest-party")
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(n)/float64(b.N)/1e6, "cpu-ms/party")
 	b.ReportMetric(float64(sent-sent0)/float64(n)/float64(b.N)/1e6, "MB-sent/party")
 }

@@ -55,21 +55,27 @@
 //
 // # daBits
 //
-// Party i draws a private bit r_i; b = r_0 ^ ... ^ r_{N-1}. Start from the
-// additive sharing z = r_0 (party 0 holds r_0, the others 0) and fold
-// z <- z ^ r_j = z + r_j - 2 z r_j for j = 1..N-1, where z is additively shared
-// and r_j is private to j. z r_j = sum_k z_k r_j: party j computes z_j r_j
-// itself, and for every k != j one correlated OT of 64-bit strings (Gilboa's
-// multiplication of a value by a bit) shares z_k r_j: k is the OT sender, j the
-// receiver choosing with r_j; k sends e = z_k + x0 - x1 and keeps -x0, j keeps
-// x_{r_j} + r_j e (for r_j = 0: x0; for r_j = 1: x1 + e = z_k + x0). The u
-// matrices go out first (choices are known from the start); step j's
-// corrections from k need only k's current share, so the fold costs N-1
-// sequential correction steps, and party 0 is never a receiver:
-// (N-1)^2 OTs per daBit. The binary share is the low bit of the additive share
-// (the low bit of a sum is the XOR of the low bits and the sum is b in {0, 1});
-// since non-receivers only add 2*x0, the low bit of party i's share is exactly
-// r_i, a valid XOR sharing of b.
+// Party i draws a private bit r_i; b = r_0 ^ ... ^ r_{N-1}. In each batch
+// the parties take the positions of an order L_0..L_{N-1}, rotated by one
+// party per batch (all parties count the batches alike). Start from the
+// additive sharing z = r_{L_0} (L_0 holds it, the others 0) and fold
+// z <- z ^ r_j = z + r_j - 2 z r_j for j = L_1..L_{N-1}, where z is additively
+// shared and r_j is private to j. At j = L_t only L_0..L_{t-1} hold nonzero
+// shares of z (j's own share is still 0), and z r_j = sum_k z_k r_j: for every
+// k ahead of j one correlated OT of 64-bit strings (Gilboa's multiplication of
+// a value by a bit) shares z_k r_j: k is the OT sender, j the receiver choosing
+// with r_j; k sends e = z_k + x0 - x1 and keeps -x0, j keeps x_{r_j} + r_j e
+// (for r_j = 0: x0; for r_j = 1: x1 + e = z_k + x0). The u matrices go out
+// first (choices are known from the start); step t's corrections from k need
+// only k's current share, so the fold costs N-1 sequential correction steps and
+// N(N-1)/2 OTs per daBit (a fixed order with every party as a sender at every
+// step cost (N-1)^2, and the first party sent 40% of the others' bytes at
+// N = 3; the rotation balances the roles over batches). The binary share is
+// the low bit of the additive share (the low bit of a sum is the XOR of the
+// low bits and the sum is b in {0, 1}); senders only add 2*x0 and the receiver
+// sets its share to r_j - 2*prod, so the low bit of party i's share is exactly
+// r_i, a valid XOR sharing of b. Which party is where in the order is public
+// and independent of every secret, so the rotation reveals nothing.
 //
 // # Truncation pairs
 //
@@ -115,8 +121,9 @@
 //   - Setup: 128 base OTs each way per pair, 3 flights: 19.5 kB per peer.
 //   - AND triples: (N-1)*129 bits per triple bit (a 128-bit u row to each peer
 //     plus a correction bit), 2 flights.
-//   - daBits: 24*(N-1)^2/N bytes per daBit on average (16-byte u row and 8-byte
-//     correction per OT; party 0 sends only corrections), 1 + (N-1) flights.
+//   - daBits: 12*(N-1) bytes per daBit on average (N(N-1)/2 OTs of a 16-byte u
+//     row and an 8-byte correction each), balanced over batches by the
+//     rotation, 1 + (N-1) flights.
 //   - Truncation pairs: 64 daBits per element.
 //
 // Measured on this project's 2-core machine, 3 parties in one process over
@@ -136,8 +143,8 @@
 //   - Truncation pairs spend 64 daBits per element; the f low bits need no
 //     binary share, and an edaBit-style construction (Escudero et al. 2020)
 //     would be cheaper.
-//   - daBits cost (N-1)^2 OTs and N flights; a tree fold would cut the flights
-//     to log2 N.
+//   - daBits cost N flights; a tree fold would cut the flights to log2 N (at
+//     the cost of full products of shared values, more OTs).
 //   - Peers are served one after the other within a party; per-peer
 //     goroutines would use more cores on a real deployment.
 //   - Base OTs are redone per session (no persisted extension state).

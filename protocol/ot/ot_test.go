@@ -15,7 +15,7 @@ import (
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
-var partyCounts = []int{2, 3, 5}
+var partyCounts = []int{2, 3, 5, 8}
 
 // session sets up n OT parties (each transport passed through wrap when it is not
 // nil) and runs fn on each; it returns every party's result and error.
@@ -438,5 +438,61 @@ func TestUniformity(t *testing.T) {
 	t.Logf("%d bytes received, chi^2 = %.1f", rec.n, chi)
 	if rec.n < 100000 || chi > 400 {
 		t.Fatalf("received bytes not uniform: chi^2 %.1f over %d bytes", chi, rec.n)
+	}
+}
+
+// sentCounter counts the bytes a party sends.
+type sentCounter struct {
+	protocol.Transport
+	mu   sync.Mutex
+	sent int
+	on   bool
+}
+
+func (c *sentCounter) Send(ctx context.Context, to int, msg []byte) error {
+	c.mu.Lock()
+	if c.on {
+		c.sent += len(msg)
+	}
+	c.mu.Unlock()
+	return c.Transport.Send(ctx, to, msg)
+}
+
+// TestDaBitTrafficBalanced checks that no party sends more than 1.3 times what
+// another does over a few daBit batches (the fold order rotates; with a fixed
+// order the first party sent only corrections, 40% of the others' bytes at N = 3).
+func TestDaBitTrafficBalanced(t *testing.T) {
+	for _, n := range []int{3, 5} {
+		counters := make([]*sentCounter, n)
+		wrap := func(i int, tr protocol.Transport) protocol.Transport {
+			counters[i] = &sentCounter{Transport: tr}
+			return counters[i]
+		}
+		_, errs := session(t, n, wrap, func(ctx context.Context, p *Party) (int, error) {
+			c := counters[p.self]
+			c.mu.Lock()
+			c.on = true
+			c.mu.Unlock()
+			for range n {
+				if _, err := protocoltest.DaBits(ctx, p, 640); err != nil {
+					return 0, err
+				}
+			}
+			return 0, nil
+		})
+		lo, hi := -1, 0
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("n=%d party %d: %v", n, i, err)
+			}
+			s := counters[i].sent
+			if lo < 0 || s < lo {
+				lo = s
+			}
+			hi = max(hi, s)
+		}
+		if float64(hi) > 1.3*float64(lo) {
+			t.Fatalf("n=%d: parties sent between %d and %d bytes", n, lo, hi)
+		}
 	}
 }
