@@ -30,6 +30,8 @@ type material struct {
 	record bool
 	// meters, when set, account each party's dealer-free material by kind (bench).
 	meters []*kindMeter
+	// logged, when set, logs the requests (the dry run that finds the plan).
+	logged *requestLog
 }
 
 // openedSource is a node's own source, before the builder decorates it.
@@ -64,6 +66,10 @@ func (m material) open(ctx context.Context, self int, l links, start uint64) (op
 	if m.record {
 		o.recorder = protocol.NewRecorder(o.src)
 		o.src = o.recorder
+	}
+	if m.logged != nil {
+		m.logged.src = o.src
+		o.src = m.logged
 	}
 	return o, nil
 }
