@@ -421,7 +421,7 @@ func TestUniformity(t *testing.T) {
 		if _, err := protocoltest.AndTriple(ctx, p, 64); err != nil {
 			return 0, err
 		}
-		_, err := protocoltest.DaBits(ctx, p, 2048)
+		_, err := protocoltest.DaBits(ctx, p, 8192)
 		return 0, err
 	})
 	for i, err := range errs {

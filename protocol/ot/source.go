@@ -109,7 +109,7 @@ func (p *Party) andBatch(ctx context.Context, w int) (a, b, c []uint64, err erro
 			continue
 		}
 		batch := p.send[q].batch
-		u, err := p.recvWords(ctx, q, tagU, batch, kappa*w, "AND extension matrix")
+		u, err := p.recvWords(ctx, q, tagU, batch, uWords(w), "AND extension matrix")
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -201,7 +201,7 @@ func (p *Party) daBitBatch(ctx context.Context, n int) ([]uint64, error) {
 	}
 	us := make([][]uint64, p.n)
 	for _, q := range order[me+1:] {
-		u, err := p.recvWords(ctx, q, tagU, p.send[q].batch, kappa*w, "daBit extension matrix")
+		u, err := p.recvWords(ctx, q, tagU, p.send[q].batch, uWords(w), "daBit extension matrix")
 		if err != nil {
 			return nil, err
 		}
