@@ -170,8 +170,9 @@
 //     AND gate costs an OT per ordered pair, like a daBit's fold step, and the
 //     binary adder of N private 64-bit inputs needs (N-1)*64 or more AND gates
 //     plus the daBits that convert its carries; edaBits win where daBits need
-//     malicious checks. Fewer random bits do not work either: R must mask
-//     values up to 2^(l+40) statistically, which is 64 bits at our precision.
+//     malicious checks. Fewer random bits do not work either: the values
+//     truncated take up to 62 bits (the headroom bound), so only a uniform
+//     64-bit R masks them.
 //   - daBits cost N flights; a tree fold would cut the flights to log2 N (at
 //     the cost of full products of shared values, more OTs).
 //   - Peers are served one after the other within a party; per-peer

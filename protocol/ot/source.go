@@ -25,9 +25,10 @@ func (p *Party) lock(ctx context.Context) error {
 }
 
 // Kinds are the kinds of material the OT source makes: binary material and
-// truncation pairs, built from random bits. Arithmetic material comes from
-// protocol/he.
-var Kinds = []protocol.Kind{protocol.KindAnd, protocol.KindDaBit, protocol.KindTrunc}
+// truncation pairs, built from random bits, and element-wise products (Gilboa),
+// which HE coefficient packing serves poorly. Matrix products and masks come
+// from protocol/he.
+var Kinds = []protocol.Kind{protocol.KindAnd, protocol.KindDaBit, protocol.KindTrunc, protocol.KindElementwise, protocol.KindSquare}
 
 // Fetch implements protocol.Source for the kinds in Kinds.
 func (p *Party) Fetch(ctx context.Context, req protocol.Request) (protocol.Material, error) {
@@ -49,6 +50,10 @@ func (p *Party) Fetch(ctx context.Context, req protocol.Request) (protocol.Mater
 		if t, err = p.truncPair(ctx, req.Shape, req.Bits); err == nil {
 			parts = []sharing.Tensor{t.R, t.RShifted, t.RMSB}
 		}
+	case protocol.KindElementwise:
+		return p.elementwiseTriple(ctx, req.Shape)
+	case protocol.KindSquare:
+		return p.squarePair(ctx, req.Shape)
 	default:
 		err = fmt.Errorf("ot: %s: %w", req.Kind, protocol.ErrUnservedKind)
 	}
