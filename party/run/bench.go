@@ -171,7 +171,7 @@ type session struct {
 	prep    [][]protocol.StatsReporter // dealer-free preprocessing channels
 	nodes   []*node
 	nets    []*nn.Secure
-	meters  []*kindMeter // per party, with dealer-free preprocessing
+	meters  []*kindMeter     // per party, with dealer-free preprocessing
 	xs, ys  []sharing.Tensor // each party's shares of the whole training set
 	closeFn func()
 }
