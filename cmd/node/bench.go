@@ -72,6 +72,7 @@ func bench(ctx context.Context, name string, args []string, stdout, stderr io.Wr
 		}
 	}
 	printScopes(stdout, results[len(results)-1])
+	printKinds(stdout, results[len(results)-1])
 	if *out != "" {
 		return report.WriteJSON(*out, results)
 	}
@@ -105,4 +106,23 @@ func printScopes(w io.Writer, r *run.BenchResult) {
 	for _, sc := range r.Scopes {
 		fmt.Fprintf(w, "  %-18s %9.4fs %12.0f B %8.0f\n", sc.Name, sc.Seconds, sc.BytesSent, sc.Rounds)
 	}
+}
+
+// printKinds prints, with dealer-free preprocessing, party 1's time and bytes per
+// step by kind of material, every party's preprocessing bytes and the dealer twin.
+func printKinds(w io.Writer, r *run.BenchResult) {
+	if len(r.Kinds) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "dealer-free material per step of party 1 by kind (%s, %s):\n", r.Transport, r.Network.Setting)
+	fmt.Fprintf(w, "  %-20s %9s %12s %10s %14s\n", "kind", "requests", "elements", "time", "sent")
+	for _, k := range r.Kinds {
+		fmt.Fprintf(w, "  %-20s %9.1f %12.0f %9.4fs %12.0f B\n", k.Kind, k.Requests, k.Elements, k.Seconds, k.BytesSent)
+	}
+	fmt.Fprintf(w, "preprocessing sent per step by party:")
+	for i, b := range r.PrepBytesPerPartyStep {
+		fmt.Fprintf(w, " %d: %.0f B", i, b)
+	}
+	fmt.Fprintf(w, "\nthe same steps with a dealer: %.5f s/step (dealer-free %.5f s/step, %.1fx)\n",
+		r.DealerSecondsPerStep, r.SecondsPerStep, r.SecondsPerStep/r.DealerSecondsPerStep)
 }

@@ -2,8 +2,10 @@ package run
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tessera-mpc/tessera/network"
@@ -37,6 +39,122 @@ type BenchResult struct {
 	// Scopes is party 1's cost per step of each scope (a layer's forward or
 	// backward pass, the loss, the update).
 	Scopes []ScopePerStep `json:"scopes"`
+	// With dealer-free preprocessing: party 1's cost per step of each kind of
+	// material, every party's preprocessing bytes sent per step (the balance),
+	// and the same steps with a dealer, measured in the same run.
+	Kinds                 []KindPerStep `json:"kinds,omitempty"`
+	PrepBytesPerPartyStep []float64     `json:"preprocessing_bytes_sent_per_step_by_party,omitempty"`
+	DealerSecondsPerStep  float64       `json:"dealer_seconds_per_step,omitempty"`
+}
+
+// KindPerStep is one kind of material's cost to a party per training step.
+type KindPerStep struct {
+	Kind      string  `json:"kind"`
+	Requests  float64 `json:"requests"`
+	Elements  float64 `json:"elements"`
+	Seconds   float64 `json:"seconds"`
+	BytesSent float64 `json:"bytes_sent"`
+}
+
+// kindMeter accounts a party's dealer-free material by kind: the time in its
+// source and the bytes its preprocessing channels sent meanwhile. Benchmarks
+// fetch on demand, one request at a time, so the bytes sent during a request are
+// that request's.
+type kindMeter struct {
+	mu    sync.Mutex
+	costs map[protocol.Kind]*kindCost
+}
+
+type kindCost struct {
+	requests, elements, bytes int64
+	time                      time.Duration
+}
+
+func newKindMeters(n int) []*kindMeter {
+	ms := make([]*kindMeter, n)
+	for i := range ms {
+		ms[i] = &kindMeter{costs: map[protocol.Kind]*kindCost{}}
+	}
+	return ms
+}
+
+// wrap returns src measured by m; prep are the channels its material travels on.
+func (m *kindMeter) wrap(src protocol.Source, prep []protocol.StatsReporter) protocol.Source {
+	sent := func() (b int64) {
+		for _, r := range prep {
+			b += r.Stats().BytesSent
+		}
+		return b
+	}
+	return protocol.SourceFunc(func(ctx context.Context, req protocol.Request) (protocol.Material, error) {
+		b0, t0 := sent(), time.Now()
+		mat, err := src.Fetch(ctx, req)
+		dt, db := time.Since(t0), sent()-b0
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		c := m.costs[req.Kind]
+		if c == nil {
+			c = &kindCost{}
+			m.costs[req.Kind] = c
+		}
+		c.requests++
+		c.elements += int64(requestElements(req))
+		c.bytes += db
+		c.time += dt
+		return mat, err
+	})
+}
+
+// requestElements is the size of a request's output: entries of C for products,
+// bits for AND triples and daBits, elements otherwise.
+func requestElements(req protocol.Request) int {
+	switch req.Kind {
+	case protocol.KindMatrix:
+		return req.M * req.N
+	case protocol.KindMask:
+		return req.M * req.K
+	case protocol.KindMaskProduct:
+		rows, cols := req.X.Rows, req.Y.Cols
+		if req.X.Trans {
+			rows = req.X.Cols
+		}
+		if req.Y.Trans {
+			cols = req.Y.Rows
+		}
+		return rows * cols
+	case protocol.KindAnd:
+		return 64 * sharing.Size(req.Shape)
+	}
+	return sharing.Size(req.Shape)
+}
+
+// snapshot copies the costs so far.
+func (m *kindMeter) snapshot() map[protocol.Kind]kindCost {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[protocol.Kind]kindCost{}
+	for k, c := range m.costs {
+		out[k] = *c
+	}
+	return out
+}
+
+// kindsPerStep is each kind's cost between two snapshots, per step, in the
+// order of protocol.Kinds.
+func kindsPerStep(before, after map[protocol.Kind]kindCost, steps int) []KindPerStep {
+	var out []KindPerStep
+	k := float64(steps)
+	for _, kind := range protocol.Kinds {
+		a, ok := after[kind]
+		if !ok {
+			continue
+		}
+		b := before[kind]
+		out = append(out, KindPerStep{Kind: kind.String(), Requests: float64(a.requests-b.requests) / k,
+			Elements: float64(a.elements-b.elements) / k, Seconds: (a.time - b.time).Seconds() / k,
+			BytesSent: float64(a.bytes-b.bytes) / k})
+	}
+	return out
 }
 
 // ScopePerStep is one scope's cost per training step.
@@ -53,6 +171,7 @@ type session struct {
 	prep    [][]protocol.StatsReporter // dealer-free preprocessing channels
 	nodes   []*node
 	nets    []*nn.Secure
+	meters  []*kindMeter     // per party, with dealer-free preprocessing
 	xs, ys  []sharing.Tensor // each party's shares of the whole training set
 	closeFn func()
 }
@@ -67,6 +186,11 @@ func startSession(ctx context.Context, cfg *experiment.Config, split *experiment
 		return nil, err
 	}
 	s := &session{closeFn: wiring.close}
+	mat := wiring.material(rnd)
+	if cfg.Preprocessing == experiment.PrepHE {
+		s.meters = newKindMeters(n)
+		mat.meters = s.meters
+	}
 	for _, l := range wiring.links {
 		s.trs = append(s.trs, l.online)
 		s.prep = append(s.prep, l.prep)
@@ -99,7 +223,7 @@ func startSession(ctx context.Context, cfg *experiment.Config, split *experiment
 	}
 	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
 		// The remote dealer's session is not ended: closeFn stops the dealer.
-		nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: wiring.material(rnd), engine: engineConfig(cfg, rnd, i)})
+		nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: mat, engine: engineConfig(cfg, rnd, i)})
 		if err != nil {
 			return err
 		}
@@ -164,64 +288,25 @@ func scaledTrainingSet(cfg *experiment.Config, split *experiment.Split) ([][]flo
 
 // BenchSteps times the first `steps` secure training steps of cfg (continuing past
 // the configured epochs and max_steps if needed) on the given link and the same
-// steps in plaintext.
+// steps in plaintext; with dealer-free preprocessing also the same steps with a
+// dealer, and the cost of each kind of material.
 func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, link network.Link, steps int) (*BenchResult, error) {
 	split, err := experiment.LoadSplit(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s, err := startSession(ctx, cfg, split, transportKind, link, Randomness{})
+	res, batches, err := benchSecure(ctx, cfg, split, transportKind, link, steps)
 	if err != nil {
 		return nil, err
 	}
-	defer s.closeFn()
-	n := cfg.Parties
-	rows := split.Train.Rows()
-	bs := min(cfg.Training.BatchSize, rows)
-	sched := experiment.NewSchedule(cfg, rows)
-	sched.Epochs, sched.MaxSteps = math.MaxInt, steps
-	batches := slices.Collect(sched.Steps())
-	before := make([]protocol.Stats, n)
-	for i, t := range s.trs {
-		before[i] = t.Stats()
-	}
-	prepBytes := func() int64 {
-		var b int64
-		for _, r := range s.prep[1] {
-			b += r.Stats().BytesSent
+	if cfg.Preprocessing == experiment.PrepHE {
+		dealt := *cfg
+		dealt.Preprocessing = experiment.PrepDealer
+		d, _, err := benchSecure(ctx, &dealt, split, transportKind, link, steps)
+		if err != nil {
+			return nil, fmt.Errorf("the dealer twin: %w", err)
 		}
-		return b
-	}
-	prepBefore, prepTimeBefore := prepBytes(), s.nodes[1].prep
-	scopesBefore := s.nodes[1].engine.ScopeCosts()
-	start := time.Now()
-	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
-		for _, b := range batches {
-			if _, err := s.nets[i].TrainBatch(ctx, sharing.GatherRows(s.xs[i], b.Rows), sharing.GatherRows(s.ys[i], b.Rows), cfg.Optimizer(b.Epoch)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	elapsed := time.Since(start)
-	if err != nil {
-		return nil, err
-	}
-	after := s.trs[1].Stats()
-	var parties []report.PartyCost
-	for i, t := range s.trs {
-		parties = append(parties, stepsCost(before[i], t.Stats()))
-	}
-	res := &BenchResult{
-		Network: networkResult(link, elapsed, steps, parties),
-		Scopes:  scopesPerStep(scopesBefore, s.nodes[1].engine.ScopeCosts(), steps),
-		Config:  cfg.Name, Transport: transportName(transportKind), Parties: n, BatchSize: bs, Steps: steps,
-		SecondsPerStep:       elapsed.Seconds() / float64(steps),
-		BytesSentPerStep:     float64(after.BytesSent-before[1].BytesSent) / float64(steps),
-		RoundsPerStep:        float64(after.Rounds-before[1].Rounds) / float64(steps),
-		Preprocessing:        cfg.Preprocessing,
-		PrepSecondsPerStep:   (s.nodes[1].prep - prepTimeBefore).Seconds() / float64(steps),
-		PrepBytesSentPerStep: float64(prepBytes()-prepBefore) / float64(steps),
+		res.DealerSecondsPerStep = d.SecondsPerStep
 	}
 	// The plaintext twin on the same batches, in the same process.
 	x, err := scaledTrainingSet(cfg, split)
@@ -243,4 +328,76 @@ func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind Trans
 	res.PlainSecondsPerStep = time.Since(pstart).Seconds() / float64(steps)
 	res.Ratio = res.SecondsPerStep / res.PlainSecondsPerStep
 	return res, nil
+}
+
+// benchSecure times the secure steps of BenchSteps and returns their batches.
+func benchSecure(ctx context.Context, cfg *experiment.Config, split *experiment.Split, transportKind TransportKind, link network.Link, steps int) (*BenchResult, []experiment.Step, error) {
+	s, err := startSession(ctx, cfg, split, transportKind, link, Randomness{})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.closeFn()
+	n := cfg.Parties
+	rows := split.Train.Rows()
+	bs := min(cfg.Training.BatchSize, rows)
+	sched := experiment.NewSchedule(cfg, rows)
+	sched.Epochs, sched.MaxSteps = math.MaxInt, steps
+	batches := slices.Collect(sched.Steps())
+	before := make([]protocol.Stats, n)
+	for i, t := range s.trs {
+		before[i] = t.Stats()
+	}
+	prepBytes := func(i int) (b int64) {
+		for _, r := range s.prep[i] {
+			b += r.Stats().BytesSent
+		}
+		return b
+	}
+	prepBefore := make([]int64, n)
+	for i := range n {
+		prepBefore[i] = prepBytes(i)
+	}
+	prepTimeBefore := s.nodes[1].prep
+	scopesBefore := s.nodes[1].engine.ScopeCosts()
+	var kindsBefore map[protocol.Kind]kindCost
+	if s.meters != nil {
+		kindsBefore = s.meters[1].snapshot()
+	}
+	start := time.Now()
+	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
+		for _, b := range batches {
+			if _, err := s.nets[i].TrainBatch(ctx, sharing.GatherRows(s.xs[i], b.Rows), sharing.GatherRows(s.ys[i], b.Rows), cfg.Optimizer(b.Epoch)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	elapsed := time.Since(start)
+	if err != nil {
+		return nil, nil, err
+	}
+	after := s.trs[1].Stats()
+	var parties []report.PartyCost
+	for i, t := range s.trs {
+		parties = append(parties, stepsCost(before[i], t.Stats()))
+	}
+	k := float64(steps)
+	res := &BenchResult{
+		Network: networkResult(link, elapsed, steps, parties),
+		Scopes:  scopesPerStep(scopesBefore, s.nodes[1].engine.ScopeCosts(), steps),
+		Config:  cfg.Name, Transport: transportName(transportKind), Parties: n, BatchSize: bs, Steps: steps,
+		SecondsPerStep:       elapsed.Seconds() / k,
+		BytesSentPerStep:     float64(after.BytesSent-before[1].BytesSent) / k,
+		RoundsPerStep:        float64(after.Rounds-before[1].Rounds) / k,
+		Preprocessing:        cfg.Preprocessing,
+		PrepSecondsPerStep:   (s.nodes[1].prep - prepTimeBefore).Seconds() / k,
+		PrepBytesSentPerStep: float64(prepBytes(1)-prepBefore[1]) / k,
+	}
+	if s.meters != nil {
+		res.Kinds = kindsPerStep(kindsBefore, s.meters[1].snapshot(), steps)
+		for i := range n {
+			res.PrepBytesPerPartyStep = append(res.PrepBytesPerPartyStep, float64(prepBytes(i)-prepBefore[i])/k)
+		}
+	}
+	return res, batches, nil
 }

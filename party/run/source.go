@@ -28,6 +28,10 @@ type material struct {
 	rnd     Randomness // of dealer-free setup
 	// record keeps every request made (the dry run that finds the plan).
 	record bool
+	// meters, when set, account each party's dealer-free material by kind (bench).
+	meters []*kindMeter
+	// logged, when set, logs the requests (the dry run that finds the plan).
+	logged *requestLog
 }
 
 // openedSource is a node's own source, before the builder decorates it.
@@ -52,6 +56,9 @@ func (m material) open(ctx context.Context, self int, l links, start uint64) (op
 		start := time.Now()
 		o.src, err = dealerFreeSource(ctx, l, m.rnd, self)
 		o.setup = time.Since(start)
+		if err == nil && self < len(m.meters) && m.meters[self] != nil {
+			o.src = m.meters[self].wrap(o.src, l.prep)
+		}
 	}
 	if err != nil {
 		return o, err
@@ -59,6 +66,10 @@ func (m material) open(ctx context.Context, self int, l links, start uint64) (op
 	if m.record {
 		o.recorder = protocol.NewRecorder(o.src)
 		o.src = o.recorder
+	}
+	if m.logged != nil {
+		m.logged.src = o.src
+		o.src = m.logged
 	}
 	return o, nil
 }
@@ -154,5 +165,7 @@ func dealerFreeSource(ctx context.Context, l links, rnd Randomness, self int) (p
 	if err != nil {
 		return nil, fmt.Errorf("OT setup: %w", err)
 	}
+	// OT second: element-wise triples and square pairs, which both can make,
+	// come from OT (about 1 kB per element and party at N = 3, HE 3.7 kB).
 	return protocol.Router{}.Route(arith, he.Kinds...).Route(binary, ot.Kinds...), nil
 }

@@ -40,8 +40,8 @@ type baseOTs struct {
 	receivers  [kappa]simot.Receiver
 }
 
-// newBaseOTs draws Delta (16 bytes) and then both seeds of every column
-// (32 bytes each) from rng.
+// newBaseOTs draws Delta (16 bytes) and then the roots of the GGM trees
+// whose level sums are the seeds of every column from rng.
 func newBaseOTs(self, peer int, rng io.Reader) (*baseOTs, error) {
 	b := &baseOTs{self: self, peer: peer, recv: &extReceiver{}, send: &extSender{}}
 	var d [16]byte
@@ -56,14 +56,10 @@ func newBaseOTs(self, peer int, rng io.Reader) (*baseOTs, error) {
 			b.choices[j] = int(b.send.s1>>uint(j-64)) & 1
 		}
 	}
-	for j := range kappa {
-		var err error
-		if b.recv.k0[j], err = sharing.NewSeed(rng); err != nil {
-			return nil, err
-		}
-		if b.recv.k1[j], err = sharing.NewSeed(rng); err != nil {
-			return nil, err
-		}
+	// The base-OT messages of every column are the level sums of the
+	// receiver role's GGM trees (softspoken.go).
+	if err := b.recv.plant(rng); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -147,5 +143,6 @@ func (b *baseOTs) receiverSeeds(body []byte) error {
 		}
 		copy(b.send.seeds[j][:], mc)
 	}
+	b.send.puncture()
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 )
 
@@ -70,10 +71,12 @@ func benchSession(b *testing.B, n int, op func(ctx context.Context, p *Party) er
 		}
 	}
 	b.StopTimer()
-	var sent int64
+	var sent, most int64
 	for i := range n {
 		sent += ts[i].Stats().BytesSent
+		most = max(most, ts[i].Stats().BytesSent)
 	}
+	b.ReportMetric(float64(most)/float64(b.N)/1e6, "MB-sent/busiest-party")
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(n)/float64(b.N)/1e6, "cpu-ms/party")
 	b.ReportMetric(float64(sent-sent0)/float64(n)/float64(b.N)/1e6, "MB-sent/party")
 }
@@ -126,4 +129,20 @@ func BenchmarkTCCR(b *testing.B) {
 		h.hashRows(0, rs, 0, 0, outWords, out)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*4096), "ns/hash")
+}
+
+// 10,000 element-wise triples (Gilboa products over SoftSpoken OT); compare
+// protocol/he's BenchmarkElementwise* for the HE route.
+func BenchmarkElementwiseTriples10k(b *testing.B) {
+	benchSession(b, 3, func(ctx context.Context, p *Party) error {
+		_, err := protocoltest.Triple(ctx, p, protocol.ElementwiseRequest([]int{10000}))
+		return err
+	})
+}
+
+func BenchmarkSquarePairs10k(b *testing.B) {
+	benchSession(b, 3, func(ctx context.Context, p *Party) error {
+		_, err := protocoltest.SquarePair(ctx, p, []int{10000})
+		return err
+	})
 }

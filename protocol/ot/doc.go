@@ -19,28 +19,41 @@
 //
 // Setup runs, for every ordered pair (i, j), 128 base OTs with circl v1.6.5
 // ot/simot (Chou-Orlandi "simplest OT", ristretto255; keys from SHAKE128 of the
-// transcript, messages under AES-GCM), three flights in all: j is the base-OT
-// sender with 128 pairs of fresh 16-byte seeds (k0_l, k1_l), i the receiver
-// choosing with the bits of a fresh 128-bit Delta_ij = s. Every pair thus has
-// one extension with i as OT sender and one with j as OT sender. Each flight
-// is a step of baseOTs (baseot.go) from the peer's message body to the reply,
-// with no transport, tested in one process; Setup only moves the bodies.
+// transcript, messages under AES-GCM), three flights in all, once per pair per
+// session: j is the base-OT sender, i the receiver choosing with the bits of a
+// fresh 128-bit s. Every pair thus has one extension with i as OT sender and
+// one with j as OT sender. Each flight is a step of baseOTs (baseot.go) from
+// the peer's message body to the reply, with no transport, tested in one
+// process; Setup only moves the bodies.
 //
-// Extension: IKNP (Ishai, Kilian, Nissim, Petrank, CRYPTO 2003), semi-honest.
-// A batch of m = 64w random OTs with choice bits r: the receiver expands
-// t_l = G(k0_l) and sends u_l = t_l ^ G(k1_l) ^ r (128 columns of m bits); the
-// sender computes q_l = G(k_{s_l}) ^ s_l*u_l, so that row q_i = t_i ^ r_i*s.
-// G is AES-128-CTR (sharing.NewPRG) keyed by the seed, with the batch number
-// as the stream index, so no key stream is used twice. The 128 x m matrices
-// are transposed in 64 x 64 blocks. Outputs: x0_i = H(i, q_i),
-// x1_i = H(i, q_i ^ s) at the sender, x_{r_i} = H(i, t_i) at the receiver,
-// truncated to 64 bits or to one bit. H is fixed-key AES in the tweakable
-// Matyas-Meyer-Oseas mode of Guo, Kolesnikov, Wang, Yang (IEEE S&P 2020):
-// H(i, x) = pi(pi(x) ^ i) ^ pi(x), pi = AES-128 under a fixed public key,
-// tweakable circular correlation robust in the ideal-permutation model; the
-// tweak i counts every OT of the ordered pair, so it never repeats. (SHA-256 or
-// SHAKE would be as good but 5-10x slower per OT; AES-NI makes this about
-// 40 ns per hash here, BenchmarkTCCR.)
+// Extension: SoftSpoken OT (Roy, CRYPTO 2022), semi-honest, with k = 4: the
+// 128 columns of IKNP (Ishai, Kilian, Nissim, Petrank, CRYPTO 2003) are cut
+// into 32 blocks of 4, and each block is a small-field VOLE from a punctured
+// PRF (softspoken.go):
+//   - Trees: for each block, j draws a GGM tree of depth 4 (node expansion:
+//     AES-128-CTR under the node as key) with 16 leaves G_0..G_15, and sends as
+//     the messages of the block's 4 base OTs the XOR of all left and of all
+//     right nodes of each depth. i, choosing with bit s_l at depth l, learns the
+//     sum of the side off its path and rebuilds every leaf except the one at
+//     Delta_b, whose bits are NOT s_l (the standard GGM puncturing; no flight
+//     beyond the base OTs).
+//   - A batch of m = 64w random OTs with choice bits r: with G_x expanded by
+//     AES-CTR to m bits (the batch number as stream index, so no key stream is
+//     used twice), j sends u_b = r ^ XOR_x G_x for every block (32 bits per OT
+//     instead of IKNP's 128) and keeps columns t_(b,c) = XOR_{x: bit c of x} G_x.
+//     i computes q_(b,c) = XOR_{x != Delta_b: bit c of x^Delta_b} G_x ^
+//     (bit c of Delta_b) u_b. Since XOR_x (x ^ Delta_b)_c G_x = t_(b,c) ^
+//     (Delta_b)_c XOR_x G_x, this is q = t ^ r * Delta with Delta = NOT s: the
+//     IKNP correlation, row by row (rows are transposed in 64 x 64 blocks).
+//
+// Outputs: x0_i = H(i, q_i), x1_i = H(i, q_i ^ Delta) at the sender,
+// x_{r_i} = H(i, t_i) at the receiver, truncated to 64 bits or to one bit. H is
+// fixed-key AES in the tweakable Matyas-Meyer-Oseas mode of Guo, Kolesnikov,
+// Wang, Yang (IEEE S&P 2020): H(i, x) = pi(pi(x) ^ i) ^ pi(x), pi = AES-128 under
+// a fixed public key, tweakable circular correlation robust in the
+// ideal-permutation model; the tweak i counts every OT of the ordered pair, so
+// it never repeats. (SHA-256 or SHAKE would be as good but 5-10x slower per OT;
+// AES-NI makes this about 40 ns per hash here, BenchmarkTCCR.)
 //
 // # AND triples
 //
@@ -55,21 +68,27 @@
 //
 // # daBits
 //
-// Party i draws a private bit r_i; b = r_0 ^ ... ^ r_{N-1}. Start from the
-// additive sharing z = r_0 (party 0 holds r_0, the others 0) and fold
-// z <- z ^ r_j = z + r_j - 2 z r_j for j = 1..N-1, where z is additively shared
-// and r_j is private to j. z r_j = sum_k z_k r_j: party j computes z_j r_j
-// itself, and for every k != j one correlated OT of 64-bit strings (Gilboa's
-// multiplication of a value by a bit) shares z_k r_j: k is the OT sender, j the
-// receiver choosing with r_j; k sends e = z_k + x0 - x1 and keeps -x0, j keeps
-// x_{r_j} + r_j e (for r_j = 0: x0; for r_j = 1: x1 + e = z_k + x0). The u
-// matrices go out first (choices are known from the start); step j's
-// corrections from k need only k's current share, so the fold costs N-1
-// sequential correction steps, and party 0 is never a receiver:
-// (N-1)^2 OTs per daBit. The binary share is the low bit of the additive share
-// (the low bit of a sum is the XOR of the low bits and the sum is b in {0, 1});
-// since non-receivers only add 2*x0, the low bit of party i's share is exactly
-// r_i, a valid XOR sharing of b.
+// Party i draws a private bit r_i; b = r_0 ^ ... ^ r_{N-1}. In each batch
+// the parties take the positions of an order L_0..L_{N-1}, rotated by one
+// party per batch (all parties count the batches alike). Start from the
+// additive sharing z = r_{L_0} (L_0 holds it, the others 0) and fold
+// z <- z ^ r_j = z + r_j - 2 z r_j for j = L_1..L_{N-1}, where z is additively
+// shared and r_j is private to j. At j = L_t only L_0..L_{t-1} hold nonzero
+// shares of z (j's own share is still 0), and z r_j = sum_k z_k r_j: for every
+// k ahead of j one correlated OT of 64-bit strings (Gilboa's multiplication of
+// a value by a bit) shares z_k r_j: k is the OT sender, j the receiver choosing
+// with r_j; k sends e = z_k + x0 - x1 and keeps -x0, j keeps x_{r_j} + r_j e
+// (for r_j = 0: x0; for r_j = 1: x1 + e = z_k + x0). The u matrices go out
+// first (choices are known from the start); step t's corrections from k need
+// only k's current share, so the fold costs N-1 sequential correction steps and
+// N(N-1)/2 OTs per daBit (a fixed order with every party as a sender at every
+// step cost (N-1)^2, and the first party sent 40% of the others' bytes at
+// N = 3; the rotation balances the roles over batches). The binary share is
+// the low bit of the additive share (the low bit of a sum is the XOR of the
+// low bits and the sum is b in {0, 1}); senders only add 2*x0 and the receiver
+// sets its share to r_j - 2*prod, so the low bit of party i's share is exactly
+// r_i, a valid XOR sharing of b. Which party is where in the order is public
+// and independent of every secret, so the rotation reveals nothing.
 //
 // # Truncation pairs
 //
@@ -85,8 +104,17 @@
 //     is under a key derived from [a](B - A) or [a]B, which the receiver cannot
 //     compute (CDH in the random-oracle model). So the extension receiver learns
 //     nothing of Delta and the extension sender gets exactly one seed per column.
-//   - u_l = G(k0_l) ^ G(k1_l) ^ r: the sender knows only k_{s_l}, and the other
-//     key's AES-CTR stream is a one-time pad on the choices r.
+//   - Trees: the base-OT messages are XORs of GGM nodes; the sender gets one of
+//     each pair (simot hides which from j) and with them every leaf but
+//     G_{Delta_b}, which is a PRG output of a node on the path it never sees
+//     (GGM puncturing, pseudorandom given the co-path).
+//   - u_b = r ^ XOR_x G_x: G_{Delta_b}'s AES-CTR stream, unknown to the sender,
+//     is a one-time pad on the choices r (TestSoftSpokenMessageHidesChoices).
+//     The receiver learns nothing of Delta: it sends, never receives, in the
+//     extension. Delta = NOT s is uniform over 128 bits (s is), so the
+//     correlation robustness argument of IKNP carries over unchanged; with one
+//     bit per block the semi-honest SoftSpoken security loss does not apply
+//     (that is the malicious consistency check's).
 //   - Corrections e (AND: one bit; daBit: 64 bits): padded by x_{1-c} =
 //     H(i, t_i ^ s), which the receiver (knowing t_i, not s) cannot tell from
 //     random by the correlation robustness of H. The receiver learns its output
@@ -113,33 +141,43 @@
 // # Costs (N parties, bytes sent per party)
 //
 //   - Setup: 128 base OTs each way per pair, 3 flights: 19.5 kB per peer.
-//   - AND triples: (N-1)*129 bits per triple bit (a 128-bit u row to each peer
+//   - AND triples: (N-1)*33 bits per triple bit (a 32-bit u row to each peer
 //     plus a correction bit), 2 flights.
-//   - daBits: 24*(N-1)^2/N bytes per daBit on average (16-byte u row and 8-byte
-//     correction per OT; party 0 sends only corrections), 1 + (N-1) flights.
+//   - daBits: 6*(N-1) bytes per daBit on average (N(N-1)/2 OTs of a 4-byte u
+//     row and an 8-byte correction each), balanced over batches by the
+//     rotation, 1 + (N-1) flights.
 //   - Truncation pairs: 64 daBits per element.
 //
 // Measured on this project's 2-core machine, 3 parties in one process over
-// network.Memory (bench_test.go; wall time is all 3 parties sharing the 2
-// cores, CPU is the process CPU divided by 3):
+// network.Memory (bench_test.go; CPU is the process CPU divided by 3; wall time
+// is noisy on the shared machine), IKNP with a fixed daBit order before, this
+// package now:
 //
-//	Setup                        ~0.12 s wall,            39 kB per party
-//	1,000,000 AND triple bits    ~0.6 s wall, ~0.40 s CPU per party, 32.25 MB per party
-//	100,000 daBits               ~0.05 s wall, ~0.03 s CPU per party,  3.2 MB per party
-//	10,000 truncation pairs      ~0.3 s wall, ~0.18 s CPU per party, 20.5 MB per party
+//	                             before                    now
+//	1,000,000 AND triple bits    ~0.40 s CPU, 32.25 MB      ~0.45 s CPU,  8.25 MB per party
+//	100,000 daBits               ~0.03 s CPU,  3.2 MB       ~0.025 s CPU, 1.2 MB per party
+//	10,000 truncation pairs      ~0.18 s CPU, 20.5 MB       ~0.155 s CPU, 7.7 MB per party
+//	                             (busiest party 25.6 MB)    (busiest 8.3 MB)
 //
 // # What is left
 //
-//   - Communication is IKNP's 128 bits per OT. Silent OT (Ferret, SoftSpoken
-//     with k = 4..8) would cut it 4-30x; SoftSpoken is the smallest step from
-//     here.
-//   - Truncation pairs spend 64 daBits per element; the f low bits need no
-//     binary share, and an edaBit-style construction (Escudero et al. 2020)
-//     would be cheaper.
-//   - daBits cost (N-1)^2 OTs and N flights; a tree fold would cut the flights
-//     to log2 N.
+//   - Communication is 32 bits per OT (SoftSpoken k = 4). k = 8 would halve the
+//     u rows again for 8x the leaf expansions (16 blocks of 256 leaves): the
+//     8-byte daBit corrections then dominate, so it would save ~17% of the
+//     truncation bytes for ~4x the CPU; silent OT (Ferret) would remove u.
+//   - Truncation pairs spend 64 daBits per element. An edaBit construction
+//     (Escudero et al., CRYPTO 2020) does not pay here: with semi-honest OT an
+//     AND gate costs an OT per ordered pair, like a daBit's fold step, and the
+//     binary adder of N private 64-bit inputs needs (N-1)*64 or more AND gates
+//     plus the daBits that convert its carries; edaBits win where daBits need
+//     malicious checks. Fewer random bits do not work either: the values
+//     truncated take up to 62 bits (the headroom bound), so only a uniform
+//     64-bit R masks them.
+//   - daBits cost N flights; a tree fold would cut the flights to log2 N (at
+//     the cost of full products of shared values, more OTs).
 //   - Peers are served one after the other within a party; per-peer
 //     goroutines would use more cores on a real deployment.
-//   - Base OTs are redone per session (no persisted extension state).
+//   - Base OTs are made once per pair per session (no persisted extension
+//     state across sessions).
 //   - Malicious security (KOS15 check, MAC'd triples) is out of scope.
 package ot

@@ -88,20 +88,24 @@ func rows(cols [][]uint64, w int) []uint64 {
 	return out
 }
 
-// extSender is this party's end of the IKNP extension in which it is the OT
-// sender towards one peer: its correlation Delta = s and the base-OT seeds
-// k_{s_j} it chose with the bits of s.
+// extSender is this party's end of the extension in which it is the OT sender
+// towards one peer: its base-OT choices s, the chosen seeds (level sums of the
+// peer's GGM trees) and the leaves it rebuilt from them; its correlation is
+// Delta = NOT s (softspoken.go).
 type extSender struct {
 	s0, s1 uint64
 	seeds  [kappa]sharing.Seed
+	leaves [ssBlocks][ssLeaves]sharing.Seed
 	batch  uint64 // batches extended so far: PRG stream index
 	tweak  uint64 // OTs extended so far: hash tweak
 }
 
 // extReceiver is this party's end of the extension in which it is the OT
-// receiver from one peer: both base-OT seeds of every column.
+// receiver from one peer: both base-OT messages of every column and all the
+// leaves of its GGM trees.
 type extReceiver struct {
 	k0, k1 [kappa]sharing.Seed
+	leaves [ssBlocks][ssLeaves]sharing.Seed
 	batch  uint64
 	tweak  uint64
 }
@@ -127,25 +131,13 @@ func put(out []uint64, mode, i int, h uint64) {
 	out[i] = h
 }
 
-// extend runs the receiver's half of one IKNP batch of 64*len(choices) random
-// OTs with the given (packed) choice bits. It returns the message u for the
-// sender (kappa columns of w words, column-major) and x_c for every OT.
+// extend runs the receiver's half of one batch of 64*len(choices) random OTs
+// with the given (packed) choice bits. It returns the message u for the sender
+// (uWords(w) words) and x_c for every OT.
 func (r *extReceiver) extend(h tccr, choices []uint64, mode int) (u, xc []uint64) {
 	w := len(choices)
-	cols := make([][]uint64, kappa)
-	u = make([]uint64, kappa*w)
-	g := make([]uint64, w)
-	for j := 0; j < kappa; j++ {
-		t := make([]uint64, w)
-		sharing.NewPRG(r.k0[j], r.batch).Fill(t)
-		sharing.NewPRG(r.k1[j], r.batch).Fill(g)
-		uj := u[j*w : (j+1)*w]
-		for b := range uj {
-			uj[b] = t[b] ^ g[b] ^ choices[b]
-		}
-		cols[j] = t
-	}
-	t := rows(cols, w)
+	u = make([]uint64, uWords(w))
+	t := rows(r.ssColumns(choices, u), w)
 	xc = make([]uint64, outLen(mode, w))
 	h.hashRows(r.tweak, t, 0, 0, mode, xc)
 	r.batch++
@@ -153,30 +145,14 @@ func (r *extReceiver) extend(h tccr, choices []uint64, mode int) (u, xc []uint64
 	return u, xc
 }
 
-// extend runs the sender's half of one IKNP batch: from the receiver's u
-// (kappa*w words) it returns both random messages x0, x1 of every OT.
+// extend runs the sender's half of one batch: from the receiver's u
+// (uWords(w) words) it returns both random messages x0, x1 of every OT.
 func (s *extSender) extend(h tccr, u []uint64, w int, mode int) (x0, x1 []uint64) {
-	cols := make([][]uint64, kappa)
-	for j := 0; j < kappa; j++ {
-		q := make([]uint64, w)
-		sharing.NewPRG(s.seeds[j], s.batch).Fill(q)
-		bit := s.s0 >> uint(j)
-		if j >= 64 {
-			bit = s.s1 >> uint(j-64)
-		}
-		if bit&1 == 1 {
-			uj := u[j*w : (j+1)*w]
-			for b := range q {
-				q[b] ^= uj[b]
-			}
-		}
-		cols[j] = q
-	}
-	q := rows(cols, w)
+	q := rows(s.ssColumns(u, w), w)
 	x0 = make([]uint64, outLen(mode, w))
 	x1 = make([]uint64, outLen(mode, w))
 	h.hashRows(s.tweak, q, 0, 0, mode, x0)
-	h.hashRows(s.tweak, q, s.s0, s.s1, mode, x1)
+	h.hashRows(s.tweak, q, ^s.s0, ^s.s1, mode, x1)
 	s.batch++
 	s.tweak += uint64(64 * w)
 	return x0, x1

@@ -49,6 +49,8 @@ type Party struct {
 	recv   []*extReceiver // recv[p]: this party is the OT receiver from peer p
 	secret sharing.Seed   // this party's private randomness (a_i, b_i, r_i)
 	stream uint64
+	// daBitBatches counts the daBit batches made: it rotates their fold order.
+	daBitBatches uint64
 }
 
 var _ protocol.Source = (*Party)(nil)

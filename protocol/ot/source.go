@@ -25,9 +25,10 @@ func (p *Party) lock(ctx context.Context) error {
 }
 
 // Kinds are the kinds of material the OT source makes: binary material and
-// truncation pairs, built from random bits. Arithmetic material comes from
-// protocol/he.
-var Kinds = []protocol.Kind{protocol.KindAnd, protocol.KindDaBit, protocol.KindTrunc}
+// truncation pairs, built from random bits, and element-wise products (Gilboa),
+// which HE coefficient packing serves poorly. Matrix products and masks come
+// from protocol/he.
+var Kinds = []protocol.Kind{protocol.KindAnd, protocol.KindDaBit, protocol.KindTrunc, protocol.KindElementwise, protocol.KindSquare}
 
 // Fetch implements protocol.Source for the kinds in Kinds.
 func (p *Party) Fetch(ctx context.Context, req protocol.Request) (protocol.Material, error) {
@@ -49,6 +50,10 @@ func (p *Party) Fetch(ctx context.Context, req protocol.Request) (protocol.Mater
 		if t, err = p.truncPair(ctx, req.Shape, req.Bits); err == nil {
 			parts = []sharing.Tensor{t.R, t.RShifted, t.RMSB}
 		}
+	case protocol.KindElementwise:
+		return p.elementwiseTriple(ctx, req.Shape)
+	case protocol.KindSquare:
+		return p.squarePair(ctx, req.Shape)
 	default:
 		err = fmt.Errorf("ot: %s: %w", req.Kind, protocol.ErrUnservedKind)
 	}
@@ -109,7 +114,7 @@ func (p *Party) andBatch(ctx context.Context, w int) (a, b, c []uint64, err erro
 			continue
 		}
 		batch := p.send[q].batch
-		u, err := p.recvWords(ctx, q, tagU, batch, kappa*w, "AND extension matrix")
+		u, err := p.recvWords(ctx, q, tagU, batch, uWords(w), "AND extension matrix")
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -175,48 +180,46 @@ func (p *Party) daBits(ctx context.Context, n int) ([]uint64, error) {
 }
 
 // daBitBatch returns this party's additive shares of n random bits
-// b = r_0 ^ ... ^ r_{N-1}, r_i private to party i. It folds
-// z <- z + r_j - 2 z r_j for j = 1..N-1, starting from z = r_0 (held by party
-// 0). The product z r_j is shared with one correlated OT of 64-bit strings per
-// pair (k sender with correlation z_k, j receiver with choice r_j) and z_j r_j
-// locally. The low bit of party i's share is r_i.
+// b = r_0 ^ ... ^ r_{N-1}, r_i private to party i. The parties take the
+// positions of a rotating order (see foldOrder); with L_t the party at position
+// t, it folds z <- z + r_{L_t} - 2 z r_{L_t} for t = 1..N-1, starting from
+// z = r_{L_0} held by L_0 alone. At step t only L_0..L_{t-1} hold nonzero
+// shares of z, so the product z r_{L_t} costs one correlated OT of 64-bit
+// strings from each of them (sender with correlation z_k, L_t receiver with
+// choice r_{L_t}): N(N-1)/2 OTs per bit. The low bit of party i's share is r_i.
 func (p *Party) daBitBatch(ctx context.Context, n int) ([]uint64, error) {
 	w := (n + 63) / 64
 	r := p.private(w)
 	bit := func(k int) uint64 { return (r[k>>6] >> uint(k&63)) & 1 }
+	order, pos := p.foldOrder()
+	me := pos[p.self]
+	// Receiver role: one extension with every party ahead in the order.
 	xc := make([][]uint64, p.n)
 	recvBatch := make([]uint64, p.n)
-	if p.self > 0 {
-		for q := range p.n {
-			if q == p.self {
-				continue
-			}
-			recvBatch[q] = p.recv[q].batch
-			var u []uint64
-			u, xc[q] = p.recv[q].extend(p.h, r, outWords)
-			if err := p.sendWords(ctx, q, tagU, recvBatch[q], u, "daBit extension matrix"); err != nil {
-				return nil, err
-			}
+	for _, q := range order[:me] {
+		recvBatch[q] = p.recv[q].batch
+		var u []uint64
+		u, xc[q] = p.recv[q].extend(p.h, r, outWords)
+		if err := p.sendWords(ctx, q, tagU, recvBatch[q], u, "daBit extension matrix"); err != nil {
+			return nil, err
 		}
 	}
 	us := make([][]uint64, p.n)
-	for q := 1; q < p.n; q++ {
-		if q == p.self {
-			continue
-		}
-		u, err := p.recvWords(ctx, q, tagU, p.send[q].batch, kappa*w, "daBit extension matrix")
+	for _, q := range order[me+1:] {
+		u, err := p.recvWords(ctx, q, tagU, p.send[q].batch, uWords(w), "daBit extension matrix")
 		if err != nil {
 			return nil, err
 		}
 		us[q] = u
 	}
 	z := make([]uint64, n)
-	if p.self == 0 {
+	if me == 0 {
 		for k := range z {
 			z[k] = bit(k)
 		}
 	}
-	for j := 1; j < p.n; j++ {
+	for t := max(me, 1); t < p.n; t++ {
+		j := order[t]
 		if j != p.self {
 			// Sender towards j: correlation z.
 			batch := p.send[j].batch
@@ -232,15 +235,10 @@ func (p *Party) daBitBatch(ctx context.Context, n int) ([]uint64, error) {
 			}
 			continue
 		}
-		// Receiver at our own step: prod = shares of z*r_self.
+		// Receiver at our own step (our share of z is still 0): prod = shares
+		// of z*r_self from every party ahead.
 		prod := make([]uint64, n)
-		for k := range prod {
-			prod[k] = z[k] * bit(k)
-		}
-		for q := range p.n {
-			if q == p.self {
-				continue
-			}
+		for _, q := range order[:me] {
 			e, err := p.recvWords(ctx, q, tagE, recvBatch[q], n, "daBit correction")
 			if err != nil {
 				return nil, err
@@ -250,10 +248,26 @@ func (p *Party) daBitBatch(ctx context.Context, n int) ([]uint64, error) {
 			}
 		}
 		for k := range z {
-			z[k] += bit(k) - 2*prod[k]
+			z[k] = bit(k) - 2*prod[k]
 		}
 	}
 	return z, nil
+}
+
+// foldOrder returns the order of the parties in the next daBit batch and each
+// party's position in it: a rotation by the batches made so far, so that every
+// party is first (only sending corrections) and last (a receiver from all) in
+// turn and the traffic is balanced. All parties make the same batches in the
+// same order, so they agree on it.
+func (p *Party) foldOrder() (order, pos []int) {
+	rot := int(p.daBitBatches % uint64(p.n))
+	p.daBitBatches++
+	order, pos = make([]int, p.n), make([]int, p.n)
+	for t := range order {
+		order[t] = (rot + t) % p.n
+		pos[order[t]] = t
+	}
+	return order, pos
 }
 
 // truncPair makes truncation material: R = sum_j 2^j b_j from 64 daBits per

@@ -1,0 +1,214 @@
+package ot
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// Element-wise triples and square pairs over Z_2^64 by Gilboa's product from
+// correlated OT: for a cross term a_i * b_j (i != j), j chooses with the 64 bits
+// of b_j, and the OT of bit k carries the correlation a_i * 2^k, which needs
+// only its 64-k low bits on the wire (doc.go, "Products").
+
+// maxProductElems bounds a batch: 64 OTs per element, so a u message of
+// 32 words per element (4 MiB) and corrections of 32.5 words per element.
+const maxProductElems = 1 << 14
+
+// correctionBits is the packed length of one element's corrections: bit k's
+// correction has 64-k bits.
+const correctionBits = 64 * 65 / 2
+
+// correctionWords is the length of a batch's corrections, packed end to end.
+func correctionWords(w int) int { return (correctionBits*w + 63) / 64 }
+
+// elementwiseTriple makes this party's shares of A, B and C = A ⊙ B.
+func (p *Party) elementwiseTriple(ctx context.Context, shape []int) (protocol.Material, error) {
+	size, err := productSize(shape)
+	if err != nil {
+		return protocol.Material{}, err
+	}
+	if err := p.lock(ctx); err != nil {
+		return protocol.Material{}, err
+	}
+	defer p.mu.Unlock()
+	a, b := p.private(size), p.private(size)
+	c, err := p.products(ctx, a, b, false)
+	if err != nil {
+		return protocol.Material{}, fmt.Errorf("ot: element-wise triples: %w", err)
+	}
+	return protocol.Material{Parts: []sharing.Tensor{tensor(a, shape), tensor(b, shape), tensor(c, shape)}}, nil
+}
+
+// squarePair makes this party's shares of A and A ⊙ A: A^2 = sum_i a_i^2 +
+// 2 sum_{i<j} a_i a_j, so only the pairs with the sender first are run, with
+// the correlation doubled.
+func (p *Party) squarePair(ctx context.Context, shape []int) (protocol.Material, error) {
+	size, err := productSize(shape)
+	if err != nil {
+		return protocol.Material{}, err
+	}
+	if err := p.lock(ctx); err != nil {
+		return protocol.Material{}, err
+	}
+	defer p.mu.Unlock()
+	a := p.private(size)
+	c, err := p.products(ctx, a, a, true)
+	if err != nil {
+		return protocol.Material{}, fmt.Errorf("ot: square pairs: %w", err)
+	}
+	return protocol.Material{Parts: []sharing.Tensor{tensor(a, shape), tensor(c, shape)}}, nil
+}
+
+func productSize(shape []int) (int, error) {
+	size := 1
+	for _, d := range shape {
+		if d < 0 || d > protocol.MaxMessageElements || size*d > protocol.MaxMessageElements {
+			return 0, fmt.Errorf("ot: product material of shape %v is out of range", shape)
+		}
+		size *= d
+	}
+	return size, nil
+}
+
+func tensor(data []uint64, shape []int) sharing.Tensor {
+	t, err := sharing.FromData(data, shape...)
+	if err != nil {
+		panic(err) // unreachable: sizes come from the shape
+	}
+	return t
+}
+
+// products returns this party's share of sum_i a_i ⊙ sum_j b_j, in batches.
+// With square set (a = b), only pairs with sender < receiver run, doubled.
+func (p *Party) products(ctx context.Context, a, b []uint64, square bool) ([]uint64, error) {
+	c := make([]uint64, len(a))
+	for done := 0; done < len(a); {
+		m := min(maxProductElems, len(a)-done)
+		if err := p.productBatch(ctx, a[done:done+m], b[done:done+m], c[done:done+m], square); err != nil {
+			return nil, err
+		}
+		done += m
+	}
+	return c, nil
+}
+
+// runs reports whether the OTs with sender s and receiver r run.
+func runs(s, r int, square bool) bool { return s != r && (!square || s < r) }
+
+// productBatch adds this party's share of the batch's products to c: its own
+// a_i b_i, then for every ordered pair that runs, the Gilboa shares.
+func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool) error {
+	w := len(a)
+	mult := uint64(1)
+	if square {
+		mult = 2
+	}
+	for e := range c {
+		c[e] = a[e] * b[e]
+	}
+	xc := make([][]uint64, p.n)
+	recvBatch := make([]uint64, p.n)
+	// Receiver role: the choices are the bits of b, 64 OTs per element.
+	for q := range p.n {
+		if !runs(q, p.self, square) {
+			continue
+		}
+		recvBatch[q] = p.recv[q].batch
+		var u []uint64
+		u, xc[q] = p.recv[q].extend(p.h, b, outWords)
+		if err := p.sendWords(ctx, q, tagU, recvBatch[q], u, "product extension matrix"); err != nil {
+			return err
+		}
+	}
+	// Sender role: correlation mult * a * 2^k for the OT of bit k.
+	for q := range p.n {
+		if !runs(p.self, q, square) {
+			continue
+		}
+		batch := p.send[q].batch
+		u, err := p.recvWords(ctx, q, tagU, batch, uWords(w), "product extension matrix")
+		if err != nil {
+			return err
+		}
+		x0, x1 := p.send[q].extend(p.h, u, w, outWords)
+		corr := make([]uint64, correctionWords(w))
+		pk := packer{out: corr}
+		for e := range w {
+			z := mult * a[e]
+			for k := range 64 {
+				o := 64*e + k
+				pk.put(z+x0[o]-x1[o], 64-k)
+				c[e] -= x0[o] << uint(k)
+			}
+		}
+		if err := p.sendWords(ctx, q, tagE, batch, corr, "product correction"); err != nil {
+			return err
+		}
+	}
+	// Receiver role: x_c + c * e' for every bit, scaled by 2^k.
+	for q := range p.n {
+		if !runs(q, p.self, square) {
+			continue
+		}
+		corr, err := p.recvWords(ctx, q, tagE, recvBatch[q], correctionWords(w), "product correction")
+		if err != nil {
+			return err
+		}
+		un := unpacker{in: corr}
+		for e := range w {
+			for k := range 64 {
+				o := 64*e + k
+				v := xc[q][o]
+				if b[e]>>uint(k)&1 == 1 {
+					v += un.get(64 - k)
+				} else {
+					un.skip(64 - k)
+				}
+				c[e] += v << uint(k)
+			}
+		}
+	}
+	return nil
+}
+
+// packer writes values of given bit lengths one after the other.
+type packer struct {
+	out []uint64
+	pos int // bits written
+}
+
+func (pk *packer) put(v uint64, bits int) {
+	if bits < 64 {
+		v &= 1<<uint(bits) - 1
+	}
+	word, off := pk.pos>>6, pk.pos&63
+	pk.out[word] |= v << uint(off)
+	if off+bits > 64 {
+		pk.out[word+1] |= v >> uint(64-off)
+	}
+	pk.pos += bits
+}
+
+// unpacker reads what a packer wrote.
+type unpacker struct {
+	in  []uint64
+	pos int
+}
+
+func (un *unpacker) get(bits int) uint64 {
+	word, off := un.pos>>6, un.pos&63
+	v := un.in[word] >> uint(off)
+	if off+bits > 64 {
+		v |= un.in[word+1] << uint(64-off)
+	}
+	un.pos += bits
+	if bits < 64 {
+		v &= 1<<uint(bits) - 1
+	}
+	return v
+}
+
+func (un *unpacker) skip(bits int) { un.pos += bits }
