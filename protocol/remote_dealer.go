@@ -180,55 +180,154 @@ func RemoteDealerSource(ctx context.Context, tr Transport, parties int) (Source,
 
 // RemoteDealerSourceAt is RemoteDealerSource for a session that starts at request
 // start (a run resumed from a checkpoint); the dealer must accept resumed sessions.
+// Party N-1 asks for one request at a time, when the computation makes it: one
+// round trip to the dealer per request.
 func RemoteDealerSourceAt(ctx context.Context, tr Transport, parties int, start uint64) (Source, func(context.Context) error, error) {
-	self, dealer := tr.Self(), parties
-	noop := func(context.Context) error { return nil }
-	if tr.Parties() != parties+1 || self >= parties {
-		return nil, nil, fmt.Errorf("protocol: remote dealer: member %d of %d is not a computing party of %d", self, tr.Parties(), parties)
+	seeded, err := remoteSeeded(ctx, tr, parties, start)
+	if seeded != nil || err != nil {
+		return seeded, noEnd, err
 	}
-	if self < parties-1 {
-		msg, err := tr.Recv(ctx, dealer)
-		if err != nil {
-			return nil, nil, fmt.Errorf("protocol: waiting for the dealer's seed: %w", err)
-		}
-		if len(msg) != sharing.SeedSize {
-			return nil, nil, fmt.Errorf("protocol: the dealer sent a seed of %d bytes, want %d", len(msg), sharing.SeedSize)
-		}
-		var seed sharing.Seed
-		copy(seed[:], msg)
-		return newSeededSource(seed, start), noop, nil
-	}
+	dealer := parties
 	src := &materialSource{requester{next: start, start: start, fetch: func(ctx context.Context, k uint64, req Request) ([]sharing.Tensor, error) {
 		if err := tr.Send(ctx, dealer, encodeRequest(k, req)); err != nil {
 			return nil, fmt.Errorf("asking the dealer: %w", err)
 		}
-		msg, err := tr.Recv(ctx, dealer)
-		if err != nil {
-			return nil, fmt.Errorf("waiting for the dealer: %w", err)
-		}
-		shapes := req.shapes()
-		total := 0
-		for _, s := range shapes {
-			total += sharing.Size(s)
-		}
-		words, err := decodeMessage(msg, dealer, k, opMaterial, total)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]sharing.Tensor, len(shapes))
-		off := 0
-		for i, s := range shapes {
-			size := sharing.Size(s)
-			out[i] = sharing.Tensor{Shape: s, Data: words[off : off+size : off+size]}
-			off += size
-		}
-		return out, nil
+		return receiveMaterial(ctx, tr, dealer, k, req)
 	}}}
-	end := func(ctx context.Context) error {
+	return src, endSession(tr, dealer), nil
+}
+
+func noEnd(context.Context) error { return nil }
+
+// remoteSeeded is the source of parties 0..N-2 (nil for party N-1): the seed the
+// dealer sends once, expanded locally.
+func remoteSeeded(ctx context.Context, tr Transport, parties int, start uint64) (Source, error) {
+	self, dealer := tr.Self(), parties
+	if tr.Parties() != parties+1 || self < 0 || self >= parties {
+		return nil, fmt.Errorf("protocol: remote dealer: member %d of %d is not a computing party of %d", self, tr.Parties(), parties)
+	}
+	if self == parties-1 {
+		return nil, nil
+	}
+	msg, err := tr.Recv(ctx, dealer)
+	if err != nil {
+		return nil, fmt.Errorf("protocol: waiting for the dealer's seed: %w", err)
+	}
+	if len(msg) != sharing.SeedSize {
+		return nil, fmt.Errorf("protocol: the dealer sent a seed of %d bytes, want %d", len(msg), sharing.SeedSize)
+	}
+	var seed sharing.Seed
+	copy(seed[:], msg)
+	return newSeededSource(seed, start), nil
+}
+
+// receiveMaterial waits for the dealer's answer to request k (flat) and checks
+// its round, operation and length before using it.
+func receiveMaterial(ctx context.Context, tr Transport, dealer int, k uint64, req Request) ([]sharing.Tensor, error) {
+	msg, err := tr.Recv(ctx, dealer)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the dealer: %w", err)
+	}
+	shapes := req.shapes()
+	words, err := decodeMessage(msg, dealer, k, opMaterial, answerWords(req))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sharing.Tensor, len(shapes))
+	off := 0
+	for i, s := range shapes {
+		size := sharing.Size(s)
+		out[i] = sharing.Tensor{Shape: s, Data: words[off : off+size : off+size]}
+		off += size
+	}
+	return out, nil
+}
+
+// answerWords is the size, in words, of the dealer's answer to a request.
+func answerWords(req Request) int {
+	total := 0
+	for _, s := range req.shapes() {
+		total += sharing.Size(s)
+	}
+	return total
+}
+
+// endSession is party N-1's end of the dealer's session: an empty message.
+func endSession(tr Transport, dealer int) func(context.Context) error {
+	return func(ctx context.Context) error {
 		if err := tr.Send(ctx, dealer, nil); err != nil {
 			return errors.Join(errors.New("protocol: ending the dealer session"), err)
 		}
 		return nil
 	}
-	return src, end, nil
+}
+
+// DealerWindow bounds how far ahead of the computation party N-1 asks the dealer:
+// the requests asked for and not yet received, and the material they make. One
+// request is always asked for, whatever its size.
+type DealerWindow struct {
+	Requests int
+	Bytes    int64
+}
+
+// RemoteDealerSourceAhead is RemoteDealerSourceAt for a computation whose requests
+// were recorded in plan (mask IDs are plan indices, as a Recorder makes them):
+// party N-1 sends the plan's requests, from start on, without waiting for the
+// answers, as far ahead as window allows. The round trips to the dealer then
+// overlap one another, and under a Pipeline the online phase too, instead of
+// costing one each. The dealer's side is ServeDealer unchanged: it answers the
+// requests in order. Every request made of the source must be the plan's next.
+func RemoteDealerSourceAhead(ctx context.Context, tr Transport, parties int, plan *Plan, start uint64, window DealerWindow) (Source, func(context.Context) error, error) {
+	if window.Requests < 1 || window.Bytes < 1 {
+		return nil, nil, fmt.Errorf("protocol: remote dealer: window of %d requests and %d bytes", window.Requests, window.Bytes)
+	}
+	if start > uint64(plan.Len()) {
+		return nil, nil, fmt.Errorf("protocol: remote dealer: starting at request %d of a plan of %d", start, plan.Len())
+	}
+	seeded, err := remoteSeeded(ctx, tr, parties, start)
+	if seeded != nil || err != nil {
+		return seeded, noEnd, err
+	}
+	s := &dealerStream{tr: tr, dealer: parties, plan: plan, window: window, asked: start}
+	return &materialSource{requester{next: start, start: start, fetch: s.fetch}}, endSession(tr, parties), nil
+}
+
+// dealerStream is party N-1's stream of requests to the dealer, ahead of the
+// answers it has received.
+type dealerStream struct {
+	tr      Transport
+	dealer  int
+	plan    *Plan
+	window  DealerWindow
+	asked   uint64 // the next plan entry to ask for
+	pending int64  // bytes of the answers asked for and not yet received
+}
+
+// fetch asks for the plan's next requests as far as the window allows (request
+// k at least), then receives the answer to request k.
+func (s *dealerStream) fetch(ctx context.Context, k uint64, req Request) ([]sharing.Tensor, error) {
+	if k >= uint64(s.plan.Len()) {
+		return nil, fmt.Errorf("asking the dealer: %w", errPlanExhausted)
+	}
+	if want := s.plan.entries[k].flat(); !want.Equal(req) {
+		return nil, fmt.Errorf("asking the dealer ahead: the computation made %s where the recorded plan has %s", req, want)
+	}
+	for s.asked < uint64(s.plan.Len()) {
+		next := s.plan.entries[s.asked].flat()
+		size := 8 * int64(answerWords(next))
+		if s.asked > k && (s.asked-k >= uint64(s.window.Requests) || s.pending+size > s.window.Bytes) {
+			break
+		}
+		if err := s.tr.Send(ctx, s.dealer, encodeRequest(s.asked, next)); err != nil {
+			return nil, fmt.Errorf("asking the dealer for request %d: %w", s.asked, err)
+		}
+		s.pending += size
+		s.asked++
+	}
+	out, err := receiveMaterial(ctx, s.tr, s.dealer, k, req)
+	if err != nil {
+		return nil, err
+	}
+	s.pending -= 8 * int64(answerWords(req))
+	return out, nil
 }

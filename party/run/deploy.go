@@ -107,16 +107,11 @@ type deployedParty struct {
 // agree on the experiment), builds the node, trains and writes the results.
 func (p deployedParty) run(ctx context.Context) (*report.Results, error) {
 	cfg, self := p.cfg, p.nc.Party
-	l := links{online: p.tr}
-	dealerFree := cfg.Preprocessing == experiment.PrepHE
-	if dealerFree {
-		ls, closeMuxes, err := muxedLinks([]transport{p.tr})
-		if err != nil {
-			return nil, err
-		}
-		defer closeMuxes()
-		l = ls[0]
+	l, closeLinks, err := nodeLinks(p.tr, cfg.Preprocessing == experiment.PrepHE)
+	if err != nil {
+		return nil, err
 	}
+	defer closeLinks()
 	var members []string
 	for _, peer := range p.nc.Parties {
 		members = append(members, peer.ID)
@@ -138,10 +133,24 @@ func (p deployedParty) train(ctx context.Context, l links, lay experiment.Layout
 	cfg, self := p.cfg, p.nc.Party
 	dealerFree := cfg.Preprocessing == experiment.PrepHE
 	spec := nodeSpec{cfg: cfg, self: self, links: l, material: material{remote: !dealerFree, parties: cfg.Parties, rnd: p.opts.Randomness}, engine: engineConfig(cfg, p.opts.Randomness, self), start: ck.start()}
-	if dealerFree && cfg.PreprocessingMode != experiment.PrepOnDemand {
-		spec.plan = func(ctx context.Context) (*protocol.Plan, error) {
-			return RecordPlan(ctx, cfg, lay, p.own.Task, p.own.Classes, p.test)
+	record := func(ctx context.Context) (*protocol.Plan, error) {
+		return RecordPlan(ctx, cfg, lay, p.own.Task, p.own.Classes, p.test)
+	}
+	switch {
+	case cfg.PreprocessingMode == experiment.PrepOnDemand:
+	case dealerFree:
+		spec.plan = record
+	case self == cfg.Parties-1:
+		// Only the last party asks the dealer's node for material; with the
+		// plan it asks ahead, and its round trips leave the online phase.
+		start := time.Now()
+		plan, err := record(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("party %d: %w", self, err)
 		}
+		fmt.Fprintf(p.progress, "party %d: recorded the plan of %d preprocessing requests in %.2fs\n", self, plan.Len(), time.Since(start).Seconds())
+		spec.material.plan = plan
+		spec.plan = func(context.Context) (*protocol.Plan, error) { return plan, nil }
 	}
 	nd, err := buildNode(ctx, spec)
 	if err != nil {
@@ -233,7 +242,7 @@ func Dealer(ctx context.Context, nc *NodeConfig, opts NodeOptions) error {
 		if resume {
 			serve = append(serve, protocol.AcceptResumed())
 		}
-		if err := protocol.ServeDealer(ctx, tr, d, serve...); err != nil {
+		if err := serveDealerNode(ctx, tr, d, serve...); err != nil {
 			return struct{}{}, err
 		}
 		if opts.Progress != nil {

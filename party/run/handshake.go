@@ -37,7 +37,7 @@ func handshake(ctx context.Context, tr protocol.Transport, cfg *experiment.Confi
 }
 
 // ProtocolVersion is what deployed nodes compare in their handshake.
-const ProtocolVersion = "tessera/3" // 2: heartbeat and message-part frames; 3: checkpoint agreement
+const ProtocolVersion = "tessera/4" // 2: heartbeat and message-part frames; 3: checkpoint agreement; 4: the dealer node on a mux channel
 
 // maxConfigBytes bounds the experiment config a peer may send.
 const maxConfigBytes = 1 << 16

@@ -154,16 +154,12 @@ func checkOwnShare(cfg *experiment.Config, share *report.ModelFile, self int) er
 // predictWithPeers agrees on the experiment with the peers, builds the node and
 // runs the secure evaluation.
 func predictWithPeers(ctx context.Context, cfg *experiment.Config, self int, tr *network.Libp2pTransport, share *report.ModelFile, test *dataset.Dataset, opts NodeOptions) (*Prediction, error) {
-	l := links{online: tr}
 	dealerFree := cfg.Preprocessing == experiment.PrepHE
-	if dealerFree {
-		ls, closeMuxes, err := muxedLinks([]transport{tr})
-		if err != nil {
-			return nil, err
-		}
-		defer closeMuxes()
-		l = ls[0]
+	l, closeLinks, err := nodeLinks(tr, dealerFree)
+	if err != nil {
+		return nil, err
 	}
+	defer closeLinks()
 	e, err := publicEngine(l.online, cfg)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,8 @@ import (
 // preprocessing traffic never interleaves with the engine's.
 type links struct {
 	online transport
+	// dealer is the channel to the dealer's node, when it runs as one.
+	dealer protocol.Transport
 	he, ot protocol.Transport
 	// prep reports the preprocessing channels' traffic (nil with a dealer).
 	prep []protocol.StatsReporter
@@ -46,6 +48,49 @@ func muxedLinks(trs []transport) ([]links, func(), error) {
 			prep: []protocol.StatsReporter{m.Channel(1), m.Channel(2)}}
 	}
 	return out, closeMuxes, nil
+}
+
+// Channels of a deployment with a dealer's node: the dealer's traffic (party
+// N-1 asks ahead of the computation) has a channel of its own, so that it never
+// interleaves with the online engine's, nor counts in its rounds.
+const (
+	onlineChannel = iota
+	dealerChannel
+	dealerChannels // how many
+)
+
+// dealerLinks splits a party's transport into the online channel and the
+// channel to the dealer's node; the function closes the mux.
+func dealerLinks(tr transport) (links, func(), error) {
+	m, err := network.NewMux(tr, dealerChannels)
+	if err != nil {
+		return links{}, nil, err
+	}
+	return links{online: channelTransport{m.Channel(onlineChannel), tr}, dealer: m.Channel(dealerChannel)}, func() { m.Close() }, nil
+}
+
+// nodeLinks are a deployed party's links over its transport: online, HE and OT
+// channels without a dealer, online and dealer channels with one.
+func nodeLinks(tr transport, dealerFree bool) (links, func(), error) {
+	if !dealerFree {
+		return dealerLinks(tr)
+	}
+	ls, closeMuxes, err := muxedLinks([]transport{tr})
+	if err != nil {
+		return links{}, nil, err
+	}
+	return ls[0], closeMuxes, nil
+}
+
+// serveDealerNode plays the dealer's node over its transport: the dealer's
+// channel of it (see dealerLinks).
+func serveDealerNode(ctx context.Context, tr protocol.Transport, d *protocol.Dealer, opts ...protocol.ServeOption) error {
+	m, err := network.NewMux(tr, dealerChannels)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return protocol.ServeDealer(ctx, m.Channel(dealerChannel), d, opts...)
 }
 
 // channelTransport is a mux channel that closes its underlying transport, so a
@@ -131,13 +176,25 @@ func connectParties(ctx context.Context, cfg *experiment.Config, transportKind T
 			ps.close = func() { closeMuxes(); closeHosts() }
 			ps.dealerDone <- nil
 		} else {
+			var closers []func()
+			closeLinks := func() {
+				for _, c := range closers {
+					c()
+				}
+			}
 			for i := range ps.links {
-				ps.links[i].online = trs[i]
+				l, closeMux, err := dealerLinks(trs[i])
+				if err != nil {
+					closeLinks()
+					closeHosts()
+					return nil, err
+				}
+				ps.links[i], closers = l, append(closers, closeMux)
 			}
 			dctx, cancel := context.WithCancel(ctx)
 			// The parties agree whether they resume; the in-process dealer follows.
-			go func() { ps.dealerDone <- protocol.ServeDealer(dctx, lp[n], ps.dealer, protocol.AcceptResumed()) }()
-			ps.close = func() { cancel(); closeHosts() }
+			go func() { ps.dealerDone <- serveDealerNode(dctx, lp[n], ps.dealer, protocol.AcceptResumed()) }()
+			ps.close = func() { cancel(); closeLinks(); closeHosts() }
 			ps.remote = true
 		}
 	default:
