@@ -1,0 +1,230 @@
+package serve_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/nn"
+	"github.com/tessera-mpc/tessera/party/serve"
+	"github.com/tessera-mpc/tessera/party/serve/client"
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/he"
+	"github.com/tessera-mpc/tessera/sharing"
+	"gonum.org/v1/gonum/mat"
+)
+
+// testSpec is a small classifier: 30 features, ReLU hidden layer, 4 outputs.
+func testSpec(t *testing.T) nn.Spec {
+	t.Helper()
+	relu, err := nn.ActivationByName("relu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := nn.ActivationByName("identity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nn.Spec{Inputs: 30, Layers: []nn.Layer{{Units: 16, Activation: relu}, {Units: 4, Activation: id}}, Loss: nn.LossCrossEntropy}
+}
+
+// cluster is n serving parties in one process over in-memory networks, each
+// with an HTTPS server using a self-signed certificate.
+type cluster struct {
+	services []*serve.Service
+	servers  []*httptest.Server
+	fprint   []string
+	nets     [][]*network.Memory // [network][party]: online, keys, control, forward
+	params   nn.Params
+	spec     nn.Spec
+	done     []chan error
+	cancel   context.CancelFunc
+}
+
+func startCluster(t *testing.T, n int, tokens *serve.Tokens, mod func(*serve.Config)) *cluster {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &cluster{spec: testSpec(t), cancel: cancel}
+	c.params = nn.InitParams(c.spec, sharing.Seed{7})
+	for range 4 {
+		net, err := network.NewMemoryNetwork(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.nets = append(c.nets, net)
+	}
+	dealer, err := protocol.NewDealer(n, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgs := make([]serve.Config, n)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { cfgs[i], errs[i] = partyConfig(ctx, c, dealer, i, n) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if mod != nil {
+			mod(&cfgs[i])
+		}
+		s, err := serve.New(cfgs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.services = append(c.services, s)
+		c.startHTTP(t, s, tokens)
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		c.done = append(c.done, done)
+	}
+	t.Cleanup(c.stop)
+	return c
+}
+
+func partyConfig(ctx context.Context, c *cluster, dealer *protocol.Dealer, i, n int) (serve.Config, error) {
+	keys, err := he.Setup(ctx, c.nets[1][i], he.WithWorkers(1))
+	if err != nil {
+		return serve.Config{}, err
+	}
+	qp, err := he.NewQueryParty(keys, nil)
+	if err != nil {
+		return serve.Config{}, err
+	}
+	src, err := dealer.SourceAt(i, 0)
+	if err != nil {
+		return serve.Config{}, err
+	}
+	e, err := protocol.NewEngine(c.nets[0][i], src, protocol.Config{Codec: sharing.Codec{FracBits: 16}, Parties: n, Rand: rand.Reader})
+	if err != nil {
+		return serve.Config{}, err
+	}
+	net, err := nn.NewSecure(e, c.spec, c.params)
+	if err != nil {
+		return serve.Config{}, err
+	}
+	return serve.Config{Self: i, Parties: n, Engine: e, Keys: qp, Control: c.nets[2][i], Forward: c.nets[3][i], Net: net, ModelName: "test", MaxRows: 100}, nil
+}
+
+func (c *cluster) startHTTP(t *testing.T, s *serve.Service, tokens *serve.Tokens) {
+	t.Helper()
+	cert, fp, err := serve.Certificate("", "", t.TempDir(), []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(s.Handler(tokens))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	c.servers = append(c.servers, srv)
+	c.fprint = append(c.fprint, fp)
+}
+
+func (c *cluster) stop() {
+	c.cancel()
+	for _, d := range c.done {
+		<-d
+	}
+	for _, s := range c.servers {
+		s.Close()
+	}
+}
+
+func (c *cluster) dial(t *testing.T, party int, token string) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := client.Dial(ctx, c.servers[party].URL, client.Options{Fingerprint: c.fprint[party], Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+func testRows(n, f int, seed byte) [][]float64 {
+	rows := make([][]float64, n)
+	for i := range rows {
+		rows[i] = make([]float64, f)
+		for j := range rows[i] {
+			rows[i][j] = math.Sin(float64(int(seed)*1000+i*f+j)) // in [-1, 1]
+		}
+	}
+	return rows
+}
+
+// checkPredictions compares decrypted outputs with the plaintext model's.
+func (c *cluster) checkPredictions(t *testing.T, rows, got [][]float64) {
+	t.Helper()
+	x := mat.NewDense(len(rows), c.spec.Inputs, nil)
+	for i, r := range rows {
+		x.SetRow(i, r)
+	}
+	want := nn.Predict(c.spec, c.params, x)
+	if len(got) != len(rows) {
+		t.Fatalf("%d predictions for %d rows", len(got), len(rows))
+	}
+	for i := range got {
+		for j, v := range got[i] {
+			if d := math.Abs(v - want.At(i, j)); d > 0.01 {
+				t.Fatalf("row %d output %d: %.5f, the plaintext model says %.5f", i, j, v, want.At(i, j))
+			}
+		}
+	}
+}
+
+func predict(t *testing.T, cl *client.Client, rows [][]float64) ([][]float64, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return cl.Predict(ctx, rows)
+}
+
+// TestServeEndToEnd: three parties serve a model; clients posting to the
+// leader and to another party (forwarded) get the plaintext model's outputs,
+// more rows than one ciphertext holds and more than one query included.
+func TestServeEndToEnd(t *testing.T) {
+	c := startCluster(t, 3, nil, nil)
+	for _, party := range []int{0, 2} {
+		cl := c.dial(t, party, "")
+		rows := testRows(1200, 30, byte(party)) // 546 rows a ciphertext, 100 a query
+		got, err := predict(t, cl, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.checkPredictions(t, rows, got)
+	}
+	if _, err := predict(t, c.dial(t, 1, ""), testRows(1, 30, 9)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeTwoParties: the smallest deployment.
+func TestServeTwoParties(t *testing.T) {
+	c := startCluster(t, 2, nil, nil)
+	rows := testRows(7, 30, 3)
+	got, err := predict(t, c.dial(t, 1, ""), rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.checkPredictions(t, rows, got)
+}
+
+func statusOf(err error) int {
+	var e *client.Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+var _ = http.StatusOK

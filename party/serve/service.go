@@ -1,0 +1,394 @@
+package serve
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/tessera-mpc/tessera/nn"
+	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/he"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// Config is one serving party.
+type Config struct {
+	Self, Parties int
+	PeerIDs       []string
+	Engine        *protocol.Engine
+	Keys          *he.QueryParty
+	// Control carries the leader's query rounds; Forward queries posted to
+	// another party than the leader. Neither is shared with anything else.
+	Control, Forward protocol.Transport
+	Net              *nn.Secure // this party's share of the model (or the public model)
+	ModelName        string
+	ScalerMean       []float64
+	ScalerStd        []float64
+	MaxRows          int // default DefaultMaxRows
+	Queue            int // queries waiting beyond the one computed; default DefaultQueue
+}
+
+// Defaults.
+const (
+	DefaultMaxRows = 1024
+	DefaultQueue   = 8
+	// inferChunk bounds the rows of one secure forward pass, and so the
+	// material one request asks for.
+	inferChunk = 1024
+)
+
+// leader is the party that sequences queries.
+const leader = 0
+
+// Service is one party's end of the prediction service.
+type Service struct {
+	cfg    Config
+	info   Info
+	key    []byte
+	digest [32]byte
+	limits Limits
+	jobs   chan *job
+
+	mu     sync.Mutex
+	failed error // set once the parties may be out of step: no more queries
+
+	fwd *forwarder
+	m   *metrics
+}
+
+type job struct {
+	q    *Query
+	done chan result
+}
+
+// result is a query's outcome: an answer body, or an error with its HTTP status.
+type result struct {
+	body   []byte
+	status int
+	err    error
+}
+
+// New makes a party's service. Run must then run on every party.
+func New(cfg Config) (*Service, error) {
+	if cfg.MaxRows <= 0 {
+		cfg.MaxRows = DefaultMaxRows
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultQueue
+	}
+	spec := cfg.Net.Spec
+	if spec.Inputs > he.MaxValues || spec.Outputs() > he.MaxValues {
+		return nil, fmt.Errorf("serve: a model of %d inputs and %d outputs does not fit a ciphertext of %d values", spec.Inputs, spec.Outputs(), he.MaxValues)
+	}
+	key := cfg.Keys.Key()
+	s := &Service{cfg: cfg, key: key.Bytes(), digest: key.Digest(), jobs: make(chan *job, cfg.Queue), m: newMetrics()}
+	s.limits = Limits{Features: spec.Inputs, MaxRows: cfg.MaxRows, KeyDigest: s.digest}
+	s.info = Info{
+		Model: cfg.ModelName, Features: spec.Inputs, Outputs: spec.Outputs(), FracBits: cfg.Engine.Codec().FracBits,
+		MaxRows: cfg.MaxRows, Parties: cfg.Parties, Self: cfg.Self, PeerIDs: cfg.PeerIDs,
+		KeyDigest: hex.EncodeToString(s.digest[:]), ScalerMean: cfg.ScalerMean, ScalerStd: cfg.ScalerStd,
+		Ciphertext: he.CiphertextBytes(), ClientKey: he.ClientPublicKeyBytes(),
+		RowsPerCt: RowsPerCiphertext(spec.Inputs), AnswerPerCt: RowsPerCiphertext(spec.Outputs()),
+	}
+	s.fwd = newForwarder(s)
+	return s, nil
+}
+
+// Info is what the service tells clients.
+func (s *Service) Info() Info { return s.info }
+
+// errStopped is wrapped by the error of every query after a failure among the
+// parties.
+var errStopped = errors.New("the service stopped after a failure among the parties")
+
+func (s *Service) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed == nil {
+		s.failed = err
+	}
+}
+
+func (s *Service) stopped() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed != nil {
+		return fmt.Errorf("%w: %v", errStopped, s.failed)
+	}
+	return nil
+}
+
+// Run serves queries until ctx ends or the parties fail: the leader computes
+// the queued ones with the others, each other party follows the leader.
+func (s *Service) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.fwd.run(ctx)
+	var err error
+	if s.cfg.Self == leader {
+		err = s.lead(ctx)
+	} else {
+		err = s.follow(ctx)
+	}
+	if err != nil {
+		s.fail(err)
+	}
+	return err
+}
+
+// Control messages from the leader.
+const (
+	msgQuery byte = 'Q'
+	msgEnd   byte = 'E'
+)
+
+// lead computes queued queries one at a time; at the end it tells the others.
+func (s *Service) lead(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			s.broadcast(context.WithoutCancel(ctx), []byte{msgEnd})
+			s.drain()
+			return nil
+		case j := <-s.jobs:
+			s.m.queue.Dec()
+			body, err := s.leadQuery(ctx, j.q)
+			if err != nil {
+				err = fmt.Errorf("party %d: %w", s.cfg.Self, err)
+				j.done <- result{status: 503, err: err}
+				s.drain()
+				return err
+			}
+			j.done <- result{body: body, status: 200}
+		}
+	}
+}
+
+// drain answers every queued query with the service's stop.
+func (s *Service) drain() {
+	for {
+		select {
+		case j := <-s.jobs:
+			err := s.stopped()
+			if err == nil {
+				err = errors.New("the service is shutting down")
+			}
+			j.done <- result{status: 503, err: err}
+		default:
+			return
+		}
+	}
+}
+
+func (s *Service) broadcast(ctx context.Context, msg []byte) error {
+	for j := range s.cfg.Parties {
+		if j == s.cfg.Self {
+			continue
+		}
+		if err := s.cfg.Control.Send(ctx, j, msg); err != nil {
+			return fmt.Errorf("sending the query to party %d: %w", j, err)
+		}
+	}
+	return nil
+}
+
+// leadQuery is the leader's side of one query: send it to every party,
+// aggregate the masked shares, infer, sum the answers.
+func (s *Service) leadQuery(ctx context.Context, q *Query) ([]byte, error) {
+	msg := append([]byte{msgQuery}, EncodeQuery(q.Meta, q.Client, q.Cts)...)
+	if err := s.broadcast(ctx, msg); err != nil {
+		return nil, err
+	}
+	rows, w := q.Meta.Rows, q.Meta.Features
+	want := 0
+	for k := range q.Cts {
+		want += he.MaskedShareBytes(valuesIn(k, rows, w))
+	}
+	masked := make([][][]byte, len(q.Cts)) // [ciphertext][party]
+	for k := range masked {
+		masked[k] = make([][]byte, s.cfg.Parties)
+	}
+	for j := range s.cfg.Parties {
+		if j == s.cfg.Self {
+			continue
+		}
+		m, err := s.recvExact(ctx, j, want, "masked shares")
+		if err != nil {
+			return nil, err
+		}
+		for k := range q.Cts {
+			n := he.MaskedShareBytes(valuesIn(k, rows, w))
+			masked[k][j], m = m[:n], m[n:]
+		}
+	}
+	x := sharing.Zeros(rows, w)
+	err := parallelFor(len(q.Cts), func(k int) error {
+		share, err := s.cfg.Keys.AggregateQuery(q.Cts[k], valuesIn(k, rows, w), masked[k])
+		copy(x.Data[k*RowsPerCiphertext(w)*w:], share)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	answers, err := s.inferAndEncrypt(ctx, x, q.Client)
+	if err != nil {
+		return nil, err
+	}
+	return s.sumAnswers(ctx, rows, answers)
+}
+
+// recvExact receives one control message of exactly n bytes from party j.
+func (s *Service) recvExact(ctx context.Context, j, n int, what string) ([]byte, error) {
+	m, err := s.cfg.Control.Recv(ctx, j)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the %s of party %d: %w", what, j, err)
+	}
+	if len(m) != n {
+		return nil, fmt.Errorf("party %d sent %s of %d bytes, want %d", j, what, len(m), n)
+	}
+	return m, nil
+}
+
+// sumAnswers adds every party's answer ciphertexts to the leader's.
+func (s *Service) sumAnswers(ctx context.Context, rows int, mine []*he.Ciphertext) ([]byte, error) {
+	outs := s.cfg.Net.Spec.Outputs()
+	cb := he.CiphertextBytes()
+	all := make([][]*he.Ciphertext, len(mine))
+	for k := range all {
+		all[k] = []*he.Ciphertext{mine[k]}
+	}
+	for j := range s.cfg.Parties {
+		if j == s.cfg.Self {
+			continue
+		}
+		m, err := s.recvExact(ctx, j, len(mine)*cb, "answer shares")
+		if err != nil {
+			return nil, err
+		}
+		for k := range mine {
+			ct, err := he.ParseCiphertext(m[k*cb : (k+1)*cb])
+			if err != nil {
+				return nil, fmt.Errorf("answer share %d of party %d: %w", k, j, err)
+			}
+			all[k] = append(all[k], ct)
+		}
+	}
+	sums := make([]*he.Ciphertext, len(mine))
+	for k := range sums {
+		var err error
+		if sums[k], err = he.SumAnswers(all[k]...); err != nil {
+			return nil, err
+		}
+	}
+	meta := AnswerMeta{Rows: rows, Outputs: outs, Ciphertexts: len(sums), FracBits: s.info.FracBits}
+	return EncodeAnswer(meta, sums), nil
+}
+
+// follow runs the leader's queries until it ends the session.
+func (s *Service) follow(ctx context.Context) error {
+	for {
+		msg, err := s.cfg.Control.Recv(ctx, leader)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("party %d: waiting for the leader's next query: %w", s.cfg.Self, err)
+		}
+		if len(msg) == 1 && msg[0] == msgEnd {
+			return nil
+		}
+		if len(msg) == 0 || msg[0] != msgQuery {
+			return fmt.Errorf("party %d: the leader sent an unknown control message", s.cfg.Self)
+		}
+		if err := s.followQuery(ctx, msg[1:]); err != nil {
+			return fmt.Errorf("party %d: %w", s.cfg.Self, err)
+		}
+	}
+}
+
+// followQuery is a non-leader's side of one query.
+func (s *Service) followQuery(ctx context.Context, body []byte) error {
+	q, err := DecodeQuery(body, s.limits)
+	if err != nil {
+		return fmt.Errorf("the leader's query: %w", err)
+	}
+	rows, w := q.Meta.Rows, q.Meta.Features
+	x := sharing.Zeros(rows, w)
+	masked := make([][]byte, len(q.Cts))
+	err = parallelFor(len(q.Cts), func(k int) error {
+		m, share, err := s.cfg.Keys.MaskQuery(q.Cts[k], valuesIn(k, rows, w))
+		masked[k] = m
+		copy(x.Data[k*RowsPerCiphertext(w)*w:], share)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var all []byte
+	for _, m := range masked {
+		all = append(all, m...)
+	}
+	if err := s.cfg.Control.Send(ctx, leader, all); err != nil {
+		return fmt.Errorf("sending the masked shares to the leader: %w", err)
+	}
+	answers, err := s.inferAndEncrypt(ctx, x, q.Client)
+	if err != nil {
+		return err
+	}
+	var out []byte
+	for _, ct := range answers {
+		out = append(out, ct.Bytes()...)
+	}
+	if err := s.cfg.Control.Send(ctx, leader, out); err != nil {
+		return fmt.Errorf("sending the answer shares to the leader: %w", err)
+	}
+	return nil
+}
+
+// inferAndEncrypt runs the model on the shared rows x and encrypts this
+// party's output shares under the client's key.
+func (s *Service) inferAndEncrypt(ctx context.Context, x sharing.Tensor, client *he.ClientPublicKey) ([]*he.Ciphertext, error) {
+	rows, w := x.Rows(), x.Cols()
+	var parts []sharing.Tensor
+	for from := 0; from < rows; from += inferChunk {
+		to := min(from+inferChunk, rows)
+		chunk := sharing.Tensor{Shape: []int{to - from, w}, Data: x.Data[from*w : to*w]}
+		out, err := s.cfg.Net.Forward(ctx, chunk)
+		if err != nil {
+			return nil, fmt.Errorf("secure inference: %w", err)
+		}
+		parts = append(parts, out)
+	}
+	y := sharing.ConcatRows(parts...)
+	outs := y.Cols()
+	per := RowsPerCiphertext(outs) * outs
+	answers := make([]*he.Ciphertext, ciphertextsFor(rows, outs))
+	err := parallelFor(len(answers), func(k int) error {
+		var err error
+		answers[k], err = s.cfg.Keys.EncryptAnswer(client, y.Data[k*per:k*per+valuesIn(k, rows, outs)])
+		return err
+	})
+	return answers, err
+}
+
+// parallelFor runs fn(0..n-1) on up to GOMAXPROCS goroutines and returns the
+// first error.
+func parallelFor(n int, fn func(i int) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(i)
+			<-sem
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,209 @@
+package serve
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/tessera-mpc/tessera/protocol/he"
+)
+
+// Wire format of a query and of its answer (HTTP bodies, and the forwarded
+// copies between parties): a 4-byte little-endian length, that many bytes of
+// JSON metadata, then binary payloads whose sizes the metadata fixes exactly.
+//
+//	query:  meta | client public key | ciphertexts
+//	answer: meta | ciphertexts
+
+// MaxMetaBytes bounds the JSON metadata of a query or an answer.
+const MaxMetaBytes = 4096
+
+// QueryMeta describes a query's payload.
+type QueryMeta struct {
+	Rows        int    `json:"rows"`
+	Features    int    `json:"features"`
+	Ciphertexts int    `json:"ciphertexts"`
+	KeyDigest   string `json:"key_digest"` // hex SHA-256 of the collective key used
+}
+
+// AnswerMeta describes an answer's payload.
+type AnswerMeta struct {
+	Rows        int `json:"rows"`
+	Outputs     int `json:"outputs"`
+	Ciphertexts int `json:"ciphertexts"`
+	FracBits    int `json:"frac_bits"`
+}
+
+// Info is what any party tells a client before it queries (GET /v1/info).
+type Info struct {
+	Model       string    `json:"model"`
+	Features    int       `json:"features"`
+	Outputs     int       `json:"outputs"`
+	FracBits    int       `json:"frac_bits"`
+	MaxRows     int       `json:"max_rows"`
+	Parties     int       `json:"parties"`
+	Self        int       `json:"self"`
+	PeerIDs     []string  `json:"peer_ids"`
+	KeyDigest   string    `json:"key_digest"`
+	ScalerMean  []float64 `json:"scaler_mean,omitempty"` // the client standardises rows with these
+	ScalerStd   []float64 `json:"scaler_std,omitempty"`
+	Ciphertext  int       `json:"ciphertext_bytes"`
+	ClientKey   int       `json:"client_key_bytes"`
+	RowsPerCt   int       `json:"rows_per_ciphertext"`
+	AnswerPerCt int       `json:"answer_rows_per_ciphertext"`
+}
+
+// RowsPerCiphertext is how many rows of width features one ciphertext holds.
+func RowsPerCiphertext(features int) int { return he.MaxValues / features }
+
+// CiphertextsFor is the number of ciphertexts of rows rows of the given width.
+func CiphertextsFor(rows, width int) int { return ciphertextsFor(rows, width) }
+
+func ciphertextsFor(rows, width int) int {
+	per := RowsPerCiphertext(width)
+	return (rows + per - 1) / per
+}
+
+// QueryBytes is the exact size of a query body with the given metadata size.
+func QueryBytes(metaLen, cts int) int {
+	return 4 + metaLen + he.ClientPublicKeyBytes() + cts*he.CiphertextBytes()
+}
+
+// EncodeQuery encodes a query body.
+func EncodeQuery(meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext) []byte {
+	raw, _ := json.Marshal(meta)
+	out := make([]byte, 0, QueryBytes(len(raw), len(cts)))
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(raw)))
+	out = append(out, raw...)
+	out = append(out, client.Bytes()...)
+	for _, ct := range cts {
+		out = append(out, ct.Bytes()...)
+	}
+	return out
+}
+
+// ErrBadRequest is wrapped by every error about a malformed query.
+var ErrBadRequest = errors.New("bad request")
+
+func badf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
+}
+
+// Limits are what a query must satisfy.
+type Limits struct {
+	Features  int
+	MaxRows   int
+	KeyDigest [32]byte
+}
+
+// readMeta splits a body into its metadata and payload, within MaxMetaBytes.
+func readMeta(body []byte, v any) ([]byte, int, error) {
+	if len(body) < 4 {
+		return nil, 0, badf("a body of %d bytes is shorter than its length prefix", len(body))
+	}
+	n := binary.LittleEndian.Uint32(body)
+	if n > MaxMetaBytes || int(n) > len(body)-4 {
+		return nil, 0, badf("metadata of %d bytes (at most %d, and within the body)", n, MaxMetaBytes)
+	}
+	if err := json.Unmarshal(body[4:4+n], v); err != nil {
+		return nil, 0, badf("metadata is not valid JSON: %v", err)
+	}
+	return body[4+n:], int(n), nil
+}
+
+// CheckQueryMeta validates a query's metadata against the limits and its
+// total size, before anything is allocated for the payload.
+func CheckQueryMeta(m QueryMeta, metaLen, total int, lim Limits) error {
+	switch {
+	case m.Features != lim.Features:
+		return badf("rows of %d features, the model takes %d", m.Features, lim.Features)
+	case m.Rows < 1 || m.Rows > lim.MaxRows:
+		return badf("%d rows, a query holds 1 to %d", m.Rows, lim.MaxRows)
+	case m.Ciphertexts != ciphertextsFor(m.Rows, m.Features):
+		return badf("%d ciphertexts for %d rows, want %d", m.Ciphertexts, m.Rows, ciphertextsFor(m.Rows, m.Features))
+	case m.KeyDigest != hex.EncodeToString(lim.KeyDigest[:]):
+		return badf("the query is encrypted under another key (digest %.16s..., the service's is %x...): fetch /v1/key again", m.KeyDigest, lim.KeyDigest[:8])
+	case total != QueryBytes(metaLen, m.Ciphertexts):
+		return badf("a body of %d bytes, want %d for %d ciphertexts", total, QueryBytes(metaLen, m.Ciphertexts), m.Ciphertexts)
+	}
+	return nil
+}
+
+// Query is a decoded query.
+type Query struct {
+	Meta   QueryMeta
+	Client *he.ClientPublicKey
+	Cts    []*he.Ciphertext
+}
+
+// DecodeQuery validates and decodes a query body.
+func DecodeQuery(body []byte, lim Limits) (*Query, error) {
+	var m QueryMeta
+	rest, metaLen, err := readMeta(body, &m)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckQueryMeta(m, metaLen, len(body), lim); err != nil {
+		return nil, err
+	}
+	q := &Query{Meta: m}
+	kb := he.ClientPublicKeyBytes()
+	if q.Client, err = he.ParseClientPublicKey(rest[:kb]); err != nil {
+		return nil, badf("%v", err)
+	}
+	rest = rest[kb:]
+	cb := he.CiphertextBytes()
+	for k := range m.Ciphertexts {
+		ct, err := he.ParseCiphertext(rest[k*cb : (k+1)*cb])
+		if err != nil {
+			return nil, badf("ciphertext %d: %v", k, err)
+		}
+		q.Cts = append(q.Cts, ct)
+	}
+	return q, nil
+}
+
+// EncodeAnswer encodes an answer body.
+func EncodeAnswer(meta AnswerMeta, cts []*he.Ciphertext) []byte {
+	raw, _ := json.Marshal(meta)
+	out := binary.LittleEndian.AppendUint32(nil, uint32(len(raw)))
+	out = append(out, raw...)
+	for _, ct := range cts {
+		out = append(out, ct.Bytes()...)
+	}
+	return out
+}
+
+// DecodeAnswer validates and decodes an answer to a query of rows rows with
+// outputs values each.
+func DecodeAnswer(body []byte, rows, outputs int) (AnswerMeta, []*he.Ciphertext, error) {
+	var m AnswerMeta
+	rest, _, err := readMeta(body, &m)
+	if err != nil {
+		return m, nil, err
+	}
+	if m.Rows != rows || m.Outputs != outputs || m.Ciphertexts != ciphertextsFor(rows, outputs) {
+		return m, nil, badf("an answer of %d rows x %d outputs in %d ciphertexts, want %d x %d", m.Rows, m.Outputs, m.Ciphertexts, rows, outputs)
+	}
+	cb := he.CiphertextBytes()
+	if len(rest) != m.Ciphertexts*cb {
+		return m, nil, badf("an answer payload of %d bytes, want %d", len(rest), m.Ciphertexts*cb)
+	}
+	var cts []*he.Ciphertext
+	for k := range m.Ciphertexts {
+		ct, err := he.ParseCiphertext(rest[k*cb : (k+1)*cb])
+		if err != nil {
+			return m, nil, badf("answer ciphertext %d: %v", k, err)
+		}
+		cts = append(cts, ct)
+	}
+	return m, cts, nil
+}
+
+// valuesIn is how many values ciphertext k of rows rows of width w holds.
+func valuesIn(k, rows, w int) int {
+	per := RowsPerCiphertext(w)
+	return (min(rows, (k+1)*per) - k*per) * w
+}

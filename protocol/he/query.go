@@ -1,0 +1,543 @@
+package he
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/ldsec/lattigo/v2/ring"
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// Encrypted queries: the step functions of a prediction service in which a
+// client encrypts its feature rows under the parties' collective public key,
+// the parties turn the ciphertext into additive shares over Z_2^64 (the
+// engine's), compute on the shares, and turn the output shares into one
+// ciphertext under the client's own public key. Only the client decrypts it.
+//
+// Encoding. A query ciphertext holds up to RingDegree values of Z_2^64 (the
+// sharing codec's fixed-point words), value j at coefficient j, read as a
+// centred integer m_j (|m_j| <= 2^63). Both kinds of public key are scaled
+// by t = 2^64 as in the package documentation: pk = (-a*s + 2^64 e, a), so
+// an encryption (pk0*u + 2^64 e0 + m, pk1*u + 2^64 e1) decrypts to
+// c0 + c1*s = m + 2^64*E (mod Q) with E small, and m mod 2^64 is exact.
+//
+// Steps (no transport; party/serve moves the messages):
+//
+//	client        NewClientKey, EncryptQuery(QueryKey, values)
+//	aggregator    QueryParty.AggregateQuery(ct, n, peers' masked shares) -> its share
+//	other party   QueryParty.MaskQuery(ct, n) -> masked share (to the aggregator), its share
+//	every party   QueryParty.EncryptAnswer(client key, its output share) -> to the aggregator
+//	aggregator    SumAnswers -> the answer, to the client
+//	client        ClientKey.Decrypt(answer, n)
+//
+// Leakage, per message (the decryption-to-shares is the same as a request's
+// E2S step, pitfalls included):
+//
+//   - Query ciphertext: a public-key encryption under the collective key, so
+//     pseudorandom to any coalition missing one party's key share.
+//   - Masked share of party h, (c1*s_h)[T] - M_h with M_h uniform on
+//     MaskBits(n) bits: with what a coalition of the others knows it gives
+//     x - M_h, x = m + 2^64*E, |x| <= 2^queryLogX(n) <= 2^(MaskBits - 80):
+//     within statistical distance 2^-80 per coefficient of a simulation from
+//     h's output share alone (TestQueryViewIndependentOfInput).
+//   - Answer share of party h: an encryption under the client's key (the
+//     parties cannot decrypt it). The client decrypts the sum over parties of
+//     y_i + 2^64*R_i plus 2^64 times the noise; R_h uniform on
+//     answerSmudgeBits = 129 bits hides the carries of the integer sum of the
+//     shares and the noise (together below 2^25 in magnitude), so the client
+//     learns y = sum y_i mod 2^64 and, within 2^-100 per coefficient,
+//     nothing else.
+//
+// A client is trusted to encrypt well-formed ciphertexts: nothing here can
+// tell an honest encryption from an arbitrary pair (c0, c1), whose
+// "decryption" c0 + c1*s involves the collective secret s; the service then
+// computes the model on it (docs/security.md, "Serving").
+
+// answerSmudgeBits is the width of the uniform R_i a party adds, times 2^64,
+// to its output share before encrypting it under the client's key.
+const answerSmudgeBits = 129
+
+// QueryKey is the collective public key as clients use it: 2^64 times the
+// public key of the key setup, modulo Q, in NTT form.
+type QueryKey struct{ pk [2]*ring.Poly }
+
+// QueryKeyBytes is the wire size of a QueryKey.
+func QueryKeyBytes() int { return 2 * getSuite().polyBytes }
+
+// Bytes encodes the key (residues bit-packed, as every message of the package).
+func (k *QueryKey) Bytes() []byte {
+	st := getSuite()
+	return st.appendPoly(st.appendPoly(make([]byte, 0, QueryKeyBytes()), k.pk[0]), k.pk[1])
+}
+
+// Digest is the SHA-256 digest of the key's encoding: a client states it with
+// every query, so that a query under another key is refused before any step.
+func (k *QueryKey) Digest() [32]byte {
+	h := sha256.New()
+	h.Write([]byte("tessera/he/query-key/v1"))
+	h.Write(k.Bytes())
+	var d [32]byte
+	copy(d[:], h.Sum(nil))
+	return d
+}
+
+// ParseQueryKey decodes a key of exactly QueryKeyBytes bytes.
+func ParseQueryKey(b []byte) (*QueryKey, error) {
+	st := getSuite()
+	if len(b) != QueryKeyBytes() {
+		return nil, fmt.Errorf("he: query key of %d bytes, want %d: %w", len(b), QueryKeyBytes(), errFormat)
+	}
+	k := &QueryKey{pk: [2]*ring.Poly{newPolyQ(), newPolyQ()}}
+	rest, err := st.readPoly(b, k.pk[0])
+	if err == nil {
+		_, err = st.readPoly(rest, k.pk[1])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("he: query key: %w", err)
+	}
+	return k, nil
+}
+
+// queryKey converts the party's 2^64*pk (Montgomery form) to a QueryKey.
+func (k *keyShare) queryKey() *QueryKey {
+	out := &QueryKey{}
+	for c := range out.pk {
+		out.pk[c] = newPolyQ()
+		for i, q := range k.st.q {
+			for j, v := range k.pkT[c].Coeffs[i] {
+				out.pk[c].Coeffs[i][j] = ring.InvMForm(v, q, k.st.qInv[i])
+			}
+		}
+	}
+	return out
+}
+
+// Ciphertext is a query or an answer: c0 in coefficient form, c1 in NTT form.
+type Ciphertext struct{ c0, c1 *ring.Poly }
+
+// CiphertextBytes is the wire size of a Ciphertext.
+func CiphertextBytes() int { return 2 * getSuite().polyBytes }
+
+// MaxValues is how many values one ciphertext holds.
+const MaxValues = RingDegree
+
+// Bytes encodes the ciphertext.
+func (ct *Ciphertext) Bytes() []byte {
+	st := getSuite()
+	return st.appendPoly(st.appendPoly(make([]byte, 0, CiphertextBytes()), ct.c0), ct.c1)
+}
+
+// ParseCiphertext decodes a ciphertext of exactly CiphertextBytes bytes,
+// checking every residue.
+func ParseCiphertext(b []byte) (*Ciphertext, error) {
+	st := getSuite()
+	if len(b) != CiphertextBytes() {
+		return nil, fmt.Errorf("he: ciphertext of %d bytes, want %d: %w", len(b), CiphertextBytes(), errFormat)
+	}
+	ct := newCiphertext(st)
+	rest, err := st.readPoly(b, ct.c0)
+	if err == nil {
+		_, err = st.readPoly(rest, ct.c1)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("he: ciphertext: %w", err)
+	}
+	return ct, nil
+}
+
+// newPolyQ allocates a polynomial mod Q (a plain allocation: lattigo's ring
+// objects are not goroutine-safe, pitfall 7).
+func newPolyQ() *ring.Poly { return ring.NewPoly(RingDegree, len(moduliQ)) }
+
+func newCiphertext(*suite) *Ciphertext { return &Ciphertext{c0: newPolyQ(), c1: newPolyQ()} }
+
+// ClientPublicKey is a client's public key (b, a) = (-a*s + 2^64 e, a), NTT
+// form; a is expanded from a 32-byte seed, so the key travels as b and the seed.
+type ClientPublicKey struct {
+	b, a *ring.Poly
+	seed sharing.Seed
+}
+
+// ClientPublicKeyBytes is the wire size of a ClientPublicKey.
+func ClientPublicKeyBytes() int { return getSuite().polyBytes + sharing.SeedSize }
+
+// Bytes encodes the key.
+func (k *ClientPublicKey) Bytes() []byte {
+	return append(getSuite().appendPoly(make([]byte, 0, ClientPublicKeyBytes()), k.b), k.seed[:]...)
+}
+
+// ParseClientPublicKey decodes a key of exactly ClientPublicKeyBytes bytes.
+func ParseClientPublicKey(b []byte) (*ClientPublicKey, error) {
+	st := getSuite()
+	if len(b) != ClientPublicKeyBytes() {
+		return nil, fmt.Errorf("he: client public key of %d bytes, want %d: %w", len(b), ClientPublicKeyBytes(), errFormat)
+	}
+	k := &ClientPublicKey{b: newPolyQ()}
+	rest, err := st.readPoly(b, k.b)
+	if err != nil {
+		return nil, fmt.Errorf("he: client public key: %w", err)
+	}
+	copy(k.seed[:], rest)
+	k.a = newPolyQ()
+	newStream(k.seed, 0).uniformPoly(st.q, k.a)
+	return k, nil
+}
+
+// ClientKey is a client's key pair. The secret never leaves the client.
+type ClientKey struct {
+	s   *ring.Poly // NTT and Montgomery form
+	pub *ClientPublicKey
+	w   *worker
+}
+
+// NewClientKey makes a key pair from rnd (crypto/rand.Reader when nil): s
+// uniform ternary, e Gaussian as in the key setup, a from a fresh seed.
+func NewClientKey(rnd io.Reader) (*ClientKey, error) {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	st := getSuite()
+	w, err := newWorker(st)
+	if err != nil {
+		return nil, err
+	}
+	var seeds [3]sharing.Seed // a, s, e
+	for i := range seeds {
+		if _, err := io.ReadFull(rnd, seeds[i][:]); err != nil {
+			return nil, fmt.Errorf("he: client key: %w", err)
+		}
+	}
+	rq := w.rq
+	pub := &ClientPublicKey{a: rq.NewPoly(), b: rq.NewPoly()}
+	copy(pub.seed[:], seeds[0][:])
+	newStream(pub.seed, 0).uniformPoly(st.q, pub.a)
+	s := rq.NewPoly()
+	newStream(seeds[1], 0).ternary(w.small)
+	smallPoly(st, w.small, s)
+	rq.NTT(s, s)
+	rq.MForm(s, s)
+	newStream(seeds[2], 0).gaussian(w.small)
+	st.scaledSmall(w.small, pub.b, false)
+	rq.NTT(pub.b, pub.b)
+	e := w.tmp
+	rq.MulCoeffsMontgomery(pub.a, s, e)
+	rq.Sub(pub.b, e, pub.b)
+	return &ClientKey{s: s, pub: pub, w: w}, nil
+}
+
+// Public is the client's public key.
+func (k *ClientKey) Public() *ClientPublicKey { return k.pub }
+
+// smallPoly writes the small signed values v into p (all moduli).
+func smallPoly(st *suite, v []int64, p *ring.Poly) {
+	for i, q := range st.q {
+		row := p.Coeffs[i]
+		for j, x := range v {
+			row[j] = uint64(x) + q&uint64(x>>63)
+		}
+	}
+}
+
+// encryptScaled encrypts values (centred elements of Z_2^64, at coefficients
+// 0..len-1) under the 2^64-scaled public key (pk0, pk1) (NTT form), with u,
+// e0, e1 from the stream s: (pk0*u + 2^64 e0 + m, pk1*u + 2^64 e1). addHigh,
+// when set, adds further integers (multiples of 2^64) at the value
+// coefficients: the answer's smudging.
+func encryptScaled(st *suite, w *worker, pk0, pk1 *ring.Poly, values []uint64, s *stream, addHigh func(t int, res []uint64)) *Ciphertext {
+	rq := w.rq
+	ct := newCiphertext(st)
+	u := w.tmp2
+	s.ternary(w.small)
+	smallPoly(st, w.small, u)
+	rq.NTT(u, u)
+	rq.MForm(u, u)
+	rq.MulCoeffsMontgomery(pk0, u, ct.c0)
+	rq.MulCoeffsMontgomery(pk1, u, ct.c1)
+	rq.InvNTT(ct.c0, ct.c0)
+	s.gaussian(w.small)
+	st.scaledSmall(w.small, w.tmp, false)
+	rq.NTT(w.tmp, w.tmp)
+	rq.Add(ct.c1, w.tmp, ct.c1)
+	s.gaussian(w.small)
+	st.scaledSmall(w.small, w.tmp, false)
+	rq.Add(ct.c0, w.tmp, ct.c0)
+	for t, v := range values {
+		for i, q := range st.q {
+			ct.c0.Coeffs[i][t] = addMod(ct.c0.Coeffs[i][t], residue(v, q, st.bred[i]), q)
+		}
+		if addHigh != nil {
+			addHigh(t, w.res)
+			for i, q := range st.q {
+				ct.c0.Coeffs[i][t] = addMod(ct.c0.Coeffs[i][t], w.res[i], q)
+			}
+		}
+	}
+	return ct
+}
+
+// EncryptQuery encrypts up to MaxValues words of Z_2^64 (the sharing
+// codec's encoding) under the collective key, with randomness from rnd
+// (crypto/rand.Reader when nil). The client of the service calls it.
+func EncryptQuery(key *QueryKey, values []uint64, rnd io.Reader) (*Ciphertext, error) {
+	if len(values) == 0 || len(values) > MaxValues {
+		return nil, fmt.Errorf("he: a query ciphertext holds 1 to %d values, got %d", MaxValues, len(values))
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	st := getSuite()
+	w, err := newWorker(st)
+	if err != nil {
+		return nil, err
+	}
+	var seed sharing.Seed
+	if _, err := io.ReadFull(rnd, seed[:]); err != nil {
+		return nil, fmt.Errorf("he: query encryption: %w", err)
+	}
+	pk0, pk1 := w.rq.NewPoly(), w.rq.NewPoly()
+	w.rq.MForm(key.pk[0], pk0)
+	w.rq.MForm(key.pk[1], pk1)
+	return encryptScaled(st, w, pk0, pk1, values, newStream(seed, 0), nil), nil
+}
+
+// Decrypt returns the first n values of an answer under the client's key.
+func (k *ClientKey) Decrypt(ct *Ciphertext, n int) ([]uint64, error) {
+	if n < 1 || n > MaxValues {
+		return nil, fmt.Errorf("he: an answer holds 1 to %d values, asked for %d", MaxValues, n)
+	}
+	st := getSuite()
+	d := k.w.tmp
+	k.w.rq.MulCoeffsMontgomery(ct.c1, k.s, d)
+	k.w.rq.InvNTT(d, d)
+	out := make([]uint64, n)
+	res := make([]uint64, len(st.q))
+	for t := range out {
+		for i, q := range st.q {
+			res[i] = addMod(ct.c0.Coeffs[i][t], d.Coeffs[i][t], q)
+		}
+		out[t] = st.crtMod64(res)
+	}
+	return out, nil
+}
+
+// queryLogX is log2 of the worst-case |x| of a decrypted coefficient of an
+// honest query with np parties: |m| <= 2^63 plus 2^64*|E|, E = e_pk*u + e0 +
+// e1*s with |e_pk| <= np*NoiseBound, |s| <= np, u ternary:
+// |E| <= NoiseBound*(2*N*np + 1).
+func queryLogX(np int) float64 {
+	return math.Log2(math.Ldexp(1, 63) + math.Ldexp(NoiseBound*(2*RingDegree*float64(np)+1), 64))
+}
+
+// QueryParty is a party's end of the query steps: its share of the
+// collective secret key, from a key setup (Setup), and a pool of workers.
+// Safe for concurrent use.
+type QueryParty struct {
+	k       *keyShare
+	me, np  int
+	workers chan *worker
+	rnd     io.Reader
+	masked  atomic.Uint64 // coefficients masked, bounded by MaxMaskedCoefficients
+}
+
+// NewQueryParty makes the query end of a key setup's party. The setup must be
+// dedicated to queries: its masking budget is shared with nothing else.
+// rnd (crypto/rand.Reader when nil) seeds the masks and encryption noise.
+func NewQueryParty(p *Party, rnd io.Reader) (*QueryParty, error) {
+	return newQueryParty(&p.keyShare, p.me, p.np, rnd)
+}
+
+func newQueryParty(k *keyShare, me, np int, rnd io.Reader) (*QueryParty, error) {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	if queryLogX(np) > maxLogX(np) {
+		return nil, fmt.Errorf("he: %d parties are too many for the query masks", np)
+	}
+	n := runtime.GOMAXPROCS(0)
+	q := &QueryParty{k: k, me: me, np: np, workers: make(chan *worker, n), rnd: rnd}
+	for range n {
+		w, err := newWorker(k.st)
+		if err != nil {
+			return nil, err
+		}
+		q.workers <- w
+	}
+	return q, nil
+}
+
+// Key is the collective public key clients encrypt under.
+func (q *QueryParty) Key() *QueryKey { return q.k.queryKey() }
+
+var errMaskBudget = errors.New("he: the key setup's masking budget is spent: a new key setup is needed")
+
+// take reserves n masked coefficients of the budget and a worker.
+func (q *QueryParty) take(n int) (*worker, error) {
+	if q.masked.Add(uint64(n)) > MaxMaskedCoefficients {
+		return nil, errMaskBudget
+	}
+	return <-q.workers, nil
+}
+
+func (q *QueryParty) seed() (sharing.Seed, error) {
+	var s sharing.Seed
+	if _, err := io.ReadFull(q.rnd, s[:]); err != nil {
+		return s, fmt.Errorf("he: drawing a seed: %w", err)
+	}
+	return s, nil
+}
+
+func checkCount(n int) error {
+	if n < 1 || n > MaxValues {
+		return fmt.Errorf("he: a ciphertext holds 1 to %d values, asked for %d", MaxValues, n)
+	}
+	return nil
+}
+
+// MaskedShareBytes is the wire size of a masked share of n values.
+func MaskedShareBytes(n int) int { return getSuite().vecBytes(n) }
+
+// MaskQuery is a non-aggregator's decryption-to-shares step on a query
+// ciphertext with n values: its masked share (c1*s_i)[0..n) - M_i, for the
+// aggregator, and its output shares M_i mod 2^64. Call it once per
+// ciphertext: a second masked share of the same ciphertext with a fresh mask
+// would leak (lattigo's SECURITY.md).
+func (q *QueryParty) MaskQuery(ct *Ciphertext, n int) (masked []byte, share []uint64, err error) {
+	if err := checkCount(n); err != nil {
+		return nil, nil, err
+	}
+	seed, err := q.seed()
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := q.take(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() { q.workers <- w }()
+	st := q.k.st
+	d := q.k.partialDecryption(w, ct.c1)
+	s := newStream(seed, 0)
+	vec := newVec(len(st.q), n)
+	share = make([]uint64, n)
+	bits := MaskBits(q.np)
+	for t := range share {
+		share[t] = s.mask(bits, st.q, w.res)
+		for i, qi := range st.q {
+			vec[i][t] = subMod(d.Coeffs[i][t], w.res[i], qi)
+		}
+	}
+	return st.appendVec(make([]byte, 0, st.vecBytes(n)), vec), share, nil
+}
+
+// AggregateQuery is the aggregator's decryption-to-shares step: c0 +
+// (c1*s_agg) plus every other party's masked share (indexed by party; its own
+// entry is ignored), recovered as an integer and kept mod 2^64: its output
+// shares. Each masked share must be exactly MaskedShareBytes(n) bytes.
+func (q *QueryParty) AggregateQuery(ct *Ciphertext, n int, peers [][]byte) ([]uint64, error) {
+	if err := checkCount(n); err != nil {
+		return nil, err
+	}
+	if len(peers) != q.np {
+		return nil, fmt.Errorf("he: %d masked shares for %d parties", len(peers), q.np)
+	}
+	st := q.k.st
+	y := newVec(len(st.q), n)
+	other := newVec(len(st.q), n)
+	for j, m := range peers {
+		if j == q.me {
+			continue
+		}
+		if len(m) != st.vecBytes(n) {
+			return nil, fmt.Errorf("he: masked share of party %d has %d bytes, want %d: %w", j, len(m), st.vecBytes(n), errFormat)
+		}
+		if _, err := st.readVec(m, other); err != nil {
+			return nil, fmt.Errorf("he: masked share of party %d: %w", j, err)
+		}
+		st.addVec(y, other)
+	}
+	w, err := q.take(0)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { q.workers <- w }()
+	for i := range st.q {
+		copy(other[i], ct.c0.Coeffs[i][:n])
+	}
+	st.addVec(y, other)
+	q.k.e2sAggregatorShare(w, ct.c1, firstN(n), y)
+	return st.e2sFinalize(y), nil
+}
+
+func firstN(n int) []int {
+	t := make([]int, n)
+	for i := range t {
+		t[i] = i
+	}
+	return t
+}
+
+// EncryptAnswer encrypts the party's output shares (at most MaxValues) under
+// the client's key, each plus 2^64*R_i with R_i uniform on answerSmudgeBits
+// bits (see the leakage notes above).
+func (q *QueryParty) EncryptAnswer(client *ClientPublicKey, share []uint64) (*Ciphertext, error) {
+	if err := checkCount(len(share)); err != nil {
+		return nil, err
+	}
+	seed, err := q.seed()
+	if err != nil {
+		return nil, err
+	}
+	w, err := q.take(0)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { q.workers <- w }()
+	return encryptAnswer(q.k.st, w, client, share, seed, true), nil
+}
+
+// encryptAnswer encrypts share under the client's key; smudge is false only
+// in the test that shows what the smudging hides.
+func encryptAnswer(st *suite, w *worker, client *ClientPublicKey, share []uint64, seed sharing.Seed, smudge bool) *Ciphertext {
+	b, a := w.rq.NewPoly(), w.rq.NewPoly()
+	w.rq.MForm(client.b, b)
+	w.rq.MForm(client.a, a)
+	smudges := newStream(seed, 1)
+	high := make([]uint64, len(st.q))
+	if !smudge {
+		return encryptScaled(st, w, b, a, share, newStream(seed, 0), nil)
+	}
+	return encryptScaled(st, w, b, a, share, newStream(seed, 0), func(_ int, res []uint64) {
+		// 2^64*R = M - (M mod 2^64), M uniform on 64 + answerSmudgeBits bits.
+		low := smudges.mask(64+answerSmudgeBits, st.q, high)
+		for i, qi := range st.q {
+			res[i] = subMod(high[i], residue(low, qi, st.bred[i]), qi)
+			if int64(low) < 0 { // residue read low as negative: add back 2^64
+				res[i] = subMod(res[i], ring.MRed(1, st.tMont[i], qi, st.qInv[i]), qi)
+			}
+		}
+	})
+}
+
+// SumAnswers adds the parties' answer ciphertexts into one, the answer.
+func SumAnswers(cts ...*Ciphertext) (*Ciphertext, error) {
+	if len(cts) == 0 {
+		return nil, errors.New("he: no answer shares to sum")
+	}
+	st := getSuite()
+	out := newCiphertext(st)
+	for _, ct := range cts {
+		for i, q := range st.q {
+			for j := range RingDegree {
+				out.c0.Coeffs[i][j] = addMod(out.c0.Coeffs[i][j], ct.c0.Coeffs[i][j], q)
+				out.c1.Coeffs[i][j] = addMod(out.c1.Coeffs[i][j], ct.c1.Coeffs[i][j], q)
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,233 @@
+package he
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"math/big"
+	"testing"
+
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// The query steps, several parties in one process and no transport: the
+// client's ciphertext and every share go through their encodings.
+
+func testQueryParties(t *testing.T, np int) []*QueryParty {
+	t.Helper()
+	keys := testKeys(t, np)
+	qs := make([]*QueryParty, np)
+	for i, k := range keys {
+		q, err := newQueryParty(k, i, np, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs[i] = q
+	}
+	return qs
+}
+
+// queryToShares runs the decryption-to-shares of ct (n values) with party agg
+// aggregating and returns every party's shares.
+func queryToShares(t *testing.T, qs []*QueryParty, ct *Ciphertext, n, agg int) [][]uint64 {
+	t.Helper()
+	wire, err := ParseCiphertext(ct.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shares := make([][]uint64, len(qs))
+	masked := make([][]byte, len(qs))
+	for i, q := range qs {
+		if i == agg {
+			continue
+		}
+		if masked[i], shares[i], err = q.MaskQuery(wire, n); err != nil {
+			t.Fatal(err)
+		}
+		if len(masked[i]) != MaskedShareBytes(n) {
+			t.Fatalf("party %d: masked share of %d bytes, want %d", i, len(masked[i]), MaskedShareBytes(n))
+		}
+	}
+	if shares[agg], err = qs[agg].AggregateQuery(wire, n, masked); err != nil {
+		t.Fatal(err)
+	}
+	return shares
+}
+
+func edgeWords(n int) []uint64 {
+	v := randomWords(uint64(n), n)
+	copy(v, []uint64{0, 1, 1 << 63, 1<<63 - 1, ^uint64(0), 1 << 62})
+	return v
+}
+
+// TestQueryRoundTrip: a client's values, encrypted under the collective key,
+// decrypted to shares whose sum is the values, each party's shares encrypted
+// under the client's key and summed, decrypt to the values: exactly, for 2, 3
+// and 5 parties and every aggregator.
+func TestQueryRoundTrip(t *testing.T) {
+	for _, np := range []int{2, 3, 5} {
+		qs := testQueryParties(t, np)
+		key, err := ParseQueryKey(qs[0].Key().Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, q := range qs {
+			if q.Key().Digest() != key.Digest() {
+				t.Fatalf("%d parties: party %d has another query key", np, i)
+			}
+		}
+		client, err := NewClientKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := ParseClientPublicKey(client.Public().Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for agg := range np {
+			n := []int{MaxValues, 1, 7840}[agg%3]
+			values := edgeWords(n)
+			ct, err := EncryptQuery(key, values, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			shares := queryToShares(t, qs, ct, n, agg)
+			answers := make([]*Ciphertext, np)
+			for i, q := range qs {
+				sum := sharing.Tensor{Data: make([]uint64, n)}
+				for _, s := range shares {
+					for j, v := range s {
+						sum.Data[j] += v
+					}
+				}
+				if i == 0 && !equalWords(sum.Data, values) {
+					t.Fatalf("%d parties, aggregator %d: the shares do not sum to the values", np, agg)
+				}
+				ans, err := q.EncryptAnswer(pub, shares[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if answers[i], err = ParseCiphertext(ans.Bytes()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			answer, err := SumAnswers(answers...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := client.Decrypt(answer, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equalWords(got, values) {
+				t.Fatalf("%d parties, aggregator %d: the client decrypted other values", np, agg)
+			}
+		}
+	}
+}
+
+func equalWords(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestQueryRejectsMalformed: wrong sizes, residues above their modulus and
+// counts out of range are errors, not panics.
+func TestQueryRejectsMalformed(t *testing.T) {
+	qs := testQueryParties(t, 2)
+	ct, err := EncryptQuery(qs[0].Key(), []uint64{1, 2, 3}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ct.Bytes()
+	if _, err := ParseCiphertext(b[:len(b)-1]); !errors.Is(err, errFormat) {
+		t.Errorf("short ciphertext: %v", err)
+	}
+	bad := bytes.Clone(b)
+	binary.LittleEndian.PutUint64(bad, ^uint64(0)>>4) // first residue 2^60-1 >= q_0
+	if _, err := ParseCiphertext(bad); !errors.Is(err, errFormat) {
+		t.Errorf("residue above the modulus: %v", err)
+	}
+	if _, err := ParseQueryKey(b[:10]); !errors.Is(err, errFormat) {
+		t.Errorf("short key: %v", err)
+	}
+	if _, err := ParseClientPublicKey(b); !errors.Is(err, errFormat) {
+		t.Errorf("client key of the wrong size: %v", err)
+	}
+	if _, _, err := qs[0].MaskQuery(ct, MaxValues+1); err == nil {
+		t.Error("a count above the ring degree was accepted")
+	}
+	if _, err := qs[1].AggregateQuery(ct, 3, [][]byte{make([]byte, 5), nil}); !errors.Is(err, errFormat) {
+		t.Errorf("a masked share of the wrong size: %v", err)
+	}
+	if _, err := EncryptQuery(qs[0].Key(), make([]uint64, MaxValues+1), nil); err == nil {
+		t.Error("a query of too many values was encrypted")
+	}
+}
+
+// TestQueryWrongKeyGivesOtherValues: a query under another collective key
+// decrypts to unrelated shares (so the service must refuse it by the key
+// digest before the steps, which party/serve does).
+func TestQueryWrongKeyGivesOtherValues(t *testing.T) {
+	qs, other := testQueryParties(t, 2), testQueryParties(t, 2)
+	if qs[0].Key().Digest() == other[0].Key().Digest() {
+		t.Fatal("two key setups gave the same key")
+	}
+	values := edgeWords(64)
+	ct, err := EncryptQuery(other[0].Key(), values, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shares := queryToShares(t, qs, ct, 64, 0)
+	same := 0
+	for j := range values {
+		if shares[0][j]+shares[1][j] == values[j] {
+			same++
+		}
+	}
+	if same > 1 {
+		t.Fatalf("%d of 64 values survived decryption under the wrong key", same)
+	}
+}
+
+// centred returns the residues res (mod every q_i) as an integer in (-Q/2, Q/2].
+func centred(st *suite, res []uint64) *big.Int {
+	bigQ := st.params.QBigInt()
+	x := new(big.Int)
+	for i, q := range st.q {
+		bq := new(big.Int).SetUint64(q)
+		hat := new(big.Int).Quo(bigQ, bq)
+		inv := new(big.Int).ModInverse(new(big.Int).Mod(hat, bq), bq)
+		term := new(big.Int).Mul(hat, inv)
+		term.Mul(term, new(big.Int).SetUint64(res[i]))
+		x.Add(x, term)
+	}
+	x.Mod(x, bigQ)
+	if x.Cmp(new(big.Int).Rsh(bigQ, 1)) > 0 {
+		x.Sub(x, bigQ)
+	}
+	return x
+}
+
+// le16 appends the low 16 bytes of x (two's complement) to dst.
+func le16(dst []byte, x *big.Int) []byte {
+	m := new(big.Int).Mod(x, new(big.Int).Lsh(big.NewInt(1), 128))
+	b := m.FillBytes(make([]byte, 16))
+	return append(dst, b...)
+}
+
+func rand16(t *testing.T) sharing.Seed {
+	var s sharing.Seed
+	if _, err := rand.Read(s[:]); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
