@@ -4,7 +4,10 @@
 // Params and see the same batches in the same order, so they differ only by
 // fixed-point error.
 //
-// Activations here need no comparison: every one is a polynomial (identity,
-// square, and least-squares polynomial fits of ReLU and sigmoid on a stated
-// interval), so its forward and backward passes are Beaver products.
+// A network is a sequence of layers (dense, conv2d, max and average pooling,
+// flatten, activations) written once over an arithmetic (model.go): Plain and
+// Secure supply the primitives (products, activations, maxima, scaling) in
+// float64 and on shares, and share everything else, so the twin follows the
+// secure model by construction. Images travel one per row in height, width,
+// channel order; a convolution is a product with the unfolded (im2col) input.
 package nn

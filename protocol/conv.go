@@ -25,9 +25,15 @@ type Conv2D struct {
 func (c Conv2D) IsZero() bool { return c == Conv2D{} }
 
 // Validate checks the geometry: positive sizes, a kernel that fits the padded
-// input, and sizes within MaxMessageElements.
+// input, and sizes within MaxMessageElements. It is overflow-safe for any field
+// values (a dealer validates geometries a party sent).
 func (c Conv2D) Validate() error {
-	if c.Channels < 1 || c.Height < 1 || c.Width < 1 || c.Kernel < 1 || c.Stride < 1 || c.Pad < 0 {
+	for _, v := range []int{c.Channels, c.Height, c.Width, c.Kernel, c.Stride, c.Pad} {
+		if v < 0 || v > MaxMessageElements {
+			return fmt.Errorf("protocol: convolution %+v: a size is out of range", c)
+		}
+	}
+	if c.Channels < 1 || c.Height < 1 || c.Width < 1 || c.Kernel < 1 || c.Stride < 1 {
 		return fmt.Errorf("protocol: convolution %+v: sizes must be positive", c)
 	}
 	if c.Kernel > c.Height+2*c.Pad || c.Kernel > c.Width+2*c.Pad {
@@ -37,11 +43,26 @@ func (c Conv2D) Validate() error {
 		// A window that covers only padding would be a patch of zeros; refuse it.
 		return fmt.Errorf("protocol: convolution padding %d with kernel %d leaves windows of padding alone", c.Pad, c.Kernel)
 	}
-	if int64(c.Channels)*int64(c.Height)*int64(c.Width) > MaxMessageElements ||
-		int64(c.Patches())*int64(c.PatchSize()) > MaxMessageElements {
+	// Each product of two in-range factors fits in an int64; check after each.
+	input, inOK := boundedProduct(c.Channels, c.Height, c.Width)
+	patch, patchOK := boundedProduct(c.Kernel, c.Kernel, c.Channels)
+	patches, patchesOK := boundedProduct(c.OutHeight(), c.OutWidth())
+	if !inOK || !patchOK || !patchesOK || input < 1 || int64(patches)*int64(patch) > MaxMessageElements {
 		return fmt.Errorf("protocol: convolution %+v is too large", c)
 	}
 	return nil
+}
+
+// boundedProduct multiplies factors in [0, MaxMessageElements] and reports
+// whether the product stays within MaxMessageElements.
+func boundedProduct(factors ...int) (int, bool) {
+	p := int64(1)
+	for _, f := range factors {
+		if p *= int64(f); p > MaxMessageElements {
+			return 0, false
+		}
+	}
+	return int(p), true
 }
 
 // OutHeight and OutWidth are the output image's size.

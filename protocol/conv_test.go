@@ -140,3 +140,17 @@ func TestUnfoldedMaskProductValidates(t *testing.T) {
 		t.Error("a kernel larger than its padded input was accepted")
 	}
 }
+
+// Geometries a party could send the dealer whose sizes overflow a naive product
+// are refused, not allocated.
+func TestConvGeometryOverflowRefused(t *testing.T) {
+	for _, c := range []protocol.Conv2D{
+		{Channels: 1 << 26, Height: 1 << 26, Width: 1 << 26, Kernel: 1, Stride: 1},
+		{Channels: 1 << 20, Height: 1, Width: 1, Kernel: 1 << 26, Stride: 1, Pad: 1<<26 - 1},
+		{Channels: 1, Height: 1 << 14, Width: 1 << 14, Kernel: 1, Stride: 1},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+}
