@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/tessera-mpc/tessera/sharing"
@@ -275,64 +276,42 @@ func (e *Engine) ScaleEach(ctx context.Context, cs []float64, xs []sharing.Tenso
 	return e.LinearCombos(ctx, combos)
 }
 
-// Term is one public-constant multiple c*x of a fixed-point sharing.
+// Term is one public-constant multiple c*x of a fixed-point sharing. Shift says x
+// is held at scale 2^(f+Shift) rather than 2^f: a product not yet truncated (Shift
+// = f), whose truncation the combination then does itself.
 type Term struct {
-	C float64
-	X sharing.Tensor
+	C     float64
+	X     sharing.Tensor
+	Shift int
 }
 
 // Combo is a sum of terms of one shape.
 type Combo []Term
 
 // LinearCombos computes sum_j c_j x_j for each combo with public real constants,
-// all in one round: the constants of a combo are encoded at one common scale 2^s,
-// the products summed locally, and each sum truncated by s. s gives the smallest
-// constant about ConstantBits significant bits while keeping the largest product
-// below 2^(61-f-15) times the operand's real value, so operands up to 2^15 in
-// magnitude are safe.
+// all in one round: the terms of a combo that share a Shift are encoded at one
+// common scale 2^s, their products summed locally and the sum truncated by
+// s + Shift (one truncation per distinct Shift of a combo, added up after). s
+// gives the smallest constant of the group about ConstantBits significant bits
+// while keeping the largest product below 2^(61-f-Shift-15) times the operand's
+// real value, so operands up to 2^15 in magnitude are safe.
 func (e *Engine) LinearCombos(ctx context.Context, combos []Combo) ([]sharing.Tensor, error) {
-	f := e.codec.FracBits
 	var bits []int
 	var sums []sharing.Tensor
-	var which []int
+	var which []int // the combo of each sum
 	out := make([]sharing.Tensor, len(combos))
 	for i, combo := range combos {
 		if len(combo) == 0 {
 			return nil, fmt.Errorf("protocol: combination %d has no terms", i)
 		}
-		minC, maxC := math.Inf(1), 0.0
-		for _, t := range combo {
-			if math.IsNaN(t.C) || math.IsInf(t.C, 0) {
-				return nil, fmt.Errorf("protocol: scaling by %v", t.C)
-			}
-			if !sharing.SameShape(t.X, combo[0].X) {
-				return nil, fmt.Errorf("protocol: combination %d mixes shapes %v and %v", i, combo[0].X.Shape, t.X.Shape)
-			}
-			if a := math.Abs(t.C); a != 0 {
-				minC, maxC = math.Min(minC, a), math.Max(maxC, a)
-			}
+		out[i] = sharing.Zeros(combo[0].X.Shape...)
+		groups, err := e.comboGroups(i, combo)
+		if err != nil {
+			return nil, err
 		}
-		if maxC == 0 {
-			out[i] = sharing.Zeros(combo[0].X.Shape...)
-			continue
+		for _, g := range groups {
+			bits, sums, which = append(bits, g.bits), append(sums, g.sum), append(which, i)
 		}
-		s := ConstantBits - int(math.Ceil(math.Log2(minC)))
-		s = min(s, 61-f-15-int(math.Ceil(math.Log2(maxC))))
-		s = max(1, min(61, s))
-		sum := sharing.Zeros(combo[0].X.Shape...)
-		for _, t := range combo {
-			enc := math.Round(math.Ldexp(t.C, s))
-			if math.Abs(enc) >= math.Ldexp(1, 62-f) {
-				return nil, fmt.Errorf("protocol: scaling by %g: constant too large for %d fractional bits", t.C, f)
-			}
-			k := uint64(int64(enc))
-			for j, v := range t.X.Data {
-				sum.Data[j] += k * v
-			}
-		}
-		bits = append(bits, s)
-		sums = append(sums, sum)
-		which = append(which, i)
 	}
 	if len(sums) == 0 {
 		return out, nil
@@ -342,7 +321,66 @@ func (e *Engine) LinearCombos(ctx context.Context, combos []Combo) ([]sharing.Te
 		return nil, err
 	}
 	for k, i := range which {
-		out[i] = res[k]
+		sharing.AddInPlace(out[i], res[k])
+	}
+	return out, nil
+}
+
+// comboGroup is the encoded sum of a combo's terms of one Shift, and the bits to
+// truncate it by.
+type comboGroup struct {
+	sum  sharing.Tensor
+	bits int
+}
+
+// comboGroups encodes combo i's terms, one group per distinct Shift in order of
+// first appearance; groups whose constants are all 0 are left out.
+func (e *Engine) comboGroups(i int, combo Combo) ([]comboGroup, error) {
+	f := e.codec.FracBits
+	var shifts []int
+	for _, t := range combo {
+		if math.IsNaN(t.C) || math.IsInf(t.C, 0) {
+			return nil, fmt.Errorf("protocol: scaling by %v", t.C)
+		}
+		if !sharing.SameShape(t.X, combo[0].X) {
+			return nil, fmt.Errorf("protocol: combination %d mixes shapes %v and %v", i, combo[0].X.Shape, t.X.Shape)
+		}
+		if t.Shift < 0 || t.Shift > f {
+			return nil, fmt.Errorf("protocol: combination %d: a term at shift %d, want [0, %d]", i, t.Shift, f)
+		}
+		if !slices.Contains(shifts, t.Shift) {
+			shifts = append(shifts, t.Shift)
+		}
+	}
+	var out []comboGroup
+	for _, shift := range shifts {
+		minC, maxC := math.Inf(1), 0.0
+		for _, t := range combo {
+			if a := math.Abs(t.C); a != 0 && t.Shift == shift {
+				minC, maxC = math.Min(minC, a), math.Max(maxC, a)
+			}
+		}
+		if maxC == 0 {
+			continue
+		}
+		s := ConstantBits - int(math.Ceil(math.Log2(minC)))
+		s = min(s, 61-f-shift-15-int(math.Ceil(math.Log2(maxC))))
+		s = max(1, min(61-shift, s))
+		sum := sharing.Zeros(combo[0].X.Shape...)
+		for _, t := range combo {
+			if t.Shift != shift {
+				continue
+			}
+			enc := math.Round(math.Ldexp(t.C, s))
+			if math.Abs(enc) >= math.Ldexp(1, 62-f-shift) {
+				return nil, fmt.Errorf("protocol: scaling by %g: constant too large for %d fractional bits", t.C, f)
+			}
+			k := uint64(int64(enc))
+			for j, v := range t.X.Data {
+				sum.Data[j] += k * v
+			}
+		}
+		out = append(out, comboGroup{sum: sum, bits: s + shift})
 	}
 	return out, nil
 }

@@ -310,6 +310,54 @@ func TestLinearCombos(t *testing.T) {
 	}
 }
 
+// TestLinearCombosShifted checks terms on untruncated products (Shift = f): a
+// momentum update from a gradient that was never truncated on its own, in one
+// round with ordinary combinations.
+func TestLinearCombosShifted(t *testing.T) {
+	const f = 16
+	codec := sharing.Codec{FracBits: f}
+	ulp := math.Ldexp(1, -f)
+	for _, n := range partyCounts {
+		g, gs := randomFixed(codec, 30, 40)
+		v, vs := randomFixed(codec, 2, 40)
+		// g at scale 2^(2f), with low bits a truncation would drop.
+		wide := sharing.Scale(g, 1<<f)
+		low := randomRing(40)
+		for i := range wide.Data {
+			wide.Data[i] += low.Data[i] & (1<<f - 1)
+			gs[i] = math.Ldexp(float64(int64(wide.Data[i])), -2*f)
+		}
+		shares := splitAll(t, n, wide, v)
+		run := runShared(t, n, f, nil, func(ctx context.Context, e *protocol.Engine, _ []sharing.Tensor) ([]sharing.Tensor, error) {
+			m := shares[e.Self()]
+			return e.LinearCombos(ctx, []protocol.Combo{
+				{{C: 0.05 / 128, X: m[0], Shift: f}, {C: 0.9, X: m[1]}},
+				{{C: -2.5, X: m[0], Shift: f}},
+				{{C: 1, X: m[1]}},
+			})
+		})
+		if run.rounds != 1 {
+			t.Fatalf("n=%d: %d rounds, want 1", n, run.rounds)
+		}
+		var want0, want1 []float64
+		for i := range gs {
+			want0 = append(want0, 0.9*vs[i]+0.05/128*gs[i])
+			want1 = append(want1, -2.5*gs[i])
+		}
+		// Two truncations (1 ulp each) and the constants' encoding: 2^-20 relative at
+		// least (the gradient's constant gets 2^-13 relative: its scale is capped).
+		assertClose(t, "momentum update from an untruncated gradient", codec.DecodeTensor(run.out[0]), want0, 2*ulp+2*math.Ldexp(1, -20)+0.05/128*30*math.Ldexp(1, -13))
+		assertClose(t, "scaling an untruncated product", codec.DecodeTensor(run.out[1]), want1, ulp+75*math.Ldexp(1, -20))
+		assertClose(t, "identity", codec.DecodeTensor(run.out[2]), vs, ulp)
+	}
+	session(t, 2, f, func(ctx context.Context, e *protocol.Engine) (int, error) {
+		if _, err := e.LinearCombos(ctx, []protocol.Combo{{{C: 1, X: sharing.Zeros(2), Shift: f + 1}}}); err == nil {
+			return 0, fmt.Errorf("a shift beyond f was accepted")
+		}
+		return 0, nil
+	})
+}
+
 // TestOpeningViaKing runs products, truncations and comparisons with openings
 // through a rotating king and checks they are as exact as all-to-all ones.
 func TestOpeningViaKing(t *testing.T) {

@@ -150,18 +150,18 @@ func (e *Engine) msbBinary(ctx context.Context, x []uint64) ([]uint64, error) {
 	return e.signBits(ctx, x, 64)
 }
 
-// signBits returns XOR shares of bit width-1 of every element of x (width 32 or
-// 64), packed as msbBinary's: the sign of x when |x| < 2^(width-1). It adds the
+// signBits returns XOR shares of bit width-1 of every element of x (width 16, 32
+// or 64), packed as msbBinary's: the sign of x when |x| < 2^(width-1). It adds the
 // parties' shares modulo 2^width only: the elements are packed in lanes of width
-// bits (two to a word for 32), so a narrower lane halves the words every AND
-// opens and the carry tree has one level fewer.
+// bits (two to a word for 32, four for 16), so each halving of the lane halves
+// the words every AND opens and takes one level off the carry tree.
 func (e *Engine) signBits(ctx context.Context, x []uint64, width int) ([]uint64, error) {
 	n := len(x)
 	if n == 0 {
 		return nil, nil
 	}
-	if width != 32 && width != 64 {
-		return nil, fmt.Errorf("sign of %d-bit lanes: want 32 or 64", width)
+	if width != 16 && width != 32 && width != 64 {
+		return nil, fmt.Errorf("sign of %d-bit lanes: want 16, 32 or 64", width)
 	}
 	lanes := packLanes(x, width)
 	top, bottom := laneMasks(width)

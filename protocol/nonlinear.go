@@ -602,13 +602,34 @@ type softmaxPlan struct {
 	b        uint64 // the guess y0 = a - b S: a at scale F, b at scale F - f
 }
 
-func planSoftmax(cols, f int) (softmaxPlan, error) {
+// softmaxSchedule returns Softmax's plan among the given number of parties and
+// whether its maximum compares on the 16-bit window (softmaxWindow), which it
+// does where the window applies and the wider range of row sums it implies
+// still gets a reciprocal guess at f bits (f <= 22 for 10 classes); c is the
+// window's resolution.
+func softmaxSchedule(parties, cols, f int) (plan softmaxPlan, c int, window bool, err error) {
+	if c, ok := softmaxWindow(parties); ok {
+		if plan, err := planSoftmax(cols, f, true); err == nil {
+			return plan, c, true, nil
+		}
+	}
+	plan, err = planSoftmax(cols, f, false)
+	return plan, 0, false, err
+}
+
+func planSoftmax(cols, f int, window bool) (softmaxPlan, error) {
 	if cols < 1 {
 		return softmaxPlan{}, fmt.Errorf("protocol: Softmax of %d classes", cols)
 	}
+	// With the window, the maximum Softmax subtracts may sit up to 1/2 below the
+	// true one, so the exponentials reach e^(1/2) and their row sums
+	// softmaxSumRange cols.
 	hi := float64(cols)
-	// The row sums of Exp's last products (each at most 1 at scale 2^(2 expScale))
-	// are truncated beside them, so their sum must stay below 2^62.
+	if window {
+		hi *= softmaxSumRange
+	}
+	// The row sums of Exp's last products (each at most e^(1/2) at scale
+	// 2^(2 expScale)) are truncated beside them, so they must stay below 2^62.
 	expF := min(expScale, int(math.Floor((62-math.Log2(hi)-0.01)/2)))
 	r, err := planReciprocal(1, hi, f)
 	if err != nil {
@@ -658,11 +679,15 @@ func bestGuessOffset(b, hi float64) (a, rel float64) {
 	return a, worst(a)
 }
 
-// expMaxErrorAt is Exp's error bound at internal precision F: its approximation
-// error 3.5e-6, 2^-(F-9) from the truncations of the squarings, and the final
-// rounding to f bits. ExpMaxError(f) bounds it for F = expScale.
+// softmaxSumRange bounds the row sums of Softmax's exponentials over the classes:
+// e^(1/2 + 2^-12) < 1.65 (see softmaxWindow).
+const softmaxSumRange = 1.65
+
+// expMaxErrorAt is Exp's error bound on [-256, 1/2] at internal precision F: its
+// approximation error (below 1e-5 up to 1), 2^-(F-10) from the truncations of the
+// squarings of values up to e^(1/2), and the final rounding to f bits.
 func expMaxErrorAt(fracBits, F int) float64 {
-	return math.Ldexp(1, -fracBits) + 3.5e-6 + math.Ldexp(1, 9-F)
+	return math.Ldexp(1, -fracBits) + 1e-5 + math.Ldexp(1, 10-F)
 }
 
 // SoftmaxMaxError returns Softmax's error bound for rows of `classes` entries at
@@ -671,7 +696,7 @@ func expMaxErrorAt(fracBits, F int) float64 {
 // precision and steps (2.7e-4 for 10 classes at f = 16; the errors seen in tests
 // are about 20 times smaller, since the bound adds every element's worst case).
 func SoftmaxMaxError(classes, fracBits int) (float64, error) {
-	p, err := planSoftmax(max(classes, 1), fracBits)
+	p, _, _, err := softmaxSchedule(2, max(classes, 1), fracBits) // the window's bound where it applies covers the exact maximum's too
 	if err != nil {
 		return 0, err
 	}
@@ -683,7 +708,7 @@ func SoftmaxMaxError(classes, fracBits int) (float64, error) {
 // rows of classes entries at fracBits: SoftmaxMaxRounds + Exp's n + 2 (one more
 // when f > expScale - n) + k + 2 for the normalisation's k steps.
 func SoftmaxRounds(parties, classes, fracBits int) (int, error) {
-	p, err := planSoftmax(max(classes, 1), fracBits)
+	p, _, _, err := softmaxSchedule(parties, max(classes, 1), fracBits)
 	if err != nil {
 		return 0, err
 	}
@@ -702,38 +727,81 @@ func SoftmaxRounds(parties, classes, fracBits int) (int, error) {
 // Valid while every row's spread (max - min) is at most 256 (ExpMinInput): the
 // error is then at most SoftmaxMaxError(classes, f); entries that sit 256 to 384
 // below their row maximum still come out as 0, beyond that they are garbage.
-// The maximum compares on 32 bits for f <= 21 (softmaxCompareBits): exact for
-// spreads below 2^(31-f), far beyond the 384 above which Softmax is garbage anyway.
+// For N <= 32 (and f <= 22 with 10 classes) the maximum compares the entries on
+// a 16-bit window at a resolution of 2^-(ceil(log2 N)+1) (softmaxWindow): the
+// entry it subtracts is within 1/2 of the row's maximum, which softmax does not
+// see (Exp and the reciprocal are scheduled for it), over spreads up to 512.
+// Otherwise it compares on 32 bits for f <= 21 (softmaxCompareBits), exact for
+// spreads below 2^(31-f), and on 64 above.
 //
 // Rounds: SoftmaxRounds(N, classes, f): for 10 classes at f = 16, the maximum
-// (R_msb + 3), Exp (10) and the normalisation (7): 27 for N = 2, 29 for N = 3 (73
+// (R_msb + 2), Exp (10) and the normalisation (7): 26 for N = 2, 28 for N = 3 (73
 // before the all-pairs maximum on 32 bits and the held products, 30 before the
-// row sums came out of Exp's last round).
+// row sums came out of Exp's last round and the 16-bit window).
 func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: Softmax of shape %v: need a rows x classes matrix", x.Shape)
 	}
-	return e.softmax(ctx, x, softmaxCompareBits(e.codec.FracBits), func() (sharing.Tensor, error) { return x, nil })
+	plan, c, window, err := softmaxSchedule(e.n, x.Shape[1], e.codec.FracBits)
+	if err != nil {
+		return sharing.Tensor{}, err
+	}
+	logits := func() (sharing.Tensor, error) { return x, nil }
+	if window {
+		return e.softmax(ctx, plan, shiftShares(x, e.codec.FracBits-c), 16, logits)
+	}
+	return e.softmax(ctx, plan, x, softmaxCompareBits(e.codec.FracBits), logits)
+}
+
+// softmaxWindow returns c such that Softmax's maximum compares the entries at a
+// resolution of 2^-c on 16 bits, c = ceil(log2 N) + 1, and whether it does (N <=
+// 32). Each party shifts its share of x right by f - c bits; the shifted shares
+// add up to floor(x / 2^(f-c)) - delta_x modulo 2^16, delta_x in [0, N-1], one
+// well-defined value per entry, so the comparisons stay consistent (a total
+// order: exactly one winner per row) and the winner lies within N 2^-c <= 1/2 of
+// the row's true maximum, over spreads up to 2^(15-c) >= 512. Exp and the
+// reciprocal are scheduled for exponents up to 1/2 (softmaxSumRange); softmax is
+// unchanged by which shift is subtracted. Two carry levels fewer than 64 bits,
+// and a quarter of the AND material.
+func softmaxWindow(parties int) (c int, ok bool) {
+	c = bits.Len(uint(parties-1)) + 1
+	return c, c <= 6
+}
+
+// shiftShares returns this party's share of x shifted right by k bits as an
+// unsigned word: see softmaxWindow and TruncateReLU for what the shifted shares add
+// up to.
+func shiftShares(x sharing.Tensor, k int) sharing.Tensor {
+	out := sharing.Zeros(x.Shape...)
+	for i, v := range x.Data {
+		out.Data[i] = v >> k
+	}
+	return out
 }
 
 // TruncateSoftmax is Softmax(Truncate(z)) for logits z at scale 2^(2f) (a matrix
 // product before its truncation), in the rounds of Softmax alone: as in
 // TruncateReLU, the truncation's opening rides on the first round of the
-// maximum's comparisons, which compare the parties' shares shifted right by f
-// bits. Those sum to floor(z / 2^f) - delta_j per entry (delta_j in [0, N-1]), a
-// well-defined value per entry, so the comparisons stay consistent and pick one
-// entry per row, within N units of the last place of the true maximum: the
-// exponents lie in [-spread, N 2^-f] instead of [-spread, 0], where Exp meets
-// the same bound, and the result is Softmax's of the truncated logits (softmax is
-// unchanged by the shift). Error: SoftmaxMaxError(classes, f) against the
-// softmax of Truncate(z). For f > 21 or one class it is Truncate then Softmax,
-// one round more. Rounds: SoftmaxRounds(N, classes, f).
+// maximum's comparisons, which compare the parties' shares shifted right (by 2f
+// - c bits on Softmax's 16-bit window, by f bits on 32 bits). Those sum to one
+// well-defined value per entry, floor(z / 2^shift) - delta_j (delta_j in [0,
+// N-1]), so the comparisons stay consistent and pick one entry per row, within
+// 1/2 + 2^-f of the true maximum on the window (N units of the last place on 32
+// bits), which Exp and the reciprocal are scheduled for; the result is Softmax's
+// of the truncated logits (softmax is unchanged by the shift). Error:
+// SoftmaxMaxError(classes, f) against the softmax of Truncate(z). Without the
+// window and for f > 21, or for one class, it is Truncate then Softmax, one round
+// more. Rounds: SoftmaxRounds(N, classes, f).
 func (e *Engine) TruncateSoftmax(ctx context.Context, z sharing.Tensor) (sharing.Tensor, error) {
 	f := e.codec.FracBits
 	if len(z.Shape) != 2 || z.Shape[1] < 1 || z.Shape[0]*z.Shape[1] != z.Len() {
 		return sharing.Tensor{}, fmt.Errorf("protocol: TruncateSoftmax of shape %v: need a rows x classes matrix", z.Shape)
 	}
-	if softmaxCompareBits(f) != 32 || z.Shape[1] == 1 || z.Len() == 0 {
+	plan, c, window, err := softmaxSchedule(e.n, z.Shape[1], f)
+	if err != nil {
+		return sharing.Tensor{}, err
+	}
+	if (!window && softmaxCompareBits(f) != 32) || z.Shape[1] == 1 || z.Len() == 0 {
 		x, err := e.Truncate(ctx, z)
 		if err != nil {
 			return sharing.Tensor{}, err
@@ -745,11 +813,11 @@ func (e *Engine) TruncateSoftmax(ctx context.Context, z sharing.Tensor) (sharing
 		return sharing.Tensor{}, fmt.Errorf("protocol: TruncateSoftmax: %w", err)
 	}
 	opening := e.ride(masked[0].Data)
-	shifted := sharing.Zeros(z.Shape...)
-	for i, v := range z.Data {
-		shifted.Data[i] = v >> f
+	cmp, width := shiftShares(z, f), 32
+	if window {
+		cmp, width = shiftShares(z, 2*f-c), 16
 	}
-	return e.softmax(ctx, shifted, 32, func() (sharing.Tensor, error) {
+	return e.softmax(ctx, plan, cmp, width, func() (sharing.Tensor, error) {
 		if opening.sum == nil {
 			return sharing.Tensor{}, fmt.Errorf("protocol: TruncateSoftmax: the truncation was not opened")
 		}
@@ -761,12 +829,8 @@ func (e *Engine) TruncateSoftmax(ctx context.Context, z sharing.Tensor) (sharing
 
 // softmax is Softmax of logits(), with the maximum's column chosen by comparing
 // the entries of cmp on width bits.
-func (e *Engine) softmax(ctx context.Context, cmp sharing.Tensor, width int, logits func() (sharing.Tensor, error)) (sharing.Tensor, error) {
+func (e *Engine) softmax(ctx context.Context, plan softmaxPlan, cmp sharing.Tensor, width int, logits func() (sharing.Tensor, error)) (sharing.Tensor, error) {
 	rows, cols := cmp.Shape[0], cmp.Shape[1]
-	plan, err := planSoftmax(cols, e.codec.FracBits)
-	if err != nil {
-		return sharing.Tensor{}, err
-	}
 	start := time.Now()
 	var x sharing.Tensor
 	m, err := e.maxRowsOf(ctx, cmp, width, func() (sharing.Tensor, error) {
@@ -806,11 +870,15 @@ func softmaxCompareBits(fracBits int) int {
 }
 
 // SoftmaxMaxRounds is the rounds of Softmax's maximum among the given number of
-// parties on rows of cols entries at fracBits: MaxRowsRounds, one fewer when it
-// compares on 32 bits (f <= 21).
+// parties on rows of cols entries at fracBits: MaxRowsRounds, two fewer when it
+// compares on 16 bits (softmaxWindow: N <= 32), else one fewer on 32 bits (f <= 21).
 func SoftmaxMaxRounds(parties, cols, fracBits int) int {
 	r := MaxRowsRounds(parties, cols)
-	if cols > 1 && softmaxCompareBits(fracBits) == 32 {
+	switch _, _, window, _ := softmaxSchedule(parties, cols, fracBits); {
+	case cols <= 1:
+	case window:
+		r -= 2
+	case softmaxCompareBits(fracBits) == 32:
 		r--
 	}
 	return r

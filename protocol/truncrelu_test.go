@@ -255,3 +255,33 @@ func TestTruncateSoftmax(t *testing.T) {
 		})
 	}
 }
+
+// TestSoftmaxWindowManyParties checks Softmax's 16-bit window where it is
+// coarsest against the carries the shifted shares lose (N = 8: a resolution of
+// 1/16 and up to 7 units lost), on rows whose top entries differ by less than
+// that, and on the widest spread Softmax takes.
+func TestSoftmaxWindowManyParties(t *testing.T) {
+	const n, f, cols = 8, 16, 10
+	codec := sharing.Codec{FracBits: f}
+	x, xs := randomFixed(codec, 20, 6, cols)
+	for j := range cols {
+		xs[j] = 3 + math.Ldexp(float64(j%4), -6)           // top entries within 1/16
+		xs[cols+j] = -200 + 384*float64(j)/float64(cols-1) // spread 384: the lowest entries come out 0
+		xs[2*cols+j] = float64(j%2) * math.Ldexp(1, -f)    // ties one unit apart
+	}
+	x = fixedTensor(t, codec, xs, 6, cols)
+	plain := codec.DecodeTensor(x)
+	run := runShared(t, n, f, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+		p, err := e.Softmax(ctx, mine[0])
+		return []sharing.Tensor{p}, err
+	})
+	want, err := protocol.SoftmaxRounds(n, cols, f)
+	if err != nil || run.rounds != want {
+		t.Fatalf("Softmax among %d parties took %d rounds, documented %d (%v)", n, run.rounds, want, err)
+	}
+	bound, err := protocol.SoftmaxMaxError(cols, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBound(t, "Softmax, N = 8", codec, plain, run.out[0], softmaxRows(plain, cols), bound)
+}
