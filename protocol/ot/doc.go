@@ -48,12 +48,17 @@
 //
 // Outputs: x0_i = H(i, q_i), x1_i = H(i, q_i ^ Delta) at the sender,
 // x_{r_i} = H(i, t_i) at the receiver, truncated to 64 bits or to one bit. H is
-// fixed-key AES in the tweakable Matyas-Meyer-Oseas mode of Guo, Kolesnikov,
-// Wang, Yang (IEEE S&P 2020): H(i, x) = pi(pi(x) ^ i) ^ pi(x), pi = AES-128 under
-// a fixed public key, tweakable circular correlation robust in the
-// ideal-permutation model; the tweak i counts every OT of the ordered pair, so
-// it never repeats. (SHA-256 or SHAKE would be as good but 5-10x slower per OT;
-// AES-NI makes this about 40 ns per hash here, BenchmarkTCCR.)
+// fixed-key AES in the Matyas-Meyer-Oseas mode with the orthomorphism
+// sigma(lo, hi) = (lo ^ hi, lo) of Guo, Kolesnikov, Wang, Yang (IEEE S&P 2020):
+// H(i, x) = pi(sigma(x ^ i)) ^ sigma(x ^ i), pi = AES-128 under a fixed public
+// key, circular correlation robust in the ideal-permutation model. Semi-honest
+// IKNP/SoftSpoken needs correlation robustness for the one Delta of an ordered
+// pair over rows t_i that are uniform (PRG outputs, never chosen by the
+// adversary); the index i XORed in separates equal rows of different OTs.
+// (Until this version H was their tweakable TMMO, pi(pi(x) ^ i) ^ pi(x), two
+// AES calls: tweakable robustness is what a malicious receiver, choosing its
+// rows, would need. One call halves the hashing, a third of the OT CPU.
+// SHA-256 or SHAKE would be as good but 5-10x slower per OT.)
 //
 // # AND triples
 //

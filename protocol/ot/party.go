@@ -44,7 +44,7 @@ type Party struct {
 	tr     protocol.Transport
 	self   int
 	n      int
-	h      tccr
+	h      crHash
 	send   []*extSender   // send[p]: this party is the OT sender to peer p
 	recv   []*extReceiver // recv[p]: this party is the OT receiver from peer p
 	secret sharing.Seed   // this party's private randomness (a_i, b_i, r_i)
@@ -69,7 +69,7 @@ func setup(ctx context.Context, tr protocol.Transport, rng io.Reader) (*Party, e
 	if n < 2 || self < 0 || self >= n {
 		return nil, fmt.Errorf("ot: party %d of %d: need at least 2 parties", self, n)
 	}
-	p := &Party{tr: tr, self: self, n: n, h: newTCCR(),
+	p := &Party{tr: tr, self: self, n: n, h: newCRHash(),
 		send: make([]*extSender, n), recv: make([]*extReceiver, n)}
 	var err error
 	if p.secret, err = sharing.NewSeed(rng); err != nil {
