@@ -207,8 +207,10 @@
 //     64-bit R masks them.
 //   - daBits cost N flights; a tree fold would cut the flights to log2 N (at
 //     the cost of full products of shared values, more OTs).
-//   - Peers are served one after the other within a party; per-peer
-//     goroutines would use more cores on a real deployment.
+//   - Peers are served in parallel within a party (one goroutine per peer for
+//     the extension's computation; messages in a fixed peer order). That shows
+//     on a deployment where each party has its own cores, not in the
+//     one-machine benchmarks, where the parties already share the cores.
 //   - Base OTs are made once per pair per session (no persisted extension
 //     state across sessions).
 //   - Malicious security (KOS15 check, MAC'd triples) is out of scope.

@@ -94,37 +94,24 @@ func (p *Party) andBatch(ctx context.Context, w int) (a, b, c []uint64, err erro
 	for k := range c {
 		c[k] = a[k] & b[k]
 	}
-	xc := make([][]uint64, p.n)
-	batches := make([]uint64, p.n)
+	peers := p.peers()
 	// Receiver role, choosing with b: send u to every peer.
-	for q := range p.n {
-		if q == p.self {
-			continue
-		}
-		batches[q] = p.recv[q].batch
-		var u []uint64
-		u, xc[q] = p.recv[q].extend(p.h, b, outBits)
-		if err := p.sendWords(ctx, q, tagU, batches[q], u, "AND extension matrix"); err != nil {
-			return nil, nil, nil, err
-		}
+	xc, batches, err := p.extendAsReceiver(ctx, peers, b, outBits, "AND extension matrix")
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	// Sender role: derandomise towards every peer.
-	for q := range p.n {
-		if q == p.self {
-			continue
-		}
-		batch := p.send[q].batch
-		u, err := p.recvWords(ctx, q, tagU, batch, uWords(w), "AND extension matrix")
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		x0, x1 := p.send[q].extend(p.h, u, w, outBits)
+	x0, x1, sendBatches, err := p.extendAsSender(ctx, peers, w, outBits, "AND extension matrix")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, q := range peers {
 		e := make([]uint64, w)
 		for k := range e {
-			e[k] = a[k] ^ x0[k] ^ x1[k]
-			c[k] ^= x0[k]
+			e[k] = a[k] ^ x0[q][k] ^ x1[q][k]
+			c[k] ^= x0[q][k]
 		}
-		if err := p.sendWords(ctx, q, tagE, batch, e, "AND correction"); err != nil {
+		if err := p.sendWords(ctx, q, tagE, sendBatches[q], e, "AND correction"); err != nil {
 			return nil, nil, nil, err
 		}
 	}
@@ -205,15 +192,9 @@ func (p *Party) daBitBatch(ctx context.Context, n int, width func(k int) int) ([
 	order, pos := p.foldOrder()
 	me := pos[p.self]
 	// Receiver role: one extension with every party ahead in the order.
-	xc := make([][]uint64, p.n)
-	recvBatch := make([]uint64, p.n)
-	for _, q := range order[:me] {
-		recvBatch[q] = p.recv[q].batch
-		var u []uint64
-		u, xc[q] = p.recv[q].extend(p.h, r, outWords)
-		if err := p.sendWords(ctx, q, tagU, recvBatch[q], u, "daBit extension matrix"); err != nil {
-			return nil, err
-		}
+	xc, recvBatch, err := p.extendAsReceiver(ctx, order[:me], r, outWords, "daBit extension matrix")
+	if err != nil {
+		return nil, err
 	}
 	us := make([][]uint64, p.n)
 	for _, q := range order[me+1:] {
