@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tessera-mpc/tessera/network"
+	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/party/run"
 )
 
@@ -130,4 +131,36 @@ func TestBenchThroughShapingProxy(t *testing.T) {
 	}
 	t.Logf("per step: simulated %.3fs (bound %.3fs, %v rounds), through the proxy %.3fs (bound %.3fs, %v rounds with the dealer's)",
 		simulated.Network.StepSeconds, simulated.Network.LowerBoundStepSeconds, simulated.Network.BoundRoundsPerStep, nw.StepSeconds, nw.LowerBoundStepSeconds, nw.BoundRoundsPerStep)
+}
+
+// With dealer-free preprocessing the benchmark reports, per kind of material,
+// requests, time and bytes per step that add up to the preprocessing totals,
+// every party's preprocessing bytes, and the same steps with a dealer.
+func TestBenchDealerFreeByKind(t *testing.T) {
+	if testing.Short() {
+		t.Skip("dealer-free preprocessing: skipped with -short")
+	}
+	cfg := loadConfig(t, "cancer-mlp-3p.yaml")
+	cfg.Preprocessing = experiment.PrepHE
+	res, err := run.BenchSteps(context.Background(), cfg, run.TransportMemory, network.LinkMemory, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Kinds) == 0 || res.DealerSecondsPerStep <= 0 || len(res.PrepBytesPerPartyStep) != cfg.Parties {
+		t.Fatalf("kinds %+v, dealer %v s/step, per party %v", res.Kinds, res.DealerSecondsPerStep, res.PrepBytesPerPartyStep)
+	}
+	var bytes, seconds float64
+	for _, k := range res.Kinds {
+		if k.Requests <= 0 || k.Elements <= 0 {
+			t.Fatalf("kind %+v with no requests or elements", k)
+		}
+		bytes += k.BytesSent
+		seconds += k.Seconds
+	}
+	if bytes != res.PrepBytesSentPerStep || bytes != res.PrepBytesPerPartyStep[1] {
+		t.Fatalf("kinds add up to %v bytes per step, the channels counted %v (party 1 of %v)", bytes, res.PrepBytesSentPerStep, res.PrepBytesPerPartyStep)
+	}
+	if seconds > res.PrepSecondsPerStep*1.01+1e-3 {
+		t.Fatalf("kinds add up to %v s per step, more than the %v s spent waiting for material", seconds, res.PrepSecondsPerStep)
+	}
 }

@@ -174,3 +174,30 @@ func BenchmarkSetup(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkMNISTStepProducts makes the matrix products of one MNIST training
+// step (784-128-128-10, batch 128, 3 parties: the engine's 8 mask products) at
+// communication weights around the default: the measurement behind
+// DefaultCommWeight.
+//
+//	go test ./protocol/he -run '^$' -bench MNISTStepProducts -benchtime 1x
+func BenchmarkMNISTStepProducts(b *testing.B) {
+	const np = 3
+	shapes := [][3]int{{128, 784, 128}, {128, 128, 128}, {128, 128, 10}, {128, 128, 10}, {128, 10, 128}, {128, 128, 128}, {128, 128, 128}, {784, 128, 128}}
+	outputs := 0
+	for _, s := range shapes {
+		outputs += s[0] * s[2]
+	}
+	for _, w := range []float64{2, 10} {
+		b.Run(fmt.Sprintf("w=%g", w), func(b *testing.B) {
+			benchHE(b, np, outputs, func(ctx context.Context, p *he.Party) error {
+				for _, s := range shapes {
+					if _, err := protocoltest.Triple(ctx, p, protocol.MatrixRequest(s[0], s[1], s[2])); err != nil {
+						return err
+					}
+				}
+				return nil
+			}, he.WithCommWeight(w))
+		})
+	}
+}

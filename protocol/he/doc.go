@@ -82,8 +82,10 @@
 // full one). Element-wise products put a_l and b_l at positions p_l of a
 // 3-term-progression-free set below N/2 (integers whose base-3 digits are 0
 // or 1: 384 positions), so a_l*b_l lands alone at 2p_l: 384 products per
-// ciphertext, a poor fit for coefficient encoding. Square pairs are the same
-// protocol with b_j = A_j (A * sum A_j = A^2). Mask products run the matrix
+// ciphertext, a poor fit for coefficient encoding (3.97 kB per triple and
+// party at N = 3): the dealer-free wiring (party/run) takes element-wise
+// triples and square pairs from protocol/ot's Gilboa products instead (1.03 kB).
+// Square pairs are the same protocol with b_j = A_j (A * sum A_j = A^2). Mask products run the matrix
 // protocol on the parties' mask shares.
 //
 // # Code structure
@@ -151,8 +153,10 @@
 // 64x784x128 matrix triple: ~0.4 s CPU, 43.6 MB sent (5.3 MB per 1,000
 // outputs); 128x784x128: ~0.65 s, 54.4 MB (3.3 MB per 1,000); 1,000
 // element-wise triples: ~25 ms, 4.0 MB; key setup: ~15 ms, 1.5 MB.
-// WithCommWeight(20) trades 10-14% more CPU for 38% fewer bytes on the first
-// (27.2 MB). BenchmarkMatrixTriple and friends measure these. The trusted dealer makes
+// These figures are at communication weight 2; WithCommWeight(20) trades
+// 10-14% more CPU for 38% fewer bytes on the first (27.2 MB). The default is
+// now 10 (BenchmarkMNISTStepProducts: the 8 products of an MNIST step, 177 ->
+// 144 MB per party for ~10% more CPU). BenchmarkMatrixTriple and friends measure these. The trusted dealer makes
 // the first in ~2 ms per party. About 40% of the CPU goes to NTTs (mostly
 // the plaintext operands' and the encryptions'), 20% to the coefficient-wise
 // products of the plaintext multiplication, 10% to message packing.

@@ -71,7 +71,7 @@ func TestBaseOTsWithoutNetwork(t *testing.T) {
 				t.Fatalf("party %d column %d: got the seed it did not choose", s.self, j)
 			}
 		}
-		h := newTCCR()
+		h := newCRHash()
 		choices := randWords(2)
 		u, xc := r.recv.extend(h, choices, outWords)
 		x0, x1 := s.send.extend(h, u, 2, outWords)

@@ -48,12 +48,17 @@
 //
 // Outputs: x0_i = H(i, q_i), x1_i = H(i, q_i ^ Delta) at the sender,
 // x_{r_i} = H(i, t_i) at the receiver, truncated to 64 bits or to one bit. H is
-// fixed-key AES in the tweakable Matyas-Meyer-Oseas mode of Guo, Kolesnikov,
-// Wang, Yang (IEEE S&P 2020): H(i, x) = pi(pi(x) ^ i) ^ pi(x), pi = AES-128 under
-// a fixed public key, tweakable circular correlation robust in the
-// ideal-permutation model; the tweak i counts every OT of the ordered pair, so
-// it never repeats. (SHA-256 or SHAKE would be as good but 5-10x slower per OT;
-// AES-NI makes this about 40 ns per hash here, BenchmarkTCCR.)
+// fixed-key AES in the Matyas-Meyer-Oseas mode with the orthomorphism
+// sigma(lo, hi) = (lo ^ hi, lo) of Guo, Kolesnikov, Wang, Yang (IEEE S&P 2020):
+// H(i, x) = pi(sigma(x ^ i)) ^ sigma(x ^ i), pi = AES-128 under a fixed public
+// key, circular correlation robust in the ideal-permutation model. Semi-honest
+// IKNP/SoftSpoken needs correlation robustness for the one Delta of an ordered
+// pair over rows t_i that are uniform (PRG outputs, never chosen by the
+// adversary); the index i XORed in separates equal rows of different OTs.
+// (Until this version H was their tweakable TMMO, pi(pi(x) ^ i) ^ pi(x), two
+// AES calls: tweakable robustness is what a malicious receiver, choosing its
+// rows, would need. One call halves the hashing, a third of the OT CPU.
+// SHA-256 or SHAKE would be as good but 5-10x slower per OT.)
 //
 // # AND triples
 //
@@ -94,7 +99,29 @@
 //
 // 64 daBits b_0..b_63 per element, arithmetic shares only: R = sum_j 2^j b_j,
 // RShifted = sum_{j=f}^{62} 2^(j-f) b_j, RMSB = b_63. All three are linear in
-// the shares, so the pair is exact; R is uniform because the bits are.
+// the shares, so the pair is exact; R is uniform because the bits are. Since
+// b_j is only used times 2^j (R) or 2^(j-f) (RShifted), its arithmetic share
+// is needed modulo 2^(64-j) or 2^(64-j+f) only (all 64 bits for b_63): the
+// fold runs in Z_2^64 as before (reduction mod 2^m is a ring homomorphism),
+// and each correction travels with just that many low bits, packed end to end
+// (2,895 bits instead of 4,096 per element at f = 16). The dropped high bits
+// are never sent, so this reveals nothing the full corrections would not.
+//
+// # Products (element-wise triples and square pairs)
+//
+// Party i draws a_i, b_i. c = sum_i a_i b_i + sum_{i != j} a_i b_j; the
+// diagonal is local. For each ordered pair (i sender, j receiver) and element,
+// 64 random OTs in which j chooses with the bits of b_j (the packed words of
+// b_j are the choice vector). For the OT of bit k, i sends
+// e = (a_i + x0 - x1) mod 2^(64-k) and keeps -x0 * 2^k; j keeps
+// (x_{c} + c*e) * 2^k; their sum is c * a_i * 2^k mod 2^64, and summed over k
+// it is a_i b_j (Gilboa, CRYPTO 1999). Bit k's correction needs only 64-k bits:
+// 2,080 bits per element and pair, packed end to end. Square pairs use a = b
+// and run only the pairs i < j with the correlation 2 a_i (A^2 = sum a_i^2 +
+// 2 sum_{i<j} a_i a_j): half the OTs. Leakage: as for daBits, every correction
+// is padded by x_{1-c} = H(i, t ^ Delta), which the receiver cannot tell from
+// random; the u rows are padded as for every OT. Per element and party at
+// N = 3: ~1.03 kB for a triple (HE: 3.97 kB), ~0.52 kB for a square pair.
 //
 // # Security (semi-honest, up to N-1 corrupted)
 //
@@ -146,7 +173,10 @@
 //   - daBits: 6*(N-1) bytes per daBit on average (N(N-1)/2 OTs of a 4-byte u
 //     row and an 8-byte correction each), balanced over batches by the
 //     rotation, 1 + (N-1) flights.
-//   - Truncation pairs: 64 daBits per element.
+//   - Truncation pairs: 64 daBits per element, corrections cut to the bits
+//     that matter (2,895 of 4,096 bits at f = 16).
+//   - Element-wise triples: 64 OTs per element and ordered pair: (N-1) *
+//     (256 + 260) bytes per element; square pairs half that.
 //
 // Measured on this project's 2-core machine, 3 parties in one process over
 // network.Memory (bench_test.go; CPU is the process CPU divided by 3; wall time
@@ -156,8 +186,10 @@
 //	                             before                    now
 //	1,000,000 AND triple bits    ~0.40 s CPU, 32.25 MB      ~0.45 s CPU,  8.25 MB per party
 //	100,000 daBits               ~0.03 s CPU,  3.2 MB       ~0.025 s CPU, 1.2 MB per party
-//	10,000 truncation pairs      ~0.18 s CPU, 20.5 MB       ~0.155 s CPU, 7.7 MB per party
-//	                             (busiest party 25.6 MB)    (busiest 8.3 MB)
+//	10,000 truncation pairs      ~0.18 s CPU, 20.5 MB       ~0.165 s CPU, 6.2 MB per party
+//	                             (busiest party 25.6 MB)    (busiest 6.5 MB)
+//	10,000 element-wise triples  (HE: ~0.25 s CPU, 39.7 MB) ~0.31 s CPU, 10.3 MB per party
+//	10,000 square pairs                                     ~0.15 s CPU,  5.2 MB per party
 //
 // # What is left
 //
@@ -175,8 +207,10 @@
 //     64-bit R masks them.
 //   - daBits cost N flights; a tree fold would cut the flights to log2 N (at
 //     the cost of full products of shared values, more OTs).
-//   - Peers are served one after the other within a party; per-peer
-//     goroutines would use more cores on a real deployment.
+//   - Peers are served in parallel within a party (one goroutine per peer for
+//     the extension's computation; messages in a fixed peer order). That shows
+//     on a deployment where each party has its own cores, not in the
+//     one-machine benchmarks, where the parties already share the cores.
 //   - Base OTs are made once per pair per session (no persisted extension
 //     state across sessions).
 //   - Malicious security (KOS15 check, MAC'd triples) is out of scope.

@@ -13,43 +13,48 @@ import (
 // ordered pair of parties and the width of the IKNP matrix.
 const kappa = 128
 
-// tccr is the correlation-robust hash of the extension: fixed-key AES in the
-// tweakable Matyas-Meyer-Oseas construction of Guo, Kolesnikov, Wang and Yang
-// ("Efficient and secure multiparty computation from fixed-key block ciphers",
-// IEEE S&P 2020, TMMO): H(i, x) = pi(pi(x) XOR i) XOR pi(x), pi = AES-128 under a
-// fixed public key. It is tweakable circular correlation robust in the ideal
-// permutation model, more than semi-honest IKNP needs (correlation robustness for
-// the one correlation Delta per ordered pair). Outputs are truncated to 64 bits.
-type tccr struct{ pi cipher.Block }
+// crHash is the correlation-robust hash of the extension: fixed-key AES in the
+// Matyas-Meyer-Oseas construction with a linear orthomorphism of Guo,
+// Kolesnikov, Wang and Yang ("Efficient and secure multiparty computation from
+// fixed-key block ciphers", IEEE S&P 2020, MMO^sigma): H(x) = pi(sigma(x)) XOR
+// sigma(x), sigma(lo, hi) = (lo XOR hi, lo), pi = AES-128 under a fixed public
+// key; circular correlation robust in the ideal-permutation model, which
+// implies the correlation robustness semi-honest IKNP and SoftSpoken need for
+// their one correlation Delta per ordered pair: H(t_i XOR Delta) looks random
+// given the rows t_i, which are uniform (PRG outputs), never chosen by an
+// adversary. The OT's index i is XORed into the input (H(i, x) = H(x XOR i)),
+// which keeps the rows uniform and separates equal rows of different OTs; the
+// tweakable TMMO (two AES calls) is only needed against a malicious receiver.
+// One AES call per hash. Outputs are truncated to 64 bits.
+type crHash struct{ pi cipher.Block }
 
-func newTCCR() tccr {
-	key := sha256.Sum256([]byte("tessera/protocol/ot: fixed AES key of the TMMO hash"))
+func newCRHash() crHash {
+	key := sha256.Sum256([]byte("tessera/protocol/ot: fixed AES key of the MMO hash"))
 	b, err := aes.NewCipher(key[:16])
 	if err != nil {
 		panic(err) // unreachable: fixed key size
 	}
-	return tccr{pi: b}
+	return crHash{pi: b}
 }
 
 // hashRows writes H(tweak+i, row_i XOR (d0, d1)) for every 128-bit row i of
 // rs (row i is rs[2i], rs[2i+1]) into out, in the given output mode.
-func (h tccr) hashRows(tweak uint64, rs []uint64, d0, d1 uint64, mode int, out []uint64) {
-	var buf [32]byte // one allocation per call: the cipher.Block call lets it escape
-	x, y := buf[:16], buf[16:]
+func (h crHash) hashRows(tweak uint64, rs []uint64, d0, d1 uint64, mode int, out []uint64) {
+	var buf [16]byte // one allocation per call: the cipher.Block call lets it escape
+	x := buf[:]
 	for i := 0; i < len(rs)/2; i++ {
-		binary.LittleEndian.PutUint64(x[:8], rs[2*i]^d0)
-		binary.LittleEndian.PutUint64(x[8:], rs[2*i+1]^d1)
+		lo := rs[2*i] ^ d0 ^ (tweak + uint64(i))
+		hi := rs[2*i+1] ^ d1
+		slo := lo ^ hi // sigma(lo, hi) = (lo ^ hi, lo)
+		binary.LittleEndian.PutUint64(x[:8], slo)
+		binary.LittleEndian.PutUint64(x[8:], lo)
 		h.pi.Encrypt(x, x)
-		p := binary.LittleEndian.Uint64(x[:8])
-		binary.LittleEndian.PutUint64(y[:8], p^(tweak+uint64(i)))
-		copy(y[8:], x[8:])
-		h.pi.Encrypt(y, y)
-		put(out, mode, i, binary.LittleEndian.Uint64(y[:8])^p)
+		put(out, mode, i, binary.LittleEndian.Uint64(x[:8])^slo)
 	}
 }
 
 // hash returns the low 64 bits of H(tweak, (lo, hi)) (tests).
-func (h tccr) hash(tweak, lo, hi uint64) uint64 {
+func (h crHash) hash(tweak, lo, hi uint64) uint64 {
 	var out [1]uint64
 	h.hashRows(tweak, []uint64{lo, hi}, 0, 0, outWords, out[:])
 	return out[0]
@@ -134,7 +139,7 @@ func put(out []uint64, mode, i int, h uint64) {
 // extend runs the receiver's half of one batch of 64*len(choices) random OTs
 // with the given (packed) choice bits. It returns the message u for the sender
 // (uWords(w) words) and x_c for every OT.
-func (r *extReceiver) extend(h tccr, choices []uint64, mode int) (u, xc []uint64) {
+func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint64) {
 	w := len(choices)
 	u = make([]uint64, uWords(w))
 	t := rows(r.ssColumns(choices, u), w)
@@ -147,7 +152,7 @@ func (r *extReceiver) extend(h tccr, choices []uint64, mode int) (u, xc []uint64
 
 // extend runs the sender's half of one batch: from the receiver's u
 // (uWords(w) words) it returns both random messages x0, x1 of every OT.
-func (s *extSender) extend(h tccr, u []uint64, w int, mode int) (x0, x1 []uint64) {
+func (s *extSender) extend(h crHash, u []uint64, w int, mode int) (x0, x1 []uint64) {
 	q := rows(s.ssColumns(u, w), w)
 	x0 = make([]uint64, outLen(mode, w))
 	x1 = make([]uint64, outLen(mode, w))

@@ -62,8 +62,8 @@ func TestTranspose64(t *testing.T) {
 	}
 }
 
-func TestTCCR(t *testing.T) {
-	h := newTCCR()
+func TestCRHash(t *testing.T) {
+	h := newCRHash()
 	rs := randWords(8)
 	out := make([]uint64, 4)
 	h.hashRows(7, rs, 3, 5, outWords, out)

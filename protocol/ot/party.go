@@ -44,7 +44,7 @@ type Party struct {
 	tr     protocol.Transport
 	self   int
 	n      int
-	h      tccr
+	h      crHash
 	send   []*extSender   // send[p]: this party is the OT sender to peer p
 	recv   []*extReceiver // recv[p]: this party is the OT receiver from peer p
 	secret sharing.Seed   // this party's private randomness (a_i, b_i, r_i)
@@ -69,7 +69,7 @@ func setup(ctx context.Context, tr protocol.Transport, rng io.Reader) (*Party, e
 	if n < 2 || self < 0 || self >= n {
 		return nil, fmt.Errorf("ot: party %d of %d: need at least 2 parties", self, n)
 	}
-	p := &Party{tr: tr, self: self, n: n, h: newTCCR(),
+	p := &Party{tr: tr, self: self, n: n, h: newCRHash(),
 		send: make([]*extSender, n), recv: make([]*extReceiver, n)}
 	var err error
 	if p.secret, err = sharing.NewSeed(rng); err != nil {
@@ -193,4 +193,60 @@ func (p *Party) private(n int) []uint64 {
 	sharing.NewPRG(p.secret, p.stream).Fill(out)
 	p.stream++
 	return out
+}
+
+// Peers are served in parallel: the extension of one ordered pair touches only
+// that pair's state (and the shared, read-only hash), so a party runs its
+// halves of a batch with all peers at once, one goroutine each, and its cores,
+// not the peers one after another, bound the batch. Messages still go out and
+// come in peer by peer, in a fixed order.
+
+// peers is every party but this one.
+func (p *Party) peers() []int {
+	out := make([]int, 0, p.n-1)
+	for q := range p.n {
+		if q != p.self {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// extendAsReceiver runs the receiver's half of a batch with every peer in
+// peers at once and sends each its u; it returns x_c and the batch number per
+// peer (indexed by party).
+func (p *Party) extendAsReceiver(ctx context.Context, peers []int, choices []uint64, mode int, step string) (xc [][]uint64, batches []uint64, err error) {
+	xc, batches = make([][]uint64, p.n), make([]uint64, p.n)
+	us := make([][]uint64, p.n)
+	var wg sync.WaitGroup
+	for _, q := range peers {
+		batches[q] = p.recv[q].batch
+		wg.Go(func() { us[q], xc[q] = p.recv[q].extend(p.h, choices, mode) })
+	}
+	wg.Wait()
+	for _, q := range peers {
+		if err := p.sendWords(ctx, q, tagU, batches[q], us[q], step); err != nil {
+			return nil, nil, err
+		}
+	}
+	return xc, batches, nil
+}
+
+// extendAsSender receives u from every peer in peers and runs the sender's
+// halves at once; it returns both messages and the batch number per peer.
+func (p *Party) extendAsSender(ctx context.Context, peers []int, w, mode int, step string) (x0, x1 [][]uint64, batches []uint64, err error) {
+	x0, x1, batches = make([][]uint64, p.n), make([][]uint64, p.n), make([]uint64, p.n)
+	us := make([][]uint64, p.n)
+	for _, q := range peers {
+		batches[q] = p.send[q].batch
+		if us[q], err = p.recvWords(ctx, q, tagU, batches[q], uWords(w), step); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	var wg sync.WaitGroup
+	for _, q := range peers {
+		wg.Go(func() { x0[q], x1[q] = p.send[q].extend(p.h, us[q], w, mode) })
+	}
+	wg.Wait()
+	return x0, x1, batches, nil
 }

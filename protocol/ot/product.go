@@ -14,8 +14,10 @@ import (
 // only its 64-k low bits on the wire (doc.go, "Products").
 
 // maxProductElems bounds a batch: 64 OTs per element, so a u message of
-// 32 words per element (4 MiB) and corrections of 32.5 words per element.
-const maxProductElems = 1 << 14
+// 32 words per element (2 MiB) and corrections of 32.5 words per element; the
+// sender holds two 64-word OT outputs per element for every peer at once
+// (8 MiB per peer).
+const maxProductElems = 1 << 13
 
 // correctionBits is the packed length of one element's corrections: bit k's
 // correction has 64-k bits.
@@ -109,31 +111,27 @@ func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool)
 	for e := range c {
 		c[e] = a[e] * b[e]
 	}
-	xc := make([][]uint64, p.n)
-	recvBatch := make([]uint64, p.n)
-	// Receiver role: the choices are the bits of b, 64 OTs per element.
-	for q := range p.n {
-		if !runs(q, p.self, square) {
-			continue
+	var from, to []int // the peers this party receives from and sends to
+	for _, q := range p.peers() {
+		if runs(q, p.self, square) {
+			from = append(from, q)
 		}
-		recvBatch[q] = p.recv[q].batch
-		var u []uint64
-		u, xc[q] = p.recv[q].extend(p.h, b, outWords)
-		if err := p.sendWords(ctx, q, tagU, recvBatch[q], u, "product extension matrix"); err != nil {
-			return err
+		if runs(p.self, q, square) {
+			to = append(to, q)
 		}
 	}
+	// Receiver role: the choices are the bits of b, 64 OTs per element.
+	xc, recvBatch, err := p.extendAsReceiver(ctx, from, b, outWords, "product extension matrix")
+	if err != nil {
+		return err
+	}
 	// Sender role: correlation mult * a * 2^k for the OT of bit k.
-	for q := range p.n {
-		if !runs(p.self, q, square) {
-			continue
-		}
-		batch := p.send[q].batch
-		u, err := p.recvWords(ctx, q, tagU, batch, uWords(w), "product extension matrix")
-		if err != nil {
-			return err
-		}
-		x0, x1 := p.send[q].extend(p.h, u, w, outWords)
+	x0s, x1s, sendBatch, err := p.extendAsSender(ctx, to, w, outWords, "product extension matrix")
+	if err != nil {
+		return err
+	}
+	for _, q := range to {
+		x0, x1 := x0s[q], x1s[q]
 		corr := make([]uint64, correctionWords(w))
 		pk := packer{out: corr}
 		for e := range w {
@@ -144,15 +142,12 @@ func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool)
 				c[e] -= x0[o] << uint(k)
 			}
 		}
-		if err := p.sendWords(ctx, q, tagE, batch, corr, "product correction"); err != nil {
+		if err := p.sendWords(ctx, q, tagE, sendBatch[q], corr, "product correction"); err != nil {
 			return err
 		}
 	}
 	// Receiver role: x_c + c * e' for every bit, scaled by 2^k.
-	for q := range p.n {
-		if !runs(q, p.self, square) {
-			continue
-		}
+	for _, q := range from {
 		corr, err := p.recvWords(ctx, q, tagE, recvBatch[q], correctionWords(w), "product correction")
 		if err != nil {
 			return err

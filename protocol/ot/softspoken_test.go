@@ -54,7 +54,7 @@ func TestPuncturedTrees(t *testing.T) {
 // and all-one choices alike its bytes pass a chi-square test and half its bits
 // are set.
 func TestSoftSpokenMessageHidesChoices(t *testing.T) {
-	h := newTCCR()
+	h := newCRHash()
 	for _, c := range []uint64{0, ^uint64(0)} {
 		r := &extReceiver{}
 		if err := r.plant(rand.Reader); err != nil {

@@ -94,37 +94,24 @@ func (p *Party) andBatch(ctx context.Context, w int) (a, b, c []uint64, err erro
 	for k := range c {
 		c[k] = a[k] & b[k]
 	}
-	xc := make([][]uint64, p.n)
-	batches := make([]uint64, p.n)
+	peers := p.peers()
 	// Receiver role, choosing with b: send u to every peer.
-	for q := range p.n {
-		if q == p.self {
-			continue
-		}
-		batches[q] = p.recv[q].batch
-		var u []uint64
-		u, xc[q] = p.recv[q].extend(p.h, b, outBits)
-		if err := p.sendWords(ctx, q, tagU, batches[q], u, "AND extension matrix"); err != nil {
-			return nil, nil, nil, err
-		}
+	xc, batches, err := p.extendAsReceiver(ctx, peers, b, outBits, "AND extension matrix")
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	// Sender role: derandomise towards every peer.
-	for q := range p.n {
-		if q == p.self {
-			continue
-		}
-		batch := p.send[q].batch
-		u, err := p.recvWords(ctx, q, tagU, batch, uWords(w), "AND extension matrix")
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		x0, x1 := p.send[q].extend(p.h, u, w, outBits)
+	x0, x1, sendBatches, err := p.extendAsSender(ctx, peers, w, outBits, "AND extension matrix")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, q := range peers {
 		e := make([]uint64, w)
 		for k := range e {
-			e[k] = a[k] ^ x0[k] ^ x1[k]
-			c[k] ^= x0[k]
+			e[k] = a[k] ^ x0[q][k] ^ x1[q][k]
+			c[k] ^= x0[q][k]
 		}
-		if err := p.sendWords(ctx, q, tagE, batch, e, "AND correction"); err != nil {
+		if err := p.sendWords(ctx, q, tagE, sendBatches[q], e, "AND correction"); err != nil {
 			return nil, nil, nil, err
 		}
 	}
@@ -154,7 +141,7 @@ func (p *Party) daBitShares(ctx context.Context, n int) (protocol.DaBits, error)
 		return protocol.DaBits{}, err
 	}
 	defer p.mu.Unlock()
-	arith, err := p.daBits(ctx, n)
+	arith, err := p.daBits(ctx, n, fullWidth)
 	if err != nil {
 		return protocol.DaBits{}, fmt.Errorf("ot: daBits: %w", err)
 	}
@@ -165,11 +152,17 @@ func (p *Party) daBitShares(ctx context.Context, n int) (protocol.DaBits, error)
 	return protocol.DaBits{Binary: bin, Arith: sharing.Tensor{Shape: []int{n}, Data: arith}}, nil
 }
 
-func (p *Party) daBits(ctx context.Context, n int) ([]uint64, error) {
+// fullWidth asks for every daBit's arithmetic share over all of Z_2^64.
+func fullWidth(int) int { return 64 }
+
+// daBits makes n daBits whose arithmetic shares are exact modulo 2^width(k)
+// for daBit k (higher bits are garbage): a daBit that will be multiplied by
+// 2^j needs only 64-j bits, and its corrections are sent with that many.
+func (p *Party) daBits(ctx context.Context, n int, width func(k int) int) ([]uint64, error) {
 	out := make([]uint64, 0, n)
 	for done := 0; done < n; {
 		m := min(64*maxDaBitWords, n-done)
-		z, err := p.daBitBatch(ctx, m)
+		z, err := p.daBitBatch(ctx, m, func(k int) int { return width(done + k) })
 		if err != nil {
 			return nil, err
 		}
@@ -187,22 +180,21 @@ func (p *Party) daBits(ctx context.Context, n int) ([]uint64, error) {
 // shares of z, so the product z r_{L_t} costs one correlated OT of 64-bit
 // strings from each of them (sender with correlation z_k, L_t receiver with
 // choice r_{L_t}): N(N-1)/2 OTs per bit. The low bit of party i's share is r_i.
-func (p *Party) daBitBatch(ctx context.Context, n int) ([]uint64, error) {
+func (p *Party) daBitBatch(ctx context.Context, n int, width func(k int) int) ([]uint64, error) {
 	w := (n + 63) / 64
+	corrBits := 0
+	for k := range n {
+		corrBits += width(k)
+	}
+	corrWords := (corrBits + 63) / 64
 	r := p.private(w)
 	bit := func(k int) uint64 { return (r[k>>6] >> uint(k&63)) & 1 }
 	order, pos := p.foldOrder()
 	me := pos[p.self]
 	// Receiver role: one extension with every party ahead in the order.
-	xc := make([][]uint64, p.n)
-	recvBatch := make([]uint64, p.n)
-	for _, q := range order[:me] {
-		recvBatch[q] = p.recv[q].batch
-		var u []uint64
-		u, xc[q] = p.recv[q].extend(p.h, r, outWords)
-		if err := p.sendWords(ctx, q, tagU, recvBatch[q], u, "daBit extension matrix"); err != nil {
-			return nil, err
-		}
+	xc, recvBatch, err := p.extendAsReceiver(ctx, order[:me], r, outWords, "daBit extension matrix")
+	if err != nil {
+		return nil, err
 	}
 	us := make([][]uint64, p.n)
 	for _, q := range order[me+1:] {
@@ -225,9 +217,10 @@ func (p *Party) daBitBatch(ctx context.Context, n int) ([]uint64, error) {
 			batch := p.send[j].batch
 			x0, x1 := p.send[j].extend(p.h, us[j], w, outWords)
 			us[j] = nil
-			e := make([]uint64, n)
-			for k := range e {
-				e[k] = z[k] + x0[k] - x1[k]
+			e := make([]uint64, corrWords)
+			pk := packer{out: e}
+			for k := range n {
+				pk.put(z[k]+x0[k]-x1[k], width(k))
 				z[k] += 2 * x0[k]
 			}
 			if err := p.sendWords(ctx, j, tagE, batch, e, "daBit correction"); err != nil {
@@ -239,12 +232,13 @@ func (p *Party) daBitBatch(ctx context.Context, n int) ([]uint64, error) {
 		// of z*r_self from every party ahead.
 		prod := make([]uint64, n)
 		for _, q := range order[:me] {
-			e, err := p.recvWords(ctx, q, tagE, recvBatch[q], n, "daBit correction")
+			e, err := p.recvWords(ctx, q, tagE, recvBatch[q], corrWords, "daBit correction")
 			if err != nil {
 				return nil, err
 			}
+			un := unpacker{in: e}
 			for k := range prod {
-				prod[k] += xc[q][k] + bit(k)*e[k]
+				prod[k] += xc[q][k] + bit(k)*un.get(width(k))
 			}
 		}
 		for k := range z {
@@ -270,6 +264,19 @@ func (p *Party) foldOrder() (order, pos []int) {
 	return order, pos
 }
 
+// truncBitWidth is how many low bits of daBit j of a truncation pair's element
+// matter: 2^j b_j in R needs 64-j, 2^(j-f) b_j in RShifted 64-j+f, and the MSB
+// b_63 all 64.
+func truncBitWidth(j, f int) int {
+	switch {
+	case j == 63:
+		return 64
+	case j >= f:
+		return min(64, 64-j+f)
+	}
+	return 64 - j
+}
+
 // truncPair makes truncation material: R = sum_j 2^j b_j from 64 daBits per
 // element, RShifted = sum_{j=f}^{62} 2^(j-f) b_j and RMSB = b_63, all linear in
 // the additive shares of the bits, hence exact.
@@ -288,7 +295,7 @@ func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int) (proto
 		return protocol.TruncPair{}, err
 	}
 	defer p.mu.Unlock()
-	bits, err := p.daBits(ctx, 64*size)
+	bits, err := p.daBits(ctx, 64*size, func(k int) int { return truncBitWidth(k%64, fracBits) })
 	if err != nil {
 		return protocol.TruncPair{}, fmt.Errorf("ot: truncation pairs: %w", err)
 	}
