@@ -25,6 +25,7 @@ type BenchResult struct {
 	BatchSize      int                      `json:"batch_size"`
 	Steps          int                      `json:"steps"`
 	Preprocessing  experiment.Preprocessing `json:"preprocessing"`
+	Opening        protocol.Opening         `json:"opening"` // the pattern used (auto's pick)
 	SecondsPerStep float64                  `json:"seconds_per_step"`
 	// Of SecondsPerStep, the time party 1 waited for preprocessing material, and
 	// what dealer-free preprocessing sent per step (0 with a dealer).
@@ -220,6 +221,7 @@ func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind Trans
 		BytesSentPerStep:     float64(after.BytesSent-before[1].BytesSent) / float64(steps),
 		RoundsPerStep:        float64(after.Rounds-before[1].Rounds) / float64(steps),
 		Preprocessing:        cfg.Preprocessing,
+		Opening:              cfg.EngineOpening(),
 		PrepSecondsPerStep:   (s.nodes[1].prep - prepTimeBefore).Seconds() / float64(steps),
 		PrepBytesSentPerStep: float64(prepBytes()-prepBefore) / float64(steps),
 	}
