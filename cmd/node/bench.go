@@ -48,7 +48,7 @@ func bench(ctx context.Context, name string, args []string, stdout, stderr io.Wr
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %d parties, batch %d, %s preprocessing, %d steps per transport (every party shares this machine; prep s/step is included in s/step)\n", cfg.Name, cfg.Parties, cfg.Training.BatchSize, cfg.Preprocessing, *steps)
-	fmt.Fprintf(stdout, "%-9s %-16s %10s %12s %16s %8s %14s %10s %14s %16s\n", "transport", "network", "s/step", "bound s/step", "sent/party/step", "rounds", "plaintext s", "ratio", "prep s/step", "prep sent/step")
+	fmt.Fprintf(stdout, "%-9s %-16s %10s %12s %16s %8s %14s %10s %14s %16s  %s\n", "transport", "network", "s/step", "bound s/step", "sent/party/step", "rounds", "plaintext s", "ratio", "prep s/step", "prep sent/step", "opening")
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -68,7 +68,7 @@ func bench(ctx context.Context, name string, args []string, stdout, stderr io.Wr
 				return err
 			}
 			results = append(results, r)
-			fmt.Fprintf(stdout, "%-9s %-16s %10.5f %12.5f %14.0f B %8.0f %14.6f %9.1fx %14.5f %14.0f B\n", r.Transport, r.Network.Setting, r.SecondsPerStep, r.Network.LowerBoundStepSeconds, r.BytesSentPerStep, r.RoundsPerStep, r.PlainSecondsPerStep, r.Ratio, r.PrepSecondsPerStep, r.PrepBytesSentPerStep)
+			fmt.Fprintf(stdout, "%-9s %-16s %10.5f %12.5f %14.0f B %8.0f %14.6f %9.1fx %14.5f %14.0f B  %s\n", r.Transport, r.Network.Setting, r.SecondsPerStep, r.Network.LowerBoundStepSeconds, r.BytesSentPerStep, r.RoundsPerStep, r.PlainSecondsPerStep, r.Ratio, r.PrepSecondsPerStep, r.PrepBytesSentPerStep, r.Opening)
 		}
 	}
 	printScopes(stdout, results[len(results)-1])

@@ -15,7 +15,7 @@ import (
 
 // deployment is a set of node configs on 127.0.0.1, written the way a user would.
 type deployment struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	parties int
 	ids     []string // parties, then the dealer
@@ -24,7 +24,7 @@ type deployment struct {
 
 var nextPort = 47500
 
-func newDeployment(t *testing.T, experiment string, parties int, timeout string, edit func(i int, cfg string) string) *deployment {
+func newDeployment(t testing.TB, experiment string, parties int, timeout string, edit func(i int, cfg string) string) *deployment {
 	t.Helper()
 	d := &deployment{t: t, dir: t.TempDir(), parties: parties}
 	for i := 0; i <= parties; i++ {
@@ -129,7 +129,7 @@ func (d *deployment) startCommand(i int, cmdName string, extra ...string) *proc 
 	return p
 }
 
-func (p *proc) wait(t *testing.T, within time.Duration) int {
+func (p *proc) wait(t testing.TB, within time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:
@@ -156,7 +156,7 @@ func startNodes(d *deployment, dealer bool, flags ...string) []*proc {
 	return ps
 }
 
-func readFinal(t *testing.T, path string) map[string]any {
+func readFinal(t testing.TB, path string) map[string]any {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {

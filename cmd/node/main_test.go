@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func node(t *testing.T, args ...string) (string, int) {
+func node(t testing.TB, args ...string) (string, int) {
 	t.Helper()
 	out, err := exec.Command(nodeBinary, args...).CombinedOutput()
 	var exit *exec.ExitError

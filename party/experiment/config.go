@@ -28,17 +28,25 @@ type Config struct {
 	Seed          uint64        `yaml:"seed" json:"seed"`
 	Precision     int           `yaml:"precision" json:"precision"`
 	Preprocessing Preprocessing `yaml:"preprocessing" json:"preprocessing"`
-	// PreprocessingMode, for dealer-free preprocessing: "pipelined" (default: made
-	// ahead of the online phase, a bounded number of requests ahead),
-	// "offline-first" (all made before training, reported apart) or "on-demand".
+	// PreprocessingMode, for dealer-free preprocessing and for the last party of
+	// a deployment with a dealer's node (which asks the dealer for the material):
+	// "pipelined" (default: made or asked for ahead of the online phase, a bounded
+	// number of requests ahead), "offline-first" (all made before training,
+	// reported apart) or "on-demand".
 	PreprocessingMode PrepMode `yaml:"preprocessing_mode,omitempty" json:"preprocessing_mode,omitempty"`
-	// Opening is how shared values are opened: "all-to-all" (default) or "king"
-	// (through a rotating party: two hops, fewer bytes in all).
+	// Opening is how shared values are opened: "all-to-all" (one hop), "king"
+	// (through a rotating party: two hops, fewer bytes in all) or "auto" (the
+	// default, also when left out: picked for the party count and the network,
+	// ChooseOpening).
 	Opening  protocol.Opening `yaml:"opening,omitempty" json:"opening,omitempty"`
 	Dataset  DatasetConfig    `yaml:"dataset" json:"dataset"`
 	Model    ModelConfig      `yaml:"model" json:"model"`
 	Training TrainConfig      `yaml:"training" json:"training"`
 	Output   OutputConfig     `yaml:"output" json:"output"`
+
+	// OpeningChosen is what a run of opening auto picked: in its results, never
+	// read from a config nor compared between parties (each picks the same).
+	OpeningChosen protocol.Opening `yaml:"-" json:"opening_chosen,omitempty"`
 }
 
 // DatasetConfig says which data the parties hold and how it is prepared.
@@ -317,6 +325,7 @@ func (c *Config) Optimizer(epoch int) nn.Optimizer {
 func (c *Config) Canonical() []byte {
 	cc := *c
 	cc.Dataset.Dir = ""
+	cc.OpeningChosen = ""
 	if d := c.Dataset.CSV; d != nil {
 		// Paths are each node's own; the parties compare the schema and the shape.
 		local := *d
@@ -336,6 +345,31 @@ func localPath(p string) string {
 		return ""
 	}
 	return "(node-local)"
+}
+
+// auto says whether the run picks its opening (auto, or none given). The
+// default is not written into Opening: that would change every config's hash.
+func (c *Config) auto() bool { return c.Opening == OpenAuto || c.Opening == "" }
+
+// ChooseOpeningFor picks the opening of a run of opening auto over a network
+// that delays messages (shaped) or not, and records it in OpeningChosen.
+func (c *Config) ChooseOpeningFor(shaped bool) {
+	if c.auto() {
+		c.OpeningChosen = ChooseOpening(c.Parties, shaped)
+	}
+}
+
+// EngineOpening is the opening pattern the engine uses: Opening, or for auto
+// the one ChooseOpeningFor picked (all-to-all, the pick on any network, if no
+// run has picked).
+func (c *Config) EngineOpening() protocol.Opening {
+	switch {
+	case !c.auto():
+		return c.Opening
+	case c.OpeningChosen != "":
+		return c.OpeningChosen
+	}
+	return protocol.OpenAllToAll
 }
 
 // Title names the data in messages: the shipped dataset's name, or the CSV file.

@@ -27,6 +27,7 @@ type BenchResult struct {
 	BatchSize      int                      `json:"batch_size"`
 	Steps          int                      `json:"steps"`
 	Preprocessing  experiment.Preprocessing `json:"preprocessing"`
+	Opening        protocol.Opening         `json:"opening"` // the pattern used (auto's pick)
 	SecondsPerStep float64                  `json:"seconds_per_step"`
 	// Of SecondsPerStep, the time party 1 waited for preprocessing material, and
 	// what dealer-free preprocessing sent per step (0 with a dealer).
@@ -390,6 +391,7 @@ func benchSecure(ctx context.Context, cfg *experiment.Config, split *experiment.
 		BytesSentPerStep:     float64(after.BytesSent-before[1].BytesSent) / k,
 		RoundsPerStep:        float64(after.Rounds-before[1].Rounds) / k,
 		Preprocessing:        cfg.Preprocessing,
+		Opening:              cfg.EngineOpening(),
 		PrepSecondsPerStep:   (s.nodes[1].prep - prepTimeBefore).Seconds() / k,
 		PrepBytesSentPerStep: float64(prepBytes(1)-prepBefore[1]) / k,
 	}

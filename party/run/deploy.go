@@ -46,6 +46,7 @@ func Party(ctx context.Context, nc *NodeConfig, opts NodeOptions) (*report.Resul
 	if err != nil {
 		return nil, err
 	}
+	cfg.ChooseOpeningFor(true) // a deployment crosses a real network
 	self := nc.Party
 	if opts.Resume && nc.CheckpointDir == "" {
 		return nil, fmt.Errorf("party %d: --resume needs checkpoint_dir in the node config", self)

@@ -45,7 +45,7 @@ type node struct {
 
 // engineConfig is the engine setting of party self of cfg.
 func engineConfig(cfg *experiment.Config, rnd Randomness, self int) protocol.Config {
-	return protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: rnd.Party(self), Parties: cfg.Parties, Opening: cfg.Opening}
+	return protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: rnd.Party(self), Parties: cfg.Parties, Opening: cfg.EngineOpening()}
 }
 
 // buildNode makes a node's life up to training: make the source, pipeline it,

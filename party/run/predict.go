@@ -85,7 +85,7 @@ func PredictShared(ctx context.Context, shares []*report.ModelFile, test *datase
 	}
 	preds := make([]*mat.Dense, n)
 	err = runParties(ctx, n, func(i int) { ts[i].Close() }, func(ctx context.Context, i int) error {
-		engine := protocol.Config{Codec: sharing.Codec{FracBits: byParty[i].Shares.Precision}, Opening: cfg.Opening}
+		engine := protocol.Config{Codec: sharing.Codec{FracBits: byParty[i].Shares.Precision}, Opening: cfg.EngineOpening()}
 		nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: i, links: links{online: ts[i]}, material: material{dealer: dealer}, engine: engine})
 		if err != nil {
 			return err

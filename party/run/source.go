@@ -84,7 +84,7 @@ func (m material) open(ctx context.Context, self int, l links, start uint64) (op
 // publicEngine is an engine that only exchanges public values (the handshake
 // before the parties agree on the experiment): it holds no material.
 func publicEngine(tr protocol.Transport, cfg *experiment.Config) (*protocol.Engine, error) {
-	return protocol.NewEngine(tr, noMaterial, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Parties: cfg.Parties, Opening: cfg.Opening})
+	return protocol.NewEngine(tr, noMaterial, protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Parties: cfg.Parties, Opening: cfg.EngineOpening()})
 }
 
 // errNoMaterial is what a public-only engine answers if it is asked for material.

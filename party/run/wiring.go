@@ -118,8 +118,10 @@ type parties struct {
 // message as that network would: in memory by the model (network.Links; the
 // online, HE and OT networks share one wire per pair of parties), over libp2p on
 // the real socket path, every connection through a shaping proxy
-// (network.ShapingProxy), the dealer's node's included.
+// (network.ShapingProxy), the dealer's node's included. A config of opening auto
+// gets its pick for this network.
 func connectParties(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, link network.Link, rnd Randomness) (*parties, error) {
+	cfg.ChooseOpeningFor(link.Shaped())
 	n := cfg.Parties
 	dealerFree := cfg.Preprocessing == experiment.PrepHE
 	ps := &parties{links: make([]links, n), dealerDone: make(chan error, 1), close: func() {}}
