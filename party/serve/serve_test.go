@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"math"
-	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -46,13 +45,19 @@ type cluster struct {
 	params   nn.Params
 	spec     nn.Spec
 	done     []chan error
+	ctx      context.Context
 	cancel   context.CancelFunc
+	held     bool // the services are not run until run is called
 }
 
 func startCluster(t *testing.T, n int, tokens *serve.Tokens, mod func(*serve.Config)) *cluster {
+	return startClusterHeld(t, n, tokens, mod, false)
+}
+
+func startClusterHeld(t *testing.T, n int, tokens *serve.Tokens, mod func(*serve.Config), held bool) *cluster {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &cluster{spec: testSpec(t), cancel: cancel}
+	c := &cluster{spec: testSpec(t), cancel: cancel, held: held}
 	c.params = nn.InitParams(c.spec, sharing.Seed{7})
 	for range 4 {
 		net, err := network.NewMemoryNetwork(n)
@@ -85,12 +90,22 @@ func startCluster(t *testing.T, n int, tokens *serve.Tokens, mod func(*serve.Con
 		}
 		c.services = append(c.services, s)
 		c.startHTTP(t, s, tokens)
-		done := make(chan error, 1)
-		go func() { done <- s.Run(ctx) }()
-		c.done = append(c.done, done)
+	}
+	c.ctx = ctx
+	if !c.held {
+		c.run()
 	}
 	t.Cleanup(c.stop)
 	return c
+}
+
+// run starts every party's service loop.
+func (c *cluster) run() {
+	for _, s := range c.services {
+		done := make(chan error, 1)
+		go func() { done <- s.Run(c.ctx) }()
+		c.done = append(c.done, done)
+	}
 }
 
 func partyConfig(ctx context.Context, c *cluster, dealer *protocol.Dealer, i, n int) (serve.Config, error) {
@@ -156,7 +171,7 @@ func testRows(n, f int, seed byte) [][]float64 {
 	for i := range rows {
 		rows[i] = make([]float64, f)
 		for j := range rows[i] {
-			rows[i][j] = math.Sin(float64(int(seed)*1000+i*f+j)) // in [-1, 1]
+			rows[i][j] = math.Sin(float64(int(seed)*1000 + i*f + j)) // in [-1, 1]
 		}
 	}
 	return rows
@@ -226,5 +241,3 @@ func statusOf(err error) int {
 	}
 	return 0
 }
-
-var _ = http.StatusOK
