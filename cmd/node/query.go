@@ -23,7 +23,7 @@ import (
 
 type queryFlags struct {
 	server, input, dataset, out, fingerprint, token, tokenFile, expect string
-	batch, parallel, rows                                             int
+	batch, parallel, rows                                              int
 }
 
 func queryNode(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {

@@ -23,7 +23,7 @@ import (
 // serveFlags are node serve's settings beyond the node config.
 type serveFlags struct {
 	config, model, listen, cert, key, tokens, metrics, fingerprintOut, logLevel string
-	queue, maxRows                                                             int
+	queue, maxRows                                                              int
 }
 
 func serveNode(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
