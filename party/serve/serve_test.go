@@ -22,7 +22,7 @@ import (
 )
 
 // testSpec is a small classifier: 30 features, ReLU hidden layer, 4 outputs.
-func testSpec(t *testing.T) nn.Spec {
+func testSpec(t testing.TB) nn.Spec {
 	t.Helper()
 	relu, err := nn.ActivationByName("relu")
 	if err != nil {
@@ -48,16 +48,24 @@ type cluster struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	held     bool // the services are not run until run is called
+	maxRows  int
 }
 
-func startCluster(t *testing.T, n int, tokens *serve.Tokens, mod func(*serve.Config)) *cluster {
+func startCluster(t testing.TB, n int, tokens *serve.Tokens, mod func(*serve.Config)) *cluster {
 	return startClusterHeld(t, n, tokens, mod, false)
 }
 
-func startClusterHeld(t *testing.T, n int, tokens *serve.Tokens, mod func(*serve.Config), held bool) *cluster {
+func startClusterHeld(t testing.TB, n int, tokens *serve.Tokens, mod func(*serve.Config), held bool) *cluster {
+	return startClusterSpec(t, n, testSpec(t), tokens, mod, held)
+}
+
+func startClusterSpec(t testing.TB, n int, spec nn.Spec, tokens *serve.Tokens, mod func(*serve.Config), held bool) *cluster {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &cluster{spec: testSpec(t), cancel: cancel, held: held}
+	c := &cluster{spec: spec, cancel: cancel, held: held, maxRows: 100}
+	if spec.Inputs == 784 {
+		c.maxRows = 1024 // the benchmarks' MNIST-sized queries
+	}
 	c.params = nn.InitParams(c.spec, sharing.Seed{7})
 	for range 4 {
 		net, err := network.NewMemoryNetwork(n)
@@ -129,10 +137,10 @@ func partyConfig(ctx context.Context, c *cluster, dealer *protocol.Dealer, i, n 
 	if err != nil {
 		return serve.Config{}, err
 	}
-	return serve.Config{Self: i, Parties: n, Engine: e, Keys: qp, Control: c.nets[2][i], Forward: c.nets[3][i], Net: net, ModelName: "test", MaxRows: 100}, nil
+	return serve.Config{Self: i, Parties: n, Engine: e, Keys: qp, Control: c.nets[2][i], Forward: c.nets[3][i], Net: net, ModelName: "test", MaxRows: c.maxRows}, nil
 }
 
-func (c *cluster) startHTTP(t *testing.T, s *serve.Service, tokens *serve.Tokens) {
+func (c *cluster) startHTTP(t testing.TB, s *serve.Service, tokens *serve.Tokens) {
 	t.Helper()
 	cert, fp, err := serve.Certificate("", "", t.TempDir(), []string{"127.0.0.1"})
 	if err != nil {
@@ -155,7 +163,7 @@ func (c *cluster) stop() {
 	}
 }
 
-func (c *cluster) dial(t *testing.T, party int, token string) *client.Client {
+func (c *cluster) dial(t testing.TB, party int, token string) *client.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -178,7 +186,7 @@ func testRows(n, f int, seed byte) [][]float64 {
 }
 
 // checkPredictions compares decrypted outputs with the plaintext model's.
-func (c *cluster) checkPredictions(t *testing.T, rows, got [][]float64) {
+func (c *cluster) checkPredictions(t testing.TB, rows, got [][]float64) {
 	t.Helper()
 	x := mat.NewDense(len(rows), c.spec.Inputs, nil)
 	for i, r := range rows {
@@ -197,7 +205,7 @@ func (c *cluster) checkPredictions(t *testing.T, rows, got [][]float64) {
 	}
 }
 
-func predict(t *testing.T, cl *client.Client, rows [][]float64) ([][]float64, error) {
+func predict(t testing.TB, cl *client.Client, rows [][]float64) ([][]float64, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
