@@ -134,6 +134,29 @@ func (ct *Ciphertext) Bytes() []byte {
 	return st.appendPoly(st.appendPoly(make([]byte, 0, CiphertextBytes()), ct.c0), ct.c1)
 }
 
+// C1Bytes encodes c1 alone: what the parties other than the aggregator need
+// of a query (MaskQuery reads nothing else).
+func (ct *Ciphertext) C1Bytes() []byte {
+	return getSuite().appendPoly(make([]byte, 0, C1Bytes()), ct.c1)
+}
+
+// C1Bytes is the wire size of a ciphertext's c1.
+func C1Bytes() int { return getSuite().polyBytes }
+
+// ParseC1 decodes a c1 of exactly C1Bytes bytes into a ciphertext whose c0
+// is zero: enough for MaskQuery, nothing else.
+func ParseC1(b []byte) (*Ciphertext, error) {
+	st := getSuite()
+	if len(b) != C1Bytes() {
+		return nil, fmt.Errorf("he: c1 of %d bytes, want %d: %w", len(b), C1Bytes(), errFormat)
+	}
+	ct := newCiphertext(st)
+	if _, err := st.readPoly(b, ct.c1); err != nil {
+		return nil, fmt.Errorf("he: c1: %w", err)
+	}
+	return ct, nil
+}
+
 // ParseCiphertext decodes a ciphertext of exactly CiphertextBytes bytes,
 // checking every residue.
 func ParseCiphertext(b []byte) (*Ciphertext, error) {
