@@ -29,6 +29,10 @@ var commands = []command{
 		"evaluate a saved model: plain, all share files, or with --config one party's share as a deployment", predict},
 	{"bench", "--config FILE [--steps N] [--transport memory,libp2p] [--network memory,lan,wan] [--out FILE]",
 		"time secure training steps beside plaintext ones", bench},
+	{"serve", "--config NODE.yaml --model DIR [--listen ADDR] [--tokens FILE] [--metrics ADDR]",
+		"serve encrypted predictions of a trained model with the other parties", serveNode},
+	{"query", "--server URL --input FILE.csv [--out FILE] [--fingerprint HEX] [--token T]",
+		"encrypt rows, query a serving party, decrypt the predictions", queryNode},
 }
 
 // nodeOf is the command that runs a deployed node of the given role.

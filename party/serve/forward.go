@@ -74,7 +74,7 @@ func (f *forwarder) forward(ctx context.Context, body []byte) result {
 	f.mu.Lock()
 	if f.down != nil {
 		f.mu.Unlock()
-		return result{status: 503, err: fmt.Errorf("the leader (party %d) is unreachable: %w", leader, f.down)}
+		return result{status: 503, err: fmt.Errorf("no query reaches the leader (party %d): %w", leader, f.down)}
 	}
 	id := f.next
 	f.next++
@@ -106,10 +106,13 @@ func (f *forwarder) readReplies(ctx context.Context) {
 			err = errors.New("a reply shorter than its header")
 		}
 		if err != nil {
+			if stop := f.s.stopped(); stop != nil {
+				err = stop // this party failed first: its own error says why
+			}
 			f.mu.Lock()
 			f.down = err
 			for _, ch := range f.pending {
-				ch <- result{status: 503, err: fmt.Errorf("the leader (party %d) is unreachable: %w", leader, err)}
+				ch <- result{status: 503, err: fmt.Errorf("no answer from the leader (party %d): %w", leader, err)}
 			}
 			f.pending = map[uint64]chan result{}
 			f.mu.Unlock()

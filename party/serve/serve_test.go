@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"math"
-	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -23,7 +22,7 @@ import (
 )
 
 // testSpec is a small classifier: 30 features, ReLU hidden layer, 4 outputs.
-func testSpec(t *testing.T) nn.Spec {
+func testSpec(t testing.TB) nn.Spec {
 	t.Helper()
 	relu, err := nn.ActivationByName("relu")
 	if err != nil {
@@ -46,13 +45,27 @@ type cluster struct {
 	params   nn.Params
 	spec     nn.Spec
 	done     []chan error
+	ctx      context.Context
 	cancel   context.CancelFunc
+	held     bool // the services are not run until run is called
+	maxRows  int
 }
 
-func startCluster(t *testing.T, n int, tokens *serve.Tokens, mod func(*serve.Config)) *cluster {
+func startCluster(t testing.TB, n int, tokens *serve.Tokens, mod func(*serve.Config)) *cluster {
+	return startClusterHeld(t, n, tokens, mod, false)
+}
+
+func startClusterHeld(t testing.TB, n int, tokens *serve.Tokens, mod func(*serve.Config), held bool) *cluster {
+	return startClusterSpec(t, n, testSpec(t), tokens, mod, held)
+}
+
+func startClusterSpec(t testing.TB, n int, spec nn.Spec, tokens *serve.Tokens, mod func(*serve.Config), held bool) *cluster {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &cluster{spec: testSpec(t), cancel: cancel}
+	c := &cluster{spec: spec, cancel: cancel, held: held, maxRows: 100}
+	if spec.Inputs == 784 {
+		c.maxRows = 1024 // the benchmarks' MNIST-sized queries
+	}
 	c.params = nn.InitParams(c.spec, sharing.Seed{7})
 	for range 4 {
 		net, err := network.NewMemoryNetwork(n)
@@ -85,12 +98,22 @@ func startCluster(t *testing.T, n int, tokens *serve.Tokens, mod func(*serve.Con
 		}
 		c.services = append(c.services, s)
 		c.startHTTP(t, s, tokens)
-		done := make(chan error, 1)
-		go func() { done <- s.Run(ctx) }()
-		c.done = append(c.done, done)
+	}
+	c.ctx = ctx
+	if !c.held {
+		c.run()
 	}
 	t.Cleanup(c.stop)
 	return c
+}
+
+// run starts every party's service loop.
+func (c *cluster) run() {
+	for _, s := range c.services {
+		done := make(chan error, 1)
+		go func() { done <- s.Run(c.ctx) }()
+		c.done = append(c.done, done)
+	}
 }
 
 func partyConfig(ctx context.Context, c *cluster, dealer *protocol.Dealer, i, n int) (serve.Config, error) {
@@ -114,10 +137,10 @@ func partyConfig(ctx context.Context, c *cluster, dealer *protocol.Dealer, i, n 
 	if err != nil {
 		return serve.Config{}, err
 	}
-	return serve.Config{Self: i, Parties: n, Engine: e, Keys: qp, Control: c.nets[2][i], Forward: c.nets[3][i], Net: net, ModelName: "test", MaxRows: 100}, nil
+	return serve.Config{Self: i, Parties: n, Engine: e, Keys: qp, Control: c.nets[2][i], Forward: c.nets[3][i], Net: net, ModelName: "test", MaxRows: c.maxRows}, nil
 }
 
-func (c *cluster) startHTTP(t *testing.T, s *serve.Service, tokens *serve.Tokens) {
+func (c *cluster) startHTTP(t testing.TB, s *serve.Service, tokens *serve.Tokens) {
 	t.Helper()
 	cert, fp, err := serve.Certificate("", "", t.TempDir(), []string{"127.0.0.1"})
 	if err != nil {
@@ -140,7 +163,7 @@ func (c *cluster) stop() {
 	}
 }
 
-func (c *cluster) dial(t *testing.T, party int, token string) *client.Client {
+func (c *cluster) dial(t testing.TB, party int, token string) *client.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -156,14 +179,14 @@ func testRows(n, f int, seed byte) [][]float64 {
 	for i := range rows {
 		rows[i] = make([]float64, f)
 		for j := range rows[i] {
-			rows[i][j] = math.Sin(float64(int(seed)*1000+i*f+j)) // in [-1, 1]
+			rows[i][j] = math.Sin(float64(int(seed)*1000 + i*f + j)) // in [-1, 1]
 		}
 	}
 	return rows
 }
 
 // checkPredictions compares decrypted outputs with the plaintext model's.
-func (c *cluster) checkPredictions(t *testing.T, rows, got [][]float64) {
+func (c *cluster) checkPredictions(t testing.TB, rows, got [][]float64) {
 	t.Helper()
 	x := mat.NewDense(len(rows), c.spec.Inputs, nil)
 	for i, r := range rows {
@@ -182,7 +205,7 @@ func (c *cluster) checkPredictions(t *testing.T, rows, got [][]float64) {
 	}
 }
 
-func predict(t *testing.T, cl *client.Client, rows [][]float64) ([][]float64, error) {
+func predict(t testing.TB, cl *client.Client, rows [][]float64) ([][]float64, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -226,5 +249,3 @@ func statusOf(err error) int {
 	}
 	return 0
 }
-
-var _ = http.StatusOK

@@ -198,7 +198,7 @@ func (s *Service) broadcast(ctx context.Context, msg []byte) error {
 // leadQuery is the leader's side of one query: send it to every party,
 // aggregate the masked shares, infer, sum the answers.
 func (s *Service) leadQuery(ctx context.Context, q *Query) ([]byte, error) {
-	msg := append([]byte{msgQuery}, EncodeQuery(q.Meta, q.Client, q.Cts)...)
+	msg := append([]byte{msgQuery}, encodeQueryC1(q.Meta, q.Client, q.Cts)...)
 	if err := s.broadcast(ctx, msg); err != nil {
 		return nil, err
 	}
@@ -311,7 +311,7 @@ func (s *Service) follow(ctx context.Context) error {
 
 // followQuery is a non-leader's side of one query.
 func (s *Service) followQuery(ctx context.Context, body []byte) error {
-	q, err := DecodeQuery(body, s.limits)
+	q, err := decodeQueryC1(body, s.limits)
 	if err != nil {
 		return fmt.Errorf("the leader's query: %w", err)
 	}

@@ -67,19 +67,31 @@ func ciphertextsFor(rows, width int) int {
 }
 
 // QueryBytes is the exact size of a query body with the given metadata size.
-func QueryBytes(metaLen, cts int) int {
-	return 4 + metaLen + he.ClientPublicKeyBytes() + cts*he.CiphertextBytes()
+func QueryBytes(metaLen, cts int) int { return queryBytes(metaLen, cts, he.CiphertextBytes()) }
+
+func queryBytes(metaLen, cts, ctBytes int) int {
+	return 4 + metaLen + he.ClientPublicKeyBytes() + cts*ctBytes
 }
 
 // EncodeQuery encodes a query body.
 func EncodeQuery(meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext) []byte {
+	return encodeQuery(meta, client, cts, (*he.Ciphertext).Bytes, he.CiphertextBytes())
+}
+
+// encodeQueryC1 is a query as the leader sends it to the other parties: each
+// ciphertext's c1 only (they never need c0).
+func encodeQueryC1(meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext) []byte {
+	return encodeQuery(meta, client, cts, (*he.Ciphertext).C1Bytes, he.C1Bytes())
+}
+
+func encodeQuery(meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext, enc func(*he.Ciphertext) []byte, ctBytes int) []byte {
 	raw, _ := json.Marshal(meta)
-	out := make([]byte, 0, QueryBytes(len(raw), len(cts)))
+	out := make([]byte, 0, queryBytes(len(raw), len(cts), ctBytes))
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(raw)))
 	out = append(out, raw...)
 	out = append(out, client.Bytes()...)
 	for _, ct := range cts {
-		out = append(out, ct.Bytes()...)
+		out = append(out, enc(ct)...)
 	}
 	return out
 }
@@ -116,6 +128,10 @@ func readMeta(body []byte, v any) ([]byte, int, error) {
 // CheckQueryMeta validates a query's metadata against the limits and its
 // total size, before anything is allocated for the payload.
 func CheckQueryMeta(m QueryMeta, metaLen, total int, lim Limits) error {
+	return checkQueryMeta(m, metaLen, total, lim, he.CiphertextBytes())
+}
+
+func checkQueryMeta(m QueryMeta, metaLen, total int, lim Limits, ctBytes int) error {
 	switch {
 	case m.Features != lim.Features:
 		return badf("rows of %d features, the model takes %d", m.Features, lim.Features)
@@ -125,8 +141,8 @@ func CheckQueryMeta(m QueryMeta, metaLen, total int, lim Limits) error {
 		return badf("%d ciphertexts for %d rows, want %d", m.Ciphertexts, m.Rows, ciphertextsFor(m.Rows, m.Features))
 	case m.KeyDigest != hex.EncodeToString(lim.KeyDigest[:]):
 		return badf("the query is encrypted under another key (digest %.16s..., the service's is %x...): fetch /v1/key again", m.KeyDigest, lim.KeyDigest[:8])
-	case total != QueryBytes(metaLen, m.Ciphertexts):
-		return badf("a body of %d bytes, want %d for %d ciphertexts", total, QueryBytes(metaLen, m.Ciphertexts), m.Ciphertexts)
+	case total != queryBytes(metaLen, m.Ciphertexts, ctBytes):
+		return badf("a body of %d bytes, want %d for %d ciphertexts", total, queryBytes(metaLen, m.Ciphertexts, ctBytes), m.Ciphertexts)
 	}
 	return nil
 }
@@ -140,12 +156,21 @@ type Query struct {
 
 // DecodeQuery validates and decodes a query body.
 func DecodeQuery(body []byte, lim Limits) (*Query, error) {
+	return decodeQuery(body, lim, he.CiphertextBytes(), he.ParseCiphertext)
+}
+
+// decodeQueryC1 decodes a query as the leader sends it (c1 only).
+func decodeQueryC1(body []byte, lim Limits) (*Query, error) {
+	return decodeQuery(body, lim, he.C1Bytes(), he.ParseC1)
+}
+
+func decodeQuery(body []byte, lim Limits, cb int, parse func([]byte) (*he.Ciphertext, error)) (*Query, error) {
 	var m QueryMeta
 	rest, metaLen, err := readMeta(body, &m)
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckQueryMeta(m, metaLen, len(body), lim); err != nil {
+	if err := checkQueryMeta(m, metaLen, len(body), lim, cb); err != nil {
 		return nil, err
 	}
 	q := &Query{Meta: m}
@@ -154,9 +179,8 @@ func DecodeQuery(body []byte, lim Limits) (*Query, error) {
 		return nil, badf("%v", err)
 	}
 	rest = rest[kb:]
-	cb := he.CiphertextBytes()
 	for k := range m.Ciphertexts {
-		ct, err := he.ParseCiphertext(rest[k*cb : (k+1)*cb])
+		ct, err := parse(rest[k*cb : (k+1)*cb])
 		if err != nil {
 			return nil, badf("ciphertext %d: %v", k, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"github.com/ldsec/lattigo/v2/ring"
@@ -133,6 +134,29 @@ func (ct *Ciphertext) Bytes() []byte {
 	return st.appendPoly(st.appendPoly(make([]byte, 0, CiphertextBytes()), ct.c0), ct.c1)
 }
 
+// C1Bytes encodes c1 alone: what the parties other than the aggregator need
+// of a query (MaskQuery reads nothing else).
+func (ct *Ciphertext) C1Bytes() []byte {
+	return getSuite().appendPoly(make([]byte, 0, C1Bytes()), ct.c1)
+}
+
+// C1Bytes is the wire size of a ciphertext's c1.
+func C1Bytes() int { return getSuite().polyBytes }
+
+// ParseC1 decodes a c1 of exactly C1Bytes bytes into a ciphertext whose c0
+// is zero: enough for MaskQuery, nothing else.
+func ParseC1(b []byte) (*Ciphertext, error) {
+	st := getSuite()
+	if len(b) != C1Bytes() {
+		return nil, fmt.Errorf("he: c1 of %d bytes, want %d: %w", len(b), C1Bytes(), errFormat)
+	}
+	ct := newCiphertext(st)
+	if _, err := st.readPoly(b, ct.c1); err != nil {
+		return nil, fmt.Errorf("he: c1: %w", err)
+	}
+	return ct, nil
+}
+
 // ParseCiphertext decodes a ciphertext of exactly CiphertextBytes bytes,
 // checking every residue.
 func ParseCiphertext(b []byte) (*Ciphertext, error) {
@@ -190,11 +214,22 @@ func ParseClientPublicKey(b []byte) (*ClientPublicKey, error) {
 }
 
 // ClientKey is a client's key pair. The secret never leaves the client.
+// Safe for concurrent use.
 type ClientKey struct {
 	s   *ring.Poly // NTT and Montgomery form
 	pub *ClientPublicKey
-	w   *worker
 }
+
+// clientWorkers recycles the workers of client-side steps (a worker's ring
+// costs its NTT tables to build; lattigo's objects are not goroutine-safe,
+// so each call takes one of its own).
+var clientWorkers = sync.Pool{New: func() any {
+	w, err := newWorker(getSuite())
+	if err != nil {
+		panic(fmt.Sprintf("he: a ring of the built-in parameters: %v", err)) // unreachable: constants
+	}
+	return w
+}}
 
 // NewClientKey makes a key pair from rnd (crypto/rand.Reader when nil): s
 // uniform ternary, e Gaussian as in the key setup, a from a fresh seed.
@@ -203,10 +238,8 @@ func NewClientKey(rnd io.Reader) (*ClientKey, error) {
 		rnd = rand.Reader
 	}
 	st := getSuite()
-	w, err := newWorker(st)
-	if err != nil {
-		return nil, err
-	}
+	w := clientWorkers.Get().(*worker)
+	defer clientWorkers.Put(w)
 	var seeds [3]sharing.Seed // a, s, e
 	for i := range seeds {
 		if _, err := io.ReadFull(rnd, seeds[i][:]); err != nil {
@@ -228,7 +261,7 @@ func NewClientKey(rnd io.Reader) (*ClientKey, error) {
 	e := w.tmp
 	rq.MulCoeffsMontgomery(pub.a, s, e)
 	rq.Sub(pub.b, e, pub.b)
-	return &ClientKey{s: s, pub: pub, w: w}, nil
+	return &ClientKey{s: s, pub: pub}, nil
 }
 
 // Public is the client's public key.
@@ -292,10 +325,8 @@ func EncryptQuery(key *QueryKey, values []uint64, rnd io.Reader) (*Ciphertext, e
 		rnd = rand.Reader
 	}
 	st := getSuite()
-	w, err := newWorker(st)
-	if err != nil {
-		return nil, err
-	}
+	w := clientWorkers.Get().(*worker)
+	defer clientWorkers.Put(w)
 	var seed sharing.Seed
 	if _, err := io.ReadFull(rnd, seed[:]); err != nil {
 		return nil, fmt.Errorf("he: query encryption: %w", err)
@@ -312,9 +343,11 @@ func (k *ClientKey) Decrypt(ct *Ciphertext, n int) ([]uint64, error) {
 		return nil, fmt.Errorf("he: an answer holds 1 to %d values, asked for %d", MaxValues, n)
 	}
 	st := getSuite()
-	d := k.w.tmp
-	k.w.rq.MulCoeffsMontgomery(ct.c1, k.s, d)
-	k.w.rq.InvNTT(d, d)
+	w := clientWorkers.Get().(*worker)
+	defer clientWorkers.Put(w)
+	d := w.tmp
+	w.rq.MulCoeffsMontgomery(ct.c1, k.s, d)
+	w.rq.InvNTT(d, d)
 	out := make([]uint64, n)
 	res := make([]uint64, len(st.q))
 	for t := range out {

@@ -156,6 +156,9 @@ func TestQueryRejectsMalformed(t *testing.T) {
 	if _, err := ParseCiphertext(bad); !errors.Is(err, errFormat) {
 		t.Errorf("residue above the modulus: %v", err)
 	}
+	if _, err := ParseC1(b); !errors.Is(err, errFormat) {
+		t.Errorf("a whole ciphertext parsed as c1: %v", err)
+	}
 	if _, err := ParseQueryKey(b[:10]); !errors.Is(err, errFormat) {
 		t.Errorf("short key: %v", err)
 	}

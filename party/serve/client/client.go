@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/tessera-mpc/tessera/party/serve"
 	"github.com/tessera-mpc/tessera/protocol/he"
@@ -160,37 +162,51 @@ func (c *Client) Predict(ctx context.Context, rows [][]float64) ([][]float64, er
 	return out, nil
 }
 
-// EncodeQuery encrypts rows (at most MaxRows) into a query body.
+// EncodeQuery encrypts rows (at most MaxRows) into a query body, one
+// ciphertext per GOMAXPROCS goroutine at a time.
 func (c *Client) EncodeQuery(rows [][]float64) ([]byte, error) {
 	f := c.info.Features
 	per := serve.RowsPerCiphertext(f)
-	var cts []*he.Ciphertext
-	for from := 0; from < len(rows); from += per {
-		part := rows[from:min(from+per, len(rows))]
-		vals := make([]uint64, 0, len(part)*f)
-		for i, row := range part {
-			if len(row) != f {
-				return nil, fmt.Errorf("client: row %d has %d features, the model takes %d", from+i, len(row), f)
-			}
-			for j, x := range row {
-				if c.info.ScalerMean != nil {
-					x = (x - c.info.ScalerMean[j]) / c.info.ScalerStd[j]
-				}
-				v, err := c.codec.Encode(x)
-				if err != nil {
-					return nil, fmt.Errorf("client: row %d, feature %d: %w", from+i, j, err)
-				}
-				vals = append(vals, v)
-			}
-		}
-		ct, err := he.EncryptQuery(c.key, vals, nil)
-		if err != nil {
-			return nil, err
-		}
-		cts = append(cts, ct)
+	cts := make([]*he.Ciphertext, serve.CiphertextsFor(len(rows), f))
+	errs := make([]error, len(cts))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for k := range cts {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			cts[k], errs[k] = c.encrypt(rows[k*per:min((k+1)*per, len(rows))], k*per)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	meta := serve.QueryMeta{Rows: len(rows), Features: f, Ciphertexts: len(cts), KeyDigest: c.info.KeyDigest}
 	return serve.EncodeQuery(meta, c.mine.Public(), cts), nil
+}
+
+// encrypt standardises (with the service's scaler), encodes and encrypts the
+// rows of one ciphertext; first is the index of its first row.
+func (c *Client) encrypt(part [][]float64, first int) (*he.Ciphertext, error) {
+	f := c.info.Features
+	vals := make([]uint64, 0, len(part)*f)
+	for i, row := range part {
+		if len(row) != f {
+			return nil, fmt.Errorf("client: row %d has %d features, the model takes %d", first+i, len(row), f)
+		}
+		for j, x := range row {
+			if c.info.ScalerMean != nil {
+				x = (x - c.info.ScalerMean[j]) / c.info.ScalerStd[j]
+			}
+			v, err := c.codec.Encode(x)
+			if err != nil {
+				return nil, fmt.Errorf("client: row %d, feature %d: %w", first+i, j, err)
+			}
+			vals = append(vals, v)
+		}
+	}
+	return he.EncryptQuery(c.key, vals, nil)
 }
 
 // DecodeAnswer decrypts an answer to a query of rows rows.
