@@ -173,7 +173,7 @@ func dealerFreeSource(ctx context.Context, l links, rnd Randomness, self int) (p
 	if err != nil {
 		return nil, fmt.Errorf("HE key setup: %w", err)
 	}
-	// Base OTs with every peer, then IKNP extension on demand.
+	// Base OTs with every peer once, then SoftSpoken extension on demand.
 	binary, err := ot.Setup(ctx, l.ot)
 	if err != nil {
 		return nil, fmt.Errorf("OT setup: %w", err)

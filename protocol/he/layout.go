@@ -35,10 +35,10 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // machine), per party. The communication weight (WithCommWeight) prices one
 // polynomial sent (480 KiB).
 const (
-	costEnc           = 1.6 // sample crp and noise, one NTT, one product
-	costPlain         = 0.15
-	costTerm          = 0.3 // two coefficient-wise products
-	costOut           = 4.5 // u, e1 NTTs, two INTTs, products, masks
+	costEnc   = 1.6 // sample crp and noise, one NTT, one product
+	costPlain = 0.15
+	costTerm  = 0.3 // two coefficient-wise products
+	costOut   = 4.5 // u, e1 NTTs, two INTTs, products, masks
 	// DefaultCommWeight favours fewer bytes: on the 8 products of an MNIST
 	// step (BenchmarkMNISTStepProducts, 3 parties) weight 10 sends 144 MB per
 	// party instead of 177 MB at weight 2 for ~10% more CPU (2.36 s vs 2.14 s

@@ -179,17 +179,18 @@
 //     (256 + 260) bytes per element; square pairs half that.
 //
 // Measured on this project's 2-core machine, 3 parties in one process over
-// network.Memory (bench_test.go; CPU is the process CPU divided by 3; wall time
-// is noisy on the shared machine), IKNP with a fixed daBit order before, this
-// package now:
+// network.Memory (bench_test.go; CPU is the process CPU divided by 3; the two
+// columns measured back to back under the same heavy load, wall time
+// meaningless there): IKNP with the TMMO hash and a fixed daBit order before,
+// this package now:
 //
-//	                             before                    now
-//	1,000,000 AND triple bits    ~0.40 s CPU, 32.25 MB      ~0.45 s CPU,  8.25 MB per party
-//	100,000 daBits               ~0.03 s CPU,  3.2 MB       ~0.025 s CPU, 1.2 MB per party
-//	10,000 truncation pairs      ~0.18 s CPU, 20.5 MB       ~0.165 s CPU, 6.2 MB per party
+//	                             before                     now
+//	1,000,000 AND triple bits    ~0.41 s CPU, 32.25 MB      ~0.33 s CPU,  8.25 MB per party
+//	100,000 daBits               ~0.031 s CPU, 3.2 MB       ~0.021 s CPU, 1.2 MB per party
+//	10,000 truncation pairs      ~0.20 s CPU, 20.5 MB       ~0.13 s CPU,  6.2 MB per party
 //	                             (busiest party 25.6 MB)    (busiest 6.5 MB)
-//	10,000 element-wise triples  (HE: ~0.25 s CPU, 39.7 MB) ~0.31 s CPU, 10.3 MB per party
-//	10,000 square pairs                                     ~0.15 s CPU,  5.2 MB per party
+//	10,000 element-wise triples  (HE: ~0.25 s CPU, 39.7 MB) ~0.24 s CPU, 10.3 MB per party
+//	10,000 square pairs                                     ~0.12 s CPU,  5.2 MB per party
 //
 // # What is left
 //
