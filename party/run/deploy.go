@@ -133,6 +133,9 @@ func (p deployedParty) run(ctx context.Context) (*report.Results, error) {
 func (p deployedParty) train(ctx context.Context, l links, lay experiment.Layout, ck *checkpointer) (*report.Results, error) {
 	cfg, self := p.cfg, p.nc.Party
 	dealerFree := cfg.Preprocessing == experiment.PrepHE
+	if !dealerFree && self == cfg.Parties-1 && cfg.PreprocessingMode == experiment.PrepOnDemand {
+		l = dealerOnDemand(l)
+	}
 	spec := nodeSpec{cfg: cfg, self: self, links: l, material: material{remote: !dealerFree, parties: cfg.Parties, rnd: p.opts.Randomness}, engine: engineConfig(cfg, p.opts.Randomness, self), start: ck.start()}
 	record := func(ctx context.Context) (*protocol.Plan, error) {
 		return RecordPlan(ctx, cfg, lay, p.own.Task, p.own.Classes, p.test)

@@ -132,11 +132,8 @@ func Simulate(ctx context.Context, cfg *experiment.Config, opts SimOptions) (*re
 	for i, nd := range nodes {
 		res.Cost.Parties = append(res.Cost.Parties, nd.cost(results[i].Scopes))
 	}
-	steps := 0
-	for _, ep := range res.Epochs {
-		steps += ep.Steps
-	}
-	res.Network = networkResult(opts.Network, wall, steps, res.Cost.Parties)
+	// An epoch's Steps counts the run's steps so far.
+	res.Network = networkResult(opts.Network, wall, res.Epochs[last].Steps, res.Cost.Parties)
 	report.PrintLocal(progress, res)
 	report.PrintCosts(progress, res)
 	return res, results, nil

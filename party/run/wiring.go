@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -67,6 +68,39 @@ func dealerLinks(tr transport) (links, func(), error) {
 		return links{}, nil, err
 	}
 	return links{online: channelTransport{m.Channel(onlineChannel), tr}, dealer: m.Channel(dealerChannel)}, func() { m.Close() }, nil
+}
+
+// dealerOnDemand is party N-1's links when it asks the dealer's node one
+// request at a time: each request is then a round trip on the critical path, so
+// the online link's counts include the dealer channel's (as when they shared one
+// link), and the bound on a step's time counts them.
+func dealerOnDemand(l links) links {
+	if d, ok := l.dealer.(protocol.StatsReporter); ok {
+		l.online = withDealerTraffic{transport: l.online, dealer: d}
+	}
+	return l
+}
+
+// withDealerTraffic is a link whose counts include the dealer channel's.
+type withDealerTraffic struct {
+	transport
+	dealer protocol.StatsReporter
+}
+
+// Stats implements protocol.StatsReporter.
+func (w withDealerTraffic) Stats() protocol.Stats {
+	s, d := w.transport.Stats(), w.dealer.Stats()
+	s.BytesSent += d.BytesSent
+	s.BytesReceived += d.BytesReceived
+	s.Rounds += d.Rounds
+	s.Peers = slices.Clone(s.Peers)
+	for p := range min(len(s.Peers), len(d.Peers)) {
+		s.Peers[p].BytesSent += d.Peers[p].BytesSent
+		s.Peers[p].BytesReceived += d.Peers[p].BytesReceived
+		s.Peers[p].MessagesSent += d.Peers[p].MessagesSent
+		s.Peers[p].MessagesRecv += d.Peers[p].MessagesRecv
+	}
+	return s
 }
 
 // nodeLinks are a deployed party's links over its transport: online, HE and OT
@@ -193,6 +227,8 @@ func connectParties(ctx context.Context, cfg *experiment.Config, transportKind T
 				}
 				ps.links[i], closers = l, append(closers, closeMux)
 			}
+			// Simulations and benchmarks record no plan for a dealer: it is asked on demand.
+			ps.links[n-1] = dealerOnDemand(ps.links[n-1])
 			dctx, cancel := context.WithCancel(ctx)
 			// The parties agree whether they resume; the in-process dealer follows.
 			go func() { ps.dealerDone <- serveDealerNode(dctx, lp[n], ps.dealer, protocol.AcceptResumed()) }()
