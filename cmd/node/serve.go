@@ -139,7 +139,7 @@ func serveHTTP(ctx context.Context, svc *serve.Service, f serveFlags, tokens *se
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: svc.Handler(tokens), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
+	srv := &http.Server{Handler: svc.Handler(tokens), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: time.Minute,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}}
 	go srv.ServeTLS(ln, "", "")
 	defer srv.Close()

@@ -57,6 +57,9 @@ type Service struct {
 
 	fwd *forwarder
 	m   *metrics
+	// reading bounds the query bodies held at once (read, or waiting for an
+	// answer), so that many clients cannot make a party hold many large bodies.
+	reading chan struct{}
 }
 
 type job struct {
@@ -93,6 +96,12 @@ func New(cfg Config) (*Service, error) {
 		Ciphertext: he.CiphertextBytes(), ClientKey: he.ClientPublicKeyBytes(),
 		RowsPerCt: RowsPerCiphertext(spec.Inputs), AnswerPerCt: RowsPerCiphertext(spec.Outputs()),
 	}
+	if m, ok := cfg.Control.(interface{ MaxMessageBytes() int }); ok && m.MaxMessageBytes() > 0 {
+		if need := 1 + queryBytes(MaxMetaBytes, ciphertextsFor(cfg.MaxRows, spec.Inputs), he.C1Bytes()); need > m.MaxMessageBytes() {
+			return nil, fmt.Errorf("serve: a query of %d rows takes %d bytes between parties, above the transport's %d: lower the row limit", cfg.MaxRows, need, m.MaxMessageBytes())
+		}
+	}
+	s.reading = make(chan struct{}, cfg.Queue+2)
 	s.fwd = newForwarder(s)
 	return s, nil
 }
