@@ -88,13 +88,17 @@ func New(cfg Config) (*Service, error) {
 	}
 	key := cfg.Keys.Key()
 	s := &Service{cfg: cfg, key: key.Bytes(), digest: key.Digest(), jobs: make(chan *job, cfg.Queue), m: newMetrics()}
-	s.limits = Limits{Features: spec.Inputs, MaxRows: cfg.MaxRows, KeyDigest: s.digest}
+	s.limits = Limits{Features: spec.Inputs, MaxRows: cfg.MaxRows, KeyDigest: s.digest, Probabilities: spec.CrossEntropy()}
 	s.info = Info{
 		Model: cfg.ModelName, Features: spec.Inputs, Outputs: spec.Outputs(), FracBits: cfg.Engine.Codec().FracBits,
 		MaxRows: cfg.MaxRows, Parties: cfg.Parties, Self: cfg.Self, PeerIDs: cfg.PeerIDs,
 		KeyDigest: hex.EncodeToString(s.digest[:]), ScalerMean: cfg.ScalerMean, ScalerStd: cfg.ScalerStd,
 		Ciphertext: he.CiphertextBytes(), ClientKey: he.ClientPublicKeyBytes(),
 		RowsPerCt: RowsPerCiphertext(spec.Inputs), AnswerPerCt: RowsPerCiphertext(spec.Outputs()),
+		OutputKinds: []string{OutputLogits},
+	}
+	if s.limits.Probabilities {
+		s.info.OutputKinds = append(s.info.OutputKinds, OutputProbabilities)
 	}
 	if m, ok := cfg.Control.(interface{ MaxMessageBytes() int }); ok && m.MaxMessageBytes() > 0 {
 		if need := 1 + queryBytes(MaxMetaBytes, ciphertextsFor(cfg.MaxRows, spec.Inputs), he.C1Bytes()); need > m.MaxMessageBytes() {
@@ -242,11 +246,11 @@ func (s *Service) leadQuery(ctx context.Context, q *Query) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	answers, err := s.inferAndEncrypt(ctx, x, q.Client)
+	answers, err := s.inferAndEncrypt(ctx, x, q)
 	if err != nil {
 		return nil, err
 	}
-	return s.sumAnswers(ctx, rows, answers)
+	return s.sumAnswers(ctx, q, answers)
 }
 
 // recvExact receives one control message of exactly n bytes from party j.
@@ -262,7 +266,7 @@ func (s *Service) recvExact(ctx context.Context, j, n int, what string) ([]byte,
 }
 
 // sumAnswers adds every party's answer ciphertexts to the leader's.
-func (s *Service) sumAnswers(ctx context.Context, rows int, mine []*he.Ciphertext) ([]byte, error) {
+func (s *Service) sumAnswers(ctx context.Context, q *Query, mine []*he.Ciphertext) ([]byte, error) {
 	outs := s.cfg.Net.Spec.Outputs()
 	cb := he.CiphertextBytes()
 	all := make([][]*he.Ciphertext, len(mine))
@@ -292,7 +296,7 @@ func (s *Service) sumAnswers(ctx context.Context, rows int, mine []*he.Ciphertex
 			return nil, err
 		}
 	}
-	meta := AnswerMeta{Rows: rows, Outputs: outs, Ciphertexts: len(sums), FracBits: s.info.FracBits}
+	meta := AnswerMeta{Rows: q.Meta.Rows, Outputs: outs, Ciphertexts: len(sums), FracBits: s.info.FracBits, Output: outputOf(q)}
 	return EncodeAnswer(meta, sums), nil
 }
 
@@ -343,7 +347,7 @@ func (s *Service) followQuery(ctx context.Context, body []byte) error {
 	if err := s.cfg.Control.Send(ctx, leader, all); err != nil {
 		return fmt.Errorf("sending the masked shares to the leader: %w", err)
 	}
-	answers, err := s.inferAndEncrypt(ctx, x, q.Client)
+	answers, err := s.inferAndEncrypt(ctx, x, q)
 	if err != nil {
 		return err
 	}
@@ -357,15 +361,31 @@ func (s *Service) followQuery(ctx context.Context, body []byte) error {
 	return nil
 }
 
-// inferAndEncrypt runs the model on the shared rows x and encrypts this
-// party's output shares under the client's key.
-func (s *Service) inferAndEncrypt(ctx context.Context, x sharing.Tensor, client *he.ClientPublicKey) ([]*he.Ciphertext, error) {
+func outputOf(q *Query) string {
+	if q.Meta.Output == "" {
+		return OutputLogits
+	}
+	return q.Meta.Output
+}
+
+// inferAndEncrypt runs the model on the shared rows x (and the softmax, or
+// sigmoid, when the query asks for probabilities) and encrypts this party's
+// output shares under the client's key.
+func (s *Service) inferAndEncrypt(ctx context.Context, x sharing.Tensor, q *Query) ([]*he.Ciphertext, error) {
 	rows, w := x.Rows(), x.Cols()
+	client := q.Client
 	var parts []sharing.Tensor
 	for from := 0; from < rows; from += inferChunk {
 		to := min(from+inferChunk, rows)
 		chunk := sharing.Tensor{Shape: []int{to - from, w}, Data: x.Data[from*w : to*w]}
 		out, err := s.cfg.Net.Forward(ctx, chunk)
+		if err == nil && outputOf(q) == OutputProbabilities {
+			if s.cfg.Net.Spec.Binary() {
+				out, err = s.cfg.Engine.Sigmoid(ctx, out)
+			} else {
+				out, err = s.cfg.Engine.Softmax(ctx, out)
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("secure inference: %w", err)
 		}
