@@ -126,7 +126,7 @@ func newService(s *run.ServeSession, f *report.ModelFile, flags serveFlags) (*se
 		return nil, err
 	}
 	cfg := serve.Config{Self: s.Self, Parties: s.Parties, PeerIDs: s.PeerIDs, Engine: s.Engine, Keys: qp,
-		Control: s.Control, Forward: s.Forward, Net: net, ModelName: f.Config.Name, MaxRows: flags.maxRows, Queue: flags.queue}
+		Control: s.Control, Answers: s.Answers, Forward: s.Forward, Net: net, ModelName: f.Config.Name, MaxRows: flags.maxRows, Queue: flags.queue}
 	if f.Scaler != nil {
 		cfg.ScalerMean, cfg.ScalerStd = f.Scaler.Mean, f.Scaler.Std
 	}

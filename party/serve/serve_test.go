@@ -42,7 +42,7 @@ type cluster struct {
 	services []*serve.Service
 	servers  []*httptest.Server
 	fprint   []string
-	nets     [][]*network.Memory // [network][party]: online, keys, control, forward
+	nets     [][]*network.Memory // [network][party]: online, keys, control, forward, answers
 	params   nn.Params
 	spec     nn.Spec
 	done     []chan error
@@ -68,7 +68,7 @@ func startClusterSpec(t testing.TB, n int, spec nn.Spec, tokens *serve.Tokens, m
 		c.maxRows = 1024 // the benchmarks' MNIST-sized queries
 	}
 	c.params = nn.InitParams(c.spec, sharing.Seed{7})
-	for range 4 {
+	for range 5 {
 		net, err := network.NewMemoryNetwork(n)
 		if err != nil {
 			t.Fatal(err)
@@ -138,7 +138,7 @@ func partyConfig(ctx context.Context, c *cluster, dealer *protocol.Dealer, i, n 
 	if err != nil {
 		return serve.Config{}, err
 	}
-	return serve.Config{Self: i, Parties: n, Engine: e, Keys: qp, Control: c.nets[2][i], Forward: c.nets[3][i], Net: net, ModelName: "test", MaxRows: c.maxRows}, nil
+	return serve.Config{Self: i, Parties: n, Engine: e, Keys: qp, Control: c.nets[2][i], Forward: c.nets[3][i], Answers: c.nets[4][i], Net: net, ModelName: "test", MaxRows: c.maxRows}, nil
 }
 
 func (c *cluster) startHTTP(t testing.TB, s *serve.Service, tokens *serve.Tokens) {
