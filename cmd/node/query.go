@@ -22,8 +22,8 @@ import (
 )
 
 type queryFlags struct {
-	server, input, dataset, out, fingerprint, token, tokenFile, expect string
-	batch, parallel, rows                                              int
+	server, input, dataset, out, fingerprint, token, tokenFile, expect, output string
+	batch, parallel, rows                                                      int
 }
 
 func queryNode(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
@@ -41,6 +41,7 @@ func queryNode(ctx context.Context, name string, args []string, stdout, stderr i
 	fs.IntVar(&f.batch, "batch", 0, "rows per query (default: the service's limit)")
 	fs.IntVar(&f.parallel, "parallel", 2, "queries in flight (encryption overlaps the service's work)")
 	fs.IntVar(&f.rows, "rows", 0, "query only the first N rows")
+	fs.StringVar(&f.output, "output", "logits", "what the parties compute: logits (the model's outputs) or probabilities (softmax, or sigmoid, for a classifier)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func queryNode(ctx context.Context, name string, args []string, stdout, stderr i
 	if f.rows > 0 && f.rows < len(rows) {
 		rows = rows[:f.rows]
 	}
-	cl, err := client.Dial(ctx, f.server, client.Options{Fingerprint: f.fingerprint, Token: f.token})
+	cl, err := client.Dial(ctx, f.server, client.Options{Fingerprint: f.fingerprint, Token: f.token, Output: f.output})
 	if err != nil {
 		return err
 	}

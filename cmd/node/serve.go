@@ -126,7 +126,7 @@ func newService(s *run.ServeSession, f *report.ModelFile, flags serveFlags) (*se
 		return nil, err
 	}
 	cfg := serve.Config{Self: s.Self, Parties: s.Parties, PeerIDs: s.PeerIDs, Engine: s.Engine, Keys: qp,
-		Control: s.Control, Forward: s.Forward, Net: net, ModelName: f.Config.Name, MaxRows: flags.maxRows, Queue: flags.queue}
+		Control: s.Control, Answers: s.Answers, Forward: s.Forward, Net: net, ModelName: f.Config.Name, MaxRows: flags.maxRows, Queue: flags.queue}
 	if f.Scaler != nil {
 		cfg.ScalerMean, cfg.ScalerStd = f.Scaler.Mean, f.Scaler.Std
 	}
@@ -139,7 +139,7 @@ func serveHTTP(ctx context.Context, svc *serve.Service, f serveFlags, tokens *se
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: svc.Handler(tokens), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
+	srv := &http.Server{Handler: svc.Handler(tokens), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: time.Minute,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}}
 	go srv.ServeTLS(ln, "", "")
 	defer srv.Close()

@@ -13,9 +13,9 @@ import (
 
 // ServeSession is what a serving party (node serve) gets from its deployment:
 // the online engine with the experiment's preprocessing, a key setup dedicated
-// to encrypted queries, and two channels to the other parties (the leader's
-// query rounds, and queries forwarded to the leader), none shared with the
-// engine or the preprocessing.
+// to encrypted queries, and three channels to the other parties (the leader's
+// queries and the masked shares, the answer shares, and queries forwarded to
+// the leader), none shared with the engine or the preprocessing.
 type ServeSession struct {
 	Self, Parties int
 	Config        *experiment.Config
@@ -23,6 +23,7 @@ type ServeSession struct {
 	Engine        *protocol.Engine
 	Keys          *he.Party
 	Control       protocol.Transport
+	Answers       protocol.Transport
 	Forward       protocol.Transport
 }
 
@@ -34,6 +35,7 @@ const (
 	chanQueryKeys
 	chanControl
 	chanForward
+	chanAnswers
 	serveChannels
 )
 
@@ -90,7 +92,7 @@ func serveWithPeers(ctx context.Context, cfg *experiment.Config, self int, ids [
 	}
 	defer nd.stop()
 	s := &ServeSession{Self: self, Parties: n, Config: cfg, PeerIDs: ids, Engine: nd.engine, Keys: keys,
-		Control: mux.Channel(chanControl), Forward: mux.Channel(chanForward)}
+		Control: mux.Channel(chanControl), Answers: mux.Channel(chanAnswers), Forward: mux.Channel(chanForward)}
 	if err := fn(ctx, s); err != nil {
 		return err
 	}

@@ -21,7 +21,11 @@ func mnistSpec(t testing.TB) nn.Spec {
 // parties in one process (in-memory networks, HTTPS on loopback): ns per
 // query, predictions per second, and bytes each party sends per query over
 // the parties' channels (client traffic excluded).
-func benchmarkQuery(b *testing.B, rows int) {
+func benchmarkQuery(b *testing.B, rows int) { benchmarkQueries(b, rows, 1) }
+
+// benchmarkQueries is benchmarkQuery with inFlight queries at a time (per
+// iteration), as `node query --parallel` sends them.
+func benchmarkQueries(b *testing.B, rows, inFlight int) {
 	spec := mnistSpec(b)
 	c := startClusterSpec(b, 3, spec, nil, nil, false)
 	cl := c.dial(b, 0, "")
@@ -39,16 +43,22 @@ func benchmarkQuery(b *testing.B, rows int) {
 	before := c.sentBytes()
 	b.ResetTimer()
 	for range b.N {
-		if _, err := cl.Predict(ctx, x); err != nil {
-			b.Fatal(err)
+		errs := make(chan error, inFlight)
+		for range inFlight {
+			go func() { _, err := cl.Predict(ctx, x); errs <- err }()
+		}
+		for range inFlight {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	b.StopTimer()
 	after := c.sentBytes()
 	for p := range after {
-		b.ReportMetric(float64(after[p]-before[p])/float64(b.N), "B/query/party"+string(rune('0'+p)))
+		b.ReportMetric(float64(after[p]-before[p])/float64(b.N*inFlight), "B/query/party"+string(rune('0'+p)))
 	}
-	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "predictions/s")
+	b.ReportMetric(float64(rows*b.N*inFlight)/b.Elapsed().Seconds(), "predictions/s")
 }
 
 // sentBytes is what each party has sent over all its channels.
@@ -64,3 +74,6 @@ func (c *cluster) sentBytes() []int64 {
 
 func BenchmarkQueryOneRow(b *testing.B)   { benchmarkQuery(b, 1) }
 func BenchmarkQuery1024Rows(b *testing.B) { benchmarkQuery(b, 1024) }
+
+// BenchmarkQuery1024RowsThreeInFlight: three 1,024-row queries at a time.
+func BenchmarkQuery1024RowsThreeInFlight(b *testing.B) { benchmarkQueries(b, 1024, 3) }

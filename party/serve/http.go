@@ -52,6 +52,13 @@ func (s *Service) serveQuery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, err)
 		return
 	}
+	select {
+	case s.reading <- struct{}{}:
+		defer func() { <-s.reading }()
+	default:
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("busy: %d queries are being received or answered; retry later", cap(s.reading)))
+		return
+	}
 	max := s.maxQueryBody()
 	if r.ContentLength < 0 || r.ContentLength > max {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: a query body must state its length, at most %d bytes (%d rows)", ErrBadRequest, max, s.limits.MaxRows))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ type cluster struct {
 	services []*serve.Service
 	servers  []*httptest.Server
 	fprint   []string
-	nets     [][]*network.Memory // [network][party]: online, keys, control, forward
+	nets     [][]*network.Memory // [network][party]: online, keys, control, forward, answers
 	params   nn.Params
 	spec     nn.Spec
 	done     []chan error
@@ -67,7 +68,7 @@ func startClusterSpec(t testing.TB, n int, spec nn.Spec, tokens *serve.Tokens, m
 		c.maxRows = 1024 // the benchmarks' MNIST-sized queries
 	}
 	c.params = nn.InitParams(c.spec, sharing.Seed{7})
-	for range 4 {
+	for range 5 {
 		net, err := network.NewMemoryNetwork(n)
 		if err != nil {
 			t.Fatal(err)
@@ -137,7 +138,7 @@ func partyConfig(ctx context.Context, c *cluster, dealer *protocol.Dealer, i, n 
 	if err != nil {
 		return serve.Config{}, err
 	}
-	return serve.Config{Self: i, Parties: n, Engine: e, Keys: qp, Control: c.nets[2][i], Forward: c.nets[3][i], Net: net, ModelName: "test", MaxRows: c.maxRows}, nil
+	return serve.Config{Self: i, Parties: n, Engine: e, Keys: qp, Control: c.nets[2][i], Forward: c.nets[3][i], Answers: c.nets[4][i], Net: net, ModelName: "test", MaxRows: c.maxRows}, nil
 }
 
 func (c *cluster) startHTTP(t testing.TB, s *serve.Service, tokens *serve.Tokens) {
@@ -228,6 +229,42 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if _, err := predict(t, c.dial(t, 1, ""), testRows(1, 30, 9)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestServeProbabilities: a client asking for probabilities gets the
+// parties' secure softmax of the model's outputs.
+func TestServeProbabilities(t *testing.T) {
+	c := startCluster(t, 3, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := client.Dial(ctx, c.servers[1].URL, client.Options{Fingerprint: c.fprint[1], Output: serve.OutputProbabilities})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := testRows(9, 30, 6)
+	got, err := cl.Predict(ctx, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := mat.NewDense(len(rows), c.spec.Inputs, nil)
+	for i, r := range rows {
+		x.SetRow(i, r)
+	}
+	want := nn.Softmax(nn.Predict(c.spec, c.params, x))
+	for i := range got {
+		for j, v := range got[i] {
+			if d := math.Abs(v - want.At(i, j)); d > 0.01 {
+				t.Fatalf("row %d class %d: probability %.4f, the plaintext model says %.4f", i, j, v, want.At(i, j))
+			}
+		}
+	}
+	bad, err := client.Dial(ctx, c.servers[0].URL, client.Options{Fingerprint: c.fprint[0], Output: "argmin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bad.Predict(ctx, rows); statusOf(err) != 400 || !strings.Contains(err.Error(), "argmin") {
+		t.Fatalf("an unknown output: %v", err)
 	}
 }
 

@@ -20,15 +20,17 @@ type Config struct {
 	PeerIDs       []string
 	Engine        *protocol.Engine
 	Keys          *he.QueryParty
-	// Control carries the leader's query rounds; Forward queries posted to
-	// another party than the leader. Neither is shared with anything else.
-	Control, Forward protocol.Transport
-	Net              *nn.Secure // this party's share of the model (or the public model)
-	ModelName        string
-	ScalerMean       []float64
-	ScalerStd        []float64
-	MaxRows          int // default DefaultMaxRows
-	Queue            int // queries waiting beyond the one computed; default DefaultQueue
+	// Control carries the leader's queries and the masked shares, Answers the
+	// answer shares (so that one query's answers and the next one's shares
+	// never interleave), Forward the queries posted to another party than the
+	// leader. None is shared with anything else.
+	Control, Answers, Forward protocol.Transport
+	Net                       *nn.Secure // this party's share of the model (or the public model)
+	ModelName                 string
+	ScalerMean                []float64
+	ScalerStd                 []float64
+	MaxRows                   int // default DefaultMaxRows
+	Queue                     int // queries waiting beyond the one computed; default DefaultQueue
 }
 
 // Defaults.
@@ -57,6 +59,9 @@ type Service struct {
 
 	fwd *forwarder
 	m   *metrics
+	// reading bounds the query bodies held at once (read, or waiting for an
+	// answer), so that many clients cannot make a party hold many large bodies.
+	reading chan struct{}
 }
 
 type job struct {
@@ -83,16 +88,29 @@ func New(cfg Config) (*Service, error) {
 	if spec.Inputs > he.MaxValues || spec.Outputs() > he.MaxValues {
 		return nil, fmt.Errorf("serve: a model of %d inputs and %d outputs does not fit a ciphertext of %d values", spec.Inputs, spec.Outputs(), he.MaxValues)
 	}
+	if cfg.Control == nil || cfg.Answers == nil || cfg.Forward == nil {
+		return nil, errors.New("serve: the control, answers and forward channels are all needed")
+	}
 	key := cfg.Keys.Key()
 	s := &Service{cfg: cfg, key: key.Bytes(), digest: key.Digest(), jobs: make(chan *job, cfg.Queue), m: newMetrics()}
-	s.limits = Limits{Features: spec.Inputs, MaxRows: cfg.MaxRows, KeyDigest: s.digest}
+	s.limits = Limits{Features: spec.Inputs, MaxRows: cfg.MaxRows, KeyDigest: s.digest, Probabilities: spec.CrossEntropy()}
 	s.info = Info{
 		Model: cfg.ModelName, Features: spec.Inputs, Outputs: spec.Outputs(), FracBits: cfg.Engine.Codec().FracBits,
 		MaxRows: cfg.MaxRows, Parties: cfg.Parties, Self: cfg.Self, PeerIDs: cfg.PeerIDs,
 		KeyDigest: hex.EncodeToString(s.digest[:]), ScalerMean: cfg.ScalerMean, ScalerStd: cfg.ScalerStd,
 		Ciphertext: he.CiphertextBytes(), ClientKey: he.ClientPublicKeyBytes(),
 		RowsPerCt: RowsPerCiphertext(spec.Inputs), AnswerPerCt: RowsPerCiphertext(spec.Outputs()),
+		OutputKinds: []string{OutputLogits},
 	}
+	if s.limits.Probabilities {
+		s.info.OutputKinds = append(s.info.OutputKinds, OutputProbabilities)
+	}
+	if m, ok := cfg.Control.(interface{ MaxMessageBytes() int }); ok && m.MaxMessageBytes() > 0 {
+		if need := 1 + queryBytes(MaxMetaBytes, ciphertextsFor(cfg.MaxRows, spec.Inputs), he.C1Bytes()); need > m.MaxMessageBytes() {
+			return nil, fmt.Errorf("serve: a query of %d rows takes %d bytes between parties, above the transport's %d: lower the row limit", cfg.MaxRows, need, m.MaxMessageBytes())
+		}
+	}
+	s.reading = make(chan struct{}, cfg.Queue+2)
 	s.fwd = newForwarder(s)
 	return s, nil
 }
@@ -145,28 +163,6 @@ const (
 	msgEnd   byte = 'E'
 )
 
-// lead computes queued queries one at a time; at the end it tells the others.
-func (s *Service) lead(ctx context.Context) error {
-	for {
-		select {
-		case <-ctx.Done():
-			s.broadcast(context.WithoutCancel(ctx), []byte{msgEnd})
-			s.drain()
-			return nil
-		case j := <-s.jobs:
-			s.m.queue.Dec()
-			body, err := s.leadQuery(ctx, j.q)
-			if err != nil {
-				err = fmt.Errorf("party %d: %w", s.cfg.Self, err)
-				j.done <- result{status: 503, err: err}
-				s.drain()
-				return err
-			}
-			j.done <- result{body: body, status: 200}
-		}
-	}
-}
-
 // drain answers every queued query with the service's stop.
 func (s *Service) drain() {
 	for {
@@ -195,54 +191,9 @@ func (s *Service) broadcast(ctx context.Context, msg []byte) error {
 	return nil
 }
 
-// leadQuery is the leader's side of one query: send it to every party,
-// aggregate the masked shares, infer, sum the answers.
-func (s *Service) leadQuery(ctx context.Context, q *Query) ([]byte, error) {
-	msg := append([]byte{msgQuery}, encodeQueryC1(q.Meta, q.Client, q.Cts)...)
-	if err := s.broadcast(ctx, msg); err != nil {
-		return nil, err
-	}
-	rows, w := q.Meta.Rows, q.Meta.Features
-	want := 0
-	for k := range q.Cts {
-		want += he.MaskedShareBytes(valuesIn(k, rows, w))
-	}
-	masked := make([][][]byte, len(q.Cts)) // [ciphertext][party]
-	for k := range masked {
-		masked[k] = make([][]byte, s.cfg.Parties)
-	}
-	for j := range s.cfg.Parties {
-		if j == s.cfg.Self {
-			continue
-		}
-		m, err := s.recvExact(ctx, j, want, "masked shares")
-		if err != nil {
-			return nil, err
-		}
-		for k := range q.Cts {
-			n := he.MaskedShareBytes(valuesIn(k, rows, w))
-			masked[k][j], m = m[:n], m[n:]
-		}
-	}
-	x := sharing.Zeros(rows, w)
-	err := parallelFor(len(q.Cts), func(k int) error {
-		share, err := s.cfg.Keys.AggregateQuery(q.Cts[k], valuesIn(k, rows, w), masked[k])
-		copy(x.Data[k*RowsPerCiphertext(w)*w:], share)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	answers, err := s.inferAndEncrypt(ctx, x, q.Client)
-	if err != nil {
-		return nil, err
-	}
-	return s.sumAnswers(ctx, rows, answers)
-}
-
-// recvExact receives one control message of exactly n bytes from party j.
-func (s *Service) recvExact(ctx context.Context, j, n int, what string) ([]byte, error) {
-	m, err := s.cfg.Control.Recv(ctx, j)
+// recvExact receives one message of exactly n bytes from party j on tr.
+func (s *Service) recvExact(ctx context.Context, tr protocol.Transport, j, n int, what string) ([]byte, error) {
+	m, err := tr.Recv(ctx, j)
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the %s of party %d: %w", what, j, err)
 	}
@@ -253,7 +204,7 @@ func (s *Service) recvExact(ctx context.Context, j, n int, what string) ([]byte,
 }
 
 // sumAnswers adds every party's answer ciphertexts to the leader's.
-func (s *Service) sumAnswers(ctx context.Context, rows int, mine []*he.Ciphertext) ([]byte, error) {
+func (s *Service) sumAnswers(ctx context.Context, q *Query, mine []*he.Ciphertext) ([]byte, error) {
 	outs := s.cfg.Net.Spec.Outputs()
 	cb := he.CiphertextBytes()
 	all := make([][]*he.Ciphertext, len(mine))
@@ -264,7 +215,7 @@ func (s *Service) sumAnswers(ctx context.Context, rows int, mine []*he.Ciphertex
 		if j == s.cfg.Self {
 			continue
 		}
-		m, err := s.recvExact(ctx, j, len(mine)*cb, "answer shares")
+		m, err := s.recvExact(ctx, s.cfg.Answers, j, len(mine)*cb, "answer shares")
 		if err != nil {
 			return nil, err
 		}
@@ -283,80 +234,35 @@ func (s *Service) sumAnswers(ctx context.Context, rows int, mine []*he.Ciphertex
 			return nil, err
 		}
 	}
-	meta := AnswerMeta{Rows: rows, Outputs: outs, Ciphertexts: len(sums), FracBits: s.info.FracBits}
+	meta := AnswerMeta{Rows: q.Meta.Rows, Outputs: outs, Ciphertexts: len(sums), FracBits: s.info.FracBits, Output: outputOf(q)}
 	return EncodeAnswer(meta, sums), nil
 }
 
-// follow runs the leader's queries until it ends the session.
-func (s *Service) follow(ctx context.Context) error {
-	for {
-		msg, err := s.cfg.Control.Recv(ctx, leader)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("party %d: waiting for the leader's next query: %w", s.cfg.Self, err)
-		}
-		if len(msg) == 1 && msg[0] == msgEnd {
-			return nil
-		}
-		if len(msg) == 0 || msg[0] != msgQuery {
-			return fmt.Errorf("party %d: the leader sent an unknown control message", s.cfg.Self)
-		}
-		if err := s.followQuery(ctx, msg[1:]); err != nil {
-			return fmt.Errorf("party %d: %w", s.cfg.Self, err)
-		}
+func outputOf(q *Query) string {
+	if q.Meta.Output == "" {
+		return OutputLogits
 	}
+	return q.Meta.Output
 }
 
-// followQuery is a non-leader's side of one query.
-func (s *Service) followQuery(ctx context.Context, body []byte) error {
-	q, err := decodeQueryC1(body, s.limits)
-	if err != nil {
-		return fmt.Errorf("the leader's query: %w", err)
-	}
-	rows, w := q.Meta.Rows, q.Meta.Features
-	x := sharing.Zeros(rows, w)
-	masked := make([][]byte, len(q.Cts))
-	err = parallelFor(len(q.Cts), func(k int) error {
-		m, share, err := s.cfg.Keys.MaskQuery(q.Cts[k], valuesIn(k, rows, w))
-		masked[k] = m
-		copy(x.Data[k*RowsPerCiphertext(w)*w:], share)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	var all []byte
-	for _, m := range masked {
-		all = append(all, m...)
-	}
-	if err := s.cfg.Control.Send(ctx, leader, all); err != nil {
-		return fmt.Errorf("sending the masked shares to the leader: %w", err)
-	}
-	answers, err := s.inferAndEncrypt(ctx, x, q.Client)
-	if err != nil {
-		return err
-	}
-	var out []byte
-	for _, ct := range answers {
-		out = append(out, ct.Bytes()...)
-	}
-	if err := s.cfg.Control.Send(ctx, leader, out); err != nil {
-		return fmt.Errorf("sending the answer shares to the leader: %w", err)
-	}
-	return nil
-}
-
-// inferAndEncrypt runs the model on the shared rows x and encrypts this
-// party's output shares under the client's key.
-func (s *Service) inferAndEncrypt(ctx context.Context, x sharing.Tensor, client *he.ClientPublicKey) ([]*he.Ciphertext, error) {
+// inferAndEncrypt runs the model on the shared rows x (and the softmax, or
+// sigmoid, when the query asks for probabilities) and encrypts this party's
+// output shares under the client's key.
+func (s *Service) inferAndEncrypt(ctx context.Context, x sharing.Tensor, q *Query) ([]*he.Ciphertext, error) {
 	rows, w := x.Rows(), x.Cols()
+	client := q.Client
 	var parts []sharing.Tensor
 	for from := 0; from < rows; from += inferChunk {
 		to := min(from+inferChunk, rows)
 		chunk := sharing.Tensor{Shape: []int{to - from, w}, Data: x.Data[from*w : to*w]}
 		out, err := s.cfg.Net.Forward(ctx, chunk)
+		if err == nil && outputOf(q) == OutputProbabilities {
+			if s.cfg.Net.Spec.Binary() {
+				out, err = s.cfg.Engine.Sigmoid(ctx, out)
+			} else {
+				out, err = s.cfg.Engine.Softmax(ctx, out)
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("secure inference: %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/tessera-mpc/tessera/protocol/he"
 )
@@ -26,14 +27,25 @@ type QueryMeta struct {
 	Features    int    `json:"features"`
 	Ciphertexts int    `json:"ciphertexts"`
 	KeyDigest   string `json:"key_digest"` // hex SHA-256 of the collective key used
+	// Output is what the client asks for: OutputLogits (the model's outputs,
+	// the default) or OutputProbabilities (a secure softmax, or sigmoid for a
+	// binary classifier, computed by the parties).
+	Output string `json:"output,omitempty"`
 }
+
+// Outputs a client may ask for.
+const (
+	OutputLogits        = "logits"
+	OutputProbabilities = "probabilities"
+)
 
 // AnswerMeta describes an answer's payload.
 type AnswerMeta struct {
-	Rows        int `json:"rows"`
-	Outputs     int `json:"outputs"`
-	Ciphertexts int `json:"ciphertexts"`
-	FracBits    int `json:"frac_bits"`
+	Rows        int    `json:"rows"`
+	Outputs     int    `json:"outputs"`
+	Ciphertexts int    `json:"ciphertexts"`
+	FracBits    int    `json:"frac_bits"`
+	Output      string `json:"output"`
 }
 
 // Info is what any party tells a client before it queries (GET /v1/info).
@@ -43,6 +55,7 @@ type Info struct {
 	Outputs     int       `json:"outputs"`
 	FracBits    int       `json:"frac_bits"`
 	MaxRows     int       `json:"max_rows"`
+	OutputKinds []string  `json:"output_kinds"` // what QueryMeta.Output may ask
 	Parties     int       `json:"parties"`
 	Self        int       `json:"self"`
 	PeerIDs     []string  `json:"peer_ids"`
@@ -108,6 +121,8 @@ type Limits struct {
 	Features  int
 	MaxRows   int
 	KeyDigest [32]byte
+	// Probabilities: the model is a classifier trained with cross-entropy.
+	Probabilities bool
 }
 
 // readMeta splits a body into its metadata and payload, within MaxMetaBytes.
@@ -139,6 +154,8 @@ func checkQueryMeta(m QueryMeta, metaLen, total int, lim Limits, ctBytes int) er
 		return badf("%d rows, a query holds 1 to %d", m.Rows, lim.MaxRows)
 	case m.Ciphertexts != ciphertextsFor(m.Rows, m.Features):
 		return badf("%d ciphertexts for %d rows, want %d", m.Ciphertexts, m.Rows, ciphertextsFor(m.Rows, m.Features))
+	case m.Output != "" && m.Output != OutputLogits && (m.Output != OutputProbabilities || !lim.Probabilities):
+		return badf("output %.32q: this model answers %q%s", m.Output, OutputLogits, map[bool]string{true: " or " + strconv.Quote(OutputProbabilities)}[lim.Probabilities])
 	case m.KeyDigest != hex.EncodeToString(lim.KeyDigest[:]):
 		return badf("the query is encrypted under another key (digest %.16s..., the service's is %x...): fetch /v1/key again", m.KeyDigest, lim.KeyDigest[:8])
 	case total != queryBytes(metaLen, m.Ciphertexts, ctBytes):

@@ -32,17 +32,21 @@ type Options struct {
 	Token string
 	// HTTP replaces the default HTTP client (Fingerprint is then ignored).
 	HTTP *http.Client
+	// Output is what to ask for: serve.OutputLogits (default) or
+	// serve.OutputProbabilities (classifiers trained with cross-entropy).
+	Output string
 }
 
 // Client talks to one party of a service.
 type Client struct {
-	base  string
-	hc    *http.Client
-	token string
-	info  serve.Info
-	key   *he.QueryKey
-	mine  *he.ClientKey
-	codec sharing.Codec
+	base   string
+	hc     *http.Client
+	token  string
+	info   serve.Info
+	key    *he.QueryKey
+	mine   *he.ClientKey
+	codec  sharing.Codec
+	output string
 }
 
 // maxInfoBytes bounds the info document a server may send.
@@ -59,7 +63,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		}
 		hc = &http.Client{Transport: tr}
 	}
-	c := &Client{base: strings.TrimRight(url, "/"), hc: hc, token: opts.Token}
+	c := &Client{base: strings.TrimRight(url, "/"), hc: hc, token: opts.Token, output: opts.Output}
 	raw, err := c.get(ctx, "/v1/info", maxInfoBytes)
 	if err != nil {
 		return nil, err
@@ -182,7 +186,7 @@ func (c *Client) EncodeQuery(rows [][]float64) ([]byte, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	meta := serve.QueryMeta{Rows: len(rows), Features: f, Ciphertexts: len(cts), KeyDigest: c.info.KeyDigest}
+	meta := serve.QueryMeta{Rows: len(rows), Features: f, Ciphertexts: len(cts), KeyDigest: c.info.KeyDigest, Output: c.output}
 	return serve.EncodeQuery(meta, c.mine.Public(), cts), nil
 }
 
@@ -215,6 +219,9 @@ func (c *Client) DecodeAnswer(body []byte, rows int) ([][]float64, error) {
 	meta, cts, err := serve.DecodeAnswer(body, rows, o)
 	if err != nil {
 		return nil, err
+	}
+	if want := c.output; want != "" && meta.Output != want {
+		return nil, fmt.Errorf("client: asked for %s, the service answered %.32q", want, meta.Output)
 	}
 	codec := sharing.Codec{FracBits: meta.FracBits}
 	per := serve.RowsPerCiphertext(o)
