@@ -132,7 +132,9 @@ func (sn *Secure) Forward(ctx context.Context, x sharing.Tensor) (sharing.Tensor
 	return out, err
 }
 
-func (sn *Secure) arith() *secureArith { return &secureArith{e: sn.e, w: sn.w, b: sn.b} }
+func (sn *Secure) arith() *secureArith {
+	return &secureArith{e: sn.e, w: sn.w, b: sn.b, softmaxStage: -1}
+}
 
 // TrainBatch does one SGD step on a shared batch (x rows x inputs, y rows x outputs,
 // fixed point). For mean squared error it returns this party's share of the
@@ -144,6 +146,10 @@ func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, opt Optim
 		return sharing.Tensor{}, fmt.Errorf("nn: batch of shapes %v, %v does not fit a %d-input, %d-output network", x.Shape, y.Shape, sn.Spec.Inputs, sn.Spec.Outputs())
 	}
 	ar := sn.arith()
+	ar.fuse = true
+	if sn.Spec.CrossEntropy() && !sn.Spec.Binary() {
+		ar.softmaxStage = len(sn.stages) - 1
+	}
 	a, tapes, err := forward(ctx, ar, sn.stages, x, true)
 	if err != nil {
 		return sharing.Tensor{}, err
@@ -153,7 +159,7 @@ func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, opt Optim
 	var grad, lossShare sharing.Tensor
 	step := opt.LearningRate * 2 / float64(rows*outs)
 	if sn.Spec.CrossEntropy() {
-		p, err := sn.probabilities(ctx, a)
+		p, err := sn.probabilities(ctx, a, ar.untruncated)
 		if err != nil {
 			exit()
 			return sharing.Tensor{}, err
@@ -176,15 +182,24 @@ func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, opt Optim
 	}
 	exit = e.Enter("update")
 	defer exit()
-	if err := sn.applyUpdates(ctx, updates, step, opt.Momentum); err != nil {
+	if err := sn.applyUpdates(ctx, updates, ar.untruncatedGrad, step, opt.Momentum); err != nil {
 		return sharing.Tensor{}, fmt.Errorf("nn: update: %w", err)
 	}
 	return lossShare, nil
 }
 
 // probabilities is the secure twin of Spec.Probabilities: a sigmoid of the single
-// output for binary cross-entropy, a row-wise softmax otherwise.
-func (sn *Secure) probabilities(ctx context.Context, logits sharing.Tensor) (sharing.Tensor, error) {
+// output for binary cross-entropy, a row-wise softmax otherwise. untruncated says
+// the logits are a product at scale 2^(2f) that the softmax truncates in its own
+// rounds.
+func (sn *Secure) probabilities(ctx context.Context, logits sharing.Tensor, untruncated bool) (sharing.Tensor, error) {
+	if untruncated {
+		p, err := sn.e.TruncateSoftmax(ctx, logits)
+		if err != nil {
+			return sharing.Tensor{}, fmt.Errorf("nn: softmax: %w", err)
+		}
+		return p, nil
+	}
 	if !sn.Spec.Binary() {
 		p, err := sn.e.Softmax(ctx, logits)
 		if err != nil {
@@ -200,9 +215,10 @@ func (sn *Secure) probabilities(ctx context.Context, logits sharing.Tensor) (sha
 }
 
 // applyUpdates turns the gradients into new momentum buffers, v = momentum*v +
-// step*g, in one round (one truncation per buffer), and subtracts them from the
-// weights.
-func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, step, momentum float64) error {
+// step*g, in one round (one truncation per buffer and distinct shift), and
+// subtracts them from the weights. firstUntruncated says the first layer's
+// weight gradient (updates[len-2]) is a product at scale 2^(2f), truncated here.
+func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, firstUntruncated bool, step, momentum float64) error {
 	k := len(sn.w)
 	params := func(i int) (w, v *sharing.Tensor) { // i-th update: layers from the last down, W then b
 		l := k - 1 - i/2
@@ -214,6 +230,9 @@ func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, st
 	combos := make([]protocol.Combo, len(updates))
 	for i, g := range updates {
 		combos[i] = protocol.Combo{{C: step, X: g}}
+		if firstUntruncated && i == len(updates)-2 {
+			combos[i][0].Shift = sn.e.Codec().FracBits
+		}
 		if momentum != 0 {
 			_, v := params(i)
 			combos[i] = append(combos[i], protocol.Term{C: momentum, X: *v})

@@ -13,9 +13,29 @@ import (
 // forward and input gradient; its output gradient: both gradients) is opened once
 // under a mask and reused; a convolution's input is masked as images and unfolded
 // locally (protocol.Engine.ConvMasked), so the unfolded copy is never opened.
+//
+// A training pass (fuse) leaves a layer's product untruncated when the next
+// operation can truncate it in its own rounds: a ReLU (Engine.TruncateReLU), the
+// softmax of the logits (Engine.TruncateSoftmax, on softmaxStage's output) or, for
+// the first layer's weight gradient, the update (a shifted term of
+// Engine.LinearCombos). Each saves the truncation's round; the values differ from
+// truncating first by at most N-1 units in the last place (see those functions).
 type secureArith struct {
 	e    *protocol.Engine
 	w, b []sharing.Tensor
+	fuse bool
+	// softmaxStage is the index of the stage whose output feeds the softmax (-1:
+	// none, or not fused).
+	softmaxStage int
+	// untruncated says the last affine output is a product at scale 2^(2f);
+	// untruncatedGrad says the first stage's weight gradient is one.
+	untruncated, untruncatedGrad bool
+}
+
+// fusesTruncation reports whether affine leaves st's product for the operation
+// after it to truncate.
+func (ar *secureArith) fusesTruncation(st stage) bool {
+	return ar.fuse && (st.act().Name == "relu" || (st.index == ar.softmaxStage && st.act().IsIdentity()))
 }
 
 // secureTape keeps a stage's masked input and weights, or an activation's
@@ -65,11 +85,15 @@ func (ar *secureArith) affine(ctx context.Context, st stage, x sharing.Tensor, t
 	if err != nil {
 		return z, tp, err
 	}
+	// A convolution's rows are patches: the bias is per map, then the patches of an
+	// image are its output row.
+	if ar.untruncated = ar.fusesTruncation(st); ar.untruncated {
+		z = sharing.AddRowVector(z, sharing.Scale(b, 1<<e.Codec().FracBits))
+		return ar.reshape(z, x.Rows(), st.out.Size()), tp, nil
+	}
 	if z, err = e.Truncate(ctx, z); err != nil {
 		return z, tp, err
 	}
-	// A convolution's rows are patches: the bias is per map, then the patches of an
-	// image are its output row.
 	z = sharing.AddRowVector(z, b)
 	return ar.reshape(z, x.Rows(), st.out.Size()), tp, nil
 }
@@ -97,6 +121,9 @@ func (ar *secureArith) affineBack(ctx context.Context, st stage, s secureTape, g
 		return dW, db, dx, err
 	}
 	if !wantInput {
+		if ar.untruncatedGrad = ar.fuse; ar.fuse {
+			return dW, db, dx, nil // the update truncates it
+		}
 		dW, err = e.Truncate(ctx, dW)
 		return dW, db, dx, err
 	}
@@ -117,6 +144,14 @@ func (ar *secureArith) affineBack(ctx context.Context, st stage, s secureTape, g
 func (ar *secureArith) activate(ctx context.Context, a Activation, z sharing.Tensor, train bool) (out sharing.Tensor, tp secureTape, err error) {
 	e := ar.e
 	tp.z = z
+	if ar.untruncated {
+		ar.untruncated = false
+		if a.Name != "relu" {
+			return out, tp, fmt.Errorf("nn: activation %s after an untruncated product", a.Name)
+		}
+		out, tp.deriv, err = e.TruncateReLU(ctx, z)
+		return out, tp, err
+	}
 	switch {
 	case a.IsPolynomial():
 		out, err = e.Polynomial(ctx, z, a.Coeffs)
