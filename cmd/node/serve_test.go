@@ -24,11 +24,18 @@ import (
 // serve it with `node serve` (each with only its own share file); `node
 // query` posts encrypted rows to party 2 (forwarded to the leader) and gets
 // the model's outputs, checked against the model rebuilt from all shares.
-// Stopping the leader stops the other parties.
+// Stopping the leader stops the other parties. The parties serve with the
+// dealer's material, or dealer-free (preprocessing: he, no dealer's node).
 func TestServeSharedModelDeployment(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains and serves over libp2p")
 	}
+	for _, prep := range []string{"dealer", "he"} {
+		t.Run(prep, func(t *testing.T) { serveSharedModel(t, prep) })
+	}
+}
+
+func serveSharedModel(t *testing.T, prep string) {
 	base, err := os.ReadFile("../../configs/diabetes-linreg-3p.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +53,16 @@ func TestServeSharedModelDeployment(t *testing.T) {
 			t.Fatalf("training: node %d exited %d:\n%s", i, code, p.stderr.String())
 		}
 	}
-	servers, fingerprints := startServing(t, d)
+	if prep == "he" { // serve the trained shares dealer-free
+		heExp := filepath.Join(t.TempDir(), "shared-he.yaml")
+		os.WriteFile(heExp, []byte(strings.Replace(string(base), "preprocessing: dealer", "preprocessing: he", 1)+"output:\n  model: shared\n"), 0o644)
+		for i := range 3 {
+			path := filepath.Join(d.nodeDir(i), "node.yaml")
+			raw, _ := os.ReadFile(path)
+			os.WriteFile(path, []byte(strings.Replace(string(raw), exp, heExp, 1)), 0o644)
+		}
+	}
+	servers, fingerprints := startServing(t, d, prep == "dealer")
 	rows := servedRows(t, exp, 25)
 	input := filepath.Join(t.TempDir(), "rows.csv")
 	writeRowsCSV(t, input, rows)
@@ -67,14 +83,16 @@ func TestServeSharedModelDeployment(t *testing.T) {
 
 // startServing starts `node serve` on every party (HTTPS on its libp2p port
 // plus 100) and the dealer, and waits for every party's fingerprint.
-func startServing(t *testing.T, d *deployment) ([]*proc, []string) {
+func startServing(t *testing.T, d *deployment, dealer bool) ([]*proc, []string) {
 	t.Helper()
 	var ps []*proc
 	for i := range 3 {
 		ps = append(ps, d.startCommand(i, "serve", "--model", filepath.Join(d.nodeDir(i), "model"),
 			"--listen", fmt.Sprintf("127.0.0.1:%d", d.ports[i]+100), "--fingerprint-out", filepath.Join(d.nodeDir(i), "fingerprint")))
 	}
-	ps = append(ps, d.start(3))
+	if dealer {
+		ps = append(ps, d.start(3))
+	}
 	fps := make([]string, 3)
 	deadline := time.Now().Add(2 * time.Minute)
 	for i := range 3 {

@@ -67,15 +67,15 @@ func Serve(ctx context.Context, nc *NodeConfig, opts NodeOptions, fn func(contex
 // serveWithPeers splits the connection into channels and builds the session.
 // The mux carries the parties' traffic only; a remote dealer (member n of the
 // transport) is reached on the transport itself, as in `node run`.
-func serveWithPeers(ctx context.Context, cfg *experiment.Config, self int, ids []string, tr protocol.Transport, opts NodeOptions, fn func(context.Context, *ServeSession) error) error {
+func serveWithPeers(ctx context.Context, cfg *experiment.Config, self int, ids []string, tr *network.Libp2pTransport, opts NodeOptions, fn func(context.Context, *ServeSession) error) error {
 	n := cfg.Parties
-	mux, err := network.NewMux(partiesOnly{Transport: tr, n: n}, serveChannels)
+	mux, err := network.NewMux(partiesOnly{Libp2pTransport: tr, n: n}, serveChannels)
 	if err != nil {
 		return err
 	}
 	defer mux.Close()
 	dealerFree := cfg.Preprocessing == experiment.PrepHE
-	var online transport = channelTransport{mux.Channel(chanOnline), tr.(interface{ Close() error })}
+	var online transport = channelTransport{mux.Channel(chanOnline), tr}
 	if !dealerFree {
 		online = withDealer{transport: online, dealer: tr, n: n}
 	}
@@ -100,9 +100,10 @@ func serveWithPeers(ctx context.Context, cfg *experiment.Config, self int, ids [
 }
 
 // partiesOnly is a transport seen without its dealer member: what the mux
-// reads from.
+// reads from. It keeps the transport's message bound and inbox budget, which
+// the mux and its channels pass on.
 type partiesOnly struct {
-	protocol.Transport
+	*network.Libp2pTransport
 	n int
 }
 
@@ -117,6 +118,15 @@ type withDealer struct {
 }
 
 func (w withDealer) Parties() int { return w.n + 1 }
+
+// MaxMessageBytes is the online channel's bound (the engine sizes its
+// messages by it).
+func (w withDealer) MaxMessageBytes() int {
+	if b, ok := w.transport.(interface{ MaxMessageBytes() int }); ok {
+		return b.MaxMessageBytes()
+	}
+	return 0
+}
 
 func (w withDealer) Send(ctx context.Context, to int, msg []byte) error {
 	if to == w.n {

@@ -10,7 +10,9 @@
 // additive shares over Z_2^64 (he.QueryParty), run the model with the secure
 // engine, encrypt their output shares under the client's key, and the leader
 // returns the sum. A query posted to another party is forwarded to the leader
-// over the parties' own channel.
+// over the parties' own channel. Each party overlaps two stages (pipeline.go):
+// the next query's decryption to shares runs while the engine computes the
+// current one.
 //
 // The HTTP side (Server) bounds and validates every request before it
 // allocates for it, queues at most a configured number of queries (beyond:
