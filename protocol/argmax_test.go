@@ -189,3 +189,43 @@ func TestMaxRowsArgViewUniform(t *testing.T) {
 		t.Logf("n=%d: %d words per view, uniform", n, counts[0]/2)
 	}
 }
+
+// BenchmarkMaxPoolTraining compares, on LeNet's first pooling layer (a batch of
+// 128, 20 maps of 12x12 windows of 4 entries), what a training pass computes:
+// the maximum alone (inference), the maximum and then a comparison of every
+// entry with it (the winner bits before MaxRowsArg), and MaxRowsArg.
+func BenchmarkMaxPoolTraining(b *testing.B) {
+	const rows, cols = 128 * 20 * 12 * 12, 4
+	variants := []struct {
+		name string
+		op   func(ctx context.Context, e *protocol.Engine, x sharing.Tensor) error
+	}{
+		{"max", func(ctx context.Context, e *protocol.Engine, x sharing.Tensor) error {
+			_, err := e.MaxRows(ctx, x)
+			return err
+		}},
+		{"max+compare", func(ctx context.Context, e *protocol.Engine, x sharing.Tensor) error {
+			m, err := e.MaxRows(ctx, x)
+			if err != nil {
+				return err
+			}
+			d := sharing.Zeros(rows, cols)
+			for i := range d.Data {
+				d.Data[i] = x.Data[i] - m.Data[i/cols]
+			}
+			_, err = e.LessThanZero(ctx, d)
+			return err
+		}},
+		{"max-arg", func(ctx context.Context, e *protocol.Engine, x sharing.Tensor) error {
+			_, _, err := e.MaxRowsArg(ctx, x)
+			return err
+		}},
+	}
+	for _, n := range []int{2, 3} {
+		for _, v := range variants {
+			b.Run(fmt.Sprintf("parties=%d/%dx%d/%s", n, rows, cols, v.name), func(b *testing.B) {
+				benchNonlinear(b, n, rows, cols, 8, v.op)
+			})
+		}
+	}
+}
