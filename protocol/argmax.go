@@ -30,17 +30,19 @@ import (
 //
 // Against MaxRows followed by a comparison of every entry with the maximum (what
 // a training pass did before), this saves that second comparison layer: R_msb
-// rounds, and per entry a 64-bit sign extraction (about 8 words opened for N = 3)
-// for the zero tests' 63 ANDs per pair (about 2 words). Comparing both orders of
-// every pair in one layer would save the same rounds but open cols(cols-1)/2 more
-// sign extractions per row instead of cols (more bytes for cols >= 4).
+// rounds, and cols 64-bit sign extractions per row (about 8 words opened each for
+// N = 3), for cols(cols-1)/2 zero trees of 63 ANDs (about 2 words each): for 2x2
+// pooling windows and N = 3, 20 rounds and 1,399 bytes per window become 11 and
+// 1,086 (BenchmarkMaxPoolTraining). Comparing both orders of every pair in one
+// layer would also save the rounds, but at a sign extraction per extra pair
+// instead of a zero tree: more bytes than before for cols >= 4.
 //
 // Rounds: MaxRowsArgRounds(N, cols): those of MaxRows, one more for N = 2 (there
 // the carry tree starts with a combined first level the zero tree cannot join).
 // Leakage: as MaxRows, only triple- and daBit-masked words are opened.
-func (e *Engine) MaxRowsArg(ctx context.Context, x sharing.Tensor) (max, winners sharing.Tensor, err error) {
+func (e *Engine) MaxRowsArg(ctx context.Context, x sharing.Tensor) (maxima, winners sharing.Tensor, err error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0] < 0 || x.Shape[0]*x.Shape[1] != x.Len() {
-		return max, winners, fmt.Errorf("protocol: MaxRowsArg of shape %v: need a matrix with at least one column", x.Shape)
+		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg of shape %v: need a matrix with at least one column", x.Shape)
 	}
 	rows, cols := x.Shape[0], x.Shape[1]
 	if cols == 1 {
@@ -60,25 +62,25 @@ func (e *Engine) MaxRowsArg(ctx context.Context, x sharing.Tensor) (max, winners
 	}
 	less, zero, err := e.signZeroBits(ctx, diff)
 	if err != nil {
-		return max, winners, fmt.Errorf("protocol: MaxRowsArg: %w", err)
+		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg: %w", err)
 	}
 	both, err := e.andAll(ctx, e.argmaxSlots(less, zero, rows, cols))
 	if err != nil {
-		return max, winners, fmt.Errorf("protocol: MaxRowsArg: %w", err)
+		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg: %w", err)
 	}
 	bitsOut, picked, err := e.bitsToArithTimesHead(ctx, both, 2*rows*cols, x)
 	if err != nil {
-		return max, winners, fmt.Errorf("protocol: MaxRowsArg: %w", err)
+		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg: %w", err)
 	}
-	max = sharing.Zeros(rows, 1)
+	maxima = sharing.Zeros(rows, 1)
 	for r := range rows {
 		for j := range cols {
-			max.Data[r] += picked.Data[r*cols+j]
+			maxima.Data[r] += picked.Data[r*cols+j]
 		}
 	}
 	winners = sharing.Tensor{Shape: []int{rows, cols}, Data: bitsOut.Data[rows*cols:]}
 	e.account("max-rows-arg", start, 0, 0)
-	return max, winners, nil
+	return maxima, winners, nil
 }
 
 // MaxRowsArgRounds is the number of rounds of MaxRowsArg among the given number
