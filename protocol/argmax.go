@@ -221,9 +221,10 @@ func (e *Engine) signZeroBits(ctx context.Context, x []uint64) (sign, zero []uin
 func (e *Engine) carryAndZeroTrees(ctx context.Context, g, p []uint64, width int, all []uint64, n int) (carry, zero []uint64, err error) {
 	allWidth := 64
 	for level := 0; width > 1 || allWidth > 1; level++ {
-		var left, right []uint64
 		var gO []uint64
 		var h, ha int
+		words := (n*width/2+63)/64*2 + (n*allWidth/2+63)/64
+		left, right := make([]uint64, 0, words), make([]uint64, 0, words)
 		if width > 1 {
 			gE, gOdd := unzip(g, n*width)
 			pE, pO := unzip(p, n*width)
