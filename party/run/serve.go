@@ -65,30 +65,21 @@ func Serve(ctx context.Context, nc *NodeConfig, opts NodeOptions, fn func(contex
 }
 
 // serveWithPeers splits the connection into channels and builds the session.
-// The serving channels carry the parties' traffic only; a remote dealer (member
-// n of the transport) is reached on a channel of its own of the whole transport,
-// as in `node run` (see dealerLinks), which the serving channels share the other
-// of.
+// The mux carries the parties' traffic only; a remote dealer (member n of the
+// transport) is reached on the transport itself, as in `node run`.
 func serveWithPeers(ctx context.Context, cfg *experiment.Config, self int, ids []string, tr *network.Libp2pTransport, opts NodeOptions, fn func(context.Context, *ServeSession) error) error {
 	n := cfg.Parties
-	dealerFree := cfg.Preprocessing == experiment.PrepHE
-	var parties protocol.Transport = partiesOnly{Libp2pTransport: tr, n: n}
-	var dealer protocol.Transport
-	if !dealerFree {
-		outer, err := network.NewMux(tr, dealerChannels)
-		if err != nil {
-			return err
-		}
-		defer outer.Close()
-		parties = channelPartiesOnly{Channel: outer.Channel(onlineChannel), n: n}
-		dealer = outer.Channel(dealerChannel)
-	}
-	mux, err := network.NewMux(parties, serveChannels)
+	mux, err := network.NewMux(partiesOnly{Libp2pTransport: tr, n: n}, serveChannels)
 	if err != nil {
 		return err
 	}
 	defer mux.Close()
-	l := links{online: channelTransport{mux.Channel(chanOnline), tr}, dealer: dealer, he: mux.Channel(chanHE), ot: mux.Channel(chanOT),
+	dealerFree := cfg.Preprocessing == experiment.PrepHE
+	var online transport = channelTransport{mux.Channel(chanOnline), tr}
+	if !dealerFree {
+		online = withDealer{transport: online, dealer: tr, n: n}
+	}
+	l := links{online: online, he: mux.Channel(chanHE), ot: mux.Channel(chanOT),
 		prep: []protocol.StatsReporter{mux.Channel(chanHE), mux.Channel(chanOT)}}
 	keys, err := he.Setup(ctx, mux.Channel(chanQueryKeys))
 	if err != nil {
@@ -118,11 +109,35 @@ type partiesOnly struct {
 
 func (p partiesOnly) Parties() int { return p.n }
 
-// channelPartiesOnly is a channel of the whole transport seen without its dealer
-// member.
-type channelPartiesOnly struct {
-	*network.Channel
-	n int
+// withDealer is the online channel with the dealer member reached on the
+// underlying transport.
+type withDealer struct {
+	transport
+	dealer protocol.Transport
+	n      int
 }
 
-func (c channelPartiesOnly) Parties() int { return c.n }
+func (w withDealer) Parties() int { return w.n + 1 }
+
+// MaxMessageBytes is the online channel's bound (the engine sizes its
+// messages by it).
+func (w withDealer) MaxMessageBytes() int {
+	if b, ok := w.transport.(interface{ MaxMessageBytes() int }); ok {
+		return b.MaxMessageBytes()
+	}
+	return 0
+}
+
+func (w withDealer) Send(ctx context.Context, to int, msg []byte) error {
+	if to == w.n {
+		return w.dealer.Send(ctx, to, msg)
+	}
+	return w.transport.Send(ctx, to, msg)
+}
+
+func (w withDealer) Recv(ctx context.Context, from int) ([]byte, error) {
+	if from == w.n {
+		return w.dealer.Recv(ctx, from)
+	}
+	return w.transport.Recv(ctx, from)
+}
