@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"math"
+	"slices"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -266,6 +267,47 @@ func TestServeProbabilities(t *testing.T) {
 	if _, err := bad.Predict(ctx, rows); statusOf(err) != 400 || !strings.Contains(err.Error(), "argmin") {
 		t.Fatalf("an unknown output: %v", err)
 	}
+}
+
+// TestServeArgmax: a client asking for the argmax gets one value a row, the
+// plaintext model's class (where the model's top two logits are not within
+// the fixed-point error of each other).
+func TestServeArgmax(t *testing.T) {
+	c := startCluster(t, 3, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := client.Dial(ctx, c.servers[2].URL, client.Options{Fingerprint: c.fprint[2], Output: serve.OutputArgmax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(cl.Info().OutputKinds, serve.OutputArgmax) {
+		t.Fatalf("the service offers %v", cl.Info().OutputKinds)
+	}
+	rows := testRows(40, 30, 4)
+	got, err := cl.Predict(ctx, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := mat.NewDense(len(rows), c.spec.Inputs, nil)
+	for i, r := range rows {
+		x.SetRow(i, r)
+	}
+	want := nn.Predict(c.spec, c.params, x)
+	for i := range got {
+		logits := want.RawRowView(i)
+		if len(got[i]) != 1 {
+			t.Fatalf("row %d: %d values, want the class alone", i, len(got[i]))
+		}
+		best := slices.Index(logits, slices.Max(logits))
+		if got[i][0] != float64(best) && !nearTie(logits, best, int(got[i][0])) {
+			t.Fatalf("row %d: class %v, the plaintext model says %d (logits %v)", i, got[i][0], best, logits)
+		}
+	}
+}
+
+// nearTie: class k is as large as the best within the fixed-point error.
+func nearTie(logits []float64, best, k int) bool {
+	return k >= 0 && k < len(logits) && logits[best]-logits[k] < 0.01
 }
 
 // TestServeTwoParties: the smallest deployment.
