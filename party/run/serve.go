@@ -141,3 +141,9 @@ func (w withDealer) Recv(ctx context.Context, from int) ([]byte, error) {
 	}
 	return w.transport.Recv(ctx, from)
 }
+
+// ServeExperiment is the experiment the node config names, as Serve loads
+// it: `node serve` checks its model against it before connecting.
+func (nc *NodeConfig) ServeExperiment(opts NodeOptions) (*experiment.Config, error) {
+	return nc.loadExperiment(opts)
+}
