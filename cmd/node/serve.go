@@ -201,6 +201,10 @@ func newService(s *run.ServeSession, f *report.ModelFile, flags serveFlags) (*se
 	if f.Scaler != nil {
 		cfg.ScalerMean, cfg.ScalerStd = f.Scaler.Mean, f.Scaler.Std
 	}
+	if f.Shares == nil { // every party holds the model: its products are local
+		params := f.Params()
+		cfg.Public = &params
+	}
 	return serve.New(cfg)
 }
 

@@ -310,6 +310,43 @@ func nearTie(logits []float64, best, k int) bool {
 	return k >= 0 && k < len(logits) && logits[best]-logits[k] < 0.01
 }
 
+// publicModel makes the parties hold the cluster's model in the clear
+// (Config.Public), as `node serve` does with a model.json.
+func publicModel(spec nn.Spec) func(*serve.Config) {
+	p := nn.InitParams(spec, sharing.Seed{7}) // the cluster's params
+	return func(cfg *serve.Config) { cfg.Public = &p }
+}
+
+// TestServePublicModel: parties holding the model in the clear compute its
+// products locally and answer logits, probabilities and the argmax as the
+// shared model does, to two and three parties.
+func TestServePublicModel(t *testing.T) {
+	for _, n := range []int{2, 3} {
+		c := startCluster(t, n, nil, publicModel(testSpec(t)))
+		rows := testRows(700, 30, 5) // two ciphertexts, seven queries
+		got, err := predict(t, c.dial(t, n-1, ""), rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.checkPredictions(t, rows, got)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cl, err := client.Dial(ctx, c.servers[0].URL, client.Options{Fingerprint: c.fprint[0], Output: serve.OutputArgmax})
+		if err != nil {
+			t.Fatal(err)
+		}
+		classes, err := cl.Predict(ctx, rows[:50])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range classes {
+			if best := slices.Index(got[i], slices.Max(got[i])); classes[i][0] != float64(best) && !nearTie(got[i], best, int(classes[i][0])) {
+				t.Fatalf("%d parties, row %d: class %v, logits %v", n, i, classes[i][0], got[i])
+			}
+		}
+	}
+}
+
 // TestServeTwoParties: the smallest deployment.
 func TestServeTwoParties(t *testing.T) {
 	c := startCluster(t, 2, nil, nil)

@@ -26,11 +26,14 @@ type Config struct {
 	// leader. None is shared with anything else.
 	Control, Answers, Forward protocol.Transport
 	Net                       *nn.Secure // this party's share of the model (or the public model)
-	ModelName                 string
-	ScalerMean                []float64
-	ScalerStd                 []float64
-	MaxRows                   int // default DefaultMaxRows
-	Queue                     int // queries waiting beyond the one computed; default DefaultQueue
+	// Public is the model in the clear when every party holds it (a revealed
+	// model): products by its weights are then local (public_model.go).
+	Public     *nn.Params
+	ModelName  string
+	ScalerMean []float64
+	ScalerStd  []float64
+	MaxRows    int // default DefaultMaxRows
+	Queue      int // queries waiting beyond the one computed; default DefaultQueue
 }
 
 // Defaults.
@@ -57,8 +60,9 @@ type Service struct {
 	mu     sync.Mutex
 	failed error // set once the parties may be out of step: no more queries
 
-	fwd *forwarder
-	m   *metrics
+	fwd    *forwarder
+	m      *metrics
+	public *publicModel // nil: the model runs as cfg.Net
 	// reading bounds the query bodies held at once (read, or waiting for an
 	// answer), so that many clients cannot make a party hold many large bodies.
 	reading chan struct{}
@@ -105,6 +109,12 @@ func New(cfg Config) (*Service, error) {
 	if m, ok := cfg.Control.(interface{ MaxMessageBytes() int }); ok && m.MaxMessageBytes() > 0 {
 		if need := 1 + queryBytes(MaxMetaBytes, ciphertextsFor(cfg.MaxRows, spec.Inputs), he.C1Bytes()); need > m.MaxMessageBytes() {
 			return nil, fmt.Errorf("serve: a query of %d rows takes %d bytes between parties, above the transport's %d: lower the row limit", cfg.MaxRows, need, m.MaxMessageBytes())
+		}
+	}
+	if cfg.Public != nil {
+		var err error
+		if s.public, err = newPublicModel(cfg.Engine.Codec(), spec, *cfg.Public); err != nil {
+			return nil, err
 		}
 	}
 	s.reading = make(chan struct{}, cfg.Queue+2)
@@ -266,7 +276,7 @@ func (s *Service) inferAndEncrypt(ctx context.Context, x sharing.Tensor, q *Quer
 	for from := 0; from < rows; from += inferChunk {
 		to := min(from+inferChunk, rows)
 		chunk := sharing.Tensor{Shape: []int{to - from, w}, Data: x.Data[from*w : to*w]}
-		out, err := s.cfg.Net.Forward(ctx, chunk)
+		out, err := s.forward(ctx, chunk)
 		if err == nil {
 			out, err = s.outputFrom(ctx, out, outputOf(q))
 		}
@@ -285,6 +295,14 @@ func (s *Service) inferAndEncrypt(ctx context.Context, x sharing.Tensor, q *Quer
 		return err
 	})
 	return answers, err
+}
+
+// forward runs the model on shared rows.
+func (s *Service) forward(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	if s.public != nil {
+		return s.public.forward(ctx, s.cfg.Engine, x)
+	}
+	return s.cfg.Net.Forward(ctx, x)
 }
 
 // outputFrom turns the model's output shares into the answer asked for.
