@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/tessera-mpc/tessera/nn"
@@ -22,8 +23,8 @@ import (
 
 // serveFlags are node serve's settings beyond the node config.
 type serveFlags struct {
-	config, model, listen, cert, key, tokens, metrics, fingerprintOut, logLevel string
-	queue, maxRows                                                              int
+	config, model, listen, cert, key, tokens, metrics, fingerprintOut, logLevel, cpuProfile string
+	queue, maxRows                                                                          int
 }
 
 func serveNode(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
@@ -38,6 +39,7 @@ func serveNode(ctx context.Context, name string, args []string, stdout, stderr i
 	fs.StringVar(&f.tokens, "tokens", "", "client token list: one token a line, optionally followed by an RFC 3339 expiry")
 	fs.StringVar(&f.metrics, "metrics", "", "address of the Prometheus metrics endpoint (/metrics), none when empty")
 	fs.StringVar(&f.fingerprintOut, "fingerprint-out", "", "write the certificate's fingerprint to this file once serving")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole session to this file (go tool pprof)")
 	fs.IntVar(&f.queue, "queue", serve.DefaultQueue, "queries waiting beyond the one computed; more are refused as busy")
 	fs.IntVar(&f.maxRows, "max-rows", serve.DefaultMaxRows, "rows of one query")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
@@ -76,6 +78,13 @@ func serveNode(ctx context.Context, name string, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return run.Serve(ctx, nc, run.NodeOptions{Log: log}, func(ctx context.Context, s *run.ServeSession) error {
 		svc, err := newService(s, model, f)
 		if err != nil {
@@ -83,6 +92,19 @@ func serveNode(ctx context.Context, name string, args []string, stdout, stderr i
 		}
 		return serveHTTP(ctx, svc, f, tokens, cert, fingerprint, stdout)
 	})
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	file, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(file); err != nil {
+		file.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); file.Close() }, nil
 }
 
 // loadServedModel reads DIR/model.json, or this party's share file.

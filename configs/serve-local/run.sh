@@ -11,7 +11,8 @@
 # 99.9% of the decrypted predictions equal the plaintext model's; prints the
 # agreement, the latency of single-row queries and the throughput of batched ones.
 # Work files go to $WORK (default: a temp dir); libp2p ports start at $BASE_PORT,
-# HTTPS ports at $HTTP_PORT.
+# HTTPS ports at $HTTP_PORT. PROFILE=1 writes each party's CPU profile to
+# $WORK/node<i>/cpu.prof (`go tool pprof -top $WORK/node $WORK/node0/cpu.prof`).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -61,8 +62,10 @@ trap cleanup EXIT
 "$work/node" dealer --config "$work/node$parties/node.yaml" >"$work/node$parties/out.log" 2>"$work/node$parties/err.log" &
 pids+=($!)
 for i in $(seq 0 $((parties - 1))); do
+  profile=()
+  [[ -n "${PROFILE:-}" ]] && profile=(--cpuprofile "$work/node$i/cpu.prof")
   "$work/node" serve --config "$work/node$i/node.yaml" --model "$model" --listen "127.0.0.1:$((http_port + i))" \
-    --metrics "127.0.0.1:$((http_port + 10 + i))" --fingerprint-out "$work/node$i/fingerprint" \
+    --metrics "127.0.0.1:$((http_port + 10 + i))" --fingerprint-out "$work/node$i/fingerprint" "${profile[@]}" \
     >"$work/node$i/out.log" 2>"$work/node$i/err.log" &
   pids+=($!)
 done
