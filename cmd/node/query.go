@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"github.com/tessera-mpc/tessera/nn"
 	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/party/report"
+	"github.com/tessera-mpc/tessera/party/serve"
 	"github.com/tessera-mpc/tessera/party/serve/client"
 )
 
@@ -41,7 +43,7 @@ func queryNode(ctx context.Context, name string, args []string, stdout, stderr i
 	fs.IntVar(&f.batch, "batch", 0, "rows per query (default: the service's limit)")
 	fs.IntVar(&f.parallel, "parallel", 2, "queries in flight (encryption overlaps the service's work)")
 	fs.IntVar(&f.rows, "rows", 0, "query only the first N rows")
-	fs.StringVar(&f.output, "output", "logits", "what the parties compute: logits (the model's outputs) or probabilities (softmax, or sigmoid, for a classifier)")
+	fs.StringVar(&f.output, "output", "logits", "what the parties compute: logits (the model's outputs), probabilities (softmax, or sigmoid, for a classifier) or argmax (the class alone, for a model of several outputs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,12 +77,16 @@ func queryNode(ctx context.Context, name string, args []string, stdout, stderr i
 	}
 	fmt.Fprintf(stderr, "query: %d rows in %d queries of up to %d rows: %.2f s, %.0f predictions/s; latency per query median %.3f s, max %.3f s\n",
 		len(rows), len(st.latencies), st.batch, st.wall.Seconds(), float64(len(rows))/st.wall.Seconds(), st.median().Seconds(), slices.Max(st.latencies).Seconds())
+	classOf := argmax
+	if f.output == serve.OutputArgmax {
+		classOf = decodedClass
+	}
 	if f.expect != "" {
-		if err := reportAgreement(f.expect, rows, outs, stdout); err != nil {
+		if err := reportAgreement(f.expect, rows, outs, classOf, stdout); err != nil {
 			return err
 		}
 	}
-	return writePredictions(f.out, outs, stdout)
+	return writePredictions(f.out, outs, classOf, f.output == serve.OutputArgmax, stdout)
 }
 
 // queryRows reads the rows to query.
@@ -192,8 +198,11 @@ func argmax(v []float64) int {
 	return best
 }
 
+// decodedClass is the class of an argmax answer: its one value.
+func decodedClass(v []float64) int { return int(math.Round(v[0])) }
+
 // reportAgreement compares the decrypted predictions with a plain model's.
-func reportAgreement(path string, rows, outs [][]float64, stdout io.Writer) error {
+func reportAgreement(path string, rows, outs [][]float64, classOf func([]float64) int, stdout io.Writer) error {
 	f, err := report.LoadModel(path)
 	if err != nil {
 		return err
@@ -214,7 +223,7 @@ func reportAgreement(path string, rows, outs [][]float64, stdout io.Writer) erro
 		to := min(from+1024, len(x))
 		want := nn.Predict(spec, f.Params(), experiment.DenseOf(x[from:to], spec.Inputs))
 		for i := from; i < to; i++ {
-			if argmax(outs[i]) == argmax(want.RawRowView(i-from)) {
+			if classOf(outs[i]) == argmax(want.RawRowView(i-from)) {
 				same++
 			}
 		}
@@ -224,11 +233,11 @@ func reportAgreement(path string, rows, outs [][]float64, stdout io.Writer) erro
 }
 
 // writePredictions writes every row's outputs and class (CSV) to path, or the
-// classes to stdout.
-func writePredictions(path string, outs [][]float64, stdout io.Writer) error {
+// classes to stdout; an argmax answer has the class alone.
+func writePredictions(path string, outs [][]float64, classOf func([]float64) int, classOnly bool, stdout io.Writer) error {
 	if path == "" {
 		for _, o := range outs {
-			fmt.Fprintln(stdout, argmax(o))
+			fmt.Fprintln(stdout, classOf(o))
 		}
 		return nil
 	}
@@ -239,13 +248,17 @@ func writePredictions(path string, outs [][]float64, stdout io.Writer) error {
 	w := csv.NewWriter(file)
 	header := []string{"prediction"}
 	for j := range outs[0] {
-		header = append(header, fmt.Sprintf("output_%d", j))
+		if !classOnly {
+			header = append(header, fmt.Sprintf("output_%d", j))
+		}
 	}
 	w.Write(header)
 	for _, o := range outs {
-		rec := []string{strconv.Itoa(argmax(o))}
+		rec := []string{strconv.Itoa(classOf(o))}
 		for _, v := range o {
-			rec = append(rec, strconv.FormatFloat(v, 'g', 8, 64))
+			if !classOnly {
+				rec = append(rec, strconv.FormatFloat(v, 'g', 8, 64))
+			}
 		}
 		w.Write(rec)
 	}

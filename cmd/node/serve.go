@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,9 +10,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/tessera-mpc/tessera/nn"
+	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/party/report"
 	"github.com/tessera-mpc/tessera/party/run"
 	"github.com/tessera-mpc/tessera/party/serve"
@@ -22,8 +23,8 @@ import (
 
 // serveFlags are node serve's settings beyond the node config.
 type serveFlags struct {
-	config, model, listen, cert, key, tokens, metrics, fingerprintOut, logLevel string
-	queue, maxRows                                                              int
+	config, model, listen, cert, key, tokens, metrics, fingerprintOut, logLevel, cpuProfile string
+	queue, maxRows                                                                          int
 }
 
 func serveNode(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
@@ -38,6 +39,7 @@ func serveNode(ctx context.Context, name string, args []string, stdout, stderr i
 	fs.StringVar(&f.tokens, "tokens", "", "client token list: one token a line, optionally followed by an RFC 3339 expiry")
 	fs.StringVar(&f.metrics, "metrics", "", "address of the Prometheus metrics endpoint (/metrics), none when empty")
 	fs.StringVar(&f.fingerprintOut, "fingerprint-out", "", "write the certificate's fingerprint to this file once serving")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole session to this file (go tool pprof)")
 	fs.IntVar(&f.queue, "queue", serve.DefaultQueue, "queries waiting beyond the one computed; more are refused as busy")
 	fs.IntVar(&f.maxRows, "max-rows", serve.DefaultMaxRows, "rows of one query")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
@@ -59,6 +61,13 @@ func serveNode(ctx context.Context, name string, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
+	exp, err := nc.ServeExperiment(run.NodeOptions{})
+	if err != nil {
+		return err
+	}
+	if err := checkModelMatches(exp, model); err != nil {
+		return fmt.Errorf("--model %s: %w", f.model, err)
+	}
 	var tokens *serve.Tokens
 	if f.tokens != "" {
 		if tokens, err = serve.LoadTokens(f.tokens); err != nil {
@@ -69,6 +78,13 @@ func serveNode(ctx context.Context, name string, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return run.Serve(ctx, nc, run.NodeOptions{Log: log}, func(ctx context.Context, s *run.ServeSession) error {
 		svc, err := newService(s, model, f)
 		if err != nil {
@@ -76,6 +92,19 @@ func serveNode(ctx context.Context, name string, args []string, stdout, stderr i
 		}
 		return serveHTTP(ctx, svc, f, tokens, cert, fingerprint, stdout)
 	})
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	file, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(file); err != nil {
+		file.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); file.Close() }, nil
 }
 
 // loadServedModel reads DIR/model.json, or this party's share file.
@@ -91,24 +120,88 @@ func loadServedModel(dir string, party int) (*report.ModelFile, error) {
 	return report.LoadModel(share)
 }
 
+// modelInputs is the number of features the model file's network takes (0
+// for a file without weights, which every check then refuses).
+func modelInputs(f *report.ModelFile) int {
+	switch {
+	case f.Shares != nil && len(f.Shares.W) > 0 && len(f.Shares.W[0].Shape) == 2:
+		return f.Shares.W[0].Shape[0]
+	case len(f.Layers) > 0:
+		return f.Layers[0].In
+	}
+	return 0
+}
+
+// checkModelMatches compares the model file's network with the one the
+// node's experiment defines: the input width (when the experiment fixes it),
+// every layer's weight shape and activation, and the loss (which decides the
+// outputs a client may ask for). The file was checked against its own config
+// when loaded; this catches a model trained for another experiment.
+func checkModelMatches(exp *experiment.Config, f *report.ModelFile) error {
+	features := modelInputs(f)
+	if shape, ok := f.Config.ImageShape(); ok {
+		features = shape.Size()
+	}
+	if shape, ok := exp.ImageShape(); ok && shape.Size() != features {
+		return fmt.Errorf("the model takes %d features, the node's experiment %q %d", features, exp.Name, shape.Size())
+	}
+	want, err := exp.Spec(features)
+	if err != nil {
+		return fmt.Errorf("the node's experiment %q: %w", exp.Name, err)
+	}
+	have, err := f.Config.Spec(features)
+	if err != nil {
+		return err
+	}
+	if want.Input != have.Input {
+		return fmt.Errorf("the model takes images of %v, the node's experiment %q %v", have.Input, exp.Name, want.Input)
+	}
+	ws, err := want.ParamShapes()
+	if err != nil {
+		return err
+	}
+	hs, err := have.ParamShapes()
+	if err != nil {
+		return err
+	}
+	if len(ws) != len(hs) || len(want.Layers) != len(have.Layers) {
+		return fmt.Errorf("the model has %d layers (%d of weights), the node's experiment %q %d (%d)", len(have.Layers), len(hs), exp.Name, len(want.Layers), len(ws))
+	}
+	for l := range ws {
+		if ws[l] != hs[l] {
+			return fmt.Errorf("weights %d are %dx%d in the model, %dx%d in the node's experiment %q", l, hs[l][0], hs[l][1], ws[l][0], ws[l][1], exp.Name)
+		}
+	}
+	for l := range want.Layers {
+		w, h := want.Layers[l], have.Layers[l]
+		if w.Type != h.Type || w.Activation.Name != h.Activation.Name {
+			return fmt.Errorf("layer %d is %s %s in the model, %s %s in the node's experiment %q", l, layerType(h), h.Activation.Name, layerType(w), w.Activation.Name, exp.Name)
+		}
+	}
+	if want.Loss != have.Loss {
+		return fmt.Errorf("the model was trained with loss %q, the node's experiment has %q", have.Loss, want.Loss)
+	}
+	return nil
+}
+
+func layerType(l nn.Layer) string {
+	if l.Type == "" {
+		return nn.LayerDense
+	}
+	return l.Type
+}
+
 // newService builds the party's model on its engine and the service.
 func newService(s *run.ServeSession, f *report.ModelFile, flags serveFlags) (*serve.Service, error) {
-	var features int
-	switch {
-	case f.Shares != nil:
+	if f.Shares != nil {
 		if f.Shares.Party != s.Self || f.Shares.Parties != s.Parties {
 			return nil, fmt.Errorf("the share file is party %d's of %d, this node is party %d of %d", f.Shares.Party, f.Shares.Parties, s.Self, s.Parties)
 		}
 		if f.Shares.Precision != s.Config.Precision {
 			return nil, fmt.Errorf("the share file has %d fractional bits, the experiment %d", f.Shares.Precision, s.Config.Precision)
 		}
-		features = f.Shares.W[0].Shape[0]
-	case len(f.Layers) > 0:
-		features = f.Layers[0].In
-	default:
-		return nil, errors.New("the model file holds no layers")
 	}
-	spec, err := f.Config.Spec(features)
+	spec, err := f.Config.Spec(modelInputs(f))
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +222,10 @@ func newService(s *run.ServeSession, f *report.ModelFile, flags serveFlags) (*se
 		Control: s.Control, Answers: s.Answers, Forward: s.Forward, Net: net, ModelName: f.Config.Name, MaxRows: flags.maxRows, Queue: flags.queue}
 	if f.Scaler != nil {
 		cfg.ScalerMean, cfg.ScalerStd = f.Scaler.Mean, f.Scaler.Std
+	}
+	if f.Shares == nil { // every party holds the model: its products are local
+		params := f.Params()
+		cfg.Public = &params
 	}
 	return serve.New(cfg)
 }

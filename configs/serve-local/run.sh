@@ -11,7 +11,9 @@
 # 99.9% of the decrypted predictions equal the plaintext model's; prints the
 # agreement, the latency of single-row queries and the throughput of batched ones.
 # Work files go to $WORK (default: a temp dir); libp2p ports start at $BASE_PORT,
-# HTTPS ports at $HTTP_PORT.
+# HTTPS ports at $HTTP_PORT. PROFILE=1 writes each party's CPU profile to
+# $WORK/node<i>/cpu.prof (`go tool pprof -top $WORK/node $WORK/node0/cpu.prof`).
+# QUERY_ARGS are added to the throughput query's (e.g. "--parallel 4 --batch 512").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -61,8 +63,10 @@ trap cleanup EXIT
 "$work/node" dealer --config "$work/node$parties/node.yaml" >"$work/node$parties/out.log" 2>"$work/node$parties/err.log" &
 pids+=($!)
 for i in $(seq 0 $((parties - 1))); do
+  profile=()
+  [[ -n "${PROFILE:-}" ]] && profile=(--cpuprofile "$work/node$i/cpu.prof")
   "$work/node" serve --config "$work/node$i/node.yaml" --model "$model" --listen "127.0.0.1:$((http_port + i))" \
-    --metrics "127.0.0.1:$((http_port + 10 + i))" --fingerprint-out "$work/node$i/fingerprint" \
+    --metrics "127.0.0.1:$((http_port + 10 + i))" --fingerprint-out "$work/node$i/fingerprint" "${profile[@]}" \
     >"$work/node$i/out.log" 2>"$work/node$i/err.log" &
   pids+=($!)
 done
@@ -78,8 +82,8 @@ query() { # PARTY ARGS...
 }
 echo "serve-local: latency: 20 single-image queries to party 1 (forwarded to the leader)"
 query 1 --rows 20 --batch 1 --parallel 1 --out "$work/latency.csv" 2>&1 | tee "$work/latency.log"
-echo "serve-local: throughput and agreement: the 10,000 test images, batched, to party 0"
-query 0 --expect "$model/model.json" --out "$work/predictions.csv" 2>&1 | tee "$work/query.log"
+echo "serve-local: throughput and agreement: the 10,000 test images, batched, four queries in flight, to party 0"
+query 0 --expect "$model/model.json" --out "$work/predictions.csv" --parallel 4 ${QUERY_ARGS:-} 2>&1 | tee "$work/query.log"
 curl -sk "http://127.0.0.1:$((http_port + 10))/metrics" | grep -E '^tessera_serve_(rows_total|requests_total)' || true
 
 pct="$(sed -n -E 's/.*agreement with the plaintext model: [0-9]+ of [0-9]+ \(([0-9.]+)%\).*/\1/p' "$work/query.log")"

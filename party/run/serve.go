@@ -27,10 +27,14 @@ type ServeSession struct {
 	Forward       protocol.Transport
 }
 
-// Serving channels of a party's mux; the first three are muxedLinks'.
+// Serving channels of a party's mux. The first two are dealerLinks' (the
+// dealer's node reads and writes its channel of a mux of the same layout),
+// then the preprocessing channels of a dealer-free session and the serving
+// ones.
 const (
-	chanOnline = iota
-	chanHE
+	chanOnline = onlineChannel
+	chanDealer = dealerChannel
+	chanHE     = dealerChannels + iota - 2 // the first after dealerLinks'
 	chanOT
 	chanQueryKeys
 	chanControl
@@ -65,23 +69,28 @@ func Serve(ctx context.Context, nc *NodeConfig, opts NodeOptions, fn func(contex
 }
 
 // serveWithPeers splits the connection into channels and builds the session.
-// The mux carries the parties' traffic only; a remote dealer (member n of the
-// transport) is reached on the transport itself, as in `node run`.
+// With a dealer's node the mux reads it too (member n of the transport), as
+// `node run`'s dealerLinks do; the channels among the parties are then seen
+// without it.
 func serveWithPeers(ctx context.Context, cfg *experiment.Config, self int, ids []string, tr *network.Libp2pTransport, opts NodeOptions, fn func(context.Context, *ServeSession) error) error {
 	n := cfg.Parties
-	mux, err := network.NewMux(partiesOnly{Libp2pTransport: tr, n: n}, serveChannels)
+	dealerFree := cfg.Preprocessing == experiment.PrepHE
+	var muxed protocol.Transport = tr
+	if dealerFree {
+		muxed = partiesOnly{Libp2pTransport: tr, n: n}
+	}
+	mux, err := network.NewMux(muxed, serveChannels)
 	if err != nil {
 		return err
 	}
 	defer mux.Close()
-	dealerFree := cfg.Preprocessing == experiment.PrepHE
-	var online transport = channelTransport{mux.Channel(chanOnline), tr}
-	if !dealerFree {
-		online = withDealer{transport: online, dealer: tr, n: n}
-	}
-	l := links{online: online, he: mux.Channel(chanHE), ot: mux.Channel(chanOT),
+	among := func(c int) amongParties { return amongParties{Channel: mux.Channel(c), n: n} }
+	l := links{online: channelTransport{mux.Channel(chanOnline), tr}, he: among(chanHE), ot: among(chanOT),
 		prep: []protocol.StatsReporter{mux.Channel(chanHE), mux.Channel(chanOT)}}
-	keys, err := he.Setup(ctx, mux.Channel(chanQueryKeys))
+	if !dealerFree {
+		l.dealer = mux.Channel(chanDealer)
+	}
+	keys, err := he.Setup(ctx, among(chanQueryKeys))
 	if err != nil {
 		return fmt.Errorf("party %d: query key setup: %w", self, err)
 	}
@@ -92,7 +101,7 @@ func serveWithPeers(ctx context.Context, cfg *experiment.Config, self int, ids [
 	}
 	defer nd.stop()
 	s := &ServeSession{Self: self, Parties: n, Config: cfg, PeerIDs: ids, Engine: nd.engine, Keys: keys,
-		Control: mux.Channel(chanControl), Answers: mux.Channel(chanAnswers), Forward: mux.Channel(chanForward)}
+		Control: among(chanControl), Answers: among(chanAnswers), Forward: among(chanForward)}
 	if err := fn(ctx, s); err != nil {
 		return err
 	}
@@ -100,8 +109,8 @@ func serveWithPeers(ctx context.Context, cfg *experiment.Config, self int, ids [
 }
 
 // partiesOnly is a transport seen without its dealer member: what the mux
-// reads from. It keeps the transport's message bound and inbox budget, which
-// the mux and its channels pass on.
+// reads from in a dealer-free session. It keeps the transport's message bound
+// and inbox budget, which the mux and its channels pass on.
 type partiesOnly struct {
 	*network.Libp2pTransport
 	n int
@@ -109,35 +118,18 @@ type partiesOnly struct {
 
 func (p partiesOnly) Parties() int { return p.n }
 
-// withDealer is the online channel with the dealer member reached on the
-// underlying transport.
-type withDealer struct {
-	transport
-	dealer protocol.Transport
-	n      int
+// amongParties is a mux channel seen without the dealer's node: the key
+// setup and the serving steps run among the parties only. It keeps the
+// channel's message bound and counts.
+type amongParties struct {
+	*network.Channel
+	n int
 }
 
-func (w withDealer) Parties() int { return w.n + 1 }
+func (a amongParties) Parties() int { return a.n }
 
-// MaxMessageBytes is the online channel's bound (the engine sizes its
-// messages by it).
-func (w withDealer) MaxMessageBytes() int {
-	if b, ok := w.transport.(interface{ MaxMessageBytes() int }); ok {
-		return b.MaxMessageBytes()
-	}
-	return 0
-}
-
-func (w withDealer) Send(ctx context.Context, to int, msg []byte) error {
-	if to == w.n {
-		return w.dealer.Send(ctx, to, msg)
-	}
-	return w.transport.Send(ctx, to, msg)
-}
-
-func (w withDealer) Recv(ctx context.Context, from int) ([]byte, error) {
-	if from == w.n {
-		return w.dealer.Recv(ctx, from)
-	}
-	return w.transport.Recv(ctx, from)
+// ServeExperiment is the experiment the node config names, as Serve loads
+// it: `node serve` checks its model against it before connecting.
+func (nc *NodeConfig) ServeExperiment(opts NodeOptions) (*experiment.Config, error) {
+	return nc.loadExperiment(opts)
 }

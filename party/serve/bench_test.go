@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tessera-mpc/tessera/nn"
+	"github.com/tessera-mpc/tessera/party/serve"
 )
 
 // mnistSpec is the MNIST model's shape, 784-128-128-10 with ReLU.
@@ -20,14 +21,20 @@ func mnistSpec(t testing.TB) nn.Spec {
 // benchmarkQuery measures queries of rows MNIST-sized rows among three
 // parties in one process (in-memory networks, HTTPS on loopback): ns per
 // query, predictions per second, and bytes each party sends per query over
-// the parties' channels (client traffic excluded).
-func benchmarkQuery(b *testing.B, rows int) { benchmarkQueries(b, rows, 1) }
+// the parties' channels (client traffic excluded). The parties hold the
+// model in the clear, as `node serve` with a model.json.
+func benchmarkQuery(b *testing.B, rows int) { benchmarkQueries(b, rows, 1, true) }
 
 // benchmarkQueries is benchmarkQuery with inFlight queries at a time (per
-// iteration), as `node query --parallel` sends them.
-func benchmarkQueries(b *testing.B, rows, inFlight int) {
+// iteration), as `node query --parallel` sends them; public: the parties
+// hold the model in the clear, else only as shares (nn.Secure's path).
+func benchmarkQueries(b *testing.B, rows, inFlight int, public bool) {
 	spec := mnistSpec(b)
-	c := startClusterSpec(b, 3, spec, nil, nil, false)
+	var mod func(*serve.Config)
+	if public {
+		mod = publicModel(spec)
+	}
+	c := startClusterSpec(b, 3, spec, nil, mod, false)
 	cl := c.dial(b, 0, "")
 	x := testRows(rows, 784, 1)
 	for i := range x {
@@ -76,4 +83,8 @@ func BenchmarkQueryOneRow(b *testing.B)   { benchmarkQuery(b, 1) }
 func BenchmarkQuery1024Rows(b *testing.B) { benchmarkQuery(b, 1024) }
 
 // BenchmarkQuery1024RowsThreeInFlight: three 1,024-row queries at a time.
-func BenchmarkQuery1024RowsThreeInFlight(b *testing.B) { benchmarkQueries(b, 1024, 3) }
+func BenchmarkQuery1024RowsThreeInFlight(b *testing.B) { benchmarkQueries(b, 1024, 3, true) }
+
+// BenchmarkQuery1024RowsSharedModel: the model as shares (every product a
+// Beaver product), as `node serve` with share files.
+func BenchmarkQuery1024RowsSharedModel(b *testing.B) { benchmarkQueries(b, 1024, 1, false) }

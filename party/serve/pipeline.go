@@ -199,19 +199,26 @@ func (s *Service) followerShares(ctx context.Context, body []byte) (*Query, shar
 	}
 	rows, w := q.Meta.Rows, q.Meta.Features
 	x := sharing.Zeros(rows, w)
-	masked := make([][]byte, len(q.Cts))
+	// The masked shares, one after the other, written in place: growing one
+	// message of ~24 MB per 1,024 MNIST rows cost 7% of a query's CPU.
+	offsets := make([]int, len(q.Cts)+1)
+	for k := range q.Cts {
+		offsets[k+1] = offsets[k] + he.MaskedShareBytes(valuesIn(k, rows, w))
+	}
+	all := make([]byte, offsets[len(q.Cts)])
 	err = parallelFor(len(q.Cts), func(k int) error {
 		m, share, err := s.cfg.Keys.MaskQuery(q.Cts[k], valuesIn(k, rows, w))
-		masked[k] = m
-		copy(x.Data[k*RowsPerCiphertext(w)*w:], share)
+		if err == nil && len(m) != offsets[k+1]-offsets[k] {
+			err = fmt.Errorf("a masked share of %d bytes, want %d", len(m), offsets[k+1]-offsets[k])
+		}
+		if err == nil {
+			copy(all[offsets[k]:], m)
+			copy(x.Data[k*RowsPerCiphertext(w)*w:], share)
+		}
 		return err
 	})
 	if err != nil {
 		return nil, sharing.Tensor{}, err
-	}
-	var all []byte
-	for _, m := range masked {
-		all = append(all, m...)
 	}
 	if err := s.cfg.Control.Send(ctx, leader, all); err != nil {
 		return nil, sharing.Tensor{}, fmt.Errorf("sending the masked shares to the leader: %w", err)
@@ -225,7 +232,7 @@ func (s *Service) followInfer(work context.Context, st staged) error {
 	if err != nil {
 		return err
 	}
-	var out []byte
+	out := make([]byte, 0, len(answers)*he.CiphertextBytes())
 	for _, ct := range answers {
 		out = append(out, ct.Bytes()...)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -265,6 +266,84 @@ func TestServeProbabilities(t *testing.T) {
 	}
 	if _, err := bad.Predict(ctx, rows); statusOf(err) != 400 || !strings.Contains(err.Error(), "argmin") {
 		t.Fatalf("an unknown output: %v", err)
+	}
+}
+
+// TestServeArgmax: a client asking for the argmax gets one value a row, the
+// plaintext model's class (where the model's top two logits are not within
+// the fixed-point error of each other).
+func TestServeArgmax(t *testing.T) {
+	c := startCluster(t, 3, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := client.Dial(ctx, c.servers[2].URL, client.Options{Fingerprint: c.fprint[2], Output: serve.OutputArgmax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(cl.Info().OutputKinds, serve.OutputArgmax) {
+		t.Fatalf("the service offers %v", cl.Info().OutputKinds)
+	}
+	rows := testRows(40, 30, 4)
+	got, err := cl.Predict(ctx, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := mat.NewDense(len(rows), c.spec.Inputs, nil)
+	for i, r := range rows {
+		x.SetRow(i, r)
+	}
+	want := nn.Predict(c.spec, c.params, x)
+	for i := range got {
+		logits := want.RawRowView(i)
+		if len(got[i]) != 1 {
+			t.Fatalf("row %d: %d values, want the class alone", i, len(got[i]))
+		}
+		best := slices.Index(logits, slices.Max(logits))
+		if got[i][0] != float64(best) && !nearTie(logits, best, int(got[i][0])) {
+			t.Fatalf("row %d: class %v, the plaintext model says %d (logits %v)", i, got[i][0], best, logits)
+		}
+	}
+}
+
+// nearTie: class k is as large as the best within the fixed-point error.
+func nearTie(logits []float64, best, k int) bool {
+	return k >= 0 && k < len(logits) && logits[best]-logits[k] < 0.01
+}
+
+// publicModel makes the parties hold the cluster's model in the clear
+// (Config.Public), as `node serve` does with a model.json.
+func publicModel(spec nn.Spec) func(*serve.Config) {
+	p := nn.InitParams(spec, sharing.Seed{7}) // the cluster's params
+	return func(cfg *serve.Config) { cfg.Public = &p }
+}
+
+// TestServePublicModel: parties holding the model in the clear compute its
+// products locally and answer logits, probabilities and the argmax as the
+// shared model does, to two and three parties.
+func TestServePublicModel(t *testing.T) {
+	for _, n := range []int{2, 3} {
+		c := startCluster(t, n, nil, publicModel(testSpec(t)))
+		rows := testRows(700, 30, 5) // two ciphertexts, seven queries
+		got, err := predict(t, c.dial(t, n-1, ""), rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.checkPredictions(t, rows, got)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cl, err := client.Dial(ctx, c.servers[0].URL, client.Options{Fingerprint: c.fprint[0], Output: serve.OutputArgmax})
+		if err != nil {
+			t.Fatal(err)
+		}
+		classes, err := cl.Predict(ctx, rows[:50])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range classes {
+			if best := slices.Index(got[i], slices.Max(got[i])); classes[i][0] != float64(best) && !nearTie(got[i], best, int(classes[i][0])) {
+				t.Fatalf("%d parties, row %d: class %v, logits %v", n, i, classes[i][0], got[i])
+			}
+		}
 	}
 }
 

@@ -26,11 +26,14 @@ type Config struct {
 	// leader. None is shared with anything else.
 	Control, Answers, Forward protocol.Transport
 	Net                       *nn.Secure // this party's share of the model (or the public model)
-	ModelName                 string
-	ScalerMean                []float64
-	ScalerStd                 []float64
-	MaxRows                   int // default DefaultMaxRows
-	Queue                     int // queries waiting beyond the one computed; default DefaultQueue
+	// Public is the model in the clear when every party holds it (a revealed
+	// model): products by its weights are then local (public_model.go).
+	Public     *nn.Params
+	ModelName  string
+	ScalerMean []float64
+	ScalerStd  []float64
+	MaxRows    int // default DefaultMaxRows
+	Queue      int // queries waiting beyond the one computed; default DefaultQueue
 }
 
 // Defaults.
@@ -57,8 +60,9 @@ type Service struct {
 	mu     sync.Mutex
 	failed error // set once the parties may be out of step: no more queries
 
-	fwd *forwarder
-	m   *metrics
+	fwd    *forwarder
+	m      *metrics
+	public *publicModel // nil: the model runs as cfg.Net
 	// reading bounds the query bodies held at once (read, or waiting for an
 	// answer), so that many clients cannot make a party hold many large bodies.
 	reading chan struct{}
@@ -93,26 +97,43 @@ func New(cfg Config) (*Service, error) {
 	}
 	key := cfg.Keys.Key()
 	s := &Service{cfg: cfg, key: key.Bytes(), digest: key.Digest(), jobs: make(chan *job, cfg.Queue), m: newMetrics()}
-	s.limits = Limits{Features: spec.Inputs, MaxRows: cfg.MaxRows, KeyDigest: s.digest, Probabilities: spec.CrossEntropy()}
+	s.limits = Limits{Features: spec.Inputs, MaxRows: cfg.MaxRows, KeyDigest: s.digest, Outputs: outputKinds(spec)}
 	s.info = Info{
 		Model: cfg.ModelName, Features: spec.Inputs, Outputs: spec.Outputs(), FracBits: cfg.Engine.Codec().FracBits,
 		MaxRows: cfg.MaxRows, Parties: cfg.Parties, Self: cfg.Self, PeerIDs: cfg.PeerIDs,
 		KeyDigest: hex.EncodeToString(s.digest[:]), ScalerMean: cfg.ScalerMean, ScalerStd: cfg.ScalerStd,
 		Ciphertext: he.CiphertextBytes(), ClientKey: he.ClientPublicKeyBytes(),
 		RowsPerCt: RowsPerCiphertext(spec.Inputs), AnswerPerCt: RowsPerCiphertext(spec.Outputs()),
-		OutputKinds: []string{OutputLogits},
-	}
-	if s.limits.Probabilities {
-		s.info.OutputKinds = append(s.info.OutputKinds, OutputProbabilities)
+		OutputKinds: s.limits.Outputs,
 	}
 	if m, ok := cfg.Control.(interface{ MaxMessageBytes() int }); ok && m.MaxMessageBytes() > 0 {
 		if need := 1 + queryBytes(MaxMetaBytes, ciphertextsFor(cfg.MaxRows, spec.Inputs), he.C1Bytes()); need > m.MaxMessageBytes() {
 			return nil, fmt.Errorf("serve: a query of %d rows takes %d bytes between parties, above the transport's %d: lower the row limit", cfg.MaxRows, need, m.MaxMessageBytes())
 		}
 	}
+	if cfg.Public != nil {
+		var err error
+		if s.public, err = newPublicModel(cfg.Engine.Codec(), spec, *cfg.Public); err != nil {
+			return nil, err
+		}
+	}
 	s.reading = make(chan struct{}, cfg.Queue+2)
 	s.fwd = newForwarder(s)
 	return s, nil
+}
+
+// outputKinds are the answers a model gives: logits always, probabilities
+// for a classifier trained with cross-entropy, the argmax for a model of
+// several outputs.
+func outputKinds(spec nn.Spec) []string {
+	kinds := []string{OutputLogits}
+	if spec.CrossEntropy() {
+		kinds = append(kinds, OutputProbabilities)
+	}
+	if spec.Outputs() > 1 {
+		kinds = append(kinds, OutputArgmax)
+	}
+	return kinds
 }
 
 // Info is what the service tells clients.
@@ -205,7 +226,7 @@ func (s *Service) recvExact(ctx context.Context, tr protocol.Transport, j, n int
 
 // sumAnswers adds every party's answer ciphertexts to the leader's.
 func (s *Service) sumAnswers(ctx context.Context, q *Query, mine []*he.Ciphertext) ([]byte, error) {
-	outs := s.cfg.Net.Spec.Outputs()
+	outs := AnswerOutputs(outputOf(q), s.cfg.Net.Spec.Outputs())
 	cb := he.CiphertextBytes()
 	all := make([][]*he.Ciphertext, len(mine))
 	for k := range all {
@@ -255,13 +276,9 @@ func (s *Service) inferAndEncrypt(ctx context.Context, x sharing.Tensor, q *Quer
 	for from := 0; from < rows; from += inferChunk {
 		to := min(from+inferChunk, rows)
 		chunk := sharing.Tensor{Shape: []int{to - from, w}, Data: x.Data[from*w : to*w]}
-		out, err := s.cfg.Net.Forward(ctx, chunk)
-		if err == nil && outputOf(q) == OutputProbabilities {
-			if s.cfg.Net.Spec.Binary() {
-				out, err = s.cfg.Engine.Sigmoid(ctx, out)
-			} else {
-				out, err = s.cfg.Engine.Softmax(ctx, out)
-			}
+		out, err := s.forward(ctx, chunk)
+		if err == nil {
+			out, err = s.outputFrom(ctx, out, outputOf(q))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("secure inference: %w", err)
@@ -278,6 +295,27 @@ func (s *Service) inferAndEncrypt(ctx context.Context, x sharing.Tensor, q *Quer
 		return err
 	})
 	return answers, err
+}
+
+// forward runs the model on shared rows.
+func (s *Service) forward(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
+	if s.public != nil {
+		return s.public.forward(ctx, s.cfg.Engine, x)
+	}
+	return s.cfg.Net.Forward(ctx, x)
+}
+
+// outputFrom turns the model's output shares into the answer asked for.
+func (s *Service) outputFrom(ctx context.Context, out sharing.Tensor, kind string) (sharing.Tensor, error) {
+	switch {
+	case kind == OutputArgmax:
+		return argmaxRows(ctx, s.cfg.Engine, out)
+	case kind == OutputProbabilities && s.cfg.Net.Spec.Binary():
+		return s.cfg.Engine.Sigmoid(ctx, out)
+	case kind == OutputProbabilities:
+		return s.cfg.Engine.Softmax(ctx, out)
+	}
+	return out, nil
 }
 
 // parallelFor runs fn(0..n-1) on up to GOMAXPROCS goroutines and returns the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/tessera-mpc/tessera/protocol/he"
 )
@@ -28,8 +29,9 @@ type QueryMeta struct {
 	Ciphertexts int    `json:"ciphertexts"`
 	KeyDigest   string `json:"key_digest"` // hex SHA-256 of the collective key used
 	// Output is what the client asks for: OutputLogits (the model's outputs,
-	// the default) or OutputProbabilities (a secure softmax, or sigmoid for a
-	// binary classifier, computed by the parties).
+	// the default), OutputProbabilities (a secure softmax, or sigmoid for a
+	// binary classifier, computed by the parties) or OutputArgmax (the class,
+	// computed by the parties: one value a row).
 	Output string `json:"output,omitempty"`
 }
 
@@ -37,7 +39,17 @@ type QueryMeta struct {
 const (
 	OutputLogits        = "logits"
 	OutputProbabilities = "probabilities"
+	OutputArgmax        = "argmax"
 )
+
+// AnswerOutputs is how many values a row of the answer holds when the model
+// has outputs outputs and the client asked for output.
+func AnswerOutputs(output string, outputs int) int {
+	if output == OutputArgmax {
+		return 1
+	}
+	return outputs
+}
 
 // AnswerMeta describes an answer's payload.
 type AnswerMeta struct {
@@ -121,8 +133,17 @@ type Limits struct {
 	Features  int
 	MaxRows   int
 	KeyDigest [32]byte
-	// Probabilities: the model is a classifier trained with cross-entropy.
-	Probabilities bool
+	// Outputs are the kinds of answer the model gives (Info.OutputKinds).
+	Outputs []string
+}
+
+func (l Limits) answers(output string) bool {
+	for _, o := range l.Outputs {
+		if o == output {
+			return true
+		}
+	}
+	return false
 }
 
 // readMeta splits a body into its metadata and payload, within MaxMetaBytes.
@@ -154,14 +175,22 @@ func checkQueryMeta(m QueryMeta, metaLen, total int, lim Limits, ctBytes int) er
 		return badf("%d rows, a query holds 1 to %d", m.Rows, lim.MaxRows)
 	case m.Ciphertexts != ciphertextsFor(m.Rows, m.Features):
 		return badf("%d ciphertexts for %d rows, want %d", m.Ciphertexts, m.Rows, ciphertextsFor(m.Rows, m.Features))
-	case m.Output != "" && m.Output != OutputLogits && (m.Output != OutputProbabilities || !lim.Probabilities):
-		return badf("output %.32q: this model answers %q%s", m.Output, OutputLogits, map[bool]string{true: " or " + strconv.Quote(OutputProbabilities)}[lim.Probabilities])
+	case m.Output != "" && !lim.answers(m.Output):
+		return badf("output %.32q: this model answers %s", m.Output, quoteAll(lim.Outputs))
 	case m.KeyDigest != hex.EncodeToString(lim.KeyDigest[:]):
 		return badf("the query is encrypted under another key (digest %.16s..., the service's is %x...): fetch /v1/key again", m.KeyDigest, lim.KeyDigest[:8])
 	case total != queryBytes(metaLen, m.Ciphertexts, ctBytes):
 		return badf("a body of %d bytes, want %d for %d ciphertexts", total, queryBytes(metaLen, m.Ciphertexts, ctBytes), m.Ciphertexts)
 	}
 	return nil
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // Query is a decoded query.

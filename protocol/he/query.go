@@ -66,7 +66,24 @@ const answerSmudgeBits = 129
 
 // QueryKey is the collective public key as clients use it: 2^64 times the
 // public key of the key setup, modulo Q, in NTT form.
-type QueryKey struct{ pk [2]*ring.Poly }
+type QueryKey struct {
+	pk [2]*ring.Poly
+	// mont is pk in Montgomery form, as encryption multiplies by it: made
+	// once per key rather than once per ciphertext.
+	montOnce sync.Once
+	mont     [2]*ring.Poly
+}
+
+// montgomery returns the key in Montgomery form.
+func (k *QueryKey) montgomery(rq *ring.Ring) [2]*ring.Poly {
+	k.montOnce.Do(func() {
+		for c := range k.mont {
+			k.mont[c] = newPolyQ()
+			rq.MForm(k.pk[c], k.mont[c])
+		}
+	})
+	return k.mont
+}
 
 // QueryKeyBytes is the wire size of a QueryKey.
 func QueryKeyBytes() int { return 2 * getSuite().polyBytes }
@@ -74,7 +91,7 @@ func QueryKeyBytes() int { return 2 * getSuite().polyBytes }
 // Bytes encodes the key (residues bit-packed, as every message of the package).
 func (k *QueryKey) Bytes() []byte {
 	st := getSuite()
-	return st.appendPoly(st.appendPoly(make([]byte, 0, QueryKeyBytes()), k.pk[0]), k.pk[1])
+	return st.appendPoly(st.appendPoly(encodeBuffer(QueryKeyBytes()), k.pk[0]), k.pk[1])
 }
 
 // Digest is the SHA-256 digest of the key's encoding: a client states it with
@@ -119,6 +136,12 @@ func (k *keyShare) queryKey() *QueryKey {
 	return out
 }
 
+// encodeBuffer is an empty buffer for an encoding of n bytes. The packer
+// stores whole words and asks for 8 bytes of capacity beyond what it writes:
+// without them the last residue row grew (copied) the whole buffer, a
+// megabyte per ciphertext.
+func encodeBuffer(n int) []byte { return make([]byte, 0, n+8) }
+
 // Ciphertext is a query or an answer: c0 in coefficient form, c1 in NTT form.
 type Ciphertext struct{ c0, c1 *ring.Poly }
 
@@ -131,13 +154,13 @@ const MaxValues = RingDegree
 // Bytes encodes the ciphertext.
 func (ct *Ciphertext) Bytes() []byte {
 	st := getSuite()
-	return st.appendPoly(st.appendPoly(make([]byte, 0, CiphertextBytes()), ct.c0), ct.c1)
+	return st.appendPoly(st.appendPoly(encodeBuffer(CiphertextBytes()), ct.c0), ct.c1)
 }
 
 // C1Bytes encodes c1 alone: what the parties other than the aggregator need
 // of a query (MaskQuery reads nothing else).
 func (ct *Ciphertext) C1Bytes() []byte {
-	return getSuite().appendPoly(make([]byte, 0, C1Bytes()), ct.c1)
+	return getSuite().appendPoly(encodeBuffer(C1Bytes()), ct.c1)
 }
 
 // C1Bytes is the wire size of a ciphertext's c1.
@@ -193,7 +216,7 @@ func ClientPublicKeyBytes() int { return getSuite().polyBytes + sharing.SeedSize
 
 // Bytes encodes the key.
 func (k *ClientPublicKey) Bytes() []byte {
-	return append(getSuite().appendPoly(make([]byte, 0, ClientPublicKeyBytes()), k.b), k.seed[:]...)
+	return append(getSuite().appendPoly(encodeBuffer(ClientPublicKeyBytes()), k.b), k.seed[:]...)
 }
 
 // ParseClientPublicKey decodes a key of exactly ClientPublicKeyBytes bytes.
@@ -331,10 +354,8 @@ func EncryptQuery(key *QueryKey, values []uint64, rnd io.Reader) (*Ciphertext, e
 	if _, err := io.ReadFull(rnd, seed[:]); err != nil {
 		return nil, fmt.Errorf("he: query encryption: %w", err)
 	}
-	pk0, pk1 := w.rq.NewPoly(), w.rq.NewPoly()
-	w.rq.MForm(key.pk[0], pk0)
-	w.rq.MForm(key.pk[1], pk1)
-	return encryptScaled(st, w, pk0, pk1, values, newStream(seed, 0), nil), nil
+	pk := key.montgomery(w.rq)
+	return encryptScaled(st, w, pk[0], pk[1], values, newStream(seed, 0), nil), nil
 }
 
 // Decrypt returns the first n values of an answer under the client's key.
@@ -465,7 +486,7 @@ func (q *QueryParty) MaskQuery(ct *Ciphertext, n int) (masked []byte, share []ui
 			vec[i][t] = subMod(d.Coeffs[i][t], w.res[i], qi)
 		}
 	}
-	return st.appendVec(make([]byte, 0, st.vecBytes(n)), vec), share, nil
+	return st.appendVec(encodeBuffer(st.vecBytes(n)), vec), share, nil
 }
 
 // AggregateQuery is the aggregator's decryption-to-shares step: c0 +

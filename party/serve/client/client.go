@@ -32,8 +32,10 @@ type Options struct {
 	Token string
 	// HTTP replaces the default HTTP client (Fingerprint is then ignored).
 	HTTP *http.Client
-	// Output is what to ask for: serve.OutputLogits (default) or
-	// serve.OutputProbabilities (classifiers trained with cross-entropy).
+	// Output is what to ask for: serve.OutputLogits (default),
+	// serve.OutputProbabilities (classifiers trained with cross-entropy) or
+	// serve.OutputArgmax (models of several outputs: Predict then returns one
+	// value a row, the class index, the lowest among equal maxima).
 	Output string
 }
 
@@ -215,7 +217,7 @@ func (c *Client) encrypt(part [][]float64, first int) (*he.Ciphertext, error) {
 
 // DecodeAnswer decrypts an answer to a query of rows rows.
 func (c *Client) DecodeAnswer(body []byte, rows int) ([][]float64, error) {
-	o := c.info.Outputs
+	o := serve.AnswerOutputs(c.output, c.info.Outputs)
 	meta, cts, err := serve.DecodeAnswer(body, rows, o)
 	if err != nil {
 		return nil, err
@@ -253,7 +255,7 @@ func (c *Client) predictBatch(ctx context.Context, rows [][]float64) ([][]float6
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
-	limit := int64(serve.MaxMetaBytes + 4 + serve.CiphertextsFor(len(rows), c.info.Outputs)*he.CiphertextBytes())
+	limit := int64(serve.MaxMetaBytes + 4 + serve.CiphertextsFor(len(rows), serve.AnswerOutputs(c.output, c.info.Outputs))*he.CiphertextBytes())
 	answer, err := c.do(req, limit)
 	if err != nil {
 		return nil, err
