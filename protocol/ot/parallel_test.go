@@ -118,6 +118,9 @@ func checkParallelMaterial(t *testing.T, req protocol.Request, parts [][]sharing
 	case protocol.KindTrunc:
 		rv, sh, msb := reconstruct(t, parts[0]), reconstruct(t, parts[1]), reconstruct(t, parts[2])
 		for k, v := range rv.Data {
+			if v == 0 { // probability 2^-64 for a uniform R: an element nobody filled
+				t.Fatalf("%s element %d: R = 0", req, k)
+			}
 			if sh.Data[k] != (v&^(1<<63))>>req.Bits || msb.Data[k] != v>>63 {
 				t.Fatalf("%s element %d: R=%x RShifted=%x RMSB=%x", req, k, v, sh.Data[k], msb.Data[k])
 			}
@@ -137,4 +140,15 @@ func checkParallelMaterial(t *testing.T, req protocol.Request, parts [][]sharing
 			}
 		}
 	}
+}
+
+// TestTruncPairsAcrossBatches: truncation pairs of more elements than one daBit
+// batch holds are folded batch by batch into the right elements.
+func TestTruncPairsAcrossBatches(t *testing.T) {
+	req := protocol.TruncRequest([]int{maxDaBitWords + 7}, 16) // 64 daBits per element: two batches
+	out := mustSession(t, 2, func(ctx context.Context, p *Party) ([]sharing.Tensor, error) {
+		m, err := p.Fetch(ctx, req)
+		return m.Parts, err
+	})
+	checkParallelMaterial(t, req, [][]sharing.Tensor{{out[0][0], out[1][0]}, {out[0][1], out[1][1]}, {out[0][2], out[1][2]}})
 }
