@@ -2,6 +2,7 @@ package ot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -151,4 +152,24 @@ func TestTruncPairsAcrossBatches(t *testing.T) {
 		return m.Parts, err
 	})
 	checkParallelMaterial(t, req, [][]sharing.Tensor{{out[0][0], out[1][0]}, {out[0][1], out[1][1]}, {out[0][2], out[1][2]}})
+}
+
+// TestParallelRejects: kinds it does not make and requests out of range are
+// refused before any piece is cut or allocated.
+func TestParallelRejects(t *testing.T) {
+	p := &Parallel{lanes: []*Party{{}, {}}}
+	ctx := context.Background()
+	if _, err := p.Fetch(ctx, protocol.MatrixRequest(2, 3, 4)); !errors.Is(err, protocol.ErrUnservedKind) {
+		t.Fatalf("matrix triple: %v", err)
+	}
+	for _, req := range []protocol.Request{
+		protocol.TruncRequest([]int{protocol.MaxMessageElements/64 + 1}, 16),
+		protocol.TruncRequest([]int{4}, 62),
+		protocol.AndRequest(protocol.MaxMessageElements + 1),
+		protocol.ElementwiseRequest([]int{-1}),
+	} {
+		if _, err := p.Fetch(ctx, req); err == nil {
+			t.Fatalf("%s: accepted", req)
+		}
+	}
 }
