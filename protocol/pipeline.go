@@ -261,7 +261,9 @@ var errPlanExhausted = errors.New("the computation asked for more material than 
 // Fetch serves the next entry of the plan after checking that req is the one the
 // plan recorded.
 func (p *Pipeline) Fetch(ctx context.Context, req Request) (Material, error) {
+	p.mu.Lock()
 	i := p.next
+	p.mu.Unlock()
 	if i >= p.plan.Len() {
 		return Material{}, fmt.Errorf("protocol: preprocessing request %d (%s): %w", i, req, errPlanExhausted)
 	}
