@@ -59,20 +59,57 @@ func (r *Recorder) Fetch(ctx context.Context, req Request) (Material, error) {
 	return m, err
 }
 
-// Pipeline is a Source for a computation whose requests were recorded: a producer
-// goroutine fetches the plan's material from the underlying source in order,
-// keeping at most depth entries ready (so memory stays bounded), and every request
-// is checked against the plan. Depth 0 fetches the whole plan (offline first: call
-// Wait before the online phase). Mask IDs it hands out are plan indices.
+// Lanes is a Source made of independent sources, each serving some kinds of
+// material over a channel of its own (dealer-free: the HE source and the OT
+// source). A Pipeline over Lanes runs one producer per lane, so the lanes' round
+// trips and computations overlap instead of taking turns; each lane still gets
+// its own requests in plan order, which is all its peers' lanes need to agree.
+// Used directly, Lanes serves like a Router.
+type Lanes struct {
+	sources []Source
+	lane    map[Kind]int
+}
+
+// NewLanes returns an empty set of lanes.
+func NewLanes() *Lanes { return &Lanes{lane: map[Kind]int{}} }
+
+// Add makes src a lane serving kinds (a kind added again moves to the new lane)
+// and returns l.
+func (l *Lanes) Add(src Source, kinds ...Kind) *Lanes {
+	for _, k := range kinds {
+		l.lane[k] = len(l.sources)
+	}
+	l.sources = append(l.sources, src)
+	return l
+}
+
+// Fetch asks the lane serving req's kind.
+func (l *Lanes) Fetch(ctx context.Context, req Request) (Material, error) {
+	i, ok := l.lane[req.Kind]
+	if !ok {
+		return Material{}, fmt.Errorf("protocol: %s: %w", req.Kind, ErrUnservedKind)
+	}
+	return l.sources[i].Fetch(ctx, req)
+}
+
+// Pipeline is a Source for a computation whose requests were recorded: producer
+// goroutines (one per lane of a Lanes source, else one) fetch the plan's material
+// from the underlying source, each lane in plan order, never beyond depth entries
+// past the one the computation asks for next (so memory stays bounded), and
+// every request is checked against the plan. Depth 0 fetches the whole plan
+// (offline first: call Wait before the online phase). Mask IDs it hands out are
+// plan indices.
 type Pipeline struct {
-	plan  *Plan
-	ready chan Material
-	next  int // index of the next entry to serve
+	plan   *Plan
+	window int // entries [next, next+window) may be fetched
 
-	mu   sync.Mutex
-	err  error
-	done chan struct{} // closed when the producer stops
+	mu      sync.Mutex
+	next    int // index of the next entry to serve
+	ready   map[int]Material
+	err     error
+	changed chan struct{} // closed (and replaced) whenever the state above changes
 
+	done   chan struct{} // closed when every producer has stopped
 	cancel context.CancelFunc
 }
 
@@ -96,42 +133,108 @@ func NewPipelineAt(ctx context.Context, src Source, plan *Plan, depth, start int
 			return nil, fmt.Errorf("protocol: cannot resume at request %d: request %d uses masks %d and %d made before it", start, start+i, req.X.ID, req.Y.ID)
 		}
 	}
-	capacity := depth
+	window := depth
 	if depth <= 0 {
-		capacity = plan.Len() - start
+		window = plan.Len() - start
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	p := &Pipeline{plan: plan, next: start, ready: make(chan Material, capacity), done: make(chan struct{}), cancel: cancel}
-	go p.produce(ctx, src, start)
+	p := &Pipeline{plan: plan, window: window, next: start, ready: map[int]Material{},
+		changed: make(chan struct{}), done: make(chan struct{}), cancel: cancel}
+	sources, lanes := []Source{src}, make([][]int, 1)
+	l, laned := src.(*Lanes)
+	if laned {
+		sources, lanes = l.sources, make([][]int, len(l.sources))
+	}
+	for i := start; i < plan.Len(); i++ {
+		lane := 0
+		if laned {
+			lane = l.lane[plan.entries[i].Kind] // an unserved kind fails in lane 0's Fetch
+		}
+		lanes[lane] = append(lanes[lane], i)
+	}
+	var wg sync.WaitGroup
+	for k, entries := range lanes {
+		wg.Go(func() {
+			if err := p.produce(ctx, sources[k], entries); err != nil {
+				p.fail(err)
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(p.done)
+	}()
 	return p, nil
 }
 
-func (p *Pipeline) produce(ctx context.Context, src Source, start int) {
-	defer close(p.done)
-	defer close(p.ready)
+// produce fetches the plan entries of one lane, in order.
+func (p *Pipeline) produce(ctx context.Context, src Source, entries []int) error {
 	underlying := make(map[uint64]uint64) // plan index of a mask -> the source's mask ID
-	for i := start; i < p.plan.Len(); i++ {
+	for _, i := range entries {
+		if err := p.await(ctx, func() bool { return i < p.next+p.window }); err != nil {
+			return err
+		}
 		req := p.plan.entries[i]
 		if req.Kind == KindMaskProduct {
-			req.X.ID, req.Y.ID = underlying[req.X.ID], underlying[req.Y.ID]
+			x, okx := underlying[req.X.ID]
+			y, oky := underlying[req.Y.ID]
+			if !okx || !oky {
+				return fmt.Errorf("protocol: preprocessing request %d (%s): its masks come from another source", i, req)
+			}
+			req.X.ID, req.Y.ID = x, y
 		}
 		m, err := src.Fetch(ctx, req)
 		if err != nil {
-			p.mu.Lock()
-			p.err = fmt.Errorf("protocol: preprocessing request %d (%s): %w", i, p.plan.entries[i], err)
-			p.mu.Unlock()
-			return
+			return fmt.Errorf("protocol: preprocessing request %d (%s): %w", i, p.plan.entries[i], err)
 		}
 		if req.Kind == KindMask {
 			underlying[uint64(i)] = m.ID
 			m.ID = uint64(i)
 		}
+		p.mu.Lock()
+		p.ready[i] = m
+		p.notify()
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// await blocks until cond (evaluated under p.mu) holds, the pipeline failed, or
+// ctx ends.
+func (p *Pipeline) await(ctx context.Context, cond func() bool) error {
+	for {
+		p.mu.Lock()
+		ok, err, changed := cond(), p.err, p.changed
+		p.mu.Unlock()
+		if ok {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		select {
-		case p.ready <- m:
+		case <-changed:
 		case <-ctx.Done():
-			return
+			return ctx.Err()
 		}
 	}
+}
+
+// notify wakes everyone waiting for a change; p.mu must be held.
+func (p *Pipeline) notify() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// fail records the first error and stops every producer.
+func (p *Pipeline) fail(err error) {
+	p.mu.Lock()
+	if p.err == nil {
+		p.err = err
+		p.notify()
+	}
+	p.mu.Unlock()
+	p.cancel()
 }
 
 // Wait blocks until the whole plan is fetched (offline-first mode) or fetching
@@ -158,26 +261,30 @@ var errPlanExhausted = errors.New("the computation asked for more material than 
 // Fetch serves the next entry of the plan after checking that req is the one the
 // plan recorded.
 func (p *Pipeline) Fetch(ctx context.Context, req Request) (Material, error) {
+	p.mu.Lock()
 	i := p.next
+	p.mu.Unlock()
 	if i >= p.plan.Len() {
 		return Material{}, fmt.Errorf("protocol: preprocessing request %d (%s): %w", i, req, errPlanExhausted)
 	}
 	if e := p.plan.entries[i]; !e.Equal(req) {
 		return Material{}, fmt.Errorf("protocol: preprocessing request %d is %s, the recorded plan has %s", i, req, e)
 	}
-	select {
-	case m, ok := <-p.ready:
-		if !ok {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			if p.err != nil {
-				return Material{}, p.err
-			}
-			return Material{}, fmt.Errorf("protocol: preprocessing request %d: the pipeline stopped", i)
+	var m Material
+	served := func() bool {
+		var ok bool
+		if m, ok = p.ready[i]; ok {
+			delete(p.ready, i)
+			p.next++
+			p.notify()
 		}
-		p.next++
-		return m, nil
-	case <-ctx.Done():
-		return Material{}, ctx.Err()
+		return ok
 	}
+	if err := p.await(ctx, served); err != nil {
+		if ctx.Err() != nil {
+			return Material{}, ctx.Err()
+		}
+		return Material{}, err
+	}
+	return m, nil
 }

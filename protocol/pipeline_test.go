@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -158,3 +160,70 @@ func TestPipelineReportsSourceErrors(t *testing.T) {
 }
 
 var errBroken = errors.New("broken source")
+
+// TestPipelineLanesOverlap: a pipeline over Lanes fetches from its lanes at once
+// (the first lane's request finishes only after the second lane's has started),
+// each lane in plan order and never beyond the window, and serves in plan order.
+func TestPipelineLanesOverlap(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, _ := protocol.NewDealer(2, rand.Reader)
+	dealt, _ := d.Source(0)
+	rec := protocol.NewRecorder(dealt)
+	reqs := []protocol.Request{protocol.MatrixRequest(2, 3, 4), protocol.SquareRequest([]int{3}),
+		protocol.MatrixRequest(1, 2, 3), protocol.SquareRequest([]int{5}), protocol.SquareRequest([]int{7})}
+	for _, r := range reqs {
+		if _, err := rec.Fetch(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const depth = 2
+	secondStarted := make(chan struct{})
+	var mu sync.Mutex
+	var next int            // the consumer's next entry
+	seen := map[int][]int{} // lane -> plan indices fetched, in order
+	lane := func(k int, wait bool) protocol.Source {
+		return protocol.SourceFunc(func(ctx context.Context, r protocol.Request) (protocol.Material, error) {
+			mu.Lock()
+			i := slices.IndexFunc(reqs, func(q protocol.Request) bool { return q.Equal(r) })
+			seen[k] = append(seen[k], i)
+			if i >= next+depth {
+				t.Errorf("lane %d fetched entry %d with the consumer at %d, window %d", k, i, next, depth)
+			}
+			mu.Unlock()
+			if wait && i == 0 {
+				select {
+				case <-secondStarted:
+				case <-ctx.Done():
+					return protocol.Material{}, ctx.Err()
+				}
+			}
+			if !wait && i == 1 {
+				close(secondStarted)
+			}
+			return dealt.Fetch(ctx, r)
+		})
+	}
+	lanes := protocol.NewLanes().Add(lane(0, true), protocol.KindMatrix).Add(lane(1, false), protocol.KindSquare)
+	p := protocol.NewPipeline(ctx, lanes, rec.Plan(), depth)
+	defer p.Close()
+	for i, r := range reqs {
+		m, err := p.Fetch(ctx, r)
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		want := r.Shape
+		if r.Kind == protocol.KindMatrix {
+			want = []int{r.M, r.K}
+		}
+		if len(m.Parts) == 0 || !slices.Equal(m.Parts[0].Shape, want) {
+			t.Fatalf("entry %d (%s) served material of shape %v", i, r, m.Parts)
+		}
+		mu.Lock()
+		next = i + 1
+		mu.Unlock()
+	}
+	if want := map[int][]int{0: {0, 2}, 1: {1, 3, 4}}; !maps.EqualFunc(seen, want, slices.Equal) {
+		t.Fatalf("lanes fetched %v, want %v", seen, want)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/protocol/he"
@@ -61,10 +62,15 @@ func (m material) open(ctx context.Context, self int, l links, start uint64) (op
 		o.src, o.end, err = protocol.RemoteDealerSourceAt(ctx, l.dealer, m.parties, start)
 	default:
 		start := time.Now()
-		o.src, err = dealerFreeSource(ctx, l, m.rnd, self)
+		var meter *kindMeter
+		if self < len(m.meters) {
+			meter = m.meters[self]
+		}
+		var closeLanes func()
+		o.src, closeLanes, err = dealerFreeSource(ctx, l, m.rnd, self, meter)
 		o.setup = time.Since(start)
-		if err == nil && self < len(m.meters) && m.meters[self] != nil {
-			o.src = m.meters[self].wrap(o.src, l.prep)
+		if err == nil {
+			o.end = func(context.Context) error { closeLanes(); return nil }
 		}
 	}
 	if err != nil {
@@ -162,23 +168,57 @@ func (t timedSource) Fetch(ctx context.Context, req protocol.Request) (protocol.
 	return t.Source.Fetch(ctx, req)
 }
 
+// otChannels is how many channels a party's OT source runs on over the OT
+// link: every request is cut into that many pieces made at once (ot.Parallel),
+// so that one piece computes while another waits for the peers.
+const otChannels = 2
+
 // dealerFreeSource sets up party self's dealer-free preprocessing: threshold-CKKS
-// keys for the arithmetic material and pairwise OTs for the binary material.
-func dealerFreeSource(ctx context.Context, l links, rnd Randomness, self int) (protocol.Source, error) {
+// keys for the arithmetic material and pairwise OTs for the binary material,
+// each a lane of its own (a pipeline makes both at once). meter, when set,
+// accounts each lane's material with its own channel's bytes. The function it returns closes the OT channels.
+func dealerFreeSource(ctx context.Context, l links, rnd Randomness, self int, meter *kindMeter) (protocol.Source, func(), error) {
 	var heOpts []he.Option
 	if rnd.InsecureSeed != nil {
 		heOpts = append(heOpts, he.WithRand(rnd.stream("he", self)))
 	}
 	arith, err := he.Setup(ctx, l.he, heOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("HE key setup: %w", err)
+		return nil, nil, fmt.Errorf("HE key setup: %w", err)
 	}
-	// Base OTs with every peer once, then SoftSpoken extension on demand.
-	binary, err := ot.Setup(ctx, l.ot)
+	measured := func(src protocol.Source, ch protocol.Transport) protocol.Source {
+		if meter == nil {
+			return src
+		}
+		return meter.wrap(src, channelStats(ch))
+	}
+	lanes := protocol.NewLanes().Add(measured(arith, l.he), he.Kinds...)
+	mux, err := network.NewMux(l.ot, otChannels)
 	if err != nil {
-		return nil, fmt.Errorf("OT setup: %w", err)
+		return nil, nil, fmt.Errorf("OT channels: %w", err)
 	}
-	// OT second: element-wise triples and square pairs, which both can make,
-	// come from OT (about 1 kB per element and party at N = 3, HE 3.7 kB).
-	return protocol.Router{}.Route(arith, he.Kinds...).Route(binary, ot.Kinds...), nil
+	closeMux := func() { mux.Close() }
+	channels := make([]protocol.Transport, otChannels)
+	for k := range channels {
+		channels[k] = mux.Channel(k)
+	}
+	// Base OTs with every peer once per channel, then SoftSpoken extension on
+	// demand. The OT lane is added after HE so that element-wise triples and
+	// square pairs, which both can make, come from OT (about 1 kB per element
+	// and party at N = 3, HE 3.7 kB).
+	binary, err := ot.SetupParallel(ctx, channels)
+	if err != nil {
+		closeMux()
+		return nil, nil, fmt.Errorf("OT setup: %w", err)
+	}
+	lanes.Add(measured(binary, l.ot), ot.Kinds...)
+	return lanes, closeMux, nil
+}
+
+// channelStats is tr's traffic counter, if it keeps one.
+func channelStats(tr protocol.Transport) []protocol.StatsReporter {
+	if r, ok := tr.(protocol.StatsReporter); ok {
+		return []protocol.StatsReporter{r}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ package ot
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"syscall"
 	"testing"
@@ -22,22 +23,48 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// benchSession sets up n parties once, then times op on all of them b.N times.
+// benchSession times op with one Party per party (channels=1) and with a
+// Parallel source over two channels (channels=2): compare them with
+// benchstat -col /channels.
+func benchSession(b *testing.B, n int, op func(ctx context.Context, src protocol.Source) error) {
+	for _, channels := range []int{1, 2} {
+		b.Run(fmt.Sprintf("channels=%d", channels), func(b *testing.B) { benchSources(b, n, channels, op) })
+	}
+}
+
+// setupSource is one party's OT source over tr: a Party, or a Parallel over
+// that many channels of a mux.
+func setupSource(ctx context.Context, tr protocol.Transport, channels int) (protocol.Source, error) {
+	if channels == 1 {
+		return Setup(ctx, tr)
+	}
+	mux, err := network.NewMux(tr, channels)
+	if err != nil {
+		return nil, err
+	}
+	chs := make([]protocol.Transport, channels)
+	for k := range chs {
+		chs[k] = mux.Channel(k)
+	}
+	return SetupParallel(ctx, chs)
+}
+
+// benchSources sets up n parties once, then times op on all of them b.N times.
 // It reports wall time per op (all parties at once, sharing this machine's
 // cores), CPU per party per op (process CPU / n) and bytes sent per party per op.
-func benchSession(b *testing.B, n int, op func(ctx context.Context, p *Party) error) {
+func benchSources(b *testing.B, n, channels int, op func(ctx context.Context, src protocol.Source) error) {
 	ts, err := network.NewMemoryNetwork(n)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	parties := make([]*Party, n)
+	parties := make([]protocol.Source, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			parties[i], errs[i] = Setup(ctx, ts[i])
+			parties[i], errs[i] = setupSource(ctx, ts[i], channels)
 			if errs[i] != nil {
 				ts[i].Close()
 			}
@@ -99,21 +126,21 @@ func BenchmarkSetup3(b *testing.B) {
 
 // 1 million AND-triple bits.
 func BenchmarkAndTriples1M(b *testing.B) {
-	benchSession(b, 3, func(ctx context.Context, p *Party) error {
+	benchSession(b, 3, func(ctx context.Context, p protocol.Source) error {
 		_, err := protocoltest.AndTriple(ctx, p, 15625)
 		return err
 	})
 }
 
 func BenchmarkDaBits100k(b *testing.B) {
-	benchSession(b, 3, func(ctx context.Context, p *Party) error {
+	benchSession(b, 3, func(ctx context.Context, p protocol.Source) error {
 		_, err := protocoltest.DaBits(ctx, p, 100000)
 		return err
 	})
 }
 
 func BenchmarkTruncPairs10k(b *testing.B) {
-	benchSession(b, 3, func(ctx context.Context, p *Party) error {
+	benchSession(b, 3, func(ctx context.Context, p protocol.Source) error {
 		_, err := protocoltest.TruncPair(ctx, p, []int{10000}, 16)
 		return err
 	})
@@ -134,14 +161,14 @@ func BenchmarkCRHash(b *testing.B) {
 // 10,000 element-wise triples (Gilboa products over SoftSpoken OT); compare
 // protocol/he's BenchmarkElementwise* for the HE route.
 func BenchmarkElementwiseTriples10k(b *testing.B) {
-	benchSession(b, 3, func(ctx context.Context, p *Party) error {
+	benchSession(b, 3, func(ctx context.Context, p protocol.Source) error {
 		_, err := protocoltest.Triple(ctx, p, protocol.ElementwiseRequest([]int{10000}))
 		return err
 	})
 }
 
 func BenchmarkSquarePairs10k(b *testing.B) {
-	benchSession(b, 3, func(ctx context.Context, p *Party) error {
+	benchSession(b, 3, func(ctx context.Context, p protocol.Source) error {
 		_, err := protocoltest.SquarePair(ctx, p, []int{10000})
 		return err
 	})

@@ -192,6 +192,22 @@
 //	10,000 element-wise triples  (HE: ~0.25 s CPU, 39.7 MB) ~0.24 s CPU, 10.3 MB per party
 //	10,000 square pairs                                     ~0.12 s CPU,  5.2 MB per party
 //
+// # Several channels
+//
+// One Party makes one batch at a time, and a batch is a chain of round trips
+// (a daBit fold passes through the parties one after another), so a party
+// alone leaves its cores idle while it waits. Parallel (SetupParallel) runs a
+// Party on each of several channels and cuts every request of at least
+// 2*minPiece elements into contiguous pieces, one per channel, made at once
+// and joined in element order; smaller requests go whole to the channels in
+// turn. Every party cuts alike, so each channel carries the same requests in
+// the same order on every party. The channels start their daBit fold orders at
+// different rotations, so that concurrent pieces do not all wait on one party.
+// Leakage: the pieces come from independent extensions (base OTs per channel)
+// and each is the material of one request of its size, so the view is that of
+// those requests, which reveals the sizes only (public shapes). Bytes are
+// those of the pieces: the same per element, plus a header per piece.
+//
 // # What is left
 //
 //   - Communication is 32 bits per OT (SoftSpoken k = 4). k = 8 would halve the

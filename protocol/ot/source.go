@@ -141,7 +141,8 @@ func (p *Party) daBitShares(ctx context.Context, n int) (protocol.DaBits, error)
 		return protocol.DaBits{}, err
 	}
 	defer p.mu.Unlock()
-	arith, err := p.daBits(ctx, n, fullWidth)
+	arith := make([]uint64, 0, n)
+	err := p.daBits(ctx, n, fullWidth, func(_ int, z []uint64) { arith = append(arith, z...) })
 	if err != nil {
 		return protocol.DaBits{}, fmt.Errorf("ot: daBits: %w", err)
 	}
@@ -157,19 +158,20 @@ func fullWidth(int) int { return 64 }
 
 // daBits makes n daBits whose arithmetic shares are exact modulo 2^width(k)
 // for daBit k (higher bits are garbage): a daBit that will be multiplied by
-// 2^j needs only 64-j bits, and its corrections are sent with that many.
-func (p *Party) daBits(ctx context.Context, n int, width func(k int) int) ([]uint64, error) {
-	out := make([]uint64, 0, n)
+// 2^j needs only 64-j bits, and its corrections are sent with that many. It
+// hands use each batch's shares as they come (z[k] is daBit from+k's), so that
+// a caller that folds them keeps one batch, not all n.
+func (p *Party) daBits(ctx context.Context, n int, width func(k int) int, use func(from int, z []uint64)) error {
 	for done := 0; done < n; {
 		m := min(64*maxDaBitWords, n-done)
 		z, err := p.daBitBatch(ctx, m, func(k int) int { return width(done + k) })
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, z...)
+		use(done, z)
 		done += m
 	}
-	return out, nil
+	return nil
 }
 
 // daBitBatch returns this party's additive shares of n random bits
@@ -295,25 +297,28 @@ func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int) (proto
 		return protocol.TruncPair{}, err
 	}
 	defer p.mu.Unlock()
-	bits, err := p.daBits(ctx, 64*size, func(k int) int { return truncBitWidth(k%64, fracBits) })
-	if err != nil {
-		return protocol.TruncPair{}, fmt.Errorf("ot: truncation pairs: %w", err)
-	}
 	t := protocol.TruncPair{
 		R:        sharing.Zeros(shape...),
 		RShifted: sharing.Zeros(shape...),
 		RMSB:     sharing.Zeros(shape...),
 	}
-	for e := range size {
-		b := bits[64*e : 64*e+64]
-		var rv, sh uint64
-		for j := 63; j >= 0; j-- {
-			rv = rv<<1 + b[j]
+	// A batch holds whole elements: its size is a multiple of 64.
+	fold := func(from int, bits []uint64) {
+		for e := range len(bits) / 64 {
+			b := bits[64*e : 64*e+64]
+			var rv, sh uint64
+			for j := 63; j >= 0; j-- {
+				rv = rv<<1 + b[j]
+			}
+			for j := 62; j >= fracBits; j-- {
+				sh = sh<<1 + b[j]
+			}
+			el := from/64 + e
+			t.R.Data[el], t.RShifted.Data[el], t.RMSB.Data[el] = rv, sh, b[63]
 		}
-		for j := 62; j >= fracBits; j-- {
-			sh = sh<<1 + b[j]
-		}
-		t.R.Data[e], t.RShifted.Data[e], t.RMSB.Data[e] = rv, sh, b[63]
+	}
+	if err := p.daBits(ctx, 64*size, func(k int) int { return truncBitWidth(k%64, fracBits) }, fold); err != nil {
+		return protocol.TruncPair{}, fmt.Errorf("ot: truncation pairs: %w", err)
 	}
 	return t, nil
 }
