@@ -188,22 +188,19 @@ func (ar *secureArith) activateBack(ctx context.Context, a Activation, s secureT
 	}
 }
 
-// maxRows is the engine's exact MaxRows; for training, the winners are the
-// entries with x - max >= 0 (one more comparison layer), bits at integer scale.
+// maxRows is the engine's exact MaxRows; for training, MaxRowsArg, whose
+// comparisons also give the winner bits (1 at every entry equal to its row's
+// maximum, ties included, at integer scale) without a second comparison layer.
 // A party learns nothing from either: only masked values and shared bits move.
 func (ar *secureArith) maxRows(ctx context.Context, x sharing.Tensor, train bool) (sharing.Tensor, secureTape, error) {
-	e := ar.e
 	var tp secureTape
-	m, err := e.MaxRows(ctx, x)
-	if err != nil || !train {
+	if !train {
+		m, err := ar.e.MaxRows(ctx, x)
 		return m, tp, err
 	}
-	lt, err := e.LessThanZero(ctx, sharing.Sub(x, broadcastCols(m, x.Cols())))
-	if err != nil {
-		return m, tp, err
-	}
-	tp.deriv = e.AddScalar(sharing.Neg(lt), 1)
-	return m, tp, nil
+	m, winners, err := ar.e.MaxRowsArg(ctx, x)
+	tp.deriv = winners
+	return m, tp, err
 }
 
 // maxRowsBack multiplies the row gradient by the winner bits: exact (integer-scale

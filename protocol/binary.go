@@ -446,48 +446,8 @@ func (e *Engine) bitsToArith(ctx context.Context, bits []uint64, n int) (sharing
 // out with c. The product of a comparison bit and a value needs no round of its
 // own.
 func (e *Engine) bitsToArithTimes(ctx context.Context, bits []uint64, x sharing.Tensor) (b, bx sharing.Tensor, err error) {
-	n := x.Len()
-	if n == 0 {
+	if x.Len() == 0 {
 		return sharing.Zeros(0), sharing.Zeros(0), nil
 	}
-	words := (n + 63) / 64
-	if len(bits) < words {
-		return b, bx, fmt.Errorf("bit conversion: %d words for %d bits", len(bits), n)
-	}
-	mat, err := e.fetch(ctx, DaBitRequest(64*words))
-	if err != nil {
-		return b, bx, fmt.Errorf("bit conversion: preprocessing: %w", err)
-	}
-	db := mat.DaBits()
-	if mat, err = e.fetch(ctx, ElementwiseRequest([]int{n})); err != nil {
-		return b, bx, fmt.Errorf("bit product: preprocessing: %w", err)
-	}
-	t := mat.Triple()
-	masked := make([]uint64, words)
-	copy(masked, bits[:words])
-	for i, r := range db.Binary {
-		masked[i/64] ^= (r & 1) << (i % 64)
-	}
-	arith := make([]uint64, 2*n)
-	for i := range n {
-		arith[i] = x.Data[i] - t.A.Data[i]
-		arith[n+i] = db.Arith.Data[i] - t.B.Data[i]
-	}
-	sums, c, err := e.openMixed(ctx, arith, masked)
-	if err != nil {
-		return b, bx, fmt.Errorf("bit conversion: %w", err)
-	}
-	b, bx = sharing.Zeros(n), sharing.Zeros(n)
-	for i := range n {
-		ci := (c[i/64] >> (i % 64)) & 1
-		r, d, f := db.Arith.Data[i], sums[i], sums[n+i]
-		xr := t.C.Data[i] + d*t.B.Data[i] + f*t.A.Data[i]
-		v := r - 2*ci*r
-		if e.self == 0 {
-			v += ci
-			xr += d * f
-		}
-		b.Data[i], bx.Data[i] = v, ci*x.Data[i]+(1-2*ci)*xr
-	}
-	return b, bx, nil
+	return e.bitsToArithTimesHead(ctx, bits, x.Len(), x)
 }

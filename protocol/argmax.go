@@ -1,0 +1,319 @@
+package protocol
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// MaxRowsArg returns MaxRows' row maxima and, for every entry, a shared bit at
+// integer scale that is 1 exactly where the entry equals its row's maximum (ties
+// all get 1, as the plaintext twin's max pooling routes a gradient to every
+// maximal entry). Max pooling's backward pass multiplies a gradient by these bits.
+//
+// One bit per pair cannot tell x_j = x_k from x_j > x_k, and the tie bits need
+// that, so every pair's difference d = x_j - x_k yields two bits from ONE binary
+// addition: its sign [d < 0] (the carry tree of MSB) and [d = 0], read from the
+// same addends without carries: a + b = 0 mod 2^64 iff a ^ b = (a | b) << 1 (the
+// carry-free test of Cortadella et al.), so [d = 0] is the AND of 64 local bits,
+// a tree that shares every round of the carry tree (signZeroBits). Then, with
+// lt = [x_j < x_k] and eq = [x_j = x_k] for j < k:
+//
+//	first maximum w_j = AND_{k>j} NOT lt(j,k) AND AND_{k<j} lt(k,j)
+//	tie indicator t_j = AND_{k>j} NOT lt(j,k) AND AND_{k<j} (lt(k,j) ^ eq(k,j))
+//
+// (lt and eq exclude each other, so their OR is their XOR, local), both in one AND
+// tree; the maximum is sum_j w_j x_j, and w and t are converted to arithmetic
+// shares in one round that also carries the products.
+//
+// Against MaxRows followed by a comparison of every entry with the maximum (what
+// a training pass did before), this saves that second comparison layer: R_msb
+// rounds, and cols 64-bit sign extractions per row (about 8 words opened each for
+// N = 3), for cols(cols-1)/2 zero trees of 63 ANDs (about 2 words each): for 2x2
+// pooling windows and N = 3, 20 rounds and 1,399 bytes per window become 11 and
+// 1,086 (BenchmarkMaxPoolTraining). Comparing both orders of every pair in one
+// layer would also save the rounds, but at a sign extraction per extra pair
+// instead of a zero tree: more bytes than before for cols >= 4.
+//
+// Rounds: MaxRowsArgRounds(N, cols): those of MaxRows, one more for N = 2 (there
+// the carry tree starts with a combined first level the zero tree cannot join).
+// Leakage: as MaxRows, only triple- and daBit-masked words are opened.
+func (e *Engine) MaxRowsArg(ctx context.Context, x sharing.Tensor) (maxima, winners sharing.Tensor, err error) {
+	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0] < 0 || x.Shape[0]*x.Shape[1] != x.Len() {
+		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg of shape %v: need a matrix with at least one column", x.Shape)
+	}
+	rows, cols := x.Shape[0], x.Shape[1]
+	if cols == 1 {
+		winners = e.AddScalar(sharing.Zeros(rows, 1), 1)
+		return sharing.Tensor{Shape: []int{rows, 1}, Data: append([]uint64(nil), x.Data...)}, winners, nil
+	}
+	start := time.Now()
+	pairs := cols * (cols - 1) / 2
+	diff := make([]uint64, 0, rows*pairs)
+	for r := range rows {
+		row := x.Data[r*cols : (r+1)*cols]
+		for j := range cols {
+			for k := j + 1; k < cols; k++ {
+				diff = append(diff, row[j]-row[k])
+			}
+		}
+	}
+	less, zero, err := e.signZeroBits(ctx, diff)
+	if err != nil {
+		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg: %w", err)
+	}
+	both, err := e.andAll(ctx, e.argmaxSlots(less, zero, rows, cols))
+	if err != nil {
+		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg: %w", err)
+	}
+	bitsOut, picked, err := e.bitsToArithTimesHead(ctx, both, 2*rows*cols, x)
+	if err != nil {
+		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg: %w", err)
+	}
+	maxima = sharing.Zeros(rows, 1)
+	for r := range rows {
+		for j := range cols {
+			maxima.Data[r] += picked.Data[r*cols+j]
+		}
+	}
+	winners = sharing.Tensor{Shape: []int{rows, cols}, Data: bitsOut.Data[rows*cols:]}
+	e.account("max-rows-arg", start, 0, 0)
+	return maxima, winners, nil
+}
+
+// MaxRowsArgRounds is the number of rounds of MaxRowsArg among the given number
+// of parties on rows of cols entries.
+func MaxRowsArgRounds(parties, cols int) int {
+	if cols <= 1 {
+		return 0
+	}
+	if parties == 2 {
+		return MaxRowsRounds(parties, cols) + 1
+	}
+	return MaxRowsRounds(parties, cols)
+}
+
+// argmaxSlots packs, for every entry c = r*cols + j, the cols-1 bits whose AND is
+// its first-maximum bit (at bit c) and its tie bit (at bit rows*cols + c), slot s
+// holding the bit against the s-th other column. NOT is XOR with 1 by party 0.
+func (e *Engine) argmaxSlots(less, zero []uint64, rows, cols int) [][]uint64 {
+	cands := rows * cols
+	pairs := cols * (cols - 1) / 2
+	slots := make([][]uint64, cols-1)
+	for s := range slots {
+		slots[s] = make([]uint64, (2*cands+63)/64)
+	}
+	bitAt := func(v []uint64, i int) uint64 { return (v[i/64] >> (i % 64)) & 1 }
+	pairIndex := func(j, k int) int { return j*cols - j*(j+1)/2 + (k - j - 1) } // j < k
+	var not uint64
+	if e.self == 0 {
+		not = 1
+	}
+	for r := range rows {
+		for j := range cols {
+			c := r*cols + j
+			for k := range cols {
+				var first, tie uint64
+				switch {
+				case k == j:
+					continue
+				case k > j:
+					first = bitAt(less, r*pairs+pairIndex(j, k)) ^ not
+					tie = first
+				default:
+					i := r*pairs + pairIndex(k, j)
+					first = bitAt(less, i)
+					tie = first ^ bitAt(zero, i)
+				}
+				s := k
+				if k > j {
+					s--
+				}
+				slots[s][c/64] |= first << (c % 64)
+				slots[s][(cands+c)/64] |= tie << ((cands + c) % 64)
+			}
+		}
+	}
+	return slots
+}
+
+// signZeroBits returns XOR shares of [x < 0] and [x = 0] for every element (64-bit
+// ring values), packed one bit per element, in the rounds of signBits(x, 64)
+// (one more for N = 2). The zero test needs the addends a, b of the carry tree
+// and a & b, the generate bits it computes anyway: with u = a ^ b ^ ((a | b) << 1)
+// and a | b = a ^ b ^ (a & b), a + b = 0 iff u = 0, so [x = 0] is the AND of the 64
+// bits of NOT u, reduced level by level in the And calls of the carry tree.
+func (e *Engine) signZeroBits(ctx context.Context, x []uint64) (sign, zero []uint64, err error) {
+	n := len(x)
+	if n == 0 {
+		return nil, nil, nil
+	}
+	const top = uint64(1) << 63
+	lanes := append([]uint64(nil), x...)
+	var g, p, hi, notU []uint64
+	treeWidth := 64
+	if e.n == 2 {
+		// Party p's share is its own addend: a + b = 0 iff a = -b, and party 1 holds
+		// -b itself, so u = a ^ (-b) is XOR-shared without an AND.
+		notU = make([]uint64, n)
+		for i, v := range lanes {
+			if e.self == 1 {
+				v = -v
+			} else {
+				v = ^v
+			}
+			notU[i] = v
+		}
+		a, b := make([]uint64, n), make([]uint64, n)
+		if e.self == 0 {
+			copy(a, lanes)
+		} else {
+			copy(b, lanes)
+		}
+		hi = lanes
+		if g, p, err = e.firstLevelOwned(ctx, a, b, n*64, top); err != nil {
+			return nil, nil, err
+		}
+		treeWidth = 32
+	} else {
+		a, b, err := e.carrySave(ctx, lanes, 1)
+		if err != nil {
+			return nil, nil, err
+		}
+		hi, p = make([]uint64, n), make([]uint64, n)
+		for i := range lanes {
+			hi[i] = a[i] ^ b[i]
+			a[i] &^= top
+			b[i] &^= top
+			if e.self == 0 {
+				b[i] |= top
+			}
+			p[i] = a[i] ^ b[i]
+		}
+		if g, err = e.And(ctx, a, b); err != nil {
+			return nil, nil, fmt.Errorf("generate bits: %w", err)
+		}
+		// g = a & b below the top bit, all that (a | b) << 1 reads.
+		notU = make([]uint64, n)
+		for i := range notU {
+			notU[i] = hi[i] ^ (hi[i]^g[i])<<1
+			if e.self == 0 {
+				notU[i] = ^notU[i]
+			}
+		}
+	}
+	carry, zero, err := e.carryAndZeroTrees(ctx, g, p, treeWidth, notU, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range n {
+		carry[i/64] ^= (hi[i] >> 63) << (i % 64)
+	}
+	return carry, zero, nil
+}
+
+// carryAndZeroTrees runs carryTree on (g, p) of n elements of width positions and,
+// in the same And calls, the AND of the 64 bits of every word of all: a tree that
+// halves the bits per element every level (all' = all_odd & all_even, as the
+// propagate bits). It returns the carries and the packed ANDs.
+func (e *Engine) carryAndZeroTrees(ctx context.Context, g, p []uint64, width int, all []uint64, n int) (carry, zero []uint64, err error) {
+	allWidth := 64
+	for level := 0; width > 1 || allWidth > 1; level++ {
+		var gO []uint64
+		var h, ha int
+		words := (n*width/2+63)/64*2 + (n*allWidth/2+63)/64
+		left, right := make([]uint64, 0, words), make([]uint64, 0, words)
+		if width > 1 {
+			gE, gOdd := unzip(g, n*width)
+			pE, pO := unzip(p, n*width)
+			gO, h = gOdd, len(gOdd)
+			if width == 2 {
+				left, right = append(left, pO...), append(right, gE...)
+			} else {
+				left = append(append(left, pO...), pO...)
+				right = append(append(right, gE...), pE...)
+			}
+		}
+		if allWidth > 1 {
+			aE, aO := unzip(all, n*allWidth)
+			ha = len(aO)
+			left, right = append(left, aO...), append(right, aE...)
+		}
+		z, err := e.And(ctx, left, right)
+		if err != nil {
+			return nil, nil, fmt.Errorf("carry and zero level %d: %w", level, err)
+		}
+		if width > 1 {
+			for i := range gO {
+				gO[i] ^= z[i]
+			}
+			if width == 2 {
+				g = gO
+			} else {
+				g, p = gO, z[h:2*h]
+			}
+			width /= 2
+		}
+		if allWidth > 1 {
+			all = z[len(z)-ha:]
+			allWidth /= 2
+		}
+	}
+	return g, all, nil
+}
+
+// bitsToArithTimesHead converts the first total packed XOR-shared bits to
+// arithmetic shares and multiplies the first x.Len() of them by x, in one round:
+// bitsToArithTimes for a prefix, bitsToArith for the rest (one opened bit each,
+// no product).
+func (e *Engine) bitsToArithTimesHead(ctx context.Context, bitsIn []uint64, total int, x sharing.Tensor) (b, bx sharing.Tensor, err error) {
+	n := x.Len()
+	words := (total + 63) / 64
+	if total < n || len(bitsIn) < words {
+		return b, bx, fmt.Errorf("bit conversion: %d words for %d bits, %d products", len(bitsIn), total, n)
+	}
+	mat, err := e.fetch(ctx, DaBitRequest(64*words))
+	if err != nil {
+		return b, bx, fmt.Errorf("bit conversion: preprocessing: %w", err)
+	}
+	db := mat.DaBits()
+	if mat, err = e.fetch(ctx, ElementwiseRequest([]int{n})); err != nil {
+		return b, bx, fmt.Errorf("bit product: preprocessing: %w", err)
+	}
+	t := mat.Triple()
+	masked := make([]uint64, words)
+	copy(masked, bitsIn[:words])
+	for i, r := range db.Binary {
+		masked[i/64] ^= (r & 1) << (i % 64)
+	}
+	arith := make([]uint64, 2*n)
+	for i := range n {
+		arith[i] = x.Data[i] - t.A.Data[i]
+		arith[n+i] = db.Arith.Data[i] - t.B.Data[i]
+	}
+	sums, c, err := e.openMixed(ctx, arith, masked)
+	if err != nil {
+		return b, bx, fmt.Errorf("bit conversion: %w", err)
+	}
+	b, bx = sharing.Zeros(total), sharing.Zeros(n)
+	for i := range total {
+		ci := (c[i/64] >> (i % 64)) & 1
+		r := db.Arith.Data[i]
+		v := r - 2*ci*r
+		if e.self == 0 {
+			v += ci
+		}
+		b.Data[i] = v
+		if i < n {
+			d, f := sums[i], sums[n+i]
+			xr := t.C.Data[i] + d*t.B.Data[i] + f*t.A.Data[i]
+			if e.self == 0 {
+				xr += d * f
+			}
+			bx.Data[i] = ci*x.Data[i] + (1-2*ci)*xr
+		}
+	}
+	return b, bx, nil
+}
