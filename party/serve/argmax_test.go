@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -62,7 +63,11 @@ func secureArgmax(t *testing.T, n int, logits [][]float64) []float64 {
 				errs[i] = err
 				return
 			}
+			before := e.Rounds()
 			y, err := argmaxRows(ctx, e, x)
+			if got, want := e.Rounds()-before, uint64(protocol.MaxRowsArgRounds(n, cols)); err == nil && got != want {
+				err = fmt.Errorf("party %d: argmax in %d rounds, want %d", i, got, want)
+			}
 			if err == nil {
 				var open []sharing.Tensor
 				if open, err = e.Open(ctx, y); err == nil {

@@ -113,7 +113,7 @@ func (s *Service) leadShares(ctx, work context.Context, out chan<- staged) error
 // leaderShares sends a query to every party and aggregates their masked shares
 // into the leader's shares of the rows.
 func (s *Service) leaderShares(ctx context.Context, q *Query) (sharing.Tensor, error) {
-	msg := append([]byte{msgQuery}, encodeQueryC1(q.Meta, q.Client, q.Cts)...)
+	msg := encodeQueryC1([]byte{msgQuery}, q.Meta, q.Client, q.Cts)
 	if err := s.broadcast(ctx, msg); err != nil {
 		return sharing.Tensor{}, err
 	}

@@ -100,18 +100,18 @@ func queryBytes(metaLen, cts, ctBytes int) int {
 
 // EncodeQuery encodes a query body.
 func EncodeQuery(meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext) []byte {
-	return encodeQuery(meta, client, cts, (*he.Ciphertext).Bytes, he.CiphertextBytes())
+	return encodeQuery(nil, meta, client, cts, (*he.Ciphertext).Bytes, he.CiphertextBytes())
 }
 
 // encodeQueryC1 is a query as the leader sends it to the other parties: each
-// ciphertext's c1 only (they never need c0).
-func encodeQueryC1(meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext) []byte {
-	return encodeQuery(meta, client, cts, (*he.Ciphertext).C1Bytes, he.C1Bytes())
+// ciphertext's c1 only (they never need c0), after the bytes of head.
+func encodeQueryC1(head []byte, meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext) []byte {
+	return encodeQuery(head, meta, client, cts, (*he.Ciphertext).C1Bytes, he.C1Bytes())
 }
 
-func encodeQuery(meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext, enc func(*he.Ciphertext) []byte, ctBytes int) []byte {
+func encodeQuery(head []byte, meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext, enc func(*he.Ciphertext) []byte, ctBytes int) []byte {
 	raw, _ := json.Marshal(meta)
-	out := make([]byte, 0, queryBytes(len(raw), len(cts), ctBytes))
+	out := append(make([]byte, 0, len(head)+queryBytes(len(raw), len(cts), ctBytes)), head...)
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(raw)))
 	out = append(out, raw...)
 	out = append(out, client.Bytes()...)
