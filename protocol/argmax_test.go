@@ -2,15 +2,11 @@ package protocol_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"sync"
 	"testing"
-	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
-	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
 )
@@ -107,44 +103,13 @@ func TestMaxRowsArgMatchesPlaintext(t *testing.T) {
 // 0 received.
 func argmaxViewOfParty0(t *testing.T, n int, x sharing.Tensor) []uint64 {
 	t.Helper()
-	ts, err := network.NewMemoryNetwork(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dealer, err := protocol.NewDealer(n, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	shares := splitAll(t, n, x)
-	rec := &recorder{Transport: ts[0]}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			var tr protocol.Transport = ts[i]
-			if i == 0 {
-				tr = rec
-			}
-			src, _ := dealer.Source(i)
-			e, err := protocol.NewEngine(tr, src, protocol.Config{Codec: sharing.Codec{FracBits: 16}})
-			if err == nil {
-				_, _, err = e.MaxRowsArg(ctx, shares[i][0])
-			}
-			if errs[i] = err; err != nil {
-				cancel()
-			}
-		}(i)
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("party %d: %v", i, err)
-		}
-	}
+	var rec *recorder
+	watch := func(tr protocol.Transport) protocol.Transport { rec = &recorder{Transport: tr}; return rec }
+	runWithParty0Seen(t, n, watch, func(ctx context.Context, e *protocol.Engine, i int) error {
+		_, _, err := e.MaxRowsArg(ctx, shares[i][0])
+		return err
+	})
 	return rec.seen
 }
 

@@ -2,17 +2,14 @@ package protocol_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"sync"
 	"testing"
-	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
-	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
 )
@@ -361,44 +358,13 @@ func (r *roundRecorder) opened() [][]uint64 {
 // 0, by round: the openings of the AND rounds and of the daBit conversion.
 func msbViewOfParty0(t *testing.T, n int, x sharing.Tensor) [][]uint64 {
 	t.Helper()
-	ts, err := network.NewMemoryNetwork(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dealer, err := protocol.NewDealer(n, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	shares := splitAll(t, n, x)
-	rec := &roundRecorder{Transport: ts[0]}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			var tr protocol.Transport = ts[i]
-			if i == 0 {
-				tr = rec
-			}
-			src, _ := dealer.Source(i)
-			e, err := protocol.NewEngine(tr, src, protocol.Config{Codec: sharing.Codec{FracBits: 16}})
-			if err == nil {
-				_, err = e.MSB(ctx, shares[i][0])
-			}
-			if errs[i] = err; err != nil {
-				cancel()
-			}
-		}(i)
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("party %d: %v", i, err)
-		}
-	}
+	var rec *roundRecorder
+	watch := func(tr protocol.Transport) protocol.Transport { rec = &roundRecorder{Transport: tr}; return rec }
+	runWithParty0Seen(t, n, watch, func(ctx context.Context, e *protocol.Engine, i int) error {
+		_, err := e.MSB(ctx, shares[i][0])
+		return err
+	})
 	if len(rec.sent) != len(rec.recv) {
 		t.Fatalf("party 0 sent in %d rounds and received in %d", len(rec.sent), len(rec.recv))
 	}

@@ -36,9 +36,10 @@ func (r *recorder) Recv(ctx context.Context, from int) ([]byte, error) {
 	return msg, err
 }
 
-// viewOfParty0 runs Mul, MatMul, Square and Truncate on the given secret inputs
-// (held by parties 1..n-1 via Input) and returns every word party 0 received.
-func viewOfParty0(t *testing.T, n int, x sharing.Tensor) []uint64 {
+// runWithParty0Seen runs op on n engines over an in-memory network with a dealer
+// (16 fractional bits), party 0's transport wrapped by watch (a recorder of what
+// it receives), and fails the test if any party fails.
+func runWithParty0Seen(t *testing.T, n int, watch func(protocol.Transport) protocol.Transport, op func(ctx context.Context, e *protocol.Engine, i int) error) {
 	t.Helper()
 	ts, err := network.NewMemoryNetwork(n)
 	if err != nil {
@@ -48,50 +49,25 @@ func viewOfParty0(t *testing.T, n int, x sharing.Tensor) []uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{Transport: ts[0]}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
+	for i := range n {
+		wg.Go(func() {
 			var tr protocol.Transport = ts[i]
 			if i == 0 {
-				tr = rec
+				tr = watch(tr)
 			}
 			src, _ := dealer.Source(i)
 			e, err := protocol.NewEngine(tr, src, protocol.Config{Codec: sharing.Codec{FracBits: 16}})
-			if err != nil {
-				errs[i] = err
-				return
+			if err == nil {
+				err = op(ctx, e, i)
 			}
-			errs[i] = func() error {
-				var mine sharing.Tensor
-				if i == 1 {
-					mine = x
-				}
-				s, err := e.Input(ctx, 1, mine, x.Shape...)
-				if err != nil {
-					return err
-				}
-				if _, err := e.Mul(ctx, s, s); err != nil {
-					return err
-				}
-				if _, err := e.Square(ctx, s); err != nil {
-					return err
-				}
-				if _, err := e.MatMul(ctx, s, sharing.Transpose(s)); err != nil {
-					return err
-				}
-				_, err = e.Truncate(ctx, s)
-				return err
-			}()
-			if errs[i] != nil {
+			if errs[i] = err; err != nil {
 				cancel()
 			}
-		}(i)
+		})
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -99,6 +75,35 @@ func viewOfParty0(t *testing.T, n int, x sharing.Tensor) []uint64 {
 			t.Fatalf("party %d: %v", i, err)
 		}
 	}
+}
+
+// viewOfParty0 runs Mul, MatMul, Square and Truncate on the given secret inputs
+// (held by parties 1..n-1 via Input) and returns every word party 0 received.
+func viewOfParty0(t *testing.T, n int, x sharing.Tensor) []uint64 {
+	t.Helper()
+	var rec *recorder
+	watch := func(tr protocol.Transport) protocol.Transport { rec = &recorder{Transport: tr}; return rec }
+	runWithParty0Seen(t, n, watch, func(ctx context.Context, e *protocol.Engine, i int) error {
+		var mine sharing.Tensor
+		if i == 1 {
+			mine = x
+		}
+		s, err := e.Input(ctx, 1, mine, x.Shape...)
+		if err != nil {
+			return err
+		}
+		if _, err := e.Mul(ctx, s, s); err != nil {
+			return err
+		}
+		if _, err := e.Square(ctx, s); err != nil {
+			return err
+		}
+		if _, err := e.MatMul(ctx, s, sharing.Transpose(s)); err != nil {
+			return err
+		}
+		_, err = e.Truncate(ctx, s)
+		return err
+	})
 	return rec.seen
 }
 

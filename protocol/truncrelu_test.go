@@ -2,16 +2,12 @@ package protocol_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"math"
-	"sync"
 	"testing"
-	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
-	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
 )
@@ -150,42 +146,13 @@ func TestTruncateReLUViewUniform(t *testing.T) {
 // round, the product's in the last) and XORing the rest.
 func truncReLUView(t *testing.T, n int, x sharing.Tensor) [][]uint64 {
 	t.Helper()
-	ts, err := network.NewMemoryNetwork(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dealer, err := protocol.NewDealer(n, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	shares := splitAll(t, n, x)
-	rec := &roundRecorder{Transport: ts[0]}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() {
-			var tr protocol.Transport = ts[i]
-			if i == 0 {
-				tr = rec
-			}
-			src, _ := dealer.Source(i)
-			e, err := protocol.NewEngine(tr, src, protocol.Config{Codec: sharing.Codec{FracBits: 16}})
-			if err == nil {
-				_, _, err = e.TruncateReLU(ctx, shares[i][0])
-			}
-			if errs[i] = err; err != nil {
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("party %d: %v", i, err)
-		}
-	}
+	var rec *roundRecorder
+	watch := func(tr protocol.Transport) protocol.Transport { rec = &roundRecorder{Transport: tr}; return rec }
+	runWithParty0Seen(t, n, watch, func(ctx context.Context, e *protocol.Engine, i int) error {
+		_, _, err := e.TruncateReLU(ctx, shares[i][0])
+		return err
+	})
 	size := x.Len()
 	out := make([][]uint64, len(rec.recv))
 	for k, peers := range rec.recv {
