@@ -165,7 +165,12 @@ func oneHotOfSign(y *mat.Dense) *mat.Dense {
 // A small CNN (convolution, ReLU, max pooling, average pooling, flatten, dense)
 // trained on shares for several steps against the plaintext twin: the layers'
 // composition (gradients between layers, updates of several W/B pairs) is the
-// same in both. Same bound as the dense networks: 200 ulp after 12 steps.
+// same in both. The bound is 800 ulp after 12 steps, not the dense networks' 200:
+// a pre-activation within a few ulp of zero, or two window entries within a few
+// ulp of each other, can take the other branch of a ReLU or a max on shares than
+// in the twin, and its whole gradient moves with it. Over 80 runs the largest
+// difference was 314 ulp (median about 85); a wrong gradient or update is off by
+// far more (thousands of ulp).
 func TestSecureCNNTrainingMatchesPlaintext(t *testing.T) {
 	shape := nn.Shape{Channels: 1, Height: 10, Width: 10}
 	rows := 48
@@ -193,7 +198,7 @@ func TestSecureCNNTrainingMatchesPlaintext(t *testing.T) {
 	}}
 	for _, n := range []int{2, 3} {
 		sec, pl := trainBoth(t, n, spec, x, y, 12, 16, nn.Optimizer{LearningRate: 0.05, Momentum: 0.9})
-		if d := maxDiff(sec, pl); d > 200*math.Ldexp(1, -16) {
+		if d := maxDiff(sec, pl); d > 800*math.Ldexp(1, -16) {
 			t.Fatalf("%d parties: secure CNN differs from plaintext by %g", n, d)
 		}
 	}
