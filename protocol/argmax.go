@@ -166,34 +166,14 @@ func (e *Engine) signZeroBits(ctx context.Context, x []uint64) (sign, zero []uin
 			}
 			notU[i] = v
 		}
-		a, b := make([]uint64, n), make([]uint64, n)
-		if e.self == 0 {
-			copy(a, lanes)
-		} else {
-			copy(b, lanes)
-		}
 		hi = lanes
-		if g, p, err = e.firstLevelOwned(ctx, a, b, n*64, top); err != nil {
+		if g, p, err = e.firstLevelOfOwnShares(ctx, lanes, n*64, top); err != nil {
 			return nil, nil, err
 		}
 		treeWidth = 32
 	} else {
-		a, b, err := e.carrySave(ctx, lanes, 1)
-		if err != nil {
+		if g, p, hi, err = e.topNeutralAddends(ctx, lanes, 1, top); err != nil {
 			return nil, nil, err
-		}
-		hi, p = make([]uint64, n), make([]uint64, n)
-		for i := range lanes {
-			hi[i] = a[i] ^ b[i]
-			a[i] &^= top
-			b[i] &^= top
-			if e.self == 0 {
-				b[i] |= top
-			}
-			p[i] = a[i] ^ b[i]
-		}
-		if g, err = e.And(ctx, a, b); err != nil {
-			return nil, nil, fmt.Errorf("generate bits: %w", err)
 		}
 		// g = a & b below the top bit, all that (a | b) << 1 reads.
 		notU = make([]uint64, n)

@@ -144,6 +144,45 @@ func csaLayers(n int) int {
 	return layers
 }
 
+// firstLevelOfOwnShares is firstLevelOwned for N = 2 on the parties' own shares:
+// party 0's share is addend a, party 1's is addend b, each holding zero for the
+// other.
+func (e *Engine) firstLevelOfOwnShares(ctx context.Context, lanes []uint64, bits int, top uint64) (g, p []uint64, err error) {
+	a, b := make([]uint64, len(lanes)), make([]uint64, len(lanes))
+	if e.self == 0 {
+		copy(a, lanes)
+	} else {
+		copy(b, lanes)
+	}
+	return e.firstLevelOwned(ctx, a, b, bits, top)
+}
+
+// topNeutralAddends reduces the N > 2 parties' shares of lanes to two XOR-shared
+// addends a, b (carrySave) and returns the carry tree's generate and propagate
+// bits with every lane's top position made neutral (generate 0, propagate 1: a's
+// top cleared, b's set), and hi, the shares of a ^ b before that, whose top bits
+// are a_top ^ b_top. One And round, beside carrySave's.
+func (e *Engine) topNeutralAddends(ctx context.Context, lanes []uint64, bottom, top uint64) (g, p, hi []uint64, err error) {
+	a, b, err := e.carrySave(ctx, lanes, bottom)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	hi, p = make([]uint64, len(lanes)), make([]uint64, len(lanes))
+	for i := range lanes {
+		hi[i] = a[i] ^ b[i]
+		a[i] &^= top
+		b[i] &^= top
+		if e.self == 0 {
+			b[i] |= top
+		}
+		p[i] = a[i] ^ b[i]
+	}
+	if g, err = e.And(ctx, a, b); err != nil {
+		return nil, nil, nil, fmt.Errorf("generate bits: %w", err)
+	}
+	return g, p, hi, nil
+}
+
 // msbBinary returns XOR shares of msb(x) for every element, packed one bit per
 // element (element i in bit i%64 of word i/64).
 func (e *Engine) msbBinary(ctx context.Context, x []uint64) ([]uint64, error) {
@@ -175,36 +214,16 @@ func (e *Engine) signBits(ctx context.Context, x []uint64, width int) ([]uint64,
 	if e.n == 2 {
 		// The two addends belong to one party each: party 0's share is a, party 1's
 		// is b. Each party holds its own addend and zero for the other.
-		a, b := make([]uint64, len(lanes)), make([]uint64, len(lanes))
-		if e.self == 0 {
-			copy(a, lanes)
-		} else {
-			copy(b, lanes)
-		}
 		hi = lanes
 		var err error
-		if g, p, err = e.firstLevelOwned(ctx, a, b, n*width, top); err != nil {
+		if g, p, err = e.firstLevelOfOwnShares(ctx, lanes, n*width, top); err != nil {
 			return nil, err
 		}
 		treeWidth = width / 2
 	} else {
-		a, b, err := e.carrySave(ctx, lanes, bottom)
-		if err != nil {
+		var err error
+		if g, p, hi, err = e.topNeutralAddends(ctx, lanes, bottom, top); err != nil {
 			return nil, err
-		}
-		hi = make([]uint64, len(lanes))
-		p = make([]uint64, len(lanes))
-		for i := range lanes {
-			hi[i] = a[i] ^ b[i]
-			a[i] &^= top
-			b[i] &^= top
-			if e.self == 0 {
-				b[i] |= top
-			}
-			p[i] = a[i] ^ b[i]
-		}
-		if g, err = e.And(ctx, a, b); err != nil {
-			return nil, fmt.Errorf("generate bits: %w", err)
 		}
 	}
 	carry, err := e.carryTree(ctx, g, p, n, treeWidth)
