@@ -475,30 +475,35 @@ func (e *Engine) MaskMatrices(ctx context.Context, xs ...sharing.Tensor) ([]*Mas
 // differences and A, B the masks, XY = D(B+E) + AE + AB, and AB comes from the
 // preprocessing source.
 func (e *Engine) MatMulMasked(ctx context.Context, x *Masked, transX bool, y *Masked, transY bool) (sharing.Tensor, error) {
-	start := time.Now()
-	xr := x.mask
+	return e.maskedProduct(ctx, time.Now(), "MatMulMasked", "matmul-masked", x.mask, x.D, x.A, transX, y, transY)
+}
+
+// maskedProduct is op(X)·op(Y) for X given by its opened difference xd, mask
+// share xa and mask reference xr (xd and xa already unfolded when xr asks for an
+// unfolding): D(B+E) + AE + AB, AB from the source for (xr, y's mask). op names
+// the call in errors, kind in the engine's accounting, which counts from start.
+func (e *Engine) maskedProduct(ctx context.Context, start time.Time, op, kind string, xr MaskRef, xd, xa sharing.Tensor, transX bool, y *Masked, transY bool) (sharing.Tensor, error) {
 	xr.Trans = transX
 	yr := y.mask
 	yr.Trans = transY
 	m, k := xr.dims()
 	k2, n := yr.dims()
 	if k != k2 {
-		return sharing.Tensor{}, fmt.Errorf("protocol: MatMulMasked of %dx%d and %dx%d", m, k, k2, n)
+		return sharing.Tensor{}, fmt.Errorf("protocol: %s of %dx%d and %dx%d", op, m, k, k2, n)
 	}
 	mat, err := e.fetch(ctx, MaskProductRequest(xr, yr))
 	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: MatMulMasked %dx%dx%d: preprocessing: %w", m, k, n, err)
+		return sharing.Tensor{}, fmt.Errorf("protocol: %s %dx%dx%d: preprocessing: %w", op, m, k, n, err)
 	}
-	c := mat.Parts[0]
 	// op distributes over the sum, so party 0's public D·E term rides on B+E in
 	// the masks' own orientation.
 	bPlus := y.A
 	if e.self == 0 {
 		bPlus = sharing.Add(y.A, y.D)
 	}
-	z := sharing.MatMulOp(x.D, transX, bPlus, transY)
-	sharing.AddInPlace(z, sharing.MatMulOp(x.A, transX, y.D, transY))
-	sharing.AddInPlace(z, c)
-	e.account("matmul-masked", start, 0, 0)
+	z := sharing.MatMulOp(xd, transX, bPlus, transY)
+	sharing.AddInPlace(z, sharing.MatMulOp(xa, transX, y.D, transY))
+	sharing.AddInPlace(z, mat.Parts[0])
+	e.account(kind, start, 0, 0)
 	return z, nil
 }

@@ -156,28 +156,8 @@ func (e *Engine) ConvMasked(ctx context.Context, x *Masked, c Conv2D, transX boo
 	}
 	start := time.Now()
 	xr := x.mask
-	xr.Trans, xr.Unfold = transX, c
-	yr := y.mask
-	yr.Trans = transY
-	m, k := xr.dims()
-	k2, n := yr.dims()
-	if k != k2 {
-		return sharing.Tensor{}, fmt.Errorf("protocol: ConvMasked of %dx%d (unfolded) and %dx%d", m, k, k2, n)
-	}
-	mat, err := e.fetch(ctx, MaskProductRequest(xr, yr))
-	if err != nil {
-		return sharing.Tensor{}, fmt.Errorf("protocol: ConvMasked %dx%dx%d: preprocessing: %w", m, k, n, err)
-	}
-	bPlus := y.A
-	if e.self == 0 {
-		bPlus = sharing.Add(y.A, y.D)
-	}
-	ud, ua := c.Unfold(x.D), c.Unfold(x.A)
-	z := sharing.MatMulOp(ud, transX, bPlus, transY)
-	sharing.AddInPlace(z, sharing.MatMulOp(ua, transX, y.D, transY))
-	sharing.AddInPlace(z, mat.Parts[0])
-	e.account("conv-masked", start, 0, 0)
-	return z, nil
+	xr.Unfold = c
+	return e.maskedProduct(ctx, start, "ConvMasked", "conv-masked", xr, c.Unfold(x.D), c.Unfold(x.A), transX, y, transY)
 }
 
 // UnfoldMask is what a source multiplies for a mask reference: the mask (rows x
