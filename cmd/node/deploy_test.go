@@ -412,17 +412,19 @@ func TestDealerFreeDeployment(t *testing.T) {
 	t.Logf("dealer-free deployment: %v", ref)
 }
 
-// TestSharedModelPredictedAsDeployment trains a model that stays shared, then
-// evaluates it as a deployment: each party's `node predict --config` loads only
-// its own share file, and the test metrics equal those of the training run.
-func TestSharedModelPredictedAsDeployment(t *testing.T) {
+// trainSharedDiabetes deploys the diabetes experiment with the model left shared
+// (every party writes its share file under its node directory's model/) and
+// waits for the training to end; it returns the deployment, the shipped config's
+// text and the experiment file the nodes name.
+func trainSharedDiabetes(t *testing.T) (d *deployment, base []byte, exp string) {
+	t.Helper()
 	base, err := os.ReadFile("../../configs/diabetes-linreg-3p.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp := filepath.Join(t.TempDir(), "shared.yaml")
+	exp = filepath.Join(t.TempDir(), "shared.yaml")
 	os.WriteFile(exp, append(base, []byte("output:\n  model: shared\n")...), 0o644)
-	d := newDeployment(t, exp, 3, "30s", func(i int, cfg string) string {
+	d = newDeployment(t, exp, 3, "30s", func(i int, cfg string) string {
 		if i < 3 {
 			cfg += "model_dir: model\n"
 		}
@@ -433,6 +435,14 @@ func TestSharedModelPredictedAsDeployment(t *testing.T) {
 			t.Fatalf("training: node %d exited %d:\n%s", i, code, p.stderr.String())
 		}
 	}
+	return d, base, exp
+}
+
+// TestSharedModelPredictedAsDeployment trains a model that stays shared, then
+// evaluates it as a deployment: each party's `node predict --config` loads only
+// its own share file, and the test metrics equal those of the training run.
+func TestSharedModelPredictedAsDeployment(t *testing.T) {
+	d, _, _ := trainSharedDiabetes(t)
 	var ps []*proc
 	for i := 0; i < 3; i++ {
 		share := filepath.Join(d.nodeDir(i), "model", fmt.Sprintf("model-share-%d.json", i))

@@ -36,23 +36,7 @@ func TestServeSharedModelDeployment(t *testing.T) {
 }
 
 func serveSharedModel(t *testing.T, prep string) {
-	base, err := os.ReadFile("../../configs/diabetes-linreg-3p.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp := filepath.Join(t.TempDir(), "shared.yaml")
-	os.WriteFile(exp, append(base, []byte("output:\n  model: shared\n")...), 0o644)
-	d := newDeployment(t, exp, 3, "30s", func(i int, cfg string) string {
-		if i < 3 {
-			cfg += "model_dir: model\n"
-		}
-		return cfg
-	})
-	for i, p := range d.startAll() {
-		if code := p.wait(t, 2*time.Minute); code != 0 {
-			t.Fatalf("training: node %d exited %d:\n%s", i, code, p.stderr.String())
-		}
-	}
+	d, base, exp := trainSharedDiabetes(t)
 	if prep == "he" { // serve the trained shares dealer-free
 		heExp := filepath.Join(t.TempDir(), "shared-he.yaml")
 		os.WriteFile(heExp, []byte(strings.Replace(string(base), "preprocessing: dealer", "preprocessing: he", 1)+"output:\n  model: shared\n"), 0o644)
