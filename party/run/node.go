@@ -28,11 +28,10 @@ type nodeSpec struct {
 // node is one party ready to compute: its engine over its online link, with its
 // preprocessing source made, pipelined and timed.
 type node struct {
-	self     int
-	engine   *protocol.Engine
-	links    links
-	recorder *protocol.Recorder // with material.record
-	planLen  int                // requests of the plan, when pipelined
+	self    int
+	engine  *protocol.Engine
+	links   links
+	planLen int // requests of the plan, when pipelined
 	// position is the number of preprocessing requests made, from the start of
 	// the run (a resumed run starts at its checkpoint's): what checkpoints record.
 	position func() uint64
@@ -56,7 +55,7 @@ func buildNode(ctx context.Context, spec nodeSpec) (*node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("preprocessing: %w", err)
 	}
-	nd.end, nd.setup, nd.recorder = opened.end, opened.setup, opened.recorder
+	nd.end, nd.setup = opened.end, opened.setup
 	src := opened.src
 	if spec.plan != nil {
 		plan, err := spec.plan(ctx)

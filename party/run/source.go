@@ -30,8 +30,6 @@ type material struct {
 	// plan, with a remote dealer, is the run's recorded plan: party N-1 asks the
 	// dealer for it ahead of the computation.
 	plan *protocol.Plan
-	// record keeps every request made (the dry run that finds the plan).
-	record bool
 	// meters, when set, account each party's dealer-free material by kind (bench).
 	meters []*kindMeter
 	// logged, when set, logs the requests (the dry run that finds the plan).
@@ -40,10 +38,9 @@ type material struct {
 
 // openedSource is a node's own source, before the builder decorates it.
 type openedSource struct {
-	src      protocol.Source
-	end      func(context.Context) error // ends a remote dealer's session (never nil)
-	setup    time.Duration               // dealer-free key and OT setup
-	recorder *protocol.Recorder
+	src   protocol.Source
+	end   func(context.Context) error // ends a remote dealer's session (never nil)
+	setup time.Duration               // dealer-free key and OT setup
 }
 
 // open makes party self's source, starting at request start (a resumed run's
@@ -75,10 +72,6 @@ func (m material) open(ctx context.Context, self int, l links, start uint64) (op
 	}
 	if err != nil {
 		return o, err
-	}
-	if m.record {
-		o.recorder = protocol.NewRecorder(o.src)
-		o.src = o.recorder
 	}
 	if m.logged != nil {
 		m.logged.src = o.src
