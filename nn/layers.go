@@ -84,8 +84,36 @@ type stage struct {
 func (st stage) name() string { return fmt.Sprintf("layer %d (%s)", st.index+1, st.kind()) }
 
 // resolve chains the layers from the input shape; a layer that cannot take its
-// input is an error naming it.
+// input is an error naming it. A ReLU right before a max pool moves after it
+// (poolBeforeReLU).
 func resolve(input Shape, layers []Layer) ([]stage, error) {
+	stages, err := resolveInOrder(input, layers)
+	if err != nil {
+		return nil, err
+	}
+	poolBeforeReLU(stages)
+	return stages, nil
+}
+
+// poolBeforeReLU moves the ReLU of a stage followed by a max pool (without an
+// activation of its own) onto the pool: maxpool(relu(x)) = relu(maxpool(x))
+// since ReLU is non-decreasing, so the pool's secure ReLU reads one sign per
+// window instead of one per entry (a quarter of them for 2x2 pooling: LeNet's
+// first ReLU sends 140 -> 35 MB per party per step). The gradients agree as well,
+// ties and zeros included: an entry gets its window's gradient iff it is a
+// maximum of x and that maximum is >= 0, the same as a maximum of relu(x) with
+// relu'(x) = 1 at x >= 0 (relu' is [x >= 0] in the twin and on shares alike).
+// Falcon (Wagh et al., PETS 2021) makes the same swap.
+func poolBeforeReLU(stages []stage) {
+	for i := 0; i+1 < len(stages); i++ {
+		if stages[i].act().Name == "relu" && stages[i+1].kind() == LayerMaxPool && stages[i+1].act().IsIdentity() {
+			stages[i+1].Activation, stages[i].Activation = stages[i].Activation, Activation{}
+		}
+	}
+}
+
+// resolveInOrder chains the layers as written.
+func resolveInOrder(input Shape, layers []Layer) ([]stage, error) {
 	in := input
 	params := 0
 	out := make([]stage, len(layers))

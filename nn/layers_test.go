@@ -261,3 +261,83 @@ func TestBadLayerConfigsNameTheLayer(t *testing.T) {
 		}
 	}
 }
+
+// The ReLU of a conv2d before a max pool moves onto the pool (poolBeforeReLU); the
+// plaintext model's outputs and every gradient must equal those of the layers in
+// their written order, on inputs with tied and zero window maxima.
+func TestPoolBeforeReLUKeepsOutputsAndGradients(t *testing.T) {
+	relu, _ := ActivationByName("relu")
+	layers := []Layer{
+		{Type: LayerConv, Maps: 3, Kernel: 3, Activation: relu},
+		{Type: LayerMaxPool, Size: 2},
+		{Units: 4, Activation: relu},
+		{Units: 3},
+	}
+	in := Shape{Channels: 2, Height: 6, Width: 6}
+	swapped, err := resolve(in, layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !swapped[0].act().IsIdentity() || swapped[1].act().Name != "relu" || swapped[2].act().Name != "relu" {
+		t.Fatalf("activations after the swap: %s, %s, %s; want identity, relu, relu", swapped[0].act().Name, swapped[1].act().Name, swapped[2].act().Name)
+	}
+	written, err := resolveInOrder(in, layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := mrand.New(mrand.NewPCG(5, 6))
+	var p Params
+	for _, st := range written {
+		if st.hasParams() {
+			r, c := st.paramShape()
+			p.W, p.B = append(p.W, gridMatrix(rng, r, c)), append(p.B, gridMatrix(rng, 1, c))
+		}
+	}
+	// Integer inputs and weights: many outputs are exactly 0 or tie in a window.
+	round := func(_, _ int, v float64) float64 { return math.Round(v) }
+	for _, w := range p.W {
+		w.Apply(round, w)
+	}
+	for _, b := range p.B {
+		b.Apply(round, b)
+	}
+	x, g := gridMatrix(rng, 8, in.Size()), gridMatrix(rng, 8, 3)
+	x.Apply(round, x)
+	ties, zeros := 0, 0
+	run := func(stages []stage) []*mat.Dense {
+		ar := &plainArith{params: p}
+		out, tapes, err := forward(context.Background(), ar, stages, x, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grads, err := backward(context.Background(), ar, stages, tapes, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if &stages[0] == &swapped[0] {
+			ind := tapes[1].op.z
+			r, c := ind.Dims()
+			for i := range r {
+				if mat.Sum(ind.RowView(i)) > 1 {
+					ties++
+				}
+			}
+			_ = c
+			for _, v := range tapes[1].act.z.RawMatrix().Data {
+				if v == 0 {
+					zeros++
+				}
+			}
+		}
+		return append([]*mat.Dense{out}, grads...)
+	}
+	want, got := run(written), run(swapped)
+	if ties == 0 || zeros == 0 {
+		t.Fatalf("%d tied windows and %d zero maxima: the inputs do not exercise the edge cases", ties, zeros)
+	}
+	for i := range want {
+		if d := maxAbsDiff(got[i], want[i]); d != 0 {
+			t.Errorf("result %d (output, then dW and db from the last layer down) differs by %g after the swap", i, d)
+		}
+	}
+}
