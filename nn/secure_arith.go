@@ -188,17 +188,20 @@ func (ar *secureArith) activateBack(ctx context.Context, a Activation, s secureT
 	}
 }
 
-// maxRows is the engine's exact MaxRows; for training, MaxRowsArg, whose
-// comparisons also give the winner bits (1 at every entry equal to its row's
-// maximum, ties included, at integer scale) without a second comparison layer.
+// maxRows is the engine's MaxRows; for training, MaxRowsArg, whose comparisons
+// also give the winner bits (1 at every entry equal to its row's maximum, ties
+// included, at integer scale) without a second comparison layer. Both compare on
+// MaxPoolCompareBits: exact while a window's entries differ by less than
+// protocol.MaxPoolBound (32,768 at f = 16), as ReLU is below ReLUBound.
 // A party learns nothing from either: only masked values and shared bits move.
 func (ar *secureArith) maxRows(ctx context.Context, x sharing.Tensor, train bool) (sharing.Tensor, secureTape, error) {
 	var tp secureTape
+	width := protocol.MaxPoolCompareBits(ar.e.Codec().FracBits)
 	if !train {
-		m, err := ar.e.MaxRows(ctx, x)
+		m, err := ar.e.MaxRowsOn(ctx, x, width)
 		return m, tp, err
 	}
-	m, winners, err := ar.e.MaxRowsArg(ctx, x)
+	m, winners, err := ar.e.MaxRowsArgOn(ctx, x, width)
 	tp.deriv = winners
 	return m, tp, err
 }

@@ -41,8 +41,21 @@ import (
 // the carry tree starts with a combined first level the zero tree cannot join).
 // Leakage: as MaxRows, only triple- and daBit-masked words are opened.
 func (e *Engine) MaxRowsArg(ctx context.Context, x sharing.Tensor) (maxima, winners sharing.Tensor, err error) {
+	return e.MaxRowsArgOn(ctx, x, 64)
+}
+
+// MaxRowsArgOn is MaxRowsArg reading every pair's difference on its low width bits
+// (32 or 64): exact while every two entries of a row differ by less than
+// 2^(width-1) ring units (MaxPoolBound as reals for fixed point at width
+// MaxPoolCompareBits). On 32 bits the sign and zero trees are one level shorter
+// and every And opens half the bits: LeNet's first max pool sends 435 -> 229 MB
+// per party per training step. Rounds: MaxRowsArgRoundsOn.
+func (e *Engine) MaxRowsArgOn(ctx context.Context, x sharing.Tensor, width int) (maxima, winners sharing.Tensor, err error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0] < 0 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg of shape %v: need a matrix with at least one column", x.Shape)
+	}
+	if width != 32 && width != 64 {
+		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg on %d bits: want 32 or 64", width)
 	}
 	rows, cols := x.Shape[0], x.Shape[1]
 	if cols == 1 {
@@ -60,7 +73,7 @@ func (e *Engine) MaxRowsArg(ctx context.Context, x sharing.Tensor) (maxima, winn
 			}
 		}
 	}
-	less, zero, err := e.signZeroBits(ctx, diff)
+	less, zero, err := e.signZeroBits(ctx, diff, width)
 	if err != nil {
 		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg: %w", err)
 	}
@@ -86,14 +99,43 @@ func (e *Engine) MaxRowsArg(ctx context.Context, x sharing.Tensor) (maxima, winn
 // MaxRowsArgRounds is the number of rounds of MaxRowsArg among the given number
 // of parties on rows of cols entries.
 func MaxRowsArgRounds(parties, cols int) int {
+	return MaxRowsArgRoundsOn(parties, cols, 64)
+}
+
+// MaxRowsArgRoundsOn is the number of rounds of MaxRowsArgOn at width: those of
+// MaxRows, one more for N = 2, one fewer on 32 bits (both trees a level shorter).
+func MaxRowsArgRoundsOn(parties, cols, width int) int {
 	if cols <= 1 {
 		return 0
 	}
+	r := MaxRowsRounds(parties, cols)
 	if parties == 2 {
-		return MaxRowsRounds(parties, cols) + 1
+		r++
 	}
-	return MaxRowsRounds(parties, cols)
+	if width == 32 {
+		r--
+	}
+	return r
 }
+
+// MaxRowsOn is MaxRows reading every pair's difference on its low width bits (16,
+// 32 or 64): exact under MaxRowsArgOn's condition, one carry level fewer per
+// halving. Rounds: MaxRowsRounds, one fewer on 32 bits.
+func (e *Engine) MaxRowsOn(ctx context.Context, x sharing.Tensor, width int) (sharing.Tensor, error) {
+	return e.maxRows(ctx, x, width)
+}
+
+// MaxPoolCompareBits is the width nn's max pooling compares on at fracBits: 32,
+// as ReLU (ReLUCompareBits), while the bound 2^(31-f) on the differences it
+// implies is at least 2^11, else 64 (exact for any value).
+func MaxPoolCompareBits(fracBits int) int { return ReLUCompareBits(fracBits) }
+
+// MaxPoolBound is the difference between two entries of a pooling window, as a
+// real, below which max pooling is exact at fracBits: 2^(31-f) on 32 bits
+// (32,768 at f = 16; entries below half of it in magnitude always qualify),
+// +Inf on 64. Beyond it a pair is ordered by its difference mod 2^32 read as a
+// signed integer: a wrong maximum, never a leak.
+func MaxPoolBound(fracBits int) float64 { return ReLUBound(fracBits) }
 
 // argmaxSlots packs, for every entry c = r*cols + j, the cols-1 bits whose AND is
 // its first-maximum bit (at bit c) and its tie bit (at bit rows*cols + c), slot s
@@ -139,67 +181,70 @@ func (e *Engine) argmaxSlots(less, zero []uint64, rows, cols int) [][]uint64 {
 	return slots
 }
 
-// signZeroBits returns XOR shares of [x < 0] and [x = 0] for every element (64-bit
-// ring values), packed one bit per element, in the rounds of signBits(x, 64)
-// (one more for N = 2). The zero test needs the addends a, b of the carry tree
-// and a & b, the generate bits it computes anyway: with u = a ^ b ^ ((a | b) << 1)
-// and a | b = a ^ b ^ (a & b), a + b = 0 iff u = 0, so [x = 0] is the AND of the 64
-// bits of NOT u, reduced level by level in the And calls of the carry tree.
-func (e *Engine) signZeroBits(ctx context.Context, x []uint64) (sign, zero []uint64, err error) {
+// signZeroBits returns XOR shares of [x < 0] and [x = 0] for every element, read
+// on its low width bits (32 or 64; signBits' lanes), packed one bit per element,
+// in the rounds of signBits(x, width) (one more for N = 2). The zero test needs
+// the addends a, b of the carry tree and a & b, the generate bits it computes
+// anyway: with u = a ^ b ^ ((a | b) << 1) and a | b = a ^ b ^ (a & b), a + b = 0
+// mod 2^width iff u = 0 in the lane, so [x = 0] is the AND of the width bits of
+// NOT u, reduced level by level in the And calls of the carry tree.
+func (e *Engine) signZeroBits(ctx context.Context, x []uint64, width int) (sign, zero []uint64, err error) {
 	n := len(x)
 	if n == 0 {
 		return nil, nil, nil
 	}
-	const top = uint64(1) << 63
-	lanes := append([]uint64(nil), x...)
+	top, bottom := laneMasks(width)
+	lanes := packLanes(x, width)
 	var g, p, hi, notU []uint64
-	treeWidth := 64
+	treeWidth := width
 	if e.n == 2 {
 		// Party p's share is its own addend: a + b = 0 iff a = -b, and party 1 holds
 		// -b itself, so u = a ^ (-b) is XOR-shared without an AND.
-		notU = make([]uint64, n)
-		for i, v := range lanes {
+		own := make([]uint64, n)
+		for i, v := range x {
 			if e.self == 1 {
 				v = -v
 			} else {
 				v = ^v
 			}
-			notU[i] = v
+			own[i] = v
 		}
+		notU = packLanes(own, width)
 		hi = lanes
-		if g, p, err = e.firstLevelOfOwnShares(ctx, lanes, n*64, top); err != nil {
+		if g, p, err = e.firstLevelOfOwnShares(ctx, lanes, n*width, top); err != nil {
 			return nil, nil, err
 		}
-		treeWidth = 32
+		treeWidth = width / 2
 	} else {
-		if g, p, hi, err = e.topNeutralAddends(ctx, lanes, 1, top); err != nil {
+		if g, p, hi, err = e.topNeutralAddends(ctx, lanes, bottom, top); err != nil {
 			return nil, nil, err
 		}
-		// g = a & b below the top bit, all that (a | b) << 1 reads.
-		notU = make([]uint64, n)
+		// g = a & b below every lane's top bit, all that (a | b) << 1 reads within
+		// the lane (the top bit shifted into the next lane is cleared).
+		notU = make([]uint64, len(lanes))
 		for i := range notU {
-			notU[i] = hi[i] ^ (hi[i]^g[i])<<1
+			notU[i] = hi[i] ^ ((hi[i]^g[i])<<1)&^bottom
 			if e.self == 0 {
 				notU[i] = ^notU[i]
 			}
 		}
 	}
-	carry, zero, err := e.carryAndZeroTrees(ctx, g, p, treeWidth, notU, n)
+	carry, zero, err := e.carryAndZeroTrees(ctx, g, p, treeWidth, notU, width, n)
 	if err != nil {
 		return nil, nil, err
 	}
 	for i := range n {
-		carry[i/64] ^= (hi[i] >> 63) << (i % 64)
+		pos := i*width + width - 1
+		carry[i/64] ^= ((hi[pos/64] >> (pos % 64)) & 1) << (i % 64)
 	}
 	return carry, zero, nil
 }
 
 // carryAndZeroTrees runs carryTree on (g, p) of n elements of width positions and,
-// in the same And calls, the AND of the 64 bits of every word of all: a tree that
-// halves the bits per element every level (all' = all_odd & all_even, as the
-// propagate bits). It returns the carries and the packed ANDs.
-func (e *Engine) carryAndZeroTrees(ctx context.Context, g, p []uint64, width int, all []uint64, n int) (carry, zero []uint64, err error) {
-	allWidth := 64
+// in the same And calls, the AND of the allWidth bits of every lane of all: a
+// tree that halves the bits per element every level (all' = all_odd & all_even,
+// as the propagate bits). It returns the carries and the packed ANDs.
+func (e *Engine) carryAndZeroTrees(ctx context.Context, g, p []uint64, width int, all []uint64, allWidth, n int) (carry, zero []uint64, err error) {
 	for level := 0; width > 1 || allWidth > 1; level++ {
 		var gO []uint64
 		var h, ha int

@@ -3,6 +3,7 @@ package protocol_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -12,13 +13,14 @@ import (
 )
 
 // argmaxInputs returns, for each number of columns, a matrix with random rows,
-// rows with many ties, all-equal rows, extremes (±(2^62-1)) and ring values near
-// zero (±1 ulp apart).
-func argmaxInputs(codec sharing.Codec, colsList []int) []sharing.Tensor {
-	maxFixed := uint64(1<<62 - 1)
+// rows with many ties, all-equal rows, extremes (±(2^62-1) on 64 bits, ±(2^30-1)
+// on 32, whose differences are the largest the width's bound allows) and ring
+// values near zero (±1 ulp apart).
+func argmaxInputs(codec sharing.Codec, colsList []int, width int) []sharing.Tensor {
+	maxFixed := uint64(1<<(width-2) - 1)
 	var inputs []sharing.Tensor
 	for _, cols := range colsList {
-		x, _ := randomFixed(codec, 100, 12, cols)
+		x, _ := randomFixed(codec, math.Ldexp(1, width-3-codec.FracBits), 12, cols)
 		small := randomRing(4 * cols)
 		for j := range 4 * cols {
 			x.Data[j] = uint64(int64(small.Data[j]%3)-1) << codec.FracBits
@@ -63,59 +65,68 @@ func plainMaxArg(x sharing.Tensor) (max, ind []uint64) {
 }
 
 // TestMaxRowsArgMatchesPlaintext checks the maxima and the tie-sharing winner bits
-// exactly, and the documented rounds.
+// exactly, and the documented rounds, on 64 bits (MaxRowsArg) and on 32 bits
+// (MaxRowsArgOn) within its bound.
 func TestMaxRowsArgMatchesPlaintext(t *testing.T) {
-	for _, parties := range partyCounts {
-		t.Run(fmt.Sprintf("parties=%d", parties), func(t *testing.T) {
-			codec := sharing.Codec{FracBits: 16}
-			colsList := []int{1, 2, 3, 4, 5, 9}
-			inputs := argmaxInputs(codec, colsList)
-			for k, x := range inputs {
-				run := runShared(t, parties, 16, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
-					m, w, err := e.MaxRowsArg(ctx, mine[0])
-					return []sharing.Tensor{m, w}, err
-				})
-				rows, cols := x.Shape[0], x.Shape[1]
-				if want := protocol.MaxRowsArgRounds(parties, cols); run.rounds != want {
-					t.Fatalf("%d columns: %d rounds, documented %d", cols, run.rounds, want)
-				}
-				m, w := run.out[0], run.out[1]
-				if len(m.Shape) != 2 || m.Shape[0] != rows || m.Shape[1] != 1 || len(w.Shape) != 2 || w.Shape[0] != rows || w.Shape[1] != cols {
-					t.Fatalf("%d columns: shapes %v and %v", cols, m.Shape, w.Shape)
-				}
-				wantMax, wantInd := plainMaxArg(x)
-				for r := range rows {
-					if m.Data[r] != wantMax[r] {
-						t.Fatalf("input %d (%d columns), row %d: max %d, want %d", k, cols, r, int64(m.Data[r]), int64(wantMax[r]))
-					}
-					for j := range cols {
-						if got := w.Data[r*cols+j]; got != wantInd[r*cols+j] {
-							t.Fatalf("input %d (%d columns), row %d %v: winner bit %d at column %d, want %d", k, cols, r, x.Data[r*cols:(r+1)*cols], got, j, wantInd[r*cols+j])
-						}
-					}
-				}
-			}
-		})
+	for _, width := range []int{64, 32} {
+		for _, parties := range partyCounts {
+			t.Run(fmt.Sprintf("width=%d/parties=%d", width, parties), func(t *testing.T) {
+				checkMaxRowsArg(t, parties, width)
+			})
+		}
 	}
 }
 
-// argmaxViewOfParty0 runs MaxRowsArg on shares of x and returns every word party
+func checkMaxRowsArg(t *testing.T, parties, width int) {
+	codec := sharing.Codec{FracBits: 16}
+	for k, x := range argmaxInputs(codec, []int{1, 2, 3, 4, 5, 9}, width) {
+		run := runShared(t, parties, 16, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+			maxRowsArg := func() (sharing.Tensor, sharing.Tensor, error) { return e.MaxRowsArgOn(ctx, mine[0], width) }
+			if width == 64 {
+				maxRowsArg = func() (sharing.Tensor, sharing.Tensor, error) { return e.MaxRowsArg(ctx, mine[0]) }
+			}
+			m, w, err := maxRowsArg()
+			return []sharing.Tensor{m, w}, err
+		})
+		rows, cols := x.Shape[0], x.Shape[1]
+		if want := protocol.MaxRowsArgRoundsOn(parties, cols, width); run.rounds != want {
+			t.Fatalf("%d columns: %d rounds, documented %d", cols, run.rounds, want)
+		}
+		m, w := run.out[0], run.out[1]
+		if len(m.Shape) != 2 || m.Shape[0] != rows || m.Shape[1] != 1 || len(w.Shape) != 2 || w.Shape[0] != rows || w.Shape[1] != cols {
+			t.Fatalf("%d columns: shapes %v and %v", cols, m.Shape, w.Shape)
+		}
+		wantMax, wantInd := plainMaxArg(x)
+		for r := range rows {
+			if m.Data[r] != wantMax[r] {
+				t.Fatalf("input %d (%d columns), row %d: max %d, want %d", k, cols, r, int64(m.Data[r]), int64(wantMax[r]))
+			}
+			for j := range cols {
+				if got := w.Data[r*cols+j]; got != wantInd[r*cols+j] {
+					t.Fatalf("input %d (%d columns), row %d %v: winner bit %d at column %d, want %d", k, cols, r, x.Data[r*cols:(r+1)*cols], got, j, wantInd[r*cols+j])
+				}
+			}
+		}
+	}
+}
+
+// argmaxViewOfParty0 runs MaxRowsArgOn on shares of x and returns every word party
 // 0 received.
-func argmaxViewOfParty0(t *testing.T, n int, x sharing.Tensor) []uint64 {
+func argmaxViewOfParty0(t *testing.T, n, width int, x sharing.Tensor) []uint64 {
 	t.Helper()
 	shares := splitAll(t, n, x)
 	var rec *recorder
 	watch := func(tr protocol.Transport) protocol.Transport { rec = &recorder{Transport: tr}; return rec }
 	runWithParty0Seen(t, n, watch, func(ctx context.Context, e *protocol.Engine, i int) error {
-		_, _, err := e.MaxRowsArg(ctx, shares[i][0])
+		_, _, err := e.MaxRowsArgOn(ctx, shares[i][0], width)
 		return err
 	})
 	return rec.seen
 }
 
 // TestMaxRowsArgViewUniform checks that what party 0 receives during MaxRowsArg
-// is uniform and the same whatever the input: all zeros (every entry ties), one
-// maximum per row, or a ramp through both signs.
+// (on 64 and 32 bits) is uniform and the same whatever the input: all zeros
+// (every entry ties), one maximum per row, or a ramp through both signs.
 func TestMaxRowsArgViewUniform(t *testing.T) {
 	const rows, cols = 1024, 4
 	zero := sharing.Zeros(rows, cols)
@@ -129,30 +140,37 @@ func TestMaxRowsArgViewUniform(t *testing.T) {
 	}
 	crit := distuv.ChiSquared{K: 30}.Quantile(1 - 1e-6)
 	critTwo := distuv.ChiSquared{K: 32}.Quantile(1 - 1e-6)
-	for _, n := range partyCounts {
-		var hists [][]float64
-		var counts []int
-		for k, x := range []sharing.Tensor{zero, single, ramp} {
-			var words []uint64
-			for rep := 0; rep < 2; rep++ {
-				words = append(words, argmaxViewOfParty0(t, n, x)...)
-			}
-			h := histogram(words)
-			if stat := chiSquareUniform(h, len(words)); stat > crit {
-				t.Fatalf("n=%d input %d: party 0's view is not uniform: chi-square %.1f > %.1f over %d words", n, k, stat, crit, len(words))
-			}
-			hists, counts = append(hists, h), append(counts, len(words))
+	for _, width := range []int{64, 32} {
+		for _, n := range partyCounts {
+			checkArgmaxViewUniform(t, n, width, []sharing.Tensor{zero, single, ramp}, crit, critTwo)
 		}
-		for k := 1; k < len(hists); k++ {
-			if counts[k] != counts[0] {
-				t.Fatalf("n=%d: view sizes differ with the input: %d vs %d words", n, counts[k], counts[0])
-			}
-			if stat := chiSquareTwoSample(hists[0], hists[k]); stat > critTwo {
-				t.Fatalf("n=%d: view with input %d differs from the view with zeros: chi-square %.1f > %.1f", n, k, stat, critTwo)
-			}
-		}
-		t.Logf("n=%d: %d words per view, uniform", n, counts[0]/2)
 	}
+}
+
+func checkArgmaxViewUniform(t *testing.T, n, width int, inputs []sharing.Tensor, crit, critTwo float64) {
+	t.Helper()
+	var hists [][]float64
+	var counts []int
+	for k, x := range inputs {
+		var words []uint64
+		for rep := 0; rep < 2; rep++ {
+			words = append(words, argmaxViewOfParty0(t, n, width, x)...)
+		}
+		h := histogram(words)
+		if stat := chiSquareUniform(h, len(words)); stat > crit {
+			t.Fatalf("width %d, n=%d input %d: party 0's view is not uniform: chi-square %.1f > %.1f over %d words", width, n, k, stat, crit, len(words))
+		}
+		hists, counts = append(hists, h), append(counts, len(words))
+	}
+	for k := 1; k < len(hists); k++ {
+		if counts[k] != counts[0] {
+			t.Fatalf("n=%d: view sizes differ with the input: %d vs %d words", n, counts[k], counts[0])
+		}
+		if stat := chiSquareTwoSample(hists[0], hists[k]); stat > critTwo {
+			t.Fatalf("n=%d: view with input %d differs from the view with zeros: chi-square %.1f > %.1f", n, k, stat, critTwo)
+		}
+	}
+	t.Logf("width %d, n=%d: %d words per view, uniform", width, n, counts[0]/2)
 }
 
 // BenchmarkMaxPoolTraining compares, on LeNet's first pooling layer (a batch of
