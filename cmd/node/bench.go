@@ -26,6 +26,7 @@ func bench(ctx context.Context, name string, args []string, stdout, stderr io.Wr
 	netSettings := fs.String("network", "memory", "networks to measure on, comma-separated: memory, lan (1 Gbit/s, 0.5 ms RTT), wan (100 Mbit/s, 40 ms RTT) or RTT,BANDWIDTH (e.g. memory,lan,wan,10ms,1Gbit/s)")
 	out := fs.String("out", "", "write the measurements as JSON to this file")
 	preprocessing := fs.String("preprocessing", "", "override the config's preprocessing: dealer or he (dealer-free)")
+	parties := fs.Int("parties", 0, "override the config's number of parties (0: the config's)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -45,6 +46,9 @@ func bench(ctx context.Context, name string, args []string, stdout, stderr io.Wr
 		return err
 	}
 	if err := overridePreprocessing(cfg, *preprocessing); err != nil {
+		return err
+	}
+	if err := overrideParties(cfg, *parties); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %d parties, batch %d, %s preprocessing, %d steps per transport (every party shares this machine; prep s/step is included in s/step)\n", cfg.Name, cfg.Parties, cfg.Training.BatchSize, cfg.Preprocessing, *steps)

@@ -74,6 +74,20 @@ func randomness(seed int64, stderr io.Writer) run.Randomness {
 	return run.Randomness{InsecureSeed: &s}
 }
 
+// overrideParties applies a --parties flag (0: keep the config's) to an experiment
+// config: the same experiment among another number of parties, for the tables of
+// cost against N.
+func overrideParties(cfg *experiment.Config, n int) error {
+	if n == 0 {
+		return nil
+	}
+	cfg.Parties = n
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("--parties: %w", err)
+	}
+	return nil
+}
+
 // overridePreprocessing applies a --preprocessing flag to an experiment config.
 func overridePreprocessing(cfg *experiment.Config, value string) error {
 	if value == "" {

@@ -155,3 +155,23 @@ training: {epochs: 1, batch_size: 1, learning_rate: 0.01}
 		t.Fatal("a results file was written despite the error")
 	}
 }
+
+// --parties runs a config's experiment among another number of parties; a count
+// the config cannot take is an error naming the flag.
+func TestBenchAndSimulatePartiesFlag(t *testing.T) {
+	text, code := node(t, "bench", "--config", "../../configs/cancer-mlp-3p.yaml", "--parties", "5", "--steps", "1", "--transport", "memory")
+	if code != 0 || !strings.Contains(text, "cancer-mlp-3p: 5 parties") {
+		t.Fatalf("bench --parties 5: exit %d:\n%s", code, text)
+	}
+	out := filepath.Join(t.TempDir(), "results.json")
+	text, code = node(t, "simulate", "--config", "../../configs/cancer-mlp-3p.yaml", "--parties", "2", "--out", out)
+	if code != 0 || !strings.Contains(text, "party 1: sent") || strings.Contains(text, "party 2: sent") {
+		t.Fatalf("simulate --parties 2: exit %d:\n%s", code, text)
+	}
+	for _, args := range [][]string{{"bench", "--steps", "1"}, {"simulate"}} {
+		text, code = node(t, append(args, "--config", "../../configs/cancer-mlp-3p.yaml", "--parties", "1")...)
+		if code == 0 || !strings.Contains(text, "--parties") {
+			t.Fatalf("%s --parties 1: exit %d:\n%s", args[0], code, text)
+		}
+	}
+}

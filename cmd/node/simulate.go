@@ -23,6 +23,7 @@ func simulate(ctx context.Context, name string, args []string, stdout, stderr io
 	transport := fs.String("transport", string(run.TransportMemory), "memory (in-process) or libp2p (real hosts on 127.0.0.1, the dealer as its own node)")
 	netSetting := fs.String("network", "memory", "delay every message as this network would: memory (none), lan (1 Gbit/s, 0.5 ms RTT), wan (100 Mbit/s, 40 ms RTT) or RTT,BANDWIDTH (e.g. 10ms,1Gbit/s)")
 	preprocessing := fs.String("preprocessing", "", "override the config's preprocessing: dealer or he (dealer-free)")
+	parties := fs.Int("parties", 0, "override the config's number of parties (0: the config's)")
 	insecureSeed := fs.Int64("insecure-seed", -1, "TESTING ONLY: derive the dealer's and input sharing's randomness from this seed (makes every share predictable)")
 	checkpointDir := fs.String("checkpoint-dir", "", "save every party's checkpoints here (training.checkpoint_every says how often)")
 	resume := fs.Bool("resume", false, "continue from the newest checkpoint in --checkpoint-dir")
@@ -45,6 +46,9 @@ func simulate(ctx context.Context, name string, args []string, stdout, stderr io
 		return err
 	}
 	if err := overridePreprocessing(cfg, *preprocessing); err != nil {
+		return err
+	}
+	if err := overrideParties(cfg, *parties); err != nil {
 		return err
 	}
 	opts := run.SimOptions{Progress: stdout, Bar: isTerminal(stdout), Log: log, Transport: run.TransportKind(*transport), Network: link, Randomness: randomness(*insecureSeed, stderr),
