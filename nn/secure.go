@@ -214,10 +214,16 @@ func (sn *Secure) probabilities(ctx context.Context, logits sharing.Tensor, untr
 	return p, nil
 }
 
+// maxWeightStep bounds a momentum buffer, the change of a weight in one step: a
+// model whose weights move by 16 or more in a step has diverged. It lets the
+// update truncate an untruncated gradient and the buffer together (one
+// truncation instead of two, LinearCombos); past it, the update is garbage.
+const maxWeightStep = 16
+
 // applyUpdates turns the gradients into new momentum buffers, v = momentum*v +
-// step*g, in one round (one truncation per buffer and distinct shift), and
-// subtracts them from the weights. firstUntruncated says the first layer's
-// weight gradient (updates[len-2]) is a product at scale 2^(2f), truncated here.
+// step*g, in one round (one truncation per buffer), and subtracts them from the
+// weights. firstUntruncated says the first layer's weight gradient
+// (updates[len-2]) is a product at scale 2^(2f), truncated here with its buffer.
 func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, firstUntruncated bool, step, momentum float64) error {
 	k := len(sn.w)
 	params := func(i int) (w, v *sharing.Tensor) { // i-th update: layers from the last down, W then b
@@ -235,7 +241,7 @@ func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, fi
 		}
 		if momentum != 0 {
 			_, v := params(i)
-			combos[i] = append(combos[i], protocol.Term{C: momentum, X: *v})
+			combos[i] = append(combos[i], protocol.Term{C: momentum, X: *v, Bound: maxWeightStep})
 		}
 	}
 	steps, err := sn.e.LinearCombos(ctx, combos)
