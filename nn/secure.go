@@ -244,7 +244,7 @@ func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, sh
 			combos[i] = append(combos[i], protocol.Term{C: momentum, X: *v, Bound: maxWeightStep})
 		}
 	}
-	steps, err := sn.e.LinearCombos(ctx, combos)
+	steps, err := sn.e.LinearCombosCompact(ctx, combos)
 	if err != nil {
 		return err
 	}

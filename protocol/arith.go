@@ -141,6 +141,87 @@ func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tens
 	return out, nil
 }
 
+// TruncateEachCompact is TruncateEach opening only what the truncation reads:
+// every party sends the top 64 - b bits of its share of c = x + 2^62 + r,
+// packed floor(64 / (64 - b)) to a word (two for b >= 32, three for b >= 43;
+// one, a plain TruncateEach, below 32), and the packed words are added as in
+// any opening. What a party sends is a function of the share it sends in
+// TruncateEach, so the view is no larger; each lane it sends is uniform, as its
+// share is.
+//
+// The lanes add up to the top bits of c~ = c + K - low + 2^b kappa: low, the
+// sum of the shares' dropped bits, is in [0, N(2^b - 1)]; kappa in [0, N-1]
+// counts the carries from the lane below in the word (none for the first). With
+// the low bits of c~ zero, the truncation's result is exactly (x + K - low +
+// 2^b kappa + (r mod 2^b)) / 2^b, so party 0 adds K = (N-1)(2^b - 1)/2 to its
+// share (minus kappa's mean, (N-1) 2^(b-1), in the lanes above the first),
+// centring the error: it is within N + 1/2 units in the last place of x / 2^b,
+// unbiased up to 2^-b, and the truncation wrap-safe for |x| < 2^62 - N 2^b.
+func (e *Engine) TruncateEachCompact(ctx context.Context, bits []int, xs []sharing.Tensor) ([]sharing.Tensor, error) {
+	start := time.Now()
+	st, masked, err := e.prepareTruncations(ctx, bits, xs)
+	if err != nil {
+		return nil, err
+	}
+	packed := make([]sharing.Tensor, len(masked))
+	for i, m := range masked {
+		packed[i] = e.packTopBits(m, bits[i])
+	}
+	opened, err := e.Open(ctx, packed...)
+	if err != nil {
+		return nil, fmt.Errorf("protocol: Truncate: %w", err)
+	}
+	for i, o := range opened {
+		opened[i] = unpackTopBits(o, bits[i], masked[i].Len())
+	}
+	out := st.finish(e.self, opened)
+	e.account("truncate", start, 0, 0)
+	return out, nil
+}
+
+// topBitLanes is how many lanes of the top 64 - b bits of a word fit in one.
+func topBitLanes(b int) int { return 64 / (64 - b) }
+
+// packTopBits packs this party's share bits b..63 of every element of m into
+// lanes of 64 - b bits, party 0 adding the centring constant of its lane first
+// (see TruncateEachCompact). With one lane a word it is m itself.
+func (e *Engine) packTopBits(m sharing.Tensor, b int) sharing.Tensor {
+	lanes := topBitLanes(b)
+	if lanes < 2 {
+		return m
+	}
+	w := 64 - b
+	out := sharing.Zeros((m.Len() + lanes - 1) / lanes)
+	centre := uint64(e.n-1) * (1<<b - 1) / 2
+	carries := uint64(e.n-1) << (b - 1)
+	for i, v := range m.Data {
+		lane := i % lanes
+		if e.self == 0 {
+			v += centre
+			if lane > 0 {
+				v -= carries
+			}
+		}
+		out.Data[i/lanes] |= (v >> b) << (lane * w)
+	}
+	return out
+}
+
+// unpackTopBits returns the n opened values c~ (top bits only) from packTopBits'
+// lanes, added up.
+func unpackTopBits(o sharing.Tensor, b, n int) sharing.Tensor {
+	lanes := topBitLanes(b)
+	if lanes < 2 {
+		return o
+	}
+	w := 64 - b
+	out := sharing.Zeros(n)
+	for i := range out.Data {
+		out.Data[i] = (o.Data[i/lanes] >> ((i % lanes) * w)) << b
+	}
+	return out
+}
+
 // truncations are prepared truncations waiting for their opening.
 type truncations struct {
 	bits    []int
@@ -319,6 +400,18 @@ type Combo []Term
 // after): more openings, full precision. The error is one truncation (at most
 // one unit in the last place) per truncated sum, plus each constant's encoding.
 func (e *Engine) LinearCombos(ctx context.Context, combos []Combo) ([]sharing.Tensor, error) {
+	return e.linearCombos(ctx, combos, false)
+}
+
+// LinearCombosCompact is LinearCombos with compact truncation openings
+// (TruncateEachCompact): fewer bytes for a larger error, at most N + 1 units in
+// the last place per truncated sum instead of one (unbiased), beside the
+// constants' encoding. For updates whose noise is far below the gradient's.
+func (e *Engine) LinearCombosCompact(ctx context.Context, combos []Combo) ([]sharing.Tensor, error) {
+	return e.linearCombos(ctx, combos, true)
+}
+
+func (e *Engine) linearCombos(ctx context.Context, combos []Combo, compact bool) ([]sharing.Tensor, error) {
 	var bits []int
 	var sums []sharing.Tensor
 	var which []int // the combo of each sum
@@ -339,7 +432,11 @@ func (e *Engine) LinearCombos(ctx context.Context, combos []Combo) ([]sharing.Te
 	if len(sums) == 0 {
 		return out, nil
 	}
-	res, err := e.TruncateEach(ctx, bits, sums)
+	truncate := e.TruncateEach
+	if compact {
+		truncate = e.TruncateEachCompact
+	}
+	res, err := truncate(ctx, bits, sums)
 	if err != nil {
 		return nil, err
 	}
