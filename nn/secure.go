@@ -214,21 +214,17 @@ func (sn *Secure) probabilities(ctx context.Context, logits sharing.Tensor, untr
 	return p, nil
 }
 
-// maxWeightStep bounds a weight's change in one step, step*|g| and the momentum
-// buffer |v| alike: a model whose weights move by 2 or more in a step has
-// diverged. Stated to LinearCombos as the terms' bounds, it lets the update
-// truncate an untruncated gradient and the buffer together (one truncation
-// instead of two) at a scale that packs three lanes to a word in the compact
-// opening (truncations by 43 bits and more at f = 16); past it, the update is
-// garbage.
-const maxWeightStep = 2
+// maxWeightStep bounds a momentum buffer, the change of a weight in one step: a
+// model whose weights move by 16 or more in a step has diverged. It lets the
+// update truncate an untruncated gradient and the buffer together (one
+// truncation instead of two, LinearCombos); past it, the update is garbage.
+const maxWeightStep = 16
 
 // applyUpdates turns the gradients into new momentum buffers, v = momentum*v +
 // step*g, in one round (one compact truncation per buffer: N + 1/2 ulp of
 // unbiased error in a weight's step, for a half or a third of the bytes), and
-// subtracts them from the weights. shifts[i], when given, says updates[i] is at
-// scale 2^(f+shifts[i]) (a product not yet truncated), truncated here with its
-// buffer.
+// subtracts them from the weights. shifts[i], when given, says updates[i] is at scale 2^(f+shifts[i])
+// (a product not yet truncated), truncated here with its buffer.
 func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, shifts []int, step, momentum float64) error {
 	k := len(sn.w)
 	params := func(i int) (w, v *sharing.Tensor) { // i-th update: layers from the last down, W then b
@@ -240,7 +236,7 @@ func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, sh
 	}
 	combos := make([]protocol.Combo, len(updates))
 	for i, g := range updates {
-		combos[i] = protocol.Combo{{C: step, X: g, Bound: maxWeightStep / step}}
+		combos[i] = protocol.Combo{{C: step, X: g}}
 		if i < len(shifts) {
 			combos[i][0].Shift = shifts[i]
 		}
