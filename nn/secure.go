@@ -133,7 +133,7 @@ func (sn *Secure) Forward(ctx context.Context, x sharing.Tensor) (sharing.Tensor
 }
 
 func (sn *Secure) arith() *secureArith {
-	return &secureArith{e: sn.e, w: sn.w, b: sn.b, softmaxStage: -1}
+	return &secureArith{e: sn.e, w: sn.w, b: sn.b, stages: sn.stages, softmaxStage: -1}
 }
 
 // TrainBatch does one SGD step on a shared batch (x rows x inputs, y rows x outputs,
@@ -182,7 +182,7 @@ func (sn *Secure) TrainBatch(ctx context.Context, x, y sharing.Tensor, opt Optim
 	}
 	exit = e.Enter("update")
 	defer exit()
-	if err := sn.applyUpdates(ctx, updates, ar.untruncatedGrad, step, opt.Momentum); err != nil {
+	if err := sn.applyUpdates(ctx, updates, ar.gradShifts, step, opt.Momentum); err != nil {
 		return sharing.Tensor{}, fmt.Errorf("nn: update: %w", err)
 	}
 	return lossShare, nil
@@ -214,11 +214,18 @@ func (sn *Secure) probabilities(ctx context.Context, logits sharing.Tensor, untr
 	return p, nil
 }
 
+// maxWeightStep bounds a momentum buffer, the change of a weight in one step: a
+// model whose weights move by 16 or more in a step has diverged. It lets the
+// update truncate an untruncated gradient and the buffer together (one
+// truncation instead of two, LinearCombos); past it, the update is garbage.
+const maxWeightStep = 16
+
 // applyUpdates turns the gradients into new momentum buffers, v = momentum*v +
-// step*g, in one round (one truncation per buffer and distinct shift), and
-// subtracts them from the weights. firstUntruncated says the first layer's
-// weight gradient (updates[len-2]) is a product at scale 2^(2f), truncated here.
-func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, firstUntruncated bool, step, momentum float64) error {
+// step*g, in one round (one compact truncation per buffer: N + 1/2 ulp of
+// unbiased error in a weight's step, for a half or a third of the bytes), and
+// subtracts them from the weights. shifts[i], when given, says updates[i] is at scale 2^(f+shifts[i])
+// (a product not yet truncated), truncated here with its buffer.
+func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, shifts []int, step, momentum float64) error {
 	k := len(sn.w)
 	params := func(i int) (w, v *sharing.Tensor) { // i-th update: layers from the last down, W then b
 		l := k - 1 - i/2
@@ -230,15 +237,15 @@ func (sn *Secure) applyUpdates(ctx context.Context, updates []sharing.Tensor, fi
 	combos := make([]protocol.Combo, len(updates))
 	for i, g := range updates {
 		combos[i] = protocol.Combo{{C: step, X: g}}
-		if firstUntruncated && i == len(updates)-2 {
-			combos[i][0].Shift = sn.e.Codec().FracBits
+		if i < len(shifts) {
+			combos[i][0].Shift = shifts[i]
 		}
 		if momentum != 0 {
 			_, v := params(i)
-			combos[i] = append(combos[i], protocol.Term{C: momentum, X: *v})
+			combos[i] = append(combos[i], protocol.Term{C: momentum, X: *v, Bound: maxWeightStep})
 		}
 	}
-	steps, err := sn.e.LinearCombos(ctx, combos)
+	steps, err := sn.e.LinearCombosCompact(ctx, combos)
 	if err != nil {
 		return err
 	}

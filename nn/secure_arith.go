@@ -20,16 +20,48 @@ import (
 // the first layer's weight gradient, the update (a shifted term of
 // Engine.LinearCombos). Each saves the truncation's round; the values differ from
 // truncating first by at most N-1 units in the last place (see those functions).
+//
+// Backward, a training pass leaves every weight and bias gradient at scale
+// 2^(2f) for the update to truncate (with its momentum, one truncation), and a
+// dense stage's input gradient untruncated when a dense ReLU stage other than
+// the first lies below: the ReLU's derivative is an exact bit product at any
+// scale, the stage below takes its gradient at 2^(2f) and truncates its own
+// products, then at 2^(3f), by 2f bits (one round, as before). That saves the
+// round and the opening of the input gradient's truncation. Values at 2^(3f)
+// must stay below 2^(62-3f) (2^14 at f = 16), which gradients of a trained
+// network do by far.
 type secureArith struct {
-	e    *protocol.Engine
-	w, b []sharing.Tensor
-	fuse bool
+	e      *protocol.Engine
+	w, b   []sharing.Tensor
+	stages []stage
+	fuse   bool
 	// softmaxStage is the index of the stage whose output feeds the softmax (-1:
 	// none, or not fused).
 	softmaxStage int
-	// untruncated says the last affine output is a product at scale 2^(2f);
-	// untruncatedGrad says the first stage's weight gradient is one.
-	untruncated, untruncatedGrad bool
+	// untruncated says the last affine output is a product at scale 2^(2f).
+	untruncated bool
+	// gradShifts are the extra scales (in bits over f) of the gradients backward
+	// returned so far, in its order; wideGrad says the gradient passed down is
+	// at 2^(2f).
+	gradShifts []int
+	wideGrad   bool
+}
+
+// keepsInputGrad reports whether affineBack leaves st's input gradient at scale
+// 2^(2f) for the stage below (see secureArith).
+func (ar *secureArith) keepsInputGrad(st stage) bool {
+	if !ar.fuse || st.kind() != LayerDense {
+		return false
+	}
+	// The stage below must not be the first: its weight gradient would be at
+	// 2^(3f), a truncation of its own.
+	for pos := 2; pos < len(ar.stages); pos++ {
+		if ar.stages[pos].index == st.index {
+			below := ar.stages[pos-1]
+			return below.kind() == LayerDense && below.act().Name == "relu"
+		}
+	}
+	return false
 }
 
 // fusesTruncation reports whether affine leaves st's product for the operation
@@ -100,10 +132,13 @@ func (ar *secureArith) affine(ctx context.Context, st stage, x sharing.Tensor, t
 
 // affineBack: the weight gradient input^T·grad (unfolded input for a convolution)
 // and, below the first layer, the input gradient grad·W^T (folded back onto the
-// images for a convolution): one masking round and one truncation round for both.
+// images for a convolution): one masking round and one truncation round for both
+// (none when a training pass leaves both to others, see secureArith).
 func (ar *secureArith) affineBack(ctx context.Context, st stage, s secureTape, g sharing.Tensor, wantInput bool) (dW, db, dx sharing.Tensor, err error) {
-	e := ar.e
+	e, f := ar.e, ar.e.Codec().FracBits
 	rows := g.Rows()
+	wide := ar.wideGrad
+	ar.wideGrad = false
 	if st.kind() == LayerConv {
 		g = ar.reshape(g, rows*st.conv.Patches(), st.Maps)
 	}
@@ -120,25 +155,72 @@ func (ar *secureArith) affineBack(ctx context.Context, st stage, s secureTape, g
 	if err != nil {
 		return dW, db, dx, err
 	}
-	if !wantInput {
-		if ar.untruncatedGrad = ar.fuse; ar.fuse {
-			return dW, db, dx, nil // the update truncates it
+	if wantInput {
+		if dx, err = e.MatMulMasked(ctx, ms[0], false, s.w, true); err != nil {
+			return dW, db, dx, err
 		}
-		dW, err = e.Truncate(ctx, dW)
-		return dW, db, dx, err
+		if st.kind() == LayerConv {
+			// Fold before truncating: fewer entries, one rounding per input entry.
+			dx = ar.scatter(ar.reshape(dx, rows, st.conv.Patches()*st.conv.PatchSize()), st.unfold, st.in.Size())
+		}
 	}
-	if dx, err = e.MatMulMasked(ctx, ms[0], false, s.w, true); err != nil {
-		return dW, db, dx, err
+	if !ar.fuse {
+		if !wantInput {
+			dW, err = e.Truncate(ctx, dW)
+			return dW, db, dx, err
+		}
+		out, err := e.TruncateMany(ctx, f, dW, dx)
+		if err != nil {
+			return dW, db, dx, err
+		}
+		return out[0], db, out[1], nil
 	}
-	if st.kind() == LayerConv {
-		// Fold before truncating: fewer entries, one rounding per input entry.
-		dx = ar.scatter(ar.reshape(dx, rows, st.conv.Patches()*st.conv.PatchSize()), st.unfold, st.in.Size())
+	return ar.truncateGrads(ctx, st, dW, db, dx, wide, wantInput)
+}
+
+// truncateGrads finishes a training pass's affineBack: the weight and bias
+// gradients go to the update at 2^(2f) (dW from a gradient at 2^(2f) is at
+// 2^(3f) and loses f bits here), the input gradient is truncated to 2^f, or by
+// 2f bits from 2^(3f), or left at 2^(2f) for the stage below (keepsInputGrad).
+// One round at most.
+func (ar *secureArith) truncateGrads(ctx context.Context, st stage, dW, db, dx sharing.Tensor, wide, wantInput bool) (sharing.Tensor, sharing.Tensor, sharing.Tensor, error) {
+	e, f := ar.e, ar.e.Codec().FracBits
+	bShift := 0
+	if wide {
+		bShift = f
 	}
-	out, err := e.TruncateMany(ctx, e.Codec().FracBits, dW, dx)
+	ar.gradShifts = append(ar.gradShifts, f, bShift)
+	var bits []int
+	var xs []sharing.Tensor
+	if wide {
+		bits, xs = append(bits, f), append(xs, dW)
+	}
+	switch {
+	case !wantInput:
+	case wide:
+		bits, xs = append(bits, 2*f), append(xs, dx)
+	case ar.keepsInputGrad(st):
+		ar.wideGrad = true
+	default:
+		bits, xs = append(bits, f), append(xs, dx)
+	}
+	if len(xs) == 0 {
+		return dW, db, dx, nil
+	}
+	// Compact openings: the input gradient's truncation by 2f bits sends half the
+	// words (two lanes a word) for N + 1/2 ulp of error instead of one; the
+	// others (f bits, one lane) are plain truncations.
+	out, err := e.TruncateEachCompact(ctx, bits, xs)
 	if err != nil {
 		return dW, db, dx, err
 	}
-	return out[0], db, out[1], nil
+	if wide {
+		dW, out = out[0], out[1:]
+	}
+	if len(out) > 0 {
+		dx = out[0]
+	}
+	return dW, db, dx, nil
 }
 
 func (ar *secureArith) activate(ctx context.Context, a Activation, z sharing.Tensor, train bool) (out sharing.Tensor, tp secureTape, err error) {

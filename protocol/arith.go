@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -138,6 +139,87 @@ func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tens
 	out := st.finish(e.self, opened)
 	e.account("truncate", start, 0, 0)
 	return out, nil
+}
+
+// TruncateEachCompact is TruncateEach opening only what the truncation reads:
+// every party sends the top 64 - b bits of its share of c = x + 2^62 + r,
+// packed floor(64 / (64 - b)) to a word (two for b >= 32, three for b >= 43;
+// one, a plain TruncateEach, below 32), and the packed words are added as in
+// any opening. What a party sends is a function of the share it sends in
+// TruncateEach, so the view is no larger; each lane it sends is uniform, as its
+// share is.
+//
+// The lanes add up to the top bits of c~ = c + K - low + 2^b kappa: low, the
+// sum of the shares' dropped bits, is in [0, N(2^b - 1)]; kappa in [0, N-1]
+// counts the carries from the lane below in the word (none for the first). With
+// the low bits of c~ zero, the truncation's result is exactly (x + K - low +
+// 2^b kappa + (r mod 2^b)) / 2^b, so party 0 adds K = (N-1)(2^b - 1)/2 to its
+// share (minus kappa's mean, (N-1) 2^(b-1), in the lanes above the first),
+// centring the error: it is within N + 1/2 units in the last place of x / 2^b,
+// unbiased up to 2^-b, and the truncation wrap-safe for |x| < 2^62 - N 2^b.
+func (e *Engine) TruncateEachCompact(ctx context.Context, bits []int, xs []sharing.Tensor) ([]sharing.Tensor, error) {
+	start := time.Now()
+	st, masked, err := e.prepareTruncations(ctx, bits, xs)
+	if err != nil {
+		return nil, err
+	}
+	packed := make([]sharing.Tensor, len(masked))
+	for i, m := range masked {
+		packed[i] = e.packTopBits(m, bits[i])
+	}
+	opened, err := e.Open(ctx, packed...)
+	if err != nil {
+		return nil, fmt.Errorf("protocol: Truncate: %w", err)
+	}
+	for i, o := range opened {
+		opened[i] = unpackTopBits(o, bits[i], masked[i].Len())
+	}
+	out := st.finish(e.self, opened)
+	e.account("truncate", start, 0, 0)
+	return out, nil
+}
+
+// topBitLanes is how many lanes of the top 64 - b bits of a word fit in one.
+func topBitLanes(b int) int { return 64 / (64 - b) }
+
+// packTopBits packs this party's share bits b..63 of every element of m into
+// lanes of 64 - b bits, party 0 adding the centring constant of its lane first
+// (see TruncateEachCompact). With one lane a word it is m itself.
+func (e *Engine) packTopBits(m sharing.Tensor, b int) sharing.Tensor {
+	lanes := topBitLanes(b)
+	if lanes < 2 {
+		return m
+	}
+	w := 64 - b
+	out := sharing.Zeros((m.Len() + lanes - 1) / lanes)
+	centre := uint64(e.n-1) * (1<<b - 1) / 2
+	carries := uint64(e.n-1) << (b - 1)
+	for i, v := range m.Data {
+		lane := i % lanes
+		if e.self == 0 {
+			v += centre
+			if lane > 0 {
+				v -= carries
+			}
+		}
+		out.Data[i/lanes] |= (v >> b) << (lane * w)
+	}
+	return out
+}
+
+// unpackTopBits returns the n opened values c~ (top bits only) from packTopBits'
+// lanes, added up.
+func unpackTopBits(o sharing.Tensor, b, n int) sharing.Tensor {
+	lanes := topBitLanes(b)
+	if lanes < 2 {
+		return o
+	}
+	w := 64 - b
+	out := sharing.Zeros(n)
+	for i := range out.Data {
+		out.Data[i] = (o.Data[i/lanes] >> ((i % lanes) * w)) << b
+	}
+	return out
 }
 
 // truncations are prepared truncations waiting for their opening.
@@ -278,24 +360,58 @@ func (e *Engine) ScaleEach(ctx context.Context, cs []float64, xs []sharing.Tenso
 
 // Term is one public-constant multiple c*x of a fixed-point sharing. Shift says x
 // is held at scale 2^(f+Shift) rather than 2^f: a product not yet truncated (Shift
-// = f), whose truncation the combination then does itself.
+// = f), whose truncation the combination then does itself. Bound is what the
+// caller guarantees of |x| (as a real); 0 means DefaultTermBound.
 type Term struct {
 	C     float64
 	X     sharing.Tensor
 	Shift int
+	Bound float64
+}
+
+// DefaultTermBound is the magnitude LinearCombos assumes of a term's operand when
+// the term states none.
+const DefaultTermBound = 1 << 15
+
+// minMergedBits is the fewest significant bits LinearCombos gives a constant when
+// it truncates terms of different Shift together (see comboGroups).
+const minMergedBits = 10
+
+// boundBits is ceil(log2) of the term's bound.
+func (t Term) boundBits() int {
+	if t.Bound <= 0 || math.IsNaN(t.Bound) || math.IsInf(t.Bound, 0) {
+		return 15
+	}
+	return int(math.Ceil(math.Log2(t.Bound)))
 }
 
 // Combo is a sum of terms of one shape.
 type Combo []Term
 
 // LinearCombos computes sum_j c_j x_j for each combo with public real constants,
-// all in one round: the terms of a combo that share a Shift are encoded at one
-// common scale 2^s, their products summed locally and the sum truncated by
-// s + Shift (one truncation per distinct Shift of a combo, added up after). s
-// gives the smallest constant of the group about ConstantBits significant bits
-// while keeping the largest product below 2^(61-f-Shift-15) times the operand's
-// real value, so operands up to 2^15 in magnitude are safe.
+// all in one round. A combo's terms are encoded at one common scale: a term of
+// Shift h at 2^(s + H - h), H the combo's largest Shift, so that every product
+// is at 2^(f + H + s); the products are summed locally and the sum truncated
+// once by s + H. s gives the smallest constant about ConstantBits significant
+// bits while keeping every product below 2^61 for operands within their Bound
+// (DefaultTermBound, 2^15, unless stated). When that leaves some constant fewer
+// than 10 significant bits and the combo mixes Shifts, the terms of each Shift
+// are truncated on their own (one truncation per distinct Shift, added up
+// after): more openings, full precision. The error is one truncation (at most
+// one unit in the last place) per truncated sum, plus each constant's encoding.
 func (e *Engine) LinearCombos(ctx context.Context, combos []Combo) ([]sharing.Tensor, error) {
+	return e.linearCombos(ctx, combos, false)
+}
+
+// LinearCombosCompact is LinearCombos with compact truncation openings
+// (TruncateEachCompact): fewer bytes for a larger error, at most N + 1 units in
+// the last place per truncated sum instead of one (unbiased), beside the
+// constants' encoding. For updates whose noise is far below the gradient's.
+func (e *Engine) LinearCombosCompact(ctx context.Context, combos []Combo) ([]sharing.Tensor, error) {
+	return e.linearCombos(ctx, combos, true)
+}
+
+func (e *Engine) linearCombos(ctx context.Context, combos []Combo, compact bool) ([]sharing.Tensor, error) {
 	var bits []int
 	var sums []sharing.Tensor
 	var which []int // the combo of each sum
@@ -316,7 +432,11 @@ func (e *Engine) LinearCombos(ctx context.Context, combos []Combo) ([]sharing.Te
 	if len(sums) == 0 {
 		return out, nil
 	}
-	res, err := e.TruncateEach(ctx, bits, sums)
+	truncate := e.TruncateEach
+	if compact {
+		truncate = e.TruncateEachCompact
+	}
+	res, err := truncate(ctx, bits, sums)
 	if err != nil {
 		return nil, err
 	}
@@ -333,8 +453,10 @@ type comboGroup struct {
 	bits int
 }
 
-// comboGroups encodes combo i's terms, one group per distinct Shift in order of
-// first appearance; groups whose constants are all 0 are left out.
+// comboGroups encodes combo i's terms: one group for the whole combo when its
+// constants keep minMergedBits significant bits at the common scale (always for a
+// single Shift), else one group per distinct Shift in order of first appearance;
+// groups whose constants are all 0 are left out.
 func (e *Engine) comboGroups(i int, combo Combo) ([]comboGroup, error) {
 	f := e.codec.FracBits
 	var shifts []int
@@ -352,37 +474,75 @@ func (e *Engine) comboGroups(i int, combo Combo) ([]comboGroup, error) {
 			shifts = append(shifts, t.Shift)
 		}
 	}
+	if len(shifts) > 1 {
+		g, bits, err := e.encodeGroup(combo)
+		if err == nil && bits >= minMergedBits {
+			if g.sum.Data == nil {
+				return nil, nil
+			}
+			return []comboGroup{g}, nil
+		}
+	}
 	var out []comboGroup
 	for _, shift := range shifts {
-		minC, maxC := math.Inf(1), 0.0
+		var terms Combo
 		for _, t := range combo {
-			if a := math.Abs(t.C); a != 0 && t.Shift == shift {
-				minC, maxC = math.Min(minC, a), math.Max(maxC, a)
+			if t.Shift == shift {
+				terms = append(terms, t)
 			}
 		}
-		if maxC == 0 {
-			continue
+		g, _, err := e.encodeGroup(terms)
+		if err != nil {
+			return nil, err
 		}
-		s := ConstantBits - int(math.Ceil(math.Log2(minC)))
-		s = min(s, 61-f-shift-15-int(math.Ceil(math.Log2(maxC))))
-		s = max(1, min(61-shift, s))
-		sum := sharing.Zeros(combo[0].X.Shape...)
-		for _, t := range combo {
-			if t.Shift != shift {
-				continue
-			}
-			enc := math.Round(math.Ldexp(t.C, s))
-			if math.Abs(enc) >= math.Ldexp(1, 62-f-shift) {
-				return nil, fmt.Errorf("protocol: scaling by %g: constant too large for %d fractional bits", t.C, f)
-			}
-			k := uint64(int64(enc))
-			for j, v := range t.X.Data {
-				sum.Data[j] += k * v
-			}
+		if g.sum.Data != nil {
+			out = append(out, g)
 		}
-		out = append(out, comboGroup{sum: sum, bits: s + shift})
 	}
 	return out, nil
+}
+
+// encodeGroup encodes terms at one common scale (see LinearCombos) and sums
+// them; it returns the group (an empty sum when every constant is 0) and the
+// fewest significant bits a nonzero constant got.
+func (e *Engine) encodeGroup(terms Combo) (comboGroup, int, error) {
+	f := e.codec.FracBits
+	top, nonzero := 0, false
+	for _, t := range terms {
+		if t.C != 0 {
+			top, nonzero = max(top, t.Shift), true
+		}
+	}
+	if !nonzero {
+		return comboGroup{}, 0, nil
+	}
+	precise, safe := math.MinInt, math.MaxInt
+	for _, t := range terms {
+		if t.C == 0 {
+			continue
+		}
+		lc := int(math.Ceil(math.Log2(math.Abs(t.C))))
+		precise = max(precise, ConstantBits-lc-(top-t.Shift))
+		safe = min(safe, 61-f-top-lc-t.boundBits())
+	}
+	s := max(1, min(61-top, precise, safe))
+	sum := sharing.Zeros(terms[0].X.Shape...)
+	fewest := math.MaxInt
+	for _, t := range terms {
+		if t.C == 0 {
+			continue
+		}
+		enc := math.Round(math.Ldexp(t.C, s+top-t.Shift))
+		if math.Abs(enc) >= math.Ldexp(1, 62-f-t.Shift) {
+			return comboGroup{}, 0, fmt.Errorf("protocol: scaling by %g: constant too large for %d fractional bits", t.C, f)
+		}
+		fewest = min(fewest, bits.Len64(uint64(math.Abs(enc))))
+		k := uint64(int64(enc))
+		for j, v := range t.X.Data {
+			sum.Data[j] += k * v
+		}
+	}
+	return comboGroup{sum: sum, bits: s + top}, fewest, nil
 }
 
 // Polynomial evaluates sum_j coeffs[j] x^j element-wise on a fixed-point sharing.

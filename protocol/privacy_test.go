@@ -179,3 +179,66 @@ func TestOpenedValuesUniform(t *testing.T) {
 		t.Log(fmt.Sprintf("n=%d: %d words per view, all uniform", n, counts[0]))
 	}
 }
+
+// TestCompactTruncationViewUniform checks what party 0 receives during compact
+// truncations (TruncateEachCompact): every lane of every word is uniform, and
+// its distribution does not depend on the input (zeros, one value, structure).
+func TestCompactTruncationViewUniform(t *testing.T) {
+	const size = 4096
+	zero, constant, ramp := sharing.Zeros(size), sharing.Zeros(size), sharing.Zeros(size)
+	for i := range constant.Data {
+		constant.Data[i] = 0x7fff_0000_0000_0000 >> 3
+		ramp.Data[i] = uint64(i) << 16
+	}
+	crit := distuv.ChiSquared{K: 30}.Quantile(1 - 1e-6)
+	critTwo := distuv.ChiSquared{K: 32}.Quantile(1 - 1e-6)
+	for _, n := range partyCounts {
+		for _, b := range []int{32, 43} {
+			w := 64 - b
+			var hists [][]float64
+			for k, x := range []sharing.Tensor{zero, constant, ramp} {
+				var lanes []uint64
+				for range 4 {
+					var rec *recorder
+					watch := func(tr protocol.Transport) protocol.Transport { rec = &recorder{Transport: tr}; return rec }
+					runWithParty0Seen(t, n, watch, func(ctx context.Context, e *protocol.Engine, i int) error {
+						var mine sharing.Tensor
+						if i == 1 {
+							mine = x
+						}
+						s, err := e.Input(ctx, 1, mine, size)
+						if err != nil {
+							return err
+						}
+						if i == 0 { // the input's seeds are not the truncation's view
+							rec.mu.Lock()
+							rec.seen = nil
+							rec.mu.Unlock()
+						}
+						_, err = e.TruncateEachCompact(ctx, []int{b}, []sharing.Tensor{s})
+						return err
+					})
+					for _, word := range rec.seen {
+						for l := 0; l+w <= 64; l += w {
+							lanes = append(lanes, word>>l&(1<<w-1))
+						}
+					}
+				}
+				h := make([]float64, 32)
+				for _, v := range lanes {
+					h[v>>(w-4)]++
+					h[16+v&15]++
+				}
+				if stat := chiSquareUniform(h, len(lanes)); stat > crit {
+					t.Fatalf("n=%d b=%d input %d: party 0's lanes are not uniform: chi-square %.1f > %.1f", n, b, k, stat, crit)
+				}
+				hists = append(hists, h)
+			}
+			for k := 1; k < len(hists); k++ {
+				if stat := chiSquareTwoSample(hists[0], hists[k]); stat > critTwo {
+					t.Fatalf("n=%d b=%d: the view with input %d differs from the view with zeros: chi-square %.1f > %.1f", n, b, k, stat, critTwo)
+				}
+			}
+		}
+	}
+}
