@@ -41,6 +41,12 @@ func TestActivationFitsWithinStatedError(t *testing.T) {
 // plaintext for some steps on the same batches and returns both models.
 func trainBoth(t *testing.T, n int, spec nn.Spec, x, y *mat.Dense, steps, batch int, opt nn.Optimizer) (secure, plain nn.Params) {
 	t.Helper()
+	return trainBothAt(t, 16, n, spec, x, y, steps, batch, opt)
+}
+
+// trainBothAt is trainBoth at fracBits fractional bits.
+func trainBothAt(t *testing.T, fracBits, n int, spec nn.Spec, x, y *mat.Dense, steps, batch int, opt nn.Optimizer) (secure, plain nn.Params) {
+	t.Helper()
 	// A fixed initial model: ReLU's derivative jumps at 0, so a pre-activation
 	// within a few ulp of 0 may take either side in fixed point; with this seed and
 	// data none comes that close, and the comparison measures fixed-point error only.
@@ -56,7 +62,7 @@ func trainBoth(t *testing.T, n int, spec nn.Spec, x, y *mat.Dense, steps, batch 
 		bx, by := batches(s)
 		ref.TrainBatch(bx, by, opt)
 	}
-	codec := sharing.Codec{FracBits: 16}
+	codec := sharing.Codec{FracBits: fracBits}
 	results := protocoltest.Engines(t, n, protocol.Config{Codec: codec}, func(ctx context.Context, e *protocol.Engine) (nn.Params, error) {
 		sn, err := nn.NewSecure(e, spec, init)
 		if err != nil {
@@ -174,10 +180,12 @@ func TestSecureDeepReLUTrainingMatchesPlaintext(t *testing.T) {
 	// trainBoth), and with 64 rows, 14 hidden units, 12 steps and either loss one
 	// came that close in about one run in eight (mean squared error) or sixty
 	// (cross-entropy), with or without the untruncated gradients.
-	for _, n := range []int{2, 3, 5} {
-		t.Run(fmt.Sprintf("parties=%d", n), func(t *testing.T) {
+	// At 20 and 24 fractional bits a gradient at 2^(3f) would not fit the ring: the
+	// untruncated input gradients are for f <= 17 only.
+	for _, c := range []struct{ f, n int }{{16, 2}, {16, 3}, {16, 5}, {20, 3}, {24, 3}} {
+		t.Run(fmt.Sprintf("f=%d/parties=%d", c.f, c.n), func(t *testing.T) {
 			spec := nn.Spec{Inputs: in, Layers: []nn.Layer{{Units: 6, Activation: relu}, {Units: 4, Activation: relu}, {Units: 2, Activation: id}}, Loss: nn.LossCrossEntropy}
-			sec, pl := trainBoth(t, n, spec, x, oneHotOfSign(y), 8, 16, nn.Optimizer{LearningRate: 0.05, Momentum: 0.9})
+			sec, pl := trainBothAt(t, c.f, c.n, spec, x, oneHotOfSign(y), 8, 16, nn.Optimizer{LearningRate: 0.05, Momentum: 0.9})
 			if d := maxDiff(sec, pl); d > 200*math.Ldexp(1, -16) {
 				t.Fatalf("secure model differs from plaintext by %g", d)
 			}

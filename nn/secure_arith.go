@@ -29,7 +29,9 @@ import (
 // products, then at 2^(3f), by 2f bits (one round, as before). That saves the
 // round and the opening of the input gradient's truncation. Values at 2^(3f)
 // must stay below 2^(62-3f) (2^14 at f = 16), which gradients of a trained
-// network do by far.
+// network do by far. Above f = 17 (fusesGrads) backward truncates every gradient
+// at once: values at 2^(2f) or 2^(3f) would leave the update's constants or the
+// ring too few bits.
 type secureArith struct {
 	e      *protocol.Engine
 	w, b   []sharing.Tensor
@@ -47,10 +49,21 @@ type secureArith struct {
 	wideGrad   bool
 }
 
+// minWideGradBits is the fewest integer bits a gradient at 2^(3f) must keep for
+// gradients to stay untruncated in backward: 11 (values below 2^11 = 2,048), so
+// f <= 17.
+const minWideGradBits = 11
+
+// fusesGrads reports whether a training pass leaves gradients untruncated in
+// backward (see secureArith).
+func (ar *secureArith) fusesGrads() bool {
+	return ar.fuse && 62-3*ar.e.Codec().FracBits >= minWideGradBits
+}
+
 // keepsInputGrad reports whether affineBack leaves st's input gradient at scale
 // 2^(2f) for the stage below (see secureArith).
 func (ar *secureArith) keepsInputGrad(st stage) bool {
-	if !ar.fuse || st.kind() != LayerDense {
+	if !ar.fusesGrads() || st.kind() != LayerDense {
 		return false
 	}
 	// The stage below must not be the first: its weight gradient would be at
@@ -164,7 +177,7 @@ func (ar *secureArith) affineBack(ctx context.Context, st stage, s secureTape, g
 			dx = ar.scatter(ar.reshape(dx, rows, st.conv.Patches()*st.conv.PatchSize()), st.unfold, st.in.Size())
 		}
 	}
-	if !ar.fuse {
+	if !ar.fusesGrads() {
 		if !wantInput {
 			dW, err = e.Truncate(ctx, dW)
 			return dW, db, dx, err
