@@ -2,7 +2,6 @@ package ot
 
 import (
 	"crypto/aes"
-	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/binary"
 
@@ -25,8 +24,9 @@ const kappa = 128
 // adversary. The OT's index i is XORed into the input (H(i, x) = H(x XOR i)),
 // which keeps the rows uniform and separates equal rows of different OTs; the
 // tweakable TMMO (two AES calls) is only needed against a malicious receiver.
-// One AES call per hash. Outputs are truncated to 64 bits.
-type crHash struct{ pi cipher.Block }
+// One AES call per hash, eight blocks at a time (fixedAES). Outputs are
+// truncated to 64 bits.
+type crHash struct{ pi *fixedAES }
 
 func newCRHash() crHash {
 	key := sha256.Sum256([]byte("tessera/protocol/ot: fixed AES key of the MMO hash"))
@@ -34,22 +34,35 @@ func newCRHash() crHash {
 	if err != nil {
 		panic(err) // unreachable: fixed key size
 	}
-	return crHash{pi: b}
+	return crHash{pi: newFixedAES([16]byte(key[:16]), b)}
 }
 
+// hashChunk is the number of rows hashed per AES pass: 8 kB of blocks, which
+// stay in the L1 cache between the passes that fill and read them.
+const hashChunk = 512
+
 // hashRows writes H(tweak+i, row_i XOR (d0, d1)) for every 128-bit row i of
-// rs (row i is rs[2i], rs[2i+1]) into out, in the given output mode.
+// rs (row i is rs[2i], rs[2i+1]) into out, in the given output mode. Per
+// chunk of rows: sigma of every input into a buffer, one AES pass over the
+// buffer, then the MMO feed-forward.
 func (h crHash) hashRows(tweak uint64, rs []uint64, d0, d1 uint64, mode int, out []uint64) {
-	var buf [16]byte // one allocation per call: the cipher.Block call lets it escape
-	x := buf[:]
-	for i := 0; i < len(rs)/2; i++ {
-		lo := rs[2*i] ^ d0 ^ (tweak + uint64(i))
-		hi := rs[2*i+1] ^ d1
-		slo := lo ^ hi // sigma(lo, hi) = (lo ^ hi, lo)
-		binary.LittleEndian.PutUint64(x[:8], slo)
-		binary.LittleEndian.PutUint64(x[8:], lo)
-		h.pi.Encrypt(x, x)
-		put(out, mode, i, binary.LittleEndian.Uint64(x[:8])^slo)
+	n := len(rs) / 2
+	buf := make([]byte, 16*min(n, hashChunk))
+	for start := 0; start < n; start += hashChunk {
+		m := min(n-start, hashChunk)
+		for k := range m {
+			i := start + k
+			lo := rs[2*i] ^ d0 ^ (tweak + uint64(i))
+			hi := rs[2*i+1] ^ d1
+			binary.LittleEndian.PutUint64(buf[16*k:], lo^hi) // sigma(lo, hi) = (lo ^ hi, lo)
+			binary.LittleEndian.PutUint64(buf[16*k+8:], lo)
+		}
+		h.pi.encryptBlocks(buf[:16*m])
+		for k := range m {
+			i := start + k
+			slo := rs[2*i] ^ d0 ^ (tweak + uint64(i)) ^ rs[2*i+1] ^ d1
+			put(out, mode, i, binary.LittleEndian.Uint64(buf[16*k:])^slo)
+		}
 	}
 }
 

@@ -1,0 +1,13 @@
+//go:build amd64 && gc && !purego
+
+package ot
+
+import "golang.org/x/sys/cpu"
+
+var haveAESNI = cpu.X86.HasAES
+
+// encryptBlocksAESNI encrypts n 16-byte blocks at buf in place under the
+// round keys (aes_amd64.s).
+//
+//go:noescape
+func encryptBlocksAESNI(keys *[11][16]byte, buf *byte, n int)
