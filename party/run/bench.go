@@ -55,6 +55,12 @@ type KindPerStep struct {
 	Elements  float64 `json:"elements"`
 	Seconds   float64 `json:"seconds"`
 	BytesSent float64 `json:"bytes_sent"`
+	// CPUSeconds is the process's CPU time during the party's requests of the
+	// kind, divided by the parties: every party runs in this process and makes
+	// the same request at the same time, waiting on each other meanwhile, so
+	// this is a party's CPU for the kind. Unlike Seconds it holds on a machine
+	// shared with other work (0 where the platform has no getrusage).
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 // kindMeter accounts a party's dealer-free material by kind: the time in its
@@ -62,19 +68,20 @@ type KindPerStep struct {
 // fetch on demand, one request at a time, so the bytes sent during a request are
 // that request's.
 type kindMeter struct {
-	mu    sync.Mutex
-	costs map[protocol.Kind]*kindCost
+	mu      sync.Mutex
+	parties int
+	costs   map[protocol.Kind]*kindCost
 }
 
 type kindCost struct {
 	requests, elements, bytes int64
-	time                      time.Duration
+	time, cpu                 time.Duration // cpu: the process's, over the parties
 }
 
 func newKindMeters(n int) []*kindMeter {
 	ms := make([]*kindMeter, n)
 	for i := range ms {
-		ms[i] = &kindMeter{costs: map[protocol.Kind]*kindCost{}}
+		ms[i] = &kindMeter{parties: n, costs: map[protocol.Kind]*kindCost{}}
 	}
 	return ms
 }
@@ -88,9 +95,9 @@ func (m *kindMeter) wrap(src protocol.Source, prep []protocol.StatsReporter) pro
 		return b
 	}
 	return protocol.SourceFunc(func(ctx context.Context, req protocol.Request) (protocol.Material, error) {
-		b0, t0 := sent(), time.Now()
+		b0, t0, cpu0 := sent(), time.Now(), processCPU()
 		mat, err := src.Fetch(ctx, req)
-		dt, db := time.Since(t0), sent()-b0
+		dt, db, dcpu := time.Since(t0), sent()-b0, processCPU()-cpu0
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		c := m.costs[req.Kind]
@@ -102,6 +109,7 @@ func (m *kindMeter) wrap(src protocol.Source, prep []protocol.StatsReporter) pro
 		c.elements += int64(requestElements(req))
 		c.bytes += db
 		c.time += dt
+		c.cpu += dcpu / time.Duration(m.parties)
 		return mat, err
 	})
 }
@@ -153,7 +161,7 @@ func kindsPerStep(before, after map[protocol.Kind]kindCost, steps int) []KindPer
 		b := before[kind]
 		out = append(out, KindPerStep{Kind: kind.String(), Requests: float64(a.requests-b.requests) / k,
 			Elements: float64(a.elements-b.elements) / k, Seconds: (a.time - b.time).Seconds() / k,
-			BytesSent: float64(a.bytes-b.bytes) / k})
+			BytesSent: float64(a.bytes-b.bytes) / k, CPUSeconds: (a.cpu - b.cpu).Seconds() / k})
 	}
 	return out
 }

@@ -149,13 +149,17 @@ func TestBenchDealerFreeByKind(t *testing.T) {
 	if len(res.Kinds) == 0 || res.DealerSecondsPerStep <= 0 || len(res.PrepBytesPerPartyStep) != cfg.Parties {
 		t.Fatalf("kinds %+v, dealer %v s/step, per party %v", res.Kinds, res.DealerSecondsPerStep, res.PrepBytesPerPartyStep)
 	}
-	var bytes, seconds float64
+	var bytes, seconds, cpu float64
 	for _, k := range res.Kinds {
-		if k.Requests <= 0 || k.Elements <= 0 {
-			t.Fatalf("kind %+v with no requests or elements", k)
+		if k.Requests <= 0 || k.Elements <= 0 || k.CPUSeconds < 0 {
+			t.Fatalf("kind %+v with no requests or elements, or negative CPU", k)
 		}
 		bytes += k.BytesSent
 		seconds += k.Seconds
+		cpu += k.CPUSeconds
+	}
+	if cpu <= 0 {
+		t.Fatalf("kinds %+v: no CPU time measured", res.Kinds)
 	}
 	if bytes != res.PrepBytesSentPerStep || bytes != res.PrepBytesPerPartyStep[1] {
 		t.Fatalf("kinds add up to %v bytes per step, the channels counted %v (party 1 of %v)", bytes, res.PrepBytesSentPerStep, res.PrepBytesPerPartyStep)
