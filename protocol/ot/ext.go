@@ -87,25 +87,6 @@ func transpose64(a *[64]uint64) {
 	}
 }
 
-// rows turns kappa columns of w words (column j holds bit j of every row) into
-// 64*w rows of 128 bits: row i is (out[2i], out[2i+1]).
-func rows(cols [][]uint64, w int) []uint64 {
-	out := make([]uint64, 2*64*w)
-	var blk [64]uint64
-	for b := 0; b < w; b++ {
-		for half := 0; half < 2; half++ {
-			for j := 0; j < 64; j++ {
-				blk[j] = cols[64*half+j][b]
-			}
-			transpose64(&blk)
-			for i := 0; i < 64; i++ {
-				out[2*(64*b+i)+half] = blk[i]
-			}
-		}
-	}
-	return out
-}
-
 // extSender is this party's end of the extension in which it is the OT sender
 // towards one peer: its base-OT choices s, the chosen seeds (level sums of the
 // peer's GGM trees) and the leaves it rebuilt from them; its correlation is
@@ -155,7 +136,7 @@ func put(out []uint64, mode, i int, h uint64) {
 func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint64) {
 	w := len(choices)
 	u = make([]uint64, uWords(w))
-	t := rows(r.ssColumns(choices, u), w)
+	t := r.ssRows(choices, u)
 	xc = make([]uint64, outLen(mode, w))
 	h.hashRows(r.tweak, t, 0, 0, mode, xc)
 	r.batch++
@@ -166,7 +147,7 @@ func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint
 // extend runs the sender's half of one batch: from the receiver's u
 // (uWords(w) words) it returns both random messages x0, x1 of every OT.
 func (s *extSender) extend(h crHash, u []uint64, w int, mode int) (x0, x1 []uint64) {
-	q := rows(s.ssColumns(u, w), w)
+	q := s.ssRows(u, w)
 	x0 = make([]uint64, outLen(mode, w))
 	x1 = make([]uint64, outLen(mode, w))
 	h.hashRows(s.tweak, q, 0, 0, mode, x0)
