@@ -232,9 +232,28 @@ func foldLeaves(g *[ssLeaves][ssChunk]uint64, cw int, cols *[ssK][ssChunk]uint64
 
 // transposeChunk turns kappa columns of cw words (column j holds bit j of
 // every row) into 64*cw rows of 128 bits: row i is (out[2i], out[2i+1]).
+// With AVX2 it transposes the blocks of four words at once.
 func transposeChunk(cols *[kappa][ssChunk]uint64, cw int, out []uint64) {
+	b := 0
+	if haveAVX2 {
+		var blk4 [64][4]uint64
+		for ; b+4 <= cw; b += 4 {
+			for half := 0; half < 2; half++ {
+				for j := 0; j < 64; j++ {
+					blk4[j] = [4]uint64(cols[64*half+j][b : b+4])
+				}
+				transpose64x4AVX2(&blk4)
+				for l := range 4 {
+					row := out[2*64*(b+l):]
+					for i := 0; i < 64; i++ {
+						row[2*i+half] = blk4[i][l]
+					}
+				}
+			}
+		}
+	}
 	var blk [64]uint64
-	for b := 0; b < cw; b++ {
+	for ; b < cw; b++ {
 		for half := 0; half < 2; half++ {
 			for j := 0; j < 64; j++ {
 				blk[j] = cols[64*half+j][b]

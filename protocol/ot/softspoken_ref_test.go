@@ -129,3 +129,29 @@ func TestSSRowsMatchReference(t *testing.T) {
 		}
 	}
 }
+
+// The four-lane transposition is transpose64 on each lane.
+func TestTranspose64x4(t *testing.T) {
+	if !haveAVX2 {
+		t.Skip("no AVX2 on this machine")
+	}
+	var a [64][4]uint64
+	for r := range a {
+		a[r] = [4]uint64(randWords(4))
+	}
+	var want [4][64]uint64
+	for l := range 4 {
+		for r := range 64 {
+			want[l][r] = a[r][l]
+		}
+		transpose64(&want[l])
+	}
+	transpose64x4AVX2(&a)
+	for l := range 4 {
+		for r := range 64 {
+			if a[r][l] != want[l][r] {
+				t.Fatalf("lane %d row %d: %x, want %x", l, r, a[r][l], want[l][r])
+			}
+		}
+	}
+}

@@ -11,3 +11,11 @@ var haveAESNI = cpu.X86.HasAES
 //
 //go:noescape
 func encryptBlocksAESNI(keys *[11][16]byte, buf *byte, n int)
+
+var haveAVX2 = cpu.X86.HasAVX2
+
+// transpose64x4AVX2 transposes four 64x64 bit matrices, one per lane of a
+// (transpose_amd64.s).
+//
+//go:noescape
+func transpose64x4AVX2(a *[64][4]uint64)
