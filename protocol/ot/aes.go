@@ -1,6 +1,10 @@
 package ot
 
-import "crypto/cipher"
+import (
+	"crypto/cipher"
+	"encoding/binary"
+	"unsafe"
+)
 
 // fixedAES is AES-128 under one public key, for the correlation-robust hash:
 // it encrypts whole buffers of blocks in place (ECB), eight blocks at a time
@@ -19,18 +23,23 @@ func newFixedAES(key [16]byte, block cipher.Block) *fixedAES {
 	return a
 }
 
-// encryptBlocks encrypts len(buf)/16 blocks of buf in place.
-func (a *fixedAES) encryptBlocks(buf []byte) {
-	n := len(buf) / 16
+// encryptWords encrypts len(blocks)/2 blocks in place, block i being the
+// 16 bytes of blocks[2i] and blocks[2i+1] in little-endian order.
+func (a *fixedAES) encryptWords(blocks []uint64) {
+	n := len(blocks) / 2
 	if n == 0 {
 		return
 	}
-	if haveAESNI {
-		encryptBlocksAESNI(&a.keys, &buf[0], n)
+	if haveAESNI { // amd64: the words' memory is that byte string
+		encryptBlocksAESNI(&a.keys, (*byte)(unsafe.Pointer(&blocks[0])), n)
 		return
 	}
+	var x [16]byte
 	for i := 0; i < n; i++ {
-		a.block.Encrypt(buf[16*i:16*i+16], buf[16*i:16*i+16])
+		binary.LittleEndian.PutUint64(x[:8], blocks[2*i])
+		binary.LittleEndian.PutUint64(x[8:], blocks[2*i+1])
+		a.block.Encrypt(x[:], x[:])
+		blocks[2*i], blocks[2*i+1] = binary.LittleEndian.Uint64(x[:8]), binary.LittleEndian.Uint64(x[8:])
 	}
 }
 

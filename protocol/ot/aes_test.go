@@ -24,10 +24,14 @@ func TestFixedAESMatchesCryptoAES(t *testing.T) {
 		for i := 0; i < n; i++ {
 			b.Encrypt(want[16*i:16*i+16], buf[16*i:16*i+16])
 		}
-		a.encryptBlocks(buf)
-		for i := 0; i < n; i++ {
-			if string(buf[16*i:16*i+16]) != string(want[16*i:16*i+16]) {
-				t.Fatalf("n=%d (AES-NI %v): block %d is %x, want %x", n, haveAESNI, i, buf[16*i:16*i+16], want[16*i:16*i+16])
+		words := make([]uint64, 2*n)
+		for i := range words {
+			words[i] = binary.LittleEndian.Uint64(buf[8*i:])
+		}
+		a.encryptWords(words)
+		for i := range words {
+			if got := binary.LittleEndian.Uint64(want[8*i:]); words[i] != got {
+				t.Fatalf("n=%d (AES-NI %v): word %d is %x, want %x", n, haveAESNI, i, words[i], got)
 			}
 		}
 	}

@@ -3,7 +3,6 @@ package ot
 import (
 	"crypto/aes"
 	"crypto/sha256"
-	"encoding/binary"
 
 	"github.com/tessera-mpc/tessera/sharing"
 )
@@ -47,21 +46,26 @@ const hashChunk = 512
 // buffer, then the MMO feed-forward.
 func (h crHash) hashRows(tweak uint64, rs []uint64, d0, d1 uint64, mode int, out []uint64) {
 	n := len(rs) / 2
-	buf := make([]byte, 16*min(n, hashChunk))
+	blocks := make([]uint64, 2*min(n, hashChunk))
+	slo := make([]uint64, min(n, hashChunk))
 	for start := 0; start < n; start += hashChunk {
 		m := min(n-start, hashChunk)
-		for k := range m {
-			i := start + k
-			lo := rs[2*i] ^ d0 ^ (tweak + uint64(i))
-			hi := rs[2*i+1] ^ d1
-			binary.LittleEndian.PutUint64(buf[16*k:], lo^hi) // sigma(lo, hi) = (lo ^ hi, lo)
-			binary.LittleEndian.PutUint64(buf[16*k+8:], lo)
+		in, blk, s := rs[2*start:2*(start+m)], blocks[:2*m], slo[:m]
+		for k := range s {
+			lo := in[2*k] ^ d0 ^ (tweak + uint64(start+k))
+			s[k] = lo ^ in[2*k+1] ^ d1 // sigma(lo, hi) = (lo ^ hi, lo)
+			blk[2*k], blk[2*k+1] = s[k], lo
 		}
-		h.pi.encryptBlocks(buf[:16*m])
-		for k := range m {
-			i := start + k
-			slo := rs[2*i] ^ d0 ^ (tweak + uint64(i)) ^ rs[2*i+1] ^ d1
-			put(out, mode, i, binary.LittleEndian.Uint64(buf[16*k:])^slo)
+		h.pi.encryptWords(blk)
+		if mode == outWords {
+			o := out[start : start+m]
+			for k := range o {
+				o[k] = blk[2*k] ^ s[k]
+			}
+			continue
+		}
+		for k := range s {
+			put(out, mode, start+k, blk[2*k]^s[k])
 		}
 	}
 }
