@@ -114,7 +114,11 @@ func printKinds(w io.Writer, r *run.BenchResult) {
 	if len(r.Kinds) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "dealer-free material per step of party 1 by kind (%s, %s):\n", r.Transport, r.Network.Setting)
+	how := "on demand, one request at a time"
+	if r.Pipelined {
+		how = "pipelined from the steps' plan: the HE and OT lanes run at once"
+	}
+	fmt.Fprintf(w, "dealer-free material per step of party 1 by kind (%s, %s; %s):\n", r.Transport, r.Network.Setting, how)
 	fmt.Fprintf(w, "  %-20s %9s %12s %10s %10s %14s\n", "kind", "requests", "elements", "time", "cpu", "sent")
 	for _, k := range r.Kinds {
 		fmt.Fprintf(w, "  %-20s %9.1f %12.0f %9.4fs %9.4fs %12.0f B\n", k.Kind, k.Requests, k.Elements, k.Seconds, k.CPUSeconds, k.BytesSent)
