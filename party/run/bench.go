@@ -63,7 +63,9 @@ type KindPerStep struct {
 	// kind, divided by the parties: every party runs in this process and makes
 	// the same request at the same time, waiting on each other meanwhile, so
 	// this is a party's CPU for the kind. Unlike Seconds it holds on a machine
-	// shared with other work (0 where the platform has no getrusage).
+	// shared with other work. 0 when pipelined (the lanes overlap, so the
+	// process CPU during one kind's requests is not that kind's) and where the
+	// platform has no getrusage.
 	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
@@ -476,6 +478,11 @@ func benchSecure(ctx context.Context, cfg *experiment.Config, split *experiment.
 	}
 	if s.meters != nil {
 		res.Kinds = kindsPerStep(kindsBefore, s.meters[1].snapshot(), steps)
+		if res.Pipelined {
+			for i := range res.Kinds {
+				res.Kinds[i].CPUSeconds = 0
+			}
+		}
 		for i := range n {
 			res.PrepBytesPerPartyStep = append(res.PrepBytesPerPartyStep, float64(prepBytes(i)-prepBefore[i])/k)
 		}
