@@ -20,15 +20,19 @@ import (
 // BenchResult is the cost of training steps of an experiment, per party, beside
 // the same steps in plaintext measured in the same run.
 type BenchResult struct {
-	Config         string                   `json:"config"`
-	Transport      string                   `json:"transport"`
-	Network        report.Network           `json:"network"`
-	Parties        int                      `json:"parties"`
-	BatchSize      int                      `json:"batch_size"`
-	Steps          int                      `json:"steps"`
-	Preprocessing  experiment.Preprocessing `json:"preprocessing"`
-	Opening        protocol.Opening         `json:"opening"` // the pattern used (auto's pick)
-	SecondsPerStep float64                  `json:"seconds_per_step"`
+	Config        string                   `json:"config"`
+	Transport     string                   `json:"transport"`
+	Network       report.Network           `json:"network"`
+	Parties       int                      `json:"parties"`
+	BatchSize     int                      `json:"batch_size"`
+	Steps         int                      `json:"steps"`
+	Preprocessing experiment.Preprocessing `json:"preprocessing"`
+	// Pipelined: dealer-free material was made ahead from the steps' plan, as
+	// training makes it (the config's mode "pipelined", the default): the
+	// kinds' times are then those of lanes running at once.
+	Pipelined      bool             `json:"pipelined,omitempty"`
+	Opening        protocol.Opening `json:"opening"` // the pattern used (auto's pick)
+	SecondsPerStep float64          `json:"seconds_per_step"`
 	// Of SecondsPerStep, the time party 1 waited for preprocessing material, and
 	// what dealer-free preprocessing sent per step (0 with a dealer).
 	PrepSecondsPerStep   float64 `json:"preprocessing_seconds_per_step"`
@@ -55,6 +59,14 @@ type KindPerStep struct {
 	Elements  float64 `json:"elements"`
 	Seconds   float64 `json:"seconds"`
 	BytesSent float64 `json:"bytes_sent"`
+	// CPUSeconds is the process's CPU time during the party's requests of the
+	// kind, divided by the parties: every party runs in this process and makes
+	// the same request at the same time, waiting on each other meanwhile, so
+	// this is a party's CPU for the kind. Unlike Seconds it holds on a machine
+	// shared with other work. 0 when pipelined (the lanes overlap, so the
+	// process CPU during one kind's requests is not that kind's) and where the
+	// platform has no getrusage.
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 // kindMeter accounts a party's dealer-free material by kind: the time in its
@@ -62,19 +74,23 @@ type KindPerStep struct {
 // fetch on demand, one request at a time, so the bytes sent during a request are
 // that request's.
 type kindMeter struct {
-	mu    sync.Mutex
-	costs map[protocol.Kind]*kindCost
+	mu      sync.Mutex
+	parties int
+	costs   map[protocol.Kind]*kindCost
+	// gate, when set, holds every request until it is closed: a pipeline
+	// then makes nothing before the timed steps start.
+	gate <-chan struct{}
 }
 
 type kindCost struct {
 	requests, elements, bytes int64
-	time                      time.Duration
+	time, cpu                 time.Duration // cpu: the process's, over the parties
 }
 
 func newKindMeters(n int) []*kindMeter {
 	ms := make([]*kindMeter, n)
 	for i := range ms {
-		ms[i] = &kindMeter{costs: map[protocol.Kind]*kindCost{}}
+		ms[i] = &kindMeter{parties: n, costs: map[protocol.Kind]*kindCost{}}
 	}
 	return ms
 }
@@ -88,9 +104,16 @@ func (m *kindMeter) wrap(src protocol.Source, prep []protocol.StatsReporter) pro
 		return b
 	}
 	return protocol.SourceFunc(func(ctx context.Context, req protocol.Request) (protocol.Material, error) {
-		b0, t0 := sent(), time.Now()
+		if m.gate != nil {
+			select {
+			case <-m.gate:
+			case <-ctx.Done():
+				return protocol.Material{}, ctx.Err()
+			}
+		}
+		b0, t0, cpu0 := sent(), time.Now(), processCPU()
 		mat, err := src.Fetch(ctx, req)
-		dt, db := time.Since(t0), sent()-b0
+		dt, db, dcpu := time.Since(t0), sent()-b0, processCPU()-cpu0
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		c := m.costs[req.Kind]
@@ -102,6 +125,7 @@ func (m *kindMeter) wrap(src protocol.Source, prep []protocol.StatsReporter) pro
 		c.elements += int64(requestElements(req))
 		c.bytes += db
 		c.time += dt
+		c.cpu += dcpu / time.Duration(m.parties)
 		return mat, err
 	})
 }
@@ -153,7 +177,7 @@ func kindsPerStep(before, after map[protocol.Kind]kindCost, steps int) []KindPer
 		b := before[kind]
 		out = append(out, KindPerStep{Kind: kind.String(), Requests: float64(a.requests-b.requests) / k,
 			Elements: float64(a.elements-b.elements) / k, Seconds: (a.time - b.time).Seconds() / k,
-			BytesSent: float64(a.bytes-b.bytes) / k})
+			BytesSent: float64(a.bytes-b.bytes) / k, CPUSeconds: (a.cpu - b.cpu).Seconds() / k})
 	}
 	return out
 }
@@ -164,6 +188,15 @@ type ScopePerStep struct {
 	Seconds   float64 `json:"seconds"`
 	Rounds    float64 `json:"rounds"`
 	BytesSent float64 `json:"bytes_sent"`
+}
+
+// sessionOpts are a bench session's options: a plan to pipeline the
+// material from, with a gate that holds it back until the steps start; or a
+// log of party 0's requests (the dealer twin, whose requests are the plan).
+type sessionOpts struct {
+	plan *protocol.Plan
+	gate <-chan struct{}
+	log  *requestLog
 }
 
 // session is a running set of parties on one machine, ready to train.
@@ -180,17 +213,36 @@ type session struct {
 // startSession connects the parties (in memory, or libp2p on loopback with the
 // dealer as its own node), shares the training set and builds the networks. The
 // secure scaling step is skipped: benchmarks share pre-scaled data.
-func startSession(ctx context.Context, cfg *experiment.Config, split *experiment.Split, transportKind TransportKind, link network.Link, rnd Randomness) (*session, error) {
+func startSession(ctx context.Context, cfg *experiment.Config, split *experiment.Split, transportKind TransportKind, link network.Link, rnd Randomness, opts sessionOpts) (*session, error) {
 	n := cfg.Parties
 	wiring, err := connectParties(ctx, cfg, transportKind, link, rnd)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{closeFn: wiring.close}
+	// A node's pipeline lives as long as the session, past the setup below:
+	// nodes are built under sessionCtx, which a failed party also cancels.
+	sessionCtx, endSession := context.WithCancel(ctx)
+	s := &session{}
+	s.closeFn = func() {
+		for _, nd := range s.nodes {
+			if nd != nil {
+				nd.stop()
+			}
+		}
+		endSession()
+		wiring.close()
+	}
 	mat := wiring.material(rnd)
 	if cfg.Preprocessing == experiment.PrepHE {
 		s.meters = newKindMeters(n)
+		for _, m := range s.meters {
+			m.gate = opts.gate
+		}
 		mat.meters = s.meters
+	}
+	var planFor func(context.Context) (*protocol.Plan, error)
+	if opts.plan != nil {
+		planFor = func(context.Context) (*protocol.Plan, error) { return opts.plan, nil }
 	}
 	for _, l := range wiring.links {
 		s.trs = append(s.trs, l.online)
@@ -222,9 +274,13 @@ func startSession(ctx context.Context, cfg *experiment.Config, split *experiment
 		s.closeFn()
 		return nil, err
 	}
-	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
+	err = runParties(ctx, n, func(i int) { endSession(); s.trs[i].Close() }, func(ctx context.Context, i int) error {
 		// The remote dealer's session is not ended: closeFn stops the dealer.
-		nd, err := buildNode(ctx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: mat, engine: engineConfig(cfg, rnd, i)})
+		m := mat
+		if i == 0 {
+			m.logged = opts.log
+		}
+		nd, err := buildNode(sessionCtx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: m, plan: planFor, engine: engineConfig(cfg, rnd, i)})
 		if err != nil {
 			return err
 		}
@@ -290,25 +346,41 @@ func scaledTrainingSet(cfg *experiment.Config, split *experiment.Split) ([][]flo
 // BenchSteps times the first `steps` secure training steps of cfg (continuing past
 // the configured epochs and max_steps if needed) on the given link and the same
 // steps in plaintext; with dealer-free preprocessing also the same steps with a
-// dealer, and the cost of each kind of material.
+// dealer, and the cost of each kind of material. Dealer-free material is made
+// as training makes it: pipelined from the plan of the steps (recorded from
+// the dealer twin, which runs first), unless the config's mode says
+// otherwise; the pipeline starts with the timed steps.
 func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind TransportKind, link network.Link, steps int) (*BenchResult, error) {
 	split, err := experiment.LoadSplit(cfg)
 	if err != nil {
 		return nil, err
 	}
-	res, batches, err := benchSecure(ctx, cfg, split, transportKind, link, steps)
-	if err != nil {
-		return nil, err
-	}
+	var opts sessionOpts
+	var dealerSeconds float64
 	if cfg.Preprocessing == experiment.PrepHE {
 		dealt := *cfg
 		dealt.Preprocessing = experiment.PrepDealer
-		d, _, err := benchSecure(ctx, &dealt, split, transportKind, link, steps)
+		pipelined := cfg.PreprocessingMode == "" || cfg.PreprocessingMode == experiment.PrepPipelined
+		var log *requestLog
+		if pipelined {
+			log = &requestLog{ids: map[uint64]uint64{}}
+		}
+		d, _, err := benchSecure(ctx, &dealt, split, transportKind, link, steps, sessionOpts{log: log})
 		if err != nil {
 			return nil, fmt.Errorf("the dealer twin: %w", err)
 		}
-		res.DealerSecondsPerStep = d.SecondsPerStep
+		dealerSeconds = d.SecondsPerStep
+		if pipelined {
+			if opts.plan, err = toPlan(ctx, log.reqs); err != nil {
+				return nil, fmt.Errorf("the plan of the steps: %w", err)
+			}
+		}
 	}
+	res, batches, err := benchSecure(ctx, cfg, split, transportKind, link, steps, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.DealerSecondsPerStep = dealerSeconds
 	// The plaintext twin on the same batches, in the same process.
 	x, err := scaledTrainingSet(cfg, split)
 	if err != nil {
@@ -332,8 +404,13 @@ func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind Trans
 }
 
 // benchSecure times the secure steps of BenchSteps and returns their batches.
-func benchSecure(ctx context.Context, cfg *experiment.Config, split *experiment.Split, transportKind TransportKind, link network.Link, steps int) (*BenchResult, []experiment.Step, error) {
-	s, err := startSession(ctx, cfg, split, transportKind, link, Randomness{})
+func benchSecure(ctx context.Context, cfg *experiment.Config, split *experiment.Split, transportKind TransportKind, link network.Link, steps int, opts sessionOpts) (*BenchResult, []experiment.Step, error) {
+	var gate chan struct{}
+	if opts.plan != nil {
+		gate = make(chan struct{})
+		opts.gate = gate
+	}
+	s, err := startSession(ctx, cfg, split, transportKind, link, Randomness{}, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -365,6 +442,9 @@ func benchSecure(ctx context.Context, cfg *experiment.Config, split *experiment.
 		kindsBefore = s.meters[1].snapshot()
 	}
 	start := time.Now()
+	if gate != nil {
+		close(gate)
+	}
 	err = runParties(ctx, n, func(i int) { s.trs[i].Close() }, func(ctx context.Context, i int) error {
 		for _, b := range batches {
 			if _, err := s.nets[i].TrainBatch(ctx, sharing.GatherRows(s.xs[i], b.Rows), sharing.GatherRows(s.ys[i], b.Rows), cfg.Optimizer(b.Epoch)); err != nil {
@@ -391,12 +471,18 @@ func benchSecure(ctx context.Context, cfg *experiment.Config, split *experiment.
 		BytesSentPerStep:     float64(after.BytesSent-before[1].BytesSent) / k,
 		RoundsPerStep:        float64(after.Rounds-before[1].Rounds) / k,
 		Preprocessing:        cfg.Preprocessing,
+		Pipelined:            opts.plan != nil,
 		Opening:              cfg.EngineOpening(),
 		PrepSecondsPerStep:   (s.nodes[1].prep - prepTimeBefore).Seconds() / k,
 		PrepBytesSentPerStep: float64(prepBytes(1)-prepBefore[1]) / k,
 	}
 	if s.meters != nil {
 		res.Kinds = kindsPerStep(kindsBefore, s.meters[1].snapshot(), steps)
+		if res.Pipelined {
+			for i := range res.Kinds {
+				res.Kinds[i].CPUSeconds = 0
+			}
+		}
 		for i := range n {
 			res.PrepBytesPerPartyStep = append(res.PrepBytesPerPartyStep, float64(prepBytes(i)-prepBefore[i])/k)
 		}

@@ -64,18 +64,19 @@ func aggregatePoly(rq *ring.Ring, acc, share *ring.Poly) { rq.Add(acc, share, ac
 
 // plainPoly writes into b the party's plaintext polynomial with the
 // coefficients fill writes (degree below deg), in NTT and Montgomery form.
+// The NTT is linear, so the Montgomery factor goes on the deg coefficients
+// before it rather than on all N after it.
 func (st *suite) plainPoly(w *worker, deg int, fill func(dst []uint64), b *ring.Poly) {
 	clear(w.coeffs)
 	fill(w.coeffs)
 	for i, q := range st.q {
 		row, bred := b.Coeffs[i], st.bred[i]
 		for c, v := range w.coeffs[:deg] {
-			row[c] = residue(v, q, bred)
+			row[c] = ring.MForm(residue(v, q, bred), q, bred)
 		}
 		clear(row[deg:])
 	}
 	st.nttSparse(w.rq, b, deg)
-	w.rq.MForm(b, b)
 }
 
 // productShare is a party's share of one output ciphertext: the sum of its

@@ -58,7 +58,13 @@
 // (Until this version H was their tweakable TMMO, pi(pi(x) ^ i) ^ pi(x), two
 // AES calls: tweakable robustness is what a malicious receiver, choosing its
 // rows, would need. One call halves the hashing, a third of the OT CPU.
-// SHA-256 or SHAKE would be as good but 5-10x slower per OT.)
+// SHA-256 or SHAKE would be as good but 5-10x slower per OT.) The hash runs
+// over a chunk of rows at once: sigma of every row into a buffer, one AES
+// pass over it (aes_amd64.s: AES-NI on eight blocks at a time, whose rounds
+// overlap in the AES unit; crypto/aes's cipher.Block waits out each block's
+// latency), then the feed-forward: ~21 -> ~7 ns per hash on the shared
+// machine, the same outputs (TestCRHashMatchesMMOSigma checks them against
+// crypto/aes). Fixed-key and public, so the key schedule is no secret.
 //
 // # AND triples
 //
@@ -179,18 +185,24 @@
 //     (256 + 260) bytes per element; square pairs half that.
 //
 // Measured on this project's 2-core machine, 3 parties in one process over
-// network.Memory (bench_test.go; CPU is the process CPU divided by 3; the two
+// network.Memory (bench_test.go; CPU is the process CPU divided by 3; the
 // columns measured back to back under the same heavy load, wall time
-// meaningless there): IKNP with the TMMO hash and a fixed daBit order before,
-// this package now:
+// meaningless there): IKNP with the TMMO hash and a fixed daBit order first,
+// then SoftSpoken with one-block-per-call hashing (the previous version), and
+// this package now (batched AES-NI hash, rows made in cached chunks with a
+// tree of leaf sums, AVX2 transpositions):
 //
-//	                             before                     now
-//	1,000,000 AND triple bits    ~0.41 s CPU, 32.25 MB      ~0.33 s CPU,  8.25 MB per party
-//	100,000 daBits               ~0.031 s CPU, 3.2 MB       ~0.021 s CPU, 1.2 MB per party
-//	10,000 truncation pairs      ~0.20 s CPU, 20.5 MB       ~0.13 s CPU,  6.2 MB per party
-//	                             (busiest party 25.6 MB)    (busiest 6.5 MB)
-//	10,000 element-wise triples  (HE: ~0.25 s CPU, 39.7 MB) ~0.24 s CPU, 10.3 MB per party
-//	10,000 square pairs                                     ~0.12 s CPU,  5.2 MB per party
+//	                             IKNP, TMMO                 previous                   now
+//	1,000,000 AND triple bits    ~0.41 s CPU, 32.25 MB      ~0.31 s CPU, 8.25 MB       ~0.12 s CPU, 8.25 MB per party
+//	100,000 daBits               ~0.031 s CPU, 3.2 MB       ~0.021 s CPU, 1.2 MB       ~0.014 s CPU, 1.2 MB per party
+//	10,000 truncation pairs      ~0.20 s CPU, 20.5 MB       ~0.127 s CPU, 6.2 MB       ~0.067 s CPU, 6.2 MB per party
+//	                             (busiest party 25.6 MB)    (busiest 6.4 MB)           (busiest 6.4 MB)
+//	10,000 element-wise triples  (HE: ~0.25 s CPU, 39.7 MB) ~0.22 s CPU, 10.3 MB       ~0.10 s CPU, 10.3 MB per party
+//	10,000 square pairs                                     ~0.12 s CPU, 5.2 MB        ~0.053 s CPU, 5.2 MB per party
+//
+// Where the CPU goes now (pprof of those benchmarks): the leaf streams'
+// AES-CTR ~18%, the hash ~20% (of which a quarter is AES), the
+// transpositions ~12%, the leaf sums ~6%, base OTs (setup) ~10%.
 //
 // # Several channels
 //
@@ -210,6 +222,9 @@
 //
 // # What is left
 //
+//   - CPU: the leaf streams are crypto/aes CTR under 512 keys per batch; a
+//     multi-key AES-NI kernel (eight leaves' counters per pass) and hashing
+//     each chunk's rows while they are in cache would cut the rest.
 //   - Communication is 32 bits per OT (SoftSpoken k = 4). k = 8 would halve the
 //     u rows again for 8x the leaf expansions (16 blocks of 256 leaves): the
 //     8-byte daBit corrections then dominate, so it would save ~17% of the

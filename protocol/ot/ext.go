@@ -2,9 +2,7 @@ package ot
 
 import (
 	"crypto/aes"
-	"crypto/cipher"
 	"crypto/sha256"
-	"encoding/binary"
 
 	"github.com/tessera-mpc/tessera/sharing"
 )
@@ -25,8 +23,9 @@ const kappa = 128
 // adversary. The OT's index i is XORed into the input (H(i, x) = H(x XOR i)),
 // which keeps the rows uniform and separates equal rows of different OTs; the
 // tweakable TMMO (two AES calls) is only needed against a malicious receiver.
-// One AES call per hash. Outputs are truncated to 64 bits.
-type crHash struct{ pi cipher.Block }
+// One AES call per hash, eight blocks at a time (fixedAES). Outputs are
+// truncated to 64 bits.
+type crHash struct{ pi *fixedAES }
 
 func newCRHash() crHash {
 	key := sha256.Sum256([]byte("tessera/protocol/ot: fixed AES key of the MMO hash"))
@@ -34,22 +33,40 @@ func newCRHash() crHash {
 	if err != nil {
 		panic(err) // unreachable: fixed key size
 	}
-	return crHash{pi: b}
+	return crHash{pi: newFixedAES([16]byte(key[:16]), b)}
 }
 
+// hashChunk is the number of rows hashed per AES pass: 8 kB of blocks, which
+// stay in the L1 cache between the passes that fill and read them.
+const hashChunk = 512
+
 // hashRows writes H(tweak+i, row_i XOR (d0, d1)) for every 128-bit row i of
-// rs (row i is rs[2i], rs[2i+1]) into out, in the given output mode.
+// rs (row i is rs[2i], rs[2i+1]) into out, in the given output mode. Per
+// chunk of rows: sigma of every input into a buffer, one AES pass over the
+// buffer, then the MMO feed-forward.
 func (h crHash) hashRows(tweak uint64, rs []uint64, d0, d1 uint64, mode int, out []uint64) {
-	var buf [16]byte // one allocation per call: the cipher.Block call lets it escape
-	x := buf[:]
-	for i := 0; i < len(rs)/2; i++ {
-		lo := rs[2*i] ^ d0 ^ (tweak + uint64(i))
-		hi := rs[2*i+1] ^ d1
-		slo := lo ^ hi // sigma(lo, hi) = (lo ^ hi, lo)
-		binary.LittleEndian.PutUint64(x[:8], slo)
-		binary.LittleEndian.PutUint64(x[8:], lo)
-		h.pi.Encrypt(x, x)
-		put(out, mode, i, binary.LittleEndian.Uint64(x[:8])^slo)
+	n := len(rs) / 2
+	blocks := make([]uint64, 2*min(n, hashChunk))
+	slo := make([]uint64, min(n, hashChunk))
+	for start := 0; start < n; start += hashChunk {
+		m := min(n-start, hashChunk)
+		in, blk, s := rs[2*start:2*(start+m)], blocks[:2*m], slo[:m]
+		for k := range s {
+			lo := in[2*k] ^ d0 ^ (tweak + uint64(start+k))
+			s[k] = lo ^ in[2*k+1] ^ d1 // sigma(lo, hi) = (lo ^ hi, lo)
+			blk[2*k], blk[2*k+1] = s[k], lo
+		}
+		h.pi.encryptWords(blk)
+		if mode == outWords {
+			o := out[start : start+m]
+			for k := range o {
+				o[k] = blk[2*k] ^ s[k]
+			}
+			continue
+		}
+		for k := range s {
+			put(out, mode, start+k, blk[2*k]^s[k])
+		}
 	}
 }
 
@@ -72,25 +89,6 @@ func transpose64(a *[64]uint64) {
 		}
 		m ^= m << uint(j>>1)
 	}
-}
-
-// rows turns kappa columns of w words (column j holds bit j of every row) into
-// 64*w rows of 128 bits: row i is (out[2i], out[2i+1]).
-func rows(cols [][]uint64, w int) []uint64 {
-	out := make([]uint64, 2*64*w)
-	var blk [64]uint64
-	for b := 0; b < w; b++ {
-		for half := 0; half < 2; half++ {
-			for j := 0; j < 64; j++ {
-				blk[j] = cols[64*half+j][b]
-			}
-			transpose64(&blk)
-			for i := 0; i < 64; i++ {
-				out[2*(64*b+i)+half] = blk[i]
-			}
-		}
-	}
-	return out
 }
 
 // extSender is this party's end of the extension in which it is the OT sender
@@ -142,7 +140,7 @@ func put(out []uint64, mode, i int, h uint64) {
 func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint64) {
 	w := len(choices)
 	u = make([]uint64, uWords(w))
-	t := rows(r.ssColumns(choices, u), w)
+	t := r.ssRows(choices, u)
 	xc = make([]uint64, outLen(mode, w))
 	h.hashRows(r.tweak, t, 0, 0, mode, xc)
 	r.batch++
@@ -153,7 +151,7 @@ func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint
 // extend runs the sender's half of one batch: from the receiver's u
 // (uWords(w) words) it returns both random messages x0, x1 of every OT.
 func (s *extSender) extend(h crHash, u []uint64, w int, mode int) (x0, x1 []uint64) {
-	q := rows(s.ssColumns(u, w), w)
+	q := s.ssRows(u, w)
 	x0 = make([]uint64, outLen(mode, w))
 	x1 = make([]uint64, outLen(mode, w))
 	h.hashRows(s.tweak, q, 0, 0, mode, x0)

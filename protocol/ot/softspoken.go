@@ -125,61 +125,145 @@ func (s *extSender) puncture() {
 	}
 }
 
-// ssColumns returns the receiver's kappa columns t (w words each) for a batch
-// and writes the message u (block b's vector at u[b*w:]): per block, with G_x
-// leaf x's PRG stream for the batch, u_b = choices ^ XOR_x G_x and column i of
-// the block is XOR of G_x over the x with bit i set.
-func (r *extReceiver) ssColumns(choices []uint64, u []uint64) [][]uint64 {
-	w := len(choices)
-	cols := make([][]uint64, kappa)
-	g := make([]uint64, w)
+// ssChunk is the words of a batch (64 OTs each) whose rows are made at once:
+// their 128 columns (64 KiB) and a block's 16 leaf streams (8 KiB) stay in
+// the cache, where whole-batch columns (16 MiB for an AND batch) did not.
+const ssChunk = 64
+
+// leafStreams opens the batch's PRG stream of every leaf, except the
+// punctured ones (skip[b], or -1 for none), which stay nil.
+func leafStreams(leaves *[ssBlocks][ssLeaves]sharing.Seed, batch uint64, skip func(b int) int) *[ssBlocks][ssLeaves]*sharing.PRG {
+	var g [ssBlocks][ssLeaves]*sharing.PRG
 	for b := range ssBlocks {
-		ub := u[b*w : (b+1)*w]
-		copy(ub, choices)
-		for i := range ssK {
-			cols[b*ssK+i] = make([]uint64, w)
-		}
 		for x := range ssLeaves {
-			sharing.NewPRG(r.leaves[b][x], r.batch).Fill(g)
-			xorInto(ub, g)
-			for i := range ssK {
-				if x>>i&1 == 1 {
-					xorInto(cols[b*ssK+i], g)
-				}
+			if x != skip(b) {
+				g[b][x] = sharing.NewPRG(leaves[b][x], batch)
 			}
 		}
 	}
-	return cols
+	return &g
 }
 
-// ssColumns returns the sender's kappa columns q for a batch from the
-// receiver's u: column i of block b is XOR of G_x over the known leaves x with
-// bit i of x ^ Delta_b set, plus bit i of Delta_b times u_b. Then
-// q = t ^ r * Delta with Delta = NOT s (doc.go).
-func (s *extSender) ssColumns(u []uint64, w int) [][]uint64 {
-	cols := make([][]uint64, kappa)
-	g := make([]uint64, w)
-	for b := range ssBlocks {
-		delta := s.blockDelta(b)
-		for i := range ssK {
-			cols[b*ssK+i] = make([]uint64, w)
-			if delta>>i&1 == 1 {
-				copy(cols[b*ssK+i], u[b*w:(b+1)*w])
+// ssRows returns the receiver's rows t for a batch (row i is t[2i], t[2i+1])
+// and writes the message u (block b's vector at u[b*w:]): per block, with
+// G_x leaf x's PRG stream for the batch, u_b = choices ^ XOR_x G_x and column
+// i of the block is XOR of G_x over the x with bit i set.
+func (r *extReceiver) ssRows(choices []uint64, u []uint64) []uint64 {
+	w := len(choices)
+	streams := leafStreams(&r.leaves, r.batch, func(int) int { return -1 })
+	t := make([]uint64, 2*64*w)
+	var cols [kappa][ssChunk]uint64
+	var g [ssLeaves][ssChunk]uint64
+	for c0 := 0; c0 < w; c0 += ssChunk {
+		cw := min(ssChunk, w-c0)
+		for b := range ssBlocks {
+			for x := range ssLeaves {
+				streams[b][x].Fill(g[x][:cw])
+			}
+			sum := foldLeaves(&g, cw, (*[ssK][ssChunk]uint64)(cols[b*ssK:]))
+			ub := u[b*w+c0 : b*w+c0+cw]
+			for k := range ub {
+				ub[k] = choices[c0+k] ^ sum[k]
 			}
 		}
-		for x := range ssLeaves {
-			if x == delta {
-				continue
+		transposeChunk(&cols, cw, t[2*64*c0:])
+	}
+	return t
+}
+
+// ssRows returns the sender's rows q for a batch from the receiver's u:
+// column i of block b is XOR of G_x over the known leaves x with bit i of
+// x ^ Delta_b set, plus bit i of Delta_b times u_b. Then q = t ^ r * Delta
+// with Delta = NOT s (doc.go).
+func (s *extSender) ssRows(u []uint64, w int) []uint64 {
+	var deltas [ssBlocks]int
+	for b := range deltas {
+		deltas[b] = s.blockDelta(b)
+	}
+	streams := leafStreams(&s.leaves, s.batch, func(b int) int { return deltas[b] })
+	q := make([]uint64, 2*64*w)
+	var cols [kappa][ssChunk]uint64
+	var g [ssLeaves][ssChunk]uint64
+	for c0 := 0; c0 < w; c0 += ssChunk {
+		cw := min(ssChunk, w-c0)
+		for b := range ssBlocks {
+			delta := deltas[b]
+			// Leaf x goes to position x ^ Delta_b; the punctured leaf's
+			// position 0 counts in no column.
+			clear(g[0][:cw])
+			for x := range ssLeaves {
+				if x != delta {
+					streams[b][x].Fill(g[x^delta][:cw])
+				}
 			}
-			sharing.NewPRG(s.leaves[b][x], s.batch).Fill(g)
+			bc := (*[ssK][ssChunk]uint64)(cols[b*ssK:])
+			foldLeaves(&g, cw, bc)
+			ub := u[b*w+c0 : b*w+c0+cw]
 			for i := range ssK {
-				if (x^delta)>>i&1 == 1 {
-					xorInto(cols[b*ssK+i], g)
+				if delta>>i&1 == 1 {
+					xorInto(bc[i][:cw], ub)
+				}
+			}
+		}
+		transposeChunk(&cols, cw, q[2*64*c0:])
+	}
+	return q
+}
+
+// foldLeaves writes into cols[i] the XOR of the leaves x with bit i set, for
+// the first cw words of the 16 leaf vectors in g, and returns the XOR of all
+// of them (g[0], overwritten). A tree of pairwise sums: 26 XORs per word
+// instead of 16 for the sum and 8 per column.
+func foldLeaves(g *[ssLeaves][ssChunk]uint64, cw int, cols *[ssK][ssChunk]uint64) []uint64 {
+	for k := 0; k < cw; k++ {
+		// Sums of pairs, quadruples, octets: sAB is leaves A..B.
+		s01, s23, s45, s67 := g[0][k]^g[1][k], g[2][k]^g[3][k], g[4][k]^g[5][k], g[6][k]^g[7][k]
+		s89, s1011, s1213, s1415 := g[8][k]^g[9][k], g[10][k]^g[11][k], g[12][k]^g[13][k], g[14][k]^g[15][k]
+		cols[0][k] = g[1][k] ^ g[3][k] ^ g[5][k] ^ g[7][k] ^ g[9][k] ^ g[11][k] ^ g[13][k] ^ g[15][k]
+		cols[1][k] = s23 ^ s67 ^ s1011 ^ s1415
+		s03, s47, s811, s1215 := s01^s23, s45^s67, s89^s1011, s1213^s1415
+		cols[2][k] = s47 ^ s1215
+		s815 := s811 ^ s1215
+		cols[3][k] = s815
+		g[0][k] = s03 ^ s47 ^ s815
+	}
+	return g[0][:cw]
+}
+
+// transposeChunk turns kappa columns of cw words (column j holds bit j of
+// every row) into 64*cw rows of 128 bits: row i is (out[2i], out[2i+1]).
+// With AVX2 it transposes the blocks of four words at once.
+func transposeChunk(cols *[kappa][ssChunk]uint64, cw int, out []uint64) {
+	b := 0
+	if haveAVX2 {
+		var blk4 [64][4]uint64
+		for ; b+4 <= cw; b += 4 {
+			for half := 0; half < 2; half++ {
+				for j := 0; j < 64; j++ {
+					blk4[j] = [4]uint64(cols[64*half+j][b : b+4])
+				}
+				transpose64x4AVX2(&blk4)
+				for l := range 4 {
+					row := out[2*64*(b+l):]
+					for i := 0; i < 64; i++ {
+						row[2*i+half] = blk4[i][l]
+					}
 				}
 			}
 		}
 	}
-	return cols
+	var blk [64]uint64
+	for ; b < cw; b++ {
+		for half := 0; half < 2; half++ {
+			for j := 0; j < 64; j++ {
+				blk[j] = cols[64*half+j][b]
+			}
+			transpose64(&blk)
+			for i := 0; i < 64; i++ {
+				out[2*(64*b+i)+half] = blk[i]
+			}
+		}
+	}
 }
 
 func xorInto(dst, src []uint64) {

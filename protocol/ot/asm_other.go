@@ -1,0 +1,15 @@
+//go:build !amd64 || !gc || purego
+
+package ot
+
+const haveAESNI = false
+
+func encryptBlocksAESNI(keys *[11][16]byte, buf *byte, n int) {
+	panic("unreachable: no AES-NI path on this platform")
+}
+
+const haveAVX2 = false
+
+func transpose64x4AVX2(a *[64][4]uint64) {
+	panic("unreachable: no AVX2 path on this platform")
+}
