@@ -100,11 +100,13 @@ func (s *Service) leadShares(ctx, work context.Context, out chan<- staged) error
 			return nil // stage 2 failed
 		case j := <-s.jobs:
 			s.m.queue.Dec()
+			j.stage(s.m, stageQueued)
 			x, err := s.leaderShares(work, j.q)
 			if err != nil {
 				j.done <- result{status: 503, err: fmt.Errorf("party %d: %w", s.cfg.Self, err)}
 				return err
 			}
+			j.stage(s.m, stageShares)
 			out <- staged{j: j, q: j.q, x: x}
 		}
 	}
@@ -150,14 +152,17 @@ func (s *Service) leaderShares(ctx context.Context, q *Query) (sharing.Tensor, e
 
 // leadInfer is stage 2 on the leader: infer, sum the answers, answer the job.
 func (s *Service) leadInfer(work context.Context, st staged) error {
+	st.j.stage(s.m, stageWaiting)
 	answers, err := s.inferAndEncrypt(work, st.x, st.q)
 	if err != nil {
 		return err
 	}
+	st.j.stage(s.m, stageInfer)
 	body, err := s.sumAnswers(work, st.q, answers)
 	if err != nil {
 		return err
 	}
+	st.j.stage(s.m, stageAnswers)
 	st.j.done <- result{body: body, status: 200}
 	return nil
 }

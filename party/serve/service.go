@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/tessera-mpc/tessera/nn"
 	"github.com/tessera-mpc/tessera/protocol"
@@ -71,6 +72,15 @@ type Service struct {
 type job struct {
 	q    *Query
 	done chan result
+	// since is when the job's current stage began (the stage metric).
+	since time.Time
+}
+
+// stage records the time since the job's last stage ended as stage's.
+func (j *job) stage(m *metrics, stage string) {
+	now := time.Now()
+	m.stages.WithLabelValues(stage).Observe(now.Sub(j.since).Seconds())
+	j.since = now
 }
 
 // result is a query's outcome: an answer body, or an error with its HTTP status.
