@@ -112,7 +112,7 @@ func New(cfg Config) (*Service, error) {
 		Model: cfg.ModelName, Features: spec.Inputs, Outputs: spec.Outputs(), FracBits: cfg.Engine.Codec().FracBits,
 		MaxRows: cfg.MaxRows, Parties: cfg.Parties, Self: cfg.Self, PeerIDs: cfg.PeerIDs,
 		KeyDigest: hex.EncodeToString(s.digest[:]), ScalerMean: cfg.ScalerMean, ScalerStd: cfg.ScalerStd,
-		Ciphertext: he.CiphertextBytes(), ClientKey: he.ClientPublicKeyBytes(),
+		Ciphertext: he.QueryCiphertextBytes(), ClientKey: he.ClientPublicKeyBytes(),
 		RowsPerCt: RowsPerCiphertext(spec.Inputs), AnswerPerCt: RowsPerCiphertext(spec.Outputs()),
 		OutputKinds: s.limits.Outputs,
 	}

@@ -74,7 +74,7 @@ type Info struct {
 	KeyDigest   string    `json:"key_digest"`
 	ScalerMean  []float64 `json:"scaler_mean,omitempty"` // the client standardises rows with these
 	ScalerStd   []float64 `json:"scaler_std,omitempty"`
-	Ciphertext  int       `json:"ciphertext_bytes"`
+	Ciphertext  int       `json:"ciphertext_bytes"` // of a query ciphertext
 	ClientKey   int       `json:"client_key_bytes"`
 	RowsPerCt   int       `json:"rows_per_ciphertext"`
 	AnswerPerCt int       `json:"answer_rows_per_ciphertext"`
@@ -92,7 +92,7 @@ func ciphertextsFor(rows, width int) int {
 }
 
 // QueryBytes is the exact size of a query body with the given metadata size.
-func QueryBytes(metaLen, cts int) int { return queryBytes(metaLen, cts, he.CiphertextBytes()) }
+func QueryBytes(metaLen, cts int) int { return queryBytes(metaLen, cts, he.QueryCiphertextBytes()) }
 
 func queryBytes(metaLen, cts, ctBytes int) int {
 	return 4 + metaLen + he.ClientPublicKeyBytes() + cts*ctBytes
@@ -100,7 +100,7 @@ func queryBytes(metaLen, cts, ctBytes int) int {
 
 // EncodeQuery encodes a query body.
 func EncodeQuery(meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext) []byte {
-	return encodeQuery(nil, meta, client, cts, (*he.Ciphertext).Bytes, he.CiphertextBytes())
+	return encodeQuery(nil, meta, client, cts, (*he.Ciphertext).Bytes, he.QueryCiphertextBytes())
 }
 
 // encodeQueryC1 is a query as the leader sends it to the other parties: each
@@ -164,7 +164,7 @@ func readMeta(body []byte, v any) ([]byte, int, error) {
 // CheckQueryMeta validates a query's metadata against the limits and its
 // total size, before anything is allocated for the payload.
 func CheckQueryMeta(m QueryMeta, metaLen, total int, lim Limits) error {
-	return checkQueryMeta(m, metaLen, total, lim, he.CiphertextBytes())
+	return checkQueryMeta(m, metaLen, total, lim, he.QueryCiphertextBytes())
 }
 
 func checkQueryMeta(m QueryMeta, metaLen, total int, lim Limits, ctBytes int) error {
@@ -202,7 +202,7 @@ type Query struct {
 
 // DecodeQuery validates and decodes a query body.
 func DecodeQuery(body []byte, lim Limits) (*Query, error) {
-	return decodeQuery(body, lim, he.CiphertextBytes(), he.ParseCiphertext)
+	return decodeQuery(body, lim, he.QueryCiphertextBytes(), he.ParseQueryCiphertext)
 }
 
 // decodeQueryC1 decodes a query as the leader sends it (c1 only).

@@ -37,7 +37,7 @@ func benchQuery(b *testing.B) ([]*QueryParty, *Ciphertext, []uint64) {
 func BenchmarkEncryptQuery(b *testing.B) {
 	qs, _, values := benchQuery(b)
 	key := qs[0].Key()
-	b.SetBytes(int64(CiphertextBytes()))
+	b.SetBytes(int64(QueryCiphertextBytes()))
 	for b.Loop() {
 		if _, err := EncryptQuery(key, values, nil); err != nil {
 			b.Fatal(err)
