@@ -115,7 +115,8 @@ func (s *Service) leadShares(ctx, work context.Context, out chan<- staged) error
 // leaderShares sends a query to every party and aggregates their masked shares
 // into the leader's shares of the rows.
 func (s *Service) leaderShares(ctx context.Context, q *Query) (sharing.Tensor, error) {
-	msg := encodeQueryC1([]byte{msgQuery}, q.Meta, q.Client, q.Cts)
+	msg := encodeQueryC1([]byte{msgQuery}, q)
+	q.raw = nil // the body need not outlive the parsed ciphertexts
 	if err := s.broadcast(ctx, msg); err != nil {
 		return sharing.Tensor{}, err
 	}
@@ -202,6 +203,7 @@ func (s *Service) followerShares(ctx context.Context, body []byte) (*Query, shar
 	if err != nil {
 		return nil, sharing.Tensor{}, fmt.Errorf("the leader's query: %w", err)
 	}
+	q.raw = nil
 	rows, w := q.Meta.Rows, q.Meta.Features
 	x := sharing.Zeros(rows, w)
 	// The masked shares, one after the other, written in place: growing one

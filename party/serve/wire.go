@@ -100,25 +100,34 @@ func queryBytes(metaLen, cts, ctBytes int) int {
 
 // EncodeQuery encodes a query body.
 func EncodeQuery(meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext) []byte {
-	return encodeQuery(nil, meta, client, cts, (*he.Ciphertext).Bytes, he.QueryCiphertextBytes())
-}
-
-// encodeQueryC1 is a query as the leader sends it to the other parties: each
-// ciphertext's c1 only (they never need c0), after the bytes of head.
-func encodeQueryC1(head []byte, meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext) []byte {
-	return encodeQuery(head, meta, client, cts, (*he.Ciphertext).C1Bytes, he.C1Bytes())
-}
-
-func encodeQuery(head []byte, meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext, enc func(*he.Ciphertext) []byte, ctBytes int) []byte {
-	raw, _ := json.Marshal(meta)
-	out := append(make([]byte, 0, len(head)+queryBytes(len(raw), len(cts), ctBytes)), head...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(raw)))
-	out = append(out, raw...)
-	out = append(out, client.Bytes()...)
+	out := queryHead(nil, meta, client, len(cts), he.QueryCiphertextBytes())
 	for _, ct := range cts {
-		out = append(out, enc(ct)...)
+		out = ct.AppendBytes(out) // in place: queryHead leaves the packer's slack
 	}
 	return out
+}
+
+// encodeQueryC1 is a query as the leader sends it to the other parties, after
+// the bytes of head: each ciphertext's c1 only (they never need c0), as the
+// client encoded it (decodeQuery checked every residue, and a valid encoding
+// is the only one).
+func encodeQueryC1(head []byte, q *Query) []byte {
+	out := queryHead(head, q.Meta, q.Client, len(q.raw), he.C1Bytes())
+	for _, ct := range q.raw {
+		out = append(out, ct[len(ct)-he.C1Bytes():]...)
+	}
+	return out
+}
+
+// queryHead starts a query body of cts ciphertexts of ctBytes each, after
+// head, with the capacity of the whole body and 8 bytes more (the packer
+// stores whole words).
+func queryHead(head []byte, meta QueryMeta, client *he.ClientPublicKey, cts, ctBytes int) []byte {
+	raw, _ := json.Marshal(meta)
+	out := append(make([]byte, 0, len(head)+queryBytes(len(raw), cts, ctBytes)+8), head...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(raw)))
+	out = append(out, raw...)
+	return append(out, client.Bytes()...)
 }
 
 // ErrBadRequest is wrapped by every error about a malformed query.
@@ -198,6 +207,7 @@ type Query struct {
 	Meta   QueryMeta
 	Client *he.ClientPublicKey
 	Cts    []*he.Ciphertext
+	raw    [][]byte // each ciphertext's encoding, within the body it came in
 }
 
 // DecodeQuery validates and decodes a query body.
@@ -226,11 +236,13 @@ func decodeQuery(body []byte, lim Limits, cb int, parse func([]byte) (*he.Cipher
 	}
 	rest = rest[kb:]
 	for k := range m.Ciphertexts {
-		ct, err := parse(rest[k*cb : (k+1)*cb])
+		raw := rest[k*cb : (k+1)*cb : (k+1)*cb]
+		ct, err := parse(raw)
 		if err != nil {
 			return nil, badf("ciphertext %d: %v", k, err)
 		}
 		q.Cts = append(q.Cts, ct)
+		q.raw = append(q.raw, raw)
 	}
 	return q, nil
 }

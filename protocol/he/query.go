@@ -189,9 +189,12 @@ func QueryCiphertextBytes() int { return 2 * getQuerySuite().polyBytes }
 const MaxValues = RingDegree
 
 // Bytes encodes the ciphertext.
-func (ct *Ciphertext) Bytes() []byte {
-	st := ct.st
-	return st.appendPoly(st.appendPoly(encodeBuffer(2*st.polyBytes), ct.c0), ct.c1)
+func (ct *Ciphertext) Bytes() []byte { return ct.AppendBytes(encodeBuffer(2 * ct.st.polyBytes)) }
+
+// AppendBytes appends the ciphertext's encoding to dst. It stores whole
+// words: with fewer than 8 bytes of capacity beyond the encoding, dst grows.
+func (ct *Ciphertext) AppendBytes(dst []byte) []byte {
+	return ct.st.appendPoly(ct.st.appendPoly(dst, ct.c0), ct.c1)
 }
 
 // C1Bytes encodes c1 alone: what the parties other than the aggregator need
@@ -200,7 +203,8 @@ func (ct *Ciphertext) C1Bytes() []byte {
 	return ct.st.appendPoly(encodeBuffer(ct.st.polyBytes), ct.c1)
 }
 
-// C1Bytes is the wire size of a query ciphertext's c1.
+// C1Bytes is the wire size of a query ciphertext's c1: the last C1Bytes
+// bytes of its encoding are c1's (c0 comes first).
 func C1Bytes() int { return getQuerySuite().polyBytes }
 
 // ParseC1 decodes a query's c1 of exactly C1Bytes bytes into a query

@@ -167,7 +167,10 @@ func (s *stream) mask(b int, q []uint64, res []uint64) uint64 {
 	}
 	w[top] &= uint64(1)<<(b-64*top) - 1 // a shift by 64 gives 0: all ones
 	for i, qi := range q {
-		r := w[top] % qi
+		r := w[top]
+		if r >= qi { // never for the widths in use: the top word has fewer bits than q_i
+			r %= qi
+		}
 		for k := top - 1; k >= 0; k-- {
 			_, r = bits.Div64(r, w[k], qi)
 		}
