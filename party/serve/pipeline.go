@@ -145,7 +145,7 @@ func (s *Service) leaderShares(ctx context.Context, q *Query) (sharing.Tensor, e
 	x := sharing.Zeros(rows, w)
 	err := parallelFor(len(q.Cts), func(k int) error {
 		share, err := s.cfg.Keys.AggregateQuery(q.Cts[k], valuesIn(k, rows, w), masked[k])
-		copy(x.Data[k*RowsPerCiphertext(w)*w:], share)
+		copy(x.Data[k*he.MaxValues:], share)
 		return err
 	})
 	return x, err
@@ -220,7 +220,7 @@ func (s *Service) followerShares(ctx context.Context, body []byte) (*Query, shar
 		}
 		if err == nil {
 			copy(all[offsets[k]:], m)
-			copy(x.Data[k*RowsPerCiphertext(w)*w:], share)
+			copy(x.Data[k*he.MaxValues:], share)
 		}
 		return err
 	})

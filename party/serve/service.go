@@ -113,7 +113,7 @@ func New(cfg Config) (*Service, error) {
 		MaxRows: cfg.MaxRows, Parties: cfg.Parties, Self: cfg.Self, PeerIDs: cfg.PeerIDs,
 		KeyDigest: hex.EncodeToString(s.digest[:]), ScalerMean: cfg.ScalerMean, ScalerStd: cfg.ScalerStd,
 		Ciphertext: he.QueryCiphertextBytes(), ClientKey: he.ClientPublicKeyBytes(),
-		RowsPerCt: RowsPerCiphertext(spec.Inputs), AnswerPerCt: RowsPerCiphertext(spec.Outputs()),
+		ValuesPerCt: he.MaxValues,
 		OutputKinds: s.limits.Outputs,
 	}
 	if m, ok := cfg.Control.(interface{ MaxMessageBytes() int }); ok && m.MaxMessageBytes() > 0 {
@@ -297,11 +297,11 @@ func (s *Service) inferAndEncrypt(ctx context.Context, x sharing.Tensor, q *Quer
 	}
 	y := sharing.ConcatRows(parts...)
 	outs := y.Cols()
-	per := RowsPerCiphertext(outs) * outs
 	answers := make([]*he.Ciphertext, ciphertextsFor(rows, outs))
 	err := parallelFor(len(answers), func(k int) error {
 		var err error
-		answers[k], err = s.cfg.Keys.EncryptAnswer(client, y.Data[k*per:k*per+valuesIn(k, rows, outs)])
+		from := k * he.MaxValues
+		answers[k], err = s.cfg.Keys.EncryptAnswer(client, y.Data[from:from+valuesIn(k, rows, outs)])
 		return err
 	})
 	return answers, err

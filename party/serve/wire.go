@@ -18,6 +18,12 @@ import (
 //
 //	query:  meta | client public key | ciphertexts
 //	answer: meta | ciphertexts
+//
+// The rows of a query (or of an answer) are laid end to end, row-major, and
+// cut into ciphertexts of he.MaxValues values: ciphertext k holds values
+// [k*MaxValues, (k+1)*MaxValues), and a row may straddle two ciphertexts.
+// 1,024 MNIST rows fill 49 ciphertexts exactly, where whole rows per
+// ciphertext took 52.
 
 // MaxMetaBytes bounds the JSON metadata of a query or an answer.
 const MaxMetaBytes = 4096
@@ -76,20 +82,17 @@ type Info struct {
 	ScalerStd   []float64 `json:"scaler_std,omitempty"`
 	Ciphertext  int       `json:"ciphertext_bytes"` // of a query ciphertext
 	ClientKey   int       `json:"client_key_bytes"`
-	RowsPerCt   int       `json:"rows_per_ciphertext"`
-	AnswerPerCt int       `json:"answer_rows_per_ciphertext"`
+	ValuesPerCt int       `json:"values_per_ciphertext"` // rows laid end to end (wire.go)
 }
-
-// RowsPerCiphertext is how many rows of width features one ciphertext holds.
-func RowsPerCiphertext(features int) int { return he.MaxValues / features }
 
 // CiphertextsFor is the number of ciphertexts of rows rows of the given width.
 func CiphertextsFor(rows, width int) int { return ciphertextsFor(rows, width) }
 
-func ciphertextsFor(rows, width int) int {
-	per := RowsPerCiphertext(width)
-	return (rows + per - 1) / per
-}
+func ciphertextsFor(rows, width int) int { return (rows*width + he.MaxValues - 1) / he.MaxValues }
+
+// ValuesIn is how many values ciphertext k of rows rows of width w holds:
+// he.MaxValues but in the last.
+func ValuesIn(k, rows, w int) int { return valuesIn(k, rows, w) }
 
 // QueryBytes is the exact size of a query body with the given metadata size.
 func QueryBytes(metaLen, cts int) int { return queryBytes(metaLen, cts, he.QueryCiphertextBytes()) }
@@ -284,8 +287,4 @@ func DecodeAnswer(body []byte, rows, outputs int) (AnswerMeta, []*he.Ciphertext,
 	return m, cts, nil
 }
 
-// valuesIn is how many values ciphertext k of rows rows of width w holds.
-func valuesIn(k, rows, w int) int {
-	per := RowsPerCiphertext(w)
-	return (min(rows, (k+1)*per) - k*per) * w
-}
+func valuesIn(k, rows, w int) int { return min(he.MaxValues, rows*w-k*he.MaxValues) }

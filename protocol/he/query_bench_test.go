@@ -9,7 +9,7 @@ import (
 )
 
 // Per-ciphertext costs of the query steps (3 parties, a full ciphertext of
-// RingDegree values, e.g. 20 MNIST rows).
+// RingDegree values, e.g. 20.9 MNIST rows).
 func benchQuery(b *testing.B) ([]*QueryParty, *Ciphertext, []uint64) {
 	b.Helper()
 	net, err := network.NewMemoryNetwork(3)
