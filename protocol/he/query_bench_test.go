@@ -83,3 +83,35 @@ func BenchmarkEncryptAnswer(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPacked60: one residue row of a polynomial (16,384 residues of 60
+// bits) packed and read back, by 60-bit blocks and bit by bit.
+func BenchmarkPacked60(b *testing.B) {
+	q := moduliQ[0]
+	vals := randomWords(1, RingDegree)
+	for j := range vals {
+		vals[j] %= q
+	}
+	buf := appendPacked(make([]byte, 0, packedLen(RingDegree, blockWidth)+8), vals, blockWidth)
+	back := make([]uint64, RingDegree)
+	for _, c := range []struct {
+		name string
+		pack func([]byte, []uint64, uint) []byte
+		read func([]byte, []uint64, uint, uint64) ([]byte, error)
+	}{{"blocks", appendPacked, readPacked}, {"bits", appendPackedBits, readPackedBits}} {
+		b.Run(c.name+"/pack", func(b *testing.B) {
+			b.SetBytes(int64(packedLen(RingDegree, blockWidth)))
+			for b.Loop() {
+				buf = c.pack(buf[:0], vals, blockWidth)
+			}
+		})
+		b.Run(c.name+"/read", func(b *testing.B) {
+			b.SetBytes(int64(len(buf)))
+			for b.Loop() {
+				if _, err := c.read(buf, back, blockWidth, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

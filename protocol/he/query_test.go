@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"slices"
 	"testing"
 
 	"github.com/tessera-mpc/tessera/sharing"
@@ -237,11 +238,18 @@ func rand16(t *testing.T) sharing.Seed {
 }
 
 // TestStreamMaskWidths: a mask of b bits is the integer of the stream's next
-// ceil(b/64) words cut to b bits, and its residues and low word are that
-// integer's, for the query masks' widths (b <= 192) as for the engine's.
+// ceil(b/64) words cut to b bits, and its residues (mod Q's and Q_query's
+// primes) and low word are that integer's, for the query masks' widths
+// (b <= 192) as for the engine's.
 func TestStreamMaskWidths(t *testing.T) {
-	st := getSuite()
 	seed := rand16(t)
+	for _, st := range []*suite{getSuite(), getQuerySuite()} {
+		testStreamMaskWidths(t, st, seed)
+	}
+}
+
+func testStreamMaskWidths(t *testing.T, st *suite, seed sharing.Seed) {
+	t.Helper()
 	for _, b := range []int{129, 174, 192, 193, 234, 256} {
 		masks, words := newStream(seed, uint64(b)), newStream(seed, uint64(b))
 		res := make([]uint64, len(st.q))
@@ -284,6 +292,38 @@ func TestQueryModulusBounds(t *testing.T) {
 		sum.Add(sum, new(big.Int).Lsh(big.NewInt(1), uint(math.Ceil(queryLogX(np)))))
 		if sum.Cmp(quarter) >= 0 {
 			t.Fatalf("%d parties: masks of %d bits reach Q_query/4", np, b)
+		}
+	}
+}
+
+// TestPackedBlocksMatchBits: the 60-bit block packer writes the bytes of the
+// bit-by-bit one, for lengths around and far beyond a block, and reads them
+// back, refusing a residue at or above the modulus inside a block.
+func TestPackedBlocksMatchBits(t *testing.T) {
+	q := moduliQ[1]
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 100, 15680, RingDegree} {
+		vals := randomWords(uint64(n)+1, n)
+		for j := range vals {
+			vals[j] %= q
+		}
+		prefix := []byte{0xAA, 0xBB, 0xCC}
+		got := appendPacked(bytes.Clone(prefix), vals, blockWidth)
+		want := appendPackedBits(bytes.Clone(prefix), vals, blockWidth)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d values: the block packer wrote other bytes", n)
+		}
+		back := make([]uint64, n)
+		rest, err := readPacked(append(got[len(prefix):], 0x55), back, blockWidth, q)
+		if err != nil || !equalWords(back, vals) || !bytes.Equal(rest, []byte{0x55}) {
+			t.Fatalf("%d values: read back %v (rest %x)", n, err, rest)
+		}
+		if n >= 2*blockValues {
+			bad := slices.Clone(vals)
+			bad[blockValues+5] = q
+			b := appendPacked(nil, bad, blockWidth)
+			if _, err := readPacked(b, back, blockWidth, q); !errors.Is(err, errFormat) {
+				t.Fatalf("%d values: a residue equal to q inside a block: %v", n, err)
+			}
 		}
 	}
 }
