@@ -41,7 +41,7 @@ func queryNode(ctx context.Context, name string, args []string, stdout, stderr i
 	fs.StringVar(&f.tokenFile, "token-file", "", "read the bearer token from this file")
 	fs.StringVar(&f.expect, "expect", "", "a plain model.json: report how many predictions equal its predictions")
 	fs.IntVar(&f.batch, "batch", 0, "rows per query (default: the service's limit)")
-	fs.IntVar(&f.parallel, "parallel", 2, "queries in flight (encryption overlaps the service's work)")
+	fs.IntVar(&f.parallel, "parallel", 4, "queries in flight: the client's encryption and upload of one overlap the parties' two stages (shares, inference) of two others")
 	fs.IntVar(&f.rows, "rows", 0, "query only the first N rows")
 	fs.StringVar(&f.output, "output", "logits", "what the parties compute: logits (the model's outputs), probabilities (softmax, or sigmoid, for a classifier) or argmax (the class alone, for a model of several outputs)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the client (encryption, HTTP, decryption) to this file (go tool pprof)")
