@@ -24,8 +24,8 @@ import (
 )
 
 type queryFlags struct {
-	server, input, dataset, out, fingerprint, token, tokenFile, expect, output string
-	batch, parallel, rows                                                      int
+	server, input, dataset, out, fingerprint, token, tokenFile, expect, output, cpuProfile string
+	batch, parallel, rows                                                                  int
 }
 
 func queryNode(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
@@ -41,9 +41,10 @@ func queryNode(ctx context.Context, name string, args []string, stdout, stderr i
 	fs.StringVar(&f.tokenFile, "token-file", "", "read the bearer token from this file")
 	fs.StringVar(&f.expect, "expect", "", "a plain model.json: report how many predictions equal its predictions")
 	fs.IntVar(&f.batch, "batch", 0, "rows per query (default: the service's limit)")
-	fs.IntVar(&f.parallel, "parallel", 2, "queries in flight (encryption overlaps the service's work)")
+	fs.IntVar(&f.parallel, "parallel", 4, "queries in flight: the client's encryption and upload of one overlap the parties' two stages (shares, inference) of two others")
 	fs.IntVar(&f.rows, "rows", 0, "query only the first N rows")
 	fs.StringVar(&f.output, "output", "logits", "what the parties compute: logits (the model's outputs), probabilities (softmax, or sigmoid, for a classifier) or argmax (the class alone, for a model of several outputs)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the client (encryption, HTTP, decryption) to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,6 +67,13 @@ func queryNode(ctx context.Context, name string, args []string, stdout, stderr i
 	}
 	if f.rows > 0 && f.rows < len(rows) {
 		rows = rows[:f.rows]
+	}
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	cl, err := client.Dial(ctx, f.server, client.Options{Fingerprint: f.fingerprint, Token: f.token, Output: f.output})
 	if err != nil {

@@ -83,8 +83,8 @@ query() { # PARTY ARGS...
 echo "serve-local: latency: 20 single-image queries to party 1 (forwarded to the leader)"
 query 1 --rows 20 --batch 1 --parallel 1 --out "$work/latency.csv" 2>&1 | tee "$work/latency.log"
 echo "serve-local: throughput and agreement: the 10,000 test images, batched, four queries in flight, to party 0"
-query 0 --expect "$model/model.json" --out "$work/predictions.csv" --parallel 4 ${QUERY_ARGS:-} 2>&1 | tee "$work/query.log"
-curl -sk "http://127.0.0.1:$((http_port + 10))/metrics" | grep -E '^tessera_serve_(rows_total|requests_total)' || true
+query 0 --expect "$model/model.json" --out "$work/predictions.csv" --parallel 4 ${PROFILE:+--cpuprofile "$work/query.prof"} ${QUERY_ARGS:-} 2>&1 | tee "$work/query.log"
+curl -sk "http://127.0.0.1:$((http_port + 10))/metrics" | grep -E '^tessera_serve_(rows_total|requests_total|stage_seconds_(sum|count))' || true
 
 pct="$(sed -n -E 's/.*agreement with the plaintext model: [0-9]+ of [0-9]+ \(([0-9.]+)%\).*/\1/p' "$work/query.log")"
 [[ -n "$pct" ]] || { echo "serve-local: no agreement figure" >&2; exit 1; }

@@ -92,7 +92,7 @@ func (s *Service) answer(ctx context.Context, body []byte) result {
 	if err := s.stopped(); err != nil {
 		return result{status: http.StatusServiceUnavailable, err: err}
 	}
-	j := &job{q: q, done: make(chan result, 1)}
+	j := &job{q: q, done: make(chan result, 1), since: time.Now()}
 	select {
 	case s.jobs <- j:
 		s.m.queue.Inc()
@@ -122,7 +122,19 @@ type metrics struct {
 	latency  prometheus.Histogram
 	rows     prometheus.Counter
 	queue    prometheus.Gauge
+	// stages times the leader's steps of a query (stageQueued ... stageAnswers),
+	// to tell where a query's latency goes.
+	stages *prometheus.HistogramVec
 }
+
+// Stages of a query at the leader, as the stage metric labels them.
+const (
+	stageQueued  = "queued"  // waiting in the queue
+	stageShares  = "shares"  // sending it to the others, their masked shares, aggregation
+	stageWaiting = "waiting" // shares ready, waiting for the engine
+	stageInfer   = "infer"   // the secure forward pass and the answer encryption
+	stageAnswers = "answers" // waiting for the others' answer shares and summing them
+)
 
 func newMetrics() *metrics {
 	m := &metrics{
@@ -133,8 +145,11 @@ func newMetrics() *metrics {
 			Help: "Time to answer a successful query, from its arrival.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
 		rows:  prometheus.NewCounter(prometheus.CounterOpts{Name: "tessera_serve_rows_total", Help: "Rows answered."}),
 		queue: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tessera_serve_queue", Help: "Queries waiting for the leader."}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tessera_serve_stage_seconds",
+			Help:    "Time a query spends in each of the leader's stages: queued, shares, waiting, infer, answers.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"stage"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.rows, m.queue)
+	m.reg.MustRegister(m.requests, m.latency, m.rows, m.queue, m.stages)
 	return m
 }
 

@@ -100,11 +100,13 @@ func (s *Service) leadShares(ctx, work context.Context, out chan<- staged) error
 			return nil // stage 2 failed
 		case j := <-s.jobs:
 			s.m.queue.Dec()
+			j.stage(s.m, stageQueued)
 			x, err := s.leaderShares(work, j.q)
 			if err != nil {
 				j.done <- result{status: 503, err: fmt.Errorf("party %d: %w", s.cfg.Self, err)}
 				return err
 			}
+			j.stage(s.m, stageShares)
 			out <- staged{j: j, q: j.q, x: x}
 		}
 	}
@@ -113,7 +115,8 @@ func (s *Service) leadShares(ctx, work context.Context, out chan<- staged) error
 // leaderShares sends a query to every party and aggregates their masked shares
 // into the leader's shares of the rows.
 func (s *Service) leaderShares(ctx context.Context, q *Query) (sharing.Tensor, error) {
-	msg := encodeQueryC1([]byte{msgQuery}, q.Meta, q.Client, q.Cts)
+	msg := encodeQueryC1([]byte{msgQuery}, q)
+	q.raw = nil // the body need not outlive the parsed ciphertexts
 	if err := s.broadcast(ctx, msg); err != nil {
 		return sharing.Tensor{}, err
 	}
@@ -142,7 +145,7 @@ func (s *Service) leaderShares(ctx context.Context, q *Query) (sharing.Tensor, e
 	x := sharing.Zeros(rows, w)
 	err := parallelFor(len(q.Cts), func(k int) error {
 		share, err := s.cfg.Keys.AggregateQuery(q.Cts[k], valuesIn(k, rows, w), masked[k])
-		copy(x.Data[k*RowsPerCiphertext(w)*w:], share)
+		copy(x.Data[k*he.MaxValues:], share)
 		return err
 	})
 	return x, err
@@ -150,14 +153,17 @@ func (s *Service) leaderShares(ctx context.Context, q *Query) (sharing.Tensor, e
 
 // leadInfer is stage 2 on the leader: infer, sum the answers, answer the job.
 func (s *Service) leadInfer(work context.Context, st staged) error {
+	st.j.stage(s.m, stageWaiting)
 	answers, err := s.inferAndEncrypt(work, st.x, st.q)
 	if err != nil {
 		return err
 	}
+	st.j.stage(s.m, stageInfer)
 	body, err := s.sumAnswers(work, st.q, answers)
 	if err != nil {
 		return err
 	}
+	st.j.stage(s.m, stageAnswers)
 	st.j.done <- result{body: body, status: 200}
 	return nil
 }
@@ -197,6 +203,7 @@ func (s *Service) followerShares(ctx context.Context, body []byte) (*Query, shar
 	if err != nil {
 		return nil, sharing.Tensor{}, fmt.Errorf("the leader's query: %w", err)
 	}
+	q.raw = nil
 	rows, w := q.Meta.Rows, q.Meta.Features
 	x := sharing.Zeros(rows, w)
 	// The masked shares, one after the other, written in place: growing one
@@ -213,7 +220,7 @@ func (s *Service) followerShares(ctx context.Context, body []byte) (*Query, shar
 		}
 		if err == nil {
 			copy(all[offsets[k]:], m)
-			copy(x.Data[k*RowsPerCiphertext(w)*w:], share)
+			copy(x.Data[k*he.MaxValues:], share)
 		}
 		return err
 	})

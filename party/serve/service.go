@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/tessera-mpc/tessera/nn"
 	"github.com/tessera-mpc/tessera/protocol"
@@ -71,6 +72,15 @@ type Service struct {
 type job struct {
 	q    *Query
 	done chan result
+	// since is when the job's current stage began (the stage metric).
+	since time.Time
+}
+
+// stage records the time since the job's last stage ended as stage's.
+func (j *job) stage(m *metrics, stage string) {
+	now := time.Now()
+	m.stages.WithLabelValues(stage).Observe(now.Sub(j.since).Seconds())
+	j.since = now
 }
 
 // result is a query's outcome: an answer body, or an error with its HTTP status.
@@ -102,8 +112,8 @@ func New(cfg Config) (*Service, error) {
 		Model: cfg.ModelName, Features: spec.Inputs, Outputs: spec.Outputs(), FracBits: cfg.Engine.Codec().FracBits,
 		MaxRows: cfg.MaxRows, Parties: cfg.Parties, Self: cfg.Self, PeerIDs: cfg.PeerIDs,
 		KeyDigest: hex.EncodeToString(s.digest[:]), ScalerMean: cfg.ScalerMean, ScalerStd: cfg.ScalerStd,
-		Ciphertext: he.CiphertextBytes(), ClientKey: he.ClientPublicKeyBytes(),
-		RowsPerCt: RowsPerCiphertext(spec.Inputs), AnswerPerCt: RowsPerCiphertext(spec.Outputs()),
+		Ciphertext: he.QueryCiphertextBytes(), ClientKey: he.ClientPublicKeyBytes(),
+		ValuesPerCt: he.MaxValues,
 		OutputKinds: s.limits.Outputs,
 	}
 	if m, ok := cfg.Control.(interface{ MaxMessageBytes() int }); ok && m.MaxMessageBytes() > 0 {
@@ -287,11 +297,11 @@ func (s *Service) inferAndEncrypt(ctx context.Context, x sharing.Tensor, q *Quer
 	}
 	y := sharing.ConcatRows(parts...)
 	outs := y.Cols()
-	per := RowsPerCiphertext(outs) * outs
 	answers := make([]*he.Ciphertext, ciphertextsFor(rows, outs))
 	err := parallelFor(len(answers), func(k int) error {
 		var err error
-		answers[k], err = s.cfg.Keys.EncryptAnswer(client, y.Data[k*per:k*per+valuesIn(k, rows, outs)])
+		from := k * he.MaxValues
+		answers[k], err = s.cfg.Keys.EncryptAnswer(client, y.Data[from:from+valuesIn(k, rows, outs)])
 		return err
 	})
 	return answers, err

@@ -18,6 +18,12 @@ import (
 //
 //	query:  meta | client public key | ciphertexts
 //	answer: meta | ciphertexts
+//
+// The rows of a query (or of an answer) are laid end to end, row-major, and
+// cut into ciphertexts of he.MaxValues values: ciphertext k holds values
+// [k*MaxValues, (k+1)*MaxValues), and a row may straddle two ciphertexts.
+// 1,024 MNIST rows fill 49 ciphertexts exactly, where whole rows per
+// ciphertext took 52.
 
 // MaxMetaBytes bounds the JSON metadata of a query or an answer.
 const MaxMetaBytes = 4096
@@ -74,25 +80,22 @@ type Info struct {
 	KeyDigest   string    `json:"key_digest"`
 	ScalerMean  []float64 `json:"scaler_mean,omitempty"` // the client standardises rows with these
 	ScalerStd   []float64 `json:"scaler_std,omitempty"`
-	Ciphertext  int       `json:"ciphertext_bytes"`
+	Ciphertext  int       `json:"ciphertext_bytes"` // of a query ciphertext
 	ClientKey   int       `json:"client_key_bytes"`
-	RowsPerCt   int       `json:"rows_per_ciphertext"`
-	AnswerPerCt int       `json:"answer_rows_per_ciphertext"`
+	ValuesPerCt int       `json:"values_per_ciphertext"` // rows laid end to end (wire.go)
 }
-
-// RowsPerCiphertext is how many rows of width features one ciphertext holds.
-func RowsPerCiphertext(features int) int { return he.MaxValues / features }
 
 // CiphertextsFor is the number of ciphertexts of rows rows of the given width.
 func CiphertextsFor(rows, width int) int { return ciphertextsFor(rows, width) }
 
-func ciphertextsFor(rows, width int) int {
-	per := RowsPerCiphertext(width)
-	return (rows + per - 1) / per
-}
+func ciphertextsFor(rows, width int) int { return (rows*width + he.MaxValues - 1) / he.MaxValues }
+
+// ValuesIn is how many values ciphertext k of rows rows of width w holds:
+// he.MaxValues but in the last.
+func ValuesIn(k, rows, w int) int { return valuesIn(k, rows, w) }
 
 // QueryBytes is the exact size of a query body with the given metadata size.
-func QueryBytes(metaLen, cts int) int { return queryBytes(metaLen, cts, he.CiphertextBytes()) }
+func QueryBytes(metaLen, cts int) int { return queryBytes(metaLen, cts, he.QueryCiphertextBytes()) }
 
 func queryBytes(metaLen, cts, ctBytes int) int {
 	return 4 + metaLen + he.ClientPublicKeyBytes() + cts*ctBytes
@@ -100,25 +103,34 @@ func queryBytes(metaLen, cts, ctBytes int) int {
 
 // EncodeQuery encodes a query body.
 func EncodeQuery(meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext) []byte {
-	return encodeQuery(nil, meta, client, cts, (*he.Ciphertext).Bytes, he.CiphertextBytes())
-}
-
-// encodeQueryC1 is a query as the leader sends it to the other parties: each
-// ciphertext's c1 only (they never need c0), after the bytes of head.
-func encodeQueryC1(head []byte, meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext) []byte {
-	return encodeQuery(head, meta, client, cts, (*he.Ciphertext).C1Bytes, he.C1Bytes())
-}
-
-func encodeQuery(head []byte, meta QueryMeta, client *he.ClientPublicKey, cts []*he.Ciphertext, enc func(*he.Ciphertext) []byte, ctBytes int) []byte {
-	raw, _ := json.Marshal(meta)
-	out := append(make([]byte, 0, len(head)+queryBytes(len(raw), len(cts), ctBytes)), head...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(raw)))
-	out = append(out, raw...)
-	out = append(out, client.Bytes()...)
+	out := queryHead(nil, meta, client, len(cts), he.QueryCiphertextBytes())
 	for _, ct := range cts {
-		out = append(out, enc(ct)...)
+		out = ct.AppendBytes(out) // in place: queryHead leaves the packer's slack
 	}
 	return out
+}
+
+// encodeQueryC1 is a query as the leader sends it to the other parties, after
+// the bytes of head: each ciphertext's c1 only (they never need c0), as the
+// client encoded it (decodeQuery checked every residue, and a valid encoding
+// is the only one).
+func encodeQueryC1(head []byte, q *Query) []byte {
+	out := queryHead(head, q.Meta, q.Client, len(q.raw), he.C1Bytes())
+	for _, ct := range q.raw {
+		out = append(out, ct[len(ct)-he.C1Bytes():]...)
+	}
+	return out
+}
+
+// queryHead starts a query body of cts ciphertexts of ctBytes each, after
+// head, with the capacity of the whole body and 8 bytes more (the packer
+// stores whole words).
+func queryHead(head []byte, meta QueryMeta, client *he.ClientPublicKey, cts, ctBytes int) []byte {
+	raw, _ := json.Marshal(meta)
+	out := append(make([]byte, 0, len(head)+queryBytes(len(raw), cts, ctBytes)+8), head...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(raw)))
+	out = append(out, raw...)
+	return append(out, client.Bytes()...)
 }
 
 // ErrBadRequest is wrapped by every error about a malformed query.
@@ -164,7 +176,7 @@ func readMeta(body []byte, v any) ([]byte, int, error) {
 // CheckQueryMeta validates a query's metadata against the limits and its
 // total size, before anything is allocated for the payload.
 func CheckQueryMeta(m QueryMeta, metaLen, total int, lim Limits) error {
-	return checkQueryMeta(m, metaLen, total, lim, he.CiphertextBytes())
+	return checkQueryMeta(m, metaLen, total, lim, he.QueryCiphertextBytes())
 }
 
 func checkQueryMeta(m QueryMeta, metaLen, total int, lim Limits, ctBytes int) error {
@@ -198,11 +210,12 @@ type Query struct {
 	Meta   QueryMeta
 	Client *he.ClientPublicKey
 	Cts    []*he.Ciphertext
+	raw    [][]byte // each ciphertext's encoding, within the body it came in
 }
 
 // DecodeQuery validates and decodes a query body.
 func DecodeQuery(body []byte, lim Limits) (*Query, error) {
-	return decodeQuery(body, lim, he.CiphertextBytes(), he.ParseCiphertext)
+	return decodeQuery(body, lim, he.QueryCiphertextBytes(), he.ParseQueryCiphertext)
 }
 
 // decodeQueryC1 decodes a query as the leader sends it (c1 only).
@@ -226,11 +239,13 @@ func decodeQuery(body []byte, lim Limits, cb int, parse func([]byte) (*he.Cipher
 	}
 	rest = rest[kb:]
 	for k := range m.Ciphertexts {
-		ct, err := parse(rest[k*cb : (k+1)*cb])
+		raw := rest[k*cb : (k+1)*cb : (k+1)*cb]
+		ct, err := parse(raw)
 		if err != nil {
 			return nil, badf("ciphertext %d: %v", k, err)
 		}
 		q.Cts = append(q.Cts, ct)
+		q.raw = append(q.raw, raw)
 	}
 	return q, nil
 }
@@ -272,8 +287,4 @@ func DecodeAnswer(body []byte, rows, outputs int) (AnswerMeta, []*he.Ciphertext,
 	return m, cts, nil
 }
 
-// valuesIn is how many values ciphertext k of rows rows of width w holds.
-func valuesIn(k, rows, w int) int {
-	per := RowsPerCiphertext(w)
-	return (min(rows, (k+1)*per) - k*per) * w
-}
+func valuesIn(k, rows, w int) int { return min(he.MaxValues, rows*w-k*he.MaxValues) }

@@ -150,8 +150,12 @@ var getSuite = sync.OnceValue(func() *suite {
 	return s
 })
 
-func newSuite() (*suite, error) {
-	params, err := rlwe.NewParameters(LogN, moduliQ, moduliP, Sigma, ring.Standard)
+func newSuite() (*suite, error) { return newSuiteOf(moduliQ) }
+
+// newSuiteOf is the suite of the ring modulo the product of qs (moduliQ, or
+// its first primes: the encrypted queries' smaller modulus, query.go).
+func newSuiteOf(qs []uint64) (*suite, error) {
+	params, err := rlwe.NewParameters(LogN, qs, moduliP, Sigma, ring.Standard)
 	if err != nil {
 		return nil, err
 	}

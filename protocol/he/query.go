@@ -28,6 +28,17 @@ import (
 // an encryption (pk0*u + 2^64 e0 + m, pk1*u + 2^64 e1) decrypts to
 // c0 + c1*s = m + 2^64*E (mod Q) with E small, and m mod 2^64 is exact.
 //
+// Queries live modulo Q_query, the product of the first queryModuli primes
+// of Q (about 2^180), not Q: a decrypted query coefficient is below
+// 2^queryLogX (about 2^85), and its mask of queryMaskBits (174 bits for
+// three parties) still hides it with StatLambda bits, so the fourth prime
+// carried nothing but cost. The query key is the collective key reduced mod
+// Q_query (an RLWE sample mod Q reduced mod a divisor of Q is one mod that
+// divisor, with the same secret and error: no weaker), and a party's share
+// of the secret is read mod Q_query. A query, its c1 and a masked share are
+// a quarter smaller, and so are the client's NTTs and every party's.
+// Answers stay modulo Q: their smudging needs 64 + answerSmudgeBits bits.
+//
 // Steps (no transport; party/serve moves the messages):
 //
 //	client        NewClientKey, EncryptQuery(QueryKey, values)
@@ -43,8 +54,8 @@ import (
 //   - Query ciphertext: a public-key encryption under the collective key, so
 //     pseudorandom to any coalition missing one party's key share.
 //   - Masked share of party h, (c1*s_h)[T] - M_h with M_h uniform on
-//     MaskBits(n) bits: with what a coalition of the others knows it gives
-//     x - M_h, x = m + 2^64*E, |x| <= 2^queryLogX(n) <= 2^(MaskBits - 80):
+//     queryMaskBits(n) bits: with what a coalition of the others knows it gives
+//     x - M_h, x = m + 2^64*E, |x| <= 2^queryLogX(n) <= 2^(queryMaskBits - 80):
 //     within statistical distance 2^-80 per coefficient of a simulation from
 //     h's output share alone (TestQueryViewIndependentOfInput).
 //   - Answer share of party h: an encryption under the client's key (the
@@ -64,8 +75,25 @@ import (
 // to its output share before encrypting it under the client's key.
 const answerSmudgeBits = 129
 
+// queryModuli is how many of Q's primes a query's modulus takes.
+const queryModuli = 3
+
+// getQuerySuite is the suite of the queries' ring, modulo Q_query.
+var getQuerySuite = sync.OnceValue(func() *suite {
+	s, err := newSuiteOf(moduliQ[:queryModuli])
+	if err != nil {
+		panic(fmt.Sprintf("he: invalid built-in query parameters: %v", err)) // unreachable: constants
+	}
+	return s
+})
+
+// queryMaskBits is the width of the masks of a query's decryption to shares
+// with np parties (as MaskBits is for Q): the sum of a decrypted coefficient
+// and np-1 masks stays below Q_query/8.
+func queryMaskBits(np int) int { return getQuerySuite().logQFloor - 3 - ceilLog2(np) }
+
 // QueryKey is the collective public key as clients use it: 2^64 times the
-// public key of the key setup, modulo Q, in NTT form.
+// public key of the key setup, modulo Q_query, in NTT form.
 type QueryKey struct {
 	pk [2]*ring.Poly
 	// mont is pk in Montgomery form, as encryption multiplies by it: made
@@ -78,7 +106,7 @@ type QueryKey struct {
 func (k *QueryKey) montgomery(rq *ring.Ring) [2]*ring.Poly {
 	k.montOnce.Do(func() {
 		for c := range k.mont {
-			k.mont[c] = newPolyQ()
+			k.mont[c] = getQuerySuite().newPoly()
 			rq.MForm(k.pk[c], k.mont[c])
 		}
 	})
@@ -86,11 +114,11 @@ func (k *QueryKey) montgomery(rq *ring.Ring) [2]*ring.Poly {
 }
 
 // QueryKeyBytes is the wire size of a QueryKey.
-func QueryKeyBytes() int { return 2 * getSuite().polyBytes }
+func QueryKeyBytes() int { return 2 * getQuerySuite().polyBytes }
 
 // Bytes encodes the key (residues bit-packed, as every message of the package).
 func (k *QueryKey) Bytes() []byte {
-	st := getSuite()
+	st := getQuerySuite()
 	return st.appendPoly(st.appendPoly(encodeBuffer(QueryKeyBytes()), k.pk[0]), k.pk[1])
 }
 
@@ -98,7 +126,7 @@ func (k *QueryKey) Bytes() []byte {
 // every query, so that a query under another key is refused before any step.
 func (k *QueryKey) Digest() [32]byte {
 	h := sha256.New()
-	h.Write([]byte("tessera/he/query-key/v1"))
+	h.Write([]byte("tessera/he/query-key/v2"))
 	h.Write(k.Bytes())
 	var d [32]byte
 	copy(d[:], h.Sum(nil))
@@ -107,11 +135,11 @@ func (k *QueryKey) Digest() [32]byte {
 
 // ParseQueryKey decodes a key of exactly QueryKeyBytes bytes.
 func ParseQueryKey(b []byte) (*QueryKey, error) {
-	st := getSuite()
+	st := getQuerySuite()
 	if len(b) != QueryKeyBytes() {
 		return nil, fmt.Errorf("he: query key of %d bytes, want %d: %w", len(b), QueryKeyBytes(), errFormat)
 	}
-	k := &QueryKey{pk: [2]*ring.Poly{newPolyQ(), newPolyQ()}}
+	k := &QueryKey{pk: [2]*ring.Poly{st.newPoly(), st.newPoly()}}
 	rest, err := st.readPoly(b, k.pk[0])
 	if err == nil {
 		_, err = st.readPoly(rest, k.pk[1])
@@ -122,12 +150,14 @@ func ParseQueryKey(b []byte) (*QueryKey, error) {
 	return k, nil
 }
 
-// queryKey converts the party's 2^64*pk (Montgomery form) to a QueryKey.
+// queryKey converts the party's 2^64*pk (Montgomery form) to a QueryKey: its
+// residues modulo the first queryModuli primes.
 func (k *keyShare) queryKey() *QueryKey {
 	out := &QueryKey{}
+	qst := getQuerySuite()
 	for c := range out.pk {
-		out.pk[c] = newPolyQ()
-		for i, q := range k.st.q {
+		out.pk[c] = qst.newPoly()
+		for i, q := range qst.q {
 			for j, v := range k.pkT[c].Coeffs[i] {
 				out.pk[c].Coeffs[i][j] = ring.InvMForm(v, q, k.st.qInv[i])
 			}
@@ -142,34 +172,45 @@ func (k *keyShare) queryKey() *QueryKey {
 // megabyte per ciphertext.
 func encodeBuffer(n int) []byte { return make([]byte, 0, n+8) }
 
-// Ciphertext is a query or an answer: c0 in coefficient form, c1 in NTT form.
-type Ciphertext struct{ c0, c1 *ring.Poly }
+// Ciphertext is a query (modulo Q_query) or an answer (modulo Q): c0 in
+// coefficient form, c1 in NTT form.
+type Ciphertext struct {
+	st     *suite // getQuerySuite() or getSuite()
+	c0, c1 *ring.Poly
+}
 
-// CiphertextBytes is the wire size of a Ciphertext.
+// CiphertextBytes is the wire size of an answer Ciphertext.
 func CiphertextBytes() int { return 2 * getSuite().polyBytes }
+
+// QueryCiphertextBytes is the wire size of a query Ciphertext.
+func QueryCiphertextBytes() int { return 2 * getQuerySuite().polyBytes }
 
 // MaxValues is how many values one ciphertext holds.
 const MaxValues = RingDegree
 
 // Bytes encodes the ciphertext.
-func (ct *Ciphertext) Bytes() []byte {
-	st := getSuite()
-	return st.appendPoly(st.appendPoly(encodeBuffer(CiphertextBytes()), ct.c0), ct.c1)
+func (ct *Ciphertext) Bytes() []byte { return ct.AppendBytes(encodeBuffer(2 * ct.st.polyBytes)) }
+
+// AppendBytes appends the ciphertext's encoding to dst. It stores whole
+// words: with fewer than 8 bytes of capacity beyond the encoding, dst grows.
+func (ct *Ciphertext) AppendBytes(dst []byte) []byte {
+	return ct.st.appendPoly(ct.st.appendPoly(dst, ct.c0), ct.c1)
 }
 
 // C1Bytes encodes c1 alone: what the parties other than the aggregator need
 // of a query (MaskQuery reads nothing else).
 func (ct *Ciphertext) C1Bytes() []byte {
-	return getSuite().appendPoly(encodeBuffer(C1Bytes()), ct.c1)
+	return ct.st.appendPoly(encodeBuffer(ct.st.polyBytes), ct.c1)
 }
 
-// C1Bytes is the wire size of a ciphertext's c1.
-func C1Bytes() int { return getSuite().polyBytes }
+// C1Bytes is the wire size of a query ciphertext's c1: the last C1Bytes
+// bytes of its encoding are c1's (c0 comes first).
+func C1Bytes() int { return getQuerySuite().polyBytes }
 
-// ParseC1 decodes a c1 of exactly C1Bytes bytes into a ciphertext whose c0
-// is zero: enough for MaskQuery, nothing else.
+// ParseC1 decodes a query's c1 of exactly C1Bytes bytes into a query
+// ciphertext whose c0 is zero: enough for MaskQuery, nothing else.
 func ParseC1(b []byte) (*Ciphertext, error) {
-	st := getSuite()
+	st := getQuerySuite()
 	if len(b) != C1Bytes() {
 		return nil, fmt.Errorf("he: c1 of %d bytes, want %d: %w", len(b), C1Bytes(), errFormat)
 	}
@@ -180,12 +221,19 @@ func ParseC1(b []byte) (*Ciphertext, error) {
 	return ct, nil
 }
 
-// ParseCiphertext decodes a ciphertext of exactly CiphertextBytes bytes,
-// checking every residue.
-func ParseCiphertext(b []byte) (*Ciphertext, error) {
-	st := getSuite()
-	if len(b) != CiphertextBytes() {
-		return nil, fmt.Errorf("he: ciphertext of %d bytes, want %d: %w", len(b), CiphertextBytes(), errFormat)
+// ParseQueryCiphertext decodes a query ciphertext of exactly
+// QueryCiphertextBytes bytes, checking every residue.
+func ParseQueryCiphertext(b []byte) (*Ciphertext, error) {
+	return parseCiphertext(getQuerySuite(), b)
+}
+
+// ParseCiphertext decodes an answer ciphertext of exactly CiphertextBytes
+// bytes, checking every residue.
+func ParseCiphertext(b []byte) (*Ciphertext, error) { return parseCiphertext(getSuite(), b) }
+
+func parseCiphertext(st *suite, b []byte) (*Ciphertext, error) {
+	if len(b) != 2*st.polyBytes {
+		return nil, fmt.Errorf("he: ciphertext of %d bytes, want %d: %w", len(b), 2*st.polyBytes, errFormat)
 	}
 	ct := newCiphertext(st)
 	rest, err := st.readPoly(b, ct.c0)
@@ -200,9 +248,14 @@ func ParseCiphertext(b []byte) (*Ciphertext, error) {
 
 // newPolyQ allocates a polynomial mod Q (a plain allocation: lattigo's ring
 // objects are not goroutine-safe, pitfall 7).
-func newPolyQ() *ring.Poly { return ring.NewPoly(RingDegree, len(moduliQ)) }
+func newPolyQ() *ring.Poly { return getSuite().newPoly() }
 
-func newCiphertext(*suite) *Ciphertext { return &Ciphertext{c0: newPolyQ(), c1: newPolyQ()} }
+// newPoly allocates a polynomial modulo the suite's primes.
+func (st *suite) newPoly() *ring.Poly { return ring.NewPoly(RingDegree, len(st.q)) }
+
+func newCiphertext(st *suite) *Ciphertext {
+	return &Ciphertext{st: st, c0: st.newPoly(), c1: st.newPoly()}
+}
 
 // ClientPublicKey is a client's public key (b, a) = (-a*s + 2^64 e, a), NTT
 // form; a is expanded from a 32-byte seed, so the key travels as b and the seed.
@@ -243,16 +296,24 @@ type ClientKey struct {
 	pub *ClientPublicKey
 }
 
-// clientWorkers recycles the workers of client-side steps (a worker's ring
-// costs its NTT tables to build; lattigo's objects are not goroutine-safe,
-// so each call takes one of its own).
-var clientWorkers = sync.Pool{New: func() any {
-	w, err := newWorker(getSuite())
-	if err != nil {
-		panic(fmt.Sprintf("he: a ring of the built-in parameters: %v", err)) // unreachable: constants
-	}
-	return w
-}}
+// clientWorkers and queryWorkers recycle the workers of client-side steps,
+// modulo Q (keys, answers) and Q_query (queries): a worker's ring costs its
+// NTT tables to build, and lattigo's objects are not goroutine-safe, so each
+// call takes one of its own.
+var (
+	clientWorkers = workerPool(getSuite)
+	queryWorkers  = workerPool(getQuerySuite)
+)
+
+func workerPool(st func() *suite) *sync.Pool {
+	return &sync.Pool{New: func() any {
+		w, err := newWorker(st())
+		if err != nil {
+			panic(fmt.Sprintf("he: a ring of the built-in parameters: %v", err)) // unreachable: constants
+		}
+		return w
+	}}
+}
 
 // NewClientKey makes a key pair from rnd (crypto/rand.Reader when nil): s
 // uniform ternary, e Gaussian as in the key setup, a from a fresh seed.
@@ -347,9 +408,9 @@ func EncryptQuery(key *QueryKey, values []uint64, rnd io.Reader) (*Ciphertext, e
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	st := getSuite()
-	w := clientWorkers.Get().(*worker)
-	defer clientWorkers.Put(w)
+	st := getQuerySuite()
+	w := queryWorkers.Get().(*worker)
+	defer queryWorkers.Put(w)
 	var seed sharing.Seed
 	if _, err := io.ReadFull(rnd, seed[:]); err != nil {
 		return nil, fmt.Errorf("he: query encryption: %w", err)
@@ -364,6 +425,9 @@ func (k *ClientKey) Decrypt(ct *Ciphertext, n int) ([]uint64, error) {
 		return nil, fmt.Errorf("he: an answer holds 1 to %d values, asked for %d", MaxValues, n)
 	}
 	st := getSuite()
+	if ct.st != st {
+		return nil, errors.New("he: not an answer ciphertext")
+	}
 	w := clientWorkers.Get().(*worker)
 	defer clientWorkers.Put(w)
 	d := w.tmp
@@ -389,14 +453,15 @@ func queryLogX(np int) float64 {
 }
 
 // QueryParty is a party's end of the query steps: its share of the
-// collective secret key, from a key setup (Setup), and a pool of workers.
-// Safe for concurrent use.
+// collective secret key, from a key setup (Setup), and pools of workers
+// modulo Q (answers) and Q_query (queries). Safe for concurrent use.
 type QueryParty struct {
-	k       *keyShare
-	me, np  int
-	workers chan *worker
-	rnd     io.Reader
-	masked  atomic.Uint64 // coefficients masked, bounded by MaxMaskedCoefficients
+	k        *keyShare
+	me, np   int
+	workers  chan *worker // modulo Q
+	qworkers chan *worker // modulo Q_query
+	rnd      io.Reader
+	masked   atomic.Uint64 // coefficients masked, bounded by MaxMaskedCoefficients
 }
 
 // NewQueryParty makes the query end of a key setup's party. The setup must be
@@ -410,17 +475,21 @@ func newQueryParty(k *keyShare, me, np int, rnd io.Reader) (*QueryParty, error) 
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	if queryLogX(np) > maxLogX(np) {
+	if queryLogX(np) > float64(queryMaskBits(np)-StatLambda) {
 		return nil, fmt.Errorf("he: %d parties are too many for the query masks", np)
 	}
 	n := runtime.GOMAXPROCS(0)
-	q := &QueryParty{k: k, me: me, np: np, workers: make(chan *worker, n), rnd: rnd}
+	q := &QueryParty{k: k, me: me, np: np, workers: make(chan *worker, n), qworkers: make(chan *worker, n), rnd: rnd}
 	for range n {
 		w, err := newWorker(k.st)
 		if err != nil {
 			return nil, err
 		}
 		q.workers <- w
+		if w, err = newWorker(getQuerySuite()); err != nil {
+			return nil, err
+		}
+		q.qworkers <- w
 	}
 	return q, nil
 }
@@ -430,12 +499,12 @@ func (q *QueryParty) Key() *QueryKey { return q.k.queryKey() }
 
 var errMaskBudget = errors.New("he: the key setup's masking budget is spent: a new key setup is needed")
 
-// take reserves n masked coefficients of the budget and a worker.
-func (q *QueryParty) take(n int) (*worker, error) {
+// take reserves n masked coefficients of the budget and a worker of pool.
+func (q *QueryParty) take(pool chan *worker, n int) (*worker, error) {
 	if q.masked.Add(uint64(n)) > MaxMaskedCoefficients {
 		return nil, errMaskBudget
 	}
-	return <-q.workers, nil
+	return <-pool, nil
 }
 
 func (q *QueryParty) seed() (sharing.Seed, error) {
@@ -453,8 +522,16 @@ func checkCount(n int) error {
 	return nil
 }
 
+// checkQuery checks that ct is a query ciphertext (modulo Q_query) of n values.
+func checkQuery(ct *Ciphertext, n int) error {
+	if ct.st != getQuerySuite() {
+		return errors.New("he: not a query ciphertext")
+	}
+	return checkCount(n)
+}
+
 // MaskedShareBytes is the wire size of a masked share of n values.
-func MaskedShareBytes(n int) int { return getSuite().vecBytes(n) }
+func MaskedShareBytes(n int) int { return getQuerySuite().vecBytes(n) }
 
 // MaskQuery is a non-aggregator's decryption-to-shares step on a query
 // ciphertext with n values: its masked share (c1*s_i)[0..n) - M_i, for the
@@ -462,24 +539,24 @@ func MaskedShareBytes(n int) int { return getSuite().vecBytes(n) }
 // ciphertext: a second masked share of the same ciphertext with a fresh mask
 // would leak (lattigo's SECURITY.md).
 func (q *QueryParty) MaskQuery(ct *Ciphertext, n int) (masked []byte, share []uint64, err error) {
-	if err := checkCount(n); err != nil {
+	if err := checkQuery(ct, n); err != nil {
 		return nil, nil, err
 	}
 	seed, err := q.seed()
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err := q.take(n)
+	w, err := q.take(q.qworkers, n)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer func() { q.workers <- w }()
-	st := q.k.st
-	d := q.k.partialDecryption(w, ct.c1)
+	defer func() { q.qworkers <- w }()
+	st := getQuerySuite()
+	d := q.k.partialDecryption(w, ct.c1) // the query ring reads s_i mod Q_query
 	s := newStream(seed, 0)
 	vec := newVec(len(st.q), n)
 	share = make([]uint64, n)
-	bits := MaskBits(q.np)
+	bits := queryMaskBits(q.np)
 	for t := range share {
 		share[t] = s.mask(bits, st.q, w.res)
 		for i, qi := range st.q {
@@ -494,13 +571,13 @@ func (q *QueryParty) MaskQuery(ct *Ciphertext, n int) (masked []byte, share []ui
 // entry is ignored), recovered as an integer and kept mod 2^64: its output
 // shares. Each masked share must be exactly MaskedShareBytes(n) bytes.
 func (q *QueryParty) AggregateQuery(ct *Ciphertext, n int, peers [][]byte) ([]uint64, error) {
-	if err := checkCount(n); err != nil {
+	if err := checkQuery(ct, n); err != nil {
 		return nil, err
 	}
 	if len(peers) != q.np {
 		return nil, fmt.Errorf("he: %d masked shares for %d parties", len(peers), q.np)
 	}
-	st := q.k.st
+	st := getQuerySuite()
 	y := newVec(len(st.q), n)
 	other := newVec(len(st.q), n)
 	for j, m := range peers {
@@ -515,25 +592,18 @@ func (q *QueryParty) AggregateQuery(ct *Ciphertext, n int, peers [][]byte) ([]ui
 		}
 		st.addVec(y, other)
 	}
-	w, err := q.take(0)
+	w, err := q.take(q.qworkers, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { q.workers <- w }()
-	for i := range st.q {
-		copy(other[i], ct.c0.Coeffs[i][:n])
+	defer func() { q.qworkers <- w }()
+	d := q.k.partialDecryption(w, ct.c1)
+	for i, qi := range st.q {
+		for t, v := range ct.c0.Coeffs[i][:n] {
+			y[i][t] = addMod(y[i][t], addMod(v, d.Coeffs[i][t], qi), qi)
+		}
 	}
-	st.addVec(y, other)
-	q.k.e2sAggregatorShare(w, ct.c1, firstN(n), y)
 	return st.e2sFinalize(y), nil
-}
-
-func firstN(n int) []int {
-	t := make([]int, n)
-	for i := range t {
-		t[i] = i
-	}
-	return t
 }
 
 // EncryptAnswer encrypts the party's output shares (at most MaxValues) under
@@ -547,7 +617,7 @@ func (q *QueryParty) EncryptAnswer(client *ClientPublicKey, share []uint64) (*Ci
 	if err != nil {
 		return nil, err
 	}
-	w, err := q.take(0)
+	w, err := q.take(q.workers, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -586,6 +656,9 @@ func SumAnswers(cts ...*Ciphertext) (*Ciphertext, error) {
 	st := getSuite()
 	out := newCiphertext(st)
 	for _, ct := range cts {
+		if ct.st != st {
+			return nil, errors.New("he: not an answer ciphertext")
+		}
 		for i, q := range st.q {
 			for j := range RingDegree {
 				out.c0.Coeffs[i][j] = addMod(out.c0.Coeffs[i][j], ct.c0.Coeffs[i][j], q)

@@ -9,7 +9,7 @@ import (
 )
 
 // Per-ciphertext costs of the query steps (3 parties, a full ciphertext of
-// RingDegree values, e.g. 20 MNIST rows).
+// RingDegree values, e.g. 20.9 MNIST rows).
 func benchQuery(b *testing.B) ([]*QueryParty, *Ciphertext, []uint64) {
 	b.Helper()
 	net, err := network.NewMemoryNetwork(3)
@@ -37,7 +37,7 @@ func benchQuery(b *testing.B) ([]*QueryParty, *Ciphertext, []uint64) {
 func BenchmarkEncryptQuery(b *testing.B) {
 	qs, _, values := benchQuery(b)
 	key := qs[0].Key()
-	b.SetBytes(int64(CiphertextBytes()))
+	b.SetBytes(int64(QueryCiphertextBytes()))
 	for b.Loop() {
 		if _, err := EncryptQuery(key, values, nil); err != nil {
 			b.Fatal(err)
@@ -81,5 +81,37 @@ func BenchmarkEncryptAnswer(b *testing.B) {
 		if _, err := qs[0].EncryptAnswer(client.Public(), values); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkPacked60: one residue row of a polynomial (16,384 residues of 60
+// bits) packed and read back, by 60-bit blocks and bit by bit.
+func BenchmarkPacked60(b *testing.B) {
+	q := moduliQ[0]
+	vals := randomWords(1, RingDegree)
+	for j := range vals {
+		vals[j] %= q
+	}
+	buf := appendPacked(make([]byte, 0, packedLen(RingDegree, blockWidth)+8), vals, blockWidth)
+	back := make([]uint64, RingDegree)
+	for _, c := range []struct {
+		name string
+		pack func([]byte, []uint64, uint) []byte
+		read func([]byte, []uint64, uint, uint64) ([]byte, error)
+	}{{"blocks", appendPacked, readPacked}, {"bits", appendPackedBits, readPackedBits}} {
+		b.Run(c.name+"/pack", func(b *testing.B) {
+			b.SetBytes(int64(packedLen(RingDegree, blockWidth)))
+			for b.Loop() {
+				buf = c.pack(buf[:0], vals, blockWidth)
+			}
+		})
+		b.Run(c.name+"/read", func(b *testing.B) {
+			b.SetBytes(int64(len(buf)))
+			for b.Loop() {
+				if _, err := c.read(buf, back, blockWidth, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

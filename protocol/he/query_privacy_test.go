@@ -11,7 +11,11 @@ import (
 // With unmasked, it returns x itself (what they would see without masks).
 func coalitionView(t *testing.T, qs []*QueryParty, key *QueryKey, m []uint64, unmasked bool) []byte {
 	t.Helper()
-	st, w := getSuite(), testWorker(t)
+	st := getQuerySuite()
+	w, err := newWorker(st)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ct, err := EncryptQuery(key, m, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -21,7 +25,11 @@ func coalitionView(t *testing.T, qs []*QueryParty, key *QueryKey, m []uint64, un
 	for i := range st.q {
 		copy(y[i], ct.c0.Coeffs[i][:n])
 	}
-	for p := range 2 {
+	coalition := []int{0, 1}
+	if unmasked {
+		coalition = append(coalition, 2) // adds c1*s_2
+	}
+	for _, p := range coalition {
 		d := qs[p].k.partialDecryption(w, ct.c1)
 		for i, q := range st.q {
 			for j := range n {
@@ -29,9 +37,7 @@ func coalitionView(t *testing.T, qs []*QueryParty, key *QueryKey, m []uint64, un
 			}
 		}
 	}
-	if unmasked {
-		qs[2].k.e2sAggregatorShare(w, ct.c1, firstN(n), y) // adds c1*s_2
-	} else {
+	if !unmasked {
 		masked, _, err := qs[2].MaskQuery(ct, n)
 		if err != nil {
 			t.Fatal(err)

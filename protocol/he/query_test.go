@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"math"
 	"math/big"
+	"slices"
 	"testing"
 
 	"github.com/tessera-mpc/tessera/sharing"
@@ -32,7 +34,7 @@ func testQueryParties(t *testing.T, np int) []*QueryParty {
 // aggregating and returns every party's shares.
 func queryToShares(t *testing.T, qs []*QueryParty, ct *Ciphertext, n, agg int) [][]uint64 {
 	t.Helper()
-	wire, err := ParseCiphertext(ct.Bytes())
+	wire, err := ParseQueryCiphertext(ct.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,12 +150,12 @@ func TestQueryRejectsMalformed(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := ct.Bytes()
-	if _, err := ParseCiphertext(b[:len(b)-1]); !errors.Is(err, errFormat) {
+	if _, err := ParseQueryCiphertext(b[:len(b)-1]); !errors.Is(err, errFormat) {
 		t.Errorf("short ciphertext: %v", err)
 	}
 	bad := bytes.Clone(b)
 	binary.LittleEndian.PutUint64(bad, ^uint64(0)>>4) // first residue 2^60-1 >= q_0
-	if _, err := ParseCiphertext(bad); !errors.Is(err, errFormat) {
+	if _, err := ParseQueryCiphertext(bad); !errors.Is(err, errFormat) {
 		t.Errorf("residue above the modulus: %v", err)
 	}
 	if _, err := ParseC1(b); !errors.Is(err, errFormat) {
@@ -233,4 +235,95 @@ func rand16(t *testing.T) sharing.Seed {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestStreamMaskWidths: a mask of b bits is the integer of the stream's next
+// ceil(b/64) words cut to b bits, and its residues (mod Q's and Q_query's
+// primes) and low word are that integer's, for the query masks' widths
+// (b <= 192) as for the engine's.
+func TestStreamMaskWidths(t *testing.T) {
+	seed := rand16(t)
+	for _, st := range []*suite{getSuite(), getQuerySuite()} {
+		testStreamMaskWidths(t, st, seed)
+	}
+}
+
+func testStreamMaskWidths(t *testing.T, st *suite, seed sharing.Seed) {
+	t.Helper()
+	for _, b := range []int{129, 174, 192, 193, 234, 256} {
+		masks, words := newStream(seed, uint64(b)), newStream(seed, uint64(b))
+		res := make([]uint64, len(st.q))
+		for range 100 {
+			low := masks.mask(b, st.q, res)
+			m := new(big.Int)
+			for k := range (b + 63) / 64 {
+				m.Or(m, new(big.Int).Lsh(new(big.Int).SetUint64(words.next()), uint(64*k)))
+			}
+			m.Mod(m, new(big.Int).Lsh(big.NewInt(1), uint(b)))
+			if low != new(big.Int).Mod(m, new(big.Int).Lsh(big.NewInt(1), 64)).Uint64() {
+				t.Fatalf("%d bits: low word differs", b)
+			}
+			for i, q := range st.q {
+				if want := new(big.Int).Mod(m, new(big.Int).SetUint64(q)).Uint64(); res[i] != want {
+					t.Fatalf("%d bits: residue mod q_%d is %d, want %d", b, i, res[i], want)
+				}
+			}
+		}
+	}
+}
+
+// TestQueryModulusBounds: queries live modulo the first queryModuli primes,
+// a quarter smaller on the wire than answers, and for every party count up
+// to 64 the query masks are StatLambda bits above the largest decrypted
+// coefficient while x plus the others' masks stays below Q_query/4 (what
+// e2sFinalize recovers).
+func TestQueryModulusBounds(t *testing.T) {
+	qst := getQuerySuite()
+	if len(qst.q) != queryModuli || QueryCiphertextBytes()*len(moduliQ) != CiphertextBytes()*queryModuli {
+		t.Fatalf("query ciphertexts of %d bytes mod %d primes, answers of %d bytes", QueryCiphertextBytes(), len(qst.q), CiphertextBytes())
+	}
+	quarter := new(big.Int).Rsh(qst.params.QBigInt(), 2)
+	for np := 2; np <= 64; np++ {
+		b := queryMaskBits(np)
+		if queryLogX(np)+StatLambda > float64(b) {
+			t.Fatalf("%d parties: a %d-bit mask hides a %.1f-bit value with fewer than %d bits", np, b, queryLogX(np), StatLambda)
+		}
+		sum := new(big.Int).Lsh(big.NewInt(int64(np-1)), uint(b))
+		sum.Add(sum, new(big.Int).Lsh(big.NewInt(1), uint(math.Ceil(queryLogX(np)))))
+		if sum.Cmp(quarter) >= 0 {
+			t.Fatalf("%d parties: masks of %d bits reach Q_query/4", np, b)
+		}
+	}
+}
+
+// TestPackedBlocksMatchBits: the 60-bit block packer writes the bytes of the
+// bit-by-bit one, for lengths around and far beyond a block, and reads them
+// back, refusing a residue at or above the modulus inside a block.
+func TestPackedBlocksMatchBits(t *testing.T) {
+	q := moduliQ[1]
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 100, 15680, RingDegree} {
+		vals := randomWords(uint64(n)+1, n)
+		for j := range vals {
+			vals[j] %= q
+		}
+		prefix := []byte{0xAA, 0xBB, 0xCC}
+		got := appendPacked(bytes.Clone(prefix), vals, blockWidth)
+		want := appendPackedBits(bytes.Clone(prefix), vals, blockWidth)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d values: the block packer wrote other bytes", n)
+		}
+		back := make([]uint64, n)
+		rest, err := readPacked(append(got[len(prefix):], 0x55), back, blockWidth, q)
+		if err != nil || !equalWords(back, vals) || !bytes.Equal(rest, []byte{0x55}) {
+			t.Fatalf("%d values: read back %v (rest %x)", n, err, rest)
+		}
+		if n >= 2*blockValues {
+			bad := slices.Clone(vals)
+			bad[blockValues+5] = q
+			b := appendPacked(nil, bad, blockWidth)
+			if _, err := readPacked(b, back, blockWidth, q); !errors.Is(err, errFormat) {
+				t.Fatalf("%d values: a residue equal to q inside a block: %v", n, err)
+			}
+		}
+	}
 }

@@ -156,19 +156,24 @@ func (st *suite) scaledSmall(e []int64, dst *ring.Poly, add bool) {
 	}
 }
 
-// mask draws a uniform integer M in [0, 2^b) (b in (192, 256]) and returns
-// its residues modulo every q_i in res and its low 64 bits.
+// mask draws a uniform integer M in [0, 2^b) (b in (128, 256]) from
+// ceil(b/64) words of the stream and returns its residues modulo every q_i
+// in res and its low 64 bits.
 func (s *stream) mask(b int, q []uint64, res []uint64) uint64 {
 	var w [4]uint64
-	for i := range w {
+	top := (b+63)/64 - 1
+	for i := range top + 1 {
 		w[i] = s.next()
 	}
-	w[3] &= uint64(1)<<(b-192) - 1
+	w[top] &= uint64(1)<<(b-64*top) - 1 // a shift by 64 gives 0: all ones
 	for i, qi := range q {
-		r := w[3] % qi
-		_, r = bits.Div64(r, w[2], qi)
-		_, r = bits.Div64(r, w[1], qi)
-		_, r = bits.Div64(r, w[0], qi)
+		r := w[top]
+		if r >= qi { // never for the widths in use: the top word has fewer bits than q_i
+			r %= qi
+		}
+		for k := top - 1; k >= 0; k-- {
+			_, r = bits.Div64(r, w[k], qi)
+		}
 		res[i] = r
 	}
 	return w[0]

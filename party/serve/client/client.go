@@ -172,7 +172,11 @@ func (c *Client) Predict(ctx context.Context, rows [][]float64) ([][]float64, er
 // ciphertext per GOMAXPROCS goroutine at a time.
 func (c *Client) EncodeQuery(rows [][]float64) ([]byte, error) {
 	f := c.info.Features
-	per := serve.RowsPerCiphertext(f)
+	for i, row := range rows {
+		if len(row) != f {
+			return nil, fmt.Errorf("client: row %d has %d features, the model takes %d", i, len(row), f)
+		}
+	}
 	cts := make([]*he.Ciphertext, serve.CiphertextsFor(len(rows), f))
 	errs := make([]error, len(cts))
 	var wg sync.WaitGroup
@@ -181,7 +185,7 @@ func (c *Client) EncodeQuery(rows [][]float64) ([]byte, error) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			cts[k], errs[k] = c.encrypt(rows[k*per:min((k+1)*per, len(rows))], k*per)
+			cts[k], errs[k] = c.encrypt(rows, k*he.MaxValues, serve.ValuesIn(k, len(rows), f))
 		})
 	}
 	wg.Wait()
@@ -192,25 +196,22 @@ func (c *Client) EncodeQuery(rows [][]float64) ([]byte, error) {
 	return serve.EncodeQuery(meta, c.mine.Public(), cts), nil
 }
 
-// encrypt standardises (with the service's scaler), encodes and encrypts the
-// rows of one ciphertext; first is the index of its first row.
-func (c *Client) encrypt(part [][]float64, first int) (*he.Ciphertext, error) {
+// encrypt standardises (with the service's scaler), encodes and encrypts n
+// values of the rows laid end to end, from value first on: one ciphertext.
+func (c *Client) encrypt(rows [][]float64, first, n int) (*he.Ciphertext, error) {
 	f := c.info.Features
-	vals := make([]uint64, 0, len(part)*f)
-	for i, row := range part {
-		if len(row) != f {
-			return nil, fmt.Errorf("client: row %d has %d features, the model takes %d", first+i, len(row), f)
+	vals := make([]uint64, n)
+	for t := range vals {
+		i, j := (first+t)/f, (first+t)%f
+		x := rows[i][j]
+		if c.info.ScalerMean != nil {
+			x = (x - c.info.ScalerMean[j]) / c.info.ScalerStd[j]
 		}
-		for j, x := range row {
-			if c.info.ScalerMean != nil {
-				x = (x - c.info.ScalerMean[j]) / c.info.ScalerStd[j]
-			}
-			v, err := c.codec.Encode(x)
-			if err != nil {
-				return nil, fmt.Errorf("client: row %d, feature %d: %w", first+i, j, err)
-			}
-			vals = append(vals, v)
+		v, err := c.codec.Encode(x)
+		if err != nil {
+			return nil, fmt.Errorf("client: row %d, feature %d: %w", i, j, err)
 		}
+		vals[t] = v
 	}
 	return he.EncryptQuery(c.key, vals, nil)
 }
@@ -226,21 +227,19 @@ func (c *Client) DecodeAnswer(body []byte, rows int) ([][]float64, error) {
 		return nil, fmt.Errorf("client: asked for %s, the service answered %.32q", want, meta.Output)
 	}
 	codec := sharing.Codec{FracBits: meta.FracBits}
-	per := serve.RowsPerCiphertext(o)
-	out := make([][]float64, 0, rows)
+	flat := make([]float64, 0, rows*o) // the rows end to end, as the ciphertexts hold them
 	for k, ct := range cts {
-		n := min(rows-k*per, per)
-		vals, err := c.mine.Decrypt(ct, n*o)
+		vals, err := c.mine.Decrypt(ct, serve.ValuesIn(k, rows, o))
 		if err != nil {
 			return nil, err
 		}
-		for r := range n {
-			row := make([]float64, o)
-			for j := range row {
-				row[j] = codec.Decode(vals[r*o+j])
-			}
-			out = append(out, row)
+		for _, v := range vals {
+			flat = append(flat, codec.Decode(v))
 		}
+	}
+	out := make([][]float64, rows)
+	for r := range out {
+		out[r] = flat[r*o : (r+1)*o : (r+1)*o]
 	}
 	return out, nil
 }
