@@ -14,6 +14,8 @@ func encryptBlocksAESNI(keys *[11][16]byte, buf *byte, n int)
 
 var haveAVX2 = cpu.X86.HasAVX2
 
+//go:generate go run gen_transpose.go
+
 // transpose64x4AVX2 transposes four 64x64 bit matrices, one per lane of a
 // (transpose_amd64.s).
 //
