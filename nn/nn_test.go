@@ -109,10 +109,11 @@ func maxDiff(a, b nn.Params) float64 {
 	return worst
 }
 
-func TestSecureTrainingMatchesPlaintext(t *testing.T) {
-	rows, in := 64, 6
-	x := mat.NewDense(rows, in, nil)
-	y := mat.NewDense(rows, 2, nil)
+// linearTargets draws rows x in inputs in [-1, 1) from a fixed seed, with two
+// targets: s = sum_j x_j (j - 2) and tanh(s).
+func linearTargets(rows, in int) (x, y *mat.Dense) {
+	x = mat.NewDense(rows, in, nil)
+	y = mat.NewDense(rows, 2, nil)
 	prg := sharing.NewPRG(sharing.Seed{1}, 0)
 	for i := 0; i < rows; i++ {
 		s := 0.0
@@ -124,6 +125,12 @@ func TestSecureTrainingMatchesPlaintext(t *testing.T) {
 		y.Set(i, 0, s)
 		y.Set(i, 1, math.Tanh(s))
 	}
+	return x, y
+}
+
+func TestSecureTrainingMatchesPlaintext(t *testing.T) {
+	rows, in := 64, 6
+	x, y := linearTargets(rows, in)
 	for _, act := range []string{"identity", "square", "relu-poly", "sigmoid-poly", "relu", "sigmoid"} {
 		for _, loss := range []string{nn.LossMSE, nn.LossCrossEntropy, nn.LossBinaryCrossEntropy} {
 			for _, n := range []int{2, 3, 5} {
@@ -159,20 +166,8 @@ func TestSecureTrainingMatchesPlaintext(t *testing.T) {
 // untruncated (at 2^(2f), the second layer's products at 2^(3f)): the model
 // must match the plaintext twin as closely as the shallow networks do.
 func TestSecureDeepReLUTrainingMatchesPlaintext(t *testing.T) {
-	rows, in := 32, 6
-	x := mat.NewDense(rows, in, nil)
-	y := mat.NewDense(rows, 2, nil)
-	prg := sharing.NewPRG(sharing.Seed{1}, 0)
-	for i := 0; i < rows; i++ {
-		s := 0.0
-		for j := 0; j < in; j++ {
-			v := float64(int64(prg.Uint64()>>40))/float64(1<<24)*2 - 1
-			x.Set(i, j, v)
-			s += v * float64(j-2)
-		}
-		y.Set(i, 0, s)
-		y.Set(i, 1, math.Tanh(s))
-	}
+	in := 6
+	x, y := linearTargets(32, in)
 	relu, _ := nn.ActivationByName("relu")
 	id, _ := nn.ActivationByName("identity")
 	// Cross-entropy, and a small network for few steps: a pre-activation within a
