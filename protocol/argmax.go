@@ -63,17 +63,7 @@ func (e *Engine) MaxRowsArgOn(ctx context.Context, x sharing.Tensor, width int) 
 		return sharing.Tensor{Shape: []int{rows, 1}, Data: append([]uint64(nil), x.Data...)}, winners, nil
 	}
 	start := time.Now()
-	pairs := cols * (cols - 1) / 2
-	diff := make([]uint64, 0, rows*pairs)
-	for r := range rows {
-		row := x.Data[r*cols : (r+1)*cols]
-		for j := range cols {
-			for k := j + 1; k < cols; k++ {
-				diff = append(diff, row[j]-row[k])
-			}
-		}
-	}
-	less, zero, err := e.signZeroBits(ctx, diff, width)
+	less, zero, err := e.signZeroBits(ctx, pairDiffs(x), width)
 	if err != nil {
 		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg: %w", err)
 	}
@@ -148,7 +138,6 @@ func (e *Engine) argmaxSlots(less, zero []uint64, rows, cols int) [][]uint64 {
 		slots[s] = make([]uint64, (2*cands+63)/64)
 	}
 	bitAt := func(v []uint64, i int) uint64 { return (v[i/64] >> (i % 64)) & 1 }
-	pairIndex := func(j, k int) int { return j*cols - j*(j+1)/2 + (k - j - 1) } // j < k
 	var not uint64
 	if e.self == 0 {
 		not = 1
@@ -162,10 +151,10 @@ func (e *Engine) argmaxSlots(less, zero []uint64, rows, cols int) [][]uint64 {
 				case k == j:
 					continue
 				case k > j:
-					first = bitAt(less, r*pairs+pairIndex(j, k)) ^ not
+					first = bitAt(less, r*pairs+pairIndex(cols, j, k)) ^ not
 					tie = first
 				default:
-					i := r*pairs + pairIndex(k, j)
+					i := r*pairs + pairIndex(cols, k, j)
 					first = bitAt(less, i)
 					tie = first ^ bitAt(zero, i)
 				}

@@ -211,17 +211,7 @@ func (e *Engine) maxRowsOf(ctx context.Context, x sharing.Tensor, width int, val
 	}
 	start := time.Now()
 	pairs := cols * (cols - 1) / 2
-	// diff[r, pair(j,k)] = x[r,j] - x[r,k]: its sign is [x_j < x_k].
-	diff := make([]uint64, 0, rows*pairs)
-	for r := range rows {
-		row := x.Data[r*cols : (r+1)*cols]
-		for j := range cols {
-			for k := j + 1; k < cols; k++ {
-				diff = append(diff, row[j]-row[k])
-			}
-		}
-	}
-	less, err := e.signBits(ctx, diff, width)
+	less, err := e.signBits(ctx, pairDiffs(x), width)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
 	}
@@ -234,7 +224,6 @@ func (e *Engine) maxRowsOf(ctx context.Context, x sharing.Tensor, width int, val
 		slots[s] = make([]uint64, (cands+63)/64)
 	}
 	bitAt := func(i int) uint64 { return (less[i/64] >> (i % 64)) & 1 }
-	pairIndex := func(j, k int) int { return j*cols - j*(j+1)/2 + (k - j - 1) } // j < k
 	for r := range rows {
 		for j := range cols {
 			c := r*cols + j
@@ -248,12 +237,12 @@ func (e *Engine) maxRowsOf(ctx context.Context, x sharing.Tensor, width int, val
 				}
 				var b uint64
 				if k > j {
-					b = bitAt(r*pairs + pairIndex(j, k))
+					b = bitAt(r*pairs + pairIndex(cols, j, k))
 					if e.self == 0 {
 						b ^= 1
 					}
 				} else {
-					b = bitAt(r*pairs + pairIndex(k, j))
+					b = bitAt(r*pairs + pairIndex(cols, k, j))
 				}
 				slots[s][c/64] |= b << (c % 64)
 			}
@@ -280,6 +269,26 @@ func (e *Engine) maxRowsOf(ctx context.Context, x sharing.Tensor, width int, val
 	e.account("max-rows", start, 0, 0)
 	return out, nil
 }
+
+// pairDiffs returns, for every row r of the matrix x and every pair of its
+// columns j < k in order (pairIndex), x[r,j] - x[r,k]: its sign is [x_j < x_k].
+func pairDiffs(x sharing.Tensor) []uint64 {
+	rows, cols := x.Shape[0], x.Shape[1]
+	diff := make([]uint64, 0, rows*cols*(cols-1)/2)
+	for r := range rows {
+		row := x.Data[r*cols : (r+1)*cols]
+		for j := range cols {
+			for k := j + 1; k < cols; k++ {
+				diff = append(diff, row[j]-row[k])
+			}
+		}
+	}
+	return diff
+}
+
+// pairIndex is the position of the pair of columns j < k among a row's pairs in
+// pairDiffs.
+func pairIndex(cols, j, k int) int { return j*cols - j*(j+1)/2 + (k - j - 1) }
 
 // MaxRowsRounds is the number of rounds of MaxRows among the given number of
 // parties on rows of cols entries.
