@@ -314,12 +314,7 @@ func (e *Engine) bitsToArithTimesHead(ctx context.Context, bitsIn []uint64, tota
 	b, bx = sharing.Zeros(total), sharing.Zeros(n)
 	for i := range total {
 		ci := (c[i/64] >> (i % 64)) & 1
-		r := db.Arith.Data[i]
-		v := r - 2*ci*r
-		if e.self == 0 {
-			v += ci
-		}
-		b.Data[i] = v
+		b.Data[i] = e.unmaskDaBit(ci, db.Arith.Data[i])
 		if i < n {
 			d, f := sums[i], sums[n+i]
 			xr := t.C.Data[i] + d*t.B.Data[i] + f*t.A.Data[i]

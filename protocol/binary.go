@@ -447,15 +447,20 @@ func (e *Engine) bitsToArith(ctx context.Context, bits []uint64, n int) (sharing
 		return sharing.Tensor{}, fmt.Errorf("bit conversion: %w", err)
 	}
 	for i := range out.Data {
-		ci := (c[i/64] >> (i % 64)) & 1
-		r := db.Arith.Data[i]
-		v := r - 2*ci*r
-		if e.self == 0 {
-			v += ci
-		}
-		out.Data[i] = v
+		out.Data[i] = e.unmaskDaBit((c[i/64]>>(i%64))&1, db.Arith.Data[i])
 	}
 	return out, nil
+}
+
+// unmaskDaBit is this party's arithmetic share of b = c ^ r, given the opened bit
+// c = b ^ r and its share of the daBit r: c + r - 2cr, the public c added by
+// party 0.
+func (e *Engine) unmaskDaBit(c, r uint64) uint64 {
+	v := r - 2*c*r
+	if e.self == 0 {
+		v += c
+	}
+	return v
 }
 
 // bitsToArithTimes is bitsToArith that also returns shares of b * x for a sharing
