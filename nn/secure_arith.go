@@ -67,14 +67,12 @@ func (ar *secureArith) keepsInputGrad(st stage) bool {
 		return false
 	}
 	// The stage below must not be the first: its weight gradient would be at
-	// 2^(3f), a truncation of its own.
-	for pos := 2; pos < len(ar.stages); pos++ {
-		if ar.stages[pos].index == st.index {
-			below := ar.stages[pos-1]
-			return below.kind() == LayerDense && below.act().Name == "relu"
-		}
+	// 2^(3f), a truncation of its own. A stage's index is its position.
+	if st.index < 2 {
+		return false
 	}
-	return false
+	below := ar.stages[st.index-1]
+	return below.kind() == LayerDense && below.act().Name == "relu"
 }
 
 // fusesTruncation reports whether affine leaves st's product for the operation
