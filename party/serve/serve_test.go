@@ -15,12 +15,12 @@ import (
 
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/nn"
+	"github.com/tessera-mpc/tessera/party/experiment"
 	"github.com/tessera-mpc/tessera/party/serve"
 	"github.com/tessera-mpc/tessera/party/serve/client"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/protocol/he"
 	"github.com/tessera-mpc/tessera/sharing"
-	"gonum.org/v1/gonum/mat"
 )
 
 // testSpec is a small classifier: 30 features, ReLU hidden layer, 4 outputs.
@@ -190,10 +190,7 @@ func testRows(n, f int, seed byte) [][]float64 {
 // checkPredictions compares decrypted outputs with the plaintext model's.
 func (c *cluster) checkPredictions(t testing.TB, rows, got [][]float64) {
 	t.Helper()
-	x := mat.NewDense(len(rows), c.spec.Inputs, nil)
-	for i, r := range rows {
-		x.SetRow(i, r)
-	}
+	x := experiment.DenseOf(rows, c.spec.Inputs)
 	want := nn.Predict(c.spec, c.params, x)
 	if len(got) != len(rows) {
 		t.Fatalf("%d predictions for %d rows", len(got), len(rows))
@@ -248,10 +245,7 @@ func TestServeProbabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := mat.NewDense(len(rows), c.spec.Inputs, nil)
-	for i, r := range rows {
-		x.SetRow(i, r)
-	}
+	x := experiment.DenseOf(rows, c.spec.Inputs)
 	want := nn.Softmax(nn.Predict(c.spec, c.params, x))
 	for i := range got {
 		for j, v := range got[i] {
@@ -288,10 +282,7 @@ func TestServeArgmax(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := mat.NewDense(len(rows), c.spec.Inputs, nil)
-	for i, r := range rows {
-		x.SetRow(i, r)
-	}
+	x := experiment.DenseOf(rows, c.spec.Inputs)
 	want := nn.Predict(c.spec, c.params, x)
 	for i := range got {
 		logits := want.RawRowView(i)
