@@ -221,7 +221,7 @@ func (sn *Secure) probabilities(ctx context.Context, logits sharing.Tensor, untr
 const maxWeightStep = 16
 
 // applyUpdates turns the gradients into new momentum buffers, v = momentum*v +
-// step*g, in one round (one compact truncation per buffer: N + 1/2 ulp of
+// step*g, in one round (one compact truncation per buffer: N - 1/2 ulp of
 // unbiased error in a weight's step, for a half or a third of the bytes), and
 // subtracts them from the weights. shifts[i], when given, says updates[i] is at scale 2^(f+shifts[i])
 // (a product not yet truncated), truncated here with its buffer.

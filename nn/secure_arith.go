@@ -219,7 +219,7 @@ func (ar *secureArith) truncateGrads(ctx context.Context, st stage, dW, db, dx s
 		return dW, db, dx, nil
 	}
 	// Compact openings: the input gradient's truncation by 2f bits sends half the
-	// words (two lanes a word) for N + 1/2 ulp of error instead of one; the
+	// words (two lanes a word) for N - 1/2 ulp of error instead of one; the
 	// others (f bits, one lane) are plain truncations.
 	out, err := e.TruncateEachCompact(ctx, bits, xs)
 	if err != nil {

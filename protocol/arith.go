@@ -128,7 +128,7 @@ func repeat(v, n int) []int {
 // TruncateEach truncates xs[i] by bits[i], all in one round.
 func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tensor) ([]sharing.Tensor, error) {
 	start := time.Now()
-	st, masked, err := e.prepareTruncations(ctx, bits, xs)
+	st, masked, err := e.prepareTruncations(ctx, bits, xs, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -145,21 +145,27 @@ func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tens
 // every party sends the top 64 - b bits of its share of c = x + 2^62 + r,
 // packed floor(64 / (64 - b)) to a word (two for b >= 32, three for b >= 43;
 // one, a plain TruncateEach, below 32), and the packed words are added as in
-// any opening. What a party sends is a function of the share it sends in
-// TruncateEach, so the view is no larger; each lane it sends is uniform, as its
-// share is.
+// any opening. The low b bits of the shares are never opened, so the mask r
+// needs no low bits: with packed lanes it is the high part of a pair
+// (KindTruncHigh: a uniform multiple of 2^b, for which a dealer-free source
+// makes 64 - b random bits per element instead of 64). What a party sends is
+// a function of its share of c, a uniform share of a value whose top 64 - b
+// bits are uniform (r's are), so each lane it sends is uniform, as is their
+// sum.
 //
 // The lanes add up to the top bits of c~ = c + K - low + 2^b kappa: low, the
-// sum of the shares' dropped bits, is in [0, N(2^b - 1)]; kappa in [0, N-1]
-// counts the carries from the lane below in the word (none for the first). With
-// the low bits of c~ zero, the truncation's result is exactly (x + K - low +
-// 2^b kappa + (r mod 2^b)) / 2^b, so party 0 adds K = (N-1)(2^b - 1)/2 to its
-// share (minus kappa's mean, (N-1) 2^(b-1), in the lanes above the first),
-// centring the error: it is within N + 1/2 units in the last place of x / 2^b,
-// unbiased up to 2^-b, and the truncation wrap-safe for |x| < 2^62 - N 2^b.
+// sum of the shares' dropped bits, is in [0, N(2^b - 1)] and congruent to
+// x + K modulo 2^b; kappa in [0, N-1] counts the carries from the lane below in
+// the word (none for the first). With the low bits of c~ zero, the result is
+// exactly (x + K - low + 2^b kappa) / 2^b. Given x, the dropped bits of N - 1
+// shares are uniform and the last one's is then uniform too, so low has mean
+// N(2^b - 1)/2 whatever x is: party 0 adds K = N(2^b - 1)/2 (minus kappa's
+// mean, (N-1) 2^(b-1), in the lanes above the first), centring the error: it
+// is within N - 1/2 units in the last place of x / 2^b, unbiased up to 2^-b,
+// and the truncation is wrap-safe for |x| < 2^62 - N 2^b.
 func (e *Engine) TruncateEachCompact(ctx context.Context, bits []int, xs []sharing.Tensor) ([]sharing.Tensor, error) {
 	start := time.Now()
-	st, masked, err := e.prepareTruncations(ctx, bits, xs)
+	st, masked, err := e.prepareTruncations(ctx, bits, xs, func(b int) bool { return topBitLanes(b) >= 2 })
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +198,7 @@ func (e *Engine) packTopBits(m sharing.Tensor, b int) sharing.Tensor {
 	}
 	w := 64 - b
 	out := sharing.Zeros((m.Len() + lanes - 1) / lanes)
-	centre := uint64(e.n-1) * (1<<b - 1) / 2
+	centre := uint64(e.n) * (1<<b - 1) / 2
 	carries := uint64(e.n-1) << (b - 1)
 	for i, v := range m.Data {
 		lane := i % lanes
@@ -231,8 +237,11 @@ type truncations struct {
 }
 
 // prepareTruncations fetches the pairs for truncating xs[i] by bits[i] and
-// returns what to open: the masked values c = x + r + 2^62.
-func (e *Engine) prepareTruncations(ctx context.Context, bits []int, xs []sharing.Tensor) (*truncations, []sharing.Tensor, error) {
+// returns what to open: the masked values c = x + r + 2^62. For the widths b
+// where high(b) holds (high may be nil), r is the high part of a pair, zero
+// in its low b bits (KindTruncHigh): only a caller that never opens the low b
+// bits of the shares may ask for that (TruncateEachCompact).
+func (e *Engine) prepareTruncations(ctx context.Context, bits []int, xs []sharing.Tensor, high func(b int) bool) (*truncations, []sharing.Tensor, error) {
 	if len(bits) != len(xs) {
 		return nil, nil, fmt.Errorf("protocol: %d truncation widths for %d tensors", len(bits), len(xs))
 	}
@@ -251,7 +260,11 @@ func (e *Engine) prepareTruncations(ctx context.Context, bits []int, xs []sharin
 	}
 	st := &truncations{bits: bits, pairs: map[int]TruncPair{}, offsets: make([]int, len(xs))}
 	for _, b := range widths {
-		mat, err := e.fetch(ctx, TruncRequest([]int{sizes[b]}, b))
+		req := TruncRequest([]int{sizes[b]}, b)
+		if high != nil && high(b) {
+			req = TruncHighRequest([]int{sizes[b]}, b)
+		}
+		mat, err := e.fetch(ctx, req)
 		if err != nil {
 			return nil, nil, fmt.Errorf("protocol: Truncate: preprocessing: %w", err)
 		}

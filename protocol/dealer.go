@@ -191,6 +191,11 @@ func (r Request) generate(prg *sharing.PRG) []sharing.Tensor {
 		return []sharing.Tensor{bits, bits.Clone()}
 	default:
 		rv := prg.Tensor(r.size())
+		if r.Kind == KindTruncHigh {
+			for i := range rv.Data {
+				rv.Data[i] &^= 1<<r.Bits - 1
+			}
+		}
 		shifted, msb := sharing.Zeros(r.size()), sharing.Zeros(r.size())
 		for i, v := range rv.Data {
 			shifted.Data[i] = (v &^ (1 << 63)) >> r.Bits

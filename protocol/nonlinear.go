@@ -117,7 +117,7 @@ func (e *Engine) TruncateReLU(ctx context.Context, z sharing.Tensor) (y, deriv s
 		return e.ReLU(ctx, x)
 	}
 	start := time.Now()
-	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z})
+	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z}, nil)
 	if err != nil {
 		return y, deriv, fmt.Errorf("protocol: TruncateReLU: %w", err)
 	}
@@ -817,7 +817,7 @@ func (e *Engine) TruncateSoftmax(ctx context.Context, z sharing.Tensor) (sharing
 		}
 		return e.Softmax(ctx, x)
 	}
-	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z})
+	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z}, nil)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: TruncateSoftmax: %w", err)
 	}

@@ -47,10 +47,16 @@ const (
 	// mask reference with Unfold set stands for the mask's unfolding (im2col), the
 	// material of a convolution (ConvMasked).
 	KindMaskProduct
+	// KindTruncHigh: the high part of a truncation pair: R uniform among the
+	// multiples of 2^Bits, (R mod 2^63) >> Bits and R >> 63, each of the request's
+	// Shape; for truncations that never open the low Bits bits of a share
+	// (Engine.TruncateEachCompact). A source makes 64 - Bits random bits per
+	// element instead of 64.
+	KindTruncHigh
 )
 
 // Kinds lists every kind of material.
-var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct}
+var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct, KindTruncHigh}
 
 func (k Kind) String() string {
 	switch k {
@@ -62,6 +68,8 @@ func (k Kind) String() string {
 		return "square pair"
 	case KindTrunc:
 		return "truncation pair"
+	case KindTruncHigh:
+		return "truncation pair (high)"
 	case KindAnd:
 		return "AND triple"
 	case KindDaBit:
@@ -94,6 +102,9 @@ func SquareRequest(shape []int) Request      { return Request{Kind: KindSquare, 
 func TruncRequest(shape []int, bits int) Request {
 	return Request{Kind: KindTrunc, Shape: shape, Bits: bits}
 }
+func TruncHighRequest(shape []int, bits int) Request {
+	return Request{Kind: KindTruncHigh, Shape: shape, Bits: bits}
+}
 func AndRequest(words int) Request            { return Request{Kind: KindAnd, Shape: []int{words}} }
 func DaBitRequest(bits int) Request           { return Request{Kind: KindDaBit, Shape: []int{bits}} }
 func MaskRequest(rows, cols int) Request      { return Request{Kind: KindMask, M: rows, K: cols} }
@@ -116,7 +127,7 @@ func (r Request) String() string {
 			return fmt.Sprintf("%s of requests %d (unfolded %+v) and %d", r.Kind, r.X.ID, r.X.Unfold, r.Y.ID)
 		}
 		return fmt.Sprintf("%s of requests %d and %d", r.Kind, r.X.ID, r.Y.ID)
-	case KindTrunc:
+	case KindTrunc, KindTruncHigh:
 		return fmt.Sprintf("%s %v by %d bits", r.Kind, r.Shape, r.Bits)
 	}
 	return fmt.Sprintf("%s %v", r.Kind, r.Shape)
@@ -133,11 +144,11 @@ func (r Request) Validate() error {
 		}
 	}
 	switch r.Kind {
-	case KindElementwise, KindSquare, KindTrunc, KindAnd, KindDaBit:
+	case KindElementwise, KindSquare, KindTrunc, KindTruncHigh, KindAnd, KindDaBit:
 		if (r.Kind == KindAnd || r.Kind == KindDaBit) && len(r.Shape) != 1 {
 			return fmt.Errorf("protocol: %s of shape %v, want one dimension", r.Kind, r.Shape)
 		}
-		if r.Kind == KindTrunc && (r.Bits < 1 || r.Bits > 61) {
+		if (r.Kind == KindTrunc || r.Kind == KindTruncHigh) && (r.Bits < 1 || r.Bits > 61) {
 			return fmt.Errorf("protocol: truncation by %d bits is out of range", r.Bits)
 		}
 		size := int64(1)

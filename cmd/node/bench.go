@@ -123,13 +123,13 @@ func printKinds(w io.Writer, r *run.BenchResult) {
 		how = "pipelined from the steps' plan: the HE and OT lanes run at once"
 	}
 	fmt.Fprintf(w, "dealer-free material per step of party 1 by kind (%s, %s; %s):\n", r.Transport, r.Network.Setting, how)
-	fmt.Fprintf(w, "  %-20s %9s %12s %10s %10s %14s\n", "kind", "requests", "elements", "time", "cpu", "sent")
+	fmt.Fprintf(w, "  %-22s %9s %12s %10s %10s %14s\n", "kind", "requests", "elements", "time", "cpu", "sent")
 	for _, k := range r.Kinds {
 		cpu := fmt.Sprintf("%9.4fs", k.CPUSeconds)
 		if r.Pipelined {
 			cpu = fmt.Sprintf("%10s", "-") // the lanes overlap: see run.KindPerStep
 		}
-		fmt.Fprintf(w, "  %-20s %9.1f %12.0f %9.4fs %s %12.0f B\n", k.Kind, k.Requests, k.Elements, k.Seconds, cpu, k.BytesSent)
+		fmt.Fprintf(w, "  %-22s %9.1f %12.0f %9.4fs %s %12.0f B\n", k.Kind, k.Requests, k.Elements, k.Seconds, cpu, k.BytesSent)
 	}
 	fmt.Fprintf(w, "preprocessing sent per step by party:")
 	for i, b := range r.PrepBytesPerPartyStep {

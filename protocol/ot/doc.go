@@ -112,6 +112,11 @@
 // and each correction travels with just that many low bits, packed end to end
 // (2,895 bits instead of 4,096 per element at f = 16). The dropped high bits
 // are never sent, so this reveals nothing the full corrections would not.
+// The high part of a pair (protocol.KindTruncHigh, for the compact truncations
+// that never open a share's low f bits) is the same fold over b_f..b_63 only:
+// 64 - f daBits per element, and the ones left out have the widest
+// corrections (1,583 correction bits per element at f = 32, against 3,135 for
+// a full pair by 32 bits; half the u rows).
 //
 // # Products (element-wise triples and square pairs)
 //
@@ -180,7 +185,7 @@
 //     row and an 8-byte correction each), balanced over batches by the
 //     rotation, 1 + (N-1) flights.
 //   - Truncation pairs: 64 daBits per element, corrections cut to the bits
-//     that matter (2,895 of 4,096 bits at f = 16).
+//     that matter (2,895 of 4,096 bits at f = 16); their high parts 64 - f.
 //   - Element-wise triples: 64 OTs per element and ordered pair: (N-1) *
 //     (256 + 260) bytes per element; square pairs half that.
 //

@@ -238,19 +238,26 @@ func TestDaBits(t *testing.T) {
 	}
 }
 
+// TestTruncPairs reconstructs truncation pairs and their high parts
+// (KindTruncHigh: R a uniform multiple of 2^b) for N = 2, 3, 5, 8.
 func TestTruncPairs(t *testing.T) {
 	for _, n := range partyCounts {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			shape := []int{4, 100}
-			fs := []int{16, 1, 61}
+			fs := []int{16, 1, 61, 32, 48}
+			high := []bool{false, false, false, true, true}
 			out := mustSession(t, n, func(ctx context.Context, p *Party) ([]protocol.TruncPair, error) {
 				var tp []protocol.TruncPair
-				for _, f := range fs {
-					x, err := protocoltest.TruncPair(ctx, p, shape, f)
+				for i, f := range fs {
+					req := protocol.TruncRequest(shape, f)
+					if high[i] {
+						req = protocol.TruncHighRequest(shape, f)
+					}
+					m, err := p.Fetch(ctx, req)
 					if err != nil {
 						return nil, err
 					}
-					tp = append(tp, x)
+					tp = append(tp, m.TruncPair())
 				}
 				return tp, nil
 			})
@@ -271,6 +278,9 @@ func TestTruncPairs(t *testing.T) {
 				msb := get(func(x protocol.TruncPair) sharing.Tensor { return x.RMSB })
 				var top [16]int
 				for k, v := range rv.Data {
+					if high[r] && v&(1<<f-1) != 0 {
+						t.Fatalf("f=%d element %d: the high part R=%x has low bits", f, k, v)
+					}
 					if sh.Data[k] != (v&^(1<<63))>>f || msb.Data[k] != v>>63 {
 						t.Fatalf("f=%d element %d: R=%x RShifted=%x RMSB=%x", f, k, v, sh.Data[k], msb.Data[k])
 					}

@@ -28,7 +28,7 @@ func (p *Party) lock(ctx context.Context) error {
 // truncation pairs, built from random bits, and element-wise products (Gilboa),
 // which HE coefficient packing serves poorly. Matrix products and masks come
 // from protocol/he.
-var Kinds = []protocol.Kind{protocol.KindAnd, protocol.KindDaBit, protocol.KindTrunc, protocol.KindElementwise, protocol.KindSquare}
+var Kinds = []protocol.Kind{protocol.KindAnd, protocol.KindDaBit, protocol.KindTrunc, protocol.KindTruncHigh, protocol.KindElementwise, protocol.KindSquare}
 
 // Fetch implements protocol.Source for the kinds in Kinds.
 func (p *Party) Fetch(ctx context.Context, req protocol.Request) (protocol.Material, error) {
@@ -45,9 +45,9 @@ func (p *Party) Fetch(ctx context.Context, req protocol.Request) (protocol.Mater
 		if d, err = p.daBitShares(ctx, sharing.Size(req.Shape)); err == nil {
 			parts = []sharing.Tensor{words(d.Binary), d.Arith}
 		}
-	case protocol.KindTrunc:
+	case protocol.KindTrunc, protocol.KindTruncHigh:
 		var t protocol.TruncPair
-		if t, err = p.truncPair(ctx, req.Shape, req.Bits); err == nil {
+		if t, err = p.truncPair(ctx, req.Shape, req.Bits, req.Kind == protocol.KindTruncHigh); err == nil {
 			parts = []sharing.Tensor{t.R, t.RShifted, t.RMSB}
 		}
 	case protocol.KindElementwise:
@@ -142,7 +142,7 @@ func (p *Party) daBitShares(ctx context.Context, n int) (protocol.DaBits, error)
 	}
 	defer p.mu.Unlock()
 	arith := make([]uint64, 0, n)
-	err := p.daBits(ctx, n, fullWidth, func(_ int, z []uint64) { arith = append(arith, z...) })
+	err := p.daBits(ctx, n, 1, fullWidth, func(_ int, z []uint64) { arith = append(arith, z...) })
 	if err != nil {
 		return protocol.DaBits{}, fmt.Errorf("ot: daBits: %w", err)
 	}
@@ -161,9 +161,9 @@ func fullWidth(int) int { return 64 }
 // 2^j needs only 64-j bits, and its corrections are sent with that many. It
 // hands use each batch's shares as they come (z[k] is daBit from+k's), so that
 // a caller that folds them keeps one batch, not all n.
-func (p *Party) daBits(ctx context.Context, n int, width func(k int) int, use func(from int, z []uint64)) error {
+func (p *Party) daBits(ctx context.Context, n, unit int, width func(k int) int, use func(from int, z []uint64)) error {
 	for done := 0; done < n; {
-		m := min(64*maxDaBitWords, n-done)
+		m := min(64*maxDaBitWords/unit*unit, n-done)
 		z, err := p.daBitBatch(ctx, m, func(k int) int { return width(done + k) })
 		if err != nil {
 			return err
@@ -281,8 +281,10 @@ func truncBitWidth(j, f int) int {
 
 // truncPair makes truncation material: R = sum_j 2^j b_j from 64 daBits per
 // element, RShifted = sum_{j=f}^{62} 2^(j-f) b_j and RMSB = b_63, all linear in
-// the additive shares of the bits, hence exact.
-func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int) (protocol.TruncPair, error) {
+// the additive shares of the bits, hence exact. With high set it makes the
+// high part only (protocol.KindTruncHigh): the daBits b_f..b_63, R a multiple
+// of 2^f, 64 - f daBits per element.
+func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int, high bool) (protocol.TruncPair, error) {
 	if fracBits < 1 || fracBits > 61 {
 		return protocol.TruncPair{}, fmt.Errorf("ot: truncation by %d bits is out of range", fracBits)
 	}
@@ -293,6 +295,11 @@ func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int) (proto
 		}
 		size *= d
 	}
+	lo := 0 // the lowest bit made
+	if high {
+		lo = fracBits
+	}
+	per := 64 - lo
 	if err := p.lock(ctx); err != nil {
 		return protocol.TruncPair{}, err
 	}
@@ -302,22 +309,24 @@ func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int) (proto
 		RShifted: sharing.Zeros(shape...),
 		RMSB:     sharing.Zeros(shape...),
 	}
-	// A batch holds whole elements: its size is a multiple of 64.
+	// A batch holds whole elements: its size is a multiple of per. b[j-lo] is
+	// the daBit of bit j.
 	fold := func(from int, bits []uint64) {
-		for e := range len(bits) / 64 {
-			b := bits[64*e : 64*e+64]
+		for e := range len(bits) / per {
+			b := bits[per*e : per*e+per]
 			var rv, sh uint64
-			for j := 63; j >= 0; j-- {
-				rv = rv<<1 + b[j]
+			for j := 63; j >= lo; j-- {
+				rv = rv<<1 + b[j-lo]
 			}
+			rv <<= lo
 			for j := 62; j >= fracBits; j-- {
-				sh = sh<<1 + b[j]
+				sh = sh<<1 + b[j-lo]
 			}
-			el := from/64 + e
-			t.R.Data[el], t.RShifted.Data[el], t.RMSB.Data[el] = rv, sh, b[63]
+			el := from/per + e
+			t.R.Data[el], t.RShifted.Data[el], t.RMSB.Data[el] = rv, sh, b[63-lo]
 		}
 	}
-	if err := p.daBits(ctx, 64*size, func(k int) int { return truncBitWidth(k%64, fracBits) }, fold); err != nil {
+	if err := p.daBits(ctx, per*size, per, func(k int) int { return truncBitWidth(lo+k%per, fracBits) }, fold); err != nil {
 		return protocol.TruncPair{}, fmt.Errorf("ot: truncation pairs: %w", err)
 	}
 	return t, nil
