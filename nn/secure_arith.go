@@ -274,8 +274,8 @@ func (ar *secureArith) activateBack(ctx context.Context, a Activation, s secureT
 		return e.MulFixed(ctx, g, d)
 	case a.Name == "relu":
 		// The derivative is a shared bit at integer scale: the product needs no
-		// truncation.
-		return e.Mul(ctx, g, s.deriv)
+		// truncation, and as a bit product it opens a bit and a word, not two words.
+		return e.MulBits(ctx, s.deriv, g)
 	default:
 		return e.MulFixed(ctx, g, s.deriv)
 	}
@@ -300,9 +300,9 @@ func (ar *secureArith) maxRows(ctx context.Context, x sharing.Tensor, train bool
 }
 
 // maxRowsBack multiplies the row gradient by the winner bits: exact (integer-scale
-// bits), one round.
+// bits, MulBits), one round.
 func (ar *secureArith) maxRowsBack(ctx context.Context, s secureTape, g sharing.Tensor) (sharing.Tensor, error) {
-	return ar.e.Mul(ctx, broadcastCols(g, s.deriv.Cols()), s.deriv)
+	return ar.e.MulBits(ctx, s.deriv, broadcastCols(g, s.deriv.Cols()))
 }
 
 func (ar *secureArith) scale(ctx context.Context, c float64, x sharing.Tensor) (sharing.Tensor, error) {

@@ -3,6 +3,7 @@ package protocol
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tessera-mpc/tessera/sharing"
@@ -282,30 +283,43 @@ func (e *Engine) carryAndZeroTrees(ctx context.Context, g, p []uint64, width int
 // arithmetic shares and multiplies the first x.Len() of them by x, in one round:
 // bitsToArithTimes for a prefix, bitsToArith for the rest (one opened bit each,
 // no product).
+//
+// The prefix's masks are daBit triples (r, B, C = r B): with c = b ^ r and
+// d = x - B opened, b x = c x + (1 - 2c) r x and r x = d r + C, linear in the
+// shares of r and C since c and d are public: one bit and one word opened per
+// product. The rest of the bits, padding to whole words included, are masked
+// by plain daBits, so that every opened bit is masked.
 func (e *Engine) bitsToArithTimesHead(ctx context.Context, bitsIn []uint64, total int, x sharing.Tensor) (b, bx sharing.Tensor, err error) {
 	n := x.Len()
 	words := (total + 63) / 64
 	if total < n || len(bitsIn) < words {
 		return b, bx, fmt.Errorf("bit conversion: %d words for %d bits, %d products", len(bitsIn), total, n)
 	}
-	mat, err := e.fetch(ctx, DaBitRequest(64*words))
-	if err != nil {
-		return b, bx, fmt.Errorf("bit conversion: preprocessing: %w", err)
+	var t DaBitTriple
+	if n > 0 {
+		mat, err := e.fetch(ctx, DaBitTripleRequest(n))
+		if err != nil {
+			return b, bx, fmt.Errorf("bit product: preprocessing: %w", err)
+		}
+		t = mat.DaBitTriple()
 	}
-	db := mat.DaBits()
-	if mat, err = e.fetch(ctx, ElementwiseRequest([]int{n})); err != nil {
-		return b, bx, fmt.Errorf("bit product: preprocessing: %w", err)
+	rBin, rArith := t.Binary, t.Arith.Data
+	if rest := 64*words - n; rest > 0 {
+		mat, err := e.fetch(ctx, DaBitRequest(rest))
+		if err != nil {
+			return b, bx, fmt.Errorf("bit conversion: preprocessing: %w", err)
+		}
+		db := mat.DaBits()
+		rBin, rArith = append(slices.Clip(rBin), db.Binary...), append(slices.Clip(rArith), db.Arith.Data...)
 	}
-	t := mat.Triple()
 	masked := make([]uint64, words)
 	copy(masked, bitsIn[:words])
-	for i, r := range db.Binary {
+	for i, r := range rBin {
 		masked[i/64] ^= (r & 1) << (i % 64)
 	}
-	arith := make([]uint64, 2*n)
+	arith := make([]uint64, n)
 	for i := range n {
-		arith[i] = x.Data[i] - t.A.Data[i]
-		arith[n+i] = db.Arith.Data[i] - t.B.Data[i]
+		arith[i] = x.Data[i] - t.B.Data[i]
 	}
 	sums, c, err := e.openMixed(ctx, arith, masked)
 	if err != nil {
@@ -314,15 +328,35 @@ func (e *Engine) bitsToArithTimesHead(ctx context.Context, bitsIn []uint64, tota
 	b, bx = sharing.Zeros(total), sharing.Zeros(n)
 	for i := range total {
 		ci := (c[i/64] >> (i % 64)) & 1
-		b.Data[i] = e.unmaskDaBit(ci, db.Arith.Data[i])
+		b.Data[i] = e.unmaskDaBit(ci, rArith[i])
 		if i < n {
-			d, f := sums[i], sums[n+i]
-			xr := t.C.Data[i] + d*t.B.Data[i] + f*t.A.Data[i]
-			if e.self == 0 {
-				xr += d * f
-			}
+			xr := sums[i]*rArith[i] + t.C.Data[i]
 			bx.Data[i] = ci*x.Data[i] + (1-2*ci)*xr
 		}
 	}
 	return b, bx, nil
+}
+
+// MulBits returns b * x element-wise for a sharing b of bits (0 or 1 at integer
+// scale, as ReLU's derivative or MaxRowsArg's winners) and a sharing x of the
+// same shape, exactly, in one round: the low bits of the parties' shares of b
+// are XOR shares of b (the low bit of a sum is the XOR of the low bits), so the
+// product is bitsToArithTimes's, one bit and one word opened per element
+// against Mul's two words. A b that is not a sharing of bits gives garbage.
+func (e *Engine) MulBits(ctx context.Context, b, x sharing.Tensor) (sharing.Tensor, error) {
+	if !sharing.SameShape(b, x) {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MulBits of shapes %v and %v", b.Shape, x.Shape)
+	}
+	start := time.Now()
+	packed := make([]uint64, (b.Len()+63)/64)
+	for i, v := range b.Data {
+		packed[i/64] |= (v & 1) << (i % 64)
+	}
+	_, bx, err := e.bitsToArithTimesHead(ctx, packed, b.Len(), x)
+	if err != nil {
+		return sharing.Tensor{}, fmt.Errorf("protocol: MulBits: %w", err)
+	}
+	bx.Shape = append([]int(nil), x.Shape...)
+	e.account("mul-bits", start, 0, 0)
+	return bx, nil
 }

@@ -90,7 +90,7 @@ func expand(seed sharing.Seed, k uint64, req Request) []sharing.Tensor {
 	for c, shape := range shapes {
 		out[c] = sharing.NewPRG(seed, streamID(k, c)).Tensor(shape...)
 	}
-	if req.Kind == KindDaBit {
+	if req.Kind == KindDaBit || req.Kind == KindDaBitTriple {
 		maskBits(out[0])
 	}
 	return out
@@ -147,7 +147,7 @@ func (d *Dealer) corrected(k uint64, req Request) []sharing.Tensor {
 			sharing.SubInPlace(values[c], share)
 		}
 	}
-	if req.Kind == KindDaBit {
+	if req.Kind == KindDaBit || req.Kind == KindDaBitTriple {
 		maskBits(values[0])
 	}
 	for _, v := range values {
@@ -189,6 +189,13 @@ func (r Request) generate(prg *sharing.PRG) []sharing.Tensor {
 			bits.Data[i] &= 1
 		}
 		return []sharing.Tensor{bits, bits.Clone()}
+	case KindDaBitTriple:
+		bits := prg.Tensor(r.size())
+		for i := range bits.Data {
+			bits.Data[i] &= 1
+		}
+		b := prg.Tensor(r.size())
+		return []sharing.Tensor{bits, bits.Clone(), b, sharing.Hadamard(bits, b)}
 	default:
 		rv := prg.Tensor(r.size())
 		if r.Kind == KindTruncHigh {

@@ -53,10 +53,15 @@ const (
 	// (Engine.TruncateEachCompact). A source makes 64 - Bits random bits per
 	// element instead of 64.
 	KindTruncHigh
+	// KindDaBitTriple: Shape[0] daBits r (XOR shares in bit 0 of each word, and
+	// additive shares), a uniform B and C = r*B, additively: the material of a
+	// shared bit times a shared value (bitsToArithTimes), made dealer-free with
+	// a few OTs of 64-bit strings per element instead of a triple's 64 per pair.
+	KindDaBitTriple
 )
 
 // Kinds lists every kind of material.
-var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct, KindTruncHigh}
+var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct, KindTruncHigh, KindDaBitTriple}
 
 func (k Kind) String() string {
 	switch k {
@@ -70,6 +75,8 @@ func (k Kind) String() string {
 		return "truncation pair"
 	case KindTruncHigh:
 		return "truncation pair (high)"
+	case KindDaBitTriple:
+		return "daBit triple"
 	case KindAnd:
 		return "AND triple"
 	case KindDaBit:
@@ -107,6 +114,7 @@ func TruncHighRequest(shape []int, bits int) Request {
 }
 func AndRequest(words int) Request            { return Request{Kind: KindAnd, Shape: []int{words}} }
 func DaBitRequest(bits int) Request           { return Request{Kind: KindDaBit, Shape: []int{bits}} }
+func DaBitTripleRequest(n int) Request        { return Request{Kind: KindDaBitTriple, Shape: []int{n}} }
 func MaskRequest(rows, cols int) Request      { return Request{Kind: KindMask, M: rows, K: cols} }
 func MaskProductRequest(x, y MaskRef) Request { return Request{Kind: KindMaskProduct, X: x, Y: y} }
 
@@ -144,8 +152,8 @@ func (r Request) Validate() error {
 		}
 	}
 	switch r.Kind {
-	case KindElementwise, KindSquare, KindTrunc, KindTruncHigh, KindAnd, KindDaBit:
-		if (r.Kind == KindAnd || r.Kind == KindDaBit) && len(r.Shape) != 1 {
+	case KindElementwise, KindSquare, KindTrunc, KindTruncHigh, KindAnd, KindDaBit, KindDaBitTriple:
+		if (r.Kind == KindAnd || r.Kind == KindDaBit || r.Kind == KindDaBitTriple) && len(r.Shape) != 1 {
 			return fmt.Errorf("protocol: %s of shape %v, want one dimension", r.Kind, r.Shape)
 		}
 		if (r.Kind == KindTrunc || r.Kind == KindTruncHigh) && (r.Bits < 1 || r.Bits > 61) {
@@ -195,6 +203,8 @@ func (r Request) shapes() [][]int {
 		return [][]int{{r.M, r.K}, {r.K, r.N}, {r.M, r.N}}
 	case KindSquare, KindDaBit:
 		return [][]int{r.Shape, r.Shape}
+	case KindDaBitTriple:
+		return [][]int{r.Shape, r.Shape, r.Shape, r.Shape}
 	case KindMask:
 		return [][]int{{r.M, r.K}}
 	case KindMaskProduct:
@@ -215,6 +225,8 @@ func (r Request) binaryComponents() []bool {
 		return []bool{true, true, true}
 	case KindDaBit:
 		return []bool{true, false}
+	case KindDaBitTriple:
+		return []bool{true, false, false, false}
 	}
 	return []bool{false, false, false}
 }
@@ -274,6 +286,13 @@ type DaBits struct {
 	Arith  sharing.Tensor
 }
 
+// DaBitTriple is one party's shares of daBits r (Binary[i], in bit 0, and
+// Arith[i]) with a uniform B and C = r*B, element by element.
+type DaBitTriple struct {
+	Binary      []uint64
+	Arith, B, C sharing.Tensor
+}
+
 // MaskShare is one party's share of a matrix mask and the mask's identity within
 // the session (the index of the request that made it).
 type MaskShare struct {
@@ -310,6 +329,9 @@ func (m Material) BinaryTriple() BinaryTriple {
 	return BinaryTriple{A: m.Parts[0].Data, B: m.Parts[1].Data, C: m.Parts[2].Data}
 }
 func (m Material) DaBits() DaBits       { return DaBits{Binary: m.Parts[0].Data, Arith: m.Parts[1]} }
+func (m Material) DaBitTriple() DaBitTriple {
+	return DaBitTriple{Binary: m.Parts[0].Data, Arith: m.Parts[1], B: m.Parts[2], C: m.Parts[3]}
+}
 func (m Material) MaskShare() MaskShare { return MaskShare{ID: m.ID, A: m.Parts[0]} }
 
 // Router serves each kind of material from the source registered for it: the

@@ -143,7 +143,7 @@ func TestTruncateReLUViewUniform(t *testing.T) {
 
 // truncReLUView runs TruncateReLU on shares of x and returns the values opened to
 // party 0 by round, adding the additive words (the truncation's in the first
-// round, the product's in the last) and XORing the rest.
+// round, the product's x - B in the last) and XORing the rest.
 func truncReLUView(t *testing.T, n int, x sharing.Tensor) [][]uint64 {
 	t.Helper()
 	shares := splitAll(t, n, x)
@@ -161,7 +161,7 @@ func truncReLUView(t *testing.T, n int, x sharing.Tensor) [][]uint64 {
 		case 0:
 			additive = size
 		case len(rec.recv) - 1:
-			additive = 2 * size
+			additive = size // x - B of the daBit triples
 		}
 		out[k] = append([]uint64(nil), rec.sent[k]...)
 		for _, ws := range peers {
