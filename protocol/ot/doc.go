@@ -101,6 +101,20 @@
 // r_i, a valid XOR sharing of b. Which party is where in the order is public
 // and independent of every secret, so the rotation reveals nothing.
 //
+// # daBit triples
+//
+// A daBit r with a uniform B = sum_i B_i (B_i private to party i) and C = r B,
+// additively shared: the material of a shared bit times a shared value. The
+// daBit fold carries C along from z = C = 0: at the step of L_t,
+// z <- z + r_{L_t} - 2 z r_{L_t} and C <- C + r_{L_t} (B - 2C), which keeps
+// C = z B. Every other party k shares (B_k - 2 C_k) r_{L_t} with L_t by one
+// correlated OT of a 64-bit string (L_t choosing with r_{L_t}, as for z r_{L_t},
+// which only the parties ahead of L_t send), and L_t adds its own part. Each
+// party receives 2 * 64 OTs per 64 elements from every peer (its r twice as
+// choices) and sends as many; N steps of corrections (daBitTripleBatch). A
+// Gilboa triple costs 64 OTs per element and ordered pair; this costs one or
+// two.
+//
 // # Truncation pairs
 //
 // 64 daBits b_0..b_63 per element, arithmetic shares only: R = sum_j 2^j b_j,
@@ -186,6 +200,8 @@
 //     rotation, 1 + (N-1) flights.
 //   - Truncation pairs: 64 daBits per element, corrections cut to the bits
 //     that matter (2,895 of 4,096 bits at f = 16); their high parts 64 - f.
+//   - daBit triples: 2 OTs per element and ordered pair, a 4-byte u row each,
+//     and about (3N-1)/2 correction words per element over the N steps.
 //   - Element-wise triples: 64 OTs per element and ordered pair: (N-1) *
 //     (256 + 260) bytes per element; square pairs half that.
 //

@@ -409,7 +409,7 @@ func (r *recorder) Recv(ctx context.Context, from int) ([]byte, error) {
 }
 
 // TestUniformity checks that the bytes a party receives in the extension
-// (matrices u and corrections) look uniform: a chi-square test on the byte
+// (matrices u and corrections, of AND triples, daBits and daBit triples) look uniform: a chi-square test on the byte
 // histogram.
 func TestUniformity(t *testing.T) {
 	var rec *recorder
@@ -429,7 +429,10 @@ func TestUniformity(t *testing.T) {
 		if _, err := protocoltest.AndTriple(ctx, p, 64); err != nil {
 			return 0, err
 		}
-		_, err := protocoltest.DaBits(ctx, p, 8192)
+		if _, err := protocoltest.DaBits(ctx, p, 8192); err != nil {
+			return 0, err
+		}
+		_, err := p.Fetch(ctx, protocol.DaBitTripleRequest(4096))
 		return 0, err
 	})
 	for i, err := range errs {
@@ -502,5 +505,64 @@ func TestDaBitTrafficBalanced(t *testing.T) {
 		if float64(hi) > 1.3*float64(lo) {
 			t.Fatalf("n=%d: parties sent between %d and %d bytes", n, lo, hi)
 		}
+	}
+}
+
+// TestDaBitTriples reconstructs daBit triples for N = 2, 3, 5, 8, a request of a
+// few elements, one of a whole number of words and one across two batches: the
+// XOR and additive shares agree on a bit, C = r B, and r and B look random.
+func TestDaBitTriples(t *testing.T) {
+	for _, n := range partyCounts {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			sizes := []int{5, 3000}
+			if n == 3 {
+				sizes = append(sizes, 64*maxDaBitTripleWords+70)
+			}
+			out := mustSession(t, n, func(ctx context.Context, p *Party) ([]protocol.DaBitTriple, error) {
+				var ds []protocol.DaBitTriple
+				for _, m := range sizes {
+					mat, err := p.Fetch(ctx, protocol.DaBitTripleRequest(m))
+					if err != nil {
+						return nil, err
+					}
+					ds = append(ds, mat.DaBitTriple())
+				}
+				return ds, nil
+			})
+			for r, m := range sizes {
+				ones, high := 0, 0
+				for k := range m {
+					var x, s, b, c uint64
+					for i := range n {
+						d := out[i][r]
+						if len(d.Binary) != m || d.Arith.Len() != m || d.B.Len() != m || d.C.Len() != m {
+							t.Fatalf("party %d: lengths %d, %d, %d, %d, want %d", i, len(d.Binary), d.Arith.Len(), d.B.Len(), d.C.Len(), m)
+						}
+						if d.Binary[k]>>1 != 0 {
+							t.Fatalf("party %d: binary share %x has bits above bit 0", i, d.Binary[k])
+						}
+						x ^= d.Binary[k]
+						s += d.Arith.Data[k]
+						b += d.B.Data[k]
+						c += d.C.Data[k]
+					}
+					if s > 1 || x != s {
+						t.Fatalf("size %d element %d: XOR %d, sum %d", m, k, x, s)
+					}
+					if c != s*b {
+						t.Fatalf("size %d element %d: C = %x, want %d * %x", m, k, c, s, b)
+					}
+					ones += int(s)
+					high += int(b >> 63)
+				}
+				if m >= 1000 {
+					for what, f := range map[string]float64{"ones": float64(ones) / float64(m), "B's top bit": float64(high) / float64(m)} {
+						if f < 0.45 || f > 0.55 {
+							t.Fatalf("size %d: fraction of %s %.3f", m, what, f)
+						}
+					}
+				}
+			}
+		})
 	}
 }

@@ -14,6 +14,8 @@ import (
 const (
 	maxAndWords   = 1 << 14 // 2^20 AND triples
 	maxDaBitWords = 1 << 12 // 2^18 daBits
+	// daBit triples: 2^16 per batch (two OTs each per ordered pair).
+	maxDaBitTripleWords = 1 << 10
 )
 
 func (p *Party) lock(ctx context.Context) error {
@@ -28,7 +30,7 @@ func (p *Party) lock(ctx context.Context) error {
 // truncation pairs, built from random bits, and element-wise products (Gilboa),
 // which HE coefficient packing serves poorly. Matrix products and masks come
 // from protocol/he.
-var Kinds = []protocol.Kind{protocol.KindAnd, protocol.KindDaBit, protocol.KindTrunc, protocol.KindTruncHigh, protocol.KindElementwise, protocol.KindSquare}
+var Kinds = []protocol.Kind{protocol.KindAnd, protocol.KindDaBit, protocol.KindDaBitTriple, protocol.KindTrunc, protocol.KindTruncHigh, protocol.KindElementwise, protocol.KindSquare}
 
 // Fetch implements protocol.Source for the kinds in Kinds.
 func (p *Party) Fetch(ctx context.Context, req protocol.Request) (protocol.Material, error) {
@@ -44,6 +46,11 @@ func (p *Party) Fetch(ctx context.Context, req protocol.Request) (protocol.Mater
 		var d protocol.DaBits
 		if d, err = p.daBitShares(ctx, sharing.Size(req.Shape)); err == nil {
 			parts = []sharing.Tensor{words(d.Binary), d.Arith}
+		}
+	case protocol.KindDaBitTriple:
+		var t protocol.DaBitTriple
+		if t, err = p.daBitTriple(ctx, sharing.Size(req.Shape)); err == nil {
+			parts = []sharing.Tensor{words(t.Binary), t.Arith, t.B, t.C}
 		}
 	case protocol.KindTrunc, protocol.KindTruncHigh:
 		var t protocol.TruncPair
@@ -248,6 +255,130 @@ func (p *Party) daBitBatch(ctx context.Context, n int, width func(k int) int) ([
 		}
 	}
 	return z, nil
+}
+
+// daBitTriple makes n daBit triples: daBits r with a uniform B and C = r B,
+// batch by batch (daBitTripleBatch).
+func (p *Party) daBitTriple(ctx context.Context, n int) (protocol.DaBitTriple, error) {
+	if n < 0 || n > protocol.MaxMessageElements {
+		return protocol.DaBitTriple{}, fmt.Errorf("ot: %d daBit triples is out of range", n)
+	}
+	if err := p.lock(ctx); err != nil {
+		return protocol.DaBitTriple{}, err
+	}
+	defer p.mu.Unlock()
+	t := protocol.DaBitTriple{Binary: make([]uint64, 0, n), Arith: sharing.Zeros(n), B: sharing.Zeros(n), C: sharing.Zeros(n)}
+	for done := 0; done < n; {
+		m := min(64*maxDaBitTripleWords, n-done)
+		z, b, c, err := p.daBitTripleBatch(ctx, (m+63)/64)
+		if err != nil {
+			return protocol.DaBitTriple{}, fmt.Errorf("ot: daBit triples: %w", err)
+		}
+		for k := range m {
+			t.Binary = append(t.Binary, z[k]&1)
+		}
+		copy(t.Arith.Data[done:], z[:m])
+		copy(t.B.Data[done:], b[:m])
+		copy(t.C.Data[done:], c[:m])
+		done += m
+	}
+	return t, nil
+}
+
+// daBitTripleBatch returns this party's additive shares of 64w daBits
+// z = r_0 ^ ... ^ r_{N-1}, of a uniform B = sum_i B_i (B_i its own) and of
+// C = z B. It is the daBit fold carrying C along: from z = C = 0, for
+// t = 0..N-1 with L_t the party at position t of the batch's order,
+//
+//	z <- z + r_{L_t} - 2 z r_{L_t},  C <- C + r_{L_t} (B - 2C),
+//
+// which keeps C = z B. Both products have the private bit r_{L_t} as one
+// factor: every other party k shares its part, z_k r_{L_t} and
+// (B_k - 2 C_k) r_{L_t}, by a correlated OT of a 64-bit string in which L_t
+// chooses with r_{L_t} (Gilboa's product of a value by a bit, as for daBits;
+// the z part only from the parties ahead of L_t, the others' z shares being
+// zero), and L_t adds its own part r_{L_t} (B_{L_t} - 2 C_{L_t}) locally. So
+// each party is the receiver of 2 * 64w OTs from every peer (choices r twice)
+// and the sender of as many; the corrections travel in N steps, a step's after
+// the one before. Every correction is padded by the unchosen OT output, as for
+// daBits, and the u rows by the extension; the low bit of party i's share of z
+// is r_i, as for daBits.
+func (p *Party) daBitTripleBatch(ctx context.Context, w int) (z, b, c []uint64, err error) {
+	n := 64 * w
+	r := p.private(w)
+	b = p.private(n)
+	bit := func(k int) uint64 { return (r[k>>6] >> uint(k&63)) & 1 }
+	order, pos := p.foldOrder()
+	me := pos[p.self]
+	peers := make([]int, 0, p.n-1)
+	for _, q := range order {
+		if q != p.self {
+			peers = append(peers, q)
+		}
+	}
+	choices := append(append(make([]uint64, 0, 2*w), r...), r...)
+	xc, recvBatch, err := p.extendAsReceiver(ctx, peers, choices, outWords, "daBit triple extension matrix")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	x0, x1, sendBatch, err := p.extendAsSender(ctx, peers, 2*w, outWords, "daBit triple extension matrix")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	z, c = make([]uint64, n), make([]uint64, n)
+	for t := range p.n {
+		j := order[t]
+		if j != p.self {
+			// Sender towards j: correlations z (when ahead of j) and B - 2C.
+			var e []uint64
+			if me < t {
+				e = make([]uint64, 0, 2*n)
+				for k := range n {
+					e = append(e, z[k]+x0[j][k]-x1[j][k])
+					z[k] += 2 * x0[j][k]
+				}
+			} else {
+				e = make([]uint64, 0, n)
+			}
+			for k := range n {
+				e = append(e, b[k]-2*c[k]+x0[j][n+k]-x1[j][n+k])
+				c[k] -= x0[j][n+k]
+			}
+			if err := p.sendWords(ctx, j, tagE, sendBatch[j], e, "daBit triple correction"); err != nil {
+				return nil, nil, nil, err
+			}
+			continue
+		}
+		// Receiver at our own step: our share of z is still 0.
+		prodZ, prodC := make([]uint64, n), make([]uint64, n)
+		for _, q := range peers {
+			ahead := pos[q] < t
+			words := n
+			if ahead {
+				words = 2 * n
+			}
+			e, err := p.recvWords(ctx, q, tagE, recvBatch[q], words, "daBit triple correction")
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			off := 0
+			if ahead {
+				for k := range n {
+					prodZ[k] += xc[q][k] + bit(k)*e[k]
+				}
+				off = n
+			}
+			for k := range n {
+				prodC[k] += xc[q][n+k] + bit(k)*e[off+k]
+			}
+		}
+		for k := range n {
+			rk := bit(k)
+			z[k] = rk - 2*prodZ[k]
+			c[k] += rk*(b[k]-2*c[k]) + prodC[k]
+		}
+	}
+	return z, b, c, nil
 }
 
 // foldOrder returns the order of the parties in the next daBit batch and each
