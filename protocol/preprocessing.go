@@ -47,10 +47,16 @@ const (
 	// mask reference with Unfold set stands for the mask's unfolding (im2col), the
 	// material of a convolution (ConvMasked).
 	KindMaskProduct
+	// KindCompare: the lookup material of Shape[0] sign extractions on Bits = 16
+	// or 32 bits (compare.go): R, uniform below 2^Bits (additive shares); the
+	// one-hot vectors of R's chunks, compareTableWords(Bits) words per element, and
+	// one word per element of R's top bit and a multi-input AND's masks and their
+	// products (XOR shares). Only a dealer makes it.
+	KindCompare
 )
 
 // Kinds lists every kind of material.
-var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct}
+var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct, KindCompare}
 
 func (k Kind) String() string {
 	switch k {
@@ -70,6 +76,8 @@ func (k Kind) String() string {
 		return "matrix mask"
 	case KindMaskProduct:
 		return "mask product"
+	case KindCompare:
+		return "comparison lookup"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -118,6 +126,8 @@ func (r Request) String() string {
 		return fmt.Sprintf("%s of requests %d and %d", r.Kind, r.X.ID, r.Y.ID)
 	case KindTrunc:
 		return fmt.Sprintf("%s %v by %d bits", r.Kind, r.Shape, r.Bits)
+	case KindCompare:
+		return fmt.Sprintf("%s %v on %d bits", r.Kind, r.Shape, r.Bits)
 	}
 	return fmt.Sprintf("%s %v", r.Kind, r.Shape)
 }
@@ -145,6 +155,14 @@ func (r Request) Validate() error {
 			if size *= int64(d); size > MaxMessageElements {
 				return fmt.Errorf("protocol: %s of shape %v exceeds the bound %d", r.Kind, r.Shape, MaxMessageElements)
 			}
+		}
+	case KindCompare:
+		if len(r.Shape) != 1 || (r.Bits != 16 && r.Bits != 32) {
+			return fmt.Errorf("protocol: %s of shape %v on %d bits, want one dimension and 16 or 32 bits", r.Kind, r.Shape, r.Bits)
+		}
+		// The dealer's answer holds every component in one message.
+		if int64(r.Shape[0])*int64(compareTableWords(r.Bits)+2) > MaxMessageElements {
+			return fmt.Errorf("protocol: %s of %d elements exceeds the bound %d", r.Kind, r.Shape[0], MaxMessageElements)
 		}
 	case KindMatrix:
 		if int64(r.M)*int64(r.K) > MaxMessageElements || int64(r.K)*int64(r.N) > MaxMessageElements || int64(r.M)*int64(r.N) > MaxMessageElements {
@@ -184,6 +202,8 @@ func (r Request) shapes() [][]int {
 		return [][]int{{r.M, r.K}, {r.K, r.N}, {r.M, r.N}}
 	case KindSquare, KindDaBit:
 		return [][]int{r.Shape, r.Shape}
+	case KindCompare:
+		return [][]int{r.Shape, {r.size() * compareTableWords(r.Bits)}, r.Shape}
 	case KindMask:
 		return [][]int{{r.M, r.K}}
 	case KindMaskProduct:
@@ -204,6 +224,8 @@ func (r Request) binaryComponents() []bool {
 		return []bool{true, true, true}
 	case KindDaBit:
 		return []bool{true, false}
+	case KindCompare:
+		return []bool{false, true, true}
 	}
 	return []bool{false, false, false}
 }
