@@ -375,3 +375,31 @@ func TestCompareRequestBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// compareModes are the two ways an engine extracts signs on 16 and 32 bits: the
+// tests of the functions that use them run in both.
+var compareModes = []struct {
+	name   string
+	lookup bool
+}{{"adder", false}, {"lookup", true}}
+
+// TestLookupRoundsAsDocumented pins the counts the documentation gives for an
+// engine that compares by lookup: ReLU 3 on 32 bits whatever N (8 for N = 3 by
+// the adder), Softmax's maximum over 10 classes 7 (the sign's 2, the AND tree's
+// 4, the conversion) and Softmax 24 at f = 16.
+func TestLookupRoundsAsDocumented(t *testing.T) {
+	for _, n := range []int{2, 3, 5, 8} {
+		if got := protocol.ReLURoundsFor(n, 16, true); got != 3 {
+			t.Errorf("ReLURoundsFor(%d, 16, lookup) = %d, documented 3", n, got)
+		}
+		if got := protocol.ReLURoundsFor(n, 24, true); got != protocol.ReLURounds(n, 24) {
+			t.Errorf("ReLURoundsFor(%d, 24, lookup) = %d: 64 bits keep the adder's %d", n, got, protocol.ReLURounds(n, 24))
+		}
+		if got := protocol.SoftmaxMaxRoundsFor(n, 10, 16, true); got != 7 {
+			t.Errorf("SoftmaxMaxRoundsFor(%d, 10, 16, lookup) = %d, documented 7", n, got)
+		}
+		if got, err := protocol.SoftmaxRoundsFor(n, 10, 16, true); err != nil || got != 24 {
+			t.Errorf("SoftmaxRoundsFor(%d, 10, 16, lookup) = %d, %v; documented 24", n, got, err)
+		}
+	}
+}

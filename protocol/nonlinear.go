@@ -163,11 +163,30 @@ func ReLUBound(fracBits int) float64 {
 
 // ReLURounds is the number of rounds of ReLU among the given number of parties at
 // fracBits: MSBRounds, one fewer on 32 bits (one carry level fewer).
-func ReLURounds(parties, fracBits int) int {
+func ReLURounds(parties, fracBits int) int { return ReLURoundsFor(parties, fracBits, false) }
+
+// ReLURoundsFor is ReLURounds of an engine that compares by lookup or not
+// (Config.LookupComparisons): by lookup, 3 on 32 bits (the sign's 2 and the
+// bit's conversion).
+func ReLURoundsFor(parties, fracBits int, lookup bool) int {
 	if ReLUCompareBits(fracBits) == 32 {
-		return MSBRounds(parties) - 1
+		return signRounds(parties, 32, lookup) + 1
 	}
 	return MSBRounds(parties)
+}
+
+// LookupSignRounds is the number of rounds of a sign extraction on 16 or 32 bits
+// by lookup: the masked values, then the masked chunk bits.
+const LookupSignRounds = 2
+
+// signRounds is the number of rounds of signBits on width bits, unconverted:
+// MSBRounds less the conversion and one carry level per halving of 64, or
+// LookupSignRounds by lookup below 64 bits.
+func signRounds(parties, width int, lookup bool) int {
+	if lookup && width < 64 {
+		return LookupSignRounds
+	}
+	return MSBRounds(parties) - bits.Len(uint(64/width))
 }
 
 // MaxRows returns the rows x 1 maximum of every row of a rows x cols matrix of
@@ -292,11 +311,15 @@ func pairIndex(cols, j, k int) int { return j*cols - j*(j+1)/2 + (k - j - 1) }
 
 // MaxRowsRounds is the number of rounds of MaxRows among the given number of
 // parties on rows of cols entries.
-func MaxRowsRounds(parties, cols int) int {
+func MaxRowsRounds(parties, cols int) int { return MaxRowsOnRoundsFor(parties, cols, 64, false) }
+
+// MaxRowsOnRoundsFor is the number of rounds of MaxRows comparing on width bits
+// (MaxRowsOn), by lookup or not: the sign, the AND tree, the conversion.
+func MaxRowsOnRoundsFor(parties, cols, width int, lookup bool) int {
 	if cols <= 1 {
 		return 0
 	}
-	return MSBRounds(parties) + bits.Len(uint(cols-2))
+	return signRounds(parties, width, lookup) + bits.Len(uint(cols-2)) + 1
 }
 
 // ExpIterations is the number of squarings in Exp.
@@ -717,6 +740,11 @@ func SoftmaxMaxError(classes, fracBits int) (float64, error) {
 // rows of classes entries at fracBits: SoftmaxMaxRounds + Exp's n + 2 (one more
 // when f > expScale - n) + k + 2 for the normalisation's k steps.
 func SoftmaxRounds(parties, classes, fracBits int) (int, error) {
+	return SoftmaxRoundsFor(parties, classes, fracBits, false)
+}
+
+// SoftmaxRoundsFor is SoftmaxRounds of an engine that compares by lookup or not.
+func SoftmaxRoundsFor(parties, classes, fracBits int, lookup bool) (int, error) {
 	p, _, _, err := softmaxSchedule(parties, max(classes, 1), fracBits)
 	if err != nil {
 		return 0, err
@@ -725,7 +753,7 @@ func SoftmaxRounds(parties, classes, fracBits int) (int, error) {
 	if p.expScale-fracBits-ExpIterations < 0 {
 		exp++
 	}
-	return SoftmaxMaxRounds(parties, classes, fracBits) + exp + p.steps + 2, nil
+	return SoftmaxMaxRoundsFor(parties, classes, fracBits, lookup) + exp + p.steps + 2, nil
 }
 
 // Softmax returns the row-wise softmax of a rows x classes fixed-point matrix:
@@ -882,15 +910,17 @@ func softmaxCompareBits(fracBits int) int {
 // parties on rows of cols entries at fracBits: MaxRowsRounds, two fewer when it
 // compares on 16 bits (softmaxWindow: N <= 32), else one fewer on 32 bits (f <= 21).
 func SoftmaxMaxRounds(parties, cols, fracBits int) int {
-	r := MaxRowsRounds(parties, cols)
-	switch _, _, window, _ := softmaxSchedule(parties, cols, fracBits); {
-	case cols <= 1:
-	case window:
-		r -= 2
-	case softmaxCompareBits(fracBits) == 32:
-		r--
+	return SoftmaxMaxRoundsFor(parties, cols, fracBits, false)
+}
+
+// SoftmaxMaxRoundsFor is SoftmaxMaxRounds of an engine that compares by lookup
+// or not: by lookup, LookupSignRounds for the sign on 16 or 32 bits.
+func SoftmaxMaxRoundsFor(parties, cols, fracBits int, lookup bool) int {
+	width := softmaxCompareBits(fracBits)
+	if _, _, window, _ := softmaxSchedule(parties, cols, fracBits); window {
+		width = 16
 	}
-	return r
+	return MaxRowsOnRoundsFor(parties, cols, width, lookup)
 }
 
 // normalizeRows returns ez / S at f bits for Exp's held rows x cols output ez (in
