@@ -12,7 +12,9 @@ import (
 
 // Nonlinear functions on fixed-point sharings (value = round(x * 2^f)).
 // Comparisons go through MSB (R_msb = MSBRounds(N) rounds: 7 for N = 2, 9 for
-// N = 3, 11 for N = 5); the smooth functions are iterations of Beaver products
+// N = 3, 11 for N = 5), or, on 16 and 32 bits with Config.LookupComparisons (a
+// dealer's material), through the open-and-compare sign of compare.go (2 rounds
+// whatever N; the ...RoundsFor functions count both ways); the smooth functions are iterations of Beaver products
 // with a wrap-safe truncation after each, evaluated at a higher internal precision
 // than f where that buys accuracy. Every function handles a whole tensor at once:
 // rounds do not depend on its size. Error bounds are absolute, for the decoded
@@ -20,7 +22,8 @@ import (
 //
 // Leakage: these functions open nothing but Beaver-masked differences (x - a,
 // uniform for a fresh triple), truncation masks (uniform, see TruncateEach) and
-// MSB's masked binary openings, so a coalition of up to N-1 parties learns only
+// MSB's masked binary openings (by lookup: x + r mod 2^w for a uniform r, and
+// bits masked by fresh dealer bits), so a coalition of up to N-1 parties learns only
 // the shapes and the public ranges and constants the caller passes.
 
 // LessThanZero returns arithmetic shares of the bits [x < 0] (integer scale: 0 or
@@ -74,7 +77,8 @@ func (e *Engine) oneMinus(b sharing.Tensor) sharing.Tensor {
 // a signed 32-bit integer: x in [2^31, 2^32) ulps comes out as 0 with derivative
 // 0, x in [-2^32, -2^31) passes through unchanged with derivative 1, and so on
 // periodically. For f > 20 the sign is read on all 64 bits and ReLU is exact for
-// every ring value. Rounds: ReLURounds(N, f) (R_msb - 1 on 32 bits: 8 for N = 3).
+// every ring value. Rounds: ReLURounds(N, f) (R_msb - 1 on 32 bits: 8 for N = 3);
+// comparing by lookup, ReLURoundsFor(N, f, true): 3 on 32 bits.
 func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.Tensor, err error) {
 	start := time.Now()
 	bits, err := e.signBits(ctx, x.Data, ReLUCompareBits(e.codec.FracBits))
@@ -106,7 +110,8 @@ func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.T
 // between: |y - max(x, 0)| <= (N-1) 2^-f; deriv (integer scale) is 1 where y = x
 // and 0 where the sign read negative, so y = x deriv always. Exact signs need |x| < ReLUBound(f) - N 2^-f; past that, as
 // ReLU past its bound. For f > 20, where ReLU reads 64 bits, it is Truncate then
-// ReLU, one round more. Rounds: ReLURounds(N, f) (+1 for f > 20).
+// ReLU, one round more. Rounds: ReLURoundsFor(N, f, lookup) (+1 for f > 20); by
+// lookup the truncation rides on the opening of the masked values.
 func (e *Engine) TruncateReLU(ctx context.Context, z sharing.Tensor) (y, deriv sharing.Tensor, err error) {
 	f := e.codec.FracBits
 	if ReLUCompareBits(f) != 32 || z.Len() == 0 {
@@ -771,8 +776,9 @@ func SoftmaxRoundsFor(parties, classes, fracBits int, lookup bool) (int, error) 
 // Otherwise it compares on 32 bits for f <= 21 (softmaxCompareBits), exact for
 // spreads below 2^(31-f), and on 64 above.
 //
-// Rounds: SoftmaxRounds(N, classes, f): for 10 classes at f = 16, the maximum
-// (R_msb + 2), Exp (10) and the normalisation (7): 26 for N = 2, 28 for N = 3 (73
+// Rounds: SoftmaxRoundsFor(N, classes, f, lookup): for 10 classes at f = 16, the
+// maximum (R_msb + 2 by the adder, 7 by lookup), Exp (10) and the normalisation
+// (7): 26 for N = 2, 28 for N = 3, 24 by lookup for any N (73
 // before the all-pairs maximum on 32 bits and the held products, 30 before the
 // row sums came out of Exp's last round and the 16-bit window).
 func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
