@@ -295,3 +295,109 @@ func productShare(first bool, set, d, material uint64) uint64 {
 	}
 	return b
 }
+
+// And3Request asks for the material of words*64 three-input ANDs.
+func And3Request(words int) Request { return Request{Kind: KindAnd3, Shape: []int{words}} }
+
+// generateAnd3 draws the secret values of a KindAnd3 request of n words: masks
+// a, b, c and their products ab, ac, bc, abc.
+func generateAnd3(prg *sharing.PRG, n int) []sharing.Tensor {
+	masks := prg.Tensor(3 * n)
+	products := sharing.Zeros(4 * n)
+	for i := range n {
+		a, b, c := masks.Data[i], masks.Data[n+i], masks.Data[2*n+i]
+		products.Data[i], products.Data[n+i], products.Data[2*n+i], products.Data[3*n+i] = a&b, a&c, b&c, a&b&c
+	}
+	return []sharing.Tensor{masks, products}
+}
+
+// and3 returns XOR shares of x AND y AND z, word by word, in ONE round from
+// KindAnd3 material: d = x^a, e = y^b, f = z^c are opened (masked by fresh
+// uniform dealer words), and
+//
+//	xyz = def ^ de c ^ df b ^ ef a ^ d bc ^ e ac ^ f ab ^ abc
+//
+// (def party 0's), linear in the shares.
+func (e *Engine) and3(ctx context.Context, x, y, z []uint64) ([]uint64, error) {
+	n := len(x)
+	if len(y) != n || len(z) != n {
+		return nil, fmt.Errorf("protocol: 3-input AND of %d, %d and %d words", n, len(y), len(z))
+	}
+	mat, err := e.fetch(ctx, And3Request(n))
+	if err != nil {
+		return nil, fmt.Errorf("protocol: 3-input AND: preprocessing: %w", err)
+	}
+	m, p := mat.Parts[0].Data, mat.Parts[1].Data
+	a, b, c := m[:n], m[n:2*n], m[2*n:]
+	ab, ac, bc, abc := p[:n], p[n:2*n], p[2*n:3*n], p[3*n:]
+	masked := make([]uint64, 3*n)
+	for i := range n {
+		masked[i], masked[n+i], masked[2*n+i] = x[i]^a[i], y[i]^b[i], z[i]^c[i]
+	}
+	opened, err := e.OpenBinary(ctx, masked)
+	if err != nil {
+		return nil, fmt.Errorf("protocol: 3-input AND: %w", err)
+	}
+	out := make([]uint64, n)
+	for i := range n {
+		d, f, g := opened[i], opened[n+i], opened[2*n+i]
+		out[i] = d&f&c[i] ^ d&g&b[i] ^ f&g&a[i] ^ d&bc[i] ^ f&ac[i] ^ g&ab[i] ^ abc[i]
+		if e.self == 0 {
+			out[i] ^= d & f & g
+		}
+	}
+	return out, nil
+}
+
+// andAll3 is andAll from three-input ANDs: a tree of and3 calls, one round per
+// level, ceil(log3(len(slots))) rounds. A level's leftover pair is ANDed with a
+// slot of ones (party 0's), a leftover single slot passes on.
+func (e *Engine) andAll3(ctx context.Context, slots [][]uint64) ([]uint64, error) {
+	for level := 0; len(slots) > 1; level++ {
+		w := len(slots[0])
+		if len(slots)%3 == 2 {
+			ones := make([]uint64, w)
+			if e.self == 0 {
+				for i := range ones {
+					ones[i] = ^uint64(0)
+				}
+			}
+			slots = append(slots, ones)
+		}
+		groups := len(slots) / 3
+		ins := [3][]uint64{}
+		for k := range ins {
+			ins[k] = make([]uint64, 0, groups*w)
+			for g := range groups {
+				ins[k] = append(ins[k], slots[3*g+k]...)
+			}
+		}
+		z, err := e.and3(ctx, ins[0], ins[1], ins[2])
+		if err != nil {
+			return nil, fmt.Errorf("AND tree level %d: %w", level, err)
+		}
+		next := make([][]uint64, 0, groups+1)
+		for g := range groups {
+			next = append(next, z[g*w:(g+1)*w:(g+1)*w])
+		}
+		slots = append(next, slots[3*groups:]...)
+	}
+	return slots[0], nil
+}
+
+// andTreeRounds is the number of rounds of andAll over the given number of
+// slots: ceil(log2) by AND triples, ceil(log3) by three-input ANDs (lookup).
+func andTreeRounds(slots int, lookup bool) int {
+	rounds := 0
+	for fan := 2 + btoi(lookup); slots > 1; rounds++ {
+		slots = (slots + fan - 1) / fan
+	}
+	return rounds
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -3,10 +3,8 @@ package protocol_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"math/bits"
-	"sync"
 	"testing"
 	"time"
 
@@ -216,25 +214,8 @@ func checkCompareMaterial(t *testing.T, mats []protocol.CompareMaterial, size, w
 	}
 }
 
-// messageLog is a transport that keeps every message party 0 receives, whole.
-type messageLog struct {
-	protocol.Transport
-	mu   sync.Mutex
-	msgs [][]byte
-}
-
-func (l *messageLog) Recv(ctx context.Context, from int) ([]byte, error) {
-	msg, err := l.Transport.Recv(ctx, from)
-	if err == nil {
-		l.mu.Lock()
-		l.msgs = append(l.msgs, msg)
-		l.mu.Unlock()
-	}
-	return msg, err
-}
-
-// TestCompareOpeningsUniform checks what party 0 receives in the lookup sign's
-// two rounds: the w-bit lanes of the masked values and the masked chunk bits are
+// TestCompareOpeningsUniform checks what the lookup sign opens to party 0 in its
+// two rounds: the masked values c (w-bit lanes) and the masked chunk bits are
 // uniform, and their distribution is the same for inputs of zeros, one value and
 // a ramp.
 func TestCompareOpeningsUniform(t *testing.T) {
@@ -253,11 +234,7 @@ func TestCompareOpeningsUniform(t *testing.T) {
 				var lanes, masked []uint64
 				for range 4 {
 					rounds := lookupSignView(t, n, w, x)
-					for _, word := range rounds[0] {
-						for l := 0; l < 64; l += w {
-							lanes = append(lanes, word>>l&(1<<w-1))
-						}
-					}
+					lanes = append(lanes, rounds[0]...)
 					masked = append(masked, rounds[1]...)
 				}
 				counts := []int{len(lanes), len(masked)}
@@ -290,26 +267,32 @@ func laneHistogram(lanes []uint64, w int) []float64 {
 }
 
 // lookupSignView runs the lookup sign on x (shared by the test) among n parties
-// and returns the words party 0 received in each of its two rounds.
+// and returns the values opened to party 0 in its two rounds: the w-bit lanes of
+// c = x + r mod 2^w (party 0's and its peers' lanes added lane by lane), then
+// the masked chunk bits (XORed).
 func lookupSignView(t *testing.T, n, w int, x []uint64) [2][]uint64 {
 	t.Helper()
 	shares := splitAll(t, n, sharing.Tensor{Shape: []int{len(x)}, Data: x})
-	var log *messageLog
-	watch := func(tr protocol.Transport) protocol.Transport { log = &messageLog{Transport: tr}; return log }
+	var rec *roundRecorder
+	watch := func(tr protocol.Transport) protocol.Transport { rec = &roundRecorder{Transport: tr}; return rec }
 	runWithParty0SeenConfig(t, n, lookupConfig(16), watch, func(ctx context.Context, e *protocol.Engine, i int) error {
 		_, err := e.SignBitsForTest(ctx, shares[i][0].Data, w)
 		return err
 	})
-	if len(log.msgs) != 2*(n-1) {
-		t.Fatalf("party 0 received %d messages, want %d", len(log.msgs), 2*(n-1))
+	if len(rec.recv) != 2 || len(rec.sent) != 2 {
+		t.Fatalf("party 0 took part in %d and %d rounds, want 2", len(rec.sent), len(rec.recv))
 	}
-	var out [2][]uint64
-	for k, msg := range log.msgs {
-		for off := 16; off+8 <= len(msg); off += 8 {
-			out[k/(n-1)] = append(out[k/(n-1)], binary.LittleEndian.Uint64(msg[off:]))
+	var lanes []uint64
+	for k, word := range rec.sent[0] {
+		for l := 0; l < 64; l += w {
+			sum := word >> l
+			for _, peer := range rec.recv[0] {
+				sum += peer[k] >> l
+			}
+			lanes = append(lanes, sum&(1<<w-1))
 		}
 	}
-	return out
+	return [2][]uint64{lanes, rec.opened()[1]}
 }
 
 // TestRemoteDealerServesCompare: a dealer's node serves KindCompare material,
@@ -343,6 +326,10 @@ func TestRemoteDealerServesCompare(t *testing.T) {
 			}
 			out[w] = m.Compare()
 		}
+		// Three-input AND material is served too (its products: TestAnd3MaterialReconstructs).
+		if _, err := src.Fetch(ctx, protocol.And3Request(9)); err != nil {
+			return nil, err
+		}
 		return out, end(ctx)
 	})
 	if err := <-dealerErr; err != nil {
@@ -366,6 +353,8 @@ func TestCompareRequestBounds(t *testing.T) {
 		{Kind: protocol.KindCompare, Shape: []int{10}, Bits: 0},
 		{Kind: protocol.KindCompare, Shape: []int{2, 5}, Bits: 32},
 		protocol.CompareRequest(protocol.MaxMessageElements/8, 32),
+		{Kind: protocol.KindAnd3, Shape: []int{2, 5}},
+		protocol.And3Request(protocol.MaxMessageElements / 4),
 	} {
 		if err := req.Validate(); err == nil {
 			t.Errorf("%s: accepted", req)
@@ -385,8 +374,8 @@ var compareModes = []struct {
 
 // TestLookupRoundsAsDocumented pins the counts the documentation gives for an
 // engine that compares by lookup: ReLU 3 on 32 bits whatever N (8 for N = 3 by
-// the adder), Softmax's maximum over 10 classes 7 (the sign's 2, the AND tree's
-// 4, the conversion) and Softmax 24 at f = 16.
+// the adder), Softmax's maximum over 10 classes 5 (the sign's 2, the tree of
+// three-input ANDs over 9 bits 2, the conversion) and Softmax 22 at f = 16.
 func TestLookupRoundsAsDocumented(t *testing.T) {
 	for _, n := range []int{2, 3, 5, 8} {
 		if got := protocol.ReLURoundsFor(n, 16, true); got != 3 {
@@ -395,11 +384,153 @@ func TestLookupRoundsAsDocumented(t *testing.T) {
 		if got := protocol.ReLURoundsFor(n, 24, true); got != protocol.ReLURounds(n, 24) {
 			t.Errorf("ReLURoundsFor(%d, 24, lookup) = %d: 64 bits keep the adder's %d", n, got, protocol.ReLURounds(n, 24))
 		}
-		if got := protocol.SoftmaxMaxRoundsFor(n, 10, 16, true); got != 7 {
-			t.Errorf("SoftmaxMaxRoundsFor(%d, 10, 16, lookup) = %d, documented 7", n, got)
+		if got := protocol.SoftmaxMaxRoundsFor(n, 10, 16, true); got != 5 {
+			t.Errorf("SoftmaxMaxRoundsFor(%d, 10, 16, lookup) = %d, documented 5", n, got)
 		}
-		if got, err := protocol.SoftmaxRoundsFor(n, 10, 16, true); err != nil || got != 24 {
-			t.Errorf("SoftmaxRoundsFor(%d, 10, 16, lookup) = %d, %v; documented 24", n, got, err)
+		if got, err := protocol.SoftmaxRoundsFor(n, 10, 16, true); err != nil || got != 22 {
+			t.Errorf("SoftmaxRoundsFor(%d, 10, 16, lookup) = %d, %v; documented 22", n, got, err)
+		}
+	}
+}
+
+// TestAndAll3MatchesPlain checks the tree of three-input ANDs against the
+// plaintext AND of 1 to 12 slots (leftover pairs and singles at every level), in
+// ceil(log3(slots)) rounds.
+func TestAndAll3MatchesPlain(t *testing.T) {
+	const words = 3
+	for _, n := range []int{2, 3, 5} {
+		for count := 1; count <= 12; count++ {
+			slots := make([][]uint64, count)
+			want := make([]uint64, words)
+			for k := range want {
+				want[k] = ^uint64(0)
+			}
+			for s := range slots {
+				// Mostly ones, so that the AND is not all zeros.
+				a, b := randomRing(words).Data, randomRing(words).Data
+				slots[s] = make([]uint64, words)
+				for k := range slots[s] {
+					slots[s][k] = a[k] | b[k]
+					want[k] &= slots[s][k]
+				}
+			}
+			shares := make([][][]uint64, n) // party, slot, word: XOR shares
+			for p := range shares {
+				shares[p] = make([][]uint64, count)
+				for s := range slots {
+					if p == n-1 {
+						shares[p][s] = append([]uint64(nil), slots[s]...)
+						for q := range n - 1 {
+							for k := range shares[p][s] {
+								shares[p][s][k] ^= shares[q][s][k]
+							}
+						}
+						continue
+					}
+					shares[p][s] = randomRing(words).Data
+				}
+			}
+			type result struct {
+				and    []uint64
+				rounds int
+			}
+			res := sessionWith(t, n, lookupConfig(16), func(ctx context.Context, e *protocol.Engine) (result, error) {
+				z, err := e.AndAll3ForTest(ctx, shares[e.Self()])
+				return result{z, int(e.Rounds())}, err
+			})
+			got := make([]uint64, words)
+			for _, r := range res {
+				for k, v := range r.and {
+					got[k] ^= v
+				}
+			}
+			wantRounds := 0
+			for c := count; c > 1; c = (c + 2) / 3 {
+				wantRounds++
+			}
+			if res[0].rounds != wantRounds {
+				t.Fatalf("n=%d, %d slots: %d rounds, want %d", n, count, res[0].rounds, wantRounds)
+			}
+			for k := range got {
+				if got[k] != want[k] {
+					t.Fatalf("n=%d, %d slots: word %d is %#x, want %#x", n, count, k, got[k], want[k])
+				}
+			}
+		}
+	}
+}
+
+// TestAnd3MaterialReconstructs checks the dealer's three-input AND material:
+// the products of the masks, word by word.
+func TestAnd3MaterialReconstructs(t *testing.T) {
+	const n, words = 3, 50
+	dealer, err := protocol.NewDealer(n, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	masks, products := make([]uint64, 3*words), make([]uint64, 4*words)
+	for i := range n {
+		src, _ := dealer.Source(i)
+		m, err := src.Fetch(context.Background(), protocol.And3Request(words))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range m.Parts[0].Data {
+			masks[k] ^= v
+		}
+		for k, v := range m.Parts[1].Data {
+			products[k] ^= v
+		}
+	}
+	for i := range words {
+		a, b, c := masks[i], masks[words+i], masks[2*words+i]
+		if products[i] != a&b || products[words+i] != a&c || products[2*words+i] != b&c || products[3*words+i] != a&b&c {
+			t.Fatalf("word %d: products of the masks are wrong", i)
+		}
+	}
+}
+
+// TestAnd3OpeningsUniform checks what a three-input AND opens to party 0:
+// uniform words, distributed alike for inputs of zeros, ones and a ramp.
+func TestAnd3OpeningsUniform(t *testing.T) {
+	const words = 2048
+	crit := distuv.ChiSquared{K: 30}.Quantile(1 - 1e-6)
+	critTwo := distuv.ChiSquared{K: 32}.Quantile(1 - 1e-6)
+	for _, n := range []int{2, 3} {
+		var hists [][]float64
+		for k, fill := range []func(i int) uint64{
+			func(int) uint64 { return 0 },
+			func(int) uint64 { return ^uint64(0) },
+			func(i int) uint64 { return uint64(i) * 0x0101 },
+		} {
+			slots := make([][]uint64, 3) // party n-1 holds the inputs, the others zeros
+			for s := range slots {
+				slots[s] = make([]uint64, words)
+				for i := range slots[s] {
+					slots[s][i] = fill(i + s)
+				}
+			}
+			var rec *roundRecorder
+			watch := func(tr protocol.Transport) protocol.Transport { rec = &roundRecorder{Transport: tr}; return rec }
+			runWithParty0SeenConfig(t, n, lookupConfig(16), watch, func(ctx context.Context, e *protocol.Engine, i int) error {
+				mine := [][]uint64{make([]uint64, words), make([]uint64, words), make([]uint64, words)}
+				if i == n-1 {
+					mine = slots
+				}
+				_, err := e.AndAll3ForTest(ctx, mine)
+				return err
+			})
+			seen := rec.opened()[0]
+			h := histogram(seen)
+			if stat := chiSquareUniform(h, len(seen)); stat > crit {
+				t.Fatalf("n=%d input %d: party 0's view is not uniform: chi-square %.1f > %.1f", n, k, stat, crit)
+			}
+			hists = append(hists, h)
+		}
+		for k := 1; k < len(hists); k++ {
+			if stat := chiSquareTwoSample(hists[0], hists[k]); stat > critTwo {
+				t.Fatalf("n=%d: the view with input %d differs from the view with zeros: chi-square %.1f > %.1f", n, k, stat, critTwo)
+			}
 		}
 	}
 }

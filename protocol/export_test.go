@@ -69,3 +69,8 @@ func LookupSignForTest(x, r, masks []uint64, width, parties int, rng *sharing.PR
 	}
 	return out
 }
+
+// AndAll3ForTest exposes andAll3 (XOR shares of the AND of all slots).
+func (e *Engine) AndAll3ForTest(ctx context.Context, slots [][]uint64) ([]uint64, error) {
+	return e.andAll3(ctx, slots)
+}

@@ -272,7 +272,12 @@ func (e *Engine) maxRowsOf(ctx context.Context, x sharing.Tensor, width int, val
 			}
 		}
 	}
-	wins, err := e.andAll(ctx, slots)
+	// With a dealer's material (lookup), three-input ANDs: ceil(log3) rounds.
+	andTree := e.andAll
+	if e.lookup {
+		andTree = e.andAll3
+	}
+	wins, err := andTree(ctx, slots)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
 	}
@@ -319,12 +324,13 @@ func pairIndex(cols, j, k int) int { return j*cols - j*(j+1)/2 + (k - j - 1) }
 func MaxRowsRounds(parties, cols int) int { return MaxRowsOnRoundsFor(parties, cols, 64, false) }
 
 // MaxRowsOnRoundsFor is the number of rounds of MaxRows comparing on width bits
-// (MaxRowsOn), by lookup or not: the sign, the AND tree, the conversion.
+// (MaxRowsOn), by lookup or not: the sign, the AND tree (of three-input ANDs by
+// lookup: ceil(log3(cols-1)) levels), the conversion.
 func MaxRowsOnRoundsFor(parties, cols, width int, lookup bool) int {
 	if cols <= 1 {
 		return 0
 	}
-	return signRounds(parties, width, lookup) + bits.Len(uint(cols-2)) + 1
+	return signRounds(parties, width, lookup) + andTreeRounds(cols-1, lookup) + 1
 }
 
 // ExpIterations is the number of squarings in Exp.
@@ -777,8 +783,9 @@ func SoftmaxRoundsFor(parties, classes, fracBits int, lookup bool) (int, error) 
 // spreads below 2^(31-f), and on 64 above.
 //
 // Rounds: SoftmaxRoundsFor(N, classes, f, lookup): for 10 classes at f = 16, the
-// maximum (R_msb + 2 by the adder, 7 by lookup), Exp (10) and the normalisation
-// (7): 26 for N = 2, 28 for N = 3, 24 by lookup for any N (73
+// maximum (R_msb + 2 by the adder; by lookup 5: the sign's 2, three-input ANDs
+// over 9 bits 2, the conversion), Exp (10) and the normalisation (7): 26 for N =
+// 2, 28 for N = 3, 22 by lookup for any N (73
 // before the all-pairs maximum on 32 bits and the held products, 30 before the
 // row sums came out of Exp's last round and the 16-bit window).
 func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {

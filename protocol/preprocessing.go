@@ -53,10 +53,14 @@ const (
 	// one word per element of R's top bit and a multi-input AND's masks and their
 	// products (XOR shares). Only a dealer makes it.
 	KindCompare
+	// KindAnd3: XOR shares of packed bits A, B, C (Shape[0] words each, one
+	// component) and of AB, AC, BC, ABC (the second): the material of a
+	// three-input AND in one round. Only a dealer makes it.
+	KindAnd3
 )
 
 // Kinds lists every kind of material.
-var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct, KindCompare}
+var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct, KindCompare, KindAnd3}
 
 func (k Kind) String() string {
 	switch k {
@@ -78,6 +82,8 @@ func (k Kind) String() string {
 		return "mask product"
 	case KindCompare:
 		return "comparison lookup"
+	case KindAnd3:
+		return "3-input AND"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -164,6 +170,10 @@ func (r Request) Validate() error {
 		if int64(r.Shape[0])*int64(compareTableWords(r.Bits)+2) > MaxMessageElements {
 			return fmt.Errorf("protocol: %s of %d elements exceeds the bound %d", r.Kind, r.Shape[0], MaxMessageElements)
 		}
+	case KindAnd3:
+		if len(r.Shape) != 1 || int64(r.Shape[0])*7 > MaxMessageElements {
+			return fmt.Errorf("protocol: %s of shape %v, want one dimension of at most %d words", r.Kind, r.Shape, MaxMessageElements/7)
+		}
 	case KindMatrix:
 		if int64(r.M)*int64(r.K) > MaxMessageElements || int64(r.K)*int64(r.N) > MaxMessageElements || int64(r.M)*int64(r.N) > MaxMessageElements {
 			return fmt.Errorf("protocol: matrix triple %dx%dx%d is too large", r.M, r.K, r.N)
@@ -204,6 +214,8 @@ func (r Request) shapes() [][]int {
 		return [][]int{r.Shape, r.Shape}
 	case KindCompare:
 		return [][]int{r.Shape, {r.size() * compareTableWords(r.Bits)}, r.Shape}
+	case KindAnd3:
+		return [][]int{{3 * r.size()}, {4 * r.size()}}
 	case KindMask:
 		return [][]int{{r.M, r.K}}
 	case KindMaskProduct:
@@ -226,6 +238,8 @@ func (r Request) binaryComponents() []bool {
 		return []bool{true, false}
 	case KindCompare:
 		return []bool{false, true, true}
+	case KindAnd3:
+		return []bool{true, true}
 	}
 	return []bool{false, false, false}
 }
