@@ -133,7 +133,7 @@ func (m *kindMeter) wrap(src protocol.Source, prep []protocol.StatsReporter) pro
 }
 
 // requestElements is the size of a request's output: entries of C for products,
-// bits for AND triples and daBits, elements otherwise.
+// bits for AND triples (two- and three-input) and daBits, elements otherwise.
 func requestElements(req protocol.Request) int {
 	switch req.Kind {
 	case protocol.KindMatrix:
@@ -149,7 +149,7 @@ func requestElements(req protocol.Request) int {
 			cols = req.Y.Rows
 		}
 		return rows * cols
-	case protocol.KindAnd:
+	case protocol.KindAnd, protocol.KindAnd3:
 		return 64 * sharing.Size(req.Shape)
 	}
 	return sharing.Size(req.Shape)
