@@ -193,7 +193,9 @@ func (e *Engine) msbBinary(ctx context.Context, x []uint64) ([]uint64, error) {
 // or 64), packed as msbBinary's: the sign of x when |x| < 2^(width-1). It adds the
 // parties' shares modulo 2^width only: the elements are packed in lanes of width
 // bits (two to a word for 32, four for 16), so each halving of the lane halves
-// the words every AND opens and takes one level off the carry tree.
+// the words every AND opens and takes one level off the carry tree. With
+// Config.LookupComparisons, 16 and 32 bits are read by open and compare instead
+// (signBitsLookup): 2 rounds.
 func (e *Engine) signBits(ctx context.Context, x []uint64, width int) ([]uint64, error) {
 	n := len(x)
 	if n == 0 {
@@ -201,6 +203,9 @@ func (e *Engine) signBits(ctx context.Context, x []uint64, width int) ([]uint64,
 	}
 	if width != 16 && width != 32 && width != 64 {
 		return nil, fmt.Errorf("sign of %d-bit lanes: want 16, 32 or 64", width)
+	}
+	if e.lookup && width != 64 {
+		return e.signBitsLookup(ctx, x, width)
 	}
 	lanes := packLanes(x, width)
 	top, bottom := laneMasks(width)

@@ -41,6 +41,13 @@ type sharedRun struct {
 // shares, and reconstructs fn's outputs.
 func runShared(t testing.TB, n, fracBits int, inputs []sharing.Tensor, fn func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error)) sharedRun {
 	t.Helper()
+	return runSharedMode(t, n, fracBits, false, inputs, fn)
+}
+
+// runSharedMode is runShared on engines that compare by lookup or not
+// (Config.LookupComparisons).
+func runSharedMode(t testing.TB, n, fracBits int, lookup bool, inputs []sharing.Tensor, fn func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error)) sharedRun {
+	t.Helper()
 	shares := splitAll(t, n, inputs...)
 	if len(inputs) == 0 {
 		shares = make([][]sharing.Tensor, n)
@@ -49,7 +56,8 @@ func runShared(t testing.TB, n, fracBits int, inputs []sharing.Tensor, fn func(c
 		out    []sharing.Tensor
 		rounds int
 	}
-	res := session(t, n, fracBits, func(ctx context.Context, e *protocol.Engine) (result, error) {
+	cfg := protocol.Config{Codec: sharing.Codec{FracBits: fracBits}, LookupComparisons: lookup}
+	res := sessionWith(t, n, cfg, func(ctx context.Context, e *protocol.Engine) (result, error) {
 		before := e.Rounds()
 		out, err := fn(ctx, e, shares[e.Self()])
 		return result{out, int(e.Rounds() - before)}, err

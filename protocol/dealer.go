@@ -183,6 +183,10 @@ func (r Request) generate(prg *sharing.PRG) []sharing.Tensor {
 		return []sharing.Tensor{a, b, c}
 	case KindMask:
 		return []sharing.Tensor{prg.Tensor(r.M, r.K)}
+	case KindCompare:
+		return generateCompare(prg, r.size(), r.Bits)
+	case KindAnd3:
+		return generateAnd3(prg, r.size())
 	case KindDaBit:
 		bits := prg.Tensor(r.size())
 		for i := range bits.Data {

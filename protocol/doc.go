@@ -9,7 +9,10 @@
 //
 // Preprocessing material is asked for as a Request (a Kind and its shape) from a
 // one-method Source, and arrives as Material: its components in the order the Kind
-// documents. The engine keeps small typed views (Material.Triple, .TruncPair, ...)
+// documents. A dealer also makes lookup material for comparisons (KindCompare):
+// with it, and Config.LookupComparisons, a sign on 16 or 32 bits opens the value
+// masked by a uniform r and looks the borrow up in one-hot vectors of r, in two
+// rounds instead of the binary adder's six or seven (compare.go). The engine keeps small typed views (Material.Triple, .TruncPair, ...)
 // and checks every Material's shape before use. Sources compose: Router serves each
 // kind from its own source (HE for arithmetic material, OT for binary material),
 // Recorder records a run's requests as a Plan, Pipeline fetches a Plan's material

@@ -35,6 +35,8 @@ type Engine struct {
 	// maxWords bounds the elements of one opening: MaxMessageElements, or less when
 	// the transport carries smaller messages (MessageBounder).
 	maxWords int
+	// lookup: sign extractions on 16 and 32 bits by open and compare.
+	lookup bool
 	// riders are additive openings that wait for the next opening round of any
 	// kind and travel in its messages (see ride).
 	riders []*rider
@@ -154,6 +156,12 @@ type Config struct {
 	// its share to every other, one hop) or OpenViaKing (through a rotating king:
 	// two hops, a third fewer bytes in all for 3 parties).
 	Opening Opening
+	// LookupComparisons makes sign extractions on 16 and 32 bits (ReLU,
+	// TruncateReLU, Softmax's maximum) open x masked by a dealer's r and look the
+	// borrow up in one-hot vectors of r (KindCompare, compare.go): 2 rounds instead
+	// of the binary adder's 6 or 7. Only a dealer makes that material: set it when
+	// the preprocessing is a dealer's, and the same on every party.
+	LookupComparisons bool
 	// MaxPeerInputElements bounds the elements this party allocates, over the whole
 	// session, for its shares of other parties' inputs, whose shapes those parties
 	// declare (default DefaultMaxPeerInputElements).
@@ -220,7 +228,7 @@ func NewEngine(tr Transport, pre Source, cfg Config) (*Engine, error) {
 		maxWords = min(maxWords, (b.MaxMessageBytes()-headerSize)/8)
 	}
 	return &Engine{tr: tr, self: tr.Self(), n: n, pre: pre, codec: cfg.Codec, rng: rng, clock: OpClock{}, opening: cfg.Opening,
-		maxPeerInputs: maxPeerInputs, maxWords: maxWords}, nil
+		maxPeerInputs: maxPeerInputs, maxWords: maxWords, lookup: cfg.LookupComparisons}, nil
 }
 
 // Self is this party's index.
@@ -281,6 +289,7 @@ const (
 	opPublic
 	opBlob
 	opOpenMixed
+	opOpenLanes
 )
 
 func (o opCode) String() string {
@@ -309,6 +318,8 @@ func (o opCode) String() string {
 		return "public-blob"
 	case opOpenMixed:
 		return "open-mixed"
+	case opOpenLanes:
+		return "open-lanes"
 	}
 	return fmt.Sprintf("op(%d)", uint16(o))
 }
@@ -357,13 +368,13 @@ func checkMessage(msg []byte, from int, round uint64, op opCode, want int) ([]by
 // exchange sends words to every peer and returns the sum of everyone's words: the
 // core of an opening, one round.
 func (e *Engine) exchange(ctx context.Context, words []uint64) ([]uint64, error) {
-	return e.exchangeWith(ctx, words, opOpen, len(words))
+	return e.exchangeWith(ctx, words, opOpen, addThenXor(len(words)))
 }
 
 // OpenBinary reveals XOR-shared words to every party in one round.
 func (e *Engine) OpenBinary(ctx context.Context, words []uint64) ([]uint64, error) {
 	start := time.Now()
-	out, err := e.exchangeWith(ctx, words, opOpenBinary, 0)
+	out, err := e.exchangeWith(ctx, words, opOpenBinary, addThenXor(0))
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +387,7 @@ func (e *Engine) OpenBinary(ctx context.Context, words []uint64) ([]uint64, erro
 // conversion and a Beaver product that waits on it).
 func (e *Engine) openMixed(ctx context.Context, arith, binary []uint64) (sum, xor []uint64, err error) {
 	start := time.Now()
-	out, err := e.exchangeWith(ctx, append(append(make([]uint64, 0, len(arith)+len(binary)), arith...), binary...), opOpenMixed, len(arith))
+	out, err := e.exchangeWith(ctx, append(append(make([]uint64, 0, len(arith)+len(binary)), arith...), binary...), opOpenMixed, addThenXor(len(arith)))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -387,7 +398,7 @@ func (e *Engine) openMixed(ctx context.Context, arith, binary []uint64) (sum, xo
 // exchangeViaKing opens through one party, the king of the round (rotating, so the
 // load is shared): the others send it their words, it combines them and sends the
 // result back. Two hops instead of one, but 2(N-1) messages instead of N(N-1).
-func (e *Engine) exchangeViaKing(ctx context.Context, round uint64, words []uint64, op opCode, xorFrom int) ([]uint64, error) {
+func (e *Engine) exchangeViaKing(ctx context.Context, round uint64, words []uint64, op opCode, comb combination) ([]uint64, error) {
 	king := int(round % uint64(e.n))
 	if e.self != king {
 		if err := e.send(ctx, king, encodeMessage(round, op, words)); err != nil {
@@ -399,7 +410,7 @@ func (e *Engine) exchangeViaKing(ctx context.Context, round uint64, words []uint
 		}
 		return decodeMessage(msg, king, round, op|opResultFlag, len(words))
 	}
-	sum, err := e.combineFromPeers(ctx, round, words, op, xorFrom)
+	sum, err := e.combineFromPeers(ctx, round, words, op, comb)
 	if err != nil {
 		return nil, err
 	}
@@ -409,11 +420,30 @@ func (e *Engine) exchangeViaKing(ctx context.Context, round uint64, words []uint
 	return sum, nil
 }
 
-// exchangeWith combines everyone's words, by addition before index xorFrom and
-// by XOR from it on. Waiting riders go first in the same messages, added.
-func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xorFrom int) ([]uint64, error) {
+// combination says how a round's words add up: by 64-bit addition before index
+// lanesFrom, lane by lane from there to xorFrom (laneTop marks every lane's top
+// bit: each lane is added modulo its own width, no carry crosses into the next),
+// by XOR from xorFrom on.
+type combination struct {
+	lanesFrom, xorFrom int
+	laneTop            uint64
+}
+
+// addThenXor is the combination of words added before xorFrom and XORed after.
+func addThenXor(xorFrom int) combination { return combination{lanesFrom: xorFrom, xorFrom: xorFrom} }
+
+// after is the combination of the same words behind lead added words.
+func (c combination) after(lead int) combination {
+	c.lanesFrom += lead
+	c.xorFrom += lead
+	return c
+}
+
+// exchangeWith combines everyone's words as comb says. Waiting riders go first
+// in the same messages, added.
+func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, comb combination) ([]uint64, error) {
 	if len(e.riders) == 0 {
-		return e.exchangeRound(ctx, words, op, xorFrom)
+		return e.exchangeRound(ctx, words, op, comb)
 	}
 	riders := e.riders
 	e.riders = nil
@@ -422,7 +452,7 @@ func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xo
 		all = append(all, r.words...)
 	}
 	lead := len(all)
-	out, err := e.exchangeRound(ctx, append(all, words...), op|opRiderFlag, lead+xorFrom)
+	out, err := e.exchangeRound(ctx, append(all, words...), op|opRiderFlag, comb.after(lead))
 	if err != nil {
 		return nil, err
 	}
@@ -435,7 +465,7 @@ func (e *Engine) exchangeWith(ctx context.Context, words []uint64, op opCode, xo
 }
 
 // exchangeRound is one opening round: see exchangeWith.
-func (e *Engine) exchangeRound(ctx context.Context, words []uint64, op opCode, xorFrom int) ([]uint64, error) {
+func (e *Engine) exchangeRound(ctx context.Context, words []uint64, op opCode, comb combination) ([]uint64, error) {
 	if len(words) > e.maxWords {
 		return nil, fmt.Errorf("protocol: opening of %d elements exceeds the message bound %d", len(words), e.maxWords)
 	}
@@ -443,12 +473,12 @@ func (e *Engine) exchangeRound(ctx context.Context, words []uint64, op opCode, x
 	e.round++
 	e.noteRound()
 	if e.opening == OpenViaKing {
-		return e.exchangeViaKing(ctx, round, words, op, xorFrom)
+		return e.exchangeViaKing(ctx, round, words, op, comb)
 	}
 	if err := e.sendAll(ctx, round, op, encodeMessage(round, op, words)); err != nil {
 		return nil, err
 	}
-	return e.combineFromPeers(ctx, round, words, op, xorFrom)
+	return e.combineFromPeers(ctx, round, words, op, comb)
 }
 
 // parallelSendBytes is the message size from which sendAll writes to its peers
@@ -486,9 +516,8 @@ func (e *Engine) sendAll(ctx context.Context, round uint64, op opCode, msg []byt
 	return nil
 }
 
-// combineFromPeers adds every peer's words of this round to ours, XORing them
-// from index xorFrom on.
-func (e *Engine) combineFromPeers(ctx context.Context, round uint64, words []uint64, op opCode, xorFrom int) ([]uint64, error) {
+// combineFromPeers adds every peer's words of this round to ours as comb says.
+func (e *Engine) combineFromPeers(ctx context.Context, round uint64, words []uint64, op opCode, comb combination) ([]uint64, error) {
 	sum := append([]uint64(nil), words...)
 	for p := 0; p < e.n; p++ {
 		if p == e.self {
@@ -502,8 +531,10 @@ func (e *Engine) combineFromPeers(ctx context.Context, round uint64, words []uin
 		if err != nil {
 			return nil, err
 		}
-		sharing.AddWordsInto(sum[:xorFrom], payload[:8*xorFrom])
-		sharing.XorWordsInto(sum[xorFrom:], payload[8*xorFrom:])
+		lanes, xor := comb.lanesFrom, comb.xorFrom
+		sharing.AddWordsInto(sum[:lanes], payload[:8*lanes])
+		addLanesInto(sum[lanes:xor], payload[8*lanes:8*xor], comb.laneTop)
+		sharing.XorWordsInto(sum[xor:], payload[8*xor:])
 	}
 	return sum, nil
 }
@@ -780,4 +811,13 @@ func (e *Engine) AddScalar(x sharing.Tensor, c uint64) sharing.Tensor {
 		}
 	}
 	return out
+}
+
+// addLanesInto adds the little-endian words of src into dst lane by lane: within
+// each lane modulo its width, the lanes' top bits (top) added without carry out.
+func addLanesInto(dst []uint64, src []byte, top uint64) {
+	for i := range dst {
+		a, b := dst[i], binary.LittleEndian.Uint64(src[8*i:])
+		dst[i] = ((a &^ top) + (b &^ top)) ^ ((a ^ b) & top)
+	}
 }

@@ -12,7 +12,9 @@ import (
 
 // Nonlinear functions on fixed-point sharings (value = round(x * 2^f)).
 // Comparisons go through MSB (R_msb = MSBRounds(N) rounds: 7 for N = 2, 9 for
-// N = 3, 11 for N = 5); the smooth functions are iterations of Beaver products
+// N = 3, 11 for N = 5), or, on 16 and 32 bits with Config.LookupComparisons (a
+// dealer's material), through the open-and-compare sign of compare.go (2 rounds
+// whatever N; the ...RoundsFor functions count both ways); the smooth functions are iterations of Beaver products
 // with a wrap-safe truncation after each, evaluated at a higher internal precision
 // than f where that buys accuracy. Every function handles a whole tensor at once:
 // rounds do not depend on its size. Error bounds are absolute, for the decoded
@@ -20,7 +22,8 @@ import (
 //
 // Leakage: these functions open nothing but Beaver-masked differences (x - a,
 // uniform for a fresh triple), truncation masks (uniform, see TruncateEach) and
-// MSB's masked binary openings, so a coalition of up to N-1 parties learns only
+// MSB's masked binary openings (by lookup: x + r mod 2^w for a uniform r, and
+// bits masked by fresh dealer bits), so a coalition of up to N-1 parties learns only
 // the shapes and the public ranges and constants the caller passes.
 
 // LessThanZero returns arithmetic shares of the bits [x < 0] (integer scale: 0 or
@@ -74,7 +77,8 @@ func (e *Engine) oneMinus(b sharing.Tensor) sharing.Tensor {
 // a signed 32-bit integer: x in [2^31, 2^32) ulps comes out as 0 with derivative
 // 0, x in [-2^32, -2^31) passes through unchanged with derivative 1, and so on
 // periodically. For f > 20 the sign is read on all 64 bits and ReLU is exact for
-// every ring value. Rounds: ReLURounds(N, f) (R_msb - 1 on 32 bits: 8 for N = 3).
+// every ring value. Rounds: ReLURounds(N, f) (R_msb - 1 on 32 bits: 8 for N = 3);
+// comparing by lookup, ReLURoundsFor(N, f, true): 3 on 32 bits.
 func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.Tensor, err error) {
 	start := time.Now()
 	bits, err := e.signBits(ctx, x.Data, ReLUCompareBits(e.codec.FracBits))
@@ -106,7 +110,8 @@ func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.T
 // between: |y - max(x, 0)| <= (N-1) 2^-f; deriv (integer scale) is 1 where y = x
 // and 0 where the sign read negative, so y = x deriv always. Exact signs need |x| < ReLUBound(f) - N 2^-f; past that, as
 // ReLU past its bound. For f > 20, where ReLU reads 64 bits, it is Truncate then
-// ReLU, one round more. Rounds: ReLURounds(N, f) (+1 for f > 20).
+// ReLU, one round more. Rounds: ReLURoundsFor(N, f, lookup) (+1 for f > 20); by
+// lookup the truncation rides on the opening of the masked values.
 func (e *Engine) TruncateReLU(ctx context.Context, z sharing.Tensor) (y, deriv sharing.Tensor, err error) {
 	f := e.codec.FracBits
 	if ReLUCompareBits(f) != 32 || z.Len() == 0 {
@@ -163,11 +168,30 @@ func ReLUBound(fracBits int) float64 {
 
 // ReLURounds is the number of rounds of ReLU among the given number of parties at
 // fracBits: MSBRounds, one fewer on 32 bits (one carry level fewer).
-func ReLURounds(parties, fracBits int) int {
+func ReLURounds(parties, fracBits int) int { return ReLURoundsFor(parties, fracBits, false) }
+
+// ReLURoundsFor is ReLURounds of an engine that compares by lookup or not
+// (Config.LookupComparisons): by lookup, 3 on 32 bits (the sign's 2 and the
+// bit's conversion).
+func ReLURoundsFor(parties, fracBits int, lookup bool) int {
 	if ReLUCompareBits(fracBits) == 32 {
-		return MSBRounds(parties) - 1
+		return signRounds(parties, 32, lookup) + 1
 	}
 	return MSBRounds(parties)
+}
+
+// LookupSignRounds is the number of rounds of a sign extraction on 16 or 32 bits
+// by lookup: the masked values, then the masked chunk bits.
+const LookupSignRounds = 2
+
+// signRounds is the number of rounds of signBits on width bits, unconverted:
+// MSBRounds less the conversion and one carry level per halving of 64, or
+// LookupSignRounds by lookup below 64 bits.
+func signRounds(parties, width int, lookup bool) int {
+	if lookup && width < 64 {
+		return LookupSignRounds
+	}
+	return MSBRounds(parties) - bits.Len(uint(64/width))
 }
 
 // MaxRows returns the rows x 1 maximum of every row of a rows x cols matrix of
@@ -248,7 +272,12 @@ func (e *Engine) maxRowsOf(ctx context.Context, x sharing.Tensor, width int, val
 			}
 		}
 	}
-	wins, err := e.andAll(ctx, slots)
+	// With a dealer's material (lookup), three-input ANDs: ceil(log3) rounds.
+	andTree := e.andAll
+	if e.lookup {
+		andTree = e.andAll3
+	}
+	wins, err := andTree(ctx, slots)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MaxRows: %w", err)
 	}
@@ -292,11 +321,16 @@ func pairIndex(cols, j, k int) int { return j*cols - j*(j+1)/2 + (k - j - 1) }
 
 // MaxRowsRounds is the number of rounds of MaxRows among the given number of
 // parties on rows of cols entries.
-func MaxRowsRounds(parties, cols int) int {
+func MaxRowsRounds(parties, cols int) int { return MaxRowsOnRoundsFor(parties, cols, 64, false) }
+
+// MaxRowsOnRoundsFor is the number of rounds of MaxRows comparing on width bits
+// (MaxRowsOn), by lookup or not: the sign, the AND tree (of three-input ANDs by
+// lookup: ceil(log3(cols-1)) levels), the conversion.
+func MaxRowsOnRoundsFor(parties, cols, width int, lookup bool) int {
 	if cols <= 1 {
 		return 0
 	}
-	return MSBRounds(parties) + bits.Len(uint(cols-2))
+	return signRounds(parties, width, lookup) + andTreeRounds(cols-1, lookup) + 1
 }
 
 // ExpIterations is the number of squarings in Exp.
@@ -717,6 +751,11 @@ func SoftmaxMaxError(classes, fracBits int) (float64, error) {
 // rows of classes entries at fracBits: SoftmaxMaxRounds + Exp's n + 2 (one more
 // when f > expScale - n) + k + 2 for the normalisation's k steps.
 func SoftmaxRounds(parties, classes, fracBits int) (int, error) {
+	return SoftmaxRoundsFor(parties, classes, fracBits, false)
+}
+
+// SoftmaxRoundsFor is SoftmaxRounds of an engine that compares by lookup or not.
+func SoftmaxRoundsFor(parties, classes, fracBits int, lookup bool) (int, error) {
 	p, _, _, err := softmaxSchedule(parties, max(classes, 1), fracBits)
 	if err != nil {
 		return 0, err
@@ -725,7 +764,7 @@ func SoftmaxRounds(parties, classes, fracBits int) (int, error) {
 	if p.expScale-fracBits-ExpIterations < 0 {
 		exp++
 	}
-	return SoftmaxMaxRounds(parties, classes, fracBits) + exp + p.steps + 2, nil
+	return SoftmaxMaxRoundsFor(parties, classes, fracBits, lookup) + exp + p.steps + 2, nil
 }
 
 // Softmax returns the row-wise softmax of a rows x classes fixed-point matrix:
@@ -743,8 +782,10 @@ func SoftmaxRounds(parties, classes, fracBits int) (int, error) {
 // Otherwise it compares on 32 bits for f <= 21 (softmaxCompareBits), exact for
 // spreads below 2^(31-f), and on 64 above.
 //
-// Rounds: SoftmaxRounds(N, classes, f): for 10 classes at f = 16, the maximum
-// (R_msb + 2), Exp (10) and the normalisation (7): 26 for N = 2, 28 for N = 3 (73
+// Rounds: SoftmaxRoundsFor(N, classes, f, lookup): for 10 classes at f = 16, the
+// maximum (R_msb + 2 by the adder; by lookup 5: the sign's 2, three-input ANDs
+// over 9 bits 2, the conversion), Exp (10) and the normalisation (7): 26 for N =
+// 2, 28 for N = 3, 22 by lookup for any N (73
 // before the all-pairs maximum on 32 bits and the held products, 30 before the
 // row sums came out of Exp's last round and the 16-bit window).
 func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
@@ -882,15 +923,17 @@ func softmaxCompareBits(fracBits int) int {
 // parties on rows of cols entries at fracBits: MaxRowsRounds, two fewer when it
 // compares on 16 bits (softmaxWindow: N <= 32), else one fewer on 32 bits (f <= 21).
 func SoftmaxMaxRounds(parties, cols, fracBits int) int {
-	r := MaxRowsRounds(parties, cols)
-	switch _, _, window, _ := softmaxSchedule(parties, cols, fracBits); {
-	case cols <= 1:
-	case window:
-		r -= 2
-	case softmaxCompareBits(fracBits) == 32:
-		r--
+	return SoftmaxMaxRoundsFor(parties, cols, fracBits, false)
+}
+
+// SoftmaxMaxRoundsFor is SoftmaxMaxRounds of an engine that compares by lookup
+// or not: by lookup, LookupSignRounds for the sign on 16 or 32 bits.
+func SoftmaxMaxRoundsFor(parties, cols, fracBits int, lookup bool) int {
+	width := softmaxCompareBits(fracBits)
+	if _, _, window, _ := softmaxSchedule(parties, cols, fracBits); window {
+		width = 16
 	}
-	return r
+	return MaxRowsOnRoundsFor(parties, cols, width, lookup)
 }
 
 // normalizeRows returns ez / S at f bits for Exp's held rows x cols output ez (in

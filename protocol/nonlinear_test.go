@@ -74,14 +74,19 @@ func TestReLUExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			run := runShared(t, c.parties, c.fracBits, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
-				y, d, err := e.ReLU(ctx, mine[0])
-				return []sharing.Tensor{y, d}, err
-			})
-			if want := protocol.ReLURounds(c.parties, c.fracBits); run.rounds != want {
-				t.Fatalf("ReLU took %d rounds, documented %d", run.rounds, want)
+			for _, mode := range compareModes {
+				run := runSharedMode(t, c.parties, c.fracBits, mode.lookup, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+					y, d, err := e.ReLU(ctx, mine[0])
+					return []sharing.Tensor{y, d}, err
+				})
+				if want := protocol.ReLURoundsFor(c.parties, c.fracBits, mode.lookup); run.rounds != want {
+					t.Fatalf("%s: ReLU took %d rounds, documented %d", mode.name, run.rounds, want)
+				}
+				if !mode.lookup && protocol.ReLURounds(c.parties, c.fracBits) != run.rounds {
+					t.Fatalf("ReLURounds(%d, %d) is not the adder's %d", c.parties, c.fracBits, run.rounds)
+				}
+				checkReLU(t, x, run.out[0], run.out[1], func(v uint64) bool { return int64(v) < 0 })
 			}
-			checkReLU(t, x, run.out[0], run.out[1], func(v uint64) bool { return int64(v) < 0 })
 		})
 	}
 }
@@ -115,11 +120,13 @@ func TestReLUBeyondBound(t *testing.T) {
 	}
 	x := sharing.Tensor{Shape: []int{6}, Data: []uint64{1 << 31, 1<<32 - 1, 1 << 32, 1<<32 + 5, ^uint64(1<<31-1) - 1, ^uint64(1<<32 - 1)}}
 	for _, n := range partyCounts {
-		run := runShared(t, n, f, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
-			y, d, err := e.ReLU(ctx, mine[0])
-			return []sharing.Tensor{y, d}, err
-		})
-		checkReLU(t, x, run.out[0], run.out[1], func(v uint64) bool { return int32(uint32(v)) < 0 })
+		for _, mode := range compareModes {
+			run := runSharedMode(t, n, f, mode.lookup, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+				y, d, err := e.ReLU(ctx, mine[0])
+				return []sharing.Tensor{y, d}, err
+			})
+			checkReLU(t, x, run.out[0], run.out[1], func(v uint64) bool { return int32(uint32(v)) < 0 })
+		}
 	}
 }
 
@@ -238,26 +245,41 @@ func TestMaxRowsOn32BitLanes(t *testing.T) {
 					x.Data[r*cols+j] = base + uint64(spread)
 				}
 			}
-			run := runShared(t, parties, 16, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
-				m, err := e.MaxRowsOnLanes(ctx, mine[0], 32)
-				return []sharing.Tensor{m}, err
-			})
-			for r := range rows {
-				base := x.Data[r*cols]
-				want := base
-				for _, v := range x.Data[r*cols : (r+1)*cols] {
-					if int64(v-base) > int64(want-base) {
-						want = v
-					}
-				}
-				if got := run.out[0].Data[r]; got != want {
-					t.Fatalf("row %d: max %d, got %d", r, want, got)
-				}
-			}
-			if want := protocol.MaxRowsRounds(parties, cols) - 1; run.rounds != want {
-				t.Fatalf("%d rounds on 32-bit lanes, want %d", run.rounds, want)
+			for _, mode := range compareModes {
+				run := runSharedMode(t, parties, 16, mode.lookup, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+					m, err := e.MaxRowsOnLanes(ctx, mine[0], 32)
+					return []sharing.Tensor{m}, err
+				})
+				checkMaxRowsOn32(t, x, run, parties, cols, mode.lookup)
 			}
 		})
+	}
+}
+
+// checkMaxRowsOn32 checks TestMaxRowsOn32BitLanes' run: the row maxima by the
+// differences' 32-bit signs, in the documented rounds.
+func checkMaxRowsOn32(t *testing.T, x sharing.Tensor, run sharedRun, parties, cols int, lookup bool) {
+	t.Helper()
+	for r := range x.Shape[0] {
+		base := x.Data[r*cols]
+		want := base
+		for _, v := range x.Data[r*cols : (r+1)*cols] {
+			if int64(v-base) > int64(want-base) {
+				want = v
+			}
+		}
+		if got := run.out[0].Data[r]; got != want {
+			t.Fatalf("row %d: max %d, got %d", r, want, got)
+		}
+	}
+	want := protocol.MaxRowsRounds(parties, cols) - 1
+	if lookup {
+		want = protocol.MaxRowsOnRoundsFor(parties, cols, 32, true)
+	} else if protocol.MaxRowsOnRoundsFor(parties, cols, 32, false) != want {
+		t.Fatalf("MaxRowsOnRoundsFor(%d, %d, 32) is not MaxRowsRounds - 1 = %d", parties, cols, want)
+	}
+	if run.rounds != want {
+		t.Fatalf("%d rounds on 32-bit lanes, want %d", run.rounds, want)
 	}
 }
 
@@ -435,43 +457,56 @@ func TestSoftmaxWithinBound(t *testing.T) {
 				inputs = append(inputs, x)
 				plain = append(plain, codec.DecodeTensor(x))
 			}
-			run := runShared(t, c.parties, c.fracBits, inputs, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
-				var out []sharing.Tensor
-				for _, x := range mine {
-					before := e.Rounds()
-					y, err := e.Softmax(ctx, x)
-					if err != nil {
-						return nil, err
-					}
-					// The rounds of each call, as a public tensor of party 0.
-					r := sharing.Zeros(1)
-					if e.Self() == 0 {
-						r.Data[0] = e.Rounds() - before
-					}
-					out = append(out, y, r)
-				}
-				return out, nil
-			})
-			for k, s := range shapes {
-				rows, cols := s[0], s[1]
-				got := run.out[2*k]
-				if !sharing.SameShape(got, inputs[k]) {
-					t.Fatalf("Softmax of %v returned shape %v", inputs[k].Shape, got.Shape)
-				}
-				wantRounds, err := protocol.SoftmaxRounds(c.parties, cols, c.fracBits)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if r := int(run.out[2*k+1].Data[0]); r != wantRounds {
-					t.Fatalf("Softmax of %dx%d took %d rounds, documented %d", rows, cols, r, wantRounds)
-				}
-				bound, err := protocol.SoftmaxMaxError(cols, c.fracBits)
-				if err != nil {
-					t.Fatal(err)
-				}
-				checkBound(t, fmt.Sprintf("Softmax %dx%d", rows, cols), codec, plain[k], got, softmaxRows(plain[k], cols), bound)
+			for _, mode := range compareModes {
+				checkSoftmaxRuns(t, c.parties, c.fracBits, mode.lookup, shapes, inputs, plain)
 			}
 		})
+	}
+}
+
+// checkSoftmaxRuns runs Softmax on every input among the parties, comparing by
+// lookup or not, and checks its rounds and error bound.
+func checkSoftmaxRuns(t *testing.T, parties, fracBits int, lookup bool, shapes [][2]int, inputs []sharing.Tensor, plain [][]float64) {
+	t.Helper()
+	codec := sharing.Codec{FracBits: fracBits}
+	run := runSharedMode(t, parties, fracBits, lookup, inputs, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+		var out []sharing.Tensor
+		for _, x := range mine {
+			before := e.Rounds()
+			y, err := e.Softmax(ctx, x)
+			if err != nil {
+				return nil, err
+			}
+			// The rounds of each call, as a public tensor of party 0.
+			r := sharing.Zeros(1)
+			if e.Self() == 0 {
+				r.Data[0] = e.Rounds() - before
+			}
+			out = append(out, y, r)
+		}
+		return out, nil
+	})
+	for k, s := range shapes {
+		rows, cols := s[0], s[1]
+		got := run.out[2*k]
+		if !sharing.SameShape(got, inputs[k]) {
+			t.Fatalf("Softmax of %v returned shape %v", inputs[k].Shape, got.Shape)
+		}
+		wantRounds, err := protocol.SoftmaxRoundsFor(parties, cols, fracBits, lookup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if adder, err := protocol.SoftmaxRounds(parties, cols, fracBits); !lookup && (err != nil || adder != wantRounds) {
+			t.Fatalf("SoftmaxRounds(%d, %d, %d) = %d, %v, not SoftmaxRoundsFor's %d", parties, cols, fracBits, adder, err, wantRounds)
+		}
+		if r := int(run.out[2*k+1].Data[0]); r != wantRounds {
+			t.Fatalf("Softmax of %dx%d took %d rounds, documented %d", rows, cols, r, wantRounds)
+		}
+		bound, err := protocol.SoftmaxMaxError(cols, fracBits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBound(t, fmt.Sprintf("Softmax %dx%d", rows, cols), codec, plain[k], got, softmaxRows(plain[k], cols), bound)
 	}
 }
 

@@ -58,10 +58,20 @@ const (
 	// shared bit times a shared value (bitsToArithTimes), made dealer-free with
 	// a few OTs of 64-bit strings per element instead of a triple's 64 per pair.
 	KindDaBitTriple
+	// KindCompare: the lookup material of Shape[0] sign extractions on Bits = 16
+	// or 32 bits (compare.go): R, uniform below 2^Bits (additive shares); the
+	// one-hot vectors of R's chunks, compareTableWords(Bits) words per element, and
+	// one word per element of R's top bit and a multi-input AND's masks and their
+	// products (XOR shares). Only a dealer makes it.
+	KindCompare
+	// KindAnd3: XOR shares of packed bits A, B, C (Shape[0] words each, one
+	// component) and of AB, AC, BC, ABC (the second): the material of a
+	// three-input AND in one round. Only a dealer makes it.
+	KindAnd3
 )
 
 // Kinds lists every kind of material.
-var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct, KindTruncHigh, KindDaBitTriple}
+var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct, KindTruncHigh, KindDaBitTriple, KindCompare, KindAnd3}
 
 func (k Kind) String() string {
 	switch k {
@@ -85,6 +95,10 @@ func (k Kind) String() string {
 		return "matrix mask"
 	case KindMaskProduct:
 		return "mask product"
+	case KindCompare:
+		return "comparison lookup"
+	case KindAnd3:
+		return "3-input AND"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -137,6 +151,8 @@ func (r Request) String() string {
 		return fmt.Sprintf("%s of requests %d and %d", r.Kind, r.X.ID, r.Y.ID)
 	case KindTrunc, KindTruncHigh:
 		return fmt.Sprintf("%s %v by %d bits", r.Kind, r.Shape, r.Bits)
+	case KindCompare:
+		return fmt.Sprintf("%s %v on %d bits", r.Kind, r.Shape, r.Bits)
 	}
 	return fmt.Sprintf("%s %v", r.Kind, r.Shape)
 }
@@ -164,6 +180,18 @@ func (r Request) Validate() error {
 			if size *= int64(d); size > MaxMessageElements {
 				return fmt.Errorf("protocol: %s of shape %v exceeds the bound %d", r.Kind, r.Shape, MaxMessageElements)
 			}
+		}
+	case KindCompare:
+		if len(r.Shape) != 1 || (r.Bits != 16 && r.Bits != 32) {
+			return fmt.Errorf("protocol: %s of shape %v on %d bits, want one dimension and 16 or 32 bits", r.Kind, r.Shape, r.Bits)
+		}
+		// The dealer's answer holds every component in one message.
+		if int64(r.Shape[0])*int64(compareTableWords(r.Bits)+2) > MaxMessageElements {
+			return fmt.Errorf("protocol: %s of %d elements exceeds the bound %d", r.Kind, r.Shape[0], MaxMessageElements)
+		}
+	case KindAnd3:
+		if len(r.Shape) != 1 || int64(r.Shape[0])*7 > MaxMessageElements {
+			return fmt.Errorf("protocol: %s of shape %v, want one dimension of at most %d words", r.Kind, r.Shape, MaxMessageElements/7)
 		}
 	case KindMatrix:
 		if int64(r.M)*int64(r.K) > MaxMessageElements || int64(r.K)*int64(r.N) > MaxMessageElements || int64(r.M)*int64(r.N) > MaxMessageElements {
@@ -205,6 +233,10 @@ func (r Request) shapes() [][]int {
 		return [][]int{r.Shape, r.Shape}
 	case KindDaBitTriple:
 		return [][]int{r.Shape, r.Shape, r.Shape, r.Shape}
+	case KindCompare:
+		return [][]int{r.Shape, {r.size() * compareTableWords(r.Bits)}, r.Shape}
+	case KindAnd3:
+		return [][]int{{3 * r.size()}, {4 * r.size()}}
 	case KindMask:
 		return [][]int{{r.M, r.K}}
 	case KindMaskProduct:
@@ -227,6 +259,10 @@ func (r Request) binaryComponents() []bool {
 		return []bool{true, false}
 	case KindDaBitTriple:
 		return []bool{true, false, false, false}
+	case KindCompare:
+		return []bool{false, true, true}
+	case KindAnd3:
+		return []bool{true, true}
 	}
 	return []bool{false, false, false}
 }

@@ -41,6 +41,12 @@ func (r *recorder) Recv(ctx context.Context, from int) ([]byte, error) {
 // it receives), and fails the test if any party fails.
 func runWithParty0Seen(t *testing.T, n int, watch func(protocol.Transport) protocol.Transport, op func(ctx context.Context, e *protocol.Engine, i int) error) {
 	t.Helper()
+	runWithParty0SeenConfig(t, n, protocol.Config{Codec: sharing.Codec{FracBits: 16}}, watch, op)
+}
+
+// runWithParty0SeenConfig is runWithParty0Seen with an explicit engine config.
+func runWithParty0SeenConfig(t *testing.T, n int, cfg protocol.Config, watch func(protocol.Transport) protocol.Transport, op func(ctx context.Context, e *protocol.Engine, i int) error) {
+	t.Helper()
 	ts, err := network.NewMemoryNetwork(n)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +66,7 @@ func runWithParty0Seen(t *testing.T, n int, watch func(protocol.Transport) proto
 				tr = watch(tr)
 			}
 			src, _ := dealer.Source(i)
-			e, err := protocol.NewEngine(tr, src, protocol.Config{Codec: sharing.Codec{FracBits: 16}})
+			e, err := protocol.NewEngine(tr, src, cfg)
 			if err == nil {
 				err = op(ctx, e, i)
 			}

@@ -74,31 +74,40 @@ func TestTruncateReLU(t *testing.T) {
 		t.Run(configName(c.parties, c.fracBits), func(t *testing.T) {
 			f := c.fracBits
 			z := truncReLUInputs(f, c.parties)
-			run := runShared(t, c.parties, f, []sharing.Tensor{z}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
-				y, d, err := e.TruncateReLU(ctx, mine[0])
-				return []sharing.Tensor{y, d}, err
-			})
-			want := protocol.ReLURounds(c.parties, f)
-			if protocol.ReLUCompareBits(f) == 64 {
-				want++ // Truncate, then ReLU
-			}
-			if run.rounds != want {
-				t.Fatalf("TruncateReLU took %d rounds, documented %d", run.rounds, want)
-			}
-			y, d := run.out[0], run.out[1]
-			for i, v := range z.Data {
-				floor := int64(v) >> f
-				got, bit := int64(y.Data[i]), d.Data[i]
-				truncated := got == floor || got == floor+1
-				switch {
-				case bit > 1, bit == 1 && !truncated, bit == 0 && got != 0:
-					t.Fatalf("TruncateReLU(%d) = (%d, %d): not (Truncate(z), 1) or (0, 0)", int64(v), got, bit)
-				case floor >= int64(c.parties-1) && bit != 1, int64(v) < 0 && got != 0,
-					int64(v) < 0 && bit != 0 && protocol.ReLUCompareBits(f) == 32: // fused: the sign of floor - delta
-					t.Fatalf("TruncateReLU(%d) = (%d, %d): wrong sign", int64(v), got, bit)
-				}
+			for _, mode := range compareModes {
+				checkTruncateReLU(t, c.parties, f, mode.lookup, z)
 			}
 		})
+	}
+}
+
+// checkTruncateReLU runs TruncateReLU on z among the parties, comparing by lookup
+// or not, and checks its rounds and results.
+func checkTruncateReLU(t *testing.T, parties, f int, lookup bool, z sharing.Tensor) {
+	t.Helper()
+	run := runSharedMode(t, parties, f, lookup, []sharing.Tensor{z}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+		y, d, err := e.TruncateReLU(ctx, mine[0])
+		return []sharing.Tensor{y, d}, err
+	})
+	want := protocol.ReLURoundsFor(parties, f, lookup)
+	if protocol.ReLUCompareBits(f) == 64 {
+		want++ // Truncate, then ReLU
+	}
+	if run.rounds != want {
+		t.Fatalf("TruncateReLU took %d rounds, documented %d", run.rounds, want)
+	}
+	y, d := run.out[0], run.out[1]
+	for i, v := range z.Data {
+		floor := int64(v) >> f
+		got, bit := int64(y.Data[i]), d.Data[i]
+		truncated := got == floor || got == floor+1
+		switch {
+		case bit > 1, bit == 1 && !truncated, bit == 0 && got != 0:
+			t.Fatalf("TruncateReLU(%d) = (%d, %d): not (Truncate(z), 1) or (0, 0)", int64(v), got, bit)
+		case floor >= int64(parties-1) && bit != 1, int64(v) < 0 && got != 0,
+			int64(v) < 0 && bit != 0 && protocol.ReLUCompareBits(f) == 32: // fused: the sign of floor - delta
+			t.Fatalf("TruncateReLU(%d) = (%d, %d): wrong sign", int64(v), got, bit)
+		}
 	}
 }
 
@@ -114,42 +123,54 @@ func TestTruncateReLUViewUniform(t *testing.T) {
 	}
 	crit := distuv.ChiSquared{K: 30}.Quantile(1 - 1e-6)
 	for _, n := range partyCounts {
-		var total int
-		for k, x := range []sharing.Tensor{zero, negative, ramp} {
-			var byRound [][]uint64
-			for range reps {
-				view := truncReLUView(t, n, x)
-				if byRound == nil {
-					byRound = make([][]uint64, len(view))
-				}
-				for r, words := range view {
-					byRound[r] = append(byRound[r], words...)
-				}
-			}
-			all := 0
-			for r, words := range byRound {
-				if stat := chiSquareUniform(histogram(words), len(words)); stat > crit {
-					t.Fatalf("n=%d input %d: the values opened in round %d are not uniform: chi-square %.1f > %.1f over %d words", n, k, r, stat, crit, len(words))
-				}
-				all += len(words)
-			}
-			if k > 0 && all != total {
-				t.Fatalf("n=%d: the openings' sizes differ with the input: %d vs %d words", n, all, total)
-			}
-			total = all
+		for _, mode := range compareModes {
+			checkTruncReLUViews(t, n, mode.lookup, reps, crit, []sharing.Tensor{zero, negative, ramp})
 		}
+	}
+}
+
+// checkTruncReLUViews checks that party 0's view of TruncateReLU among n parties,
+// comparing by lookup or not, is uniform round by round and of the same size
+// whatever the input.
+func checkTruncReLUViews(t *testing.T, n int, lookup bool, reps int, crit float64, inputs []sharing.Tensor) {
+	t.Helper()
+	var total int
+	for k, x := range inputs {
+		var byRound [][]uint64
+		for range reps {
+			view := truncReLUView(t, n, lookup, x)
+			if byRound == nil {
+				byRound = make([][]uint64, len(view))
+			}
+			for r, words := range view {
+				byRound[r] = append(byRound[r], words...)
+			}
+		}
+		all := 0
+		for r, words := range byRound {
+			if stat := chiSquareUniform(histogram(words), len(words)); stat > crit {
+				t.Fatalf("n=%d input %d: the values opened in round %d are not uniform: chi-square %.1f > %.1f over %d words", n, k, r, stat, crit, len(words))
+			}
+			all += len(words)
+		}
+		if k > 0 && all != total {
+			t.Fatalf("n=%d: the openings' sizes differ with the input: %d vs %d words", n, all, total)
+		}
+		total = all
 	}
 }
 
 // truncReLUView runs TruncateReLU on shares of x and returns the values opened to
 // party 0 by round, adding the additive words (the truncation's in the first
-// round, the product's x - B in the last) and XORing the rest.
-func truncReLUView(t *testing.T, n int, x sharing.Tensor) [][]uint64 {
+// round, the product's x - B in the last) and XORing the rest (by lookup, the
+// first round's lanes too: every peer's lane is uniform, so is their XOR).
+func truncReLUView(t *testing.T, n int, lookup bool, x sharing.Tensor) [][]uint64 {
 	t.Helper()
 	shares := splitAll(t, n, x)
 	var rec *roundRecorder
 	watch := func(tr protocol.Transport) protocol.Transport { rec = &roundRecorder{Transport: tr}; return rec }
-	runWithParty0Seen(t, n, watch, func(ctx context.Context, e *protocol.Engine, i int) error {
+	cfg := protocol.Config{Codec: sharing.Codec{FracBits: 16}, LookupComparisons: lookup}
+	runWithParty0SeenConfig(t, n, cfg, watch, func(ctx context.Context, e *protocol.Engine, i int) error {
 		_, _, err := e.TruncateReLU(ctx, shares[i][0])
 		return err
 	})
@@ -198,27 +219,29 @@ func TestTruncateSoftmax(t *testing.T) {
 				z.Data[i] = uint64(int64(math.Round(math.Ldexp(x, 2*f)))) + v&(1<<f-1)
 				plain[i] = math.Ldexp(float64(int64(z.Data[i])), -2*f)
 			}
-			run := runShared(t, c.parties, f, []sharing.Tensor{z}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
-				p, err := e.TruncateSoftmax(ctx, mine[0])
-				return []sharing.Tensor{p}, err
-			})
-			want, err := protocol.SoftmaxRounds(c.parties, cols, f)
-			if err != nil {
-				t.Fatal(err)
+			for _, mode := range compareModes {
+				run := runSharedMode(t, c.parties, f, mode.lookup, []sharing.Tensor{z}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+					p, err := e.TruncateSoftmax(ctx, mine[0])
+					return []sharing.Tensor{p}, err
+				})
+				want, err := protocol.SoftmaxRoundsFor(c.parties, cols, f, mode.lookup)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f > 21 {
+					want++ // Truncate, then Softmax
+				}
+				if run.rounds != want {
+					t.Fatalf("%s: TruncateSoftmax took %d rounds, documented %d", mode.name, run.rounds, want)
+				}
+				bound, err := protocol.SoftmaxMaxError(cols, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The truncation moves every logit by less than 2^-f.
+				codec := sharing.Codec{FracBits: f}
+				checkBound(t, "TruncateSoftmax", codec, plain, run.out[0], softmaxRows(plain, cols), bound+math.Ldexp(1, 1-f))
 			}
-			if f > 21 {
-				want++ // Truncate, then Softmax
-			}
-			if run.rounds != want {
-				t.Fatalf("TruncateSoftmax took %d rounds, documented %d", run.rounds, want)
-			}
-			bound, err := protocol.SoftmaxMaxError(cols, f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// The truncation moves every logit by less than 2^-f.
-			codec := sharing.Codec{FracBits: f}
-			checkBound(t, "TruncateSoftmax", codec, plain, run.out[0], softmaxRows(plain, cols), bound+math.Ldexp(1, 1-f))
 		})
 	}
 }
@@ -238,17 +261,19 @@ func TestSoftmaxWindowManyParties(t *testing.T) {
 	}
 	x = fixedTensor(t, codec, xs, 6, cols)
 	plain := codec.DecodeTensor(x)
-	run := runShared(t, n, f, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
-		p, err := e.Softmax(ctx, mine[0])
-		return []sharing.Tensor{p}, err
-	})
-	want, err := protocol.SoftmaxRounds(n, cols, f)
-	if err != nil || run.rounds != want {
-		t.Fatalf("Softmax among %d parties took %d rounds, documented %d (%v)", n, run.rounds, want, err)
+	for _, mode := range compareModes {
+		run := runSharedMode(t, n, f, mode.lookup, []sharing.Tensor{x}, func(ctx context.Context, e *protocol.Engine, mine []sharing.Tensor) ([]sharing.Tensor, error) {
+			p, err := e.Softmax(ctx, mine[0])
+			return []sharing.Tensor{p}, err
+		})
+		want, err := protocol.SoftmaxRoundsFor(n, cols, f, mode.lookup)
+		if err != nil || run.rounds != want {
+			t.Fatalf("%s: Softmax among %d parties took %d rounds, documented %d (%v)", mode.name, n, run.rounds, want, err)
+		}
+		bound, err := protocol.SoftmaxMaxError(cols, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBound(t, "Softmax, N = 8", codec, plain, run.out[0], softmaxRows(plain, cols), bound)
 	}
-	bound, err := protocol.SoftmaxMaxError(cols, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkBound(t, "Softmax, N = 8", codec, plain, run.out[0], softmaxRows(plain, cols), bound)
 }

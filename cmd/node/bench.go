@@ -75,6 +75,11 @@ func bench(ctx context.Context, name string, args []string, stdout, stderr io.Wr
 			fmt.Fprintf(stdout, "%-9s %-16s %10.5f %12.5f %14.0f B %8.0f %14.6f %9.1fx %14.5f %14.0f B  %s\n", r.Transport, r.Network.Setting, r.SecondsPerStep, r.Network.LowerBoundStepSeconds, r.BytesSentPerStep, r.RoundsPerStep, r.PlainSecondsPerStep, r.Ratio, r.PrepSecondsPerStep, r.PrepBytesSentPerStep, r.Opening)
 		}
 	}
+	for _, r := range results {
+		if r.DealerBytesSentPerStep > 0 {
+			fmt.Fprintf(stdout, "the dealer sent %.0f B per step (%s, %s)\n", r.DealerBytesSentPerStep, r.Transport, r.Network.Setting)
+		}
+	}
 	printScopes(stdout, results[len(results)-1])
 	printKinds(stdout, results[len(results)-1])
 	if *out != "" {

@@ -50,6 +50,8 @@ type BenchResult struct {
 	Kinds                 []KindPerStep `json:"kinds,omitempty"`
 	PrepBytesPerPartyStep []float64     `json:"preprocessing_bytes_sent_per_step_by_party,omitempty"`
 	DealerSecondsPerStep  float64       `json:"dealer_seconds_per_step,omitempty"`
+	// With a dealer: what it sent per step (corrected shares for party N-1).
+	DealerBytesSentPerStep float64 `json:"dealer_bytes_sent_per_step,omitempty"`
 }
 
 // KindPerStep is one kind of material's cost to a party per training step.
@@ -131,7 +133,7 @@ func (m *kindMeter) wrap(src protocol.Source, prep []protocol.StatsReporter) pro
 }
 
 // requestElements is the size of a request's output: entries of C for products,
-// bits for AND triples and daBits, elements otherwise.
+// bits for AND triples (two- and three-input) and daBits, elements otherwise.
 func requestElements(req protocol.Request) int {
 	switch req.Kind {
 	case protocol.KindMatrix:
@@ -147,7 +149,7 @@ func requestElements(req protocol.Request) int {
 			cols = req.Y.Rows
 		}
 		return rows * cols
-	case protocol.KindAnd:
+	case protocol.KindAnd, protocol.KindAnd3:
 		return 64 * sharing.Size(req.Shape)
 	}
 	return sharing.Size(req.Shape)
@@ -197,6 +199,9 @@ type sessionOpts struct {
 	plan *protocol.Plan
 	gate <-chan struct{}
 	log  *requestLog
+	// adder: the dealer twin of a dealer-free run compares as that run does (its
+	// plan is that run's), not by the dealer's lookups.
+	adder bool
 }
 
 // session is a running set of parties on one machine, ready to train.
@@ -206,6 +211,7 @@ type session struct {
 	nodes   []*node
 	nets    []*nn.Secure
 	meters  []*kindMeter     // per party, with dealer-free preprocessing
+	dealer  *protocol.Dealer // with a dealer's preprocessing
 	xs, ys  []sharing.Tensor // each party's shares of the whole training set
 	closeFn func()
 }
@@ -233,6 +239,7 @@ func startSession(ctx context.Context, cfg *experiment.Config, split *experiment
 		wiring.close()
 	}
 	mat := wiring.material(rnd)
+	s.dealer = wiring.dealer
 	if cfg.Preprocessing == experiment.PrepHE {
 		s.meters = newKindMeters(n)
 		for _, m := range s.meters {
@@ -280,7 +287,9 @@ func startSession(ctx context.Context, cfg *experiment.Config, split *experiment
 		if i == 0 {
 			m.logged = opts.log
 		}
-		nd, err := buildNode(sessionCtx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: m, plan: planFor, engine: engineConfig(cfg, rnd, i)})
+		engine := engineConfig(cfg, rnd, i)
+		engine.LookupComparisons = engine.LookupComparisons && !opts.adder
+		nd, err := buildNode(sessionCtx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: m, plan: planFor, engine: engine})
 		if err != nil {
 			return err
 		}
@@ -365,7 +374,7 @@ func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind Trans
 		if pipelined {
 			log = &requestLog{ids: map[uint64]uint64{}}
 		}
-		d, _, err := benchSecure(ctx, &dealt, split, transportKind, link, steps, sessionOpts{log: log})
+		d, _, err := benchSecure(ctx, &dealt, split, transportKind, link, steps, sessionOpts{log: log, adder: true})
 		if err != nil {
 			return nil, fmt.Errorf("the dealer twin: %w", err)
 		}
@@ -435,6 +444,13 @@ func benchSecure(ctx context.Context, cfg *experiment.Config, split *experiment.
 	for i := range n {
 		prepBefore[i] = prepBytes(i)
 	}
+	dealerBytes := func() int64 {
+		if s.dealer == nil {
+			return 0
+		}
+		return s.dealer.BytesSent()
+	}
+	dealerBefore := dealerBytes()
 	prepTimeBefore := s.nodes[1].prep
 	scopesBefore := s.nodes[1].engine.ScopeCosts()
 	var kindsBefore map[protocol.Kind]kindCost
@@ -475,6 +491,9 @@ func benchSecure(ctx context.Context, cfg *experiment.Config, split *experiment.
 		Opening:              cfg.EngineOpening(),
 		PrepSecondsPerStep:   (s.nodes[1].prep - prepTimeBefore).Seconds() / k,
 		PrepBytesSentPerStep: float64(prepBytes(1)-prepBefore[1]) / k,
+		// Party N-1 may fetch ahead of the steps (a pipeline): a window's worth
+		// of material, not a step's, may fall on either side of the count.
+		DealerBytesSentPerStep: float64(dealerBytes()-dealerBefore) / k,
 	}
 	if s.meters != nil {
 		res.Kinds = kindsPerStep(kindsBefore, s.meters[1].snapshot(), steps)

@@ -42,9 +42,13 @@ type node struct {
 	end                  func(context.Context) error
 }
 
-// engineConfig is the engine setting of party self of cfg.
+// engineConfig is the engine setting of party self of cfg. With a dealer's
+// preprocessing (in-process or its own node) the engine compares by lookup
+// (protocol.KindCompare, which only a dealer makes); dealer-free engines, and
+// the dry runs that record their plans (from the same cfg), keep the adder.
 func engineConfig(cfg *experiment.Config, rnd Randomness, self int) protocol.Config {
-	return protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: rnd.Party(self), Parties: cfg.Parties, Opening: cfg.EngineOpening()}
+	return protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: rnd.Party(self), Parties: cfg.Parties, Opening: cfg.EngineOpening(),
+		LookupComparisons: cfg.Preprocessing == experiment.PrepDealer}
 }
 
 // buildNode makes a node's life up to training: make the source, pipeline it,
