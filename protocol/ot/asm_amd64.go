@@ -12,6 +12,14 @@ var haveAESNI = cpu.X86.HasAES
 //go:noescape
 func encryptBlocksAESNI(keys *[11][16]byte, buf *byte, n int)
 
+//go:generate go run gen_aesctr.go
+
+// ctr8KeysAESNI encrypts the n counter blocks at ctrs under each of eight key
+// schedules, key i's blocks to out + i*stride (aesctr_amd64.s).
+//
+//go:noescape
+func ctr8KeysAESNI(keys *[8][11][16]byte, ctrs *uint64, n int, out *byte, stride int)
+
 var haveAVX2 = cpu.X86.HasAVX2
 
 //go:generate go run gen_transpose.go

@@ -8,6 +8,10 @@ func encryptBlocksAESNI(keys *[11][16]byte, buf *byte, n int) {
 	panic("unreachable: no AES-NI path on this platform")
 }
 
+func ctr8KeysAESNI(keys *[8][11][16]byte, ctrs *uint64, n int, out *byte, stride int) {
+	panic("unreachable: no AES-NI path on this platform")
+}
+
 const haveAVX2 = false
 
 func transpose64x4AVX2(a *[64][4]uint64) {

@@ -45,12 +45,22 @@ const hashChunk = 512
 // chunk of rows: sigma of every input into a buffer, one AES pass over the
 // buffer, then the MMO feed-forward.
 func (h crHash) hashRows(tweak uint64, rs []uint64, d0, d1 uint64, mode int, out []uint64) {
+	h.hashRowsWith(new(hashBuffers), tweak, rs, d0, d1, mode, out)
+}
+
+// hashBuffers is hashRows's working memory: one chunk of AES blocks and
+// their sigma low halves.
+type hashBuffers struct {
+	blocks [2 * hashChunk]uint64
+	slo    [hashChunk]uint64
+}
+
+// hashRowsWith is hashRows in the given working memory.
+func (h crHash) hashRowsWith(buf *hashBuffers, tweak uint64, rs []uint64, d0, d1 uint64, mode int, out []uint64) {
 	n := len(rs) / 2
-	blocks := make([]uint64, 2*min(n, hashChunk))
-	slo := make([]uint64, min(n, hashChunk))
 	for start := 0; start < n; start += hashChunk {
 		m := min(n-start, hashChunk)
-		in, blk, s := rs[2*start:2*(start+m)], blocks[:2*m], slo[:m]
+		in, blk, s := rs[2*start:2*(start+m)], buf.blocks[:2*m], buf.slo[:m]
 		for k := range s {
 			lo := in[2*k] ^ d0 ^ (tweak + uint64(start+k))
 			s[k] = lo ^ in[2*k+1] ^ d1 // sigma(lo, hi) = (lo ^ hi, lo)
@@ -99,8 +109,10 @@ type extSender struct {
 	s0, s1 uint64
 	seeds  [kappa]sharing.Seed
 	leaves [ssBlocks][ssLeaves]sharing.Seed
-	batch  uint64 // batches extended so far: PRG stream index
-	tweak  uint64 // OTs extended so far: hash tweak
+	cipher leafCipher // the leaves' key schedules, in Delta's order
+	batch  uint64     // batches extended so far: PRG stream index
+	tweak  uint64     // OTs extended so far: hash tweak
+	sc     *ssScratch
 }
 
 // extReceiver is this party's end of the extension in which it is the OT
@@ -109,8 +121,24 @@ type extSender struct {
 type extReceiver struct {
 	k0, k1 [kappa]sharing.Seed
 	leaves [ssBlocks][ssLeaves]sharing.Seed
+	cipher leafCipher
 	batch  uint64
 	tweak  uint64
+	sc     *ssScratch
+}
+
+func (s *extSender) scratchSpace() *ssScratch {
+	if s.sc == nil {
+		s.sc = new(ssScratch)
+	}
+	return s.sc
+}
+
+func (r *extReceiver) scratchSpace() *ssScratch {
+	if r.sc == nil {
+		r.sc = new(ssScratch)
+	}
+	return r.sc
 }
 
 // output modes of an extension.
@@ -134,28 +162,39 @@ func put(out []uint64, mode, i int, h uint64) {
 	out[i] = h
 }
 
+// output returns output buffer k of the scratch space for a batch of w words
+// in the given mode, zeroed for outBits (whose hashes are ORed in).
+func (sc *ssScratch) output(k, mode, w int) []uint64 {
+	sc.out[k] = grow(sc.out[k], outLen(mode, w))
+	if mode == outBits {
+		clear(sc.out[k])
+	}
+	return sc.out[k]
+}
+
 // extend runs the receiver's half of one batch of 64*len(choices) random OTs
 // with the given (packed) choice bits. It returns the message u for the sender
-// (uWords(w) words) and x_c for every OT.
+// (uWords(w) words) and x_c for every OT. xc is the extension's memory: it
+// holds until the next batch of this extension.
 func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint64) {
 	w := len(choices)
 	u = make([]uint64, uWords(w))
 	t := r.ssRows(choices, u)
-	xc = make([]uint64, outLen(mode, w))
-	h.hashRows(r.tweak, t, 0, 0, mode, xc)
+	xc = r.sc.output(0, mode, w)
+	h.hashRowsWith(&r.sc.hash, r.tweak, t, 0, 0, mode, xc)
 	r.batch++
 	r.tweak += uint64(64 * w)
 	return u, xc
 }
 
 // extend runs the sender's half of one batch: from the receiver's u
-// (uWords(w) words) it returns both random messages x0, x1 of every OT.
+// (uWords(w) words) it returns both random messages x0, x1 of every OT, in
+// the extension's memory (they hold until its next batch).
 func (s *extSender) extend(h crHash, u []uint64, w int, mode int) (x0, x1 []uint64) {
 	q := s.ssRows(u, w)
-	x0 = make([]uint64, outLen(mode, w))
-	x1 = make([]uint64, outLen(mode, w))
-	h.hashRows(s.tweak, q, 0, 0, mode, x0)
-	h.hashRows(s.tweak, q, ^s.s0, ^s.s1, mode, x1)
+	x0, x1 = s.sc.output(0, mode, w), s.sc.output(1, mode, w)
+	h.hashRowsWith(&s.sc.hash, s.tweak, q, 0, 0, mode, x0)
+	h.hashRowsWith(&s.sc.hash, s.tweak, q, ^s.s0, ^s.s1, mode, x1)
 	s.batch++
 	s.tweak += uint64(64 * w)
 	return x0, x1

@@ -67,6 +67,7 @@ func (r *extReceiver) plant(rng io.Reader) error {
 		}
 		copy(r.leaves[b][:], level)
 	}
+	r.cipher = newLeafCipher(&r.leaves, func(int) int { return 0 })
 	return nil
 }
 
@@ -123,6 +124,7 @@ func (s *extSender) puncture() {
 		copy(s.leaves[b][:], level)
 		s.leaves[b][delta] = sharing.Seed{} // unknown: never used
 	}
+	s.cipher = newLeafCipher(&s.leaves, s.blockDelta)
 }
 
 // ssChunk is the words of a batch (64 OTs each) whose rows are made at once:
@@ -130,18 +132,26 @@ func (s *extSender) puncture() {
 // the cache, where whole-batch columns (16 MiB for an AND batch) did not.
 const ssChunk = 64
 
-// leafStreams opens the batch's PRG stream of every leaf, except the
-// punctured ones (skip[b], or -1 for none), which stay nil.
-func leafStreams(leaves *[ssBlocks][ssLeaves]sharing.Seed, batch uint64, skip func(b int) int) *[ssBlocks][ssLeaves]*sharing.PRG {
-	var g [ssBlocks][ssLeaves]*sharing.PRG
-	for b := range ssBlocks {
-		for x := range ssLeaves {
-			if x != skip(b) {
-				g[b][x] = sharing.NewPRG(leaves[b][x], batch)
-			}
-		}
+// ssScratch is the working memory of one end of an extension, kept from batch
+// to batch: a chunk's columns and leaf streams (72 KiB, which on the stack of
+// the per-batch goroutine made it grow by copying every batch), its
+// counters, the batch's rows and its hash outputs.
+type ssScratch struct {
+	cols [kappa][ssChunk]uint64
+	g    [ssLeaves][ssChunk]uint64
+	ctrs counterBlocks
+	hash hashBuffers
+	rows []uint64
+	out  [2][]uint64
+}
+
+// grow returns buf resized to n words, reusing its memory when it is large
+// enough; the contents are unspecified.
+func grow(buf []uint64, n int) []uint64 {
+	if cap(buf) < n {
+		return make([]uint64, n)
 	}
-	return &g
+	return buf[:n]
 }
 
 // ssRows returns the receiver's rows t for a batch (row i is t[2i], t[2i+1])
@@ -150,23 +160,23 @@ func leafStreams(leaves *[ssBlocks][ssLeaves]sharing.Seed, batch uint64, skip fu
 // i of the block is XOR of G_x over the x with bit i set.
 func (r *extReceiver) ssRows(choices []uint64, u []uint64) []uint64 {
 	w := len(choices)
-	streams := leafStreams(&r.leaves, r.batch, func(int) int { return -1 })
-	t := make([]uint64, 2*64*w)
-	var cols [kappa][ssChunk]uint64
-	var g [ssLeaves][ssChunk]uint64
+	sc := r.scratchSpace()
+	sc.rows = grow(sc.rows, 2*64*w)
+	t := sc.rows
+	g := &sc.g
 	for c0 := 0; c0 < w; c0 += ssChunk {
 		cw := min(ssChunk, w-c0)
+		nb := (cw + 1) / 2 // AES blocks of each leaf's stream (c0 is even)
+		sc.ctrs.set(r.batch, uint64(c0/2), nb)
 		for b := range ssBlocks {
-			for x := range ssLeaves {
-				streams[b][x].Fill(g[x][:cw])
-			}
-			sum := foldLeaves(&g, cw, (*[ssK][ssChunk]uint64)(cols[b*ssK:]))
+			r.cipher.fill(b, &sc.ctrs, nb, g)
+			sum := foldLeaves(g, cw, (*[ssK][ssChunk]uint64)(sc.cols[b*ssK:]))
 			ub := u[b*w+c0 : b*w+c0+cw]
 			for k := range ub {
 				ub[k] = choices[c0+k] ^ sum[k]
 			}
 		}
-		transposeChunk(&cols, cw, t[2*64*c0:])
+		transposeChunk(&sc.cols, cw, t[2*64*c0:])
 	}
 	return t
 }
@@ -180,24 +190,22 @@ func (s *extSender) ssRows(u []uint64, w int) []uint64 {
 	for b := range deltas {
 		deltas[b] = s.blockDelta(b)
 	}
-	streams := leafStreams(&s.leaves, s.batch, func(b int) int { return deltas[b] })
-	q := make([]uint64, 2*64*w)
-	var cols [kappa][ssChunk]uint64
-	var g [ssLeaves][ssChunk]uint64
+	sc := s.scratchSpace()
+	sc.rows = grow(sc.rows, 2*64*w)
+	q := sc.rows
+	g := &sc.g
 	for c0 := 0; c0 < w; c0 += ssChunk {
 		cw := min(ssChunk, w-c0)
+		nb := (cw + 1) / 2
+		sc.ctrs.set(s.batch, uint64(c0/2), nb)
 		for b := range ssBlocks {
 			delta := deltas[b]
-			// Leaf x goes to position x ^ Delta_b; the punctured leaf's
-			// position 0 counts in no column.
+			// Leaf x is at position x ^ Delta_b (leafCipher's order); the
+			// punctured leaf's position 0 counts in no column.
+			s.cipher.fill(b, &sc.ctrs, nb, g)
 			clear(g[0][:cw])
-			for x := range ssLeaves {
-				if x != delta {
-					streams[b][x].Fill(g[x^delta][:cw])
-				}
-			}
-			bc := (*[ssK][ssChunk]uint64)(cols[b*ssK:])
-			foldLeaves(&g, cw, bc)
+			bc := (*[ssK][ssChunk]uint64)(sc.cols[b*ssK:])
+			foldLeaves(g, cw, bc)
 			ub := u[b*w+c0 : b*w+c0+cw]
 			for i := range ssK {
 				if delta>>i&1 == 1 {
@@ -205,7 +213,7 @@ func (s *extSender) ssRows(u []uint64, w int) []uint64 {
 				}
 			}
 		}
-		transposeChunk(&cols, cw, q[2*64*c0:])
+		transposeChunk(&sc.cols, cw, q[2*64*c0:])
 	}
 	return q
 }
