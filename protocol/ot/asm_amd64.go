@@ -20,6 +20,18 @@ func encryptBlocksAESNI(keys *[11][16]byte, buf *byte, n int)
 //go:noescape
 func ctr8KeysAESNI(keys *[8][11][16]byte, ctrs *uint64, n int, out *byte, stride int)
 
+// haveVAES: VAES on YMM registers (two AES blocks per instruction). x/sys/cpu
+// reports the VAES bit only with AVX-512 enabled, so CPUs with VAES but no
+// AVX-512 take the AES-NI kernel.
+var haveVAES = cpu.X86.HasAES && cpu.X86.HasAVX2 && cpu.X86.HasAVX512VAES
+
+// ctr16KeysVAES encrypts the n (even) counter blocks at ctrs under each of
+// sixteen key schedules (keys[r][y]: round r of key y), key y's blocks to
+// out + 8*ssChunk*y (aesctr_amd64.s).
+//
+//go:noescape
+func ctr16KeysVAES(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte)
+
 var haveAVX2 = cpu.X86.HasAVX2
 
 //go:generate go run gen_transpose.go

@@ -12,6 +12,12 @@ func ctr8KeysAESNI(keys *[8][11][16]byte, ctrs *uint64, n int, out *byte, stride
 	panic("unreachable: no AES-NI path on this platform")
 }
 
+const haveVAES = false
+
+func ctr16KeysVAES(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte) {
+	panic("unreachable: no VAES path on this platform")
+}
+
 const haveAVX2 = false
 
 func transpose64x4AVX2(a *[64][4]uint64) {

@@ -1,8 +1,9 @@
 //go:build ignore
 
-// gen_aesctr writes aesctr_amd64.s: AES-128 in counter mode under eight keys
-// at once (the GGM leaves of an extension block), one counter block per key
-// per pass, fully unrolled. Run by `go generate ./protocol/ot`.
+// gen_aesctr writes aesctr_amd64.s: AES-128 in counter mode under the keys of
+// the GGM leaves of an extension block, fully unrolled: eight keys at once
+// with AES-NI, or sixteen keys and two counters at once with VAES on YMM
+// registers (two blocks per instruction). Run by `go generate ./protocol/ot`.
 package main
 
 import (
@@ -69,7 +70,71 @@ func main() {
 	p("")
 	p("done:")
 	p("\tRET")
+	genVAES(p)
 	if err := os.WriteFile("aesctr_amd64.s", b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// genVAES writes ctr16KeysVAES: per pass, counters j and j+1 under all
+// sixteen keys, 32 blocks in Y0-Y15 (register i holds leaves 2i and 2i+1 of
+// one counter); the round keys are memory operands, round-major, so one
+// 32-byte load serves two leaves.
+func genVAES(p func(string, ...any)) {
+	const stride = 512 // bytes from one leaf's buffer to the next: 8*ssChunk
+	p("")
+	p("// func ctr16KeysVAES(keys *[11][16][16]byte, ctrs *uint64, n int, out *byte)")
+	p("//")
+	p("// For j < n (n even), encrypts counter block j (the 16 bytes at ctrs+16j)")
+	p("// under each of the sixteen round-key schedules (keys[r][y]: round r of")
+	p("// key y) and stores key y's block at out + %d*y + 16j. Two counters per", stride)
+	p("// pass: Y0-Y7 hold counter j under keys (0,1)..(14,15), Y8-Y15 counter")
+	p("// j+1, 32 independent blocks for the AES units.")
+	p("TEXT ·ctr16KeysVAES(SB), NOSPLIT, $0-32")
+	p("\tMOVQ keys+0(FP), AX")
+	p("\tMOVQ ctrs+8(FP), SI")
+	p("\tMOVQ n+16(FP), CX")
+	p("\tMOVQ out+24(FP), DI")
+	p("")
+	p("vloop:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ    vdone")
+	p("\tVBROADCASTI128 (SI), Y14")
+	p("\tVBROADCASTI128 16(SI), Y15")
+	key := func(r, i int) int { return 256*r + 32*i }
+	// Round 0: Y0-Y7 from the first counter (in Y14), Y8-Y13 from the second
+	// (in Y15), then Y14 and Y15 themselves.
+	for i := range 8 {
+		p("\tVPXOR %d(AX), Y14, Y%d", key(0, i), i)
+	}
+	for i := range 6 {
+		p("\tVPXOR %d(AX), Y15, Y%d", key(0, i), 8+i)
+	}
+	p("\tVPXOR %d(AX), Y15, Y14", key(0, 6))
+	p("\tVPXOR %d(AX), Y15, Y15", key(0, 7))
+	for r := 1; r <= 10; r++ {
+		op := "VAESENC"
+		if r == 10 {
+			op = "VAESENCLAST"
+		}
+		for i := range 8 {
+			p("\t%s %d(AX), Y%d, Y%d", op, key(r, i), i, i)
+			p("\t%s %d(AX), Y%d, Y%d", op, key(r, i), 8+i, 8+i)
+		}
+	}
+	for c := range 2 {
+		for i := range 8 {
+			reg := 8*c + i
+			p("\tVMOVDQU X%d, %d(DI)", reg, stride*2*i+16*c)
+			p("\tVEXTRACTI128 $1, Y%d, %d(DI)", reg, stride*(2*i+1)+16*c)
+		}
+	}
+	p("\tADDQ $32, SI")
+	p("\tADDQ $32, DI")
+	p("\tSUBQ $2, CX")
+	p("\tJMP  vloop")
+	p("")
+	p("vdone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
 }
