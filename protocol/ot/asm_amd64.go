@@ -35,6 +35,13 @@ func ctr16KeysVAES(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte)
 var haveAVX2 = cpu.X86.HasAVX2
 
 //go:generate go run gen_transpose.go
+//go:generate go run gen_fold.go
+
+// foldLeavesAVX2 is foldLeaves on the words 0..4*ceil(n/4)-1 of leaves and cols
+// (fold_amd64.s).
+//
+//go:noescape
+func foldLeavesAVX2(leaves *[ssLeaves][ssChunk]uint64, n int, cols *[ssK][ssChunk]uint64)
 
 // transpose64x4AVX2 transposes four 64x64 bit matrices, one per lane of a
 // (transpose_amd64.s).

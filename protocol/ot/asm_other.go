@@ -20,6 +20,10 @@ func ctr16KeysVAES(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte)
 
 const haveAVX2 = false
 
+func foldLeavesAVX2(leaves *[ssLeaves][ssChunk]uint64, n int, cols *[ssK][ssChunk]uint64) {
+	panic("unreachable: no AVX2 path on this platform")
+}
+
 func transpose64x4AVX2(a *[64][4]uint64) {
 	panic("unreachable: no AVX2 path on this platform")
 }

@@ -55,3 +55,28 @@ func checkLeafCipher(t *testing.T, lc leafCipher, leaves *[ssBlocks][ssLeaves]sh
 		}
 	}
 }
+
+// foldLeaves (AVX2 four words at a time where the CPU has it) is the word by
+// word fold for every chunk width.
+func TestFoldLeavesMatchesGo(t *testing.T) {
+	for cw := 1; cw <= ssChunk; cw++ {
+		var g, gRef [ssLeaves][ssChunk]uint64
+		for x := range g {
+			copy(g[x][:], randWords(ssChunk))
+		}
+		gRef = g
+		var cols, colsRef [ssK][ssChunk]uint64
+		sum := foldLeaves(&g, cw, &cols)
+		sumRef := foldLeavesGo(&gRef, cw, &colsRef)
+		for k := range cw {
+			if sum[k] != sumRef[k] {
+				t.Fatalf("cw %d (AVX2 %v): sum word %d is %x, want %x", cw, haveAVX2, k, sum[k], sumRef[k])
+			}
+			for i := range ssK {
+				if cols[i][k] != colsRef[i][k] {
+					t.Fatalf("cw %d (AVX2 %v): column %d word %d is %x, want %x", cw, haveAVX2, i, k, cols[i][k], colsRef[i][k])
+				}
+			}
+		}
+	}
+}

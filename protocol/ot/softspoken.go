@@ -221,8 +221,19 @@ func (s *extSender) ssRows(u []uint64, w int) []uint64 {
 // foldLeaves writes into cols[i] the XOR of the leaves x with bit i set, for
 // the first cw words of the 16 leaf vectors in g, and returns the XOR of all
 // of them (g[0], overwritten). A tree of pairwise sums: 26 XORs per word
-// instead of 16 for the sum and 8 per column.
+// instead of 16 for the sum and 8 per column. With AVX2, four words at a
+// time (fold_amd64.s; it may also write words cw..cw+2 of g[0] and cols,
+// which nothing reads).
 func foldLeaves(g *[ssLeaves][ssChunk]uint64, cw int, cols *[ssK][ssChunk]uint64) []uint64 {
+	if haveAVX2 && cw > 0 {
+		foldLeavesAVX2(g, cw, cols)
+		return g[0][:cw]
+	}
+	return foldLeavesGo(g, cw, cols)
+}
+
+// foldLeavesGo is foldLeaves one word at a time.
+func foldLeavesGo(g *[ssLeaves][ssChunk]uint64, cw int, cols *[ssK][ssChunk]uint64) []uint64 {
 	for k := 0; k < cw; k++ {
 		// Sums of pairs, quadruples, octets: sAB is leaves A..B.
 		s01, s23, s45, s67 := g[0][k]^g[1][k], g[2][k]^g[3][k], g[4][k]^g[5][k], g[6][k]^g[7][k]
