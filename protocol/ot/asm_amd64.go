@@ -32,6 +32,13 @@ var haveVAES = cpu.X86.HasAES && cpu.X86.HasAVX2 && cpu.X86.HasAVX512VAES
 //go:noescape
 func ctr16KeysVAES(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte)
 
+// hashRowsVAES hashes n rows (a multiple of 16) into out, as crHash does,
+// with the round keys doubled for the two lanes and c = (d0, d1, d0, d1,
+// tweak, 0, tweak+1, 0, 2, 0, 2, 0) (aesctr_amd64.s).
+//
+//go:noescape
+func hashRowsVAES(keys *[11][32]byte, rows *uint64, n int, c *[12]uint64, out *uint64)
+
 var haveAVX2 = cpu.X86.HasAVX2
 
 //go:generate go run gen_transpose.go

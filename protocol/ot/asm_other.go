@@ -18,6 +18,10 @@ func ctr16KeysVAES(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte)
 	panic("unreachable: no VAES path on this platform")
 }
 
+func hashRowsVAES(keys *[11][32]byte, rows *uint64, n int, c *[12]uint64, out *uint64) {
+	panic("unreachable: no VAES path on this platform")
+}
+
 const haveAVX2 = false
 
 func foldLeavesAVX2(leaves *[ssLeaves][ssChunk]uint64, n int, cols *[ssK][ssChunk]uint64) {

@@ -48,35 +48,56 @@ func (h crHash) hashRows(tweak uint64, rs []uint64, d0, d1 uint64, mode int, out
 	h.hashRowsWith(new(hashBuffers), tweak, rs, d0, d1, mode, out)
 }
 
-// hashBuffers is hashRows's working memory: one chunk of AES blocks and
-// their sigma low halves.
+// hashBuffers is hashRows's working memory: one chunk of AES blocks, their
+// sigma low halves, and hash words for the bit mode.
 type hashBuffers struct {
 	blocks [2 * hashChunk]uint64
 	slo    [hashChunk]uint64
+	words  [hashChunk]uint64
 }
 
-// hashRowsWith is hashRows in the given working memory.
+// hashRowsWith is hashRows in the given working memory. With VAES the rows
+// go sixteen at a time through hashRowsVAES (sigma, AES and feed-forward in
+// registers) and only a chunk's last few through the loops here.
 func (h crHash) hashRowsWith(buf *hashBuffers, tweak uint64, rs []uint64, d0, d1 uint64, mode int, out []uint64) {
 	n := len(rs) / 2
 	for start := 0; start < n; start += hashChunk {
 		m := min(n-start, hashChunk)
-		in, blk, s := rs[2*start:2*(start+m)], buf.blocks[:2*m], buf.slo[:m]
-		for k := range s {
-			lo := in[2*k] ^ d0 ^ (tweak + uint64(start+k))
-			s[k] = lo ^ in[2*k+1] ^ d1 // sigma(lo, hi) = (lo ^ hi, lo)
-			blk[2*k], blk[2*k+1] = s[k], lo
-		}
-		h.pi.encryptWords(blk)
+		words := buf.words[:m]
 		if mode == outWords {
-			o := out[start : start+m]
-			for k := range o {
-				o[k] = blk[2*k] ^ s[k]
+			words = out[start : start+m]
+		}
+		h.hashWords(buf, tweak+uint64(start), rs[2*start:2*(start+m)], d0, d1, words)
+		if mode == outBits {
+			for k, v := range words {
+				put(out, mode, start+k, v)
 			}
-			continue
 		}
-		for k := range s {
-			put(out, mode, start+k, blk[2*k]^s[k])
+	}
+}
+
+// hashWords writes H(tweak+i, row_i ^ (d0, d1)) for the len(out) <= hashChunk
+// rows of rs into out.
+func (h crHash) hashWords(buf *hashBuffers, tweak uint64, rs []uint64, d0, d1 uint64, out []uint64) {
+	done := 0
+	if haveVAES {
+		done = len(out) &^ 15
+		if done > 0 {
+			c := [12]uint64{d0, d1, d0, d1, tweak, 0, tweak + 1, 0, 2, 0, 2, 0}
+			hashRowsVAES(&h.pi.keys2, &rs[0], done, &c, &out[0])
 		}
+	}
+	m := len(out) - done
+	in, blk, s := rs[2*done:], buf.blocks[:2*m], buf.slo[:m]
+	for k := range s {
+		lo := in[2*k] ^ d0 ^ (tweak + uint64(done+k))
+		s[k] = lo ^ in[2*k+1] ^ d1 // sigma(lo, hi) = (lo ^ hi, lo)
+		blk[2*k], blk[2*k+1] = s[k], lo
+	}
+	h.pi.encryptWords(blk)
+	o := out[done:]
+	for k := range o {
+		o[k] = blk[2*k] ^ s[k]
 	}
 }
 

@@ -3,7 +3,8 @@
 // gen_aesctr writes aesctr_amd64.s: AES-128 in counter mode under the keys of
 // the GGM leaves of an extension block, fully unrolled: eight keys at once
 // with AES-NI, or sixteen keys and two counters at once with VAES on YMM
-// registers (two blocks per instruction). Run by `go generate ./protocol/ot`.
+// registers (two blocks per instruction); and the hash's sigma, fixed-key AES
+// and feed-forward on sixteen rows at once with VAES. Run by `go generate ./protocol/ot`.
 package main
 
 import (
@@ -71,6 +72,7 @@ func main() {
 	p("done:")
 	p("\tRET")
 	genVAES(p)
+	genHashVAES(p)
 	if err := os.WriteFile("aesctr_amd64.s", b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -135,6 +137,69 @@ func genVAES(p func(string, ...any)) {
 	p("\tJMP  vloop")
 	p("")
 	p("vdone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// genHashVAES writes hashRowsVAES: crHash's H(tweak+i, row_i ^ d) for sixteen
+// rows per pass, two rows per YMM register.
+func genHashVAES(p func(string, ...any)) {
+	p("")
+	p("// func hashRowsVAES(keys *[11][32]byte, rows *uint64, n int, c *[12]uint64, out *uint64)")
+	p("//")
+	p("// For rows i < n (n a multiple of 16; row i is rows[2i], rows[2i+1]):")
+	p("// lo = rows[2i] ^ d0 ^ (tweak+i), hi = rows[2i+1] ^ d1, the block")
+	p("// sigma(lo, hi) = (lo ^ hi, lo), out[i] = low word of AES(block) ^ block.")
+	p("// keys holds each round key twice (one per 128-bit lane); c is (d0, d1,")
+	p("// d0, d1), (tweak, 0, tweak+1, 0), (2, 0, 2, 0). Sixteen rows per pass in")
+	p("// Y0-Y7; the blocks wait for the feed-forward in the frame.")
+	p("TEXT ·hashRowsVAES(SB), NOSPLIT, $256-40")
+	p("\tMOVQ keys+0(FP), AX")
+	p("\tMOVQ rows+8(FP), SI")
+	p("\tMOVQ n+16(FP), CX")
+	p("\tMOVQ c+24(FP), DX")
+	p("\tMOVQ out+32(FP), DI")
+	p("\tVMOVDQU 0(DX), Y8  // d")
+	p("\tVMOVDQU 32(DX), Y9 // indices")
+	p("\tVMOVDQU 64(DX), Y10 // index step")
+	p("")
+	p("hloop:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ    hdone")
+	for k := range 8 {
+		p("\tVPXOR %d(SI), Y8, Y%d", 32*k, k)
+		p("\tVPXOR Y9, Y%d, Y%d", k, k)
+		p("\tVPADDQ Y10, Y9, Y9")
+		p("\tVPSHUFD $0x4e, Y%d, Y11 // (hi, lo)", k)
+		p("\tVPXOR Y%d, Y11, Y12", k)
+		p("\tVPBLENDD $0xcc, Y11, Y12, Y%d // (lo ^ hi, lo)", k)
+		p("\tVMOVDQU Y%d, %d(SP)", k, 32*k)
+		p("\tVPXOR 0(AX), Y%d, Y%d", k, k)
+	}
+	for r := 1; r <= 10; r++ {
+		op := "VAESENC"
+		if r == 10 {
+			op = "VAESENCLAST"
+		}
+		for k := range 8 {
+			p("\t%s %d(AX), Y%d, Y%d", op, 32*r, k, k)
+		}
+	}
+	for k := range 8 {
+		p("\tVPXOR %d(SP), Y%d, Y%d", 32*k, k, k)
+	}
+	// Low words of (Y0, Y1): lanes (r0, r1), (r2, r3) -> r0, r2, r1, r3 -> r0..r3.
+	for k := 0; k < 8; k += 2 {
+		p("\tVPUNPCKLQDQ Y%d, Y%d, Y11", k+1, k)
+		p("\tVPERMQ $0xd8, Y11, Y11")
+		p("\tVMOVDQU Y11, %d(DI)", 16*k)
+	}
+	p("\tADDQ $256, SI")
+	p("\tADDQ $128, DI")
+	p("\tSUBQ $16, CX")
+	p("\tJMP  hloop")
+	p("")
+	p("hdone:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
