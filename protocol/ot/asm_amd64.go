@@ -55,3 +55,10 @@ func foldLeavesAVX2(leaves *[ssLeaves][ssChunk]uint64, n int, cols *[ssK][ssChun
 //
 //go:noescape
 func transpose64x4AVX2(a *[64][4]uint64)
+
+// transposeChunkAVX2 transposes the words 4g..4g+3 of a chunk's 128 columns
+// into 256 rows of 128 bits at out + 4096g bytes, for g < groups
+// (transpose_amd64.s; tmp is its working memory).
+//
+//go:noescape
+func transposeChunkAVX2(cols *uint64, groups int, tmp *[2][64][4]uint64, out *uint64)

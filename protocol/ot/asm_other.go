@@ -31,3 +31,7 @@ func foldLeavesAVX2(leaves *[ssLeaves][ssChunk]uint64, n int, cols *[ssK][ssChun
 func transpose64x4AVX2(a *[64][4]uint64) {
 	panic("unreachable: no AVX2 path on this platform")
 }
+
+func transposeChunkAVX2(cols *uint64, groups int, tmp *[2][64][4]uint64, out *uint64) {
+	panic("unreachable: no AVX2 path on this platform")
+}

@@ -140,6 +140,7 @@ type ssScratch struct {
 	cols [kappa][ssChunk]uint64
 	g    [ssLeaves][ssChunk]uint64
 	ctrs counterBlocks
+	tmp  [2][64][4]uint64 // transposeChunk's
 	hash hashBuffers
 	rows []uint64
 	out  [2][]uint64
@@ -176,7 +177,7 @@ func (r *extReceiver) ssRows(choices []uint64, u []uint64) []uint64 {
 				ub[k] = choices[c0+k] ^ sum[k]
 			}
 		}
-		transposeChunk(&sc.cols, cw, t[2*64*c0:])
+		transposeChunk(&sc.cols, cw, t[2*64*c0:], &sc.tmp)
 	}
 	return t
 }
@@ -213,7 +214,7 @@ func (s *extSender) ssRows(u []uint64, w int) []uint64 {
 				}
 			}
 		}
-		transposeChunk(&sc.cols, cw, q[2*64*c0:])
+		transposeChunk(&sc.cols, cw, q[2*64*c0:], &sc.tmp)
 	}
 	return q
 }
@@ -251,25 +252,15 @@ func foldLeavesGo(g *[ssLeaves][ssChunk]uint64, cw int, cols *[ssK][ssChunk]uint
 
 // transposeChunk turns kappa columns of cw words (column j holds bit j of
 // every row) into 64*cw rows of 128 bits: row i is (out[2i], out[2i+1]).
-// With AVX2 it transposes the blocks of four words at once.
-func transposeChunk(cols *[kappa][ssChunk]uint64, cw int, out []uint64) {
+// With AVX2 it transposes the blocks of four words at once, reading the
+// columns and writing the rows itself (transposeChunkAVX2, tmp its working
+// memory).
+func transposeChunk(cols *[kappa][ssChunk]uint64, cw int, out []uint64, tmp *[2][64][4]uint64) {
 	b := 0
-	if haveAVX2 {
-		var blk4 [64][4]uint64
-		for ; b+4 <= cw; b += 4 {
-			for half := 0; half < 2; half++ {
-				for j := 0; j < 64; j++ {
-					blk4[j] = [4]uint64(cols[64*half+j][b : b+4])
-				}
-				transpose64x4AVX2(&blk4)
-				for l := range 4 {
-					row := out[2*64*(b+l):]
-					for i := 0; i < 64; i++ {
-						row[2*i+half] = blk4[i][l]
-					}
-				}
-			}
-		}
+	if haveAVX2 && cw >= 4 {
+		groups := cw / 4
+		transposeChunkAVX2(&cols[0][0], groups, tmp, &out[0])
+		b = 4 * groups
 	}
 	var blk [64]uint64
 	for ; b < cw; b++ {
