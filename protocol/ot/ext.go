@@ -183,39 +183,42 @@ func put(out []uint64, mode, i int, h uint64) {
 	out[i] = h
 }
 
-// output returns output buffer k of the scratch space for a batch of w words
-// in the given mode, zeroed for outBits (whose hashes are ORed in).
-func (sc *ssScratch) output(k, mode, w int) []uint64 {
-	sc.out[k] = grow(sc.out[k], outLen(mode, w))
+// outputsFrom returns the part of a batch's output buffer that holds the OTs
+// of words c0.. in the given mode.
+func outputsFrom(out []uint64, mode, c0 int) []uint64 {
 	if mode == outBits {
-		clear(sc.out[k])
+		return out[c0:]
 	}
-	return sc.out[k]
+	return out[64*c0:]
 }
 
 // extend runs the receiver's half of one batch of 64*len(choices) random OTs
 // with the given (packed) choice bits. It returns the message u for the sender
-// (uWords(w) words) and x_c for every OT. xc is the extension's memory: it
-// holds until the next batch of this extension.
+// (uWords(w) words) and x_c for every OT. Each chunk's rows are hashed as
+// they come.
 func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint64) {
 	w := len(choices)
 	u = make([]uint64, uWords(w))
-	t := r.ssRows(choices, u)
-	xc = r.sc.output(0, mode, w)
-	h.hashRowsWith(&r.sc.hash, r.tweak, t, 0, 0, mode, xc)
+	xc = make([]uint64, outLen(mode, w))
+	hb := &r.scratchSpace().hash
+	r.ssChunks(choices, u, func(c0 int, rows []uint64) {
+		h.hashRowsWith(hb, r.tweak+uint64(64*c0), rows, 0, 0, mode, outputsFrom(xc, mode, c0))
+	})
 	r.batch++
 	r.tweak += uint64(64 * w)
 	return u, xc
 }
 
 // extend runs the sender's half of one batch: from the receiver's u
-// (uWords(w) words) it returns both random messages x0, x1 of every OT, in
-// the extension's memory (they hold until its next batch).
+// (uWords(w) words) it returns both random messages x0, x1 of every OT.
 func (s *extSender) extend(h crHash, u []uint64, w int, mode int) (x0, x1 []uint64) {
-	q := s.ssRows(u, w)
-	x0, x1 = s.sc.output(0, mode, w), s.sc.output(1, mode, w)
-	h.hashRowsWith(&s.sc.hash, s.tweak, q, 0, 0, mode, x0)
-	h.hashRowsWith(&s.sc.hash, s.tweak, q, ^s.s0, ^s.s1, mode, x1)
+	x0, x1 = make([]uint64, outLen(mode, w)), make([]uint64, outLen(mode, w))
+	hb := &s.scratchSpace().hash
+	s.ssChunks(u, w, func(c0 int, rows []uint64) {
+		tweak := s.tweak + uint64(64*c0)
+		h.hashRowsWith(hb, tweak, rows, 0, 0, mode, outputsFrom(x0, mode, c0))
+		h.hashRowsWith(hb, tweak, rows, ^s.s0, ^s.s1, mode, outputsFrom(x1, mode, c0))
+	})
 	s.batch++
 	s.tweak += uint64(64 * w)
 	return x0, x1

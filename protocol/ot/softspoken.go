@@ -133,37 +133,36 @@ func (s *extSender) puncture() {
 const ssChunk = 64
 
 // ssScratch is the working memory of one end of an extension, kept from batch
-// to batch: a chunk's columns and leaf streams (72 KiB, which on the stack of
-// the per-batch goroutine made it grow by copying every batch), its
-// counters, the batch's rows and its hash outputs.
+// to batch (~170 KiB, whatever the batch size): a chunk's columns, leaf
+// streams, counters and rows, and the hash's buffers. (On the stack of the
+// per-batch goroutine, the columns and leaves made it grow by copying every
+// batch.) Rows are hashed chunk by chunk while in the cache: a batch's rows
+// are never held at once (16 MiB for an AND batch).
 type ssScratch struct {
 	cols [kappa][ssChunk]uint64
 	g    [ssLeaves][ssChunk]uint64
 	ctrs counterBlocks
 	tmp  [2][64][4]uint64 // transposeChunk's
+	rows [2 * 64 * ssChunk]uint64
 	hash hashBuffers
-	rows []uint64
-	out  [2][]uint64
-}
-
-// grow returns buf resized to n words, reusing its memory when it is large
-// enough; the contents are unspecified.
-func grow(buf []uint64, n int) []uint64 {
-	if cap(buf) < n {
-		return make([]uint64, n)
-	}
-	return buf[:n]
 }
 
 // ssRows returns the receiver's rows t for a batch (row i is t[2i], t[2i+1])
-// and writes the message u (block b's vector at u[b*w:]): per block, with
-// G_x leaf x's PRG stream for the batch, u_b = choices ^ XOR_x G_x and column
-// i of the block is XOR of G_x over the x with bit i set.
+// and writes the message u (block b's vector at u[b*w:]); see ssChunks.
 func (r *extReceiver) ssRows(choices []uint64, u []uint64) []uint64 {
+	t := make([]uint64, 2*64*len(choices))
+	r.ssChunks(choices, u, func(c0 int, rows []uint64) { copy(t[2*64*c0:], rows) })
+	return t
+}
+
+// ssChunks writes the message u (block b's vector at u[b*w:]) and hands use
+// the receiver's rows t chunk by chunk: the rows of words c0..c0+cw-1 (row i
+// is rows[2i], rows[2i+1]), valid until use returns. Per block, with G_x leaf
+// x's PRG stream for the batch, u_b = choices ^ XOR_x G_x and column i of the
+// block is XOR of G_x over the x with bit i set.
+func (r *extReceiver) ssChunks(choices []uint64, u []uint64, use func(c0 int, rows []uint64)) {
 	w := len(choices)
 	sc := r.scratchSpace()
-	sc.rows = grow(sc.rows, 2*64*w)
-	t := sc.rows
 	g := &sc.g
 	for c0 := 0; c0 < w; c0 += ssChunk {
 		cw := min(ssChunk, w-c0)
@@ -177,23 +176,30 @@ func (r *extReceiver) ssRows(choices []uint64, u []uint64) []uint64 {
 				ub[k] = choices[c0+k] ^ sum[k]
 			}
 		}
-		transposeChunk(&sc.cols, cw, t[2*64*c0:], &sc.tmp)
+		rows := sc.rows[:2*64*cw]
+		transposeChunk(&sc.cols, cw, rows, &sc.tmp)
+		use(c0, rows)
 	}
-	return t
 }
 
-// ssRows returns the sender's rows q for a batch from the receiver's u:
-// column i of block b is XOR of G_x over the known leaves x with bit i of
-// x ^ Delta_b set, plus bit i of Delta_b times u_b. Then q = t ^ r * Delta
-// with Delta = NOT s (doc.go).
+// ssRows returns the sender's rows q for a batch from the receiver's u; see
+// ssChunks.
 func (s *extSender) ssRows(u []uint64, w int) []uint64 {
+	q := make([]uint64, 2*64*w)
+	s.ssChunks(u, w, func(c0 int, rows []uint64) { copy(q[2*64*c0:], rows) })
+	return q
+}
+
+// ssChunks hands use the sender's rows q for a batch from the receiver's u,
+// chunk by chunk as the receiver's ssChunks: column i of block b is XOR of
+// G_x over the known leaves x with bit i of x ^ Delta_b set, plus bit i of
+// Delta_b times u_b. Then q = t ^ r * Delta with Delta = NOT s (doc.go).
+func (s *extSender) ssChunks(u []uint64, w int, use func(c0 int, rows []uint64)) {
 	var deltas [ssBlocks]int
 	for b := range deltas {
 		deltas[b] = s.blockDelta(b)
 	}
 	sc := s.scratchSpace()
-	sc.rows = grow(sc.rows, 2*64*w)
-	q := sc.rows
 	g := &sc.g
 	for c0 := 0; c0 < w; c0 += ssChunk {
 		cw := min(ssChunk, w-c0)
@@ -214,9 +220,10 @@ func (s *extSender) ssRows(u []uint64, w int) []uint64 {
 				}
 			}
 		}
-		transposeChunk(&sc.cols, cw, q[2*64*c0:], &sc.tmp)
+		rows := sc.rows[:2*64*cw]
+		transposeChunk(&sc.cols, cw, rows, &sc.tmp)
+		use(c0, rows)
 	}
-	return q
 }
 
 // foldLeaves writes into cols[i] the XOR of the leaves x with bit i set, for
