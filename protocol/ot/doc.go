@@ -63,8 +63,25 @@
 // pass over it (aes_amd64.s: AES-NI on eight blocks at a time, whose rounds
 // overlap in the AES unit; crypto/aes's cipher.Block waits out each block's
 // latency), then the feed-forward: ~21 -> ~7 ns per hash on the shared
-// machine, the same outputs (TestCRHashMatchesMMOSigma checks them against
-// crypto/aes). Fixed-key and public, so the key schedule is no secret.
+// machine; with VAES, sigma, AES and feed-forward on sixteen rows at a time
+// in YMM registers (hashRowsVAES): ~4 ns. The same outputs
+// (TestCRHashMatchesMMOSigma checks them against crypto/aes). Fixed-key and
+// public, so the key schedule is no secret.
+//
+// Making the rows: a batch is cut into chunks of 64 words (4,096 OTs) whose
+// 128 columns stay in the cache; per chunk and block, the 16 leaf streams,
+// their fold into the block's 4 columns and u_b, then the 64 x 64 bit
+// transpositions of the chunk, and the rows are hashed before the next chunk
+// (an extension keeps ~170 KiB of working memory, whatever the batch). The
+// leaves are fixed for the session, so their AES key schedules are expanded
+// once (leafctr.go); a chunk only encrypts its counters under them, 32 blocks
+// in flight with VAES (sixteen leaves, two counters; aesctr_amd64.s), eight
+// with AES-NI, and one cipher.Block per leaf on the portable path: the same
+// streams as sharing.NewPRG(G_x, batch) (TestLeafCipherMatchesPRG). The leaf
+// sums and the transpositions use AVX2 (fold_amd64.s, transpose_amd64.s).
+// Until this version each batch opened a sharing.PRG per leaf: 512 key
+// schedules, CTR objects and their allocations per extension and batch,
+// which dominated the small batches of many parties.
 //
 // # AND triples
 //

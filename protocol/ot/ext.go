@@ -3,6 +3,7 @@ package ot
 import (
 	"crypto/aes"
 	"crypto/sha256"
+	"sync"
 
 	"github.com/tessera-mpc/tessera/sharing"
 )
@@ -133,7 +134,6 @@ type extSender struct {
 	cipher leafCipher // the leaves' key schedules, in Delta's order
 	batch  uint64     // batches extended so far: PRG stream index
 	tweak  uint64     // OTs extended so far: hash tweak
-	sc     *ssScratch
 }
 
 // extReceiver is this party's end of the extension in which it is the OT
@@ -145,22 +145,13 @@ type extReceiver struct {
 	cipher leafCipher
 	batch  uint64
 	tweak  uint64
-	sc     *ssScratch
 }
 
-func (s *extSender) scratchSpace() *ssScratch {
-	if s.sc == nil {
-		s.sc = new(ssScratch)
-	}
-	return s.sc
-}
-
-func (r *extReceiver) scratchSpace() *ssScratch {
-	if r.sc == nil {
-		r.sc = new(ssScratch)
-	}
-	return r.sc
-}
+// scratchPool holds the extensions' working memory between batches: a party
+// needs one per extension running at the moment (at most one per peer and
+// channel), not one per extension of the session, and the pool lets the
+// garbage collector take them back when idle.
+var scratchPool = sync.Pool{New: func() any { return new(ssScratch) }}
 
 // output modes of an extension.
 const (
@@ -200,8 +191,7 @@ func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint
 	w := len(choices)
 	u = make([]uint64, uWords(w))
 	xc = make([]uint64, outLen(mode, w))
-	hb := &r.scratchSpace().hash
-	r.ssChunks(choices, u, func(c0 int, rows []uint64) {
+	r.ssChunks(choices, u, func(c0 int, rows []uint64, hb *hashBuffers) {
 		h.hashRowsWith(hb, r.tweak+uint64(64*c0), rows, 0, 0, mode, outputsFrom(xc, mode, c0))
 	})
 	r.batch++
@@ -213,8 +203,7 @@ func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint
 // (uWords(w) words) it returns both random messages x0, x1 of every OT.
 func (s *extSender) extend(h crHash, u []uint64, w int, mode int) (x0, x1 []uint64) {
 	x0, x1 = make([]uint64, outLen(mode, w)), make([]uint64, outLen(mode, w))
-	hb := &s.scratchSpace().hash
-	s.ssChunks(u, w, func(c0 int, rows []uint64) {
+	s.ssChunks(u, w, func(c0 int, rows []uint64, hb *hashBuffers) {
 		tweak := s.tweak + uint64(64*c0)
 		h.hashRowsWith(hb, tweak, rows, 0, 0, mode, outputsFrom(x0, mode, c0))
 		h.hashRowsWith(hb, tweak, rows, ^s.s0, ^s.s1, mode, outputsFrom(x1, mode, c0))
