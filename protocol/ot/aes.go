@@ -15,11 +15,16 @@ import (
 type fixedAES struct {
 	block cipher.Block // portable path, and the reference the tests compare with
 	keys  [11][16]byte // round keys of FIPS-197 (byte order), for the AES-NI path
+	keys2 [11][32]byte // each round key twice, for VAES on YMM registers
 }
 
 func newFixedAES(key [16]byte, block cipher.Block) *fixedAES {
 	a := &fixedAES{block: block}
 	expandKey128(key, &a.keys)
+	for r, k := range a.keys {
+		copy(a.keys2[r][:16], k[:])
+		copy(a.keys2[r][16:], k[:])
+	}
 	return a
 }
 

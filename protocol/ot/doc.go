@@ -63,8 +63,25 @@
 // pass over it (aes_amd64.s: AES-NI on eight blocks at a time, whose rounds
 // overlap in the AES unit; crypto/aes's cipher.Block waits out each block's
 // latency), then the feed-forward: ~21 -> ~7 ns per hash on the shared
-// machine, the same outputs (TestCRHashMatchesMMOSigma checks them against
-// crypto/aes). Fixed-key and public, so the key schedule is no secret.
+// machine; with VAES, sigma, AES and feed-forward on sixteen rows at a time
+// in YMM registers (hashRowsVAES): ~4 ns. The same outputs
+// (TestCRHashMatchesMMOSigma checks them against crypto/aes). Fixed-key and
+// public, so the key schedule is no secret.
+//
+// Making the rows: a batch is cut into chunks of 64 words (4,096 OTs) whose
+// 128 columns stay in the cache; per chunk and block, the 16 leaf streams,
+// their fold into the block's 4 columns and u_b, then the 64 x 64 bit
+// transpositions of the chunk, and the rows are hashed before the next chunk
+// (an extension keeps ~170 KiB of working memory, whatever the batch). The
+// leaves are fixed for the session, so their AES key schedules are expanded
+// once (leafctr.go); a chunk only encrypts its counters under them, 32 blocks
+// in flight with VAES (sixteen leaves, two counters; aesctr_amd64.s), eight
+// with AES-NI, and one cipher.Block per leaf on the portable path: the same
+// streams as sharing.NewPRG(G_x, batch) (TestLeafCipherMatchesPRG). The leaf
+// sums and the transpositions use AVX2 (fold_amd64.s, transpose_amd64.s).
+// Until this version each batch opened a sharing.PRG per leaf: 512 key
+// schedules, CTR objects and their allocations per extension and batch,
+// which dominated the small batches of many parties.
 //
 // # AND triples
 //
@@ -209,11 +226,11 @@
 // network.Memory (bench_test.go; CPU is the process CPU divided by 3; the
 // columns measured back to back under the same heavy load, wall time
 // meaningless there): IKNP with the TMMO hash and a fixed daBit order first,
-// then SoftSpoken with one-block-per-call hashing (the previous version), and
-// this package now (batched AES-NI hash, rows made in cached chunks with a
-// tree of leaf sums, AVX2 transpositions):
+// then SoftSpoken with one-block-per-call hashing, and SoftSpoken with the
+// batched AES-NI hash, rows made in cached chunks with a tree of leaf sums and
+// AVX2 transpositions (a PRG per leaf and batch):
 //
-//	                             IKNP, TMMO                 previous                   now
+//	                             IKNP, TMMO                 one-block hash             batched hash
 //	1,000,000 AND triple bits    ~0.41 s CPU, 32.25 MB      ~0.31 s CPU, 8.25 MB       ~0.12 s CPU, 8.25 MB per party
 //	100,000 daBits               ~0.031 s CPU, 3.2 MB       ~0.021 s CPU, 1.2 MB       ~0.014 s CPU, 1.2 MB per party
 //	10,000 truncation pairs      ~0.20 s CPU, 20.5 MB       ~0.127 s CPU, 6.2 MB       ~0.067 s CPU, 6.2 MB per party
@@ -221,9 +238,33 @@
 //	10,000 element-wise triples  (HE: ~0.25 s CPU, 39.7 MB) ~0.22 s CPU, 10.3 MB       ~0.10 s CPU, 10.3 MB per party
 //	10,000 square pairs                                     ~0.12 s CPU, 5.2 MB        ~0.053 s CPU, 5.2 MB per party
 //
-// Where the CPU goes now (pprof of those benchmarks): the leaf streams'
-// AES-CTR ~18%, the hash ~20% (of which a quarter is AES), the
-// transpositions ~12%, the leaf sums ~6%, base OTs (setup) ~10%.
+// Then the leaf key schedules once per extension with the VAES leaf
+// streams, the VAES hash, the AVX2 leaf sums and row transposition, and the
+// working memory kept between batches (this version). Medians of six runs
+// of each binary, interleaved, one party per channel (a heavier load than
+// the table above, so the "before" column is slower than its last column);
+// bytes unchanged, allocations per request ~100x fewer:
+//
+//	                             before          now
+//	1,000,000 AND triple bits    ~0.152 s CPU    ~0.057 s CPU per party
+//	100,000 daBits               ~0.0136 s CPU   ~0.0064 s CPU
+//	10,000 truncation pairs      ~0.078 s CPU    ~0.052 s CPU
+//	10,000 element-wise triples  ~0.130 s CPU    ~0.072 s CPU
+//	10,000 square pairs          ~0.066 s CPU    ~0.035 s CPU
+//
+// One end of an extension alone (BenchmarkExtend, one core, same runs): a
+// batch of 64*8 OTs ~3,300 -> ~60 ns per OT at the receiver (the 512 PRGs
+// per batch were all of it), 64*360 (a daBit batch of the N = 8 cancer
+// run) ~135 -> ~53 ns, 64*4096 ~134 -> ~50 ns; on a quiet machine
+// ~11-19 ns per OT at 64*360.
+//
+// Where the CPU goes now: in an extension (pprof of BenchmarkExtend), the
+// leaf streams' AES ~42%, the hash ~24% (both AES rounds at the VAES
+// units' rate: 4 leaf blocks and 1 or 2 hash blocks per OT), the
+// transposition ~15%, the leaf sums ~5%. For truncation pairs
+// (BenchmarkTruncPairs10k) the extensions are ~60% of the CPU and the daBit
+// fold's own loops (packing and unpacking the corrections, the fold, the
+// sums of bits) most of the rest.
 //
 // # Several channels
 //
@@ -243,9 +284,10 @@
 //
 // # What is left
 //
-//   - CPU: the leaf streams are crypto/aes CTR under 512 keys per batch; a
-//     multi-key AES-NI kernel (eight leaves' counters per pass) and hashing
-//     each chunk's rows while they are in cache would cut the rest.
+//   - CPU: what is left of an extension is AES at the AES units' rate (4
+//     leaf blocks per OT at k = 4). The daBit fold's scalar loops (packer,
+//     unpacker) are next. CPUs with VAES but no AVX-512 take the AES-NI
+//     kernels (x/sys/cpu reports the VAES bit only with AVX-512).
 //   - Communication is 32 bits per OT (SoftSpoken k = 4). k = 8 would halve the
 //     u rows again for 8x the leaf expansions (16 blocks of 256 leaves): the
 //     8-byte daBit corrections then dominate, so it would save ~17% of the

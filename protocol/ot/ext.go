@@ -3,6 +3,7 @@ package ot
 import (
 	"crypto/aes"
 	"crypto/sha256"
+	"sync"
 
 	"github.com/tessera-mpc/tessera/sharing"
 )
@@ -45,28 +46,59 @@ const hashChunk = 512
 // chunk of rows: sigma of every input into a buffer, one AES pass over the
 // buffer, then the MMO feed-forward.
 func (h crHash) hashRows(tweak uint64, rs []uint64, d0, d1 uint64, mode int, out []uint64) {
+	h.hashRowsWith(new(hashBuffers), tweak, rs, d0, d1, mode, out)
+}
+
+// hashBuffers is hashRows's working memory: one chunk of AES blocks, their
+// sigma low halves, and hash words for the bit mode.
+type hashBuffers struct {
+	blocks [2 * hashChunk]uint64
+	slo    [hashChunk]uint64
+	words  [hashChunk]uint64
+}
+
+// hashRowsWith is hashRows in the given working memory. With VAES the rows
+// go sixteen at a time through hashRowsVAES (sigma, AES and feed-forward in
+// registers) and only a chunk's last few through the loops here.
+func (h crHash) hashRowsWith(buf *hashBuffers, tweak uint64, rs []uint64, d0, d1 uint64, mode int, out []uint64) {
 	n := len(rs) / 2
-	blocks := make([]uint64, 2*min(n, hashChunk))
-	slo := make([]uint64, min(n, hashChunk))
 	for start := 0; start < n; start += hashChunk {
 		m := min(n-start, hashChunk)
-		in, blk, s := rs[2*start:2*(start+m)], blocks[:2*m], slo[:m]
-		for k := range s {
-			lo := in[2*k] ^ d0 ^ (tweak + uint64(start+k))
-			s[k] = lo ^ in[2*k+1] ^ d1 // sigma(lo, hi) = (lo ^ hi, lo)
-			blk[2*k], blk[2*k+1] = s[k], lo
-		}
-		h.pi.encryptWords(blk)
+		words := buf.words[:m]
 		if mode == outWords {
-			o := out[start : start+m]
-			for k := range o {
-				o[k] = blk[2*k] ^ s[k]
+			words = out[start : start+m]
+		}
+		h.hashWords(buf, tweak+uint64(start), rs[2*start:2*(start+m)], d0, d1, words)
+		if mode == outBits {
+			for k, v := range words {
+				put(out, mode, start+k, v)
 			}
-			continue
 		}
-		for k := range s {
-			put(out, mode, start+k, blk[2*k]^s[k])
+	}
+}
+
+// hashWords writes H(tweak+i, row_i ^ (d0, d1)) for the len(out) <= hashChunk
+// rows of rs into out.
+func (h crHash) hashWords(buf *hashBuffers, tweak uint64, rs []uint64, d0, d1 uint64, out []uint64) {
+	done := 0
+	if haveVAES {
+		done = len(out) &^ 15
+		if done > 0 {
+			c := [12]uint64{d0, d1, d0, d1, tweak, 0, tweak + 1, 0, 2, 0, 2, 0}
+			hashRowsVAES(&h.pi.keys2, &rs[0], done, &c, &out[0])
 		}
+	}
+	m := len(out) - done
+	in, blk, s := rs[2*done:], buf.blocks[:2*m], buf.slo[:m]
+	for k := range s {
+		lo := in[2*k] ^ d0 ^ (tweak + uint64(done+k))
+		s[k] = lo ^ in[2*k+1] ^ d1 // sigma(lo, hi) = (lo ^ hi, lo)
+		blk[2*k], blk[2*k+1] = s[k], lo
+	}
+	h.pi.encryptWords(blk)
+	o := out[done:]
+	for k := range o {
+		o[k] = blk[2*k] ^ s[k]
 	}
 }
 
@@ -99,8 +131,9 @@ type extSender struct {
 	s0, s1 uint64
 	seeds  [kappa]sharing.Seed
 	leaves [ssBlocks][ssLeaves]sharing.Seed
-	batch  uint64 // batches extended so far: PRG stream index
-	tweak  uint64 // OTs extended so far: hash tweak
+	cipher leafCipher // the leaves' key schedules, in Delta's order
+	batch  uint64     // batches extended so far: PRG stream index
+	tweak  uint64     // OTs extended so far: hash tweak
 }
 
 // extReceiver is this party's end of the extension in which it is the OT
@@ -109,9 +142,16 @@ type extSender struct {
 type extReceiver struct {
 	k0, k1 [kappa]sharing.Seed
 	leaves [ssBlocks][ssLeaves]sharing.Seed
+	cipher leafCipher
 	batch  uint64
 	tweak  uint64
 }
+
+// scratchPool holds the extensions' working memory between batches: a party
+// needs one per extension running at the moment (at most one per peer and
+// channel), not one per extension of the session, and the pool lets the
+// garbage collector take them back when idle.
+var scratchPool = sync.Pool{New: func() any { return new(ssScratch) }}
 
 // output modes of an extension.
 const (
@@ -134,15 +174,26 @@ func put(out []uint64, mode, i int, h uint64) {
 	out[i] = h
 }
 
+// outputsFrom returns the part of a batch's output buffer that holds the OTs
+// of words c0.. in the given mode.
+func outputsFrom(out []uint64, mode, c0 int) []uint64 {
+	if mode == outBits {
+		return out[c0:]
+	}
+	return out[64*c0:]
+}
+
 // extend runs the receiver's half of one batch of 64*len(choices) random OTs
 // with the given (packed) choice bits. It returns the message u for the sender
-// (uWords(w) words) and x_c for every OT.
+// (uWords(w) words) and x_c for every OT. Each chunk's rows are hashed as
+// they come.
 func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint64) {
 	w := len(choices)
 	u = make([]uint64, uWords(w))
-	t := r.ssRows(choices, u)
 	xc = make([]uint64, outLen(mode, w))
-	h.hashRows(r.tweak, t, 0, 0, mode, xc)
+	r.ssChunks(choices, u, func(c0 int, rows []uint64, hb *hashBuffers) {
+		h.hashRowsWith(hb, r.tweak+uint64(64*c0), rows, 0, 0, mode, outputsFrom(xc, mode, c0))
+	})
 	r.batch++
 	r.tweak += uint64(64 * w)
 	return u, xc
@@ -151,11 +202,12 @@ func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint
 // extend runs the sender's half of one batch: from the receiver's u
 // (uWords(w) words) it returns both random messages x0, x1 of every OT.
 func (s *extSender) extend(h crHash, u []uint64, w int, mode int) (x0, x1 []uint64) {
-	q := s.ssRows(u, w)
-	x0 = make([]uint64, outLen(mode, w))
-	x1 = make([]uint64, outLen(mode, w))
-	h.hashRows(s.tweak, q, 0, 0, mode, x0)
-	h.hashRows(s.tweak, q, ^s.s0, ^s.s1, mode, x1)
+	x0, x1 = make([]uint64, outLen(mode, w)), make([]uint64, outLen(mode, w))
+	s.ssChunks(u, w, func(c0 int, rows []uint64, hb *hashBuffers) {
+		tweak := s.tweak + uint64(64*c0)
+		h.hashRowsWith(hb, tweak, rows, 0, 0, mode, outputsFrom(x0, mode, c0))
+		h.hashRowsWith(hb, tweak, rows, ^s.s0, ^s.s1, mode, outputsFrom(x1, mode, c0))
+	})
 	s.batch++
 	s.tweak += uint64(64 * w)
 	return x0, x1

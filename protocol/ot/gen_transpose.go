@@ -2,7 +2,8 @@
 
 // gen_transpose writes transpose_amd64.s: transpose64 (Hacker's Delight 7-3) on
 // four 64x64 bit matrices at once, one per 64-bit lane of a YMM register, fully
-// unrolled. Run by `go generate ./protocol/ot`.
+// unrolled; and transposeChunkAVX2, which does so for the two halves of a
+// chunk's columns and writes the 128-bit rows. Run by `go generate ./protocol/ot`.
 package main
 
 import (
@@ -49,7 +50,83 @@ func main() {
 	}
 	p("\tVZEROUPPER")
 	p("\tRET")
+	genChunk(p)
 	if err := os.WriteFile("transpose_amd64.s", b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// genChunk writes transposeChunkAVX2: per group of four words of the 128
+// columns, both 64-row halves transposed (the first pass reads the columns,
+// the others work in tmp), then the halves interleaved into 128-bit rows.
+func genChunk(p func(string, ...any)) {
+	const colBytes = 512 // one column of a chunk: 8*ssChunk
+	masks := []uint64{0x00000000ffffffff, 0x0000ffff0000ffff, 0x00ff00ff00ff00ff, 0x0f0f0f0f0f0f0f0f, 0x3333333333333333, 0x5555555555555555}
+	p("")
+	p("// func transposeChunkAVX2(cols *uint64, groups int, tmp *[2][64][4]uint64, out *uint64)")
+	p("//")
+	p("// For g < groups: the words 4g..4g+3 of the 128 columns at cols (%d", colBytes)
+	p("// bytes apart) become the 256 rows of 128 bits at out + 4096g (row r is")
+	p("// words 2r, 2r+1: bit j of word 2r+h is bit r mod 64 of word 4g + r/64 of")
+	p("// column 64h + j). Each half is transpose64 on four matrices at once, as")
+	p("// transpose64x4AVX2, with the first pass reading the columns.")
+	p("TEXT ·transposeChunkAVX2(SB), NOSPLIT, $0-32")
+	p("\tMOVQ cols+0(FP), SI")
+	p("\tMOVQ groups+8(FP), CX")
+	p("\tMOVQ tmp+16(FP), BX")
+	p("\tMOVQ out+24(FP), DI")
+	p("")
+	p("group:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ    done")
+	p("\tMOVQ SI, R8")
+	p("\tMOVQ BX, R9")
+	p("\tMOVQ $2, R10")
+	p("")
+	p("half:")
+	for i, j := 0, 32; j != 0; i, j = i+1, j>>1 {
+		p("\tMOVQ $%#x, AX", masks[i])
+		p("\tMOVQ AX, X15")
+		p("\tVPBROADCASTQ X15, Y15")
+		for k := 0; k < 64; k = (k + j + 1) &^ j {
+			if j == 32 {
+				p("\tVMOVDQU %d(R8), Y0", colBytes*k)
+				p("\tVMOVDQU %d(R8), Y1", colBytes*(k+j))
+			} else {
+				p("\tVMOVDQU %d(R9), Y0", 32*k)
+				p("\tVMOVDQU %d(R9), Y1", 32*(k+j))
+			}
+			p("\tVPSRLQ $%d, Y0, Y2", j)
+			p("\tVPXOR Y1, Y2, Y2")
+			p("\tVPAND Y15, Y2, Y2")
+			p("\tVPXOR Y2, Y1, Y1")
+			p("\tVPSLLQ $%d, Y2, Y2", j)
+			p("\tVPXOR Y2, Y0, Y0")
+			p("\tVMOVDQU Y0, %d(R9)", 32*k)
+			p("\tVMOVDQU Y1, %d(R9)", 32*(k+j))
+		}
+	}
+	p("\tADDQ $%d, R8", 64*colBytes)
+	p("\tADDQ $2048, R9")
+	p("\tDECQ R10")
+	p("\tJNZ  half")
+	// Row 64l+i of the group is (tmp[0][i][l], tmp[1][i][l]).
+	for i := range 64 {
+		p("\tVMOVDQU %d(BX), Y0", 32*i)
+		p("\tVMOVDQU %d(BX), Y1", 2048+32*i)
+		p("\tVPUNPCKLQDQ Y1, Y0, Y2 // rows i, 128+i")
+		p("\tVPUNPCKHQDQ Y1, Y0, Y3 // rows 64+i, 192+i")
+		p("\tVMOVDQU X2, %d(DI)", 16*i)
+		p("\tVMOVDQU X3, %d(DI)", 16*(64+i))
+		p("\tVEXTRACTI128 $1, Y2, %d(DI)", 16*(128+i))
+		p("\tVEXTRACTI128 $1, Y3, %d(DI)", 16*(192+i))
+	}
+	p("\tADDQ $32, SI")
+	p("\tADDQ $4096, DI")
+	p("\tDECQ CX")
+	p("\tJMP  group")
+	p("")
+	p("done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
 }

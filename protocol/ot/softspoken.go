@@ -67,6 +67,7 @@ func (r *extReceiver) plant(rng io.Reader) error {
 		}
 		copy(r.leaves[b][:], level)
 	}
+	r.cipher = newLeafCipher(&r.leaves, func(int) int { return 0 })
 	return nil
 }
 
@@ -123,6 +124,7 @@ func (s *extSender) puncture() {
 		copy(s.leaves[b][:], level)
 		s.leaves[b][delta] = sharing.Seed{} // unknown: never used
 	}
+	s.cipher = newLeafCipher(&s.leaves, s.blockDelta)
 }
 
 // ssChunk is the words of a batch (64 OTs each) whose rows are made at once:
@@ -130,74 +132,90 @@ func (s *extSender) puncture() {
 // the cache, where whole-batch columns (16 MiB for an AND batch) did not.
 const ssChunk = 64
 
-// leafStreams opens the batch's PRG stream of every leaf, except the
-// punctured ones (skip[b], or -1 for none), which stay nil.
-func leafStreams(leaves *[ssBlocks][ssLeaves]sharing.Seed, batch uint64, skip func(b int) int) *[ssBlocks][ssLeaves]*sharing.PRG {
-	var g [ssBlocks][ssLeaves]*sharing.PRG
-	for b := range ssBlocks {
-		for x := range ssLeaves {
-			if x != skip(b) {
-				g[b][x] = sharing.NewPRG(leaves[b][x], batch)
-			}
-		}
-	}
-	return &g
+// ssScratch is the working memory of a batch of an extension (~160 KiB,
+// whatever the batch size; from scratchPool): a chunk's columns, leaf
+// streams, counters and rows, and the hash's buffers. (On the stack of the
+// per-batch goroutine, the columns and leaves made it grow by copying every
+// batch.) Rows are hashed chunk by chunk while in the cache: a batch's rows
+// are never held at once (16 MiB for an AND batch).
+type ssScratch struct {
+	cols [kappa][ssChunk]uint64
+	g    [ssLeaves][ssChunk]uint64
+	ctrs counterBlocks
+	tmp  [2][64][4]uint64 // transposeChunk's
+	rows [2 * 64 * ssChunk]uint64
+	hash hashBuffers
 }
 
 // ssRows returns the receiver's rows t for a batch (row i is t[2i], t[2i+1])
-// and writes the message u (block b's vector at u[b*w:]): per block, with
-// G_x leaf x's PRG stream for the batch, u_b = choices ^ XOR_x G_x and column
-// i of the block is XOR of G_x over the x with bit i set.
+// and writes the message u (block b's vector at u[b*w:]); see ssChunks.
 func (r *extReceiver) ssRows(choices []uint64, u []uint64) []uint64 {
+	t := make([]uint64, 2*64*len(choices))
+	r.ssChunks(choices, u, func(c0 int, rows []uint64, _ *hashBuffers) { copy(t[2*64*c0:], rows) })
+	return t
+}
+
+// ssChunks writes the message u (block b's vector at u[b*w:]) and hands use
+// the receiver's rows t chunk by chunk: the rows of words c0..c0+cw-1 (row i
+// is rows[2i], rows[2i+1]), valid until use returns, with hash buffers for
+// it to use. Per block, with G_x leaf
+// x's PRG stream for the batch, u_b = choices ^ XOR_x G_x and column i of the
+// block is XOR of G_x over the x with bit i set.
+func (r *extReceiver) ssChunks(choices []uint64, u []uint64, use func(c0 int, rows []uint64, hb *hashBuffers)) {
 	w := len(choices)
-	streams := leafStreams(&r.leaves, r.batch, func(int) int { return -1 })
-	t := make([]uint64, 2*64*w)
-	var cols [kappa][ssChunk]uint64
-	var g [ssLeaves][ssChunk]uint64
+	sc := scratchPool.Get().(*ssScratch)
+	defer scratchPool.Put(sc)
+	g := &sc.g
 	for c0 := 0; c0 < w; c0 += ssChunk {
 		cw := min(ssChunk, w-c0)
+		nb := (cw + 1) / 2 // AES blocks of each leaf's stream (c0 is even)
+		sc.ctrs.set(r.batch, uint64(c0/2), nb)
 		for b := range ssBlocks {
-			for x := range ssLeaves {
-				streams[b][x].Fill(g[x][:cw])
-			}
-			sum := foldLeaves(&g, cw, (*[ssK][ssChunk]uint64)(cols[b*ssK:]))
+			r.cipher.fill(b, &sc.ctrs, nb, g)
+			sum := foldLeaves(g, cw, (*[ssK][ssChunk]uint64)(sc.cols[b*ssK:]))
 			ub := u[b*w+c0 : b*w+c0+cw]
 			for k := range ub {
 				ub[k] = choices[c0+k] ^ sum[k]
 			}
 		}
-		transposeChunk(&cols, cw, t[2*64*c0:])
+		rows := sc.rows[:2*64*cw]
+		transposeChunk(&sc.cols, cw, rows, &sc.tmp)
+		use(c0, rows, &sc.hash)
 	}
-	return t
 }
 
-// ssRows returns the sender's rows q for a batch from the receiver's u:
-// column i of block b is XOR of G_x over the known leaves x with bit i of
-// x ^ Delta_b set, plus bit i of Delta_b times u_b. Then q = t ^ r * Delta
-// with Delta = NOT s (doc.go).
+// ssRows returns the sender's rows q for a batch from the receiver's u; see
+// ssChunks.
 func (s *extSender) ssRows(u []uint64, w int) []uint64 {
+	q := make([]uint64, 2*64*w)
+	s.ssChunks(u, w, func(c0 int, rows []uint64, _ *hashBuffers) { copy(q[2*64*c0:], rows) })
+	return q
+}
+
+// ssChunks hands use the sender's rows q for a batch from the receiver's u,
+// chunk by chunk as the receiver's ssChunks: column i of block b is XOR of
+// G_x over the known leaves x with bit i of x ^ Delta_b set, plus bit i of
+// Delta_b times u_b. Then q = t ^ r * Delta with Delta = NOT s (doc.go).
+func (s *extSender) ssChunks(u []uint64, w int, use func(c0 int, rows []uint64, hb *hashBuffers)) {
 	var deltas [ssBlocks]int
 	for b := range deltas {
 		deltas[b] = s.blockDelta(b)
 	}
-	streams := leafStreams(&s.leaves, s.batch, func(b int) int { return deltas[b] })
-	q := make([]uint64, 2*64*w)
-	var cols [kappa][ssChunk]uint64
-	var g [ssLeaves][ssChunk]uint64
+	sc := scratchPool.Get().(*ssScratch)
+	defer scratchPool.Put(sc)
+	g := &sc.g
 	for c0 := 0; c0 < w; c0 += ssChunk {
 		cw := min(ssChunk, w-c0)
+		nb := (cw + 1) / 2
+		sc.ctrs.set(s.batch, uint64(c0/2), nb)
 		for b := range ssBlocks {
 			delta := deltas[b]
-			// Leaf x goes to position x ^ Delta_b; the punctured leaf's
-			// position 0 counts in no column.
+			// Leaf x is at position x ^ Delta_b (leafCipher's order); the
+			// punctured leaf's position 0 counts in no column.
+			s.cipher.fill(b, &sc.ctrs, nb, g)
 			clear(g[0][:cw])
-			for x := range ssLeaves {
-				if x != delta {
-					streams[b][x].Fill(g[x^delta][:cw])
-				}
-			}
-			bc := (*[ssK][ssChunk]uint64)(cols[b*ssK:])
-			foldLeaves(&g, cw, bc)
+			bc := (*[ssK][ssChunk]uint64)(sc.cols[b*ssK:])
+			foldLeaves(g, cw, bc)
 			ub := u[b*w+c0 : b*w+c0+cw]
 			for i := range ssK {
 				if delta>>i&1 == 1 {
@@ -205,16 +223,28 @@ func (s *extSender) ssRows(u []uint64, w int) []uint64 {
 				}
 			}
 		}
-		transposeChunk(&cols, cw, q[2*64*c0:])
+		rows := sc.rows[:2*64*cw]
+		transposeChunk(&sc.cols, cw, rows, &sc.tmp)
+		use(c0, rows, &sc.hash)
 	}
-	return q
 }
 
 // foldLeaves writes into cols[i] the XOR of the leaves x with bit i set, for
 // the first cw words of the 16 leaf vectors in g, and returns the XOR of all
 // of them (g[0], overwritten). A tree of pairwise sums: 26 XORs per word
-// instead of 16 for the sum and 8 per column.
+// instead of 16 for the sum and 8 per column. With AVX2, four words at a
+// time (fold_amd64.s; it may also write words cw..cw+2 of g[0] and cols,
+// which nothing reads).
 func foldLeaves(g *[ssLeaves][ssChunk]uint64, cw int, cols *[ssK][ssChunk]uint64) []uint64 {
+	if haveAVX2 && cw > 0 {
+		foldLeavesAVX2(g, cw, cols)
+		return g[0][:cw]
+	}
+	return foldLeavesGo(g, cw, cols)
+}
+
+// foldLeavesGo is foldLeaves one word at a time.
+func foldLeavesGo(g *[ssLeaves][ssChunk]uint64, cw int, cols *[ssK][ssChunk]uint64) []uint64 {
 	for k := 0; k < cw; k++ {
 		// Sums of pairs, quadruples, octets: sAB is leaves A..B.
 		s01, s23, s45, s67 := g[0][k]^g[1][k], g[2][k]^g[3][k], g[4][k]^g[5][k], g[6][k]^g[7][k]
@@ -232,25 +262,15 @@ func foldLeaves(g *[ssLeaves][ssChunk]uint64, cw int, cols *[ssK][ssChunk]uint64
 
 // transposeChunk turns kappa columns of cw words (column j holds bit j of
 // every row) into 64*cw rows of 128 bits: row i is (out[2i], out[2i+1]).
-// With AVX2 it transposes the blocks of four words at once.
-func transposeChunk(cols *[kappa][ssChunk]uint64, cw int, out []uint64) {
+// With AVX2 it transposes the blocks of four words at once, reading the
+// columns and writing the rows itself (transposeChunkAVX2, tmp its working
+// memory).
+func transposeChunk(cols *[kappa][ssChunk]uint64, cw int, out []uint64, tmp *[2][64][4]uint64) {
 	b := 0
-	if haveAVX2 {
-		var blk4 [64][4]uint64
-		for ; b+4 <= cw; b += 4 {
-			for half := 0; half < 2; half++ {
-				for j := 0; j < 64; j++ {
-					blk4[j] = [4]uint64(cols[64*half+j][b : b+4])
-				}
-				transpose64x4AVX2(&blk4)
-				for l := range 4 {
-					row := out[2*64*(b+l):]
-					for i := 0; i < 64; i++ {
-						row[2*i+half] = blk4[i][l]
-					}
-				}
-			}
-		}
+	if haveAVX2 && cw >= 4 {
+		groups := cw / 4
+		transposeChunkAVX2(&cols[0][0], groups, tmp, &out[0])
+		b = 4 * groups
 	}
 	var blk [64]uint64
 	for ; b < cw; b++ {
