@@ -201,3 +201,25 @@ func BenchmarkMNISTStepProducts(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCancerStepProducts makes the mask products of one training step of
+// the cancer config (30-16-1, batch 32) among 8 parties: five small products,
+// each a small corner of a ciphertext, where per-ciphertext costs dominate.
+//
+//	go test ./protocol/he -run '^$' -bench CancerStepProducts -benchtime 3x
+func BenchmarkCancerStepProducts(b *testing.B) {
+	const np = 8
+	shapes := [][3]int{{32, 30, 16}, {32, 16, 1}, {16, 32, 1}, {32, 1, 16}, {30, 32, 16}}
+	outputs := 0
+	for _, s := range shapes {
+		outputs += s[0] * s[2]
+	}
+	benchHE(b, np, outputs, func(ctx context.Context, p *he.Party) error {
+		for _, s := range shapes {
+			if _, err := protocoltest.Triple(ctx, p, protocol.MatrixRequest(s[0], s[1], s[2])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -399,8 +399,11 @@ func (p *Party) gather(ctx context.Context, req uint64, chunk uint32, step byte,
 func (p *Party) scatter(ctx context.Context, req uint64, chunk uint32, step byte, r itemRoute,
 	put func(dst []byte, i int) []byte, store func(src []byte, i int) ([]byte, error)) error {
 	mine := r.of(p.me)
+	// every peer gets the same aggregates: encode them once (with 8 parties the
+	// aggregator would otherwise pack each polynomial 7 times)
+	items, body := r.encode(mine, put)
 	return p.round(ctx, req, chunk, step,
-		func(to int) (int, []byte) { return r.encode(mine, put) },
+		func(to int) (int, []byte) { return items, body },
 		func(from int) (int, int) { idx := r.of(from); return len(idx), r.bytes(idx) },
 		func(from int, body []byte) error { return decodeItems(body, r.of(from), store) })
 }
