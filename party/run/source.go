@@ -183,7 +183,11 @@ func dealerFreeSource(ctx context.Context, l links, rnd Randomness, self int, me
 		if meter == nil {
 			return src
 		}
-		return meter.wrap(src, channelStats(ch))
+		metered := meter.wrap(src, channelStats(ch))
+		if b, ok := src.(protocol.BatchSource); ok {
+			return meteredBatches{Source: metered, batch: b, meter: meter, prep: channelStats(ch)}
+		}
+		return metered
 	}
 	lanes := protocol.NewLanes().Add(measured(arith, l.he), he.Kinds...)
 	mux, err := network.NewMux(l.ot, otChannels)
@@ -214,4 +218,58 @@ func channelStats(tr protocol.Transport) []protocol.StatsReporter {
 		return []protocol.StatsReporter{r}
 	}
 	return nil
+}
+
+// meteredBatches is a metered source that keeps its source's batches (the HE
+// source packs a batch's small products into shared ciphertexts): a batch's
+// time, bytes and CPU are shared among its requests by their elements.
+type meteredBatches struct {
+	protocol.Source // the metered Fetch
+	batch           protocol.BatchSource
+	meter           *kindMeter
+	prep            []protocol.StatsReporter
+}
+
+// FetchBatch implements protocol.BatchSource.
+func (b meteredBatches) FetchBatch(ctx context.Context, reqs []protocol.Request) ([]protocol.Material, error) {
+	m := b.meter
+	if m.gate != nil {
+		select {
+		case <-m.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	sent := func() (n int64) {
+		for _, r := range b.prep {
+			n += r.Stats().BytesSent
+		}
+		return n
+	}
+	b0, t0, cpu0 := sent(), time.Now(), processCPU()
+	mats, err := b.batch.FetchBatch(ctx, reqs)
+	dt, db, dcpu := time.Since(t0), sent()-b0, processCPU()-cpu0
+	total := 0
+	for _, req := range reqs {
+		total += requestElements(req)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, req := range reqs {
+		c := m.costs[req.Kind]
+		if c == nil {
+			c = &kindCost{}
+			m.costs[req.Kind] = c
+		}
+		share := 1 / float64(len(reqs))
+		if total > 0 {
+			share = float64(requestElements(req)) / float64(total)
+		}
+		c.requests++
+		c.elements += int64(requestElements(req))
+		c.bytes += int64(float64(db) * share)
+		c.time += time.Duration(float64(dt) * share)
+		c.cpu += time.Duration(float64(dcpu) * share / float64(m.parties))
+	}
+	return mats, err
 }

@@ -88,6 +88,20 @@
 // Square pairs are the same protocol with b_j = A_j (A * sum A_j = A^2). Mask products run the matrix
 // protocol on the parties' mask shares.
 //
+// Shared ciphertexts. Small products (one block, m*k*n + k - 1 <= N) fill a
+// corner of a ciphertext that costs every party as much as a full one.
+// FetchBatch (protocol.BatchSource: a pipeline hands it a batch of its plan,
+// cut from the plan alone so every party cuts the same) packs a batch's small
+// mask products into shared ciphertexts: product j's a_j and b_j are shifted by
+// X^(s_j) and X^(t_j), chosen (batch.go) so that every cross term a_i*b_j,
+// i != j, lands outside every product's span [s_j + t_j, s_j + t_j + P_j) and
+// nothing reaches X^N. The security argument below holds per shared ciphertext
+// unchanged: one fresh a_g for it, one re-randomisation per output, only the
+// products' targets decrypted (cross terms are never), and the smudging bound
+// taken with K = max k_j and P = sum k_j*n_j (the encryption noise meets every
+// plaintext coefficient of the ciphertext). For the five mask products of a
+// cancer step (30-16-1, batch 32) this makes 3 ciphertexts instead of 5.
+//
 // # Code structure
 //
 // As in lattigo's multiparty packages (GenShare / AggregateShares /
