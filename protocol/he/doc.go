@@ -59,13 +59,16 @@
 //     A = sum A_i with noise 2^64 sum e_i.
 //  3. Products up: party j multiplies by its own plaintext b_j (NTT domain)
 //     and re-randomises: (c0*b_j + 2^64(pk0 u + e0), a_g*b_j + 2^64(pk1 u + e1)),
-//     u ternary. It sends c1 in full and c0 only at the target coefficients.
+//     u ternary. It sends c1 in full and keeps its c0 part (c0_j).
 //  4. c1 down: the aggregator sends the summed c1 to everyone.
-//  5. E2S up: party i sends (c1*s_i)[T] - M_i, M_i uniform in [0, 2^b), at
-//     the target coefficients T only, and keeps M_i mod 2^64 as its share; the
-//     aggregator adds c0[T] + (c1*s_agg)[T] and the received values, recovers
-//     the integer x - sum M_i (|.| < Q/4) from its residues by an RNS CRT
-//     (no big.Int, pitfall 6 below), and keeps it mod 2^64.
+//  5. E2S up: party i sends (c1*s_i + c0_i)[T] - M_i, M_i uniform in
+//     [0, 2^b), at the target coefficients T only, and keeps M_i mod 2^64 as
+//     its share; the aggregator adds (c1*s_agg + c0_agg)[T] and the received
+//     values, recovers the integer x - sum M_i (|.| < Q/4) from its residues
+//     by an RNS CRT (no big.Int, pitfall 6 below), and keeps it mod 2^64.
+//     (c0_i joins the decryption share rather than travelling in step 3 on
+//     its own, to the same aggregator: one inverse NTT per output instead of
+//     two, and the message is the sum of the two it replaces.)
 //
 // The sum of the shares is x mod 2^64 = (sum_j A*b_j) mod 2^64 = C. Matrix
 // triples include the diagonal products A_i*B_i inside the homomorphic
@@ -129,8 +132,10 @@
 //     ciphertext: reusing one would reveal A_i - A'_i + 2^64(e - e').
 //   - Aggregated c0, aggregated c1: sums of pseudorandom values; decrypting
 //     needs every s_i.
-//   - Product of party j: (pk0 u + e0, pk1 u + e1) is a pair of ring-LWE samples
-//     with secret u, so the message is pseudorandom whatever b_j. The
+//   - Product of party j: c1 = a_g*b_j + 2^64(pk1 u + e1), and pk1 u + e1 is a
+//     ring-LWE sample with secret u, so the message is pseudorandom whatever
+//     b_j (its c0 part, c0*b_j + 2^64(pk0 u + e0), is only ever sent inside
+//     the masked decryption share, whose mask covers it). The
 //     re-randomisation is mandatory: without it c1 = a_g*b_j and b_j = c1/a_g
 //     (TestMessagesIndependentOfB shows this distinguisher finds the sparse
 //     packed B_j in a bare product and nothing in the real messages).
