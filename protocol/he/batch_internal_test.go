@@ -1,8 +1,11 @@
 package he
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tessera-mpc/tessera/protocol"
 )
 
 // TestSharedBinsKeepTargetsClean multiplies the supports of packed products:
@@ -71,6 +74,57 @@ func checkBin(t *testing.T, ps []smallProduct, bin sharedBin) {
 				e := p.s + p.t + r*sp.k*sp.n + c*sp.k + sp.k - 1
 				if owner[e] != [2]int{p.prod, p.prod} {
 					t.Fatalf("target (%d,%d) of product %d at X^%d also gets %v", r, c, p.prod, e, owner[e])
+				}
+			}
+		}
+	}
+}
+
+// TestFetchBatchChunks forces one shared ciphertext per chunk: the packed
+// products of a batch still reconstruct exactly.
+func TestFetchBatchChunks(t *testing.T) {
+	old := sharedPerChunk
+	sharedPerChunk = 1
+	defer func() { sharedPerChunk = old }()
+	ps, _, _ := setupPair(t)
+	type out struct{ x, y, xy, yx []uint64 }
+	res := runAll(t, ps, func(ctx context.Context, p *Party) (out, error) {
+		x, err := p.Fetch(ctx, protocol.MaskRequest(6, 5))
+		if err != nil {
+			return out{}, err
+		}
+		y, err := p.Fetch(ctx, protocol.MaskRequest(5, 6))
+		if err != nil {
+			return out{}, err
+		}
+		xr, yr := maskRef(x.ID, 6, 5, false), maskRef(y.ID, 5, 6, false)
+		reqs := []protocol.Request{protocol.MaskProductRequest(xr, yr), protocol.MaskProductRequest(yr, xr)}
+		for i := 0; i < 40; i++ { // enough small products for several shared ciphertexts
+			reqs = append(reqs, protocol.MaskProductRequest(xr, yr))
+		}
+		ms, err := p.FetchBatch(ctx, reqs)
+		if err != nil {
+			return out{}, err
+		}
+		return out{x.Parts[0].Data, y.Parts[0].Data, ms[0].Parts[0].Data, ms[len(ms)-1].Parts[0].Data}, nil
+	})
+	add := func(f func(o out) []uint64) []uint64 {
+		s := append([]uint64(nil), f(res[0])...)
+		for i, v := range f(res[1]) {
+			s[i] += v
+		}
+		return s
+	}
+	x, y := add(func(o out) []uint64 { return o.x }), add(func(o out) []uint64 { return o.y })
+	for name, got := range map[string][]uint64{"first": add(func(o out) []uint64 { return o.xy }), "last": add(func(o out) []uint64 { return o.yx })} {
+		for i := 0; i < 6; i++ {
+			for j := 0; j < 6; j++ {
+				var c uint64
+				for k := 0; k < 5; k++ {
+					c += x[i*5+k] * y[k*6+j]
+				}
+				if got[i*6+j] != c {
+					t.Fatalf("%s product: XY[%d,%d] wrong", name, i, j)
 				}
 			}
 		}
