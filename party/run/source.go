@@ -249,27 +249,31 @@ func (b meteredBatches) FetchBatch(ctx context.Context, reqs []protocol.Request)
 	b0, t0, cpu0 := sent(), time.Now(), processCPU()
 	mats, err := b.batch.FetchBatch(ctx, reqs)
 	dt, db, dcpu := time.Since(t0), sent()-b0, processCPU()-cpu0
-	total := 0
-	for _, req := range reqs {
-		total += requestElements(req)
+	weights := make([]int64, len(reqs))
+	var total int64
+	for k, req := range reqs {
+		weights[k] = max(1, int64(requestElements(req)))
+		total += weights[k]
+	}
+	// part returns request k's share of x, rounded so the shares add up to x
+	var cum int64
+	part := func(k int, x int64) int64 {
+		return x*(cum+weights[k])/total - x*cum/total
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, req := range reqs {
+	for k, req := range reqs {
 		c := m.costs[req.Kind]
 		if c == nil {
 			c = &kindCost{}
 			m.costs[req.Kind] = c
 		}
-		share := 1 / float64(len(reqs))
-		if total > 0 {
-			share = float64(requestElements(req)) / float64(total)
-		}
 		c.requests++
 		c.elements += int64(requestElements(req))
-		c.bytes += int64(float64(db) * share)
-		c.time += time.Duration(float64(dt) * share)
-		c.cpu += time.Duration(float64(dcpu) * share / float64(m.parties))
+		c.bytes += part(k, db)
+		c.time += time.Duration(part(k, int64(dt)))
+		c.cpu += time.Duration(part(k, int64(dcpu))) / time.Duration(m.parties)
+		cum += weights[k]
 	}
 	return mats, err
 }
