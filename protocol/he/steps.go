@@ -119,18 +119,16 @@ func (k *keyShare) productShare(w *worker, o uint64, spec outSpec, enc, crp, pla
 	st := k.st
 	acc0 := getPoly()
 	acc1 := getPoly()
-	for i, t := range spec.terms {
-		if i == 0 { // the first product sets the accumulators: no zeroing pass
-			w.rq.MulCoeffsMontgomery(enc[t.enc], plains[t.plain], acc0)
-			w.rq.MulCoeffsMontgomery(crp[t.enc], plains[t.plain], acc1)
-			continue
-		}
-		w.rq.MulCoeffsMontgomeryAndAdd(enc[t.enc], plains[t.plain], acc0)
-		w.rq.MulCoeffsMontgomeryAndAdd(crp[t.enc], plains[t.plain], acc1)
-	}
-	if len(spec.terms) == 0 {
+	switch len(spec.terms) {
+	case 0:
 		acc0.Zero()
 		acc1.Zero()
+	case 1:
+		t := spec.terms[0]
+		w.rq.MulCoeffsMontgomery(enc[t.enc], plains[t.plain], acc0)
+		w.rq.MulCoeffsMontgomery(crp[t.enc], plains[t.plain], acc1)
+	default:
+		st.sumProducts(spec.terms, enc, crp, plains, acc0, acc1)
 	}
 	// + 2^64 * Enc_pk(0) = (pkT0*u + 2^64 e0, pkT1*u + 2^64 e1)
 	s := newStream(k.seeds[labelRerand], o)

@@ -72,7 +72,7 @@ func testKeys(t *testing.T, np int) []*keyShare {
 	return keys
 }
 
-func testWorker(t *testing.T) *worker {
+func testWorker(t testing.TB) *worker {
 	t.Helper()
 	w, err := newWorker(getSuite())
 	if err != nil {
