@@ -37,7 +37,7 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 const (
 	costEnc   = 1.6 // sample crp and noise, one NTT, one product
 	costPlain = 0.15
-	costTerm  = 0.3 // two coefficient-wise products
+	costTerm  = 0.5 // two coefficient-wise products summed lazily (sumProducts; 0.9 term by term, BenchmarkSumProducts)
 	costOut   = 3.5 // u, e1 NTTs, one INTT, products, masks
 	// DefaultCommWeight favours fewer bytes: on the 8 products of an MNIST
 	// step (BenchmarkMNISTStepProducts, 3 parties) weight 10 sends 144 MB per
