@@ -175,10 +175,20 @@
 // These figures are at communication weight 2; WithCommWeight(20) trades
 // 10-14% more CPU for 38% fewer bytes on the first (27.2 MB). The default is
 // now 10 (BenchmarkMNISTStepProducts: the 8 products of an MNIST step, 177 ->
-// 144 MB per party for ~10% more CPU). BenchmarkMatrixTriple and friends measure these. The trusted dealer makes
-// the first in ~2 ms per party. About 40% of the CPU goes to NTTs (mostly
-// the plaintext operands' and the encryptions'), 20% to the coefficient-wise
-// products of the plaintext multiplication, 10% to message packing.
+// 144 MB per party for ~10% more CPU; 140 MB since the c0 parts travel inside
+// the decryption shares). BenchmarkMatrixTriple and friends measure these. The
+// trusted dealer makes the first in ~2 ms per party. On an MNIST step about 45%
+// of the CPU goes to the plaintext operands' (sparse) NTTs, 10-20% to the
+// coefficient-wise products (summed in 128 bits, sumProducts), the rest to
+// the encryptions, re-randomisations, decryption shares and message packing.
+// No transform can be shared between two products: a mask is contracted
+// along a different axis in each of its two products (X W, X^T dZ, dZ W^T),
+// and the packing of an operand depends on its contraction axis.
+//
+// With 8 parties and small products (BenchmarkCancerStepProducts: the five
+// mask products of a cancer step) per-ciphertext costs dominate: one at a
+// time they cost ~49 ms CPU and 8.6 MB per party, in one batch (3 shared
+// ciphertexts) ~27 ms and 5.2 MB.
 //
 // # Binary material
 //
