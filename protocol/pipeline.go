@@ -167,14 +167,17 @@ func NewPipelineAt(ctx context.Context, src Source, plan *Plan, depth, start int
 	return p, nil
 }
 
-// BatchSource is a Source that serves several requests at once more cheaply
+// BatchSource is a Source that serves some requests more cheaply together
 // than one at a time (the HE source packs small products into shared
-// ciphertexts). FetchBatch returns one Material per request, in order. A mask
-// product in a batch names masks made by earlier calls, never one of the same
-// batch; the parties must make the same batches, as they make the same
-// requests.
+// ciphertexts). Batchable says which (a function of the request alone, the
+// same for every party); a pipeline fetches the others one at a time, so that
+// a large request's material is not held back until a whole batch is made.
+// FetchBatch returns one Material per request, in order. A mask product in a
+// batch names masks made by earlier calls, never one of the same batch; the
+// parties must make the same batches, as they make the same requests.
 type BatchSource interface {
 	Source
+	Batchable(req Request) bool
 	FetchBatch(ctx context.Context, reqs []Request) ([]Material, error)
 }
 
@@ -188,11 +191,19 @@ const (
 	maxBatchSpan = 48
 )
 
-// batchLen is the length of the batch that starts with entries[0].
-func (p *Pipeline) batchLen(entries []int) int {
+// batchLen is the length of the batch that starts with entries[0]: a run of
+// masks and requests src finds batchable (1 if entries[0] is neither).
+func (p *Pipeline) batchLen(src BatchSource, entries []int) int {
+	inBatch := func(i int) bool {
+		req := p.plan.entries[i]
+		return req.Kind == KindMask || src.Batchable(req)
+	}
+	if !inBatch(entries[0]) {
+		return 1
+	}
 	span := min(p.window, maxBatchSpan)
 	n := 1
-	for n < len(entries) && n < maxBatch && entries[n]-entries[0] < span {
+	for n < len(entries) && n < maxBatch && entries[n]-entries[0] < span && inBatch(entries[n]) {
 		n++
 	}
 	return n
@@ -206,7 +217,7 @@ func (p *Pipeline) produce(ctx context.Context, src Source, entries []int) error
 	for pos := 0; pos < len(entries); {
 		n := 1
 		if batched {
-			n = p.batchLen(entries[pos:])
+			n = p.batchLen(batcher, entries[pos:])
 		}
 		last := entries[pos+n-1]
 		if err := p.await(ctx, func() bool { return last < p.next+p.window }); err != nil {

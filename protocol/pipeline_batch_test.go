@@ -25,12 +25,15 @@ func (b *batchingSource) Fetch(ctx context.Context, req Request) (Material, erro
 	return b.Source.Fetch(ctx, req)
 }
 
+// Batchable: mask products (truncation pairs are fetched one at a time).
+func (b *batchingSource) Batchable(req Request) bool { return req.Kind == KindMaskProduct }
+
 func (b *batchingSource) FetchBatch(ctx context.Context, reqs []Request) ([]Material, error) {
 	var kinds []string
 	var out []Material
 	for _, req := range reqs {
-		if req.Kind == KindMask {
-			return nil, fmt.Errorf("a mask in a batch")
+		if !b.Batchable(req) {
+			return nil, fmt.Errorf("a %s in a batch", req.Kind)
 		}
 		kinds = append(kinds, req.Kind.String())
 		m, err := b.Source.Fetch(ctx, req)
@@ -106,14 +109,20 @@ func TestPipelineBatchesAreAFunctionOfThePlan(t *testing.T) {
 		if !slices.Equal(fast, slow) {
 			t.Fatalf("depth %d: batches depend on timing:\n%v\n%v", depth, fast, slow)
 		}
-		batches := 0
+		batches, truncs := 0, 0
 		for _, call := range fast {
 			if strings.HasPrefix(call, "batch[") {
 				batches++
 			}
+			if call == KindTrunc.String() {
+				truncs++
+			}
 		}
 		if batches == 0 || batches > len(plan.entries)/4 {
 			t.Errorf("depth %d: %d batches for %d entries: %v", depth, batches, len(plan.entries), fast)
+		}
+		if want := countKind(plan, KindTrunc); truncs != want {
+			t.Errorf("depth %d: %d truncation pairs fetched one at a time, want %d", depth, truncs, want)
 		}
 	}
 }
@@ -121,4 +130,14 @@ func TestPipelineBatchesAreAFunctionOfThePlan(t *testing.T) {
 func transposed(r MaskRef) MaskRef {
 	r.Trans = !r.Trans
 	return r
+}
+
+func countKind(p *Plan, k Kind) int {
+	n := 0
+	for _, e := range p.entries {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
 }

@@ -230,6 +230,9 @@ type meteredBatches struct {
 	prep            []protocol.StatsReporter
 }
 
+// Batchable implements protocol.BatchSource.
+func (b meteredBatches) Batchable(req protocol.Request) bool { return b.batch.Batchable(req) }
+
 // FetchBatch implements protocol.BatchSource.
 func (b meteredBatches) FetchBatch(ctx context.Context, reqs []protocol.Request) ([]protocol.Material, error) {
 	m := b.meter

@@ -166,7 +166,7 @@ func (p *Party) FetchBatch(ctx context.Context, reqs []protocol.Request) ([]prot
 	out := make([]protocol.Material, len(reqs))
 	var small []int
 	for i, req := range reqs {
-		if req.Kind == protocol.KindMaskProduct && packable(req, p.np) {
+		if p.Batchable(req) {
 			small = append(small, i)
 			continue
 		}
@@ -201,6 +201,12 @@ func (p *Party) FetchBatch(ctx context.Context, reqs []protocol.Request) ([]prot
 		return nil, err
 	}
 	return out, nil
+}
+
+// Batchable implements protocol.BatchSource: the mask products that
+// FetchBatch packs into shared ciphertexts.
+func (p *Party) Batchable(req protocol.Request) bool {
+	return req.Kind == protocol.KindMaskProduct && packable(req, p.np)
 }
 
 // packable reports whether a mask product is small enough to share a
