@@ -167,36 +167,135 @@ func NewPipelineAt(ctx context.Context, src Source, plan *Plan, depth, start int
 	return p, nil
 }
 
-// produce fetches the plan entries of one lane, in order.
+// BatchSource is a Source that serves some requests more cheaply together
+// than one at a time (the HE source packs small products into shared
+// ciphertexts). Batchable says which (a function of the request alone, the
+// same for every party); a pipeline fetches the others one at a time, so that
+// a large request's material is not held back until a whole batch is made.
+// FetchBatch returns one Material per request, in order. A mask product in a
+// batch names masks made by earlier calls, never one of the same batch; the
+// parties must make the same batches, as they make the same requests.
+type BatchSource interface {
+	Source
+	Batchable(req Request) bool
+	FetchBatch(ctx context.Context, reqs []Request) ([]Material, error)
+}
+
+// Batches of a BatchSource lane: at most maxBatch requests, spanning fewer than
+// maxBatchSpan plan entries (and fewer than the window), so that a batch is a
+// function of the plan alone (every party cuts the same batches, whatever its
+// timing) and its last entry is inside the window once the computation reaches
+// its first.
+const (
+	maxBatch     = 32
+	maxBatchSpan = 48
+)
+
+// batchLen is the length of the batch that starts with entries[0]: a run of
+// masks and requests src finds batchable (1 if entries[0] is neither).
+func (p *Pipeline) batchLen(src BatchSource, entries []int) int {
+	inBatch := func(i int) bool {
+		req := p.plan.entries[i]
+		return req.Kind == KindMask || src.Batchable(req)
+	}
+	if !inBatch(entries[0]) {
+		return 1
+	}
+	span := min(p.window, maxBatchSpan)
+	n := 1
+	for n < len(entries) && n < maxBatch && entries[n]-entries[0] < span && inBatch(entries[n]) {
+		n++
+	}
+	return n
+}
+
+// produce fetches the plan entries of one lane, in order; a BatchSource lane
+// fetches them in batches (batchLen), each batch's masks first.
 func (p *Pipeline) produce(ctx context.Context, src Source, entries []int) error {
 	underlying := make(map[uint64]uint64) // plan index of a mask -> the source's mask ID
-	for _, i := range entries {
-		if err := p.await(ctx, func() bool { return i < p.next+p.window }); err != nil {
+	batcher, batched := src.(BatchSource)
+	for pos := 0; pos < len(entries); {
+		n := 1
+		if batched {
+			n = p.batchLen(batcher, entries[pos:])
+		}
+		last := entries[pos+n-1]
+		if err := p.await(ctx, func() bool { return last < p.next+p.window }); err != nil {
 			return err
 		}
-		req := p.plan.entries[i]
-		if req.Kind == KindMaskProduct {
-			x, okx := underlying[req.X.ID]
-			y, oky := underlying[req.Y.ID]
-			if !okx || !oky {
-				return fmt.Errorf("protocol: preprocessing request %d (%s): its masks come from another source", i, req)
+		var rest []int // the batch's entries other than masks, in order
+		for _, i := range entries[pos : pos+n] {
+			if n > 1 && p.plan.entries[i].Kind != KindMask {
+				rest = append(rest, i)
+				continue
 			}
-			req.X.ID, req.Y.ID = x, y
+			req, err := p.sourceRequest(i, underlying)
+			if err != nil {
+				return err
+			}
+			m, err := src.Fetch(ctx, req)
+			if err != nil {
+				return fmt.Errorf("protocol: preprocessing request %d (%s): %w", i, p.plan.entries[i], err)
+			}
+			p.deliver(i, m, underlying)
 		}
-		m, err := src.Fetch(ctx, req)
-		if err != nil {
-			return fmt.Errorf("protocol: preprocessing request %d (%s): %w", i, p.plan.entries[i], err)
+		if len(rest) > 0 {
+			if err := p.fetchBatch(ctx, batcher, rest, underlying); err != nil {
+				return err
+			}
 		}
-		if req.Kind == KindMask {
-			underlying[uint64(i)] = m.ID
-			m.ID = uint64(i)
-		}
-		p.mu.Lock()
-		p.ready[i] = m
-		p.notify()
-		p.mu.Unlock()
+		pos += n
 	}
 	return nil
+}
+
+// sourceRequest is plan entry i with its mask references translated to the
+// source's mask IDs.
+func (p *Pipeline) sourceRequest(i int, underlying map[uint64]uint64) (Request, error) {
+	req := p.plan.entries[i]
+	if req.Kind == KindMaskProduct {
+		x, okx := underlying[req.X.ID]
+		y, oky := underlying[req.Y.ID]
+		if !okx || !oky {
+			return req, fmt.Errorf("protocol: preprocessing request %d (%s): its masks come from another source", i, req)
+		}
+		req.X.ID, req.Y.ID = x, y
+	}
+	return req, nil
+}
+
+// fetchBatch fetches plan entries idx (none a mask) in one batch.
+func (p *Pipeline) fetchBatch(ctx context.Context, src BatchSource, idx []int, underlying map[uint64]uint64) error {
+	reqs := make([]Request, len(idx))
+	for k, i := range idx {
+		var err error
+		if reqs[k], err = p.sourceRequest(i, underlying); err != nil {
+			return err
+		}
+	}
+	ms, err := src.FetchBatch(ctx, reqs)
+	if err == nil && len(ms) != len(idx) {
+		err = fmt.Errorf("%d materials for %d requests", len(ms), len(idx))
+	}
+	if err != nil {
+		return fmt.Errorf("protocol: preprocessing requests %d to %d (a batch of %d): %w", idx[0], idx[len(idx)-1], len(idx), err)
+	}
+	for k, i := range idx {
+		p.deliver(i, ms[k], underlying)
+	}
+	return nil
+}
+
+// deliver makes entry i's material ready (a mask's ID becomes its plan index).
+func (p *Pipeline) deliver(i int, m Material, underlying map[uint64]uint64) {
+	if p.plan.entries[i].Kind == KindMask {
+		underlying[uint64(i)] = m.ID
+		m.ID = uint64(i)
+	}
+	p.mu.Lock()
+	p.ready[i] = m
+	p.notify()
+	p.mu.Unlock()
 }
 
 // await blocks until cond (evaluated under p.mu) holds, the pipeline failed, or

@@ -183,7 +183,11 @@ func dealerFreeSource(ctx context.Context, l links, rnd Randomness, self int, me
 		if meter == nil {
 			return src
 		}
-		return meter.wrap(src, channelStats(ch))
+		metered := meter.wrap(src, channelStats(ch))
+		if b, ok := src.(protocol.BatchSource); ok {
+			return meteredBatches{Source: metered, batch: b, meter: meter, prep: channelStats(ch)}
+		}
+		return metered
 	}
 	lanes := protocol.NewLanes().Add(measured(arith, l.he), he.Kinds...)
 	mux, err := network.NewMux(l.ot, otChannels)
@@ -214,4 +218,65 @@ func channelStats(tr protocol.Transport) []protocol.StatsReporter {
 		return []protocol.StatsReporter{r}
 	}
 	return nil
+}
+
+// meteredBatches is a metered source that keeps its source's batches (the HE
+// source packs a batch's small products into shared ciphertexts): a batch's
+// time, bytes and CPU are shared among its requests by their elements.
+type meteredBatches struct {
+	protocol.Source // the metered Fetch
+	batch           protocol.BatchSource
+	meter           *kindMeter
+	prep            []protocol.StatsReporter
+}
+
+// Batchable implements protocol.BatchSource.
+func (b meteredBatches) Batchable(req protocol.Request) bool { return b.batch.Batchable(req) }
+
+// FetchBatch implements protocol.BatchSource.
+func (b meteredBatches) FetchBatch(ctx context.Context, reqs []protocol.Request) ([]protocol.Material, error) {
+	m := b.meter
+	if m.gate != nil {
+		select {
+		case <-m.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	sent := func() (n int64) {
+		for _, r := range b.prep {
+			n += r.Stats().BytesSent
+		}
+		return n
+	}
+	b0, t0, cpu0 := sent(), time.Now(), processCPU()
+	mats, err := b.batch.FetchBatch(ctx, reqs)
+	dt, db, dcpu := time.Since(t0), sent()-b0, processCPU()-cpu0
+	weights := make([]int64, len(reqs))
+	var total int64
+	for k, req := range reqs {
+		weights[k] = max(1, int64(requestElements(req)))
+		total += weights[k]
+	}
+	// part returns request k's share of x, rounded so the shares add up to x
+	var cum int64
+	part := func(k int, x int64) int64 {
+		return x*(cum+weights[k])/total - x*cum/total
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, req := range reqs {
+		c := m.costs[req.Kind]
+		if c == nil {
+			c = &kindCost{}
+			m.costs[req.Kind] = c
+		}
+		c.requests++
+		c.elements += int64(requestElements(req))
+		c.bytes += part(k, db)
+		c.time += time.Duration(part(k, int64(dt)))
+		c.cpu += time.Duration(part(k, int64(dcpu))) / time.Duration(m.parties)
+		cum += weights[k]
+	}
+	return mats, err
 }

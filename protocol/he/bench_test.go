@@ -201,3 +201,54 @@ func BenchmarkMNISTStepProducts(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCancerStepProducts makes the mask products of one training step of
+// the cancer config (30-16-1, batch 32) among 8 parties: five small products,
+// each a small corner of a ciphertext, where per-ciphertext costs dominate.
+// "single" asks for them one at a time, "batch" in one FetchBatch (as a
+// pipeline does), which packs them into shared ciphertexts.
+//
+//	go test ./protocol/he -run '^$' -bench CancerStepProducts -benchtime 3x
+func BenchmarkCancerStepProducts(b *testing.B) {
+	const np = 8
+	masks := [][2]int{{32, 30}, {30, 16}, {32, 16}, {16, 1}, {32, 1}} // X, W1, dZ1 (and H), W2, dZ2
+	type product struct {
+		x, y   int
+		tx, ty bool
+	}
+	// X W1, H W2, H^T dZ2, dZ2 W2^T, X^T dZ1
+	products := []product{{0, 1, false, false}, {2, 3, false, false}, {2, 4, true, false}, {4, 3, false, true}, {0, 2, true, false}}
+	outputs := 32*16 + 32 + 16 + 32*16 + 30*16
+	ref := func(ids []uint64, i int, trans bool) protocol.MaskRef {
+		return protocol.MaskRef{ID: ids[i], Rows: masks[i][0], Cols: masks[i][1], Trans: trans}
+	}
+	for _, batch := range []bool{false, true} {
+		name := map[bool]string{false: "single", true: "batch"}[batch]
+		b.Run(name, func(b *testing.B) {
+			benchHE(b, np, outputs, func(ctx context.Context, p *he.Party) error {
+				ids := make([]uint64, len(masks))
+				for i, d := range masks {
+					m, err := p.Fetch(ctx, protocol.MaskRequest(d[0], d[1]))
+					if err != nil {
+						return err
+					}
+					ids[i] = m.ID
+				}
+				var reqs []protocol.Request
+				for _, pr := range products {
+					reqs = append(reqs, protocol.MaskProductRequest(ref(ids, pr.x, pr.tx), ref(ids, pr.y, pr.ty)))
+				}
+				if batch {
+					_, err := p.FetchBatch(ctx, reqs)
+					return err
+				}
+				for _, req := range reqs {
+					if _, err := p.Fetch(ctx, req); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+	}
+}

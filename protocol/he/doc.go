@@ -59,13 +59,16 @@
 //     A = sum A_i with noise 2^64 sum e_i.
 //  3. Products up: party j multiplies by its own plaintext b_j (NTT domain)
 //     and re-randomises: (c0*b_j + 2^64(pk0 u + e0), a_g*b_j + 2^64(pk1 u + e1)),
-//     u ternary. It sends c1 in full and c0 only at the target coefficients.
+//     u ternary. It sends c1 in full and keeps its c0 part (c0_j).
 //  4. c1 down: the aggregator sends the summed c1 to everyone.
-//  5. E2S up: party i sends (c1*s_i)[T] - M_i, M_i uniform in [0, 2^b), at
-//     the target coefficients T only, and keeps M_i mod 2^64 as its share; the
-//     aggregator adds c0[T] + (c1*s_agg)[T] and the received values, recovers
-//     the integer x - sum M_i (|.| < Q/4) from its residues by an RNS CRT
-//     (no big.Int, pitfall 6 below), and keeps it mod 2^64.
+//  5. E2S up: party i sends (c1*s_i + c0_i)[T] - M_i, M_i uniform in
+//     [0, 2^b), at the target coefficients T only, and keeps M_i mod 2^64 as
+//     its share; the aggregator adds (c1*s_agg + c0_agg)[T] and the received
+//     values, recovers the integer x - sum M_i (|.| < Q/4) from its residues
+//     by an RNS CRT (no big.Int, pitfall 6 below), and keeps it mod 2^64.
+//     (c0_i joins the decryption share rather than travelling in step 3 on
+//     its own, to the same aggregator: one inverse NTT per output instead of
+//     two, and the message is the sum of the two it replaces.)
 //
 // The sum of the shares is x mod 2^64 = (sum_j A*b_j) mod 2^64 = C. Matrix
 // triples include the diagonal products A_i*B_i inside the homomorphic
@@ -87,6 +90,20 @@
 // triples and square pairs from protocol/ot's Gilboa products instead (1.03 kB).
 // Square pairs are the same protocol with b_j = A_j (A * sum A_j = A^2). Mask products run the matrix
 // protocol on the parties' mask shares.
+//
+// Shared ciphertexts. Small products (one block, m*k*n + k - 1 <= N) fill a
+// corner of a ciphertext that costs every party as much as a full one.
+// FetchBatch (protocol.BatchSource: a pipeline hands it a batch of its plan,
+// cut from the plan alone so every party cuts the same) packs a batch's small
+// mask products into shared ciphertexts: product j's a_j and b_j are shifted by
+// X^(s_j) and X^(t_j), chosen (batch.go) so that every cross term a_i*b_j,
+// i != j, lands outside every product's span [s_j + t_j, s_j + t_j + P_j) and
+// nothing reaches X^N. The security argument below holds per shared ciphertext
+// unchanged: one fresh a_g for it, one re-randomisation per output, only the
+// products' targets decrypted (cross terms are never), and the smudging bound
+// taken with K = max k_j and P = sum k_j*n_j (the encryption noise meets every
+// plaintext coefficient of the ciphertext). For the five mask products of a
+// cancer step (30-16-1, batch 32) this makes 3 ciphertexts instead of 5.
 //
 // # Code structure
 //
@@ -115,8 +132,10 @@
 //     ciphertext: reusing one would reveal A_i - A'_i + 2^64(e - e').
 //   - Aggregated c0, aggregated c1: sums of pseudorandom values; decrypting
 //     needs every s_i.
-//   - Product of party j: (pk0 u + e0, pk1 u + e1) is a pair of ring-LWE samples
-//     with secret u, so the message is pseudorandom whatever b_j. The
+//   - Product of party j: c1 = a_g*b_j + 2^64(pk1 u + e1), and pk1 u + e1 is a
+//     ring-LWE sample with secret u, so the message is pseudorandom whatever
+//     b_j (its c0 part, c0*b_j + 2^64(pk0 u + e0), is only ever sent inside
+//     the masked decryption share, whose mask covers it). The
 //     re-randomisation is mandatory: without it c1 = a_g*b_j and b_j = c1/a_g
 //     (TestMessagesIndependentOfB shows this distinguisher finds the sparse
 //     packed B_j in a bare product and nothing in the real messages).
@@ -156,10 +175,20 @@
 // These figures are at communication weight 2; WithCommWeight(20) trades
 // 10-14% more CPU for 38% fewer bytes on the first (27.2 MB). The default is
 // now 10 (BenchmarkMNISTStepProducts: the 8 products of an MNIST step, 177 ->
-// 144 MB per party for ~10% more CPU). BenchmarkMatrixTriple and friends measure these. The trusted dealer makes
-// the first in ~2 ms per party. About 40% of the CPU goes to NTTs (mostly
-// the plaintext operands' and the encryptions'), 20% to the coefficient-wise
-// products of the plaintext multiplication, 10% to message packing.
+// 144 MB per party for ~10% more CPU; 140 MB since the c0 parts travel inside
+// the decryption shares). BenchmarkMatrixTriple and friends measure these. The
+// trusted dealer makes the first in ~2 ms per party. On an MNIST step about 45%
+// of the CPU goes to the plaintext operands' (sparse) NTTs, 10-20% to the
+// coefficient-wise products (summed in 128 bits, sumProducts), the rest to
+// the encryptions, re-randomisations, decryption shares and message packing.
+// No transform can be shared between two products: a mask is contracted
+// along a different axis in each of its two products (X W, X^T dZ, dZ W^T),
+// and the packing of an operand depends on its contraction axis.
+//
+// With 8 parties and small products (BenchmarkCancerStepProducts: the five
+// mask products of a cancer step) per-ciphertext costs dominate: one at a
+// time they cost ~49 ms CPU and 8.6 MB per party, in one batch (3 shared
+// ciphertexts) ~27 ms and 5.2 MB.
 //
 // # Binary material
 //

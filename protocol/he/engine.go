@@ -127,12 +127,12 @@ func (p *Party) parallel(ctx context.Context, n int, fn func(w *worker, i int) e
 //
 //	S2E up:    party i sends h_i = NTT(A_i + 2^64 e_i) - a*s_i to the aggregator
 //	S2E down:  the aggregator sends c0 = sum h_i to everyone; (c0, a) encrypts A
-//	prod up:   party j sends (c0*b_j + 2^64 (pk0 u + e0), a*b_j + 2^64 (pk1 u + e1)),
-//	           c0 only at the target coefficients, to the output's aggregator
+//	prod up:   party j sends c1_j = a*b_j + 2^64 (pk1 u + e1) to the output's
+//	           aggregator and keeps c0_j = c0*b_j + 2^64 (pk0 u + e0)
 //	c1 down:   the aggregator sends the summed c1 to everyone
-//	E2S up:    party i != aggregator sends (c1*s_i - M_i) at the targets, M_i
-//	           uniform in [0, 2^b), and keeps M_i mod 2^64 as its share; the
-//	           aggregator's share is (c0 + c1*s_agg + sum of those) mod 2^64.
+//	E2S up:    party i != aggregator sends (c1*s_i + c0_i - M_i) at the targets,
+//	           M_i uniform in [0, 2^b), and keeps M_i mod 2^64 as its share; the
+//	           aggregator's share is (c1*s_agg + c0_agg + sum of those) mod 2^64.
 func (p *Party) run(ctx context.Context, req uint64, chunk uint32, pl *plan, out []uint64) error {
 	c := p.newChunk(pl)
 	p.nextEnc += uint64(pl.nEnc)
@@ -181,6 +181,8 @@ type chunkState struct {
 	enc    []*ring.Poly   // own shares-to-encryption share, then the aggregated c0 (NTT)
 	crp    []*ring.Poly   // common reference polynomials of the encryptions
 	prod   []productShare // own product share; the aggregator's becomes the sum, every c1 the summed c1
+	own    []ownProduct   // own c0 part of every output, kept for its decryption share
+	y      [][][]uint64   // of the outputs this party aggregates: the sum of the decryption shares
 	masked [][][]uint64   // own masked decryption share, of the outputs others aggregate
 	shares [][]uint64     // own output share of every output (the aggregator's after finish)
 
@@ -200,7 +202,8 @@ func newChunkState(k *keyShare, np, me int, pl *plan, encBase, outBase uint64, w
 	return &chunkState{
 		k: k, np: np, me: me, pl: pl, encBase: encBase, outBase: outBase,
 		enc: make([]*ring.Poly, pl.nEnc), crp: make([]*ring.Poly, pl.nEnc),
-		prod: make([]productShare, len(pl.outs)), masked: make([][][]uint64, len(pl.outs)),
+		prod: make([]productShare, len(pl.outs)), own: make([]ownProduct, len(pl.outs)),
+		y: make([][][]uint64, len(pl.outs)), masked: make([][][]uint64, len(pl.outs)),
 		shares: make([][]uint64, len(pl.outs)),
 		rq:     w.rq, scratch: w.tmp,
 		vec: make([][]uint64, len(k.st.q)),
@@ -216,6 +219,8 @@ func (c *chunkState) release() {
 	for o := range c.prod {
 		putPoly(c.prod[o].c1)
 		c.prod[o].c1 = nil
+		putPoly(c.own[o].c0)
+		c.own[o].c0 = nil
 	}
 }
 
@@ -225,7 +230,7 @@ func (c *chunkState) release() {
 func (c *chunkState) routes() (encs, prods, c1s, masks itemRoute) {
 	st, outs := c.k.st, c.pl.outs
 	encs = itemRoute{np: c.np, base: c.encBase, n: c.pl.nEnc, size: func(int) int { return st.polyBytes }}
-	prods = itemRoute{np: c.np, base: c.outBase, n: len(outs), size: func(o int) int { return st.productShareBytes(len(outs[o].targets)) }}
+	prods = itemRoute{np: c.np, base: c.outBase, n: len(outs), size: func(int) int { return st.productShareBytes() }}
 	c1s = itemRoute{np: c.np, base: c.outBase, n: len(outs), size: func(int) int { return st.polyBytes }}
 	masks = itemRoute{np: c.np, base: c.outBase, n: len(outs), size: func(o int) int { return st.vecBytes(len(outs[o].targets)) }}
 	return
@@ -266,7 +271,7 @@ func (c *chunkState) genProducts(w *worker, g int) error {
 		c.k.st.plainPoly(w, c.pl.plainDeg, func(dst []uint64) { grp.fill(j, dst) }, w.plains[j])
 	}
 	for _, o := range grp.outs {
-		c.prod[o] = c.k.productShare(w, c.outBase+uint64(o), c.pl.outs[o], c.enc, c.crp, w.plains)
+		c.prod[o], c.own[o] = c.k.productShare(w, c.outBase+uint64(o), c.pl.outs[o], c.enc, c.crp, w.plains)
 	}
 	return nil
 }
@@ -277,10 +282,7 @@ func (c *chunkState) putProduct(dst []byte, o int) []byte {
 
 func (c *chunkState) absorbProduct(src []byte, o int) ([]byte, error) {
 	st := c.k.st
-	for i := range c.vec {
-		c.vec[i] = resize(c.vec[i], len(c.pl.outs[o].targets))
-	}
-	peer := productShare{c1: c.scratch, c0: c.vec}
+	peer := productShare{c1: c.scratch}
 	src, err := st.readProductShare(src, peer)
 	if err == nil {
 		st.aggregateProducts(c.rq, &c.prod[o], peer)
@@ -295,16 +297,20 @@ func (c *chunkState) storeC1(src []byte, o int) ([]byte, error) {
 }
 
 // genE2S makes the party's decryption share of output o: masked if another
-// party aggregates it, added to the aggregated c0 if this one does.
+// party aggregates it, the start of the sum of decryption shares if this one
+// does.
 func (c *chunkState) genE2S(w *worker, o int) error {
 	spec, pr := c.pl.outs[o], &c.prod[o]
 	if c.outAgg(o) == c.me {
-		c.k.e2sAggregatorShare(w, pr.c1, spec.targets, pr.c0)
+		c.y[o] = newVec(len(c.k.st.q), len(spec.targets))
+		c.k.e2sAggregatorShare(w, pr.c1, c.own[o], spec.targets, c.y[o])
 	} else {
-		c.masked[o], c.shares[o] = c.k.e2sShare(w, c.outBase+uint64(o), pr.c1, spec.targets, MaskBits(c.np))
+		c.masked[o], c.shares[o] = c.k.e2sShare(w, c.outBase+uint64(o), pr.c1, c.own[o], spec.targets, MaskBits(c.np))
 	}
 	putPoly(pr.c1)
 	pr.c1 = nil
+	putPoly(c.own[o].c0)
+	c.own[o].c0 = nil
 	return nil
 }
 
@@ -316,7 +322,7 @@ func (c *chunkState) absorbMasked(src []byte, o int) ([]byte, error) {
 	}
 	src, err := c.k.st.readVec(src, c.vec)
 	if err == nil {
-		c.k.st.aggregateMasked(c.prod[o].c0, c.vec)
+		c.k.st.aggregateMasked(c.y[o], c.vec)
 	}
 	return src, err
 }
@@ -326,7 +332,7 @@ func (c *chunkState) absorbMasked(src []byte, o int) ([]byte, error) {
 func (c *chunkState) finish(out []uint64) {
 	for o, spec := range c.pl.outs {
 		if c.outAgg(o) == c.me {
-			c.shares[o] = c.k.st.e2sFinalize(c.prod[o].c0)
+			c.shares[o] = c.k.st.e2sFinalize(c.y[o])
 		}
 		for t, dst := range spec.dst {
 			out[dst] += c.shares[o][t]
@@ -399,8 +405,11 @@ func (p *Party) gather(ctx context.Context, req uint64, chunk uint32, step byte,
 func (p *Party) scatter(ctx context.Context, req uint64, chunk uint32, step byte, r itemRoute,
 	put func(dst []byte, i int) []byte, store func(src []byte, i int) ([]byte, error)) error {
 	mine := r.of(p.me)
+	// every peer gets the same aggregates: encode them once (with 8 parties the
+	// aggregator would otherwise pack each polynomial 7 times)
+	items, body := r.encode(mine, put)
 	return p.round(ctx, req, chunk, step,
-		func(to int) (int, []byte) { return r.encode(mine, put) },
+		func(to int) (int, []byte) { return items, body },
 		func(from int) (int, int) { idx := r.of(from); return len(idx), r.bytes(idx) },
 		func(from int, body []byte) error { return decodeItems(body, r.of(from), store) })
 }

@@ -171,6 +171,54 @@ func TestGaussianSampler(t *testing.T) {
 	}
 }
 
+// gaussianScan is the sampler's definition: the magnitude counts the
+// entries of the cumulative table at or below r, scanned one by one.
+func (s *stream) gaussianScan(dst []int64) {
+	for j := range dst {
+		w := s.next()
+		r := w >> 1
+		var mag int64
+		for _, t := range gaussCDT {
+			if r >= t {
+				mag++
+			}
+		}
+		dst[j] = mag
+		if w&1 == 1 {
+			dst[j] = -mag
+		}
+	}
+}
+
+// TestGaussianSearchMatchesScan: the binary search draws the same samples as
+// the scan, on a stream and at every table entry and its neighbours.
+func TestGaussianSearchMatchesScan(t *testing.T) {
+	var seed sharing.Seed
+	got, want := make([]int64, 1<<18), make([]int64, 1<<18)
+	newStream(seed, 9).gaussian(got)
+	newStream(seed, 9).gaussianScan(want)
+	if !slices.Equal(got, want) {
+		t.Fatal("samples differ from the scan's")
+	}
+	var words []uint64
+	for _, c := range gaussCDT {
+		for _, r := range []uint64{c - 1, c, c + 1} {
+			words = append(words, r<<1, r<<1|1)
+		}
+	}
+	words = append(words, 0, 1, ^uint64(0), ^uint64(0)-1)
+	for _, w := range words {
+		s1, s2 := &stream{pos: 0}, &stream{pos: 0}
+		s1.buf[0], s2.buf[0] = w, w
+		a, b := make([]int64, 1), make([]int64, 1)
+		s1.gaussian(a)
+		s2.gaussianScan(b)
+		if a[0] != b[0] {
+			t.Fatalf("word %#x: %d, the scan %d", w, a[0], b[0])
+		}
+	}
+}
+
 func TestElementwisePositions(t *testing.T) {
 	ps := elemPositions
 	if len(ps) != 384 || ElementwiseSlots != 384 {

@@ -37,8 +37,8 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 const (
 	costEnc   = 1.6 // sample crp and noise, one NTT, one product
 	costPlain = 0.15
-	costTerm  = 0.3 // two coefficient-wise products
-	costOut   = 4.5 // u, e1 NTTs, two INTTs, products, masks
+	costTerm  = 0.5 // two coefficient-wise products summed lazily (sumProducts; 0.9 term by term, BenchmarkSumProducts)
+	costOut   = 3.5 // u, e1 NTTs, one INTT, products, masks
 	// DefaultCommWeight favours fewer bytes: on the 8 products of an MNIST
 	// step (BenchmarkMNISTStepProducts, 3 parties) weight 10 sends 144 MB per
 	// party instead of 177 MB at weight 2 for ~10% more CPU (2.36 s vs 2.14 s
@@ -263,7 +263,8 @@ type Packing struct {
 	Plaintexts  int  // plaintext polynomials each party transforms
 	Outputs     int  // output ciphertexts decrypted to shares
 	// BytesSent is the average number of bytes a party sends: 2(n-1)/n
-	// polynomials per ciphertext for n parties, plus the target coefficients.
+	// polynomials per ciphertext for n parties, plus (n-1)/n masked
+	// decryption shares per target coefficient.
 	BytesSent int64
 }
 
@@ -280,7 +281,7 @@ func MatrixPacking(m, k, n, parties int, commWeight float64) (Packing, error) {
 	st := getSuite()
 	enc, out := l.mb*l.kb, l.mb*l.nb*l.ng
 	share := 2 * float64(parties-1) / float64(parties)
-	bytes := share*float64(enc+out)*float64(st.polyBytes) + share*float64(m*n*l.ng)*float64(st.vecBytes(1))
+	bytes := share*float64(enc+out)*float64(st.polyBytes) + share/2*float64(m*n*l.ng)*float64(st.vecBytes(1))
 	return Packing{
 		Transposed: l.transposed, Mw: l.mw, Kw: l.kw, Nw: l.nw, G: l.g,
 		Encryptions: enc, Plaintexts: l.kb * l.nb, Outputs: out, BytesSent: int64(bytes),

@@ -46,3 +46,18 @@ func BenchmarkNTT(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkGaussian(b *testing.B) {
+	var seed [16]byte
+	xs := make([]int64, RingDegree)
+	b.Run("search", func(b *testing.B) {
+		for i := range b.N {
+			newStream(seed, uint64(i)).gaussian(xs)
+		}
+	})
+	b.Run("scan", func(b *testing.B) {
+		for i := range b.N {
+			newStream(seed, uint64(i)).gaussianScan(xs)
+		}
+	})
+}

@@ -331,7 +331,7 @@ func checkRerandomised(t *testing.T, np int, v partyView, sent []recorded) {
 	st := getSuite()
 	rq := v.p.workers[0].rq
 	c1 := make([]*ring.Poly, 4)
-	itemBytes := st.polyBytes + st.vecBytes(384)
+	itemBytes := st.productShareBytes()
 	v.elemItems(np, sent, stepProdUp, func(o int, body []byte) []byte {
 		p := rq.NewPoly()
 		if _, err := st.readPoly(body[:itemBytes], p); err != nil {
@@ -391,19 +391,25 @@ func checkMasks(t *testing.T, np int, v partyView, sent, recv []recorded) {
 	b := MaskBits(np)
 	var top [16]float64
 	masks := 0
+	own := v.ownProducts(t, np, sent, recv)
 	v.elemItems(np, sent, stepE2SUp, func(o int, body []byte) []byte {
 		h := [][]uint64{make([]uint64, 384), make([]uint64, 384), make([]uint64, 384), make([]uint64, 384)}
 		rest, err := st.readVec(body, h)
 		if err != nil {
 			t.Fatal(err)
 		}
+		// h = (c1*s_1 + c0_1)[T] + 2^64 e0_1 - M: c0_1, e0_1 party 1's own
+		// part of the product, which it no longer sends on its own
 		d := rq.NewPoly()
 		rq.MulCoeffsMontgomery(c1agg[o], v.p.sk, d)
+		rq.Add(d, own[o].c0, d)
 		rq.InvNTT(d, d)
+		noise := newVec(len(st.q), len(own[o].e0))
+		st.addScaledSmall(own[o].e0, noise)
 		for l, pos := range elemPositions {
 			res := make([]uint64, len(st.q))
 			for i, q := range st.q {
-				res[i] = subMod(d.Coeffs[i][2*pos], h[i][l], q)
+				res[i] = subMod(addMod(d.Coeffs[i][2*pos], noise[i][l], q), h[i][l], q)
 			}
 			mask := crtBig(st, res)
 			if mask.Sign() < 0 || mask.BitLen() > b {
@@ -423,6 +429,54 @@ func checkMasks(t *testing.T, np int, v partyView, sent, recv []recorded) {
 	if masks == 0 || c2 > chi2Max15 {
 		t.Fatalf("masks: %d checked, chi2 %.1f", masks, c2)
 	}
+}
+
+// ownProducts recomputes party 1's own c0 parts of the element-wise
+// request's outputs from the aggregated encryptions it received (or, for
+// those it aggregated, sent), the common reference polynomials and its B
+// shares.
+func (v partyView) ownProducts(t *testing.T, np int, sent, recv []recorded) []ownProduct {
+	t.Helper()
+	st := getSuite()
+	w := v.p.workers[0]
+	pl := elemPlan(v.el.A.Data, v.el.B.Data, 0, 4)
+	encs, crps := make([]*ring.Poly, 4), make([]*ring.Poly, 4)
+	read := func(m recorded, agg int) {
+		body := m.data[headerSize:]
+		for e := range encs {
+			if int((v.encBase+uint64(e))%uint64(np)) != agg {
+				continue
+			}
+			encs[e] = w.rq.NewPoly()
+			var err error
+			if body, err = st.readPoly(body, encs[e]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, m := range recv {
+		if m.step == stepS2EDown && elemRequest(m.data, v.req) {
+			read(m, m.peer)
+		}
+	}
+	for _, m := range sent {
+		if m.step == stepS2EDown && elemRequest(m.data, v.req) {
+			read(m, v.p.me) // the same to every peer: the first will do
+			break
+		}
+	}
+	own := make([]ownProduct, 4)
+	for o := range own {
+		crps[o] = w.rq.NewPoly()
+		v.p.commonPoly(v.encBase+uint64(o), crps[o])
+		plain := w.rq.NewPoly()
+		st.plainPoly(w, pl.plainDeg, func(dst []uint64) { pl.groups[o].fill(0, dst) }, plain)
+		if encs[o] == nil {
+			t.Fatalf("encryption %d of the element-wise request not seen", o)
+		}
+		_, own[o] = v.p.productShare(w, v.outBase+uint64(o), pl.outs[o], encs, crps, []*ring.Poly{plain})
+	}
+	return own
 }
 
 // elemRequest tells whether a message belongs to request req.

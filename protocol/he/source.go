@@ -118,30 +118,11 @@ func (p *Party) mask(ctx context.Context, rows, cols int) (protocol.Material, er
 func (p *Party) maskProduct(ctx context.Context, x, y protocol.MaskRef) (protocol.Material, error) {
 	var c protocol.Material
 	err := p.serve(ctx, "mask product", func(req uint64) error {
-		var ops [2][]uint64
-		var dims [2][2]int
-		for i, r := range []protocol.MaskRef{x, y} {
-			d, ok := p.masks[r.ID]
-			if !ok || d != [2]int{r.Rows, r.Cols} {
-				return fmt.Errorf("no %dx%d mask with ID %d in this session", r.Rows, r.Cols, r.ID)
-			}
-			var err error
-			if ops[i], dims[i], err = p.maskOperand(r); err != nil {
-				return err
-			}
-			if r.Trans {
-				ops[i] = transpose(ops[i], dims[i][0], dims[i][1])
-				dims[i] = [2]int{dims[i][1], dims[i][0]}
-			}
-		}
-		m, k, n := dims[0][0], dims[0][1], dims[1][1]
-		if dims[1][0] != k {
-			return fmt.Errorf("mask product of %dx%d and %dx%d", m, k, dims[1][0], n)
-		}
-		if err := checkDims(m, k, n); err != nil {
+		a, b, m, k, n, err := p.maskProductOperands(x, y)
+		if err != nil {
 			return err
 		}
-		out, err := p.matMul(ctx, req, ops[0], ops[1], m, k, n)
+		out, err := p.matMul(ctx, req, a, b, m, k, n)
 		if err != nil {
 			return err
 		}
@@ -149,6 +130,34 @@ func (p *Party) maskProduct(ctx context.Context, x, y protocol.MaskRef) (protoco
 		return nil
 	})
 	return c, err
+}
+
+// maskProductOperands returns this party's shares of op(X) (m x k) and op(Y)
+// (k x n), row-major, for two masks made by earlier requests.
+func (p *Party) maskProductOperands(x, y protocol.MaskRef) (a, b []uint64, m, k, n int, err error) {
+	var ops [2][]uint64
+	var dims [2][2]int
+	for i, r := range []protocol.MaskRef{x, y} {
+		d, ok := p.masks[r.ID]
+		if !ok || d != [2]int{r.Rows, r.Cols} {
+			return nil, nil, 0, 0, 0, fmt.Errorf("no %dx%d mask with ID %d in this session", r.Rows, r.Cols, r.ID)
+		}
+		if ops[i], dims[i], err = p.maskOperand(r); err != nil {
+			return nil, nil, 0, 0, 0, err
+		}
+		if r.Trans {
+			ops[i] = transpose(ops[i], dims[i][0], dims[i][1])
+			dims[i] = [2]int{dims[i][1], dims[i][0]}
+		}
+	}
+	m, k, n = dims[0][0], dims[0][1], dims[1][1]
+	if dims[1][0] != k {
+		return nil, nil, 0, 0, 0, fmt.Errorf("mask product of %dx%d and %dx%d", m, k, dims[1][0], n)
+	}
+	if err := checkDims(m, k, n); err != nil {
+		return nil, nil, 0, 0, 0, err
+	}
+	return ops[0], ops[1], m, k, n, nil
 }
 
 // serve numbers and runs one request, and poisons the party on failure.

@@ -79,19 +79,26 @@ func (st *suite) plainPoly(w *worker, deg int, fill func(dst []uint64), b *ring.
 	st.nttSparse(w.rq, b, deg)
 }
 
-// productShare is a party's share of one output ciphertext: the sum of its
-// products of encryptions and its own plaintext polynomials, re-randomised.
-// c1 is in full (NTT form); c0 only at the output's target coefficients
-// (coefficient form, [modulus][target]): the others are never decrypted.
+// productShare is the part of a party's share of one output ciphertext that
+// it sends: c1 in full (NTT form). The c0 part stays with the party (ownProduct)
+// and enters its decryption share, so that one inverse NTT serves both (the
+// aggregator only ever needs the sum of the c0 parts and of the decryption
+// shares at the targets).
 type productShare struct {
 	c1 *ring.Poly
-	c0 [][]uint64
 }
 
-// newProductShare allocates a share for an output with the given number of
-// targets; c1 comes from the polynomial pool.
-func (st *suite) newProductShare(targets int) productShare {
-	return productShare{c1: getPoly(), c0: newVec(len(st.q), targets)}
+// ownProduct is the c0 part of a party's share of one output ciphertext, kept
+// until its decryption share: sum c0_e*b_p + pkT0*u (NTT form) and the noise
+// e0 it gets at the targets. The zero value adds nothing.
+type ownProduct struct {
+	c0 *ring.Poly
+	e0 []int64
+}
+
+// newProductShare allocates a share; c1 comes from the polynomial pool.
+func (st *suite) newProductShare() productShare {
+	return productShare{c1: getPoly()}
 }
 
 func newVec(moduli, n int) [][]uint64 {
@@ -106,16 +113,22 @@ func newVec(moduli, n int) [][]uint64 {
 // counter): sum over the terms of (c0_e*b_p, a_e*b_p), with enc[e] = c0_e
 // (NTT), crp[e] = a_e and plains[p] = b_p, plus 2^64*Enc_pk(0) with fresh u,
 // e0, e1 from the party's re-randomisation stream. The re-randomisation is
-// mandatory: without it c1 = a*b_p and b_p = c1/a.
-func (k *keyShare) productShare(w *worker, o uint64, spec outSpec, enc, crp, plains []*ring.Poly) productShare {
+// mandatory: without it c1 = a*b_p and b_p = c1/a. It returns the c1 part,
+// which is sent, and the c0 part with e0 at the targets, which is kept.
+func (k *keyShare) productShare(w *worker, o uint64, spec outSpec, enc, crp, plains []*ring.Poly) (productShare, ownProduct) {
 	st := k.st
-	acc0 := w.tmp
+	acc0 := getPoly()
 	acc1 := getPoly()
-	acc0.Zero()
-	acc1.Zero()
-	for _, t := range spec.terms {
-		w.rq.MulCoeffsMontgomeryAndAdd(enc[t.enc], plains[t.plain], acc0)
-		w.rq.MulCoeffsMontgomeryAndAdd(crp[t.enc], plains[t.plain], acc1)
+	switch len(spec.terms) {
+	case 0:
+		acc0.Zero()
+		acc1.Zero()
+	case 1:
+		t := spec.terms[0]
+		w.rq.MulCoeffsMontgomery(enc[t.enc], plains[t.plain], acc0)
+		w.rq.MulCoeffsMontgomery(crp[t.enc], plains[t.plain], acc1)
+	default:
+		st.sumProducts(spec.terms, enc, crp, plains, acc0, acc1)
 	}
 	// + 2^64 * Enc_pk(0) = (pkT0*u + 2^64 e0, pkT1*u + 2^64 e1)
 	s := newStream(k.seeds[labelRerand], o)
@@ -134,42 +147,26 @@ func (k *keyShare) productShare(w *worker, o uint64, spec outSpec, enc, crp, pla
 	st.scaledSmall(w.small, u, false)
 	w.rq.NTT(u, u)
 	w.rq.Add(acc1, u, acc1)
-	w.rq.InvNTT(acc0, acc0)
-	e0 := w.small[:len(spec.targets)]
+	e0 := make([]int64, len(spec.targets))
 	s.gaussian(e0)
-	c0 := newVec(len(st.q), len(spec.targets))
-	for i := range st.q {
-		row := acc0.Coeffs[i]
-		for t, pos := range spec.targets {
-			c0[i][t] = row[pos]
-		}
-	}
-	st.addScaledSmall(e0, c0)
-	return productShare{c1: acc1, c0: c0}
+	return productShare{c1: acc1}, ownProduct{c0: acc0, e0: e0}
 }
 
 // aggregateProducts adds a peer's product share into acc.
 func (st *suite) aggregateProducts(rq *ring.Ring, acc *productShare, share productShare) {
 	aggregatePoly(rq, acc.c1, share.c1)
-	st.addVec(acc.c0, share.c0)
 }
 
-// productShareBytes is the wire size of a product share with the given
-// number of targets.
-func (st *suite) productShareBytes(targets int) int { return st.polyBytes + st.vecBytes(targets) }
+// productShareBytes is the wire size of a product share.
+func (st *suite) productShareBytes() int { return st.polyBytes }
 
 func (st *suite) appendProductShare(dst []byte, s productShare) []byte {
-	return st.appendVec(st.appendPoly(dst, s.c1), s.c0)
+	return st.appendPoly(dst, s.c1)
 }
 
-// readProductShare decodes a product share into s (allocated for the
-// output's targets) and returns the rest of src.
+// readProductShare decodes a product share into s and returns the rest of src.
 func (st *suite) readProductShare(src []byte, s productShare) ([]byte, error) {
-	src, err := st.readPoly(src, s.c1)
-	if err != nil {
-		return nil, err
-	}
-	return st.readVec(src, s.c0)
+	return st.readPoly(src, s.c1)
 }
 
 // partialDecryption writes c1*s_i into w.tmp, in coefficient form, and
@@ -181,15 +178,31 @@ func (k *keyShare) partialDecryption(w *worker, c1 *ring.Poly) *ring.Poly {
 	return d
 }
 
+// decryptionWithOwn writes c1*s_i + own.c0 into w.tmp, in coefficient form
+// (one inverse NTT for both), and returns it.
+func (k *keyShare) decryptionWithOwn(w *worker, c1 *ring.Poly, own ownProduct) *ring.Poly {
+	if own.c0 == nil {
+		return k.partialDecryption(w, c1)
+	}
+	d := w.tmp
+	w.rq.MulCoeffsMontgomery(c1, k.sk, d)
+	w.rq.Add(d, own.c0, d)
+	w.rq.InvNTT(d, d)
+	return d
+}
+
 // e2sShare returns a non-aggregator's masked decryption share of output o (a
-// session counter) with aggregated c1: h = (c1*s_i)[T] - M_i (mod q) at the
-// targets T, M_i uniform in [0, 2^maskBits) from the party's mask stream, and
-// its output share M_i mod 2^64. Each output is decrypted once: the caller
-// must never make or send a second share for the same o (lattigo's
-// SECURITY.md), which a fresh mask would turn into a leak.
-func (k *keyShare) e2sShare(w *worker, o uint64, c1 *ring.Poly, targets []int, maskBits int) (masked [][]uint64, share []uint64) {
+// session counter) with aggregated c1: h = (c1*s_i + c0_i)[T] + 2^64 e0_i - M_i
+// (mod q) at the targets T, with (c0_i, e0_i) the party's own c0 part (own),
+// M_i uniform in [0, 2^maskBits) from the party's mask stream, and its output
+// share M_i mod 2^64. The c0 part is what the party's product share would
+// have carried to the aggregator at the targets: the message is the sum of
+// the two earlier ones, which reveals no more than both. Each output is
+// decrypted once: the caller must never make or send a second share for the
+// same o (lattigo's SECURITY.md), which a fresh mask would turn into a leak.
+func (k *keyShare) e2sShare(w *worker, o uint64, c1 *ring.Poly, own ownProduct, targets []int, maskBits int) (masked [][]uint64, share []uint64) {
 	st := k.st
-	d := k.partialDecryption(w, c1)
+	d := k.decryptionWithOwn(w, c1, own)
 	s := newStream(k.seeds[labelMask], o)
 	masked = newVec(len(st.q), len(targets))
 	share = make([]uint64, len(targets))
@@ -199,18 +212,24 @@ func (k *keyShare) e2sShare(w *worker, o uint64, c1 *ring.Poly, targets []int, m
 			masked[i][t] = subMod(d.Coeffs[i][pos], w.res[i], q)
 		}
 	}
+	if own.e0 != nil {
+		st.addScaledSmall(own.e0, masked)
+	}
 	return masked, share
 }
 
-// e2sAggregatorShare adds the aggregator's own decryption (c1*s_agg)[T] to
-// the aggregated c0 at the targets: y = c0[T] + (c1*s_agg)[T].
-func (k *keyShare) e2sAggregatorShare(w *worker, c1 *ring.Poly, targets []int, y [][]uint64) {
-	d := k.partialDecryption(w, c1)
+// e2sAggregatorShare adds the aggregator's own decryption and c0 part to y at
+// the targets: y += (c1*s_agg + c0_agg)[T] + 2^64 e0_agg.
+func (k *keyShare) e2sAggregatorShare(w *worker, c1 *ring.Poly, own ownProduct, targets []int, y [][]uint64) {
+	d := k.decryptionWithOwn(w, c1, own)
 	for i, q := range k.st.q {
 		row := d.Coeffs[i]
 		for t, pos := range targets {
 			y[i][t] = addMod(y[i][t], row[pos], q)
 		}
+	}
+	if own.e0 != nil {
+		k.st.addScaledSmall(own.e0, y)
 	}
 }
 

@@ -72,7 +72,7 @@ func testKeys(t *testing.T, np int) []*keyShare {
 	return keys
 }
 
-func testWorker(t *testing.T) *worker {
+func testWorker(t testing.TB) *worker {
 	t.Helper()
 	w, err := newWorker(getSuite())
 	if err != nil {
@@ -116,11 +116,11 @@ func TestStepsEncryptThenShare(t *testing.T) {
 	}
 	const agg = 1
 	shares := make([][]uint64, np)
-	keys[agg].e2sAggregatorShare(w, a, targets, y)
+	keys[agg].e2sAggregatorShare(w, a, ownProduct{}, targets, y)
 	for j, k := range keys {
 		if j != agg {
 			var masked [][]uint64
-			masked, shares[j] = k.e2sShare(w, o, a, targets, MaskBits(np))
+			masked, shares[j] = k.e2sShare(w, o, a, ownProduct{}, targets, MaskBits(np))
 			st.aggregateMasked(y, masked)
 		}
 	}
@@ -280,13 +280,14 @@ func TestStepsAggregationOrderIndependent(t *testing.T) {
 	st.plainPoly(w, pl.plainDeg, func(dst []uint64) { pl.groups[0].fill(0, dst) }, plains[0])
 	shares := make([][]byte, np)
 	for j, k := range keys {
-		shares[j] = st.appendProductShare(nil, k.productShare(w, 9, pl.outs[0], enc, crp, plains))
+		share, _ := k.productShare(w, 9, pl.outs[0], enc, crp, plains)
+		shares[j] = st.appendProductShare(nil, share)
 	}
 	sum := func(order []int) []byte {
-		acc := st.newProductShare(len(pl.outs[0].targets))
+		acc := st.newProductShare()
 		acc.c1.Zero()
 		for _, j := range order {
-			s := st.newProductShare(len(pl.outs[0].targets))
+			s := st.newProductShare()
 			if _, err := st.readProductShare(shares[j], s); err != nil {
 				t.Fatal(err)
 			}
@@ -312,18 +313,18 @@ func TestStepsRejectMalformedShares(t *testing.T) {
 	keys := testKeys(t, 2)
 	w := testWorker(t)
 	const targets = 10
-	good := st.newProductShare(targets)
+	good := st.newProductShare()
 	good.c1.Zero()
 	body := st.appendProductShare(nil, good)
-	if len(body) != st.productShareBytes(targets) {
-		t.Fatalf("product share of %d bytes, want %d", len(body), st.productShareBytes(targets))
+	if len(body) != st.productShareBytes() {
+		t.Fatalf("product share of %d bytes, want %d", len(body), st.productShareBytes())
 	}
 	above := append([]byte(nil), body...)
 	copy(above, bytes.Repeat([]byte{0xff}, 8))
 	for name, b := range map[string][]byte{
-		"empty": nil, "short": body[:len(body)-1], "poly only": body[:st.polyBytes], "residue above q": above,
+		"empty": nil, "short": body[:len(body)-1], "residue above q": above,
 	} {
-		if _, err := st.readProductShare(b, st.newProductShare(targets)); !errors.Is(err, errFormat) {
+		if _, err := st.readProductShare(b, st.newProductShare()); !errors.Is(err, errFormat) {
 			t.Errorf("product share %s: got %v, want a format error", name, err)
 		}
 		if _, err := st.readVec(b[:min(len(b), st.vecBytes(targets)-1)], newVec(len(st.q), targets)); !errors.Is(err, errFormat) {
