@@ -99,37 +99,53 @@ func newKindMeters(n int) []*kindMeter {
 
 // wrap returns src measured by m; prep are the channels its material travels on.
 func (m *kindMeter) wrap(src protocol.Source, prep []protocol.StatsReporter) protocol.Source {
-	sent := func() (b int64) {
-		for _, r := range prep {
-			b += r.Stats().BytesSent
-		}
-		return b
-	}
 	return protocol.SourceFunc(func(ctx context.Context, req protocol.Request) (protocol.Material, error) {
-		if m.gate != nil {
-			select {
-			case <-m.gate:
-			case <-ctx.Done():
-				return protocol.Material{}, ctx.Err()
-			}
+		if err := m.waitGate(ctx); err != nil {
+			return protocol.Material{}, err
 		}
-		b0, t0, cpu0 := sent(), time.Now(), processCPU()
+		b0, t0, cpu0 := bytesSentOn(prep), time.Now(), processCPU()
 		mat, err := src.Fetch(ctx, req)
-		dt, db, dcpu := time.Since(t0), sent()-b0, processCPU()-cpu0
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		c := m.costs[req.Kind]
-		if c == nil {
-			c = &kindCost{}
-			m.costs[req.Kind] = c
-		}
-		c.requests++
-		c.elements += int64(requestElements(req))
-		c.bytes += db
-		c.time += dt
-		c.cpu += dcpu / time.Duration(m.parties)
+		m.add(req, bytesSentOn(prep)-b0, time.Since(t0), processCPU()-cpu0)
 		return mat, err
 	})
+}
+
+// waitGate holds a request until m's gate, if any, is open.
+func (m *kindMeter) waitGate(ctx context.Context) error {
+	if m.gate == nil {
+		return nil
+	}
+	select {
+	case <-m.gate:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// add counts one request of req's kind with the bytes, time and process CPU it
+// cost (the CPU shared over the parties in the process).
+func (m *kindMeter) add(req protocol.Request, bytes int64, dt, cpu time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.costs[req.Kind]
+	if c == nil {
+		c = &kindCost{}
+		m.costs[req.Kind] = c
+	}
+	c.requests++
+	c.elements += int64(requestElements(req))
+	c.bytes += bytes
+	c.time += dt
+	c.cpu += cpu / time.Duration(m.parties)
+}
+
+// bytesSentOn is what the channels in prep have sent so far.
+func bytesSentOn(prep []protocol.StatsReporter) (b int64) {
+	for _, r := range prep {
+		b += r.Stats().BytesSent
+	}
+	return b
 }
 
 // requestElements is the size of a request's output: entries of C for products,

@@ -183,9 +183,10 @@ func dealerFreeSource(ctx context.Context, l links, rnd Randomness, self int, me
 		if meter == nil {
 			return src
 		}
-		metered := meter.wrap(src, channelStats(ch))
+		prep := channelStats(ch)
+		metered := meter.wrap(src, prep)
 		if b, ok := src.(protocol.BatchSource); ok {
-			return meteredBatches{Source: metered, batch: b, meter: meter, prep: channelStats(ch)}
+			return meteredBatches{Source: metered, batch: b, meter: meter, prep: prep}
 		}
 		return metered
 	}
@@ -236,22 +237,12 @@ func (b meteredBatches) Batchable(req protocol.Request) bool { return b.batch.Ba
 // FetchBatch implements protocol.BatchSource.
 func (b meteredBatches) FetchBatch(ctx context.Context, reqs []protocol.Request) ([]protocol.Material, error) {
 	m := b.meter
-	if m.gate != nil {
-		select {
-		case <-m.gate:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	if err := m.waitGate(ctx); err != nil {
+		return nil, err
 	}
-	sent := func() (n int64) {
-		for _, r := range b.prep {
-			n += r.Stats().BytesSent
-		}
-		return n
-	}
-	b0, t0, cpu0 := sent(), time.Now(), processCPU()
+	b0, t0, cpu0 := bytesSentOn(b.prep), time.Now(), processCPU()
 	mats, err := b.batch.FetchBatch(ctx, reqs)
-	dt, db, dcpu := time.Since(t0), sent()-b0, processCPU()-cpu0
+	dt, db, dcpu := time.Since(t0), bytesSentOn(b.prep)-b0, processCPU()-cpu0
 	weights := make([]int64, len(reqs))
 	var total int64
 	for k, req := range reqs {
@@ -263,19 +254,8 @@ func (b meteredBatches) FetchBatch(ctx context.Context, reqs []protocol.Request)
 	part := func(k int, x int64) int64 {
 		return x*(cum+weights[k])/total - x*cum/total
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for k, req := range reqs {
-		c := m.costs[req.Kind]
-		if c == nil {
-			c = &kindCost{}
-			m.costs[req.Kind] = c
-		}
-		c.requests++
-		c.elements += int64(requestElements(req))
-		c.bytes += part(k, db)
-		c.time += time.Duration(part(k, int64(dt)))
-		c.cpu += time.Duration(part(k, int64(dcpu))) / time.Duration(m.parties)
+		m.add(req, part(k, db), time.Duration(part(k, int64(dt))), time.Duration(part(k, int64(dcpu))))
 		cum += weights[k]
 	}
 	return mats, err
