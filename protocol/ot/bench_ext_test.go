@@ -1,7 +1,6 @@
 package ot
 
 import (
-	"crypto/rand"
 	"fmt"
 	"testing"
 )
@@ -10,18 +9,7 @@ import (
 // and the sender's half of a batch of 64*w OTs, rows and hashes, per OT.
 // w = 360 is a cancer-sized daBit batch (23k daBits), 4096 a full one.
 func BenchmarkExtend(b *testing.B) {
-	r := &extReceiver{}
-	if err := r.plant(rand.Reader); err != nil {
-		b.Fatal(err)
-	}
-	s := &extSender{s0: randWord(), s1: randWord()}
-	for l := range kappa {
-		s.seeds[l] = r.k0[l]
-		if s.choice(l) == 1 {
-			s.seeds[l] = r.k1[l]
-		}
-	}
-	s.puncture()
+	r, s := extensionPair(b)
 	h := newCRHash()
 	for _, w := range []int{8, 360, 4096} {
 		choices := randWords(w)

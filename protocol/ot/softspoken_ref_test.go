@@ -1,7 +1,6 @@
 package ot
 
 import (
-	"crypto/rand"
 	"slices"
 	"testing"
 
@@ -92,18 +91,7 @@ func refRows(cols [][]uint64, w int) []uint64 {
 // reference columns for batch widths around the chunk, over two batches, and
 // that they are correlated as IKNP needs: q = t ^ r*Delta.
 func TestSSRowsMatchReference(t *testing.T) {
-	r := &extReceiver{}
-	if err := r.plant(rand.Reader); err != nil {
-		t.Fatal(err)
-	}
-	s := &extSender{s0: randWord(), s1: randWord()}
-	for l := range kappa {
-		s.seeds[l] = r.k0[l]
-		if s.choice(l) == 1 {
-			s.seeds[l] = r.k1[l]
-		}
-	}
-	s.puncture()
+	r, s := extensionPair(t)
 	for _, w := range []int{1, 63, 64, 65, 200} {
 		for batch := range uint64(2) {
 			r.batch, s.batch = batch, batch

@@ -14,18 +14,7 @@ import (
 // are the complements of its choices, and that leaf stays unknown (zero).
 func TestPuncturedTrees(t *testing.T) {
 	for range 4 {
-		r := &extReceiver{}
-		if err := r.plant(rand.Reader); err != nil {
-			t.Fatal(err)
-		}
-		s := &extSender{s0: randWord(), s1: randWord()}
-		for l := range kappa {
-			s.seeds[l] = r.k0[l]
-			if s.choice(l) == 1 {
-				s.seeds[l] = r.k1[l]
-			}
-		}
-		s.puncture()
+		r, s := extensionPair(t)
 		for b := range ssBlocks {
 			delta := s.blockDelta(b)
 			for i := range ssK {
@@ -86,4 +75,24 @@ func TestSoftSpokenMessageHidesChoices(t *testing.T) {
 			t.Fatalf("choices %x: %.4f of u's bits set", c, f)
 		}
 	}
+}
+
+// extensionPair returns the two ends of one extension made in one process: a
+// receiver with planted trees and a sender that got, as from the base OTs, the
+// seeds its choices pick, punctured.
+func extensionPair(tb testing.TB) (*extReceiver, *extSender) {
+	tb.Helper()
+	r := &extReceiver{}
+	if err := r.plant(rand.Reader); err != nil {
+		tb.Fatal(err)
+	}
+	s := &extSender{s0: randWord(), s1: randWord()}
+	for l := range kappa {
+		s.seeds[l] = r.k0[l]
+		if s.choice(l) == 1 {
+			s.seeds[l] = r.k1[l]
+		}
+	}
+	s.puncture()
+	return r, s
 }
