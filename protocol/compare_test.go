@@ -10,7 +10,6 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
-	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 	"github.com/tessera-mpc/tessera/sharing"
@@ -300,18 +299,9 @@ func lookupSignView(t *testing.T, n, w int, x []uint64) [2][]uint64 {
 // in-process dealer's does.
 func TestRemoteDealerServesCompare(t *testing.T) {
 	const n, start = 3, 5
-	ts, err := network.NewMemoryNetwork(n + 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dealer, err := protocol.NewDealer(n, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dealerErr := make(chan error, 1)
-	go func() { dealerErr <- protocol.ServeDealer(ctx, ts[n], dealer, protocol.AcceptResumed()) }()
+	ts, dealerDone := dealerNode(ctx, t, n, protocol.AcceptResumed())
 	sizes := map[int]int{32: 70, 16: 130}
 	mats := protocoltest.MustParties(t, n, func(ctx context.Context, i int, _ protocol.Transport) (map[int]protocol.CompareMaterial, error) {
 		src, end, err := protocol.RemoteDealerSourceAt(ctx, ts[i], n, start)
@@ -332,7 +322,7 @@ func TestRemoteDealerServesCompare(t *testing.T) {
 		}
 		return out, end(ctx)
 	})
-	if err := <-dealerErr; err != nil {
+	if err := dealerDone(); err != nil {
 		t.Fatalf("dealer: %v", err)
 	}
 	for _, w := range []int{32, 16} {

@@ -2,13 +2,11 @@ package protocol_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
 )
@@ -67,20 +65,11 @@ func TestConvMaskedIsExact(t *testing.T) {
 // own member serves exact convolution material.
 func TestConvMaskedRemoteDealer(t *testing.T) {
 	const n = 3
-	ts, err := network.NewMemoryNetwork(n + 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dealer, err := protocol.NewDealer(n, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	ts, dealerDone := dealerNode(ctx, t, n)
 	x, w, g := convOperands()
 	shares := splitAll(t, n, x, w, g)
-	dealerErr := make(chan error, 1)
-	go func() { dealerErr <- protocol.ServeDealer(ctx, ts[n], dealer) }()
 	out := make([][]sharing.Tensor, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -107,7 +96,7 @@ func TestConvMaskedRemoteDealer(t *testing.T) {
 			t.Fatalf("party %d: %v", i, err)
 		}
 	}
-	if err := <-dealerErr; err != nil {
+	if err := dealerDone(); err != nil {
 		t.Fatal(err)
 	}
 	checkConvProducts(t, out[0], x, w, g)

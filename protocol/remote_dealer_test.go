@@ -19,23 +19,14 @@ import (
 func TestRemoteDealer(t *testing.T) {
 	for _, n := range partyCounts {
 		t.Run(fmt.Sprint("parties=", n), func(t *testing.T) {
-			ts, err := network.NewMemoryNetwork(n + 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dealer, err := protocol.NewDealer(n, rand.Reader)
-			if err != nil {
-				t.Fatal(err)
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
+			ts, dealerDone := dealerNode(ctx, t, n)
 			x, y := randomRing(9, 11), randomRing(11, 4)
 			codec := sharing.Codec{FracBits: 16}
 			fx, _ := randomFixed(codec, 100, 13)
 			shares := splitAll(t, n, x, y, fx)
 			var wg sync.WaitGroup
-			dealerErr := make(chan error, 1)
-			go func() { dealerErr <- protocol.ServeDealer(ctx, ts[n], dealer) }()
 			out := make([][]sharing.Tensor, n)
 			errs := make([]error, n)
 			for i := 0; i < n; i++ {
@@ -87,7 +78,7 @@ func TestRemoteDealer(t *testing.T) {
 					t.Fatalf("party %d: %v", i, err)
 				}
 			}
-			if err := <-dealerErr; err != nil {
+			if err := dealerDone(); err != nil {
 				t.Fatalf("dealer: %v", err)
 			}
 			get := func(j int) sharing.Tensor {
@@ -143,16 +134,31 @@ func (d *dealerTrace) Recv(ctx context.Context, from int) ([]byte, error) {
 	return msg, err
 }
 
+// dealerNode starts a dealer for n parties, for the session ctx, as member n of a
+// fresh in-memory network, and returns the network and a wait for the dealer's
+// error once the parties are done (or ctx ends).
+func dealerNode(ctx context.Context, t *testing.T, n int, opts ...protocol.ServeOption) ([]*network.Memory, func() error) {
+	t.Helper()
+	ts, err := network.NewMemoryNetwork(n + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dealer, err := protocol.NewDealer(n, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dealerErr := make(chan error, 1)
+	go func() { dealerErr <- protocol.ServeDealer(ctx, ts[n], dealer, opts...) }()
+	return ts, func() error { return <-dealerErr }
+}
+
 // runRemote runs the pipeline tests' computation on n parties and a dealer node,
 // each party's source made by mk over its transport (party N-1's traced).
 func runRemote(t *testing.T, n int, shares [][]sharing.Tensor, trace *dealerTrace, mk func(ctx context.Context, tr protocol.Transport) (protocol.Source, func(context.Context) error, func(), error)) [][]sharing.Tensor {
 	t.Helper()
-	ts, _ := network.NewMemoryNetwork(n + 1)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dealer, _ := protocol.NewDealer(n, rand.Reader)
-	dealerErr := make(chan error, 1)
-	go func() { dealerErr <- protocol.ServeDealer(ctx, ts[n], dealer) }()
+	ts, dealerDone := dealerNode(ctx, t, n)
 	out := make([][]sharing.Tensor, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -185,7 +191,7 @@ func runRemote(t *testing.T, n int, shares [][]sharing.Tensor, trace *dealerTrac
 			t.Fatalf("party %d: %v", i, err)
 		}
 	}
-	if err := <-dealerErr; err != nil {
+	if err := dealerDone(); err != nil {
 		t.Fatalf("dealer: %v", err)
 	}
 	return out
