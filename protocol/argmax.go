@@ -312,11 +312,7 @@ func (e *Engine) bitsToArithTimesHead(ctx context.Context, bitsIn []uint64, tota
 		db := mat.DaBits()
 		rBin, rArith = append(slices.Clip(rBin), db.Binary...), append(slices.Clip(rArith), db.Arith.Data...)
 	}
-	masked := make([]uint64, words)
-	copy(masked, bitsIn[:words])
-	for i, r := range rBin {
-		masked[i/64] ^= (r & 1) << (i % 64)
-	}
+	masked := maskedByDaBits(bitsIn[:words], rBin)
 	arith := make([]uint64, n)
 	for i := range n {
 		arith[i] = x.Data[i] - t.B.Data[i]
@@ -348,11 +344,7 @@ func (e *Engine) MulBits(ctx context.Context, b, x sharing.Tensor) (sharing.Tens
 		return sharing.Tensor{}, fmt.Errorf("protocol: MulBits of shapes %v and %v", b.Shape, x.Shape)
 	}
 	start := time.Now()
-	packed := make([]uint64, (b.Len()+63)/64)
-	for i, v := range b.Data {
-		packed[i/64] |= (v & 1) << (i % 64)
-	}
-	_, bx, err := e.bitsToArithTimesHead(ctx, packed, b.Len(), x)
+	_, bx, err := e.bitsToArithTimesHead(ctx, packLanes(b.Data, 1), b.Len(), x)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: MulBits: %w", err)
 	}

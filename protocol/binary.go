@@ -442,12 +442,7 @@ func (e *Engine) bitsToArith(ctx context.Context, bits []uint64, n int) (sharing
 		return sharing.Tensor{}, fmt.Errorf("bit conversion: preprocessing: %w", err)
 	}
 	db := mat.DaBits()
-	masked := make([]uint64, words)
-	copy(masked, bits[:words])
-	for i, r := range db.Binary {
-		masked[i/64] ^= (r & 1) << (i % 64)
-	}
-	c, err := e.OpenBinary(ctx, masked)
+	c, err := e.OpenBinary(ctx, maskedByDaBits(bits[:words], db.Binary))
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("bit conversion: %w", err)
 	}
@@ -455,6 +450,16 @@ func (e *Engine) bitsToArith(ctx context.Context, bits []uint64, n int) (sharing
 		out.Data[i] = e.unmaskDaBit((c[i/64]>>(i%64))&1, db.Arith.Data[i])
 	}
 	return out, nil
+}
+
+// maskedByDaBits returns the packed bits XORed with the daBits' binary shares (bit
+// i of the result is bit i of bits ^ bit 0 of r[i]): what a conversion opens.
+func maskedByDaBits(bits, r []uint64) []uint64 {
+	masked := append([]uint64(nil), bits...)
+	for i, ri := range r {
+		masked[i/64] ^= (ri & 1) << (i % 64)
+	}
+	return masked
 }
 
 // unmaskDaBit is this party's arithmetic share of b = c ^ r, given the opened bit
