@@ -364,7 +364,7 @@ func (m Material) TruncPair() TruncPair {
 func (m Material) BinaryTriple() BinaryTriple {
 	return BinaryTriple{A: m.Parts[0].Data, B: m.Parts[1].Data, C: m.Parts[2].Data}
 }
-func (m Material) DaBits() DaBits       { return DaBits{Binary: m.Parts[0].Data, Arith: m.Parts[1]} }
+func (m Material) DaBits() DaBits { return DaBits{Binary: m.Parts[0].Data, Arith: m.Parts[1]} }
 func (m Material) DaBitTriple() DaBitTriple {
 	return DaBitTriple{Binary: m.Parts[0].Data, Arith: m.Parts[1], B: m.Parts[2], C: m.Parts[3]}
 }
