@@ -121,6 +121,9 @@ func (e *Engine) TruncateReLU(ctx context.Context, z sharing.Tensor) (y, deriv s
 		}
 		return e.ReLU(ctx, x)
 	}
+	if !e.lookup {
+		return e.truncateReLUBySign(ctx, z)
+	}
 	start := time.Now()
 	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z}, nil)
 	if err != nil {
