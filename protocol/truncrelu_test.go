@@ -309,3 +309,50 @@ func TestSoftmaxWindowManyParties(t *testing.T) {
 		checkBound(t, "Softmax, N = 8", codec, plain, run.out[0], softmaxRows(plain, cols), bound)
 	}
 }
+
+// TestLessThanPublic checks the sign pairs' comparison of a public value with
+// XOR-shared bits on 31 bits, against plaintext, for N = 2, 3, 5, 8: random
+// pairs, equal values, pairs that first differ at each bit, the extremes, and
+// bits above 31 set in either (ignored), in 5 rounds.
+func TestLessThanPublic(t *testing.T) {
+	const low = 1<<31 - 1
+	r := randomRing(300)
+	var a, b []uint64
+	for i := 0; i+1 < len(r.Data); i += 2 {
+		a, b = append(a, r.Data[i]), append(b, r.Data[i+1])
+	}
+	for k := range 31 {
+		v := r.Data[k] & low
+		a, b = append(a, v, v^1<<k, v|1<<31), append(b, v^1<<k, v, v)
+	}
+	a, b = append(a, 0, low, 0, low, 1<<31), append(b, 0, low, low, 0, 0)
+	for _, n := range partyCounts {
+		shares := xorSplit(t, b, n)
+		type result struct {
+			bits   []uint64
+			rounds uint64
+		}
+		res := sessionWith(t, n, protocol.Config{Codec: sharing.Codec{FracBits: 16}}, func(ctx context.Context, e *protocol.Engine) (result, error) {
+			bits, err := e.LessThanPublicForTest(ctx, a, shares[e.Self()])
+			return result{bits, e.Rounds()}, err
+		})
+		got := make([]uint64, len(res[0].bits))
+		for _, p := range res {
+			for i, w := range p.bits {
+				got[i] ^= w
+			}
+		}
+		if res[0].rounds != 5 {
+			t.Fatalf("n=%d: %d rounds, want 5", n, res[0].rounds)
+		}
+		for i := range a {
+			want := uint64(0)
+			if a[i]&low < b[i]&low {
+				want = 1
+			}
+			if bit := got[i/64] >> (i % 64) & 1; bit != want {
+				t.Fatalf("n=%d: [%#x < %#x] on 31 bits = %d, want %d", n, a[i], b[i], bit, want)
+			}
+		}
+	}
+}

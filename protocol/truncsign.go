@@ -32,8 +32,8 @@ import (
 // is U_31 xor R'_31 xor [U mod 2^31 < R' mod 2^31]: a comparison of a public
 // value with XOR-shared bits. Its generate and propagate bits (not U_j and
 // R'_j; U_j xnor R'_j) are linear in R', so the carry tree alone takes AND
-// gates (61 per element on 32-bit lanes; a sign on shares needs ANDs for its
-// addends' generate bits and, for N > 2, their carry-save reduction too). The
+// gates (42 per element, see lessThanPublic; a sign on shares needs ANDs for
+// its addends' generate bits and, for N > 2, their carry-save reduction too). The
 // sign is t's own, exact, so ReLU(t) = t (1 - sign) has no transitional
 // region.
 //
@@ -80,21 +80,96 @@ func truncSignShares(first bool, u []uint64, tp TruncSignPair) sharing.Tensor {
 }
 
 // lessThanPublic returns XOR shares of [a_i < b_i] on the low 31 bits, packed
-// one bit per element (as signBits'), for public a and XOR-shared b: a carry
-// tree over 32-bit lanes whose generate bits are b_j and not a_j and whose
-// propagate bits are b_j xnor a_j, both linear in b's shares, with the top
-// position neutral (generate 0, propagate 1). Rounds: 5.
+// one bit per element (as signBits'), for public a and XOR-shared b, in 5
+// rounds of a carry tree with generate bits g_j = b_j and not a_j and
+// propagate bits p_j = b_j xnor a_j (bit 31 neutral: g 0, p 1). Both are
+// linear in b, so the first level's G = g_hi ^ p_hi g_lo and P = p_hi p_lo
+// are linear in b_hi, b_lo and the one product b_hi b_lo: 16 ANDs per element
+// instead of 32. Above it a pair needs p_hi g_lo for G and p_hi p_lo for P,
+// but no P of the group holding bit 0 is ever read: 15, 7, 3 and 1 more, 42
+// in all (a full tree of pairs takes 61).
 func (e *Engine) lessThanPublic(ctx context.Context, a, b []uint64) ([]uint64, error) {
 	const low = 1<<31 - 1
-	g, p := make([]uint64, len(a)), make([]uint64, len(a))
-	for i, av := range a {
-		g[i] = b[i] &^ av & low
-		p[i] = b[i] & low
+	n := len(a)
+	bl, bh, al, ah := make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n)
+	for i := range n {
+		bv, av := b[i]&low, ^a[i]&low|1<<31 // av = not a, neutral at bit 31
+		bl[i], bh[i], al[i], ah[i] = evenBits(bv), evenBits(bv>>1), evenBits(av), evenBits(av>>1)
+	}
+	m, err := e.andLanes(ctx, bl, bh, 16)
+	if err != nil {
+		return nil, fmt.Errorf("comparison level 0: %w", err)
+	}
+	g, p := make([]uint64, n), make([]uint64, n)
+	for i := range n {
+		g[i] = bh[i]&ah[i] ^ m[i]&al[i] ^ bl[i]&ah[i]&al[i]
+		p[i] = m[i] ^ bh[i]&al[i] ^ bl[i]&ah[i]
 		if e.self == 0 {
-			p[i] ^= ^av&low | 1<<31
+			p[i] ^= ah[i] & al[i]
 		}
 	}
-	return e.carryTree(ctx, packLanes(g, 32), packLanes(p, 32), len(a), 32)
+	for w, level := 16, 1; w > 1; w, level = w/2, level+1 {
+		h := w / 2
+		x, y := make([]uint64, n), make([]uint64, n)
+		for i := range n {
+			pO := evenBits(p[i] >> 1)
+			x[i] = pO | (pO>>1)<<h
+			y[i] = evenBits(g[i]) | (evenBits(p[i])>>1)<<h
+		}
+		z, err := e.andLanes(ctx, x, y, 2*h-1)
+		if err != nil {
+			return nil, fmt.Errorf("comparison level %d: %w", level, err)
+		}
+		for i := range n {
+			g[i] = evenBits(g[i]>>1) ^ z[i]&(1<<h-1)
+			p[i] = z[i] >> h << 1 // the P of groups 1..h-1; group 0's is never read
+		}
+	}
+	out := make([]uint64, (n+63)/64)
+	for i, v := range g {
+		out[i/64] |= (v & 1) << (i % 64)
+	}
+	return out, nil
+}
+
+// andLanes ANDs the low width bits of x[i] and y[i] for every i, packed end to
+// end so that the AND triples cover n*width bits, in one round.
+func (e *Engine) andLanes(ctx context.Context, x, y []uint64, width int) ([]uint64, error) {
+	z, err := e.And(ctx, packBits(x, width), packBits(y, width))
+	if err != nil {
+		return nil, err
+	}
+	return unpackBits(z, len(x), width), nil
+}
+
+// packBits packs the low width bits (1 to 64) of every value end to end.
+func packBits(v []uint64, width int) []uint64 {
+	out := make([]uint64, (len(v)*width+63)/64)
+	mask := uint64(1)<<width - 1
+	for i, x := range v {
+		x &= mask
+		pos := i * width
+		out[pos/64] |= x << (pos % 64)
+		if spill := pos%64 + width - 64; spill > 0 {
+			out[pos/64+1] |= x >> (width - spill)
+		}
+	}
+	return out
+}
+
+// unpackBits is packBits' inverse for n values.
+func unpackBits(s []uint64, n, width int) []uint64 {
+	out := make([]uint64, n)
+	mask := uint64(1)<<width - 1
+	for i := range out {
+		pos := i * width
+		x := s[pos/64] >> (pos % 64)
+		if spill := pos%64 + width - 64; spill > 0 {
+			x |= s[pos/64+1] << (width - spill)
+		}
+		out[i] = x & mask
+	}
+	return out
 }
 
 // truncateReLUBySign is TruncateReLU for an engine without lookup material
