@@ -143,9 +143,8 @@ func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tens
 
 // TruncateEachCompact is TruncateEach opening only what the truncation reads:
 // every party sends the top 64 - b bits of its share of c = x + 2^62 + r,
-// packed floor(64 / (64 - b)) to a word (two for b >= 32, three for b >= 43;
-// one, a plain TruncateEach, below 32), and the packed words are added as in
-// any opening. The low b bits of the shares are never opened, so the mask r
+// packed floor(64 / (64 - b)) to a word (two for b >= 32, three for b >= 43,
+// one below 32), and the packed words are added as in any opening. The low b bits of the shares are never opened, so the mask r
 // needs no low bits: with packed lanes it is the high part of a pair
 // (KindTruncHigh: a uniform multiple of 2^b, for which a dealer-free source
 // makes 64 - b random bits per element instead of 64). What a party sends is
@@ -161,11 +160,12 @@ func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tens
 // shares are uniform and the last one's is then uniform too, so low has mean
 // N(2^b - 1)/2 whatever x is: party 0 adds K = N(2^b - 1)/2 (minus kappa's
 // mean, (N-1) 2^(b-1), in the lanes above the first), centring the error: it
-// is within N - 1/2 units in the last place of x / 2^b, unbiased up to 2^-b,
-// and the truncation is wrap-safe for |x| < 2^62 - N 2^b.
+// is within N - 1/2 units in the last place of x / 2^b (N/2 with one lane a
+// word: no carries), unbiased up to 2^-b, and the truncation is wrap-safe for
+// |x| < 2^62 - N 2^b.
 func (e *Engine) TruncateEachCompact(ctx context.Context, bits []int, xs []sharing.Tensor) ([]sharing.Tensor, error) {
 	start := time.Now()
-	st, masked, err := e.prepareTruncations(ctx, bits, xs, func(b int) bool { return topBitLanes(b) >= 2 })
+	st, masked, err := e.prepareTruncations(ctx, bits, xs, func(int) bool { return true })
 	if err != nil {
 		return nil, err
 	}
@@ -190,12 +190,9 @@ func topBitLanes(b int) int { return 64 / (64 - b) }
 
 // packTopBits packs this party's share bits b..63 of every element of m into
 // lanes of 64 - b bits, party 0 adding the centring constant of its lane first
-// (see TruncateEachCompact). With one lane a word it is m itself.
+// (see TruncateEachCompact).
 func (e *Engine) packTopBits(m sharing.Tensor, b int) sharing.Tensor {
 	lanes := topBitLanes(b)
-	if lanes < 2 {
-		return m
-	}
 	w := 64 - b
 	out := sharing.Zeros((m.Len() + lanes - 1) / lanes)
 	centre := uint64(e.n) * (1<<b - 1) / 2
@@ -217,9 +214,6 @@ func (e *Engine) packTopBits(m sharing.Tensor, b int) sharing.Tensor {
 // lanes, added up.
 func unpackTopBits(o sharing.Tensor, b, n int) sharing.Tensor {
 	lanes := topBitLanes(b)
-	if lanes < 2 {
-		return o
-	}
 	w := 64 - b
 	out := sharing.Zeros(n)
 	for i := range out.Data {

@@ -187,6 +187,8 @@ func (r Request) generate(prg *sharing.PRG) []sharing.Tensor {
 		return generateCompare(prg, r.size(), r.Bits)
 	case KindAnd3:
 		return generateAnd3(prg, r.size())
+	case KindTruncSign:
+		return generateTruncSign(prg, r.size(), r.Bits)
 	case KindDaBit:
 		bits := prg.Tensor(r.size())
 		for i := range bits.Data {
@@ -214,6 +216,19 @@ func (r Request) generate(prg *sharing.PRG) []sharing.Tensor {
 		}
 		return []sharing.Tensor{rv, shifted, msb}
 	}
+}
+
+// generateTruncSign draws n elements of KindTruncSign material for a
+// truncation by b bits: the 33 bits of R >> b, and what the kind derives from
+// them (the bits of RShifted are its value, XOR-shared).
+func generateTruncSign(prg *sharing.PRG, n, b int) []sharing.Tensor {
+	high := prg.Tensor(n)
+	rv, shifted, msb := sharing.Zeros(n), sharing.Zeros(n), sharing.Zeros(n)
+	for i, v := range high.Data {
+		v &= 1<<33 - 1
+		rv.Data[i], shifted.Data[i], msb.Data[i] = v<<b, v&(1<<32-1), v>>32
+	}
+	return []sharing.Tensor{rv, shifted, msb, shifted.Clone()}
 }
 
 // requester numbers requests and asks fetch for the components of each, made

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
@@ -87,5 +88,34 @@ func TestDealerMaterialExact(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDealerTruncSignPairs reconstructs a dealer's sign pairs for N = 2, 3, 5,
+// 8 and truncations by 1, 16 and 31 bits.
+func TestDealerTruncSignPairs(t *testing.T) {
+	ctx := context.Background()
+	for _, n := range partyCounts {
+		d, err := protocol.NewDealer(n, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs := make([]protocol.Source, n)
+		for i := range srcs {
+			srcs[i], _ = d.Source(i)
+		}
+		for _, b := range []int{1, 16, protocol.TruncSignMaxBits} {
+			var shares []protocol.TruncSignPair
+			for _, s := range srcs {
+				m, err := s.Fetch(ctx, protocol.TruncSignRequest(500, b))
+				if err != nil {
+					t.Fatal(err)
+				}
+				shares = append(shares, m.TruncSignPair())
+			}
+			if err := protocoltest.CheckTruncSignPairs(shares, b); err != nil {
+				t.Fatalf("parties=%d b=%d: %v", n, b, err)
+			}
+		}
 	}
 }

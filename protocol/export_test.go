@@ -74,3 +74,9 @@ func LookupSignForTest(x, r, masks []uint64, width, parties int, rng *sharing.PR
 func (e *Engine) AndAll3ForTest(ctx context.Context, slots [][]uint64) ([]uint64, error) {
 	return e.andAll3(ctx, slots)
 }
+
+// LessThanPublicForTest exposes lessThanPublic ([a < b] on 31 bits, a public,
+// b XOR-shared; packed one bit per element).
+func (e *Engine) LessThanPublicForTest(ctx context.Context, a, b []uint64) ([]uint64, error) {
+	return e.lessThanPublic(ctx, a, b)
+}

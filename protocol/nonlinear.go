@@ -98,20 +98,27 @@ func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.T
 }
 
 // TruncateReLU returns ReLU(Truncate(z)) and its derivative for a product z at
-// scale 2^(2f) (a matrix product before its truncation), in the rounds of ReLU
-// alone: the truncation's opening travels with the first round of the sign
-// (ride), whose input needs no truncated value. Each party shifts its own share
-// right by f bits; the shifted shares add up to floor(z / 2^f) - delta modulo
-// 2^32 with delta in [0, N-1] (the carries lost from the low bits, whatever the
-// shares), so their 32-bit sign is that of floor(z / 2^f) - delta.
+// scale 2^(2f) (a matrix product before its truncation).
 //
-// With x = Truncate(z) (floor(z / 2^f) or one more, as Truncate), y = x where
-// floor(z / 2^f) >= N - 1, y = 0 = max(x, 0) where z < 0, and y is x or 0 in
-// between: |y - max(x, 0)| <= (N-1) 2^-f; deriv (integer scale) is 1 where y = x
-// and 0 where the sign read negative, so y = x deriv always. Exact signs need |x| < ReLUBound(f) - N 2^-f; past that, as
+// Comparing by lookup, it takes the rounds of ReLU alone: the truncation's
+// opening travels with the first round of the sign (ride), whose input needs no
+// truncated value. Each party shifts its own share right by f bits; the shifted
+// shares add up to floor(z / 2^f) - delta modulo 2^32 with delta in [0, N-1]
+// (the carries lost from the low bits, whatever the shares), so their 32-bit
+// sign is that of floor(z / 2^f) - delta. With x = Truncate(z) (floor(z / 2^f)
+// or one more, as Truncate), y = x where floor(z / 2^f) >= N - 1, y = 0 =
+// max(x, 0) where z < 0, and y is x or 0 in between: |y - max(x, 0)| <= (N-1)
+// 2^-f; deriv (integer scale) is 1 where y = x and 0 where the sign read
+// negative, so y = x deriv always.
+//
+// Without lookup material (dealer-free engines) it truncates with a sign pair
+// and reads the truncated value's own sign from the opening and the pair's bits
+// (truncsign.go): 7 rounds whatever N. x is within N/2 units in the last place
+// of z / 2^f (unbiased), and y = max(x, 0) exactly.
+//
+// Either way signs are exact for |x| < ReLUBound(f) - N 2^-f; past that, as
 // ReLU past its bound. For f > 20, where ReLU reads 64 bits, it is Truncate then
-// ReLU, one round more. Rounds: ReLURoundsFor(N, f, lookup) (+1 for f > 20); by
-// lookup the truncation rides on the opening of the masked values.
+// ReLU, one round more. Rounds: TruncateReLURoundsFor(N, f, lookup).
 func (e *Engine) TruncateReLU(ctx context.Context, z sharing.Tensor) (y, deriv sharing.Tensor, err error) {
 	f := e.codec.FracBits
 	if ReLUCompareBits(f) != 32 || z.Len() == 0 {
@@ -120,6 +127,9 @@ func (e *Engine) TruncateReLU(ctx context.Context, z sharing.Tensor) (y, deriv s
 			return y, deriv, err
 		}
 		return e.ReLU(ctx, x)
+	}
+	if !e.lookup {
+		return e.truncateReLUBySign(ctx, z)
 	}
 	start := time.Now()
 	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z}, nil)

@@ -68,10 +68,22 @@ const (
 	// component) and of AB, AC, BC, ABC (the second): the material of a
 	// three-input AND in one round. Only a dealer makes it.
 	KindAnd3
+	// KindTruncSign: the material of a truncation by Bits (<= TruncSignMaxBits)
+	// whose result's sign is read by comparing with the mask's bits
+	// (Engine.TruncateReLU without lookups): R uniform among the multiples of
+	// 2^Bits below 2^(Bits+33), RShifted = (R mod 2^(Bits+32)) >> Bits and
+	// RMSB = bit Bits+32 of R (additive shares, exact modulo 2^64), and XOR
+	// shares of RShifted's 32 bits, one word per element. A source makes 33
+	// random bits per element instead of a pair's 64.
+	KindTruncSign
 )
 
+// TruncSignMaxBits is the largest truncation KindTruncSign serves: its mask
+// spans Bits+33 <= 64 bits.
+const TruncSignMaxBits = 31
+
 // Kinds lists every kind of material.
-var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct, KindTruncHigh, KindDaBitTriple, KindCompare, KindAnd3}
+var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct, KindTruncHigh, KindDaBitTriple, KindCompare, KindAnd3, KindTruncSign}
 
 func (k Kind) String() string {
 	switch k {
@@ -85,6 +97,8 @@ func (k Kind) String() string {
 		return "truncation pair"
 	case KindTruncHigh:
 		return "truncation pair (high)"
+	case KindTruncSign:
+		return "truncation pair (sign)"
 	case KindDaBitTriple:
 		return "daBit triple"
 	case KindAnd:
@@ -126,6 +140,9 @@ func TruncRequest(shape []int, bits int) Request {
 func TruncHighRequest(shape []int, bits int) Request {
 	return Request{Kind: KindTruncHigh, Shape: shape, Bits: bits}
 }
+func TruncSignRequest(n, bits int) Request {
+	return Request{Kind: KindTruncSign, Shape: []int{n}, Bits: bits}
+}
 func AndRequest(words int) Request            { return Request{Kind: KindAnd, Shape: []int{words}} }
 func DaBitRequest(bits int) Request           { return Request{Kind: KindDaBit, Shape: []int{bits}} }
 func DaBitTripleRequest(n int) Request        { return Request{Kind: KindDaBitTriple, Shape: []int{n}} }
@@ -149,7 +166,7 @@ func (r Request) String() string {
 			return fmt.Sprintf("%s of requests %d (unfolded %+v) and %d", r.Kind, r.X.ID, r.X.Unfold, r.Y.ID)
 		}
 		return fmt.Sprintf("%s of requests %d and %d", r.Kind, r.X.ID, r.Y.ID)
-	case KindTrunc, KindTruncHigh:
+	case KindTrunc, KindTruncHigh, KindTruncSign:
 		return fmt.Sprintf("%s %v by %d bits", r.Kind, r.Shape, r.Bits)
 	case KindCompare:
 		return fmt.Sprintf("%s %v on %d bits", r.Kind, r.Shape, r.Bits)
@@ -188,6 +205,11 @@ func (r Request) Validate() error {
 		// The dealer's answer holds every component in one message.
 		if int64(r.Shape[0])*int64(compareTableWords(r.Bits)+2) > MaxMessageElements {
 			return fmt.Errorf("protocol: %s of %d elements exceeds the bound %d", r.Kind, r.Shape[0], MaxMessageElements)
+		}
+	case KindTruncSign:
+		// The dealer's answer holds the four components in one message.
+		if len(r.Shape) != 1 || r.Bits < 1 || r.Bits > TruncSignMaxBits || int64(r.Shape[0])*4 > MaxMessageElements {
+			return fmt.Errorf("protocol: %s of shape %v by %d bits, want one dimension of at most %d elements and 1 to %d bits", r.Kind, r.Shape, r.Bits, MaxMessageElements/4, TruncSignMaxBits)
 		}
 	case KindAnd3:
 		if len(r.Shape) != 1 || int64(r.Shape[0])*7 > MaxMessageElements {
@@ -231,7 +253,7 @@ func (r Request) shapes() [][]int {
 		return [][]int{{r.M, r.K}, {r.K, r.N}, {r.M, r.N}}
 	case KindSquare, KindDaBit:
 		return [][]int{r.Shape, r.Shape}
-	case KindDaBitTriple:
+	case KindDaBitTriple, KindTruncSign:
 		return [][]int{r.Shape, r.Shape, r.Shape, r.Shape}
 	case KindCompare:
 		return [][]int{r.Shape, {r.size() * compareTableWords(r.Bits)}, r.Shape}
@@ -259,6 +281,8 @@ func (r Request) binaryComponents() []bool {
 		return []bool{true, false}
 	case KindDaBitTriple:
 		return []bool{true, false, false, false}
+	case KindTruncSign:
+		return []bool{false, false, false, true}
 	case KindCompare:
 		return []bool{false, true, true}
 	case KindAnd3:
@@ -308,6 +332,15 @@ type SquarePair struct {
 // RMSB = R >> 63 (an arithmetic share of a bit).
 type TruncPair struct {
 	R, RShifted, RMSB sharing.Tensor
+}
+
+// TruncSignPair is one party's share of KindTruncSign material: the pair of a
+// truncation by b bits on b+33 bits (R a multiple of 2^b below 2^(b+33),
+// RShifted = (R mod 2^(b+32)) >> b, RMSB its bit b+32) and XOR shares of
+// RShifted's bits, one word per element.
+type TruncSignPair struct {
+	TruncPair
+	Bits []uint64
 }
 
 // BinaryTriple is one party's XOR shares of packed bit triples: C = A & B.
@@ -360,6 +393,9 @@ func (m Material) Triple() Triple         { return Triple{A: m.Parts[0], B: m.Pa
 func (m Material) SquarePair() SquarePair { return SquarePair{A: m.Parts[0], A2: m.Parts[1]} }
 func (m Material) TruncPair() TruncPair {
 	return TruncPair{R: m.Parts[0], RShifted: m.Parts[1], RMSB: m.Parts[2]}
+}
+func (m Material) TruncSignPair() TruncSignPair {
+	return TruncSignPair{TruncPair: m.TruncPair(), Bits: m.Parts[3].Data}
 }
 func (m Material) BinaryTriple() BinaryTriple {
 	return BinaryTriple{A: m.Parts[0].Data, B: m.Parts[1].Data, C: m.Parts[2].Data}

@@ -22,6 +22,18 @@ type recorder struct {
 	protocol.Transport
 	mu   sync.Mutex
 	seen []uint64
+	sent []uint64 // the words sent to party 1
+}
+
+func (r *recorder) Send(ctx context.Context, to int, msg []byte) error {
+	if to == 1 && len(msg) >= 16 {
+		r.mu.Lock()
+		for off := 16; off+8 <= len(msg); off += 8 {
+			r.sent = append(r.sent, binary.LittleEndian.Uint64(msg[off:]))
+		}
+		r.mu.Unlock()
+	}
+	return r.Transport.Send(ctx, to, msg)
 }
 
 func (r *recorder) Recv(ctx context.Context, from int) ([]byte, error) {
@@ -188,7 +200,8 @@ func TestOpenedValuesUniform(t *testing.T) {
 
 // TestCompactTruncationViewUniform checks what party 0 receives during compact
 // truncations (TruncateEachCompact): every lane of every word is uniform, and
-// its distribution does not depend on the input (zeros, one value, structure).
+// of the opened sums too (the low bits of a share must not be sent), and its
+// distribution does not depend on the input (zeros, one value, structure).
 func TestCompactTruncationViewUniform(t *testing.T) {
 	const size = 4096
 	zero, constant, ramp := sharing.Zeros(size), sharing.Zeros(size), sharing.Zeros(size)
@@ -199,7 +212,7 @@ func TestCompactTruncationViewUniform(t *testing.T) {
 	crit := distuv.ChiSquared{K: 30}.Quantile(1 - 1e-6)
 	critTwo := distuv.ChiSquared{K: 32}.Quantile(1 - 1e-6)
 	for _, n := range partyCounts {
-		for _, b := range []int{32, 43} {
+		for _, b := range []int{16, 32, 43} {
 			w := 64 - b
 			var hists [][]float64
 			for k, x := range []sharing.Tensor{zero, constant, ramp} {
@@ -218,13 +231,19 @@ func TestCompactTruncationViewUniform(t *testing.T) {
 						}
 						if i == 0 { // the input's seeds are not the truncation's view
 							rec.mu.Lock()
-							rec.seen = nil
+							rec.seen, rec.sent = nil, nil
 							rec.mu.Unlock()
 						}
 						_, err = e.TruncateEachCompact(ctx, []int{b}, []sharing.Tensor{s})
 						return err
 					})
-					for _, word := range rec.seen {
+					// Every peer's words, and the opened sum (party 0's own
+					// words plus its peers').
+					sums := append([]uint64(nil), rec.sent...)
+					for j, word := range rec.seen {
+						sums[j%len(sums)] += word
+					}
+					for _, word := range append(rec.seen, sums...) {
 						for l := 0; l+w <= 64; l += w {
 							lanes = append(lanes, word>>l&(1<<w-1))
 						}

@@ -66,6 +66,11 @@ func truncReLUInputs(f, parties int) sharing.Tensor {
 		base := uint64(int64(k)) << f
 		data = append(data, base, base+1, base+1<<f-1)
 	}
+	if bound := protocol.ReLUBound(f); !math.IsInf(bound, 1) {
+		// The edges of the exact range, |x| < ReLUBound(f) - N ulps.
+		edge := int64(math.Ldexp(bound, f)) - int64(parties) - 1
+		data = append(data, uint64(edge<<f), uint64(edge<<f)+1<<f-1, uint64(-edge<<f), uint64(-edge<<f)+1)
+	}
 	return sharing.Tensor{Shape: []int{len(data)}, Data: data}
 }
 
@@ -89,17 +94,18 @@ func checkTruncateReLU(t *testing.T, parties, f int, lookup bool, z sharing.Tens
 		y, d, err := e.TruncateReLU(ctx, mine[0])
 		return []sharing.Tensor{y, d}, err
 	})
-	want := protocol.ReLURoundsFor(parties, f, lookup)
-	if protocol.ReLUCompareBits(f) == 64 {
-		want++ // Truncate, then ReLU
-	}
-	if run.rounds != want {
+	if want := protocol.TruncateReLURoundsFor(parties, f, lookup); run.rounds != want {
 		t.Fatalf("TruncateReLU took %d rounds, documented %d", run.rounds, want)
 	}
 	y, d := run.out[0], run.out[1]
+	bySign := !lookup && protocol.ReLUCompareBits(f) == 32
 	for i, v := range z.Data {
 		floor := int64(v) >> f
 		got, bit := int64(y.Data[i]), d.Data[i]
+		if bySign {
+			checkTruncSignReLU(t, parties, f, int64(v), got, bit)
+			continue
+		}
 		truncated := got == floor || got == floor+1
 		switch {
 		case bit > 1, bit == 1 && !truncated, bit == 0 && got != 0:
@@ -108,6 +114,23 @@ func checkTruncateReLU(t *testing.T, parties, f int, lookup bool, z sharing.Tens
 			int64(v) < 0 && bit != 0 && protocol.ReLUCompareBits(f) == 32: // fused: the sign of floor - delta
 			t.Fatalf("TruncateReLU(%d) = (%d, %d): wrong sign", int64(v), got, bit)
 		}
+	}
+}
+
+// checkTruncSignReLU checks one result of TruncateReLU by a sign pair: y = t
+// and deriv = 1 when t >= 0, (0, 0) otherwise, for a t within N/2 units of
+// z / 2^f, so the sign is exact wherever z / 2^f is N/2 or more from zero.
+func checkTruncSignReLU(t *testing.T, parties, f int, z, got int64, bit uint64) {
+	t.Helper()
+	exact := math.Ldexp(float64(z), -f)
+	half := float64(parties) / 2
+	switch {
+	case bit > 1, bit == 0 && got != 0, bit == 1 && got < 0:
+		t.Fatalf("TruncateReLU(%d) = (%d, %d): not (t, 1) for t >= 0 or (0, 0)", z, got, bit)
+	case bit == 1 && math.Abs(float64(got)-exact) >= half:
+		t.Fatalf("TruncateReLU(%d) = %d: more than N/2 = %g units from %g", z, got, half, exact)
+	case bit == 0 && exact >= half, bit == 1 && exact <= -half:
+		t.Fatalf("TruncateReLU(%d) = (%d, %d): wrong sign for %g", z, got, bit, exact)
 	}
 }
 
@@ -164,6 +187,7 @@ func checkTruncReLUViews(t *testing.T, n int, lookup bool, reps int, crit float6
 // party 0 by round, adding the additive words (the truncation's in the first
 // round, the product's x - B in the last) and XORing the rest (by lookup, the
 // first round's lanes too: every peer's lane is uniform, so is their XOR).
+// Without lookups the first round is a sign pair's lanes, added modulo 2^33.
 func truncReLUView(t *testing.T, n int, lookup bool, x sharing.Tensor) [][]uint64 {
 	t.Helper()
 	shares := splitAll(t, n, x)
@@ -192,6 +216,14 @@ func truncReLUView(t *testing.T, n int, lookup bool, x sharing.Tensor) [][]uint6
 				} else {
 					out[k][i] ^= w
 				}
+			}
+		}
+		if k == 0 && !lookup {
+			// A sign pair's 33-bit lanes: their sum modulo 2^33, its top bits
+			// moved up for the histogram.
+			for i, v := range out[k] {
+				v &= 1<<33 - 1
+				out[k][i] = v<<31 | v&15
 			}
 		}
 	}
@@ -275,5 +307,52 @@ func TestSoftmaxWindowManyParties(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkBound(t, "Softmax, N = 8", codec, plain, run.out[0], softmaxRows(plain, cols), bound)
+	}
+}
+
+// TestLessThanPublic checks the sign pairs' comparison of a public value with
+// XOR-shared bits on 31 bits, against plaintext, for N = 2, 3, 5, 8: random
+// pairs, equal values, pairs that first differ at each bit, the extremes, and
+// bits above 31 set in either (ignored), in 5 rounds.
+func TestLessThanPublic(t *testing.T) {
+	const low = 1<<31 - 1
+	r := randomRing(300)
+	var a, b []uint64
+	for i := 0; i+1 < len(r.Data); i += 2 {
+		a, b = append(a, r.Data[i]), append(b, r.Data[i+1])
+	}
+	for k := range 31 {
+		v := r.Data[k] & low
+		a, b = append(a, v, v^1<<k, v|1<<31), append(b, v^1<<k, v, v)
+	}
+	a, b = append(a, 0, low, 0, low, 1<<31), append(b, 0, low, low, 0, 0)
+	for _, n := range partyCounts {
+		shares := xorSplit(t, b, n)
+		type result struct {
+			bits   []uint64
+			rounds uint64
+		}
+		res := sessionWith(t, n, protocol.Config{Codec: sharing.Codec{FracBits: 16}}, func(ctx context.Context, e *protocol.Engine) (result, error) {
+			bits, err := e.LessThanPublicForTest(ctx, a, shares[e.Self()])
+			return result{bits, e.Rounds()}, err
+		})
+		got := make([]uint64, len(res[0].bits))
+		for _, p := range res {
+			for i, w := range p.bits {
+				got[i] ^= w
+			}
+		}
+		if res[0].rounds != 5 {
+			t.Fatalf("n=%d: %d rounds, want 5", n, res[0].rounds)
+		}
+		for i := range a {
+			want := uint64(0)
+			if a[i]&low < b[i]&low {
+				want = 1
+			}
+			if bit := got[i/64] >> (i % 64) & 1; bit != want {
+				t.Fatalf("n=%d: [%#x < %#x] on 31 bits = %d, want %d", n, a[i], b[i], bit, want)
+			}
+		}
 	}
 }

@@ -21,12 +21,17 @@ func TestDealerFreeMatchesDealer(t *testing.T) {
 		epochs    int
 		transport run.TransportKind
 		mode      experiment.PrepMode
+		tol       float64 // relative, on the train loss and test MSE
 	}{
-		{"diabetes-linreg-3p.yaml", 3, run.TransportMemory, experiment.PrepPipelined},
-		{"diabetes-linreg-3p.yaml", 2, run.TransportMemory, experiment.PrepOfflineFirst},
-		{"diabetes-linreg-3p.yaml", 1, run.TransportMemory, experiment.PrepOnDemand},
-		{"cancer-mlp-3p.yaml", 2, run.TransportMemory, experiment.PrepPipelined},
-		{"cancer-mlp-3p.yaml", 1, run.TransportLibp2p, experiment.PrepPipelined},
+		{"diabetes-linreg-3p.yaml", 3, run.TransportMemory, experiment.PrepPipelined, 1e-3},
+		{"diabetes-linreg-3p.yaml", 2, run.TransportMemory, experiment.PrepOfflineFirst, 1e-3},
+		{"diabetes-linreg-3p.yaml", 1, run.TransportMemory, experiment.PrepOnDemand, 1e-3},
+		{"cancer-mlp-3p.yaml", 2, run.TransportMemory, experiment.PrepPipelined, 1e-3},
+		{"cancer-mlp-3p.yaml", 1, run.TransportLibp2p, experiment.PrepPipelined, 1e-3},
+		// ReLU: dealer-free engines truncate and compare with sign pairs, the
+		// dealer's by lookup, with different roundings (up to N/2 units against
+		// 1): two dealer runs already differ by 0.1-0.2% in train loss.
+		{"wine-mlp-3p.yaml", 3, run.TransportMemory, experiment.PrepPipelined, 5e-3},
 	} {
 		t.Run(tc.config+"/"+string(tc.transport)+"/"+string(tc.mode), func(t *testing.T) {
 			cfg := loadConfig(t, tc.config)
@@ -42,11 +47,17 @@ func TestDealerFreeMatchesDealer(t *testing.T) {
 				t.Fatal(err)
 			}
 			d, f := dealer.Final.Secure, free.Final.Secure
-			if rel := math.Abs(*d.TrainLoss-*f.TrainLoss) / *d.TrainLoss; rel > 1e-3 {
+			t.Logf("train loss: dealer %v, dealer-free %v, plaintext %v", *d.TrainLoss, *f.TrainLoss, *dealer.Final.Plaintext.TrainLoss)
+			if rel := math.Abs(*d.TrainLoss-*f.TrainLoss) / *d.TrainLoss; rel > tc.tol {
 				t.Fatalf("train loss: dealer %v, dealer-free %v", *d.TrainLoss, *f.TrainLoss)
 			}
-			if rel := math.Abs(*d.TestMSE-*f.TestMSE) / *d.TestMSE; rel > 1e-3 {
-				t.Fatalf("test MSE: dealer %v, dealer-free %v", *d.TestMSE, *f.TestMSE)
+			switch {
+			case d.TestMSE != nil:
+				if rel := math.Abs(*d.TestMSE-*f.TestMSE) / *d.TestMSE; rel > tc.tol {
+					t.Fatalf("test MSE: dealer %v, dealer-free %v", *d.TestMSE, *f.TestMSE)
+				}
+			case math.Abs(*d.TestAccuracy-*f.TestAccuracy) > 0.03: // one test row of 38
+				t.Fatalf("test accuracy: dealer %v, dealer-free %v", *d.TestAccuracy, *f.TestAccuracy)
 			}
 			pc := free.Cost.Parties[1]
 			if pc.PreprocessingBytesSent == 0 || pc.SetupSeconds == 0 {

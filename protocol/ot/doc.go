@@ -148,6 +148,12 @@
 // 64 - f daBits per element, and the ones left out have the widest
 // corrections (1,583 correction bits per element at f = 32, against 3,135 for
 // a full pair by 32 bits; half the u rows).
+// A sign pair (protocol.KindTruncSign, for TruncateReLU without a dealer) is
+// the fold over b_f..b_{f+32}: R below 2^(f+33), its MSB b_{f+32}, and, as a
+// fourth part, the XOR shares of RShifted's bits, which are the low bits of
+// the daBits' own shares (each party's low bit of z is its XOR share), so
+// they cost nothing more: 33 daBits per element (1,616 correction bits at
+// f = 16), against a full pair's 64.
 //
 // # Products (element-wise triples and square pairs)
 //
@@ -216,7 +222,8 @@
 //     row and an 8-byte correction each), balanced over batches by the
 //     rotation, 1 + (N-1) flights.
 //   - Truncation pairs: 64 daBits per element, corrections cut to the bits
-//     that matter (2,895 of 4,096 bits at f = 16); their high parts 64 - f.
+//     that matter (2,895 of 4,096 bits at f = 16); their high parts 64 - f;
+//     sign pairs 33.
 //   - daBit triples: 2 OTs per element and ordered pair, a 4-byte u row each,
 //     and about (3N-1)/2 correction words per element over the N steps.
 //   - Element-wise triples: 64 OTs per element and ordered pair: (N-1) *

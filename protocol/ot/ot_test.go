@@ -238,6 +238,38 @@ func TestDaBits(t *testing.T) {
 	}
 }
 
+// TestTruncSignPairs reconstructs sign pairs (KindTruncSign: 33 daBits per
+// element, with RShifted's bits XOR-shared) for N = 2, 3, 5, 8, one request
+// across several daBit batches.
+func TestTruncSignPairs(t *testing.T) {
+	for _, n := range partyCounts {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			sizes := map[int]int{16: 300, 1: 50, protocol.TruncSignMaxBits: 64*maxDaBitWords/33 + 7}
+			bs := []int{16, 1, protocol.TruncSignMaxBits}
+			out := mustSession(t, n, func(ctx context.Context, p *Party) ([]protocol.TruncSignPair, error) {
+				var tp []protocol.TruncSignPair
+				for _, b := range bs {
+					m, err := p.Fetch(ctx, protocol.TruncSignRequest(sizes[b], b))
+					if err != nil {
+						return nil, err
+					}
+					tp = append(tp, m.TruncSignPair())
+				}
+				return tp, nil
+			})
+			for r, b := range bs {
+				var shares []protocol.TruncSignPair
+				for i := range n {
+					shares = append(shares, out[i][r])
+				}
+				if err := protocoltest.CheckTruncSignPairs(shares, b); err != nil {
+					t.Fatalf("b=%d: %v", b, err)
+				}
+			}
+		})
+	}
+}
+
 // TestTruncPairs reconstructs truncation pairs and their high parts
 // (KindTruncHigh: R a uniform multiple of 2^b) for N = 2, 3, 5, 8.
 func TestTruncPairs(t *testing.T) {

@@ -70,7 +70,7 @@ func (p *Parallel) Fetch(ctx context.Context, req protocol.Request) (protocol.Ma
 		return protocol.Material{}, err
 	}
 	size := sharing.Size(req.Shape)
-	if (req.Kind == protocol.KindTrunc || req.Kind == protocol.KindTruncHigh) && size > protocol.MaxMessageElements/64 {
+	if (req.Kind == protocol.KindTrunc || req.Kind == protocol.KindTruncHigh || req.Kind == protocol.KindTruncSign) && size > protocol.MaxMessageElements/64 {
 		return protocol.Material{}, fmt.Errorf("ot: truncation pair of shape %v is out of range", req.Shape) // 64 daBits per element
 	}
 	p.mu.Lock()

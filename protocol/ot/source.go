@@ -30,7 +30,7 @@ func (p *Party) lock(ctx context.Context) error {
 // truncation pairs, built from random bits, and element-wise products (Gilboa),
 // which HE coefficient packing serves poorly. Matrix products and masks come
 // from protocol/he.
-var Kinds = []protocol.Kind{protocol.KindAnd, protocol.KindDaBit, protocol.KindDaBitTriple, protocol.KindTrunc, protocol.KindTruncHigh, protocol.KindElementwise, protocol.KindSquare}
+var Kinds = []protocol.Kind{protocol.KindAnd, protocol.KindDaBit, protocol.KindDaBitTriple, protocol.KindTrunc, protocol.KindTruncHigh, protocol.KindTruncSign, protocol.KindElementwise, protocol.KindSquare}
 
 // Fetch implements protocol.Source for the kinds in Kinds.
 func (p *Party) Fetch(ctx context.Context, req protocol.Request) (protocol.Material, error) {
@@ -52,11 +52,8 @@ func (p *Party) Fetch(ctx context.Context, req protocol.Request) (protocol.Mater
 		if t, err = p.daBitTriple(ctx, sharing.Size(req.Shape)); err == nil {
 			parts = []sharing.Tensor{words(t.Binary), t.Arith, t.B, t.C}
 		}
-	case protocol.KindTrunc, protocol.KindTruncHigh:
-		var t protocol.TruncPair
-		if t, err = p.truncPair(ctx, req.Shape, req.Bits, req.Kind == protocol.KindTruncHigh); err == nil {
-			parts = []sharing.Tensor{t.R, t.RShifted, t.RMSB}
-		}
+	case protocol.KindTrunc, protocol.KindTruncHigh, protocol.KindTruncSign:
+		parts, err = p.truncPair(ctx, req.Shape, req.Bits, req.Kind)
 	case protocol.KindElementwise:
 		return p.elementwiseTriple(ctx, req.Shape)
 	case protocol.KindSquare:
@@ -407,11 +404,11 @@ func (p *Party) foldOrder() (order, pos []int) {
 }
 
 // truncBitWidth is how many low bits of daBit j of a truncation pair's element
-// matter: 2^j b_j in R needs 64-j, 2^(j-f) b_j in RShifted 64-j+f, and the MSB
-// b_63 all 64.
-func truncBitWidth(j, f int) int {
+// matter, for a pair of bits below top with its MSB at top-1: 2^j b_j in R
+// needs 64-j, 2^(j-f) b_j in RShifted 64-j+f, and the MSB all 64.
+func truncBitWidth(j, f, top int) int {
 	switch {
-	case j == 63:
+	case j == top-1:
 		return 64
 	case j >= f:
 		return min(64, 64-j+f)
@@ -419,35 +416,51 @@ func truncBitWidth(j, f int) int {
 	return 64 - j
 }
 
-// truncPair makes truncation material: R = sum_j 2^j b_j from 64 daBits per
-// element, RShifted = sum_{j=f}^{62} 2^(j-f) b_j and RMSB = b_63, all linear in
-// the additive shares of the bits, hence exact. With high set it makes the
-// high part only (protocol.KindTruncHigh): the daBits b_f..b_63, R a multiple
-// of 2^f, 64 - f daBits per element.
-func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int, high bool) (protocol.TruncPair, error) {
-	if fracBits < 1 || fracBits > 61 {
-		return protocol.TruncPair{}, fmt.Errorf("ot: truncation by %d bits is out of range", fracBits)
+// truncLayout is which daBits a kind of truncation material is made of: bits
+// lo..top-1 of R, whose MSB is bit top-1.
+type truncLayout struct {
+	lo, top int
+	xorBits bool // KindTruncSign: also RShifted's bits, XOR-shared
+}
+
+func layoutOf(kind protocol.Kind, fracBits int) truncLayout {
+	switch kind {
+	case protocol.KindTruncHigh:
+		return truncLayout{lo: fracBits, top: 64}
+	case protocol.KindTruncSign:
+		return truncLayout{lo: fracBits, top: fracBits + 33, xorBits: true}
+	}
+	return truncLayout{lo: 0, top: 64}
+}
+
+// truncPair makes truncation material from top - lo daBits per element:
+// R = sum_{j=lo}^{top-1} 2^j b_j, RShifted = sum_{j=f}^{top-2} 2^(j-f) b_j and
+// RMSB = b_{top-1}, all linear in the additive shares of the bits, hence
+// exact. A pair (protocol.KindTrunc) is all 64 bits; its high part
+// (protocol.KindTruncHigh) the bits f..63, R a multiple of 2^f; a sign pair
+// (protocol.KindTruncSign) the bits f..f+32, with the XOR shares of
+// RShifted's bits (the low bits of the daBits' shares) as a fourth part.
+func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int, kind protocol.Kind) ([]sharing.Tensor, error) {
+	lay := layoutOf(kind, fracBits)
+	if fracBits < 1 || fracBits > 61 || lay.top > 64 {
+		return nil, fmt.Errorf("ot: %s by %d bits is out of range", kind, fracBits)
 	}
 	size := 1
 	for _, d := range shape {
 		if d < 0 || d > protocol.MaxMessageElements || size*d > protocol.MaxMessageElements/64 {
-			return protocol.TruncPair{}, fmt.Errorf("ot: truncation pair of shape %v is out of range", shape)
+			return nil, fmt.Errorf("ot: truncation pair of shape %v is out of range", shape)
 		}
 		size *= d
 	}
-	lo := 0 // the lowest bit made
-	if high {
-		lo = fracBits
-	}
-	per := 64 - lo
+	lo, top := lay.lo, lay.top
+	per := top - lo
 	if err := p.lock(ctx); err != nil {
-		return protocol.TruncPair{}, err
+		return nil, err
 	}
 	defer p.mu.Unlock()
-	t := protocol.TruncPair{
-		R:        sharing.Zeros(shape...),
-		RShifted: sharing.Zeros(shape...),
-		RMSB:     sharing.Zeros(shape...),
+	parts := []sharing.Tensor{sharing.Zeros(shape...), sharing.Zeros(shape...), sharing.Zeros(shape...)}
+	if lay.xorBits {
+		parts = append(parts, sharing.Zeros(shape...))
 	}
 	// A batch holds whole elements: its size is a multiple of per. b[j-lo] is
 	// the daBit of bit j.
@@ -455,19 +468,26 @@ func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int, high b
 		for e := range len(bits) / per {
 			b := bits[per*e : per*e+per]
 			var rv, sh uint64
-			for j := 63; j >= lo; j-- {
+			for j := top - 1; j >= lo; j-- {
 				rv = rv<<1 + b[j-lo]
 			}
 			rv <<= lo
-			for j := 62; j >= fracBits; j-- {
+			for j := top - 2; j >= fracBits; j-- {
 				sh = sh<<1 + b[j-lo]
 			}
 			el := from/per + e
-			t.R.Data[el], t.RShifted.Data[el], t.RMSB.Data[el] = rv, sh, b[63-lo]
+			parts[0].Data[el], parts[1].Data[el], parts[2].Data[el] = rv, sh, b[top-1-lo]
+			if lay.xorBits {
+				var x uint64
+				for j := top - 2; j >= fracBits; j-- {
+					x = x<<1 | b[j-lo]&1
+				}
+				parts[3].Data[el] = x
+			}
 		}
 	}
-	if err := p.daBits(ctx, per*size, per, func(k int) int { return truncBitWidth(lo+k%per, fracBits) }, fold); err != nil {
-		return protocol.TruncPair{}, fmt.Errorf("ot: truncation pairs: %w", err)
+	if err := p.daBits(ctx, per*size, per, func(k int) int { return truncBitWidth(lo+k%per, fracBits, top) }, fold); err != nil {
+		return nil, fmt.Errorf("ot: truncation pairs: %w", err)
 	}
-	return t, nil
+	return parts, nil
 }

@@ -4,6 +4,7 @@ package protocoltest
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/tessera-mpc/tessera/protocol"
 )
@@ -40,4 +41,43 @@ func DaBits(ctx context.Context, src protocol.Source, n int) (protocol.DaBits, e
 // TruncPair asks src for truncation material of the given shape and shift.
 func TruncPair(ctx context.Context, src protocol.Source, shape []int, bits int) (protocol.TruncPair, error) {
 	return fetch(ctx, src, protocol.TruncRequest(shape, bits), protocol.Material.TruncPair)
+}
+
+// CheckTruncSignPairs reconstructs the parties' shares of KindTruncSign
+// material for a truncation by b bits and returns an error unless every
+// element is well formed (R a multiple of 2^b below 2^(b+33), RShifted and
+// RMSB its bits b..b+31 and b+32, the XOR shares those of RShifted) and the
+// 33 random bits of R are plausibly uniform (each bit set in 40-60% of the
+// elements, over at least 200).
+func CheckTruncSignPairs(shares []protocol.TruncSignPair, b int) error {
+	if len(shares) == 0 {
+		return fmt.Errorf("no shares")
+	}
+	n := shares[0].R.Len()
+	ones := make([]int, 33)
+	for i := range n {
+		var r, sh, msb, bits uint64
+		for _, s := range shares {
+			if s.R.Len() != n || s.RShifted.Len() != n || s.RMSB.Len() != n || len(s.Bits) != n {
+				return fmt.Errorf("shares of different lengths")
+			}
+			r, sh, msb = r+s.R.Data[i], sh+s.RShifted.Data[i], msb+s.RMSB.Data[i]
+			bits ^= s.Bits[i]
+		}
+		if r&(1<<b-1) != 0 || r>>(b+33) != 0 {
+			return fmt.Errorf("element %d: R = %#x is not a multiple of 2^%d below 2^%d", i, r, b, b+33)
+		}
+		if sh != r>>b&(1<<32-1) || msb != r>>(b+32) || bits&(1<<32-1) != sh {
+			return fmt.Errorf("element %d: R = %#x, RShifted %#x, RMSB %#x, bits %#x", i, r, sh, msb, bits&(1<<32-1))
+		}
+		for j := range ones {
+			ones[j] += int(r >> (b + j) & 1)
+		}
+	}
+	for j, c := range ones {
+		if n >= 200 && (c*10 < 4*n || c*10 > 6*n) {
+			return fmt.Errorf("bit %d of R is set in %d of %d elements", b+j, c, n)
+		}
+	}
+	return nil
 }
