@@ -12,9 +12,9 @@ import (
 // round driver (engine.go) only moves the encoded shares.
 //
 //	shares-to-encryption  s2eShare -> aggregatePoly (sum = c0 of an encryption)
-//	products              plainPoly, productShare -> aggregateProducts
+//	products              plainPoly, productShare (switched to Q') -> aggregateProducts
 //	encryption-to-shares  e2sShare (non-aggregators), e2sAggregatorShare,
-//	                      aggregateMasked -> e2sFinalize (the aggregator's output share)
+//	                      aggregateMasked -> switchedFinalize (the aggregator's output share)
 
 // keyShare is one party's key material after Setup: everything the
 // per-step functions need, and nothing that talks to peers.
