@@ -175,9 +175,10 @@
 //     blocks divided by q_L, the noise 2^64*E*b_j/q_L, which depends on
 //     secret keys and on B_j, and the switch's rounding (delta0 +
 //     delta1*s)/q_L, which depends on every party's product share and on s;
-//     masking all of b bits covers them all. Each output ciphertext is decrypted once: a party
-//     that fails stops serving (no retry re-sends a decryption share with
-//     fresh masks, as lattigo's SECURITY.md requires). Only target
+//     masking all of b bits covers them all. Each output ciphertext is
+//     decrypted once: a party that fails stops serving (no retry re-sends a
+//     decryption share with fresh masks, as lattigo's SECURITY.md requires).
+//     Only target
 //     coefficients are ever decrypted: the others hold cross products
 //     A[i,k]B[k',c] (pitfall 5 below is the opposite problem: lattigo's E2S masks
 //     only some coefficients).
@@ -194,7 +195,7 @@
 // rounding of every party's c0 and c1, with ||s||_1 <= n*2^14, and e0). The
 // source requires log2|x'| <= b - 80 (StatLambda) and, for matrices, sums at
 // most G k-blocks per output ciphertext so that it holds (a 64x784x128
-// product: |x| <= 2^147.1, |x'| <= 2^87.1 <= 2^94); Setup checks that
+// product: |x| <= 2^146.1, |x'| <= 2^86.1 <= 2^94); Setup checks that
 // q_L*2^(b-80) stays below Q/4, so the switch always divides the true
 // integer. Distances add over masked coefficients:
 // a key setup masks at most MaxMaskedCoefficients = 2^40, for a total of
