@@ -178,10 +178,9 @@
 //     masking all of b bits covers them all. Each output ciphertext is
 //     decrypted once: a party that fails stops serving (no retry re-sends a
 //     decryption share with fresh masks, as lattigo's SECURITY.md requires).
-//     Only target
-//     coefficients are ever decrypted: the others hold cross products
-//     A[i,k]B[k',c] (pitfall 5 below is the opposite problem: lattigo's E2S masks
-//     only some coefficients).
+//     Only target coefficients are ever decrypted: the others hold cross
+//     products A[i,k]B[k',c] (pitfall 5 below is the opposite problem:
+//     lattigo's E2S masks only some coefficients).
 //   - Output shares: the non-aggregators' are uniform mask words times q_L
 //     (odd, so still uniform mod 2^64); the aggregator's completes the sum.
 //
