@@ -38,6 +38,18 @@
 // 2^64*Enc_pk(0); so every noise term is a multiple of 2^64, and a share
 // reduced mod 2^64 is exact: the tests reconstruct C = A*B with no error.
 //
+// Modulus switch (modswitch.go). Q needs four primes to hold a product, not
+// to decrypt it: after the product every party divides its own share by the
+// last prime q_L, BGV style with the correction delta = 2^64*[-c*2^-64]_{q_L}
+// (delta = -c mod q_L and 0 mod 2^64), so c' = (c + delta)/q_L decrypts
+// modulo Q' = Q/q_L (log2 Q' = 180.0) to x' = q_L^-1 m (mod 2^64); the
+// output shares are multiplied by q_L mod 2^64. (lattigo's CKKS rescale,
+// DivRoundByLastModulusNTT, has no 2^64 correction and breaks exactness.)
+// Dropping two primes cannot work: the switch's rounding alone is
+// n*2^63*(1 + n*N), about 2^80 for 3 parties, and masking it with 80
+// statistical bits (plus 5 for the parties' sum and the CRT) needs about
+// 165 bits, more than the 120 of the two primes that would remain.
+//
 // # Protocol
 //
 // Setup (4 exchanges): a coin toss (commit to a 32-byte crypto/rand value with
@@ -59,18 +71,23 @@
 //     A = sum A_i with noise 2^64 sum e_i.
 //  3. Products up: party j multiplies by its own plaintext b_j (NTT domain)
 //     and re-randomises: (c0*b_j + 2^64(pk0 u + e0), a_g*b_j + 2^64(pk1 u + e1)),
-//     u ternary. It sends c1 in full and keeps its c0 part (c0_j).
-//  4. c1 down: the aggregator sends the summed c1 to everyone.
-//  5. E2S up: party i sends (c1*s_i + c0_i)[T] - M_i, M_i uniform in
-//     [0, 2^b), at the target coefficients T only, and keeps M_i mod 2^64 as
-//     its share; the aggregator adds (c1*s_agg + c0_agg)[T] and the received
-//     values, recovers the integer x - sum M_i (|.| < Q/4) from its residues
-//     by an RNS CRT (no big.Int, pitfall 6 below), and keeps it mod 2^64.
-//     (c0_i joins the decryption share rather than travelling in step 3 on
-//     its own, to the same aggregator: one inverse NTT per output instead of
-//     two, and the message is the sum of the two it replaces.)
+//     u ternary, then switches both parts from Q to Q' (above). It sends c1'
+//     in full, modulo Q', and keeps its c0 part (c0_j, switched at the
+//     targets when it is used; e0 is added after the switch).
+//  4. c1 down: the aggregator sends the summed c1' (mod Q') to everyone.
+//  5. E2S up: party i sends (c1'*s_i + c0_i')[T] - M_i mod Q', M_i uniform
+//     in [0, 2^b), at the target coefficients T only, and keeps q_L*M_i mod
+//     2^64 as its share; the aggregator adds (c1'*s_agg + c0_agg')[T] and
+//     the received values, recovers the integer x' - sum M_i (|.| < Q'/4)
+//     from its residues by an RNS CRT (no big.Int, pitfall 6 below), and
+//     keeps q_L times it mod 2^64. (c0_i joins the decryption share rather
+//     than travelling in step 3 on its own, to the same aggregator: one
+//     inverse NTT per output instead of two, and the message is the sum of
+//     the two it replaces.) The switch adds no NTT: e1 rides on the NTT of
+//     c1's correction, and c0's correction is added after the decryption's
+//     inverse NTT, at the targets only.
 //
-// The sum of the shares is x mod 2^64 = (sum_j A*b_j) mod 2^64 = C. Matrix
+// The sum of the shares is q_L*x' mod 2^64 = (sum_j A*b_j) mod 2^64 = C. Matrix
 // triples include the diagonal products A_i*B_i inside the homomorphic
 // product: computing them locally instead would need a different encryption
 // per party (of A - A_j) and saves nothing.
@@ -114,7 +131,9 @@
 // commitment and common reference seed, and CKG genShare, aggregate and
 // publicKey. steps.go holds a request's: s2eShare and aggregatePoly;
 // plainPoly, productShare and aggregateProducts; e2sShare,
-// e2sAggregatorShare, aggregateMasked and e2sFinalize. Setup and run
+// e2sAggregatorShare, aggregateMasked and switchedFinalize; modswitch.go
+// the switch from Q to Q' (switchNTT for c1, addCorrectionAt for c0 at the
+// targets). Setup and run
 // (engine.go) are thin drivers: run keeps one chunk's shares in a chunkState,
 // and its rounds (gather: up to each item's aggregator; scatter: down from
 // it) only encode, move and decode them. A chunkState and its shares are
@@ -132,38 +151,52 @@
 //     ciphertext: reusing one would reveal A_i - A'_i + 2^64(e - e').
 //   - Aggregated c0, aggregated c1: sums of pseudorandom values; decrypting
 //     needs every s_i.
-//   - Product of party j: c1 = a_g*b_j + 2^64(pk1 u + e1), and pk1 u + e1 is a
-//     ring-LWE sample with secret u, so the message is pseudorandom whatever
-//     b_j (its c0 part, c0*b_j + 2^64(pk0 u + e0), is only ever sent inside
-//     the masked decryption share, whose mask covers it). The
-//     re-randomisation is mandatory: without it c1 = a_g*b_j and b_j = c1/a_g
-//     (TestMessagesIndependentOfB shows this distinguisher finds the sparse
-//     packed B_j in a bare product and nothing in the real messages).
-//   - Masked decryption share of party h: the coalition can compute
-//     x - M_h from it and what it knows; with M_h = r_h + 2^64 R_h (r_h the
-//     honest output share), x - M_h given r_h is a shift by x of a uniform
-//     variable on 2^(b-64) points spaced 2^64 apart, within statistical
-//     distance 2^-80 of a simulation from the outputs alone, because
-//     |x| <= 2^(b-80) (below). x hides more than the output: its high bits
-//     carry the integer (not mod 2^64) products of the packed blocks and the
-//     noise 2^64*E*b_j, which depends on secret keys and on B_j; masking all
-//     of b bits covers both. Each output ciphertext is decrypted once: a party
-//     that fails stops serving (no retry re-sends a decryption share with
-//     fresh masks, as lattigo's SECURITY.md requires). Only target
-//     coefficients are ever decrypted: the others hold cross products
-//     A[i,k]B[k',c] (pitfall 5 below is the opposite problem: lattigo's E2S masks
-//     only some coefficients).
-//   - Output shares: the non-aggregators' are uniform mask words; the
-//     aggregator's completes the sum.
+//   - Product of party j: c1' = switch(c1), c1 = a_g*b_j + 2^64(pk1 u + e1),
+//     and pk1 u + e1 is a ring-LWE sample with secret u, so c1 is
+//     pseudorandom whatever b_j; c1' is a public, deterministic function of
+//     c1, hence pseudorandom too (and a uniform c mod Q gives a uniform c'
+//     mod Q': c' = (c mod Q' + delta) * q_L^-1 mod Q', and delta depends only
+//     on c mod q_L, independent of c mod Q' by the CRT). The switch comes
+//     after the re-randomisation. Its c0 part, c0*b_j + 2^64 pk0 u, is only
+//     ever sent switched inside the masked decryption share, whose mask
+//     covers it. The re-randomisation is mandatory: without it c1 = a_g*b_j
+//     (b_j = c1/a_g), and switched, c1' = (a_g*b_j + 2^64 r)/q_L with |r| <
+//     q_L/2, so a guess of B_j is confirmed by 2^-64(q_L c1' - a_g*b_j) being
+//     small (TestMessagesIndependentOfB shows this distinguisher confirms the
+//     true B_j in every coefficient of a bare switched product and in none
+//     of the real messages).
+//   - Masked decryption share of party h (mod Q'): the coalition can compute
+//     x' - M_h from it and what it knows; with M_h = r_h + 2^64 R_h (q_L*r_h
+//     the honest output share), x' - M_h given r_h is a shift by x' of a
+//     uniform variable on 2^(b-64) points spaced 2^64 apart, within
+//     statistical distance 2^-80 of a simulation from the outputs alone,
+//     because |x'| <= 2^(b-80) (below). x' hides more than the output: its
+//     high bits carry the integer (not mod 2^64) products of the packed
+//     blocks divided by q_L, the noise 2^64*E*b_j/q_L, which depends on
+//     secret keys and on B_j, and the switch's rounding (delta0 +
+//     delta1*s)/q_L, which depends on every party's product share and on s;
+//     masking all of b bits covers them all. Each output ciphertext is
+//     decrypted once: a party that fails stops serving (no retry re-sends a
+//     decryption share with fresh masks, as lattigo's SECURITY.md requires).
+//     Only target coefficients are ever decrypted: the others hold cross
+//     products A[i,k]B[k',c] (pitfall 5 below is the opposite problem:
+//     lattigo's E2S masks only some coefficients).
+//   - Output shares: the non-aggregators' are uniform mask words times q_L
+//     (odd, so still uniform mod 2^64); the aggregator's completes the sum.
 //
-// Smudging bound. With n parties, b = floor(log2 Q) - 3 - ceil(log2 n) mask
-// bits (234 for 3 parties) keep (n-1)*2^b <= Q/8. A target coefficient satisfies (logXBound)
-// |x| <= n^2 (2^126 K + 2^127*19*P) + n*2^64*19*(2*2^14*n + 1), with K the
+// Smudging bound. With n parties, b = floor(log2 Q') - 3 - ceil(log2 n) mask
+// bits (174 for 3 parties) keep (n-1)*2^b <= Q'/8. Before the switch a
+// target coefficient, summed over the parties, satisfies (logProductBound)
+// |x| <= n^2 (2^126 K + 2^127*19*P) + n*2^64*19*2*2^14*n, with K the
 // products summed into it and P the plaintext coefficients its ciphertext
-// multiplies (G*Kw and G*Kw*Nw for matrices, 1 and 384 element-wise). The
-// source requires log2|x| <= b - 80 (StatLambda) and, for matrices, sums at
+// multiplies (G*Kw and G*Kw*Nw for matrices, 1 and 384 element-wise); after
+// it (logXBound) |x'| <= |x|/q_L + n*2^63*(1 + n*2^14) + n*2^64*19 (the
+// rounding of every party's c0 and c1, with ||s||_1 <= n*2^14, and e0). The
+// source requires log2|x'| <= b - 80 (StatLambda) and, for matrices, sums at
 // most G k-blocks per output ciphertext so that it holds (a 64x784x128
-// product: |x| <= 2^147.1 <= 2^154). Distances add over masked coefficients:
+// product: |x| <= 2^146.1, |x'| <= 2^86.1 <= 2^94); Setup checks that
+// q_L*2^(b-80) stays below Q/4, so the switch always divides the true
+// integer. Distances add over masked coefficients:
 // a key setup masks at most MaxMaskedCoefficients = 2^40, for a total of
 // 2^-40 (lambda = 80 >= 40 + log2 2^40); past it the source refuses.
 //
@@ -172,11 +205,15 @@
 // 64x784x128 matrix triple: ~0.4 s CPU, 43.6 MB sent (5.3 MB per 1,000
 // outputs); 128x784x128: ~0.65 s, 54.4 MB (3.3 MB per 1,000); 1,000
 // element-wise triples: ~25 ms, 4.0 MB; key setup: ~15 ms, 1.5 MB.
-// These figures are at communication weight 2; WithCommWeight(20) trades
-// 10-14% more CPU for 38% fewer bytes on the first (27.2 MB). The default is
-// now 10 (BenchmarkMNISTStepProducts: the 8 products of an MNIST step, 177 ->
-// 144 MB per party for ~10% more CPU; 140 MB since the c0 parts travel inside
-// the decryption shares). BenchmarkMatrixTriple and friends measure these. The
+// These figures are at communication weight 2 and before the modulus switch;
+// WithCommWeight(20) trades 10-14% more CPU for 38% fewer bytes on the first
+// (27.2 MB). The default is now 10 (BenchmarkMNISTStepProducts: the 8
+// products of an MNIST step, 177 -> 144 MB per party for ~10% more CPU; 140
+// MB since the c0 parts travel inside the decryption shares; 118 MB since
+// the modulus switch, 124 MB from the switch itself and the rest from the
+// cost model pricing an output's polynomials at 3/4 of a full one, which
+// packs more outputs and fewer encryptions; CPU unchanged within the noise,
+// 2.24 s -> 2.27 s per party, benchstat over 6 interleaved runs). BenchmarkMatrixTriple and friends measure these. The
 // trusted dealer makes the first in ~2 ms per party. On an MNIST step about 45%
 // of the CPU goes to the plaintext operands' (sparse) NTTs, 10-20% to the
 // coefficient-wise products (summed in 128 bits, sumProducts), the rest to
@@ -187,8 +224,8 @@
 //
 // With 8 parties and small products (BenchmarkCancerStepProducts: the five
 // mask products of a cancer step) per-ciphertext costs dominate: one at a
-// time they cost ~49 ms CPU and 8.6 MB per party, in one batch (3 shared
-// ciphertexts) ~27 ms and 5.2 MB.
+// time they cost ~38 ms CPU and 7.6 MB per party (8.6 MB before the switch),
+// in one batch (3 shared ciphertexts) ~26 ms and 4.5 MB (5.2 MB).
 //
 // # Binary material
 //

@@ -127,12 +127,14 @@ func (p *Party) parallel(ctx context.Context, n int, fn func(w *worker, i int) e
 //
 //	S2E up:    party i sends h_i = NTT(A_i + 2^64 e_i) - a*s_i to the aggregator
 //	S2E down:  the aggregator sends c0 = sum h_i to everyone; (c0, a) encrypts A
-//	prod up:   party j sends c1_j = a*b_j + 2^64 (pk1 u + e1) to the output's
-//	           aggregator and keeps c0_j = c0*b_j + 2^64 (pk0 u + e0)
-//	c1 down:   the aggregator sends the summed c1 to everyone
+//	prod up:   party j sends c1_j = a*b_j + 2^64 (pk1 u + e1), switched from Q
+//	           to Q' (modswitch.go), to the output's aggregator and keeps
+//	           c0_j = c0*b_j + 2^64 pk0 u (switched at the targets, plus 2^64 e0)
+//	c1 down:   the aggregator sends the summed c1 (mod Q') to everyone
 //	E2S up:    party i != aggregator sends (c1*s_i + c0_i - M_i) at the targets,
-//	           M_i uniform in [0, 2^b), and keeps M_i mod 2^64 as its share; the
-//	           aggregator's share is (c1*s_agg + c0_agg + sum of those) mod 2^64.
+//	           mod Q', M_i uniform in [0, 2^b), and keeps q_L*M_i mod 2^64 as its
+//	           share; the aggregator's is q_L*(c1*s_agg + c0_agg + sum of those)
+//	           mod 2^64.
 func (p *Party) run(ctx context.Context, req uint64, chunk uint32, pl *plan, out []uint64) error {
 	c := p.newChunk(pl)
 	p.nextEnc += uint64(pl.nEnc)
@@ -206,7 +208,7 @@ func newChunkState(k *keyShare, np, me int, pl *plan, encBase, outBase uint64, w
 		y: make([][][]uint64, len(pl.outs)), masked: make([][][]uint64, len(pl.outs)),
 		shares: make([][]uint64, len(pl.outs)),
 		rq:     w.rq, scratch: w.tmp,
-		vec: make([][]uint64, len(k.st.q)),
+		vec: make([][]uint64, len(k.st.low.q)),
 	}
 }
 
@@ -231,8 +233,8 @@ func (c *chunkState) routes() (encs, prods, c1s, masks itemRoute) {
 	st, outs := c.k.st, c.pl.outs
 	encs = itemRoute{np: c.np, base: c.encBase, n: c.pl.nEnc, size: func(int) int { return st.polyBytes }}
 	prods = itemRoute{np: c.np, base: c.outBase, n: len(outs), size: func(int) int { return st.productShareBytes() }}
-	c1s = itemRoute{np: c.np, base: c.outBase, n: len(outs), size: func(int) int { return st.polyBytes }}
-	masks = itemRoute{np: c.np, base: c.outBase, n: len(outs), size: func(o int) int { return st.vecBytes(len(outs[o].targets)) }}
+	c1s = itemRoute{np: c.np, base: c.outBase, n: len(outs), size: func(int) int { return st.productShareBytes() }}
+	masks = itemRoute{np: c.np, base: c.outBase, n: len(outs), size: func(o int) int { return st.low.vecBytes(len(outs[o].targets)) }}
 	return
 }
 
@@ -290,10 +292,12 @@ func (c *chunkState) absorbProduct(src []byte, o int) ([]byte, error) {
 	return src, err
 }
 
-func (c *chunkState) putC1(dst []byte, o int) []byte { return c.k.st.appendPoly(dst, c.prod[o].c1) }
+func (c *chunkState) putC1(dst []byte, o int) []byte {
+	return c.k.st.appendProductShare(dst, c.prod[o])
+}
 
 func (c *chunkState) storeC1(src []byte, o int) ([]byte, error) {
-	return c.k.st.readPoly(src, c.prod[o].c1)
+	return c.k.st.readProductShare(src, c.prod[o])
 }
 
 // genE2S makes the party's decryption share of output o: masked if another
@@ -302,7 +306,7 @@ func (c *chunkState) storeC1(src []byte, o int) ([]byte, error) {
 func (c *chunkState) genE2S(w *worker, o int) error {
 	spec, pr := c.pl.outs[o], &c.prod[o]
 	if c.outAgg(o) == c.me {
-		c.y[o] = newVec(len(c.k.st.q), len(spec.targets))
+		c.y[o] = newVec(len(c.k.st.low.q), len(spec.targets))
 		c.k.e2sAggregatorShare(w, pr.c1, c.own[o], spec.targets, c.y[o])
 	} else {
 		c.masked[o], c.shares[o] = c.k.e2sShare(w, c.outBase+uint64(o), pr.c1, c.own[o], spec.targets, MaskBits(c.np))
@@ -314,13 +318,15 @@ func (c *chunkState) genE2S(w *worker, o int) error {
 	return nil
 }
 
-func (c *chunkState) putMasked(dst []byte, o int) []byte { return c.k.st.appendVec(dst, c.masked[o]) }
+func (c *chunkState) putMasked(dst []byte, o int) []byte {
+	return c.k.st.low.appendVec(dst, c.masked[o])
+}
 
 func (c *chunkState) absorbMasked(src []byte, o int) ([]byte, error) {
 	for i := range c.vec {
 		c.vec[i] = resize(c.vec[i], len(c.pl.outs[o].targets))
 	}
-	src, err := c.k.st.readVec(src, c.vec)
+	src, err := c.k.st.low.readVec(src, c.vec)
 	if err == nil {
 		c.k.st.aggregateMasked(c.y[o], c.vec)
 	}
@@ -332,7 +338,7 @@ func (c *chunkState) absorbMasked(src []byte, o int) ([]byte, error) {
 func (c *chunkState) finish(out []uint64) {
 	for o, spec := range c.pl.outs {
 		if c.outAgg(o) == c.me {
-			c.shares[o] = c.k.st.e2sFinalize(c.y[o])
+			c.shares[o] = c.k.st.switchedFinalize(c.y[o])
 		}
 		for t, dst := range spec.dst {
 			out[dst] += c.shares[o][t]

@@ -32,12 +32,16 @@ func TestParameterSecurity(t *testing.T) {
 	}
 	for _, np := range []int{2, 3, 5, 16} {
 		b := MaskBits(np)
-		if b <= 192 || b > 256 {
+		if b <= 64+StatLambda || b > 192 {
 			t.Fatalf("%d parties: mask of %d bits", np, b)
 		}
-		// the aggregated masked value stays within Q/4
-		if math.Log2(float64(np-1))+float64(b) > p.LogQ-2 {
-			t.Fatalf("%d parties: masks of %d bits overflow Q/4", np, b)
+		// the aggregated masked value stays within Q'/4 (masked shares
+		// travel modulo Q' = Q/q_L, after the switch)
+		if math.Log2(float64(np-1))+float64(b) > p.LogQSwitched-2 {
+			t.Fatalf("%d parties: masks of %d bits overflow Q'/4", np, b)
+		}
+		if !switchFits(np) {
+			t.Fatalf("%d parties: the modulus switch does not fit", np)
 		}
 		if logXBound(np, 1, float64(ElementwiseSlots)) > maxLogX(np) {
 			t.Fatalf("%d parties: element-wise products exceed the budget", np)

@@ -40,11 +40,16 @@ const (
 	costTerm  = 0.5 // two coefficient-wise products summed lazily (sumProducts; 0.9 term by term, BenchmarkSumProducts)
 	costOut   = 3.5 // u, e1 NTTs, one INTT, products, masks
 	// DefaultCommWeight favours fewer bytes: on the 8 products of an MNIST
-	// step (BenchmarkMNISTStepProducts, 3 parties) weight 10 sends 144 MB per
-	// party instead of 177 MB at weight 2 for ~10% more CPU (2.36 s vs 2.14 s
-	// per party); above 10 the packing no longer changes.
+	// step (BenchmarkMNISTStepProducts, 3 parties) weight 10 sends 118 MB per
+	// party instead of 157 MB at weight 2 for ~10% more CPU (2.27 s vs 2.03 s
+	// per party, with the modulus switch); above 10 the packing no longer
+	// changes.
 	DefaultCommWeight = 10.0
 )
+
+// switchedFraction is the size of a polynomial modulo Q' relative to one
+// modulo Q.
+const switchedFraction = float64(switchedModuli) / float64(switchedModuli+1)
 
 func sparseFraction(deg int) float64 {
 	d := 1
@@ -81,7 +86,8 @@ func evalLayout(l matLayout, np int, commWeight float64) (matLayout, bool) {
 	p := float64(l.kb * l.nb)
 	t := float64(l.mb * l.kb * l.nb)
 	o := float64(l.mb * l.nb * l.ng)
-	sent := 2 * float64(np-1) / float64(np) * (e + o)
+	// an output's polynomials (c1 up and down) travel modulo Q' (modswitch.go)
+	sent := 2 * float64(np-1) / float64(np) * (e + o*switchedFraction)
 	l.cost = e*costEnc + p*(costPlain+sparseFraction(l.kw*l.nw)) + t*costTerm + o*costOut + sent*commWeight
 	return l, true
 }

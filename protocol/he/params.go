@@ -53,6 +53,7 @@ type ParamInfo struct {
 	LogN          int
 	Q, P          []uint64
 	LogQ, LogQP   float64 // exact log2 of the products
+	LogQSwitched  float64 // log2 of Q' = Q/q_L, the modulus after the product (modswitch.go)
 	Sigma         float64
 	NoiseBound    int
 	PlainModulus  string // "2^64"
@@ -68,6 +69,7 @@ func Parameters() ParamInfo {
 		Q:             append([]uint64(nil), moduliQ...),
 		P:             append([]uint64(nil), moduliP...),
 		LogQ:          s.logQ,
+		LogQSwitched:  s.low.logQ,
 		LogQP:         s.logQP,
 		Sigma:         Sigma,
 		NoiseBound:    NoiseBound,
@@ -78,11 +80,12 @@ func Parameters() ParamInfo {
 }
 
 // MaskBits is the width b of the uniform masks of the encryption-to-shares
-// step with np parties: the largest b with (np-1)*2^b <= Q/8, so that the
-// aggregated, masked value stays within (-Q/4, Q/4) and is recovered exactly
-// from its residues.
+// step with np parties: the largest b with (np-1)*2^b <= Q'/8, so that the
+// aggregated, masked value stays within (-Q'/4, Q'/4) and is recovered exactly
+// from its residues. Q' = Q/q_L is the modulus after the switch (modswitch.go):
+// decryption shares travel modulo Q'.
 func MaskBits(np int) int {
-	return getSuite().logQFloor - 3 - ceilLog2(np)
+	return getSuite().low.logQFloor - 3 - ceilLog2(np)
 }
 
 // maxLogX is the largest log2 of the worst-case magnitude of a decrypted
@@ -90,8 +93,10 @@ func MaskBits(np int) int {
 func maxLogX(np int) float64 { return float64(MaskBits(np) - StatLambda) }
 
 // logXBound is log2 of the worst-case magnitude of a decrypted target
-// coefficient x = c0 + c1*s of an output ciphertext that sums products of an
-// encrypted operand and plaintext operands, with np parties:
+// coefficient x' = c0' + c1'*s (mod Q') of an output ciphertext that sums
+// products of an encrypted operand and plaintext operands, with np parties,
+// after every party switched its share from Q to Q' (modswitch.go). Before
+// the switch, summed over the parties (logProductBound):
 //
 //   - message: msgTerms products of two sums of np centred shares
 //     (|.| <= np*2^63 each): msgTerms * np^2 * 2^126;
@@ -99,14 +104,42 @@ func maxLogX(np int) float64 { return float64(MaskBits(np) - StatLambda) }
 //     |E| <= np*NoiseBound, and each target sums it against plainNNZ
 //     plaintext coefficients of magnitude <= np*2^63:
 //     2^64 * np*NoiseBound * plainNNZ * np*2^63;
-//   - re-randomisation: np encryptions of zero with noise
-//     2^64*(e_pk*u + e0 + e1*s), |e_pk| <= np*NoiseBound, |s| <= np:
-//     np * 2^64 * NoiseBound * (2*N*np + 1).
+//   - re-randomisation before the switch: np encryptions of zero with noise
+//     2^64*(e_pk*u + e1*s), |e_pk| <= np*NoiseBound, |s| <= np:
+//     np * 2^64 * NoiseBound * 2*N*np.
+//
+// The switch divides that by q_L and adds the rounding of every party's c0
+// and c1, |delta0 + delta1*s|/q_L <= 2^63 (1 + ||s||_1), ||s||_1 <= np*N; the
+// re-randomisation's e0 joins after it, at the targets: np * 2^64 * NoiseBound.
 func logXBound(np int, msgTerms, plainNNZ float64) float64 {
 	n := float64(np)
-	x := n * n * (math.Ldexp(msgTerms, 126) + math.Ldexp(NoiseBound*plainNNZ, 127))
-	x += n * math.Ldexp(NoiseBound*(2*RingDegree*n+1), 64)
+	x := math.Exp2(logProductBound(np, msgTerms, plainNNZ)) / float64(getSuite().sw.qL)
+	x += n * math.Ldexp(1+n*RingDegree, 63)
+	x += n * math.Ldexp(NoiseBound, 64)
 	return math.Log2(x)
+}
+
+// logProductBound is log2 of the worst-case magnitude of the same
+// coefficient before the switch (see logXBound), summed over the parties;
+// every party's own share is below it too. It must stay below Q/2 for the
+// switch to be exact: a bound within the mask budget after the switch is
+// below q_L * 2^maxLogX, which Setup checks against Q.
+func logProductBound(np int, msgTerms, plainNNZ float64) float64 {
+	n := float64(np)
+	x := n * n * (math.Ldexp(msgTerms, 126) + math.Ldexp(NoiseBound*plainNNZ, 127))
+	x += n * math.Ldexp(NoiseBound*2*RingDegree*n, 64)
+	return math.Log2(x)
+}
+
+// switchFits reports whether np parties fit the modulus: masks of
+// MaskBits(np) bits leave room for StatLambda bits above an output share's
+// 64, and every coefficient admitted after the switch (logXBound <=
+// maxLogX) was below q_L * 2^maxLogX before it (logXBound includes
+// logProductBound - log2 q_L), which must be below Q/4 so that the switch
+// divides the true integer.
+func switchFits(np int) bool {
+	st := getSuite()
+	return MaskBits(np) > 64+StatLambda && math.Log2(float64(st.sw.qL))+maxLogX(np)+1 <= st.logQ-2
 }
 
 func ceilLog2(n int) int {
@@ -138,6 +171,11 @@ type suite struct {
 
 	fingerprint [32]byte
 
+	// Of the full suite only (nil in the others): the suite modulo Q' = Q/q_L
+	// and the constants of the switch to it (modswitch.go).
+	low *suite
+	sw  *modSwitch
+
 	sparseOnce [LogN + 1]sync.Once
 	sparseTabs [LogN + 1][][]uint64 // see sparseTwiddles
 }
@@ -150,7 +188,19 @@ var getSuite = sync.OnceValue(func() *suite {
 	return s
 })
 
-func newSuite() (*suite, error) { return newSuiteOf(moduliQ) }
+func newSuite() (*suite, error) {
+	s, err := newSuiteOf(moduliQ)
+	if err != nil {
+		return nil, err
+	}
+	if s.low, err = newSuiteOf(moduliQ[:switchedModuli]); err != nil {
+		return nil, err
+	}
+	if s.sw, err = newModSwitch(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
 // newSuiteOf is the suite of the ring modulo the product of qs (moduliQ, or
 // its first primes: the encrypted queries' smaller modulus, query.go).

@@ -325,16 +325,20 @@ func (v partyView) elemItems(np int, msgs []recorded, step byte, fn func(o int, 
 }
 
 // checkRerandomised runs the distinguisher for a missing re-randomisation on
-// the c1 of the products party 1 sent in the element-wise request.
+// the c1 of the products party 1 sent in the element-wise request. A product
+// share travels switched to Q' (modswitch.go): without re-randomisation it
+// would be c1' = (a*B_1 + 2^64 r)/q_L with |r| < q_L/2, so a coalition that
+// guesses B_1 confirms its guess by finding 2^-64 (q_L c1' - a*B_1) mod Q'
+// small in every coefficient. With the re-randomisation no coefficient is.
 func checkRerandomised(t *testing.T, np int, v partyView, sent []recorded) {
 	t.Helper()
 	st := getSuite()
-	rq := v.p.workers[0].rq
+	w := v.p.workers[0]
 	c1 := make([]*ring.Poly, 4)
 	itemBytes := st.productShareBytes()
 	v.elemItems(np, sent, stepProdUp, func(o int, body []byte) []byte {
-		p := rq.NewPoly()
-		if _, err := st.readPoly(body[:itemBytes], p); err != nil {
+		p := w.rq.NewPoly()
+		if _, err := st.readProductShare(body[:itemBytes], productShare{c1: p}); err != nil {
 			t.Fatal(err)
 		}
 		c1[o] = p
@@ -345,23 +349,25 @@ func checkRerandomised(t *testing.T, np int, v partyView, sent []recorded) {
 		if p == nil {
 			continue // party 1 aggregates this output itself
 		}
-		a := rq.NewPoly()
+		a := w.rq.NewPoly()
 		newStream(v.p.crpSeed, v.encBase+uint64(o)).uniformPoly(st.q, a)
-		real := zeroCountAfterDividing(rq, p, a)
-		// what party 1 would have sent without re-randomisation: a * B_1
-		bare := rq.NewPoly()
-		bpoly := rq.NewPoly()
+		bpoly := w.rq.NewPoly()
 		for l, pos := range elemPositions {
 			x := v.el.B.Data[o*384+l]
 			for i, q := range st.q {
 				bpoly.Coeffs[i][pos] = residue(x, q, st.bred[i])
 			}
 		}
-		rq.NTT(bpoly, bpoly)
-		rq.MulCoeffs(a, bpoly, bare)
-		leak := zeroCountAfterDividing(rq, bare, a)
-		t.Logf("output %d: zero coefficients of c1/a: %d sent, %d without re-randomisation", o, real, leak)
-		if real > 8 || leak < RingDegree-len(elemPositions) {
+		w.rq.NTT(bpoly, bpoly)
+		ab := w.rq.NewPoly()
+		w.rq.MulCoeffs(a, bpoly, ab)
+		real := smallAfterUnswitching(st, w.rq, p, ab)
+		// what party 1 would have sent without re-randomisation: a*B_1, switched
+		bare := ab.CopyNew()
+		st.switchNTT(w, bare, nil)
+		leak := smallAfterUnswitching(st, w.rq, bare, ab)
+		t.Logf("output %d: coefficients confirming the guess of B_1: %d sent, %d without re-randomisation", o, real, leak)
+		if real > 8 || leak < RingDegree {
 			t.Fatalf("output %d: re-randomisation distinguisher: %d (sent) vs %d (bare)", o, real, leak)
 		}
 		checked++
@@ -371,9 +377,39 @@ func checkRerandomised(t *testing.T, np int, v partyView, sent []recorded) {
 	}
 }
 
+// smallAfterUnswitching counts the coefficients z of 2^-64 (q_L c1 - ab)
+// mod Q' (c1 switched, ab mod Q, both NTT form) with |z| < q_L/2.
+func smallAfterUnswitching(st *suite, rq *ring.Ring, c1, ab *ring.Poly) int {
+	lvl := st.sw.level - 1
+	z := rq.NewPoly()
+	for i, q := range st.low.q {
+		tInv := powMod((-q)%q, q-2, q)
+		for j := range z.Coeffs[i] {
+			d := subMod(mulMod(c1.Coeffs[i][j], st.sw.qL%q, q), ab.Coeffs[i][j], q)
+			z.Coeffs[i][j] = mulMod(d, tInv, q)
+		}
+	}
+	rq.InvNTTLvl(lvl, z, z)
+	qp := st.low.params.QBigInt()
+	half := new(big.Int).SetUint64(st.sw.qL / 2)
+	n := 0
+	res := make([]uint64, len(st.low.q))
+	for j := 0; j < RingDegree; j++ {
+		for i := range res {
+			res[i] = z.Coeffs[i][j]
+		}
+		if x := centredBig(crtBig(st.low, res), qp); x.CmpAbs(half) < 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // checkMasks recovers, with party 1's key, the mask M of every masked
 // decryption share h = d - M it sent in the element-wise request, and checks
-// 0 <= M < 2^b, M mod 2^64 = its output share, and uniform top bits.
+// 0 <= M < 2^b, q_L*M mod 2^64 = its output share, and uniform top bits.
+// d is recomputed here with the switch of party 1's own c0 part done in
+// big-integer arithmetic (bigSwitch), not by the code under test.
 func checkMasks(t *testing.T, np int, v partyView, sent, recv []recorded) {
 	t.Helper()
 	st := getSuite()
@@ -381,7 +417,7 @@ func checkMasks(t *testing.T, np int, v partyView, sent, recv []recorded) {
 	c1agg := map[int]*ring.Poly{}
 	v.elemItems(np, recv, stepC1Down, func(o int, body []byte) []byte {
 		p := rq.NewPoly()
-		rest, err := st.readPoly(body, p)
+		rest, err := st.readProductShare(body, productShare{c1: p})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -393,31 +429,21 @@ func checkMasks(t *testing.T, np int, v partyView, sent, recv []recorded) {
 	masks := 0
 	own := v.ownProducts(t, np, sent, recv)
 	v.elemItems(np, sent, stepE2SUp, func(o int, body []byte) []byte {
-		h := [][]uint64{make([]uint64, 384), make([]uint64, 384), make([]uint64, 384), make([]uint64, 384)}
-		rest, err := st.readVec(body, h)
+		h := [][]uint64{make([]uint64, 384), make([]uint64, 384), make([]uint64, 384)}
+		rest, err := st.low.readVec(body, h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// h = (c1*s_1 + c0_1)[T] + 2^64 e0_1 - M: c0_1, e0_1 party 1's own
-		// part of the product, which it no longer sends on its own
-		d := rq.NewPoly()
-		rq.MulCoeffsMontgomery(c1agg[o], v.p.sk, d)
-		rq.Add(d, own[o].c0, d)
-		rq.InvNTT(d, d)
-		noise := newVec(len(st.q), len(own[o].e0))
-		st.addScaledSmall(own[o].e0, noise)
-		for l, pos := range elemPositions {
-			res := make([]uint64, len(st.q))
-			for i, q := range st.q {
-				res[i] = subMod(addMod(d.Coeffs[i][2*pos], noise[i][l], q), h[i][l], q)
-			}
-			mask := crtBig(st, res)
-			if mask.Sign() < 0 || mask.BitLen() > b {
+		d := maskedDecryption(t, st, rq, v.p.sk, c1agg[o], own[o])
+		for l := range elemPositions {
+			mask := new(big.Int).Sub(d[l], crtBig(st.low, []uint64{h[0][l], h[1][l], h[2][l]}))
+			mask.Mod(mask, st.low.params.QBigInt())
+			if mask.BitLen() > b {
 				t.Fatalf("output %d target %d: mask of %d bits, want < 2^%d", o, l, mask.BitLen(), b)
 			}
 			low := new(big.Int).And(mask, new(big.Int).SetUint64(^uint64(0))).Uint64()
-			if low != v.el.C.Data[o*384+l] {
-				t.Fatalf("output %d target %d: output share is not the mask's low word", o, l)
+			if low*st.sw.qL != v.el.C.Data[o*384+l] {
+				t.Fatalf("output %d target %d: output share is not q_L times the mask's low word", o, l)
 			}
 			top[new(big.Int).Rsh(mask, uint(b-4)).Uint64()]++
 			masks++
@@ -429,6 +455,28 @@ func checkMasks(t *testing.T, np int, v partyView, sent, recv []recorded) {
 	if masks == 0 || c2 > chi2Max15 {
 		t.Fatalf("masks: %d checked, chi2 %.1f", masks, c2)
 	}
+}
+
+// maskedDecryption returns party 1's unmasked decryption share at the
+// element-wise targets 2p_l, modulo Q': (c1*s_1)[T] + switch(c0_1)[T] +
+// 2^64 e0_1, c1 the aggregated (switched) c1 and (c0_1, e0_1) party 1's own
+// part of the product, which it no longer sends on its own.
+func maskedDecryption(t *testing.T, st *suite, rq *ring.Ring, sk, c1 *ring.Poly, own ownProduct) []*big.Int {
+	t.Helper()
+	lvl := st.sw.level - 1
+	cs, c0 := rq.NewPoly(), rq.NewPoly()
+	rq.MulCoeffsMontgomeryLvl(lvl, c1, sk, cs)
+	rq.InvNTTLvl(lvl, cs, cs)
+	rq.InvNTT(own.c0, c0)
+	bs := newBigSwitch(st)
+	out := make([]*big.Int, len(elemPositions))
+	for l, pos := range elemPositions {
+		x := crtBig(st.low, []uint64{cs.Coeffs[0][2*pos], cs.Coeffs[1][2*pos], cs.Coeffs[2][2*pos]})
+		x.Add(x, bs.apply(t, coefficientBig(st, c0, 2*pos)))
+		x.Add(x, new(big.Int).Mul(big.NewInt(own.e0[l]), bs.two64))
+		out[l] = x.Mod(x, bs.qLow)
+	}
+	return out
 }
 
 // ownProducts recomputes party 1's own c0 parts of the element-wise
@@ -488,31 +536,6 @@ func elemRequest(msg []byte, req uint64) bool {
 		v = v<<8 | uint64(h[k])
 	}
 	return v == req
-}
-
-// zeroCountAfterDividing counts the zero coefficients of INTT(c / a).
-func zeroCountAfterDividing(rq *ring.Ring, c, a *ring.Poly) int {
-	st := getSuite()
-	z := rq.NewPoly()
-	for i, q := range st.q {
-		for j := range z.Coeffs[i] {
-			z.Coeffs[i][j] = mulMod(c.Coeffs[i][j], powMod(a.Coeffs[i][j], q-2, q), q)
-		}
-	}
-	rq.InvNTT(z, z)
-	n := 0
-	for j := 0; j < RingDegree; j++ {
-		zero := true
-		for i := range st.q {
-			if z.Coeffs[i][j] != 0 {
-				zero = false
-			}
-		}
-		if zero {
-			n++
-		}
-	}
-	return n
 }
 
 func powMod(a, e, q uint64) uint64 {

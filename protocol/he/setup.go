@@ -158,7 +158,7 @@ func setupOptions(tr protocol.Transport, opts []Option) (options, error) {
 	if np < 2 || me < 0 || me >= np {
 		return o, fmt.Errorf("he: setup: party %d of %d: need at least 2 parties", me, np)
 	}
-	if MaskBits(np) <= 192 || logXBound(np, 1, float64(ElementwiseSlots)) > maxLogX(np) {
+	if !switchFits(np) || logXBound(np, 1, float64(ElementwiseSlots)) > maxLogX(np) {
 		return o, fmt.Errorf("he: setup: %d parties are too many for the modulus", np)
 	}
 	return o, nil

@@ -12,9 +12,9 @@ import (
 // round driver (engine.go) only moves the encoded shares.
 //
 //	shares-to-encryption  s2eShare -> aggregatePoly (sum = c0 of an encryption)
-//	products              plainPoly, productShare -> aggregateProducts
+//	products              plainPoly, productShare (switched to Q') -> aggregateProducts
 //	encryption-to-shares  e2sShare (non-aggregators), e2sAggregatorShare,
-//	                      aggregateMasked -> e2sFinalize (the aggregator's output share)
+//	                      aggregateMasked -> switchedFinalize (the aggregator's output share)
 
 // keyShare is one party's key material after Setup: everything the
 // per-step functions need, and nothing that talks to peers.
@@ -80,17 +80,18 @@ func (st *suite) plainPoly(w *worker, deg int, fill func(dst []uint64), b *ring.
 }
 
 // productShare is the part of a party's share of one output ciphertext that
-// it sends: c1 in full (NTT form). The c0 part stays with the party (ownProduct)
-// and enters its decryption share, so that one inverse NTT serves both (the
-// aggregator only ever needs the sum of the c0 parts and of the decryption
-// shares at the targets).
+// it sends: c1 in full, switched to Q' (NTT form, rows 0 .. switchedModuli-1).
+// The c0 part stays with the party (ownProduct) and enters its decryption
+// share, so that one inverse NTT serves both (the aggregator only ever needs
+// the sum of the c0 parts and of the decryption shares at the targets).
 type productShare struct {
 	c1 *ring.Poly
 }
 
 // ownProduct is the c0 part of a party's share of one output ciphertext, kept
-// until its decryption share: sum c0_e*b_p + pkT0*u (NTT form) and the noise
-// e0 it gets at the targets. The zero value adds nothing.
+// until its decryption share: sum c0_e*b_p + pkT0*u (NTT form, mod Q, not yet
+// switched: the switch is applied at the targets, decryptAt) and the noise
+// e0 it gets at the targets after the switch. The zero value adds nothing.
 type ownProduct struct {
 	c0 *ring.Poly
 	e0 []int64
@@ -113,8 +114,10 @@ func newVec(moduli, n int) [][]uint64 {
 // counter): sum over the terms of (c0_e*b_p, a_e*b_p), with enc[e] = c0_e
 // (NTT), crp[e] = a_e and plains[p] = b_p, plus 2^64*Enc_pk(0) with fresh u,
 // e0, e1 from the party's re-randomisation stream. The re-randomisation is
-// mandatory: without it c1 = a*b_p and b_p = c1/a. It returns the c1 part,
-// which is sent, and the c0 part with e0 at the targets, which is kept.
+// mandatory: without it c1 = a*b_p and b_p = c1/a, and it comes before the
+// switch (a deterministic function of a pseudorandom c1 is pseudorandom). It
+// returns the c1 part switched to Q' (e1 added with the switch's
+// correction), which is sent, and the c0 part with e0, which is kept.
 func (k *keyShare) productShare(w *worker, o uint64, spec outSpec, enc, crp, plains []*ring.Poly) (productShare, ownProduct) {
 	st := k.st
 	acc0 := getPoly()
@@ -144,29 +147,27 @@ func (k *keyShare) productShare(w *worker, o uint64, spec outSpec, enc, crp, pla
 	w.rq.MulCoeffsMontgomeryAndAdd(k.pkT[0], u, acc0)
 	w.rq.MulCoeffsMontgomeryAndAdd(k.pkT[1], u, acc1)
 	s.gaussian(w.small)
-	st.scaledSmall(w.small, u, false)
-	w.rq.NTT(u, u)
-	w.rq.Add(acc1, u, acc1)
+	st.switchNTT(w, acc1, w.small) // + 2^64 e1, then divided by q_L
 	e0 := make([]int64, len(spec.targets))
 	s.gaussian(e0)
 	return productShare{c1: acc1}, ownProduct{c0: acc0, e0: e0}
 }
 
-// aggregateProducts adds a peer's product share into acc.
+// aggregateProducts adds a peer's product share into acc (modulo Q').
 func (st *suite) aggregateProducts(rq *ring.Ring, acc *productShare, share productShare) {
-	aggregatePoly(rq, acc.c1, share.c1)
+	rq.AddLvl(st.sw.level-1, acc.c1, share.c1, acc.c1)
 }
 
-// productShareBytes is the wire size of a product share.
-func (st *suite) productShareBytes() int { return st.polyBytes }
+// productShareBytes is the wire size of a product share (and of a summed c1).
+func (st *suite) productShareBytes() int { return st.low.polyBytes }
 
 func (st *suite) appendProductShare(dst []byte, s productShare) []byte {
-	return st.appendPoly(dst, s.c1)
+	return st.low.appendPoly(dst, s.c1)
 }
 
 // readProductShare decodes a product share into s and returns the rest of src.
 func (st *suite) readProductShare(src []byte, s productShare) ([]byte, error) {
-	return st.readPoly(src, s.c1)
+	return st.low.readPoly(src, s.c1)
 }
 
 // partialDecryption writes c1*s_i into w.tmp, in coefficient form, and
@@ -178,67 +179,88 @@ func (k *keyShare) partialDecryption(w *worker, c1 *ring.Poly) *ring.Poly {
 	return d
 }
 
-// decryptionWithOwn writes c1*s_i + own.c0 into w.tmp, in coefficient form
-// (one inverse NTT for both), and returns it.
-func (k *keyShare) decryptionWithOwn(w *worker, c1 *ring.Poly, own ownProduct) *ring.Poly {
-	if own.c0 == nil {
-		return k.partialDecryption(w, c1)
-	}
+// decryptAt writes into dst (residues modulo the primes of Q', at the
+// targets) the party's decryption share of an output with switched c1:
+// c1*s_i + c0_i' + 2^64 e0_i, with c0_i' = (c0_i + delta0)/q_L the switch of
+// its own c0 part. One inverse NTT modulo Q' serves both terms: c0_i's
+// primes of Q' are multiplied by q_L^-1 before it, and delta0, which needs
+// c0_i modulo q_L in coefficient form (one inverse NTT of that prime), is
+// added after it at the targets only.
+func (k *keyShare) decryptAt(w *worker, c1 *ring.Poly, own ownProduct, targets []int, dst [][]uint64) {
+	st, m := k.st, k.st.sw
 	d := w.tmp
-	w.rq.MulCoeffsMontgomery(c1, k.sk, d)
-	w.rq.Add(d, own.c0, d)
-	w.rq.InvNTT(d, d)
-	return d
+	w.rq.MulCoeffsMontgomeryLvl(m.level-1, c1, k.sk, d)
+	if own.c0 != nil {
+		for i, q := range st.low.q {
+			ring.MulScalarMontgomeryAndAddVec(own.c0.Coeffs[i], d.Coeffs[i], m.qLInvMont[i], q, st.qInv[i])
+		}
+		w.rq.InvNTTSingle(m.level, own.c0.Coeffs[m.level], d.Coeffs[m.level])
+	}
+	w.rq.InvNTTLvl(m.level-1, d, d)
+	for i := range st.low.q {
+		row := d.Coeffs[i]
+		for t, pos := range targets {
+			dst[i][t] = row[pos]
+		}
+	}
+	if own.c0 != nil {
+		st.addCorrectionAt(d.Coeffs[m.level], targets, dst, w.small)
+	}
+	if own.e0 != nil {
+		st.low.addScaledSmall(own.e0, dst)
+	}
 }
 
 // e2sShare returns a non-aggregator's masked decryption share of output o (a
-// session counter) with aggregated c1: h = (c1*s_i + c0_i)[T] + 2^64 e0_i - M_i
-// (mod q) at the targets T, with (c0_i, e0_i) the party's own c0 part (own),
-// M_i uniform in [0, 2^maskBits) from the party's mask stream, and its output
-// share M_i mod 2^64. The c0 part is what the party's product share would
-// have carried to the aggregator at the targets: the message is the sum of
-// the two earlier ones, which reveals no more than both. Each output is
-// decrypted once: the caller must never make or send a second share for the
-// same o (lattigo's SECURITY.md), which a fresh mask would turn into a leak.
+// session counter) with aggregated, switched c1: h = (c1*s_i + c0_i')[T] +
+// 2^64 e0_i - M_i (mod Q') at the targets T, with (c0_i, e0_i) the party's
+// own c0 part (own, switched here), M_i uniform in [0, 2^maskBits) from the
+// party's mask stream, and its output share q_L*M_i mod 2^64 (the switch
+// left q_L^-1 times the product in the sum). The c0 part is what the party's
+// product share would have carried to the aggregator at the targets: the
+// message is the sum of the two earlier ones, which reveals no more than
+// both. Each output is decrypted once: the caller must never make or send a
+// second share for the same o (lattigo's SECURITY.md), which a fresh mask
+// would turn into a leak.
 func (k *keyShare) e2sShare(w *worker, o uint64, c1 *ring.Poly, own ownProduct, targets []int, maskBits int) (masked [][]uint64, share []uint64) {
-	st := k.st
-	d := k.decryptionWithOwn(w, c1, own)
+	lo := k.st.low
+	masked = newVec(len(lo.q), len(targets))
+	k.decryptAt(w, c1, own, targets, masked)
 	s := newStream(k.seeds[labelMask], o)
-	masked = newVec(len(st.q), len(targets))
 	share = make([]uint64, len(targets))
-	for t, pos := range targets {
-		share[t] = s.mask(maskBits, st.q, w.res)
-		for i, q := range st.q {
-			masked[i][t] = subMod(d.Coeffs[i][pos], w.res[i], q)
+	for t := range targets {
+		share[t] = s.mask(maskBits, lo.q, w.res)
+		for i, q := range lo.q {
+			masked[i][t] = subMod(masked[i][t], w.res[i], q)
 		}
 	}
-	if own.e0 != nil {
-		st.addScaledSmall(own.e0, masked)
-	}
-	return masked, share
+	return masked, k.st.sw.unscale(share)
 }
 
-// e2sAggregatorShare adds the aggregator's own decryption and c0 part to y at
-// the targets: y += (c1*s_agg + c0_agg)[T] + 2^64 e0_agg.
+// e2sAggregatorShare adds the aggregator's own decryption share (with its
+// switched c0 part) to y at the targets: y += (c1*s_agg + c0_agg')[T] +
+// 2^64 e0_agg, modulo Q'.
 func (k *keyShare) e2sAggregatorShare(w *worker, c1 *ring.Poly, own ownProduct, targets []int, y [][]uint64) {
-	d := k.decryptionWithOwn(w, c1, own)
-	for i, q := range k.st.q {
-		row := d.Coeffs[i]
-		for t, pos := range targets {
-			y[i][t] = addMod(y[i][t], row[pos], q)
-		}
-	}
-	if own.e0 != nil {
-		k.st.addScaledSmall(own.e0, y)
-	}
+	lo := k.st.low
+	d := newVec(len(lo.q), len(targets))
+	k.decryptAt(w, c1, own, targets, d)
+	lo.addVec(y, d)
 }
 
-// aggregateMasked adds a peer's masked decryption share into the aggregator's y.
-func (st *suite) aggregateMasked(y, masked [][]uint64) { st.addVec(y, masked) }
+// aggregateMasked adds a peer's masked decryption share into the
+// aggregator's y (modulo Q').
+func (st *suite) aggregateMasked(y, masked [][]uint64) { st.low.addVec(y, masked) }
 
-// e2sFinalize returns the aggregator's output shares from y = x - sum M_i
-// (every party's masked share added): the integer |y| < Q/4 recovered from
-// its residues, mod 2^64.
+// switchedFinalize returns the aggregator's output shares of a request from
+// y = x' - sum M_i (every party's masked share added, modulo Q'): the integer
+// |y| < Q'/4 recovered from its residues, times q_L, mod 2^64.
+func (st *suite) switchedFinalize(y [][]uint64) []uint64 {
+	return st.sw.unscale(st.low.e2sFinalize(y))
+}
+
+// e2sFinalize returns the output shares from y = x - sum M_i (every party's
+// masked share added): the integer |y| < Q/4 recovered from its residues,
+// mod 2^64.
 func (st *suite) e2sFinalize(y [][]uint64) []uint64 {
 	out := make([]uint64, len(y[0]))
 	res := make([]uint64, len(st.q))

@@ -83,8 +83,9 @@ func testWorker(t testing.TB) *worker {
 
 // TestStepsEncryptThenShare: every party's shares-to-encryption share of
 // its own values, aggregated, encrypts their sum; the encryption-to-shares
-// steps on that ciphertext (party 1 aggregating) give shares of the sum at
-// the targets, exactly.
+// steps on that ciphertext switched to Q' (c1 switched as a product share
+// is, c0 as the aggregator's own c0 part; party 1 aggregating) give shares of
+// the sum at the targets, exactly.
 func TestStepsEncryptThenShare(t *testing.T) {
 	const np, g, o = 3, 17, 5
 	keys, st, w := testKeys(t, np), getSuite(), testWorker(t)
@@ -106,17 +107,12 @@ func TestStepsEncryptThenShare(t *testing.T) {
 		k.s2eShare(w, g, b, func(dst []uint64) { copy(dst, values[j]) }, h)
 		aggregatePoly(w.rq, c0, h)
 	}
-	w.rq.InvNTT(c0, c0)
+	st.switchNTT(w, a, nil)
 	targets := []int{0, 1, 2, 1000, RingDegree/2 + 3, RingDegree - 1}
-	y := newVec(len(st.q), len(targets))
-	for i := range st.q {
-		for ti, pos := range targets {
-			y[i][ti] = c0.Coeffs[i][pos]
-		}
-	}
+	y := newVec(len(st.low.q), len(targets))
 	const agg = 1
 	shares := make([][]uint64, np)
-	keys[agg].e2sAggregatorShare(w, a, ownProduct{}, targets, y)
+	keys[agg].e2sAggregatorShare(w, a, ownProduct{c0: c0}, targets, y)
 	for j, k := range keys {
 		if j != agg {
 			var masked [][]uint64
@@ -124,7 +120,7 @@ func TestStepsEncryptThenShare(t *testing.T) {
 			st.aggregateMasked(y, masked)
 		}
 	}
-	shares[agg] = st.e2sFinalize(y)
+	shares[agg] = st.switchedFinalize(y)
 	for ti, pos := range targets {
 		var got, want uint64
 		for j := range keys {
