@@ -173,3 +173,13 @@ func BenchmarkSquarePairs10k(b *testing.B) {
 		return err
 	})
 }
+
+// The daBits of a cancer step's truncation request (344 elements, 64 daBits
+// each) at N = 8, where each daBit costs N(N-1)/2 = 28 OTs: small batches,
+// many peers.
+func BenchmarkDaBits22kN8(b *testing.B) {
+	benchSession(b, 8, func(ctx context.Context, p protocol.Source) error {
+		_, err := protocoltest.DaBits(ctx, p, 344*64)
+		return err
+	})
+}

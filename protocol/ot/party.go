@@ -217,15 +217,16 @@ func (p *Party) peers() []int {
 // peer (indexed by party).
 func (p *Party) extendAsReceiver(ctx context.Context, peers []int, choices []uint64, mode int, step string) (xc [][]uint64, batches []uint64, err error) {
 	xc, batches = make([][]uint64, p.n), make([]uint64, p.n)
-	us := make([][]uint64, p.n)
+	us := make([]wordMessage, p.n) // u is written in place in its message
 	var wg sync.WaitGroup
 	for _, q := range peers {
 		batches[q] = p.recv[q].batch
-		wg.Go(func() { us[q], xc[q] = p.recv[q].extend(p.h, choices, mode) })
+		us[q] = newWordMessage(tagU, batches[q], uWords(len(choices)))
+		wg.Go(func() { xc[q] = p.recv[q].extendInto(p.h, choices, mode, us[q].body()) })
 	}
 	wg.Wait()
 	for _, q := range peers {
-		if err := p.sendWords(ctx, q, tagU, batches[q], us[q], step); err != nil {
+		if err := p.sendMessage(ctx, q, us[q], step); err != nil {
 			return nil, nil, err
 		}
 	}
