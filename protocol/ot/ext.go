@@ -187,21 +187,22 @@ func outputsFrom(out []uint64, mode, c0 int) []uint64 {
 // with the given (packed) choice bits. It returns the message u for the sender
 // (uWords(w) words) and x_c for every OT.
 func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint64) {
-	u = make([]uint64, uWords(len(choices)))
-	return u, r.extendInto(h, choices, mode, u)
+	u, xc = make([]uint64, uWords(len(choices))), make([]uint64, outLen(mode, len(choices)))
+	r.extendInto(h, choices, mode, u, xc)
+	return u, xc
 }
 
 // extendInto is extend writing u into the given uWords(w) words (a message's
-// body). Each chunk's rows are hashed as they come.
-func (r *extReceiver) extendInto(h crHash, choices []uint64, mode int, u []uint64) (xc []uint64) {
+// body) and x_c into the given outLen(mode, w) words (which must be zero in
+// outBits mode; outWords overwrites them). Each chunk's rows are hashed as
+// they come.
+func (r *extReceiver) extendInto(h crHash, choices []uint64, mode int, u, xc []uint64) {
 	w := len(choices)
-	xc = make([]uint64, outLen(mode, w))
 	r.ssChunks(choices, u, func(c0 int, rows []uint64, sc *ssScratch) {
 		h.hashRowsWith(&sc.hash, r.tweak+uint64(64*c0), rows, 0, 0, mode, outputsFrom(xc, mode, c0))
 	})
 	r.batch++
 	r.tweak += uint64(64 * w)
-	return xc
 }
 
 // extend runs the sender's half of one batch: from the receiver's u

@@ -166,8 +166,9 @@ func fullWidth(int) int { return 64 }
 // daBits makes n daBits whose arithmetic shares are exact modulo 2^width(k)
 // for daBit k (higher bits are garbage): a daBit that will be multiplied by
 // 2^j needs only 64-j bits, and its corrections are sent with that many. It
-// hands use each batch's shares as they come (z[k] is daBit from+k's), so that
-// a caller that folds them keeps one batch, not all n.
+// hands use each batch's shares as they come (z[k] is daBit from+k's, valid
+// until use returns: the buffer is reused), so that a caller that folds them
+// keeps one batch, not all n.
 func (p *Party) daBits(ctx context.Context, n, unit int, width func(k int) int, use func(from int, z []uint64)) error {
 	// The widths of a batch, looked up once: the batch reads them three times
 	// per daBit, which through width cost a tenth of its CPU. A batch holds
@@ -184,6 +185,7 @@ func (p *Party) daBits(ctx context.Context, n, unit int, width func(k int) int, 
 			return err
 		}
 		use(done, z)
+		putWords(z)
 		done += m
 	}
 	return nil
@@ -215,15 +217,16 @@ func (p *Party) daBitBatch(ctx context.Context, n int, widths []uint8) ([]uint64
 	}
 	us := make([][]uint64, p.n)
 	for _, q := range order[me+1:] {
-		u, err := p.recvWords(ctx, q, tagU, p.send[q].batch, uWords(w), "daBit extension matrix")
+		body, err := p.recvMsg(ctx, q, tagU, p.send[q].batch, 8*uWords(w), "daBit extension matrix")
 		if err != nil {
 			return nil, err
 		}
-		us[q] = u
+		us[q] = getWords(uWords(w))
+		sharing.GetWords(us[q], body)
 	}
 	var z []uint64
 	if me == 0 {
-		z = make([]uint64, n)
+		z = getWords(n)
 		for k := range z {
 			z[k] = (r[k>>6] >> uint(k&63)) & 1
 		}
@@ -235,6 +238,7 @@ func (p *Party) daBitBatch(ctx context.Context, n int, widths []uint8) ([]uint64
 		if err := p.daBitSend(ctx, j, us[j], z, w, corrWords, widths); err != nil {
 			return nil, err
 		}
+		putWords(us[j])
 		us[j] = nil
 	}
 	return z, nil
@@ -272,6 +276,7 @@ func (p *Party) daBitReceive(ctx context.Context, ahead []int, r []uint64, xc []
 			for k, x := range xc[q][:n] {
 				prod[k] += x
 			}
+			putWords(xc[q])
 		}
 		for k := range prod {
 			prod[k] += -(r[k>>6] >> uint(k&63) & 1) & un.get(int(widths[k]))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
+	"sync"
 	"unsafe"
 
 	"github.com/tessera-mpc/tessera/sharing"
@@ -75,4 +77,29 @@ func (un *byteUnpacker) get(bits int) uint64 {
 		v &= 1<<uint(bits) - 1
 	}
 	return v
+}
+
+// Word buffers that never leave the party (a receiver's x_c, a peer's u
+// decoded from its message, a batch's daBit shares) are recycled between
+// batches, in power-of-two size classes: fresh ones cost their zeroing and
+// their collection, and every user overwrites them whole.
+var wordPools [64]sync.Pool // class k: *[]uint64 of capacity >= 2^k
+
+// getWords returns n words of unspecified content.
+func getWords(n int) []uint64 {
+	k := bits.Len(uint(max(n, 1) - 1))
+	if b, ok := wordPools[k].Get().(*[]uint64); ok {
+		return (*b)[:n]
+	}
+	return make([]uint64, n, 1<<k)
+}
+
+// putWords gives b back for a later getWords; the caller must not use it
+// afterwards.
+func putWords(b []uint64) {
+	if cap(b) == 0 {
+		return
+	}
+	b = b[:0]
+	wordPools[bits.Len(uint(cap(b)))-1].Put(&b)
 }
