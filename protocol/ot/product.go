@@ -3,6 +3,7 @@ package ot
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
@@ -15,8 +16,8 @@ import (
 
 // maxProductElems bounds a batch: 64 OTs per element, so a u message of
 // 32 words per element (2 MiB) and corrections of 32.5 words per element; the
-// sender holds two 64-word OT outputs per element for every peer at once
-// (8 MiB per peer).
+// receiver holds a 64-word OT output per element for every peer at once
+// (4 MiB per peer), the sender one chunk's (productCorrections).
 const maxProductElems = 1 << 13
 
 // correctionBits is the packed length of one element's corrections: bit k's
@@ -126,23 +127,29 @@ func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool)
 		return err
 	}
 	// Sender role: correlation mult * a * 2^k for the OT of bit k.
-	x0s, x1s, sendBatch, err := p.extendAsSender(ctx, to, w, outWords, "product extension matrix")
-	if err != nil {
-		return err
-	}
+	us := make([][]uint64, p.n)
 	for _, q := range to {
-		x0, x1 := x0s[q], x1s[q]
-		msg := newWordMessage(tagE, sendBatch[q], correctionWords(w)) // packed in place
-		pk := packer{out: msg.body()}
-		for e := range w {
-			z := mult * a[e]
-			for k := range 64 {
-				o := 64*e + k
-				pk.put(z+x0[o]-x1[o], 64-k)
-				c[e] -= x0[o] << uint(k)
-			}
+		body, err := p.recvMsg(ctx, q, tagU, p.send[q].batch, 8*uWords(w), "product extension matrix")
+		if err != nil {
+			return err
 		}
-		if err := p.sendMessage(ctx, q, msg, "product correction"); err != nil {
+		us[q] = getWords(uWords(w))
+		sharing.GetWords(us[q], body)
+	}
+	msgs, own := make([]wordMessage, p.n), make([][]uint64, p.n)
+	var wg sync.WaitGroup
+	for _, q := range to {
+		msgs[q] = newWordMessage(tagE, p.send[q].batch, correctionWords(w))
+		own[q] = make([]uint64, w)
+		wg.Go(func() { p.productCorrections(q, us[q], a, mult, msgs[q].body(), own[q]) })
+	}
+	wg.Wait()
+	for _, q := range to {
+		putWords(us[q])
+		for e, v := range own[q] {
+			c[e] -= v
+		}
+		if err := p.sendMessage(ctx, q, msgs[q], "product correction"); err != nil {
 			return err
 		}
 	}
@@ -164,8 +171,30 @@ func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool)
 			}
 			c[e] += sum
 		}
+		putWords(x)
 	}
 	return nil
+}
+
+// productCorrections is the sender's half of a product batch towards q, run
+// for every peer at once: from q's u it packs the corrections mult a_e 2^k +
+// x0 - x1 of every bit k of every element e into corr and writes sum_k x0 2^k,
+// this party's share to subtract, into own[e], chunk by chunk as the
+// extension hashes them (never the batch's 2 x 64w words of x0, x1).
+func (p *Party) productCorrections(q int, u, a []uint64, mult uint64, corr, own []uint64) {
+	pk := packer{out: corr}
+	p.send[q].extendEach(p.h, u, len(a), func(c0 int, x0, x1 []uint64) {
+		for i := range len(x0) / 64 {
+			z := mult * a[c0+i]
+			var sum uint64
+			for k := range 64 {
+				o := 64*i + k
+				pk.put(z+x0[o]-x1[o], 64-k)
+				sum += x0[o] << uint(k)
+			}
+			own[c0+i] = sum
+		}
+	})
 }
 
 // packer writes values of given bit lengths one after the other.
