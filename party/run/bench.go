@@ -33,6 +33,12 @@ type BenchResult struct {
 	Pipelined      bool             `json:"pipelined,omitempty"`
 	Opening        protocol.Opening `json:"opening"` // the pattern used (auto's pick)
 	SecondsPerStep float64          `json:"seconds_per_step"`
+	// CPUSecondsPerStep is the process's CPU time (user and system) during
+	// the timed steps, per step: every party's, as all run in this process
+	// (with libp2p, a remote dealer's node too). Unlike SecondsPerStep it
+	// holds on a machine shared with other work. 0 where the platform has no
+	// getrusage.
+	CPUSecondsPerStep float64 `json:"cpu_seconds_per_step"`
 	// Of SecondsPerStep, the time party 1 waited for preprocessing material, and
 	// what dealer-free preprocessing sent per step (0 with a dealer).
 	PrepSecondsPerStep   float64 `json:"preprocessing_seconds_per_step"`
@@ -47,9 +53,10 @@ type BenchResult struct {
 	// With dealer-free preprocessing: party 1's cost per step of each kind of
 	// material, every party's preprocessing bytes sent per step (the balance),
 	// and the same steps with a dealer, measured in the same run.
-	Kinds                 []KindPerStep `json:"kinds,omitempty"`
-	PrepBytesPerPartyStep []float64     `json:"preprocessing_bytes_sent_per_step_by_party,omitempty"`
-	DealerSecondsPerStep  float64       `json:"dealer_seconds_per_step,omitempty"`
+	Kinds                   []KindPerStep `json:"kinds,omitempty"`
+	PrepBytesPerPartyStep   []float64     `json:"preprocessing_bytes_sent_per_step_by_party,omitempty"`
+	DealerSecondsPerStep    float64       `json:"dealer_seconds_per_step,omitempty"`
+	DealerCPUSecondsPerStep float64       `json:"dealer_cpu_seconds_per_step,omitempty"`
 	// With a dealer: what it sent per step (corrected shares for party N-1).
 	DealerBytesSentPerStep float64 `json:"dealer_bytes_sent_per_step,omitempty"`
 }
@@ -381,7 +388,7 @@ func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind Trans
 		return nil, err
 	}
 	var opts sessionOpts
-	var dealerSeconds float64
+	var dealerSeconds, dealerCPU float64
 	if cfg.Preprocessing == experiment.PrepHE {
 		dealt := *cfg
 		dealt.Preprocessing = experiment.PrepDealer
@@ -394,7 +401,7 @@ func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind Trans
 		if err != nil {
 			return nil, fmt.Errorf("the dealer twin: %w", err)
 		}
-		dealerSeconds = d.SecondsPerStep
+		dealerSeconds, dealerCPU = d.SecondsPerStep, d.CPUSecondsPerStep
 		if pipelined {
 			if opts.plan, err = toPlan(ctx, log.reqs); err != nil {
 				return nil, fmt.Errorf("the plan of the steps: %w", err)
@@ -405,7 +412,7 @@ func BenchSteps(ctx context.Context, cfg *experiment.Config, transportKind Trans
 	if err != nil {
 		return nil, err
 	}
-	res.DealerSecondsPerStep = dealerSeconds
+	res.DealerSecondsPerStep, res.DealerCPUSecondsPerStep = dealerSeconds, dealerCPU
 	// The plaintext twin on the same batches, in the same process.
 	x, err := scaledTrainingSet(cfg, split)
 	if err != nil {
@@ -473,7 +480,7 @@ func benchSecure(ctx context.Context, cfg *experiment.Config, split *experiment.
 	if s.meters != nil {
 		kindsBefore = s.meters[1].snapshot()
 	}
-	start := time.Now()
+	start, cpuStart := time.Now(), processCPU()
 	if gate != nil {
 		close(gate)
 	}
@@ -485,7 +492,7 @@ func benchSecure(ctx context.Context, cfg *experiment.Config, split *experiment.
 		}
 		return nil
 	})
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpuStart
 	if err != nil {
 		return nil, nil, err
 	}
@@ -500,6 +507,7 @@ func benchSecure(ctx context.Context, cfg *experiment.Config, split *experiment.
 		Scopes:  scopesPerStep(scopesBefore, s.nodes[1].engine.ScopeCosts(), steps),
 		Config:  cfg.Name, Transport: transportName(transportKind), Parties: n, BatchSize: bs, Steps: steps,
 		SecondsPerStep:       elapsed.Seconds() / k,
+		CPUSecondsPerStep:    cpu.Seconds() / k,
 		BytesSentPerStep:     float64(after.BytesSent-before[1].BytesSent) / k,
 		RoundsPerStep:        float64(after.Rounds-before[1].Rounds) / k,
 		Preprocessing:        cfg.Preprocessing,

@@ -173,3 +173,44 @@ func BenchmarkSquarePairs10k(b *testing.B) {
 		return err
 	})
 }
+
+// The daBits of a cancer step's truncation request (344 elements, 64 daBits
+// each) at N = 8, where each daBit costs N(N-1)/2 = 28 OTs: small batches,
+// many peers.
+func BenchmarkDaBits22kN8(b *testing.B) {
+	benchSession(b, 8, func(ctx context.Context, p protocol.Source) error {
+		_, err := protocoltest.DaBits(ctx, p, 344*64)
+		return err
+	})
+}
+
+// Packing and unpacking one batch's daBit corrections (a truncation request's
+// 344 elements, 64 daBits each, at the widths truncBitWidth gives), per daBit.
+func BenchmarkPackCorrections(b *testing.B) {
+	const n = 344 * 64
+	widths := make([]uint8, n)
+	bits := 0
+	for k := range widths {
+		widths[k] = uint8(truncBitWidth(k%64, 16))
+		bits += int(widths[k])
+	}
+	vals := randWords(n)
+	msg := newWordMessage(tagE, 0, (bits+63)/64)
+	body := msg.bytes()[headerBytes:]
+	var sum uint64
+	for range b.N {
+		clear(msg.body())
+		pk := packer{out: msg.body()}
+		for k, v := range vals {
+			pk.put(v, int(widths[k]))
+		}
+		un := byteUnpacker{in: body}
+		for k := range vals {
+			sum += un.get(int(widths[k]))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/daBit")
+	if sum == 1 {
+		b.Log(sum)
+	}
+}

@@ -185,30 +185,53 @@ func outputsFrom(out []uint64, mode, c0 int) []uint64 {
 
 // extend runs the receiver's half of one batch of 64*len(choices) random OTs
 // with the given (packed) choice bits. It returns the message u for the sender
-// (uWords(w) words) and x_c for every OT. Each chunk's rows are hashed as
-// they come.
+// (uWords(w) words) and x_c for every OT.
 func (r *extReceiver) extend(h crHash, choices []uint64, mode int) (u, xc []uint64) {
+	u, xc = make([]uint64, uWords(len(choices))), make([]uint64, outLen(mode, len(choices)))
+	r.extendInto(h, choices, mode, u, xc)
+	return u, xc
+}
+
+// extendInto is extend writing u into the given uWords(w) words (a message's
+// body) and x_c into the given outLen(mode, w) words (which must be zero in
+// outBits mode; outWords overwrites them). Each chunk's rows are hashed as
+// they come.
+func (r *extReceiver) extendInto(h crHash, choices []uint64, mode int, u, xc []uint64) {
 	w := len(choices)
-	u = make([]uint64, uWords(w))
-	xc = make([]uint64, outLen(mode, w))
-	r.ssChunks(choices, u, func(c0 int, rows []uint64, hb *hashBuffers) {
-		h.hashRowsWith(hb, r.tweak+uint64(64*c0), rows, 0, 0, mode, outputsFrom(xc, mode, c0))
+	r.ssChunks(choices, u, func(c0 int, rows []uint64, sc *ssScratch) {
+		h.hashRowsWith(&sc.hash, r.tweak+uint64(64*c0), rows, 0, 0, mode, outputsFrom(xc, mode, c0))
 	})
 	r.batch++
 	r.tweak += uint64(64 * w)
-	return u, xc
 }
 
 // extend runs the sender's half of one batch: from the receiver's u
 // (uWords(w) words) it returns both random messages x0, x1 of every OT.
 func (s *extSender) extend(h crHash, u []uint64, w int, mode int) (x0, x1 []uint64) {
 	x0, x1 = make([]uint64, outLen(mode, w)), make([]uint64, outLen(mode, w))
-	s.ssChunks(u, w, func(c0 int, rows []uint64, hb *hashBuffers) {
+	s.ssChunks(u, w, func(c0 int, rows []uint64, sc *ssScratch) {
 		tweak := s.tweak + uint64(64*c0)
-		h.hashRowsWith(hb, tweak, rows, 0, 0, mode, outputsFrom(x0, mode, c0))
-		h.hashRowsWith(hb, tweak, rows, ^s.s0, ^s.s1, mode, outputsFrom(x1, mode, c0))
+		h.hashRowsWith(&sc.hash, tweak, rows, 0, 0, mode, outputsFrom(x0, mode, c0))
+		h.hashRowsWith(&sc.hash, tweak, rows, ^s.s0, ^s.s1, mode, outputsFrom(x1, mode, c0))
 	})
 	s.batch++
 	s.tweak += uint64(64 * w)
 	return x0, x1
+}
+
+// extendEach is extend in outWords mode handing each the messages chunk by
+// chunk, x0[i], x1[i] those of OT 64*c0+i, valid until each returns, instead
+// of returning the batch's: a caller that folds them at once (the daBit
+// fold) never holds 2 x 64w words per peer.
+func (s *extSender) extendEach(h crHash, u []uint64, w int, each func(c0 int, x0, x1 []uint64)) {
+	s.ssChunks(u, w, func(c0 int, rows []uint64, sc *ssScratch) {
+		tweak := s.tweak + uint64(64*c0)
+		m := len(rows) / 2
+		x0, x1 := sc.outs[0][:m], sc.outs[1][:m]
+		h.hashRowsWith(&sc.hash, tweak, rows, 0, 0, outWords, x0)
+		h.hashRowsWith(&sc.hash, tweak, rows, ^s.s0, ^s.s1, outWords, x1)
+		each(c0, x0, x1)
+	})
+	s.batch++
+	s.tweak += uint64(64 * w)
 }

@@ -214,18 +214,24 @@ func (p *Party) peers() []int {
 
 // extendAsReceiver runs the receiver's half of a batch with every peer in
 // peers at once and sends each its u; it returns x_c and the batch number per
-// peer (indexed by party).
+// peer (indexed by party). The x_c come from getWords: a caller may give them
+// back with putWords.
 func (p *Party) extendAsReceiver(ctx context.Context, peers []int, choices []uint64, mode int, step string) (xc [][]uint64, batches []uint64, err error) {
 	xc, batches = make([][]uint64, p.n), make([]uint64, p.n)
-	us := make([][]uint64, p.n)
+	us := make([]wordMessage, p.n) // u is written in place in its message
 	var wg sync.WaitGroup
 	for _, q := range peers {
 		batches[q] = p.recv[q].batch
-		wg.Go(func() { us[q], xc[q] = p.recv[q].extend(p.h, choices, mode) })
+		us[q] = newWordMessage(tagU, batches[q], uWords(len(choices)))
+		xc[q] = getWords(outLen(mode, len(choices)))
+		if mode == outBits {
+			clear(xc[q])
+		}
+		wg.Go(func() { p.recv[q].extendInto(p.h, choices, mode, us[q].body(), xc[q]) })
 	}
 	wg.Wait()
 	for _, q := range peers {
-		if err := p.sendWords(ctx, q, tagU, batches[q], us[q], step); err != nil {
+		if err := p.sendMessage(ctx, q, us[q], step); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -3,6 +3,7 @@ package ot
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
@@ -15,8 +16,8 @@ import (
 
 // maxProductElems bounds a batch: 64 OTs per element, so a u message of
 // 32 words per element (2 MiB) and corrections of 32.5 words per element; the
-// sender holds two 64-word OT outputs per element for every peer at once
-// (8 MiB per peer).
+// receiver holds a 64-word OT output per element for every peer at once
+// (4 MiB per peer), the sender one chunk's (productCorrections).
 const maxProductElems = 1 << 13
 
 // correctionBits is the packed length of one element's corrections: bit k's
@@ -126,47 +127,74 @@ func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool)
 		return err
 	}
 	// Sender role: correlation mult * a * 2^k for the OT of bit k.
-	x0s, x1s, sendBatch, err := p.extendAsSender(ctx, to, w, outWords, "product extension matrix")
-	if err != nil {
-		return err
-	}
+	us := make([][]uint64, p.n)
 	for _, q := range to {
-		x0, x1 := x0s[q], x1s[q]
-		corr := make([]uint64, correctionWords(w))
-		pk := packer{out: corr}
-		for e := range w {
-			z := mult * a[e]
-			for k := range 64 {
-				o := 64*e + k
-				pk.put(z+x0[o]-x1[o], 64-k)
-				c[e] -= x0[o] << uint(k)
-			}
-		}
-		if err := p.sendWords(ctx, q, tagE, sendBatch[q], corr, "product correction"); err != nil {
-			return err
-		}
-	}
-	// Receiver role: x_c + c * e' for every bit, scaled by 2^k.
-	for _, q := range from {
-		corr, err := p.recvWords(ctx, q, tagE, recvBatch[q], correctionWords(w), "product correction")
+		body, err := p.recvMsg(ctx, q, tagU, p.send[q].batch, 8*uWords(w), "product extension matrix")
 		if err != nil {
 			return err
 		}
-		un := unpacker{in: corr}
-		for e := range w {
-			for k := range 64 {
-				o := 64*e + k
-				v := xc[q][o]
-				if b[e]>>uint(k)&1 == 1 {
-					v += un.get(64 - k)
-				} else {
-					un.skip(64 - k)
-				}
-				c[e] += v << uint(k)
-			}
+		us[q] = getWords(uWords(w))
+		sharing.GetWords(us[q], body)
+	}
+	msgs, own := make([]wordMessage, p.n), make([][]uint64, p.n)
+	var wg sync.WaitGroup
+	for _, q := range to {
+		msgs[q] = newWordMessage(tagE, p.send[q].batch, correctionWords(w))
+		own[q] = make([]uint64, w)
+		wg.Go(func() { p.productCorrections(q, us[q], a, mult, msgs[q].body(), own[q]) })
+	}
+	wg.Wait()
+	for _, q := range to {
+		putWords(us[q])
+		for e, v := range own[q] {
+			c[e] -= v
+		}
+		if err := p.sendMessage(ctx, q, msgs[q], "product correction"); err != nil {
+			return err
 		}
 	}
+	// Receiver role: x_c + c * e' for every bit, scaled by 2^k, read from the
+	// message in place. Every correction is read and masked by the choice bit:
+	// a branch on the bits of b (uniform) was mispredicted half the time.
+	for _, q := range from {
+		body, err := p.recvMsg(ctx, q, tagE, recvBatch[q], 8*correctionWords(w), "product correction")
+		if err != nil {
+			return err
+		}
+		un := byteUnpacker{in: body}
+		x := xc[q]
+		for e := range w {
+			be := b[e]
+			var sum uint64
+			for k := range 64 {
+				sum += (x[64*e+k] + -(be>>uint(k)&1)&un.get(64-k)) << uint(k)
+			}
+			c[e] += sum
+		}
+		putWords(x)
+	}
 	return nil
+}
+
+// productCorrections is the sender's half of a product batch towards q, run
+// for every peer at once: from q's u it packs the corrections mult a_e 2^k +
+// x0 - x1 of every bit k of every element e into corr and writes sum_k x0 2^k,
+// this party's share to subtract, into own[e], chunk by chunk as the
+// extension hashes them (never the batch's 2 x 64w words of x0, x1).
+func (p *Party) productCorrections(q int, u, a []uint64, mult uint64, corr, own []uint64) {
+	pk := packer{out: corr}
+	p.send[q].extendEach(p.h, u, len(a), func(c0 int, x0, x1 []uint64) {
+		for i := range len(x0) / 64 {
+			z := mult * a[c0+i]
+			var sum uint64
+			for k := range 64 {
+				o := 64*i + k
+				pk.put(z+x0[o]-x1[o], 64-k)
+				sum += x0[o] << uint(k)
+			}
+			own[c0+i] = sum
+		}
+	})
 }
 
 // packer writes values of given bit lengths one after the other.
@@ -186,24 +214,3 @@ func (pk *packer) put(v uint64, bits int) {
 	}
 	pk.pos += bits
 }
-
-// unpacker reads what a packer wrote.
-type unpacker struct {
-	in  []uint64
-	pos int
-}
-
-func (un *unpacker) get(bits int) uint64 {
-	word, off := un.pos>>6, un.pos&63
-	v := un.in[word] >> uint(off)
-	if off+bits > 64 {
-		v |= un.in[word+1] << uint(64-off)
-	}
-	un.pos += bits
-	if bits < 64 {
-		v &= 1<<uint(bits) - 1
-	}
-	return v
-}
-
-func (un *unpacker) skip(bits int) { un.pos += bits }

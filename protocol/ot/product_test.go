@@ -94,7 +94,8 @@ func TestSquarePairs(t *testing.T) {
 }
 
 // TestPackedCorrections checks the bit packing of the corrections of one
-// element: 64 values of 64, 63, ..., 1 bits (2080 bits).
+// element: 64 values of 64, 63, ..., 1 bits (2080 bits), read back from their
+// bytes on the wire.
 func TestPackedCorrections(t *testing.T) {
 	vals := randWords(64)
 	out := make([]uint64, correctionWords(1))
@@ -105,7 +106,9 @@ func TestPackedCorrections(t *testing.T) {
 	if pk.pos != correctionBits {
 		t.Fatalf("%d bits written, want 2080", pk.pos)
 	}
-	un := unpacker{in: out}
+	body := make([]byte, 8*len(out))
+	sharing.PutWords(body, out)
+	un := byteUnpacker{in: body}
 	for k, v := range vals {
 		want := v
 		if k > 0 {

@@ -132,9 +132,9 @@ func (s *extSender) puncture() {
 // the cache, where whole-batch columns (16 MiB for an AND batch) did not.
 const ssChunk = 64
 
-// ssScratch is the working memory of a batch of an extension (~160 KiB,
+// ssScratch is the working memory of a batch of an extension (~224 KiB,
 // whatever the batch size; from scratchPool): a chunk's columns, leaf
-// streams, counters and rows, and the hash's buffers. (On the stack of the
+// streams, counters and rows, the hash's buffers and a chunk's outputs. (On the stack of the
 // per-batch goroutine, the columns and leaves made it grow by copying every
 // batch.) Rows are hashed chunk by chunk while in the cache: a batch's rows
 // are never held at once (16 MiB for an AND batch).
@@ -145,23 +145,24 @@ type ssScratch struct {
 	tmp  [2][64][4]uint64 // transposeChunk's
 	rows [2 * 64 * ssChunk]uint64
 	hash hashBuffers
+	outs [2][64 * ssChunk]uint64 // a chunk's x0, x1 (extSender.extendEach)
 }
 
 // ssRows returns the receiver's rows t for a batch (row i is t[2i], t[2i+1])
 // and writes the message u (block b's vector at u[b*w:]); see ssChunks.
 func (r *extReceiver) ssRows(choices []uint64, u []uint64) []uint64 {
 	t := make([]uint64, 2*64*len(choices))
-	r.ssChunks(choices, u, func(c0 int, rows []uint64, _ *hashBuffers) { copy(t[2*64*c0:], rows) })
+	r.ssChunks(choices, u, func(c0 int, rows []uint64, _ *ssScratch) { copy(t[2*64*c0:], rows) })
 	return t
 }
 
 // ssChunks writes the message u (block b's vector at u[b*w:]) and hands use
 // the receiver's rows t chunk by chunk: the rows of words c0..c0+cw-1 (row i
-// is rows[2i], rows[2i+1]), valid until use returns, with hash buffers for
-// it to use. Per block, with G_x leaf
+// is rows[2i], rows[2i+1]), valid until use returns, with the rest of the
+// scratch (hash and output buffers) for it to use. Per block, with G_x leaf
 // x's PRG stream for the batch, u_b = choices ^ XOR_x G_x and column i of the
 // block is XOR of G_x over the x with bit i set.
-func (r *extReceiver) ssChunks(choices []uint64, u []uint64, use func(c0 int, rows []uint64, hb *hashBuffers)) {
+func (r *extReceiver) ssChunks(choices []uint64, u []uint64, use func(c0 int, rows []uint64, sc *ssScratch)) {
 	w := len(choices)
 	sc := scratchPool.Get().(*ssScratch)
 	defer scratchPool.Put(sc)
@@ -180,7 +181,7 @@ func (r *extReceiver) ssChunks(choices []uint64, u []uint64, use func(c0 int, ro
 		}
 		rows := sc.rows[:2*64*cw]
 		transposeChunk(&sc.cols, cw, rows, &sc.tmp)
-		use(c0, rows, &sc.hash)
+		use(c0, rows, sc)
 	}
 }
 
@@ -188,7 +189,7 @@ func (r *extReceiver) ssChunks(choices []uint64, u []uint64, use func(c0 int, ro
 // ssChunks.
 func (s *extSender) ssRows(u []uint64, w int) []uint64 {
 	q := make([]uint64, 2*64*w)
-	s.ssChunks(u, w, func(c0 int, rows []uint64, _ *hashBuffers) { copy(q[2*64*c0:], rows) })
+	s.ssChunks(u, w, func(c0 int, rows []uint64, _ *ssScratch) { copy(q[2*64*c0:], rows) })
 	return q
 }
 
@@ -196,7 +197,7 @@ func (s *extSender) ssRows(u []uint64, w int) []uint64 {
 // chunk by chunk as the receiver's ssChunks: column i of block b is XOR of
 // G_x over the known leaves x with bit i of x ^ Delta_b set, plus bit i of
 // Delta_b times u_b. Then q = t ^ r * Delta with Delta = NOT s (doc.go).
-func (s *extSender) ssChunks(u []uint64, w int, use func(c0 int, rows []uint64, hb *hashBuffers)) {
+func (s *extSender) ssChunks(u []uint64, w int, use func(c0 int, rows []uint64, sc *ssScratch)) {
 	var deltas [ssBlocks]int
 	for b := range deltas {
 		deltas[b] = s.blockDelta(b)
@@ -225,7 +226,7 @@ func (s *extSender) ssChunks(u []uint64, w int, use func(c0 int, rows []uint64, 
 		}
 		rows := sc.rows[:2*64*cw]
 		transposeChunk(&sc.cols, cw, rows, &sc.tmp)
-		use(c0, rows, &sc.hash)
+		use(c0, rows, sc)
 	}
 }
 

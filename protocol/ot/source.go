@@ -163,8 +163,9 @@ func fullWidth(int) int { return 64 }
 // daBits makes n daBits whose arithmetic shares are exact modulo 2^width(k)
 // for daBit k (higher bits are garbage): a daBit that will be multiplied by
 // 2^j needs only 64-j bits, and its corrections are sent with that many. It
-// hands use each batch's shares as they come (z[k] is daBit from+k's), so that
-// a caller that folds them keeps one batch, not all n.
+// hands use each batch's shares as they come (z[k] is daBit from+k's, valid
+// until use returns: the buffer is reused), so that a caller that folds them
+// keeps one batch, not all n.
 func (p *Party) daBits(ctx context.Context, n, unit int, width func(k int) int, use func(from int, z []uint64)) error {
 	// The widths of a batch, looked up once: the batch reads them three times
 	// per daBit, which through width cost a tenth of its CPU. A batch holds
@@ -181,6 +182,7 @@ func (p *Party) daBits(ctx context.Context, n, unit int, width func(k int) int, 
 			return err
 		}
 		use(done, z)
+		putWords(z)
 		done += m
 	}
 	return nil
@@ -203,7 +205,6 @@ func (p *Party) daBitBatch(ctx context.Context, n int, widths []uint8) ([]uint64
 	}
 	corrWords := (corrBits + 63) / 64
 	r := p.private(w)
-	bit := func(k int) uint64 { return (r[k>>6] >> uint(k&63)) & 1 }
 	order, pos := p.foldOrder()
 	me := pos[p.self]
 	// Receiver role: one extension with every party ahead in the order.
@@ -213,54 +214,75 @@ func (p *Party) daBitBatch(ctx context.Context, n int, widths []uint8) ([]uint64
 	}
 	us := make([][]uint64, p.n)
 	for _, q := range order[me+1:] {
-		u, err := p.recvWords(ctx, q, tagU, p.send[q].batch, uWords(w), "daBit extension matrix")
+		body, err := p.recvMsg(ctx, q, tagU, p.send[q].batch, 8*uWords(w), "daBit extension matrix")
 		if err != nil {
 			return nil, err
 		}
-		us[q] = u
+		us[q] = getWords(uWords(w))
+		sharing.GetWords(us[q], body)
 	}
-	z := make([]uint64, n)
+	var z []uint64
 	if me == 0 {
+		z = getWords(n)
 		for k := range z {
-			z[k] = bit(k)
+			z[k] = (r[k>>6] >> uint(k&63)) & 1
 		}
+	} else if z, err = p.daBitReceive(ctx, order[:me], r, xc, recvBatch, n, corrWords, widths); err != nil {
+		return nil, err
 	}
-	for t := max(me, 1); t < p.n; t++ {
-		j := order[t]
-		if j != p.self {
-			// Sender towards j: correlation z.
-			batch := p.send[j].batch
-			x0, x1 := p.send[j].extend(p.h, us[j], w, outWords)
-			us[j] = nil
-			e := make([]uint64, corrWords)
-			pk := packer{out: e}
-			for k := range n {
-				pk.put(z[k]+x0[k]-x1[k], int(widths[k]))
-				z[k] += 2 * x0[k]
-			}
-			if err := p.sendWords(ctx, j, tagE, batch, e, "daBit correction"); err != nil {
-				return nil, err
-			}
-			continue
+	// Sender towards every party behind, in order: correlation z.
+	for _, j := range order[me+1:] {
+		if err := p.daBitSend(ctx, j, us[j], z, w, corrWords, widths); err != nil {
+			return nil, err
 		}
-		// Receiver at our own step (our share of z is still 0): prod = shares
-		// of z*r_self from every party ahead.
-		prod := make([]uint64, n)
-		for _, q := range order[:me] {
-			e, err := p.recvWords(ctx, q, tagE, recvBatch[q], corrWords, "daBit correction")
-			if err != nil {
-				return nil, err
-			}
-			un := unpacker{in: e}
-			for k := range prod {
-				prod[k] += xc[q][k] + bit(k)*un.get(int(widths[k]))
-			}
-		}
-		for k := range z {
-			z[k] = bit(k) - 2*prod[k]
-		}
+		putWords(us[j])
+		us[j] = nil
 	}
 	return z, nil
+}
+
+// daBitSend is daBitBatch's step as the sender towards j: it sends the
+// corrections z_k + x0_k - x1_k (widths[k] bits each, packed in place in the
+// message) and adds 2 x0 to z, chunk by chunk as the extension hashes them.
+func (p *Party) daBitSend(ctx context.Context, j int, u, z []uint64, w, corrWords int, widths []uint8) error {
+	n := len(z)
+	msg := newWordMessage(tagE, p.send[j].batch, corrWords)
+	pk := packer{out: msg.body()}
+	p.send[j].extendEach(p.h, u, w, func(c0 int, x0, x1 []uint64) {
+		zc, wc := z[64*c0:], widths[64*c0:]
+		for i := range min(len(x0), n-64*c0) {
+			pk.put(zc[i]+x0[i]-x1[i], int(wc[i]))
+			zc[i] += 2 * x0[i]
+		}
+	})
+	return p.sendMessage(ctx, j, msg, "daBit correction")
+}
+
+// daBitReceive is daBitBatch's step as the receiver, at its own position
+// (its share of z still 0): it returns its new share r - 2 prod, prod its
+// shares of z r from every party ahead, read from their corrections in place.
+func (p *Party) daBitReceive(ctx context.Context, ahead []int, r []uint64, xc [][]uint64, batches []uint64, n, corrWords int, widths []uint8) ([]uint64, error) {
+	prod := xc[ahead[0]][:n] // the sum of every peer's x_c and corrections: in the first's
+	for t, q := range ahead {
+		body, err := p.recvMsg(ctx, q, tagE, batches[q], 8*corrWords, "daBit correction")
+		if err != nil {
+			return nil, err
+		}
+		un := byteUnpacker{in: body}
+		if t > 0 {
+			for k, x := range xc[q][:n] {
+				prod[k] += x
+			}
+			putWords(xc[q])
+		}
+		for k := range prod {
+			prod[k] += -(r[k>>6] >> uint(k&63) & 1) & un.get(int(widths[k]))
+		}
+	}
+	for k := range prod {
+		prod[k] = (r[k>>6]>>uint(k&63))&1 - 2*prod[k]
+	}
+	return prod, nil
 }
 
 // daBitTriple makes n daBit triples: daBits r with a uniform B and C = r B,

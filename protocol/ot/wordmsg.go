@@ -1,0 +1,105 @@
+package ot
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"sync"
+	"unsafe"
+
+	"github.com/tessera-mpc/tessera/sharing"
+)
+
+// Messages of words are built and read in place: a u matrix or a batch's
+// corrections used to be made in a []uint64, copied into a fresh []byte to
+// send and, at the receiver, copied back into a fresh []uint64, three buffers
+// and two copies for one message; with a daBit's 28 OTs at N = 8 those were
+// most of the OT source's allocations, and their zeroing and collection a
+// tenth of its CPU.
+
+// hostLittleEndian: a []uint64's bytes are then its little-endian encoding,
+// the wire format of the words.
+var hostLittleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// wordMessage is a message laid out as words: the header (tag, batch) as two
+// words, then a body the caller fills in place.
+type wordMessage struct{ words []uint64 }
+
+func newWordMessage(tag, batch uint64, body int) wordMessage {
+	w := make([]uint64, headerBytes/8+body)
+	w[0], w[1] = tag, batch
+	return wordMessage{words: w}
+}
+
+// body is the message's words after the header.
+func (m wordMessage) body() []uint64 { return m.words[headerBytes/8:] }
+
+// bytes is the message on the wire: the words' own memory on a little-endian
+// host (the caller must not touch the words once sent, as the Transport
+// requires of every message), a little-endian copy elsewhere.
+func (m wordMessage) bytes() []byte {
+	if hostLittleEndian {
+		return unsafe.Slice((*byte)(unsafe.Pointer(&m.words[0])), 8*len(m.words))
+	}
+	out := make([]byte, 8*len(m.words))
+	sharing.PutWords(out, m.words)
+	return out
+}
+
+// sendMessage sends m to peer q.
+func (p *Party) sendMessage(ctx context.Context, q int, m wordMessage, step string) error {
+	if err := p.tr.Send(ctx, q, m.bytes()); err != nil {
+		return fmt.Errorf("ot: party %d: %s to party %d: %w", p.self, step, q, err)
+	}
+	return nil
+}
+
+// byteUnpacker reads what a packer wrote, from the little-endian bytes of
+// its words (a received body, bounded by its length check), without decoding
+// them into a buffer first.
+type byteUnpacker struct {
+	in  []byte
+	pos int // bits read
+}
+
+func (un *byteUnpacker) get(bits int) uint64 {
+	word, off := un.pos>>6, un.pos&63
+	v := binary.LittleEndian.Uint64(un.in[8*word:]) >> uint(off)
+	if off+bits > 64 {
+		v |= binary.LittleEndian.Uint64(un.in[8*word+8:]) << uint(64-off)
+	}
+	un.pos += bits
+	if bits < 64 {
+		v &= 1<<uint(bits) - 1
+	}
+	return v
+}
+
+// Word buffers that never leave the party (a receiver's x_c, a peer's u
+// decoded from its message, a batch's daBit shares) are recycled between
+// batches, in power-of-two size classes: fresh ones cost their zeroing and
+// their collection, and every user overwrites them whole.
+var wordPools [64]sync.Pool // class k: *[]uint64 of capacity >= 2^k
+
+// getWords returns n words of unspecified content.
+func getWords(n int) []uint64 {
+	k := bits.Len(uint(max(n, 1) - 1))
+	if b, ok := wordPools[k].Get().(*[]uint64); ok {
+		return (*b)[:n]
+	}
+	return make([]uint64, n, 1<<k)
+}
+
+// putWords gives b back for a later getWords; the caller must not use it
+// afterwards.
+func putWords(b []uint64) {
+	if cap(b) == 0 {
+		return
+	}
+	b = b[:0]
+	wordPools[bits.Len(uint(cap(b)))-1].Put(&b)
+}
