@@ -191,7 +191,7 @@ func BenchmarkPackCorrections(b *testing.B) {
 	widths := make([]uint8, n)
 	bits := 0
 	for k := range widths {
-		widths[k] = uint8(truncBitWidth(k%64, 16))
+		widths[k] = uint8(truncBitWidth(k%64, 16, 64))
 		bits += int(widths[k])
 	}
 	vals := randWords(n)
