@@ -125,8 +125,12 @@ func repeat(v, n int) []int {
 	return out
 }
 
-// TruncateEach truncates xs[i] by bits[i], all in one round.
+// TruncateEach truncates xs[i] by bits[i], all in one round (compactly with
+// Config.CompactTruncations).
 func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tensor) ([]sharing.Tensor, error) {
+	if e.compact {
+		return e.TruncateEachCompact(ctx, bits, xs)
+	}
 	start := time.Now()
 	st, masked, err := e.prepareTruncations(ctx, bits, xs, nil)
 	if err != nil {

@@ -589,3 +589,42 @@ func TestMaskedProducts(t *testing.T) {
 		}
 	}
 }
+
+// TestCompactTruncationsConfig checks that an engine with CompactTruncations
+// truncates compactly everywhere (Truncate, TruncateMany): within N/2 units,
+// unbiased, and not as a plain truncation would (floor or floor + 1 only), for
+// N = 2, 3, 5, 8.
+func TestCompactTruncationsConfig(t *testing.T) {
+	const size = 20000
+	x := sharing.Zeros(size)
+	for i, v := range randomRing(size).Data {
+		x.Data[i] = uint64(int64(v) >> 14) // |x| < 2^49
+	}
+	for _, n := range partyCounts {
+		shares := splitAll(t, n, x)
+		cfg := protocol.Config{Codec: sharing.Codec{FracBits: 16}, CompactTruncations: true}
+		res := sessionWith(t, n, cfg, func(ctx context.Context, e *protocol.Engine) (sharing.Tensor, error) {
+			return e.Truncate(ctx, shares[e.Self()][0])
+		})
+		got := reconstruct(t, res)
+		var sum float64
+		outside := 0 // results a plain truncation cannot give
+		for i, v := range got.Data {
+			exact := math.Ldexp(float64(int64(x.Data[i])), -16)
+			d := float64(int64(v)) - exact
+			if math.Abs(d) >= float64(n)/2 {
+				t.Fatalf("n=%d: element %d off by %g units, bound %d/2", n, i, d, n)
+			}
+			if floor := math.Floor(exact); float64(int64(v)) != floor && float64(int64(v)) != floor+1 {
+				outside++
+			}
+			sum += d
+		}
+		if mean := sum / size; math.Abs(mean) > 0.03 {
+			t.Errorf("n=%d: mean error %g units: biased", n, mean)
+		}
+		if n > 2 && outside == 0 {
+			t.Errorf("n=%d: every result is floor or floor + 1: not a compact truncation", n)
+		}
+	}
+}

@@ -37,6 +37,8 @@ type Engine struct {
 	maxWords int
 	// lookup: sign extractions on 16 and 32 bits by open and compare.
 	lookup bool
+	// compact: every truncation compact (Config.CompactTruncations).
+	compact bool
 	// riders are additive openings that wait for the next opening round of any
 	// kind and travel in its messages (see ride).
 	riders []*rider
@@ -162,6 +164,14 @@ type Config struct {
 	// of the binary adder's 6 or 7. Only a dealer makes that material: set it when
 	// the preprocessing is a dealer's, and the same on every party.
 	LookupComparisons bool
+	// CompactTruncations makes every plain truncation (Truncate, TruncateBy,
+	// TruncateMany, TruncateEach) a compact one (TruncateEachCompact): the low
+	// bits of a share are never opened, so the mask is the high part of a pair
+	// (64 - b random bits per element for a dealer-free source instead of 64)
+	// and the error is under N/2 units in the last place (N - 1/2 with packed
+	// lanes) instead of one. Dealer-free engines set it: a daBit costs them
+	// N(N-1)/2 OTs. The same on every party.
+	CompactTruncations bool
 	// MaxPeerInputElements bounds the elements this party allocates, over the whole
 	// session, for its shares of other parties' inputs, whose shapes those parties
 	// declare (default DefaultMaxPeerInputElements).
@@ -228,7 +238,7 @@ func NewEngine(tr Transport, pre Source, cfg Config) (*Engine, error) {
 		maxWords = min(maxWords, (b.MaxMessageBytes()-headerSize)/8)
 	}
 	return &Engine{tr: tr, self: tr.Self(), n: n, pre: pre, codec: cfg.Codec, rng: rng, clock: OpClock{}, opening: cfg.Opening,
-		maxPeerInputs: maxPeerInputs, maxWords: maxWords, lookup: cfg.LookupComparisons}, nil
+		maxPeerInputs: maxPeerInputs, maxWords: maxWords, lookup: cfg.LookupComparisons, compact: cfg.CompactTruncations}, nil
 }
 
 // Self is this party's index.

@@ -222,8 +222,9 @@ type sessionOpts struct {
 	plan *protocol.Plan
 	gate <-chan struct{}
 	log  *requestLog
-	// adder: the dealer twin of a dealer-free run compares as that run does (its
-	// plan is that run's), not by the dealer's lookups.
+	// adder: the dealer twin of a dealer-free run compares and truncates as that
+	// run does (its plan is that run's): by the adder, not the dealer's lookups,
+	// and compactly.
 	adder bool
 }
 
@@ -312,6 +313,7 @@ func startSession(ctx context.Context, cfg *experiment.Config, split *experiment
 		}
 		engine := engineConfig(cfg, rnd, i)
 		engine.LookupComparisons = engine.LookupComparisons && !opts.adder
+		engine.CompactTruncations = engine.CompactTruncations || opts.adder
 		nd, err := buildNode(sessionCtx, nodeSpec{cfg: cfg, self: i, links: wiring.links[i], material: m, plan: planFor, engine: engine})
 		if err != nil {
 			return err

@@ -45,10 +45,12 @@ type node struct {
 // engineConfig is the engine setting of party self of cfg. With a dealer's
 // preprocessing (in-process or its own node) the engine compares by lookup
 // (protocol.KindCompare, which only a dealer makes); dealer-free engines, and
-// the dry runs that record their plans (from the same cfg), keep the adder.
+// the dry runs that record their plans (from the same cfg), keep the adder and
+// truncate compactly (fewer daBits per truncation pair).
 func engineConfig(cfg *experiment.Config, rnd Randomness, self int) protocol.Config {
+	dealt := cfg.Preprocessing == experiment.PrepDealer
 	return protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: rnd.Party(self), Parties: cfg.Parties, Opening: cfg.EngineOpening(),
-		LookupComparisons: cfg.Preprocessing == experiment.PrepDealer}
+		LookupComparisons: dealt, CompactTruncations: !dealt}
 }
 
 // buildNode makes a node's life up to training: make the source, pipeline it,
