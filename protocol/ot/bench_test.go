@@ -146,6 +146,15 @@ func BenchmarkTruncPairs10k(b *testing.B) {
 	})
 }
 
+// Sign pairs (33 daBits per element) for 10,000 elements, against the
+// truncation pairs above (64).
+func BenchmarkTruncSignPairs10k(b *testing.B) {
+	benchSession(b, 3, func(ctx context.Context, p protocol.Source) error {
+		_, err := p.Fetch(ctx, protocol.TruncSignRequest(10000, 16))
+		return err
+	})
+}
+
 // One hash of the extension (one fixed-key AES call), per row.
 func BenchmarkCRHash(b *testing.B) {
 	h := newCRHash()
