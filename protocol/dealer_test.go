@@ -11,20 +11,27 @@ import (
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
+// dealerSources returns the n parties' sources of a fresh in-process dealer.
+func dealerSources(t *testing.T, n int) []protocol.Source {
+	t.Helper()
+	d, err := protocol.NewDealer(n, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := make([]protocol.Source, n)
+	for i := range srcs {
+		srcs[i], _ = d.Source(i)
+	}
+	return srcs
+}
+
 // TestDealerMaterialExact reconstructs every kind of material from all parties'
 // shares and checks the relation it must satisfy.
 func TestDealerMaterialExact(t *testing.T) {
 	ctx := context.Background()
 	for _, n := range partyCounts {
 		t.Run(fmt.Sprint("parties=", n), func(t *testing.T) {
-			d, err := protocol.NewDealer(n, rand.Reader)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srcs := make([]protocol.Source, n)
-			for i := range srcs {
-				srcs[i], _ = d.Source(i)
-			}
+			srcs := dealerSources(t, n)
 			const words, bits = 33, 200
 			var ands []protocol.BinaryTriple
 			var das []protocol.DaBits
@@ -96,14 +103,7 @@ func TestDealerMaterialExact(t *testing.T) {
 func TestDealerTruncSignPairs(t *testing.T) {
 	ctx := context.Background()
 	for _, n := range partyCounts {
-		d, err := protocol.NewDealer(n, rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srcs := make([]protocol.Source, n)
-		for i := range srcs {
-			srcs[i], _ = d.Source(i)
-		}
+		srcs := dealerSources(t, n)
 		for _, b := range []int{1, 16, protocol.TruncSignMaxBits} {
 			var shares []protocol.TruncSignPair
 			for _, s := range srcs {

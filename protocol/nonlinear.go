@@ -85,15 +85,24 @@ func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.T
 	if err != nil {
 		return y, deriv, fmt.Errorf("protocol: ReLU: %w", err)
 	}
-	// y = x - msb x: the product rides on the bit's conversion round.
-	msb, msbX, err := e.bitsToArithTimes(ctx, bits, x)
-	if err != nil {
+	if y, deriv, err = e.reluOfSign(ctx, bits, x); err != nil {
 		return y, deriv, fmt.Errorf("protocol: ReLU: %w", err)
+	}
+	e.account("relu", start, 0, 0)
+	return y, deriv, nil
+}
+
+// reluOfSign returns y = x (1 - msb) and deriv = 1 - msb for XOR-shared sign
+// bits msb of x (packed one per element), in one round: the product rides on
+// the bit's conversion (bitsToArithTimes).
+func (e *Engine) reluOfSign(ctx context.Context, msbBits []uint64, x sharing.Tensor) (y, deriv sharing.Tensor, err error) {
+	msb, msbX, err := e.bitsToArithTimes(ctx, msbBits, x)
+	if err != nil {
+		return y, deriv, err
 	}
 	msb.Shape = append([]int(nil), x.Shape...)
 	deriv = e.oneMinus(msb)
 	y = sharing.Sub(x, sharing.Tensor{Shape: deriv.Shape, Data: msbX.Data})
-	e.account("relu", start, 0, 0)
 	return y, deriv, nil
 }
 
@@ -147,13 +156,9 @@ func (e *Engine) TruncateReLU(ctx context.Context, z sharing.Tensor) (y, deriv s
 	}
 	x := st.finish(e.self, []sharing.Tensor{{Shape: []int{z.Len()}, Data: opening.sum}})[0]
 	x.Shape = append([]int(nil), z.Shape...)
-	msb, msbX, err := e.bitsToArithTimes(ctx, bits, x)
-	if err != nil {
+	if y, deriv, err = e.reluOfSign(ctx, bits, x); err != nil {
 		return y, deriv, fmt.Errorf("protocol: TruncateReLU: %w", err)
 	}
-	msb.Shape = append([]int(nil), z.Shape...)
-	deriv = e.oneMinus(msb)
-	y = sharing.Sub(x, sharing.Tensor{Shape: deriv.Shape, Data: msbX.Data})
 	e.account("truncate-relu", start, 0, 0)
 	return y, deriv, nil
 }

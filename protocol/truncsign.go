@@ -205,13 +205,9 @@ func (e *Engine) truncateReLUBySign(ctx context.Context, z sharing.Tensor) (y, d
 		}
 		lt[i/64] ^= bit << (i % 64)
 	}
-	msb, msbX, err := e.bitsToArithTimes(ctx, lt, x)
-	if err != nil {
+	if y, deriv, err = e.reluOfSign(ctx, lt, x); err != nil {
 		return y, deriv, fmt.Errorf("protocol: TruncateReLU: %w", err)
 	}
-	msb.Shape = append([]int(nil), z.Shape...)
-	deriv = e.oneMinus(msb)
-	y = sharing.Sub(x, sharing.Tensor{Shape: deriv.Shape, Data: msbX.Data})
 	e.account("truncate-relu", start, 0, 0)
 	return y, deriv, nil
 }
