@@ -142,4 +142,10 @@ func printKinds(w io.Writer, r *run.BenchResult) {
 	}
 	fmt.Fprintf(w, "\nthe same steps with a dealer: %.5f s/step (dealer-free %.5f s/step, %.1fx)\n",
 		r.DealerSecondsPerStep, r.SecondsPerStep, r.SecondsPerStep/r.DealerSecondsPerStep)
+	if r.CPUSecondsPerStep > 0 && r.DealerCPUSecondsPerStep > 0 {
+		// Every party runs in this process: its CPU is the whole computation's,
+		// steadier than wall time on a busy machine.
+		fmt.Fprintf(w, "process CPU per step: %.4f s with a dealer, %.4f s dealer-free (%.1fx)\n",
+			r.DealerCPUSecondsPerStep, r.CPUSecondsPerStep, r.CPUSecondsPerStep/r.DealerCPUSecondsPerStep)
+	}
 }
