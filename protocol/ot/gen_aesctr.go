@@ -70,7 +70,7 @@ func main() {
 // sixteen keys, 32 blocks in Y0-Y15 (register i holds leaves 2i and 2i+1 of
 // one counter); the round keys are memory operands, round-major, so one
 // 32-byte load serves two leaves.
-func genVAES(p func(string, ...any)) {
+func genVAES(p asmgen.Printf) {
 	const stride = 512 // bytes from one leaf's buffer to the next: 8*ssChunk
 	p("")
 	p("// func ctr16KeysVAES(keys *[11][16][16]byte, ctrs *uint64, n int, out *byte)")
@@ -131,7 +131,7 @@ func genVAES(p func(string, ...any)) {
 
 // genHashVAES writes hashRowsVAES: crHash's H(tweak+i, row_i ^ d) for sixteen
 // rows per pass, two rows per YMM register.
-func genHashVAES(p func(string, ...any)) {
+func genHashVAES(p asmgen.Printf) {
 	p("")
 	p("// func hashRowsVAES(keys *[11][32]byte, rows *uint64, n int, c *[12]uint64, out *uint64)")
 	p("//")

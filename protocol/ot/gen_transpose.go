@@ -28,12 +28,7 @@ func main() {
 				lo, hi := 32*k, 32*(k+j)
 				p("\tVMOVDQU %d(DI), Y0", lo)
 				p("\tVMOVDQU %d(DI), Y1", hi)
-				p("\tVPSRLQ $%d, Y0, Y2", j)
-				p("\tVPXOR Y1, Y2, Y2")
-				p("\tVPAND Y15, Y2, Y2")
-				p("\tVPXOR Y2, Y1, Y1")
-				p("\tVPSLLQ $%d, Y2, Y2", j)
-				p("\tVPXOR Y2, Y0, Y0")
+				deltaSwap(p, j)
 				p("\tVMOVDQU Y0, %d(DI)", lo)
 				p("\tVMOVDQU Y1, %d(DI)", hi)
 			}
@@ -47,7 +42,7 @@ func main() {
 // genChunk writes transposeChunkAVX2: per group of four words of the 128
 // columns, both 64-row halves transposed (the first pass reads the columns,
 // the others work in tmp), then the halves interleaved into 128-bit rows.
-func genChunk(p func(string, ...any)) {
+func genChunk(p asmgen.Printf) {
 	const colBytes = 512 // one column of a chunk: 8*ssChunk
 	masks := []uint64{0x00000000ffffffff, 0x0000ffff0000ffff, 0x00ff00ff00ff00ff, 0x0f0f0f0f0f0f0f0f, 0x3333333333333333, 0x5555555555555555}
 	p("")
@@ -84,12 +79,7 @@ func genChunk(p func(string, ...any)) {
 				p("\tVMOVDQU %d(R9), Y0", 32*k)
 				p("\tVMOVDQU %d(R9), Y1", 32*(k+j))
 			}
-			p("\tVPSRLQ $%d, Y0, Y2", j)
-			p("\tVPXOR Y1, Y2, Y2")
-			p("\tVPAND Y15, Y2, Y2")
-			p("\tVPXOR Y2, Y1, Y1")
-			p("\tVPSLLQ $%d, Y2, Y2", j)
-			p("\tVPXOR Y2, Y0, Y0")
+			deltaSwap(p, j)
 			p("\tVMOVDQU Y0, %d(R9)", 32*k)
 			p("\tVMOVDQU Y1, %d(R9)", 32*(k+j))
 		}
@@ -117,4 +107,16 @@ func genChunk(p func(string, ...any)) {
 	p("done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// deltaSwap writes one delta swap of transpose64 on Y0 (low rows) and Y1
+// (high rows) at distance j under the mask in Y15: t = ((Y0 >> j) ^ Y1) & mask,
+// Y1 ^= t, Y0 ^= t << j. Y2 is scratch.
+func deltaSwap(p asmgen.Printf, j int) {
+	p("\tVPSRLQ $%d, Y0, Y2", j)
+	p("\tVPXOR Y1, Y2, Y2")
+	p("\tVPAND Y15, Y2, Y2")
+	p("\tVPXOR Y2, Y1, Y1")
+	p("\tVPSLLQ $%d, Y2, Y2", j)
+	p("\tVPXOR Y2, Y0, Y0")
 }
