@@ -242,17 +242,23 @@ func (e *Engine) signBits(ctx context.Context, x []uint64, width int) ([]uint64,
 	return carry, nil
 }
 
-// packLanes packs the low width bits of every element into consecutive lanes of a
-// bit stream (a GF(2)-linear map, local on XOR shares and on each party's addend).
+// packLanes packs the low width bits (1 to 64) of every element into
+// consecutive lanes of a bit stream, end to end, a lane crossing into the next
+// word where width does not divide 64 (a GF(2)-linear map, local on XOR shares
+// and on each party's addend).
 func packLanes(x []uint64, width int) []uint64 {
 	if width == 64 {
 		return append([]uint64(nil), x...)
 	}
 	out := make([]uint64, (len(x)*width+63)/64)
 	mask := uint64(1)<<width - 1
-	per := 64 / width
 	for i, v := range x {
-		out[i/per] |= (v & mask) << (width * (i % per))
+		v &= mask
+		pos := i * width
+		out[pos/64] |= v << (pos % 64)
+		if spill := pos%64 + width - 64; spill > 0 {
+			out[pos/64+1] |= v >> (width - spill)
+		}
 	}
 	return out
 }

@@ -157,10 +157,14 @@ func (e *Engine) openLanes(ctx context.Context, words []uint64, top uint64) ([]u
 // unpackLanes is packLanes' inverse: the n width-bit lanes as words.
 func unpackLanes(packed []uint64, n, width int) []uint64 {
 	out := make([]uint64, n)
-	per := 64 / width
 	mask := uint64(1)<<width - 1
 	for i := range out {
-		out[i] = packed[i/per] >> (width * (i % per)) & mask
+		pos := i * width
+		x := packed[pos/64] >> (pos % 64)
+		if spill := pos%64 + width - 64; spill > 0 {
+			x |= packed[pos/64+1] << (width - spill)
+		}
+		out[i] = x & mask
 	}
 	return out
 }

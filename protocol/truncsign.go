@@ -125,51 +125,17 @@ func (e *Engine) lessThanPublic(ctx context.Context, a, b []uint64) ([]uint64, e
 			p[i] = z[i] >> h << 1 // the P of groups 1..h-1; group 0's is never read
 		}
 	}
-	out := make([]uint64, (n+63)/64)
-	for i, v := range g {
-		out[i/64] |= (v & 1) << (i % 64)
-	}
-	return out, nil
+	return packLanes(g, 1), nil // bit 0 of g: the carry out of all 32 bits
 }
 
 // andLanes ANDs the low width bits of x[i] and y[i] for every i, packed end to
 // end so that the AND triples cover n*width bits, in one round.
 func (e *Engine) andLanes(ctx context.Context, x, y []uint64, width int) ([]uint64, error) {
-	z, err := e.And(ctx, packBits(x, width), packBits(y, width))
+	z, err := e.And(ctx, packLanes(x, width), packLanes(y, width))
 	if err != nil {
 		return nil, err
 	}
-	return unpackBits(z, len(x), width), nil
-}
-
-// packBits packs the low width bits (1 to 64) of every value end to end.
-func packBits(v []uint64, width int) []uint64 {
-	out := make([]uint64, (len(v)*width+63)/64)
-	mask := uint64(1)<<width - 1
-	for i, x := range v {
-		x &= mask
-		pos := i * width
-		out[pos/64] |= x << (pos % 64)
-		if spill := pos%64 + width - 64; spill > 0 {
-			out[pos/64+1] |= x >> (width - spill)
-		}
-	}
-	return out
-}
-
-// unpackBits is packBits' inverse for n values.
-func unpackBits(s []uint64, n, width int) []uint64 {
-	out := make([]uint64, n)
-	mask := uint64(1)<<width - 1
-	for i := range out {
-		pos := i * width
-		x := s[pos/64] >> (pos % 64)
-		if spill := pos%64 + width - 64; spill > 0 {
-			x |= s[pos/64+1] << (width - spill)
-		}
-		out[i] = x & mask
-	}
-	return out
+	return unpackLanes(z, len(x), width), nil
 }
 
 // truncateReLUBySign is TruncateReLU for an engine without lookup material
