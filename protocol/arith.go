@@ -132,7 +132,7 @@ func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tens
 		return e.TruncateEachCompact(ctx, bits, xs)
 	}
 	start := time.Now()
-	st, masked, err := e.prepareTruncations(ctx, bits, xs, nil)
+	st, masked, err := e.prepareTruncations(ctx, bits, xs, false)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tens
 // |x| < 2^62 - N 2^b.
 func (e *Engine) TruncateEachCompact(ctx context.Context, bits []int, xs []sharing.Tensor) ([]sharing.Tensor, error) {
 	start := time.Now()
-	st, masked, err := e.prepareTruncations(ctx, bits, xs, func(int) bool { return true })
+	st, masked, err := e.prepareTruncations(ctx, bits, xs, true)
 	if err != nil {
 		return nil, err
 	}
@@ -235,11 +235,11 @@ type truncations struct {
 }
 
 // prepareTruncations fetches the pairs for truncating xs[i] by bits[i] and
-// returns what to open: the masked values c = x + r + 2^62. For the widths b
-// where high(b) holds (high may be nil), r is the high part of a pair, zero
-// in its low b bits (KindTruncHigh): only a caller that never opens the low b
-// bits of the shares may ask for that (TruncateEachCompact).
-func (e *Engine) prepareTruncations(ctx context.Context, bits []int, xs []sharing.Tensor, high func(b int) bool) (*truncations, []sharing.Tensor, error) {
+// returns what to open: the masked values c = x + r + 2^62. With high set, r
+// is the high part of a pair, zero in its low b bits (KindTruncHigh): only a
+// caller that never opens the low b bits of the shares may ask for that
+// (TruncateEachCompact).
+func (e *Engine) prepareTruncations(ctx context.Context, bits []int, xs []sharing.Tensor, high bool) (*truncations, []sharing.Tensor, error) {
 	if len(bits) != len(xs) {
 		return nil, nil, fmt.Errorf("protocol: %d truncation widths for %d tensors", len(bits), len(xs))
 	}
@@ -259,7 +259,7 @@ func (e *Engine) prepareTruncations(ctx context.Context, bits []int, xs []sharin
 	st := &truncations{bits: bits, pairs: map[int]TruncPair{}, offsets: make([]int, len(xs))}
 	for _, b := range widths {
 		req := TruncRequest([]int{sizes[b]}, b)
-		if high != nil && high(b) {
+		if high {
 			req = TruncHighRequest([]int{sizes[b]}, b)
 		}
 		mat, err := e.fetch(ctx, req)

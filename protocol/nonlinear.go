@@ -141,7 +141,7 @@ func (e *Engine) TruncateReLU(ctx context.Context, z sharing.Tensor) (y, deriv s
 		return e.truncateReLUBySign(ctx, z)
 	}
 	start := time.Now()
-	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z}, nil)
+	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z}, false)
 	if err != nil {
 		return y, deriv, fmt.Errorf("protocol: TruncateReLU: %w", err)
 	}
@@ -873,7 +873,7 @@ func (e *Engine) TruncateSoftmax(ctx context.Context, z sharing.Tensor) (sharing
 		}
 		return e.Softmax(ctx, x)
 	}
-	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z}, nil)
+	st, masked, err := e.prepareTruncations(ctx, []int{f}, []sharing.Tensor{z}, false)
 	if err != nil {
 		return sharing.Tensor{}, fmt.Errorf("protocol: TruncateSoftmax: %w", err)
 	}

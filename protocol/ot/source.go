@@ -489,22 +489,19 @@ func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int, kind p
 	fold := func(from int, bits []uint64) {
 		for e := range len(bits) / per {
 			b := bits[per*e : per*e+per]
-			var rv, sh uint64
+			var rv, sh, xor uint64
 			for j := top - 1; j >= lo; j-- {
 				rv = rv<<1 + b[j-lo]
 			}
 			rv <<= lo
 			for j := top - 2; j >= fracBits; j-- {
 				sh = sh<<1 + b[j-lo]
+				xor = xor<<1 | b[j-lo]&1 // the XOR shares: the low bits
 			}
 			el := from/per + e
 			parts[0].Data[el], parts[1].Data[el], parts[2].Data[el] = rv, sh, b[top-1-lo]
 			if lay.xorBits {
-				var x uint64
-				for j := top - 2; j >= fracBits; j-- {
-					x = x<<1 | b[j-lo]&1
-				}
-				parts[3].Data[el] = x
+				parts[3].Data[el] = xor
 			}
 		}
 	}
