@@ -166,7 +166,9 @@ func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tens
 // mean, (N-1) 2^(b-1), in the lanes above the first), centring the error: it
 // is within N - 1/2 units in the last place of x / 2^b (N/2 with one lane a
 // word: no carries), unbiased up to 2^-b, and the truncation is wrap-safe for
-// |x| < 2^62 - N 2^b.
+// |x| < 2^62 - N 2^b - 2^TruncHighSlackBits (the high pair's slack: with
+// 2^b RShifted up to that much above R mod 2^63, y + 2^b RShifted below
+// 2^64 needs y = x + 2^62 that much below 2^63).
 func (e *Engine) TruncateEachCompact(ctx context.Context, bits []int, xs []sharing.Tensor) ([]sharing.Tensor, error) {
 	start := time.Now()
 	st, masked, err := e.prepareTruncations(ctx, bits, xs, true)
@@ -269,7 +271,9 @@ func (e *Engine) prepareTruncations(ctx context.Context, bits []int, xs []sharin
 		st.pairs[b] = mat.TruncPair()
 	}
 	// y = x + 2^62 lies in [0, 2^63) for |x| < 2^62, so y + (r mod 2^63) does not wrap
-	// and its top bit is msb(c) xor msb(r), computable linearly from public c.
+	// and its top bit is msb(c) xor msb(r), computable linearly from public c. (A
+	// high pair's 2^b RShifted may exceed r mod 2^63 by its slack: see
+	// TruncateEachCompact's bound.)
 	const bias = uint64(1) << 62
 	masked := make([]sharing.Tensor, len(xs))
 	used := map[int]int{} // elements of each width's pair consumed so far

@@ -628,3 +628,50 @@ func TestCompactTruncationsConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncateEachCompactOTPairs truncates compactly with the high pairs of
+// dealer-free training (protocol/ot), whose bits below 2^58/N are the sum of
+// the parties' own values, so their RShifted runs up to 2^58 past R mod 2^63:
+// random values below 2^61 and the edges of the bound |x| < 2^62 - N 2^b -
+// 2^58, by one-, two- and three-lane widths, for N = 2, 3, 5, 8, every result
+// within the compact error bound of x / 2^b and the mean error near zero.
+func TestTruncateEachCompactOTPairs(t *testing.T) {
+	const size = 6000
+	for _, n := range []int{2, 3, 5, 8} {
+		srcs := otSources(t, n)
+		for _, c := range []struct{ bits, lanes int }{{16, 1}, {38, 2}, {45, 3}} {
+			x := sharing.Zeros(size)
+			for i, v := range randomRing(size).Data {
+				x.Data[i] = uint64(int64(v) >> 3) // |x| < 2^61
+			}
+			edge := int64(1)<<62 - int64(n)<<c.bits - 1<<protocol.TruncHighSlackBits - 1
+			for i, v := range []int64{edge, -edge, edge - 1<<c.bits + 1, 1 - edge, 0, 1, -1, 1<<c.bits - 1, -1 << c.bits} {
+				x.Data[i] = uint64(v)
+			}
+			shares := splitAll(t, n, x)
+			res := sessionFrom(t, protocol.Config{Codec: sharing.Codec{FracBits: 16}}, srcs, func(ctx context.Context, e *protocol.Engine) (sharing.Tensor, error) {
+				out, err := e.TruncateEachCompact(ctx, []int{c.bits}, []sharing.Tensor{shares[e.Self()][0]})
+				if err != nil {
+					return sharing.Tensor{}, err
+				}
+				return out[0], nil
+			})
+			got := reconstruct(t, res)
+			bound := float64(n) / 2 // one lane a word: no carries
+			if c.lanes > 1 {
+				bound = float64(n) - 0.5
+			}
+			sum := 0.0
+			for i, v := range got.Data {
+				d := float64(int64(v)) - math.Ldexp(float64(int64(x.Data[i])), -c.bits)
+				if math.Abs(d) >= bound && (c.lanes == 1 || math.Abs(d) > bound) {
+					t.Fatalf("n=%d b=%d: element %d (x = %d) off by %g units, bound %g", n, c.bits, i, int64(x.Data[i]), d, bound)
+				}
+				sum += d
+			}
+			if mean := sum / size; math.Abs(mean) > 0.05 {
+				t.Errorf("n=%d b=%d: mean error %g units: biased", n, c.bits, mean)
+			}
+		}
+	}
+}

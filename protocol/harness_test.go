@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/ot"
 	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 	"github.com/tessera-mpc/tessera/sharing"
 )
@@ -25,6 +26,36 @@ func session[T any](t testing.TB, n int, fracBits int, fn func(ctx context.Conte
 func sessionWith[T any](t testing.TB, n int, cfg protocol.Config, fn func(ctx context.Context, e *protocol.Engine) (T, error)) []T {
 	t.Helper()
 	return protocoltest.Engines(t, n, cfg, fn)
+}
+
+// otSources sets up n dealer-free OT parties (protocol/ot) on their own
+// in-memory network: sources of the material dealer-free training uses
+// (truncation pairs, AND triples, daBits, element-wise triples). All parties
+// must then ask them for the same material in the same order.
+func otSources(t testing.TB, n int) []protocol.Source {
+	t.Helper()
+	ps := protocoltest.MustParties(t, n, func(ctx context.Context, i int, tr protocol.Transport) (*ot.Party, error) {
+		return ot.Setup(ctx, tr)
+	})
+	srcs := make([]protocol.Source, n)
+	for i, p := range ps {
+		srcs[i] = p
+	}
+	return srcs
+}
+
+// sessionFrom is sessionWith on the given sources (one per party) instead of a
+// dealer.
+func sessionFrom[T any](t testing.TB, cfg protocol.Config, srcs []protocol.Source, fn func(ctx context.Context, e *protocol.Engine) (T, error)) []T {
+	t.Helper()
+	return protocoltest.MustParties(t, len(srcs), func(ctx context.Context, i int, tr protocol.Transport) (T, error) {
+		e, err := protocol.NewEngine(tr, srcs[i], cfg)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return fn(ctx, e)
+	})
 }
 
 // splitAll secret-shares plain values among n parties (test-side dealer of inputs).

@@ -48,10 +48,12 @@ const (
 	// material of a convolution (ConvMasked).
 	KindMaskProduct
 	// KindTruncHigh: the high part of a truncation pair: R uniform among the
-	// multiples of 2^Bits, (R mod 2^63) >> Bits and R >> 63, each of the request's
-	// Shape; for truncations that never open the low Bits bits of a share
-	// (Engine.TruncateEachCompact). A source makes 64 - Bits random bits per
-	// element instead of 64.
+	// multiples of 2^Bits, RShifted and RMSB, each of the request's Shape,
+	// with R = 2^Bits RShifted + 2^63 RMSB (mod 2^64), RMSB in {0, 1} and
+	// 2^Bits RShifted below 2^63 + 2^TruncHighSlackBits (a dealer's is R mod
+	// 2^63, with no slack); for truncations that never open the low Bits bits
+	// of a share (Engine.TruncateEachCompact). A source makes 64 - Bits random
+	// bits per element instead of 64, or fewer with the slack (protocol/ot).
 	KindTruncHigh
 	// KindDaBitTriple: Shape[0] daBits r (XOR shares in bit 0 of each word, and
 	// additive shares), a uniform B and C = r*B, additively: the material of a
@@ -81,6 +83,13 @@ const (
 // TruncSignMaxBits is the largest truncation KindTruncSign serves: its mask
 // spans Bits+33 <= 64 bits.
 const TruncSignMaxBits = 31
+
+// TruncHighSlackBits bounds how far a KindTruncHigh element's 2^Bits RShifted
+// may exceed R mod 2^63: by less than 2^TruncHighSlackBits. A source may then
+// make R's lower bits as the sum of the parties' own bounded random values
+// (protocol/ot), which costs no interaction; the engine's compact truncation
+// leaves the room for it in its bound (TruncateEachCompact).
+const TruncHighSlackBits = 58
 
 // Kinds lists every kind of material.
 var Kinds = []Kind{KindElementwise, KindMatrix, KindSquare, KindTrunc, KindAnd, KindDaBit, KindMask, KindMaskProduct, KindTruncHigh, KindDaBitTriple, KindCompare, KindAnd3, KindTruncSign}

@@ -59,11 +59,23 @@ func runWithParty0Seen(t *testing.T, n int, watch func(protocol.Transport) proto
 // runWithParty0SeenConfig is runWithParty0Seen with an explicit engine config.
 func runWithParty0SeenConfig(t *testing.T, n int, cfg protocol.Config, watch func(protocol.Transport) protocol.Transport, op func(ctx context.Context, e *protocol.Engine, i int) error) {
 	t.Helper()
-	ts, err := network.NewMemoryNetwork(n)
+	dealer, err := protocol.NewDealer(n, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dealer, err := protocol.NewDealer(n, rand.Reader)
+	srcs := make([]protocol.Source, n)
+	for i := range srcs {
+		srcs[i], _ = dealer.Source(i)
+	}
+	runWithParty0SeenFrom(t, cfg, srcs, watch, op)
+}
+
+// runWithParty0SeenFrom is runWithParty0SeenConfig on the given sources (one
+// per party) instead of a dealer.
+func runWithParty0SeenFrom(t *testing.T, cfg protocol.Config, srcs []protocol.Source, watch func(protocol.Transport) protocol.Transport, op func(ctx context.Context, e *protocol.Engine, i int) error) {
+	t.Helper()
+	n := len(srcs)
+	ts, err := network.NewMemoryNetwork(n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +89,7 @@ func runWithParty0SeenConfig(t *testing.T, n int, cfg protocol.Config, watch fun
 			if i == 0 {
 				tr = watch(tr)
 			}
-			src, _ := dealer.Source(i)
-			e, err := protocol.NewEngine(tr, src, cfg)
+			e, err := protocol.NewEngine(tr, srcs[i], cfg)
 			if err == nil {
 				err = op(ctx, e, i)
 			}
@@ -202,7 +213,27 @@ func TestOpenedValuesUniform(t *testing.T) {
 // truncations (TruncateEachCompact): every lane of every word is uniform, and
 // of the opened sums too (the low bits of a share must not be sent), and its
 // distribution does not depend on the input (zeros, one value, structure).
+// With a dealer's high pairs, and with dealer-free ones (protocol/ot), whose
+// bits below 2^58/N are the parties' own values.
 func TestCompactTruncationViewUniform(t *testing.T) {
+	for _, n := range partyCounts {
+		dealer, err := protocol.NewDealer(n, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs := make([]protocol.Source, n)
+		for i := range srcs {
+			srcs[i], _ = dealer.Source(i)
+		}
+		checkCompactTruncationView(t, "dealer", srcs, []int{16, 32, 43})
+	}
+	for _, n := range []int{3, 8} {
+		checkCompactTruncationView(t, "ot", otSources(t, n), []int{16, 43})
+	}
+}
+
+func checkCompactTruncationView(t *testing.T, source string, srcs []protocol.Source, widths []int) {
+	t.Helper()
 	const size = 4096
 	zero, constant, ramp := sharing.Zeros(size), sharing.Zeros(size), sharing.Zeros(size)
 	for i := range constant.Data {
@@ -211,58 +242,57 @@ func TestCompactTruncationViewUniform(t *testing.T) {
 	}
 	crit := distuv.ChiSquared{K: 30}.Quantile(1 - 1e-6)
 	critTwo := distuv.ChiSquared{K: 32}.Quantile(1 - 1e-6)
-	for _, n := range partyCounts {
-		for _, b := range []int{16, 32, 43} {
-			w := 64 - b
-			var hists [][]float64
-			for k, x := range []sharing.Tensor{zero, constant, ramp} {
-				var lanes []uint64
-				for range 4 {
-					var rec *recorder
-					watch := func(tr protocol.Transport) protocol.Transport { rec = &recorder{Transport: tr}; return rec }
-					runWithParty0Seen(t, n, watch, func(ctx context.Context, e *protocol.Engine, i int) error {
-						var mine sharing.Tensor
-						if i == 1 {
-							mine = x
-						}
-						s, err := e.Input(ctx, 1, mine, size)
-						if err != nil {
-							return err
-						}
-						if i == 0 { // the input's seeds are not the truncation's view
-							rec.mu.Lock()
-							rec.seen, rec.sent = nil, nil
-							rec.mu.Unlock()
-						}
-						_, err = e.TruncateEachCompact(ctx, []int{b}, []sharing.Tensor{s})
+	n := len(srcs)
+	for _, b := range widths {
+		w := 64 - b
+		var hists [][]float64
+		for k, x := range []sharing.Tensor{zero, constant, ramp} {
+			var lanes []uint64
+			for range 4 {
+				var rec *recorder
+				watch := func(tr protocol.Transport) protocol.Transport { rec = &recorder{Transport: tr}; return rec }
+				runWithParty0SeenFrom(t, protocol.Config{Codec: sharing.Codec{FracBits: 16}}, srcs, watch, func(ctx context.Context, e *protocol.Engine, i int) error {
+					var mine sharing.Tensor
+					if i == 1 {
+						mine = x
+					}
+					s, err := e.Input(ctx, 1, mine, size)
+					if err != nil {
 						return err
-					})
-					// Every peer's words, and the opened sum (party 0's own
-					// words plus its peers').
-					sums := append([]uint64(nil), rec.sent...)
-					for j, word := range rec.seen {
-						sums[j%len(sums)] += word
 					}
-					for _, word := range append(rec.seen, sums...) {
-						for l := 0; l+w <= 64; l += w {
-							lanes = append(lanes, word>>l&(1<<w-1))
-						}
+					if i == 0 { // the input's seeds are not the truncation's view
+						rec.mu.Lock()
+						rec.seen, rec.sent = nil, nil
+						rec.mu.Unlock()
+					}
+					_, err = e.TruncateEachCompact(ctx, []int{b}, []sharing.Tensor{s})
+					return err
+				})
+				// Every peer's words, and the opened sum (party 0's own
+				// words plus its peers').
+				sums := append([]uint64(nil), rec.sent...)
+				for j, word := range rec.seen {
+					sums[j%len(sums)] += word
+				}
+				for _, word := range append(rec.seen, sums...) {
+					for l := 0; l+w <= 64; l += w {
+						lanes = append(lanes, word>>l&(1<<w-1))
 					}
 				}
-				h := make([]float64, 32)
-				for _, v := range lanes {
-					h[v>>(w-4)]++
-					h[16+v&15]++
-				}
-				if stat := chiSquareUniform(h, len(lanes)); stat > crit {
-					t.Fatalf("n=%d b=%d input %d: party 0's lanes are not uniform: chi-square %.1f > %.1f", n, b, k, stat, crit)
-				}
-				hists = append(hists, h)
 			}
-			for k := 1; k < len(hists); k++ {
-				if stat := chiSquareTwoSample(hists[0], hists[k]); stat > critTwo {
-					t.Fatalf("n=%d b=%d: the view with input %d differs from the view with zeros: chi-square %.1f > %.1f", n, b, k, stat, critTwo)
-				}
+			h := make([]float64, 32)
+			for _, v := range lanes {
+				h[v>>(w-4)]++
+				h[16+v&15]++
+			}
+			if stat := chiSquareUniform(h, len(lanes)); stat > crit {
+				t.Fatalf("%s n=%d b=%d input %d: party 0's lanes are not uniform: chi-square %.1f > %.1f", source, n, b, k, stat, crit)
+			}
+			hists = append(hists, h)
+		}
+		for k := 1; k < len(hists); k++ {
+			if stat := chiSquareTwoSample(hists[0], hists[k]); stat > critTwo {
+				t.Fatalf("%s n=%d b=%d: the view with input %d differs from the view with zeros: chi-square %.1f > %.1f", source, n, b, k, stat, critTwo)
 			}
 		}
 	}

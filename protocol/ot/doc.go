@@ -144,10 +144,24 @@
 // (2,895 bits instead of 4,096 per element at f = 16). The dropped high bits
 // are never sent, so this reveals nothing the full corrections would not.
 // The high part of a pair (protocol.KindTruncHigh, for the compact truncations
-// that never open a share's low f bits) is the same fold over b_f..b_63 only:
-// 64 - f daBits per element, and the ones left out have the widest
-// corrections (1,583 correction bits per element at f = 32, against 3,135 for
-// a full pair by 32 bits; half the u rows).
+// that never open a share's low f bits) is the same fold over b_m..b_63 only,
+// m = max(f, 58 - ceil(log2 N)) (localTruncBits), and its bits f..m-1 cost
+// no interaction: each party adds its own uniform multiple T_i of 2^f below
+// 2^m to its shares of R and, shifted by f, of RShifted. T = sum T_i is
+// below N 2^m <= 2^58 as an integer, so the sum of the shares T_i >> f is
+// T >> f exactly (no wrap), and the pair satisfies R = 2^f RShifted + 2^63
+// RMSB with 2^f RShifted = T + (H mod 2^63), H = sum_{j>=m} 2^j b_j: up to
+// 2^58 past R mod 2^63 (protocol.TruncHighSlackBits). The engine's compact
+// truncation treats T as part of the value it truncates (y + T + H instead
+// of y + R, with y + T still below 2^63 for |x| < 2^62 - N 2^f - 2^58) and
+// subtracts T >> f with RShifted, so the result is unchanged. Leakage: R is
+// still uniform among the multiples of 2^f to any N - 1 parties: given
+// their T_j and daBit shares, R = T_h + (known) + H with T_h uniform below
+// 2^m and H uniform among the multiples of 2^m, so R mod 2^m and R's bits
+// above are uniform and independent, and an honest party's share of c = x +
+// 2^62 + R, whose top 64 - f bits are all it sends, is uniform. Cost: 64 - m
+// daBits per element (8 at N = 3, 9 at N = 8) instead of 64 - f (48 at
+// f = 16), and no correction bits for the low part at all.
 // A sign pair (protocol.KindTruncSign, for TruncateReLU without a dealer) is
 // the fold over b_f..b_{f+32}: R below 2^(f+33), its MSB b_{f+32}, and, as a
 // fourth part, the XOR shares of RShifted's bits, which are the low bits of
@@ -222,7 +236,8 @@
 //     row and an 8-byte correction each), balanced over batches by the
 //     rotation, 1 + (N-1) flights.
 //   - Truncation pairs: 64 daBits per element, corrections cut to the bits
-//     that matter (2,895 of 4,096 bits at f = 16); their high parts 64 - f;
+//     that matter (2,895 of 4,096 bits at f = 16); their high parts
+//     64 - max(f, 58 - ceil(log2 N)) (8 at N = 3, f = 16);
 //     sign pairs 33.
 //   - daBit triples: 2 OTs per element and ordered pair, a 4-byte u row each,
 //     and about (3N-1)/2 correction words per element over the N steps.
@@ -299,14 +314,19 @@
 //     u rows again for 8x the leaf expansions (16 blocks of 256 leaves): the
 //     8-byte daBit corrections then dominate, so it would save ~17% of the
 //     truncation bytes for ~4x the CPU; silent OT (Ferret) would remove u.
-//   - Truncation pairs spend 64 daBits per element. An edaBit construction
-//     (Escudero et al., CRYPTO 2020) does not pay here: with semi-honest OT an
-//     AND gate costs an OT per ordered pair, like a daBit's fold step, and the
-//     binary adder of N private 64-bit inputs needs (N-1)*64 or more AND gates
-//     plus the daBits that convert its carries; edaBits win where daBits need
-//     malicious checks. Fewer random bits do not work either: the values
-//     truncated take up to 62 bits (the headroom bound), so only a uniform
-//     64-bit R masks them.
+//   - Full truncation pairs (the fused truncations of Exp and Softmax, which
+//     open c's low bits) spend 64 daBits per element. The parties' own low
+//     parts (as in the high parts) would serve them too, but the low bits of
+//     the T_i carry up to N - 1 into RShifted's sum, an error the held form
+//     of those truncations does not budget. An edaBit construction (Escudero
+//     et al., CRYPTO 2020) does not pay here: with semi-honest OT an AND gate
+//     costs an OT per ordered pair, like a daBit's fold step, and the binary
+//     adder of N private 64-bit inputs needs (N-1)*64 or more AND gates plus
+//     the daBits that convert its carries; edaBits win where daBits need
+//     malicious checks. (A note here used to say that fewer random bits
+//     cannot work, since the values truncated take up to 62 bits: R must be
+//     uniform, but its bits below 2^58/N need not be daBits; see the high
+//     parts above.)
 //   - daBits cost N flights; a tree fold would cut the flights to log2 N (at
 //     the cost of full products of shared values, more OTs).
 //   - Peers are served in parallel within a party (one goroutine per peer for

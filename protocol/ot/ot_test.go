@@ -308,24 +308,23 @@ func TestTruncPairs(t *testing.T) {
 				rv := get(func(x protocol.TruncPair) sharing.Tensor { return x.R })
 				sh := get(func(x protocol.TruncPair) sharing.Tensor { return x.RShifted })
 				msb := get(func(x protocol.TruncPair) sharing.Tensor { return x.RMSB })
-				var top [16]int
+				kind := protocol.KindTrunc
+				if high[r] {
+					kind = protocol.KindTruncHigh
+				}
 				for k, v := range rv.Data {
-					if high[r] && v&(1<<f-1) != 0 {
-						t.Fatalf("f=%d element %d: the high part R=%x has low bits", f, k, v)
+					if err := checkTruncElement(kind, f, v, sh.Data[k], msb.Data[k]); err != nil {
+						t.Fatalf("f=%d element %d: %v", f, k, err)
 					}
-					if sh.Data[k] != (v&^(1<<63))>>f || msb.Data[k] != v>>63 {
-						t.Fatalf("f=%d element %d: R=%x RShifted=%x RMSB=%x", f, k, v, sh.Data[k], msb.Data[k])
+				}
+				// Uniform in its top bits, its lowest and, for a high pair, across
+				// the bit where the parties' own values meet the daBits.
+				checkBitsUniform(t, fmt.Sprintf("f=%d: R", f), rv.Data, 60)
+				if high[r] {
+					checkBitsUniform(t, fmt.Sprintf("f=%d: R", f), rv.Data, f)
+					if m := localTruncBits(n); m > f+2 {
+						checkBitsUniform(t, fmt.Sprintf("f=%d: R", f), rv.Data, m-2)
 					}
-					top[v>>60]++
-				}
-				// 400 samples in 16 cells: chi-square with 15 degrees of freedom.
-				exp := float64(len(rv.Data)) / 16
-				chi := 0.0
-				for _, c := range top {
-					chi += (float64(c) - exp) * (float64(c) - exp) / exp
-				}
-				if chi > 50 { // p < 1e-5
-					t.Fatalf("f=%d: top 4 bits of R not uniform: %v (chi^2 %.1f)", f, top, chi)
 				}
 			}
 		})
@@ -596,5 +595,46 @@ func TestDaBitTriples(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkTruncElement checks one reconstructed element of truncation material:
+// a pair's RShifted and RMSB are R's bits exactly; a high pair's R is a
+// multiple of 2^b with R = 2^b RShifted + 2^63 RMSB (mod 2^64) and 2^b
+// RShifted below 2^63 + 2^TruncHighSlackBits (the parties' own low parts).
+func checkTruncElement(kind protocol.Kind, b int, r, shifted, msb uint64) error {
+	if kind != protocol.KindTruncHigh {
+		if shifted != (r&^(1<<63))>>b || msb != r>>63 {
+			return fmt.Errorf("R=%x RShifted=%x RMSB=%x", r, shifted, msb)
+		}
+		return nil
+	}
+	if r&(1<<b-1) != 0 {
+		return fmt.Errorf("the high part R=%x has low bits", r)
+	}
+	if msb > 1 || shifted<<b+msb<<63 != r {
+		return fmt.Errorf("R=%x is not 2^%d RShifted (%x) + 2^63 RMSB (%x)", r, b, shifted, msb)
+	}
+	if limit := uint64(1)<<(63-b) + uint64(1)<<(protocol.TruncHighSlackBits-b); shifted >= limit {
+		return fmt.Errorf("RShifted=%x is past the slack (limit %x)", shifted, limit)
+	}
+	return nil
+}
+
+// checkBitsUniform fails the test when bits from..from+3 of the values are
+// not uniform (chi-square with 15 degrees of freedom, p < 1e-5).
+func checkBitsUniform(t *testing.T, what string, values []uint64, from int) {
+	t.Helper()
+	var cells [16]int
+	for _, v := range values {
+		cells[v>>from&15]++
+	}
+	exp := float64(len(values)) / 16
+	chi := 0.0
+	for _, c := range cells {
+		chi += (float64(c) - exp) * (float64(c) - exp) / exp
+	}
+	if chi > 50 {
+		t.Fatalf("%s: bits %d..%d not uniform: %v (chi^2 %.1f)", what, from, from+3, cells, chi)
 	}
 }

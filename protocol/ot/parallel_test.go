@@ -119,14 +119,11 @@ func checkParallelMaterial(t *testing.T, req protocol.Request, parts [][]sharing
 	case protocol.KindTrunc, protocol.KindTruncHigh:
 		rv, sh, msb := reconstruct(t, parts[0]), reconstruct(t, parts[1]), reconstruct(t, parts[2])
 		for k, v := range rv.Data {
-			if v == 0 { // probability 2^-64 (2^(b-64) for the high part): an element nobody filled
+			if v == 0 && req.Bits < 32 { // probability 2^-64 (2^(b-64) for the high part): an element nobody filled
 				t.Fatalf("%s element %d: R = 0", req, k)
 			}
-			if req.Kind == protocol.KindTruncHigh && v&(1<<req.Bits-1) != 0 {
-				t.Fatalf("%s element %d: R=%x has low bits", req, k, v)
-			}
-			if sh.Data[k] != (v&^(1<<63))>>req.Bits || msb.Data[k] != v>>63 {
-				t.Fatalf("%s element %d: R=%x RShifted=%x RMSB=%x", req, k, v, sh.Data[k], msb.Data[k])
+			if err := checkTruncElement(req.Kind, req.Bits, v, sh.Data[k], msb.Data[k]); err != nil {
+				t.Fatalf("%s element %d: %v", req, k, err)
 			}
 		}
 	case protocol.KindElementwise:
@@ -157,22 +154,29 @@ func TestTruncPairsAcrossBatches(t *testing.T) {
 	checkParallelMaterial(t, req, [][]sharing.Tensor{{out[0][0], out[1][0]}, {out[0][1], out[1][1]}, {out[0][2], out[1][2]}})
 }
 
-// TestTruncHighPairsAcrossBatches: the high part of truncation pairs (64 - b
-// daBits per element, a batch of 2^18 daBits no multiple of 29) is folded batch
-// by batch into whole elements, for 3 parties.
+// TestTruncHighPairsAcrossBatches: the high part of truncation pairs (64 -
+// max(b, m) daBits per element) is folded batch by batch into whole elements,
+// for 3 parties (m = 56): by 57 bits, 7 daBits an element (a batch of 2^18
+// daBits is no multiple of 7); by 35 bits, 8 daBits and the parties' own
+// values below bit 56.
 func TestTruncHighPairsAcrossBatches(t *testing.T) {
-	req := protocol.TruncHighRequest([]int{64*maxDaBitWords/29 + 5}, 35)
-	out := mustSession(t, 3, func(ctx context.Context, p *Party) ([]sharing.Tensor, error) {
-		m, err := p.Fetch(ctx, req)
-		return m.Parts, err
-	})
-	parts := make([][]sharing.Tensor, 3)
-	for c := range parts {
-		for i := range out {
-			parts[c] = append(parts[c], out[i][c])
+	for _, c := range []struct{ bits, per int }{{57, 7}, {35, 8}} {
+		if got := 64 - max(c.bits, localTruncBits(3)); got != c.per {
+			t.Fatalf("by %d bits: %d daBits an element, want %d", c.bits, got, c.per)
 		}
+		req := protocol.TruncHighRequest([]int{64*maxDaBitWords/c.per + 5}, c.bits)
+		out := mustSession(t, 3, func(ctx context.Context, p *Party) ([]sharing.Tensor, error) {
+			m, err := p.Fetch(ctx, req)
+			return m.Parts, err
+		})
+		parts := make([][]sharing.Tensor, 3)
+		for c := range parts {
+			for i := range out {
+				parts[c] = append(parts[c], out[i][c])
+			}
+		}
+		checkParallelMaterial(t, req, parts)
 	}
-	checkParallelMaterial(t, req, parts)
 }
 
 // TestParallelRejects: kinds it does not make and requests out of range are

@@ -3,6 +3,7 @@ package ot
 import (
 	"context"
 	"fmt"
+	"math/bits"
 
 	"github.com/tessera-mpc/tessera/protocol"
 	"github.com/tessera-mpc/tessera/sharing"
@@ -438,6 +439,20 @@ func truncBitWidth(j, f, top int) int {
 	return 64 - j
 }
 
+// localTruncBits is the bit m below which the mask of a high pair
+// (protocol.KindTruncHigh) is not made of daBits: each party adds its own
+// uniform multiple T_i of 2^f below 2^m to its shares of R and, shifted, of
+// RShifted. T = sum T_i stays below n 2^m <= 2^protocol.TruncHighSlackBits,
+// so the shares of T >> f are exact (T's sum never wraps) and T only shifts
+// the value the engine truncates, within the slack its bound leaves for it;
+// R = T + H (H the daBits' part, a uniform multiple of 2^m) is still uniform
+// among the multiples of 2^f to any n - 1 parties, through the last party's
+// T_i below bit m and H above. The bits f..m-1 cost no daBits: 64 - m
+// daBits per element (8 for 3 parties, 9 for 8) instead of 64 - f.
+func localTruncBits(parties int) int {
+	return protocol.TruncHighSlackBits - bits.Len(uint(parties-1))
+}
+
 // truncLayout is which daBits a kind of truncation material is made of: bits
 // lo..top-1 of R, whose MSB is bit top-1.
 type truncLayout struct {
@@ -445,10 +460,10 @@ type truncLayout struct {
 	xorBits bool // KindTruncSign: also RShifted's bits, XOR-shared
 }
 
-func layoutOf(kind protocol.Kind, fracBits int) truncLayout {
+func layoutOf(kind protocol.Kind, fracBits, parties int) truncLayout {
 	switch kind {
 	case protocol.KindTruncHigh:
-		return truncLayout{lo: fracBits, top: 64}
+		return truncLayout{lo: max(fracBits, localTruncBits(parties)), top: 64}
 	case protocol.KindTruncSign:
 		return truncLayout{lo: fracBits, top: fracBits + 33, xorBits: true}
 	}
@@ -456,14 +471,15 @@ func layoutOf(kind protocol.Kind, fracBits int) truncLayout {
 }
 
 // truncPair makes truncation material from top - lo daBits per element:
-// R = sum_{j=lo}^{top-1} 2^j b_j, RShifted = sum_{j=f}^{top-2} 2^(j-f) b_j and
-// RMSB = b_{top-1}, all linear in the additive shares of the bits, hence
-// exact. A pair (protocol.KindTrunc) is all 64 bits; its high part
-// (protocol.KindTruncHigh) the bits f..63, R a multiple of 2^f; a sign pair
-// (protocol.KindTruncSign) the bits f..f+32, with the XOR shares of
+// R = sum_{j=lo}^{top-1} 2^j b_j, RShifted = sum_{j=max(lo,f)}^{top-2}
+// 2^(j-f) b_j and RMSB = b_{top-1}, all linear in the additive shares of the
+// bits, hence exact. A pair (protocol.KindTrunc) is all 64 bits; its high
+// part (protocol.KindTruncHigh) the bits max(f, m)..63 (m = localTruncBits),
+// plus each party's own T_i between 2^f and 2^m, R a multiple of 2^f; a sign
+// pair (protocol.KindTruncSign) the bits f..f+32, with the XOR shares of
 // RShifted's bits (the low bits of the daBits' shares) as a fourth part.
 func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int, kind protocol.Kind) ([]sharing.Tensor, error) {
-	lay := layoutOf(kind, fracBits)
+	lay := layoutOf(kind, fracBits, p.n)
 	if fracBits < 1 || fracBits > 61 || lay.top > 64 {
 		return nil, fmt.Errorf("ot: %s by %d bits is out of range", kind, fracBits)
 	}
@@ -476,10 +492,18 @@ func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int, kind p
 	}
 	lo, top := lay.lo, lay.top
 	per := top - lo
+	shLo := max(lo, fracBits) // RShifted's lowest daBit
 	if err := p.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer p.mu.Unlock()
+	var local []uint64 // a high pair's T_i, below 2^lo (see localTruncBits)
+	if kind == protocol.KindTruncHigh && lo > fracBits {
+		local = p.private(size)
+		for i, w := range local {
+			local[i] = w >> (64 - (lo - fracBits)) << fracBits
+		}
+	}
 	parts := []sharing.Tensor{sharing.Zeros(shape...), sharing.Zeros(shape...), sharing.Zeros(shape...)}
 	if lay.xorBits {
 		parts = append(parts, sharing.Zeros(shape...))
@@ -494,11 +518,16 @@ func (p *Party) truncPair(ctx context.Context, shape []int, fracBits int, kind p
 				rv = rv<<1 + b[j-lo]
 			}
 			rv <<= lo
-			for j := top - 2; j >= fracBits; j-- {
+			for j := top - 2; j >= shLo; j-- {
 				sh = sh<<1 + b[j-lo]
 				xor = xor<<1 | b[j-lo]&1 // the XOR shares: the low bits
 			}
+			sh <<= shLo - fracBits
 			el := from/per + e
+			if local != nil {
+				rv += local[el]
+				sh += local[el] >> fracBits
+			}
 			parts[0].Data[el], parts[1].Data[el], parts[2].Data[el] = rv, sh, b[top-1-lo]
 			if lay.xorBits {
 				parts[3].Data[el] = xor
