@@ -167,10 +167,11 @@ type Config struct {
 	// CompactTruncations makes every plain truncation (Truncate, TruncateBy,
 	// TruncateMany, TruncateEach) a compact one (TruncateEachCompact): the low
 	// bits of a share are never opened, so the mask is the high part of a pair
-	// (64 - b random bits per element for a dealer-free source instead of 64)
-	// and the error is under N/2 units in the last place (N - 1/2 with packed
-	// lanes) instead of one. Dealer-free engines set it: a daBit costs them
-	// N(N-1)/2 OTs. The same on every party.
+	// (for protocol/ot, 64 - max(b, 58 - ceil(log2 N)) daBits per element
+	// instead of 64: 8 for 3 parties at b = 16) and the error is under N/2
+	// units in the last place (N - 1/2 with packed lanes) instead of one.
+	// Dealer-free engines set it: a daBit costs them N(N-1)/2 OTs. The same on
+	// every party.
 	CompactTruncations bool
 	// MaxPeerInputElements bounds the elements this party allocates, over the whole
 	// session, for its shares of other parties' inputs, whose shapes those parties
