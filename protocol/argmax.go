@@ -93,11 +93,25 @@ func MaxRowsArgRounds(parties, cols int) int {
 	return MaxRowsArgRoundsOn(parties, cols, 64)
 }
 
-// MaxRowsArgRoundsOn is the number of rounds of MaxRowsArgOn at width: those of
-// MaxRows, one more for N = 2, one fewer on 32 bits (both trees a level shorter).
+// MaxRowsArgRoundsOn is the number of rounds of MaxRowsArgOn at width on an
+// engine without lookup material: MaxRowsArgRoundsOnFor(parties, cols, width,
+// false).
 func MaxRowsArgRoundsOn(parties, cols, width int) int {
+	return MaxRowsArgRoundsOnFor(parties, cols, width, false)
+}
+
+// MaxRowsArgRoundsOnFor is the number of rounds of MaxRowsArgOn at width on an
+// engine with lookup material or not. Without, on 32 bits: the sign pair's
+// (SignPairRounds(32) = 6, the zero bits in the same rounds), the AND tree and
+// the conversion, whatever N (11 for 2x2 windows). Else, by the adder: those of
+// MaxRows, one more for N = 2, one fewer on 32 bits (both trees a level
+// shorter); lookup material has no zero test, so engines with it take the adder.
+func MaxRowsArgRoundsOnFor(parties, cols, width int, lookup bool) int {
 	if cols <= 1 {
 		return 0
+	}
+	if !lookup && useSignPair(parties, width) {
+		return SignPairRounds(width) + andTreeRounds(cols-1, false) + 1
 	}
 	r := MaxRowsRounds(parties, cols)
 	if parties == 2 {
@@ -172,17 +186,28 @@ func (e *Engine) argmaxSlots(less, zero []uint64, rows, cols int) [][]uint64 {
 }
 
 // signZeroBits returns XOR shares of [x < 0] and [x = 0] for every element, read
-// on its low width bits (32 or 64; signBits' lanes), packed one bit per element,
-// in the rounds of signBits(x, width) (one more for N = 2). The zero test needs
-// the addends a, b of the carry tree and a & b, the generate bits it computes
-// anyway: with u = a ^ b ^ ((a | b) << 1) and a | b = a ^ b ^ (a & b), a + b = 0
-// mod 2^width iff u = 0 in the lane, so [x = 0] is the AND of the width bits of
-// NOT u, reduced level by level in the And calls of the carry tree.
+// on its low width bits (32 or 64; signBits' lanes), packed one bit per element.
+// Without lookup material, on 32 bits, it reads a sign pair (signBitsBySignPair:
+// 6 rounds, 50 ANDs per element); else the adder (adderSignZeroBits), in the
+// rounds of signBits(x, width) (one more for N = 2).
 func (e *Engine) signZeroBits(ctx context.Context, x []uint64, width int) (sign, zero []uint64, err error) {
 	n := len(x)
 	if n == 0 {
 		return nil, nil, nil
 	}
+	if !e.lookup && useSignPair(e.n, width) {
+		return e.signBitsBySignPair(ctx, x, width, true)
+	}
+	return e.adderSignZeroBits(ctx, x, width)
+}
+
+// adderSignZeroBits is signZeroBits by the adder. The zero test needs
+// the addends a, b of the carry tree and a & b, the generate bits it computes
+// anyway: with u = a ^ b ^ ((a | b) << 1) and a | b = a ^ b ^ (a & b), a + b = 0
+// mod 2^width iff u = 0 in the lane, so [x = 0] is the AND of the width bits of
+// NOT u, reduced level by level in the And calls of the carry tree.
+func (e *Engine) adderSignZeroBits(ctx context.Context, x []uint64, width int) (sign, zero []uint64, err error) {
+	n := len(x)
 	top, bottom := laneMasks(width)
 	lanes := packLanes(x, width)
 	var g, p, hi, notU []uint64

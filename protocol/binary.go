@@ -195,7 +195,9 @@ func (e *Engine) msbBinary(ctx context.Context, x []uint64) ([]uint64, error) {
 // bits (two to a word for 32, four for 16), so each halving of the lane halves
 // the words every AND opens and takes one level off the carry tree. With
 // Config.LookupComparisons, 16 and 32 bits are read by open and compare instead
-// (signBitsLookup): 2 rounds.
+// (signBitsLookup): 2 rounds; without, by a sign pair's opening and a
+// comparison with its bits (signBitsBySignPair: 6 rounds on 32 bits, 5 on 16)
+// wherever that takes no more rounds than the adder.
 func (e *Engine) signBits(ctx context.Context, x []uint64, width int) ([]uint64, error) {
 	n := len(x)
 	if n == 0 {
@@ -207,6 +209,16 @@ func (e *Engine) signBits(ctx context.Context, x []uint64, width int) ([]uint64,
 	if e.lookup && width != 64 {
 		return e.signBitsLookup(ctx, x, width)
 	}
+	if useSignPair(e.n, width) {
+		sign, _, err := e.signBitsBySignPair(ctx, x, width, false)
+		return sign, err
+	}
+	return e.adderSignBits(ctx, x, width)
+}
+
+// adderSignBits is signBits by the binary adder on the parties' shares.
+func (e *Engine) adderSignBits(ctx context.Context, x []uint64, width int) ([]uint64, error) {
+	n := len(x)
 	lanes := packLanes(x, width)
 	top, bottom := laneMasks(width)
 	// The top bit of a + b is a_top ^ b_top ^ (carry into the top). To get that

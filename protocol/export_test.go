@@ -80,3 +80,20 @@ func (e *Engine) AndAll3ForTest(ctx context.Context, slots [][]uint64) ([]uint64
 func (e *Engine) LessThanPublicForTest(ctx context.Context, a, b []uint64) ([]uint64, error) {
 	return e.lessThanPublic(ctx, a, b)
 }
+
+// SignPairBitsForTest exposes signBitsBySignPair (XOR shares of bit width-1
+// and, with withZero, of [x = 0 mod 2^width], packed).
+func (e *Engine) SignPairBitsForTest(ctx context.Context, x []uint64, width int, withZero bool) (sign, zero []uint64, err error) {
+	return e.signBitsBySignPair(ctx, x, width, withZero)
+}
+
+// AdderSignBitsForTest exposes adderSignBits, the binary adder's sign.
+func (e *Engine) AdderSignBitsForTest(ctx context.Context, x []uint64, width int) ([]uint64, error) {
+	return e.adderSignBits(ctx, x, width)
+}
+
+// AdderSignZeroBitsForTest exposes adderSignZeroBits, the adder's sign and zero
+// bits.
+func (e *Engine) AdderSignZeroBitsForTest(ctx context.Context, x []uint64, width int) (sign, zero []uint64, err error) {
+	return e.adderSignZeroBits(ctx, x, width)
+}

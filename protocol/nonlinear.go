@@ -200,12 +200,21 @@ func ReLURoundsFor(parties, fracBits int, lookup bool) int {
 const LookupSignRounds = 2
 
 // signRounds is the number of rounds of signBits on width bits, unconverted:
-// MSBRounds less the conversion and one carry level per halving of 64, or
-// LookupSignRounds by lookup below 64 bits.
+// LookupSignRounds by lookup below 64 bits, else SignPairRounds where signBits
+// reads a sign pair (useSignPair), else the adder's.
 func signRounds(parties, width int, lookup bool) int {
-	if lookup && width < 64 {
+	switch {
+	case lookup && width < 64:
 		return LookupSignRounds
+	case useSignPair(parties, width):
+		return SignPairRounds(width)
 	}
+	return adderSignRounds(parties, width)
+}
+
+// adderSignRounds is the number of rounds of the binary adder's sign on width
+// bits: MSBRounds less the conversion and one carry level per halving of 64.
+func adderSignRounds(parties, width int) int {
 	return MSBRounds(parties) - bits.Len(uint(64/width))
 }
 
