@@ -50,7 +50,10 @@ func (e *Engine) MaxRowsArg(ctx context.Context, x sharing.Tensor) (maxima, winn
 // 2^(width-1) ring units (MaxPoolBound as reals for fixed point at width
 // MaxPoolCompareBits). On 32 bits the sign and zero trees are one level shorter
 // and every And opens half the bits: LeNet's first max pool sends 435 -> 229 MB
-// per party per training step. Rounds: MaxRowsArgRoundsOn.
+// per party per training step. Without lookup material and N >= 3 the 32-bit
+// signs and zero bits come from a sign pair instead (signZeroBits: 50 AND
+// gates per pair against the adder's 159 at N = 3, 6 rounds whatever N).
+// Rounds: MaxRowsArgRoundsOnFor.
 func (e *Engine) MaxRowsArgOn(ctx context.Context, x sharing.Tensor, width int) (maxima, winners sharing.Tensor, err error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0] < 0 || x.Shape[0]*x.Shape[1] != x.Len() {
 		return maxima, winners, fmt.Errorf("protocol: MaxRowsArg of shape %v: need a matrix with at least one column", x.Shape)
@@ -125,7 +128,8 @@ func MaxRowsArgRoundsOnFor(parties, cols, width int, lookup bool) int {
 
 // MaxRowsOn is MaxRows reading every pair's difference on its low width bits (16,
 // 32 or 64): exact under MaxRowsArgOn's condition, one carry level fewer per
-// halving. Rounds: MaxRowsRounds, one fewer on 32 bits.
+// halving (a sign pair where that takes fewer rounds, see signBits). Rounds:
+// MaxRowsOnRoundsFor(N, cols, width, false).
 func (e *Engine) MaxRowsOn(ctx context.Context, x sharing.Tensor, width int) (sharing.Tensor, error) {
 	return e.maxRows(ctx, x, width)
 }

@@ -12,7 +12,11 @@
 // documents. A dealer also makes lookup material for comparisons (KindCompare):
 // with it, and Config.LookupComparisons, a sign on 16 or 32 bits opens the value
 // masked by a uniform r and looks the borrow up in one-hot vectors of r, in two
-// rounds instead of the binary adder's six or seven (compare.go). The engine keeps small typed views (Material.Triple, .TruncPair, ...)
+// rounds instead of the binary adder's four to ten (compare.go); without it, a
+// dealer-free engine opens the value masked by a sign pair's R' (KindTruncSign)
+// and compares with the XOR-shared bits of R': 5 rounds on 16 bits and 6 on 32
+// whatever N (truncsign.go), taken where the adder needs more (N >= 3).
+// The engine keeps small typed views (Material.Triple, .TruncPair, ...)
 // and checks every Material's shape before use. Sources compose: Router serves each
 // kind from its own source (HE for arithmetic material, OT for binary material),
 // Recorder records a run's requests as a Plan, Pipeline fetches a Plan's material

@@ -14,7 +14,10 @@ import (
 // Comparisons go through MSB (R_msb = MSBRounds(N) rounds: 7 for N = 2, 9 for
 // N = 3, 11 for N = 5), or, on 16 and 32 bits with Config.LookupComparisons (a
 // dealer's material), through the open-and-compare sign of compare.go (2 rounds
-// whatever N; the ...RoundsFor functions count both ways); the smooth functions are iterations of Beaver products
+// whatever N), or, on 16 and 32 bits without it, through a sign pair's opening and
+// comparison (truncsign.go: SignPairRounds, 5 and 6 whatever N, where the adder
+// takes more: N >= 3); the ...RoundsFor functions count every way. The smooth
+// functions are iterations of Beaver products
 // with a wrap-safe truncation after each, evaluated at a higher internal precision
 // than f where that buys accuracy. Every function handles a whole tensor at once:
 // rounds do not depend on its size. Error bounds are absolute, for the decoded
@@ -23,7 +26,8 @@ import (
 // Leakage: these functions open nothing but Beaver-masked differences (x - a,
 // uniform for a fresh triple), truncation masks (uniform, see TruncateEach) and
 // MSB's masked binary openings (by lookup: x + r mod 2^w for a uniform r, and
-// bits masked by fresh dealer bits), so a coalition of up to N-1 parties learns only
+// bits masked by fresh dealer bits; by sign pair: x + R' mod 2^w for a uniform
+// R', and AND openings), so a coalition of up to N-1 parties learns only
 // the shapes and the public ranges and constants the caller passes.
 
 // LessThanZero returns arithmetic shares of the bits [x < 0] (integer scale: 0 or
@@ -77,8 +81,9 @@ func (e *Engine) oneMinus(b sharing.Tensor) sharing.Tensor {
 // a signed 32-bit integer: x in [2^31, 2^32) ulps comes out as 0 with derivative
 // 0, x in [-2^32, -2^31) passes through unchanged with derivative 1, and so on
 // periodically. For f > 20 the sign is read on all 64 bits and ReLU is exact for
-// every ring value. Rounds: ReLURounds(N, f) (R_msb - 1 on 32 bits: 8 for N = 3);
-// comparing by lookup, ReLURoundsFor(N, f, true): 3 on 32 bits.
+// every ring value. Rounds: ReLURounds(N, f): on 32 bits 7 for N >= 3 (a sign
+// pair, truncsign.go: 8 for N = 3 and 10 for N = 5 by the adder), 6 for N = 2
+// (the adder, R_msb - 1); comparing by lookup, ReLURoundsFor(N, f, true): 3.
 func (e *Engine) ReLU(ctx context.Context, x sharing.Tensor) (y, deriv sharing.Tensor, err error) {
 	start := time.Now()
 	bits, err := e.signBits(ctx, x.Data, ReLUCompareBits(e.codec.FracBits))
@@ -182,12 +187,13 @@ func ReLUBound(fracBits int) float64 {
 }
 
 // ReLURounds is the number of rounds of ReLU among the given number of parties at
-// fracBits: MSBRounds, one fewer on 32 bits (one carry level fewer).
+// fracBits on an engine without lookup material: MSBRounds on 64 bits; on 32, 7
+// by a sign pair (N >= 3) and MSBRounds - 1 by the adder (N = 2).
 func ReLURounds(parties, fracBits int) int { return ReLURoundsFor(parties, fracBits, false) }
 
 // ReLURoundsFor is ReLURounds of an engine that compares by lookup or not
-// (Config.LookupComparisons): by lookup, 3 on 32 bits (the sign's 2 and the
-// bit's conversion).
+// (Config.LookupComparisons): on 32 bits the sign's rounds (signRounds: 2 by
+// lookup, 6 by a sign pair, the adder's for N = 2) and the bit's conversion.
 func ReLURoundsFor(parties, fracBits int, lookup bool) int {
 	if ReLUCompareBits(fracBits) == 32 {
 		return signRounds(parties, 32, lookup) + 1
@@ -807,9 +813,11 @@ func SoftmaxRoundsFor(parties, classes, fracBits int, lookup bool) (int, error) 
 // spreads below 2^(31-f), and on 64 above.
 //
 // Rounds: SoftmaxRoundsFor(N, classes, f, lookup): for 10 classes at f = 16, the
-// maximum (R_msb + 2 by the adder; by lookup 5: the sign's 2, three-input ANDs
-// over 9 bits 2, the conversion), Exp (10) and the normalisation (7): 26 for N =
-// 2, 28 for N = 3, 22 by lookup for any N (73
+// maximum on the 16-bit window (R_msb + 2 by the adder for N = 2; 10 by a sign
+// pair for N >= 3: its 5, the AND tree's 4, the conversion; by lookup 5: the
+// sign's 2, three-input ANDs over 9 bits 2, the conversion), Exp (10) and the
+// normalisation (7): 26 for N = 2, 27 for N >= 3 (28 for N = 3 and 30 for N = 5
+// by the adder), 22 by lookup for any N (73
 // before the all-pairs maximum on 32 bits and the held products, 30 before the
 // row sums came out of Exp's last round and the 16-bit window).
 func (e *Engine) Softmax(ctx context.Context, x sharing.Tensor) (sharing.Tensor, error) {
@@ -944,8 +952,8 @@ func softmaxCompareBits(fracBits int) int {
 }
 
 // SoftmaxMaxRounds is the rounds of Softmax's maximum among the given number of
-// parties on rows of cols entries at fracBits: MaxRowsRounds, two fewer when it
-// compares on 16 bits (softmaxWindow: N <= 32), else one fewer on 32 bits (f <= 21).
+// parties on rows of cols entries at fracBits: MaxRowsOnRoundsFor at its width,
+// 16 bits (softmaxWindow: N <= 32), else 32 (f <= 21) or 64.
 func SoftmaxMaxRounds(parties, cols, fracBits int) int {
 	return SoftmaxMaxRoundsFor(parties, cols, fracBits, false)
 }

@@ -72,7 +72,8 @@ const (
 	KindAnd3
 	// KindTruncSign: the material of a truncation by Bits (<= TruncSignMaxBits)
 	// whose result's sign is read by comparing with the mask's bits
-	// (Engine.TruncateReLU without lookups): R uniform among the multiples of
+	// (Engine.TruncateReLU without lookups; a plain 16- or 32-bit sign uses
+	// RShifted and its bits alone, see truncsign.go): R uniform among the multiples of
 	// 2^Bits below 2^(Bits+33), RShifted = (R mod 2^(Bits+32)) >> Bits and
 	// RMSB = bit Bits+32 of R (additive shares, exact modulo 2^64), and XOR
 	// shares of RShifted's 32 bits, one word per element. A source makes 33
