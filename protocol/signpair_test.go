@@ -168,63 +168,87 @@ func TestSignPairRoundsAsDocumented(t *testing.T) {
 	}
 }
 
-// TestReLUSignPairViewUniform checks what party 0 sees of ReLU without
-// lookups, round by round: the sign pair's 32-bit lanes (added lane by lane),
-// the comparison's AND rounds and the conversion's mixed round, on inputs of
-// one sign, of the other, and a ramp through both (past the bound included),
-// and that every round's view is the same size and distribution whatever the
-// input.
-func TestReLUSignPairViewUniform(t *testing.T) {
-	const size, reps = 4096, 4
+// TestSignPairViewUniform checks what party 0 sees of ReLU and of max
+// pooling's MaxRowsArgOn on 32 bits without lookups, round by round: the sign
+// pair's 32-bit lanes (added lane by lane), the comparison's AND rounds (with
+// the zero bits' for max pooling), the AND tree's and the conversion's mixed
+// round, on inputs of one sign, of the other, and a ramp through both (past
+// the bound included), and that every round's view is the same size and
+// distribution whatever the input.
+func TestSignPairViewUniform(t *testing.T) {
+	const size = 4096
 	zero, negative, ramp := sharing.Zeros(size), sharing.Zeros(size), sharing.Zeros(size)
 	for i := range negative.Data {
 		negative.Data[i] = math.MaxUint64 - 3<<16 + 1
 		ramp.Data[i] = uint64(i-size/2) << 20
 	}
+	inputs := []sharing.Tensor{zero, negative, ramp}
+	for _, n := range []int{3, 5, 8} { // N = 2 keeps the adder (fewer rounds)
+		checkSignPairViews(t, fmt.Sprintf("ReLU n=%d", n), n, inputs, protocol.ReLURoundsFor(n, 16, false),
+			func(ctx context.Context, e *protocol.Engine, x sharing.Tensor) error {
+				_, _, err := e.ReLU(ctx, x)
+				return err
+			})
+		pools := make([]sharing.Tensor, len(inputs))
+		for k, x := range inputs {
+			pools[k] = sharing.Tensor{Shape: []int{size / 4, 4}, Data: x.Data}
+		}
+		checkSignPairViews(t, fmt.Sprintf("max pooling n=%d", n), n, pools, protocol.MaxRowsArgRoundsOn(n, 4, 32),
+			func(ctx context.Context, e *protocol.Engine, x sharing.Tensor) error {
+				_, _, err := e.MaxRowsArgOn(ctx, x, 32)
+				return err
+			})
+	}
+}
+
+// checkSignPairViews checks that party 0's view of op among n parties on each
+// input is uniform round by round, in the given number of rounds, and the same
+// size and distribution as on the first input.
+func checkSignPairViews(t *testing.T, what string, n int, inputs []sharing.Tensor, rounds int, op func(ctx context.Context, e *protocol.Engine, x sharing.Tensor) error) {
+	t.Helper()
+	const reps = 4
 	crit := distuv.ChiSquared{K: 30}.Quantile(1 - 1e-6)
 	critTwo := distuv.ChiSquared{K: 32}.Quantile(1 - 1e-6)
-	for _, n := range []int{3, 5, 8} { // N = 2 keeps the adder (fewer rounds)
-		var first [][]float64
-		for k, x := range []sharing.Tensor{zero, negative, ramp} {
-			byRound := make([][]uint64, protocol.ReLURoundsFor(n, 16, false))
-			for range reps {
-				view := reluSignPairView(t, n, x)
-				if len(view) != len(byRound) {
-					t.Fatalf("n=%d: openings in %d rounds, want %d", n, len(view), len(byRound))
-				}
-				for r, words := range view {
-					byRound[r] = append(byRound[r], words...)
-				}
+	var first [][]float64
+	var sizes []int
+	for k, x := range inputs {
+		byRound := make([][]uint64, rounds)
+		for range reps {
+			view := signPairView(t, n, x, op)
+			if len(view) != rounds {
+				t.Fatalf("%s: openings in %d rounds, want %d", what, len(view), rounds)
 			}
-			for r, words := range byRound {
-				h := histogram(words)
-				if stat := chiSquareUniform(h, len(words)); stat > crit {
-					t.Fatalf("n=%d input %d: round %d is not uniform: chi-square %.1f > %.1f over %d words", n, k, r, stat, crit, len(words))
-				}
-				if k == 0 {
-					first = append(first, h)
-					continue
-				}
-				if stat := chiSquareTwoSample(first[r], h); stat > critTwo || len(words) != len(byRound[r]) {
-					t.Fatalf("n=%d: round %d with input %d differs from zeros': chi-square %.1f > %.1f", n, r, k, stat, critTwo)
-				}
+			for r, words := range view {
+				byRound[r] = append(byRound[r], words...)
+			}
+		}
+		for r, words := range byRound {
+			h := histogram(words)
+			if stat := chiSquareUniform(h, len(words)); stat > crit {
+				t.Fatalf("%s input %d: round %d is not uniform: chi-square %.1f > %.1f over %d words", what, k, r, stat, crit, len(words))
+			}
+			if k == 0 {
+				first, sizes = append(first, h), append(sizes, len(words))
+				continue
+			}
+			if stat := chiSquareTwoSample(first[r], h); stat > critTwo || len(words) != sizes[r] {
+				t.Fatalf("%s: round %d with input %d differs from the first input's: chi-square %.1f > %.1f, %d vs %d words", what, r, k, stat, critTwo, len(words), sizes[r])
 			}
 		}
 	}
 }
 
-// reluSignPairView runs ReLU without lookups on shares of x and returns what
-// is opened to party 0 by round: the lanes' sums (32-bit lanes, two a word,
-// each added modulo 2^32), then the XORs of the AND rounds, then the
-// conversion's x - B (added) and masked bits (XORed).
-func reluSignPairView(t *testing.T, n int, x sharing.Tensor) [][]uint64 {
+// signPairView runs op on shares of x and returns what is opened to party 0
+// by round: the lanes' sums (32-bit lanes, two a word, each added modulo
+// 2^32), then the XORs of the AND rounds, then the conversion's x - B (the
+// first x.Len() words, added) and masked bits (XORed).
+func signPairView(t *testing.T, n int, x sharing.Tensor, op func(ctx context.Context, e *protocol.Engine, x sharing.Tensor) error) [][]uint64 {
 	t.Helper()
 	shares := splitAll(t, n, x)
 	var rec *roundRecorder
 	watch := func(tr protocol.Transport) protocol.Transport { rec = &roundRecorder{Transport: tr}; return rec }
 	runWithParty0SeenConfig(t, n, protocol.Config{Codec: sharing.Codec{FracBits: 16}}, watch, func(ctx context.Context, e *protocol.Engine, i int) error {
-		_, _, err := e.ReLU(ctx, shares[i][0])
-		return err
+		return op(ctx, e, shares[i][0])
 	})
 	const top = 1<<63 | 1<<31
 	out := make([][]uint64, len(rec.recv))
