@@ -52,7 +52,7 @@ func (e *Engine) MaxRowsArg(ctx context.Context, x sharing.Tensor) (maxima, winn
 // and every And opens half the bits: LeNet's first max pool sends 435 -> 229 MB
 // per party per training step. Without lookup material and N >= 3 the 32-bit
 // signs and zero bits come from a sign pair instead (signZeroBits: 50 AND
-// gates per pair against the adder's 159 at N = 3, 6 rounds whatever N).
+// gates per pair against the adder's 156 at N = 3, 6 rounds whatever N).
 // Rounds: MaxRowsArgRoundsOnFor.
 func (e *Engine) MaxRowsArgOn(ctx context.Context, x sharing.Tensor, width int) (maxima, winners sharing.Tensor, err error) {
 	if len(x.Shape) != 2 || x.Shape[1] < 1 || x.Shape[0] < 0 || x.Shape[0]*x.Shape[1] != x.Len() {
