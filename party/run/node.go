@@ -45,8 +45,9 @@ type node struct {
 // engineConfig is the engine setting of party self of cfg. With a dealer's
 // preprocessing (in-process or its own node) the engine compares by lookup
 // (protocol.KindCompare, which only a dealer makes); dealer-free engines, and
-// the dry runs that record their plans (from the same cfg), keep the adder and
-// truncate compactly (fewer daBits per truncation pair).
+// the dry runs that record their plans (from the same cfg), read 16- and
+// 32-bit signs from sign pairs (the binary adder for 64-bit ones, and for all
+// at N = 2) and truncate compactly (fewer daBits per truncation pair).
 func engineConfig(cfg *experiment.Config, rnd Randomness, self int) protocol.Config {
 	dealt := cfg.Preprocessing == experiment.PrepDealer
 	return protocol.Config{Codec: sharing.Codec{FracBits: cfg.Precision}, Rand: rnd.Party(self), Parties: cfg.Parties, Opening: cfg.EngineOpening(),
