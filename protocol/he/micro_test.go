@@ -26,25 +26,29 @@ func randomPolys(b testing.TB, g int) (*ring.Ring, []*ring.Poly) {
 	return r, ps
 }
 
+// BenchmarkNTT times our transforms on one polynomial mod Q (full,
+// sparse256, inverse: the names lattigo's had before them) next to
+// lattigo's (lattigo-full, lattigo-inverse).
 func BenchmarkNTT(b *testing.B) {
 	st := getSuite()
 	r, ps := randomPolys(b, 1)
 	p := ps[0]
-	b.Run("full", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			r.NTT(p, p)
-		}
-	})
-	b.Run("sparse256", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			st.nttSparse(r, p, 256)
-		}
-	})
-	b.Run("inverse", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			r.InvNTT(p, p)
-		}
-	})
+	for _, c := range []struct {
+		name string
+		f    func()
+	}{
+		{"full", func() { st.ntt(p) }},
+		{"sparse256", func() { st.nttSparse(p, 256) }},
+		{"inverse", func() { st.invNTT(p, p) }},
+		{"lattigo-full", func() { r.NTT(p, p) }},
+		{"lattigo-inverse", func() { r.InvNTT(p, p) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				c.f()
+			}
+		})
+	}
 }
 
 func BenchmarkGaussian(b *testing.B) {

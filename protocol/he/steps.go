@@ -53,7 +53,7 @@ func (k *keyShare) s2eShare(w *worker, g uint64, a *ring.Poly, fill func(dst []u
 	}
 	newStream(k.seeds[labelS2E], g).gaussian(w.small)
 	st.scaledSmall(w.small, h, true)
-	w.rq.NTT(h, h)
+	w.st.ntt(h)
 	w.rq.MulCoeffsMontgomeryAndSub(a, k.sk, h)
 }
 
@@ -76,7 +76,7 @@ func (st *suite) plainPoly(w *worker, deg int, fill func(dst []uint64), b *ring.
 		}
 		clear(row[deg:])
 	}
-	st.nttSparse(w.rq, b, deg)
+	w.st.nttSparse(b, deg)
 }
 
 // productShare is the part of a party's share of one output ciphertext that
@@ -143,7 +143,7 @@ func (k *keyShare) productShare(w *worker, o uint64, spec outSpec, enc, crp, pla
 			row[j] = uint64(v) + q&uint64(v>>63)
 		}
 	}
-	w.rq.NTT(u, u)
+	w.st.ntt(u)
 	w.rq.MulCoeffsMontgomeryAndAdd(k.pkT[0], u, acc0)
 	w.rq.MulCoeffsMontgomeryAndAdd(k.pkT[1], u, acc1)
 	s.gaussian(w.small)
@@ -175,7 +175,7 @@ func (st *suite) readProductShare(src []byte, s productShare) ([]byte, error) {
 func (k *keyShare) partialDecryption(w *worker, c1 *ring.Poly) *ring.Poly {
 	d := w.tmp
 	w.rq.MulCoeffsMontgomery(c1, k.sk, d)
-	w.rq.InvNTT(d, d)
+	w.st.invNTT(d, d)
 	return d
 }
 
@@ -194,9 +194,9 @@ func (k *keyShare) decryptAt(w *worker, c1 *ring.Poly, own ownProduct, targets [
 		for i, q := range st.low.q {
 			ring.MulScalarMontgomeryAndAddVec(own.c0.Coeffs[i], d.Coeffs[i], m.qLInvMont[i], q, st.qInv[i])
 		}
-		w.rq.InvNTTSingle(m.level, own.c0.Coeffs[m.level], d.Coeffs[m.level])
+		w.st.nttTables()[m.level].inverse(own.c0.Coeffs[m.level], d.Coeffs[m.level])
 	}
-	w.rq.InvNTTLvl(m.level-1, d, d)
+	w.st.invNTTLvl(m.level-1, d, d)
 	for i := range st.low.q {
 		row := d.Coeffs[i]
 		for t, pos := range targets {

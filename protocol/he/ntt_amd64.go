@@ -1,0 +1,41 @@
+//go:build amd64 && gc && !purego
+
+package he
+
+import "golang.org/x/sys/cpu"
+
+// haveAVX512 selects the AVX-512 stages of the transforms (ntt_amd64.s):
+// VPMULLQ needs AVX512DQ.
+var haveAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
+
+// fwdBigAVX512 is a forward stage with t >= 8 (a multiple of 8) on m blocks.
+//
+//go:noescape
+func fwdBigAVX512(a *uint64, m, t int, psi, psiShoup *uint64, q uint64)
+
+// invBigAVX512 is an inverse stage with t >= 8 on m blocks.
+//
+//go:noescape
+func invBigAVX512(a *uint64, m, t int, psi, psiShoup *uint64, q uint64)
+
+// fwdSmallAVX512 is a forward stage with t < 8 on n coefficients from in to
+// out, by the permutations perm of that t, step twiddles per 16 coefficients.
+//
+//go:noescape
+func fwdSmallAVX512(in, out *uint64, n int, psi, psiShoup *uint64, perm *[5][8]uint64, q uint64, step int)
+
+// invSmallAVX512 is an inverse stage with t < 8, as fwdSmallAVX512.
+//
+//go:noescape
+func invSmallAVX512(in, out *uint64, n int, psi, psiShoup *uint64, perm *[5][8]uint64, q uint64, step int)
+
+// reduce4qAVX512 reduces the n (a multiple of 8) values below 4q at a below q.
+//
+//go:noescape
+func reduce4qAVX512(a *uint64, n int, q uint64)
+
+// invLastAVX512 is the inverse's last stage, times N^-1, fully reduced; c
+// holds N^-1, its Shoup quotient, psiInv[1]*N^-1 and its Shoup quotient.
+//
+//go:noescape
+func invLastAVX512(a *uint64, half int, c *[4]uint64, q uint64)

@@ -1,0 +1,298 @@
+//go:build amd64 && gc && !purego
+
+#include "textflag.h"
+
+// AVX-512 stages of the transforms of ntt.go, eight lanes of one coefficient
+// each. Every kernel computes exactly what the Go stages compute, lane by
+// lane: w*y mod q (plus 0 or q) as w*y - hi(w'*y)*q with Shoup's w', and the
+// same lazy reductions (min(v, v - 2q) is v - 2q when v >= 2q, else v).
+// AVX-512 has no 64x64 high product: MULHI builds it from four 32x32
+// products (VPMULUDQ reads the low half of every lane), exactly.
+//
+// Registers common to the kernels: Z31 = q, Z30 = 2q, Z29 = 2^32 - 1.
+
+// MULHI sets hi = floor(a*b / 2^64) per lane, with bh = b >> 32; clobbers
+// Z4-Z7. With a = ah:al, b = bh:bl (32-bit halves): t = ah*bl + (al*bl >> 32)
+// and u = al*bh + (t mod 2^32) do not overflow, and hi = ah*bh + (t >> 32) +
+// (u >> 32).
+#define MULHI(a, b, bh, hi) \
+	VPSRLQ   $32, a, Z4; \
+	VPMULUDQ b, a, Z5; \
+	VPMULUDQ bh, a, Z6; \
+	VPMULUDQ b, Z4, Z7; \
+	VPMULUDQ bh, Z4, hi; \
+	VPSRLQ   $32, Z5, Z5; \
+	VPADDQ   Z5, Z7, Z7; \
+	VPANDQ   Z29, Z7, Z5; \
+	VPADDQ   Z5, Z6, Z6; \
+	VPSRLQ   $32, Z7, Z7; \
+	VPSRLQ   $32, Z6, Z6; \
+	VPADDQ   Z7, hi, hi; \
+	VPADDQ   Z6, hi, hi
+
+// MULSHOUP sets r = w*y mod q plus 0 or q, for w (Z), w' (ws) and w' >> 32
+// (wsh); clobbers Z3-Z7.
+#define MULSHOUP(y, w, ws, wsh, r) \
+	MULHI(y, ws, wsh, Z3); \
+	VPMULLQ  w, y, r; \
+	VPMULLQ  Z31, Z3, Z3; \
+	VPSUBQ   Z3, r, r
+
+// FWD is the forward butterfly on X (below 4q) and Y: X, Y = X' + T,
+// X' - T + 2q with X' = X reduced below 2q and T = w*Y; clobbers Z2-Z7.
+#define FWD(X, Y, w, ws, wsh) \
+	VPSUBQ   Z30, X, Z2; \
+	VPMINUQ  Z2, X, X; \
+	MULSHOUP(Y, w, ws, wsh, Z2); \
+	VPSUBQ   Z2, X, Y; \
+	VPADDQ   Z30, Y, Y; \
+	VPADDQ   Z2, X, X
+
+// INV is the inverse butterfly on X, Y (below 2q): X, Y = X + Y reduced
+// below 2q, w*(X - Y + 2q); clobbers Z2-Z7.
+#define INV(X, Y, w, ws, wsh) \
+	VPSUBQ   Y, X, Z2; \
+	VPADDQ   Z30, Z2, Z2; \
+	VPADDQ   Y, X, X; \
+	VPSUBQ   Z30, X, Y; \
+	VPMINUQ  Y, X, X; \
+	MULSHOUP(Z2, w, ws, wsh, Y)
+
+#define CONSTANTS(q) \
+	VPBROADCASTQ q, Z31; \
+	VPADDQ   Z31, Z31, Z30; \
+	MOVQ     $0xffffffff, DX; \
+	VPBROADCASTQ DX, Z29
+
+// SMALLSETUP loads the permutations of a stage with t < 8 (perm: X, Y, A, B,
+// W, each 8 lanes) into Z20-Z24 and the constants.
+#define SMALLSETUP \
+	MOVQ perm+40(FP), R12; \
+	VMOVDQU64 0(R12), Z20; \
+	VMOVDQU64 64(R12), Z21; \
+	VMOVDQU64 128(R12), Z22; \
+	VMOVDQU64 192(R12), Z23; \
+	VMOVDQU64 256(R12), Z24; \
+	MOVQ q+48(FP), AX; \
+	CONSTANTS(AX)
+
+// SMALLLOAD reads 16 coefficients from (SI) into X (Z0) and Y (Z1) by the
+// permutations, and their twiddles (8 read from (R10), (R11)) into Z28, Z27,
+// Z26 (w' >> 32).
+#define SMALLLOAD \
+	VMOVDQU64 (SI), Z8; \
+	VMOVDQU64 64(SI), Z9; \
+	VMOVDQA64 Z8, Z0; \
+	VPERMT2Q  Z9, Z20, Z0; \
+	VPERMT2Q  Z9, Z21, Z8; \
+	VMOVDQA64 Z8, Z1; \
+	VPERMQ    (R10), Z24, Z28; \
+	VPERMQ    (R11), Z24, Z27; \
+	VPSRLQ    $32, Z27, Z26
+
+// SMALLSTORE writes X (Z0) and Y (Z1) back to (DI) by the inverse
+// permutations and advances the pointers.
+#define SMALLSTORE \
+	VMOVDQA64 Z0, Z8; \
+	VPERMT2Q  Z1, Z22, Z8; \
+	VPERMT2Q  Z1, Z23, Z0; \
+	VMOVDQU64 Z8, (DI); \
+	VMOVDQU64 Z0, 64(DI); \
+	ADDQ $128, SI; \
+	ADDQ $128, DI; \
+	ADDQ R13, R10; \
+	ADDQ R13, R11
+
+// func fwdBigAVX512(a *uint64, m, t int, psi, psiShoup *uint64, q uint64)
+//
+// A forward stage with t >= 8 (a multiple of 8): block i (i < m) pairs
+// a[2it+j] with a[2it+t+j] under psi[i].
+TEXT ·fwdBigAVX512(SB), NOSPLIT, $0-48
+	MOVQ a+0(FP), DI
+	MOVQ m+8(FP), R8
+	MOVQ t+16(FP), R9
+	MOVQ psi+24(FP), R10
+	MOVQ psiShoup+32(FP), R11
+	MOVQ q+40(FP), AX
+	CONSTANTS(AX)
+	SHRQ $3, R9 // t / 8: vectors per half block
+	MOVQ R9, R12
+	SHLQ $6, R12 // t in bytes
+
+fwdBlock:
+	VPBROADCASTQ (R10), Z28
+	VPBROADCASTQ (R11), Z27
+	VPSRLQ $32, Z27, Z26
+	LEAQ (DI)(R12*1), SI
+	MOVQ R9, CX
+
+fwdVec:
+	VMOVDQU64 (DI), Z0
+	VMOVDQU64 (SI), Z1
+	FWD(Z0, Z1, Z28, Z27, Z26)
+	VMOVDQU64 Z0, (DI)
+	VMOVDQU64 Z1, (SI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ  fwdVec
+
+	MOVQ SI, DI
+	ADDQ $8, R10
+	ADDQ $8, R11
+	DECQ R8
+	JNZ  fwdBlock
+	VZEROUPPER
+	RET
+
+// func invBigAVX512(a *uint64, m, t int, psi, psiShoup *uint64, q uint64)
+//
+// An inverse stage with t >= 8, blocks as in fwdBigAVX512.
+TEXT ·invBigAVX512(SB), NOSPLIT, $0-48
+	MOVQ a+0(FP), DI
+	MOVQ m+8(FP), R8
+	MOVQ t+16(FP), R9
+	MOVQ psi+24(FP), R10
+	MOVQ psiShoup+32(FP), R11
+	MOVQ q+40(FP), AX
+	CONSTANTS(AX)
+	SHRQ $3, R9 // t / 8
+	MOVQ R9, R12
+	SHLQ $6, R12 // t in bytes
+
+invBlock:
+	VPBROADCASTQ (R10), Z28
+	VPBROADCASTQ (R11), Z27
+	VPSRLQ $32, Z27, Z26
+	LEAQ (DI)(R12*1), SI
+	MOVQ R9, CX
+
+invVec:
+	VMOVDQU64 (DI), Z0
+	VMOVDQU64 (SI), Z1
+	INV(Z0, Z1, Z28, Z27, Z26)
+	VMOVDQU64 Z0, (DI)
+	VMOVDQU64 Z1, (SI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ  invVec
+
+	MOVQ SI, DI
+	ADDQ $8, R10
+	ADDQ $8, R11
+	DECQ R8
+	JNZ  invBlock
+	VZEROUPPER
+	RET
+
+// func fwdSmallAVX512(in, out *uint64, n int, psi, psiShoup *uint64, perm *[5][8]uint64, q uint64, step int)
+//
+// A forward stage with t < 8 on n coefficients (a multiple of 16), from in to
+// out: every 16 coefficients take step twiddles.
+TEXT ·fwdSmallAVX512(SB), NOSPLIT, $0-64
+	MOVQ in+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ n+16(FP), CX
+	MOVQ psi+24(FP), R10
+	MOVQ psiShoup+32(FP), R11
+	MOVQ step+56(FP), R13
+	SHLQ $3, R13
+	SMALLSETUP
+	SHRQ $4, CX
+
+fwdSmall:
+	SMALLLOAD
+	FWD(Z0, Z1, Z28, Z27, Z26)
+	SMALLSTORE
+	DECQ CX
+	JNZ  fwdSmall
+	VZEROUPPER
+	RET
+
+// func invSmallAVX512(in, out *uint64, n int, psi, psiShoup *uint64, perm *[5][8]uint64, q uint64, step int)
+//
+// An inverse stage with t < 8, as fwdSmallAVX512.
+TEXT ·invSmallAVX512(SB), NOSPLIT, $0-64
+	MOVQ in+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ n+16(FP), CX
+	MOVQ psi+24(FP), R10
+	MOVQ psiShoup+32(FP), R11
+	MOVQ step+56(FP), R13
+	SHLQ $3, R13
+	SMALLSETUP
+	SHRQ $4, CX
+
+invSmall:
+	SMALLLOAD
+	INV(Z0, Z1, Z28, Z27, Z26)
+	SMALLSTORE
+	DECQ CX
+	JNZ  invSmall
+	VZEROUPPER
+	RET
+
+// func reduce4qAVX512(a *uint64, n int, q uint64)
+//
+// a[j] (below 4q) reduced below q, n a multiple of 8.
+TEXT ·reduce4qAVX512(SB), NOSPLIT, $0-24
+	MOVQ a+0(FP), DI
+	MOVQ n+8(FP), CX
+	MOVQ q+16(FP), AX
+	CONSTANTS(AX)
+	SHRQ $3, CX
+
+reduce:
+	VMOVDQU64 (DI), Z0
+	VPSUBQ  Z30, Z0, Z1
+	VPMINUQ Z1, Z0, Z0
+	VPSUBQ  Z31, Z0, Z1
+	VPMINUQ Z1, Z0, Z0
+	VMOVDQU64 Z0, (DI)
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  reduce
+	VZEROUPPER
+	RET
+
+// func invLastAVX512(a *uint64, half int, c *[4]uint64, q uint64)
+//
+// The last inverse stage times N^-1 with the full reduction: a[j], a[j+half]
+// = (a[j] + a[j+half])*c[0], (a[j] - a[j+half] + 2q)*c[2] (c[1], c[3] their
+// Shoup quotients), each reduced below q; half a multiple of 8.
+TEXT ·invLastAVX512(SB), NOSPLIT, $0-32
+	MOVQ a+0(FP), DI
+	MOVQ half+8(FP), CX
+	MOVQ c+16(FP), R10
+	MOVQ q+24(FP), AX
+	CONSTANTS(AX)
+	LEAQ (DI)(CX*8), SI
+	SHRQ $3, CX
+	VPBROADCASTQ 0(R10), Z28
+	VPBROADCASTQ 8(R10), Z27
+	VPSRLQ $32, Z27, Z26
+	VPBROADCASTQ 16(R10), Z25
+	VPBROADCASTQ 24(R10), Z19
+	VPSRLQ $32, Z19, Z18
+
+invLast:
+	VMOVDQU64 (DI), Z0
+	VMOVDQU64 (SI), Z1
+	VPSUBQ  Z1, Z0, Z9
+	VPADDQ  Z30, Z9, Z9
+	VPADDQ  Z1, Z0, Z8
+	MULSHOUP(Z8, Z28, Z27, Z26, Z0)
+	MULSHOUP(Z9, Z25, Z19, Z18, Z1)
+	VPSUBQ  Z31, Z0, Z2
+	VPMINUQ Z2, Z0, Z0
+	VPSUBQ  Z31, Z1, Z2
+	VPMINUQ Z2, Z1, Z1
+	VMOVDQU64 Z0, (DI)
+	VMOVDQU64 Z1, (SI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ  invLast
+	VZEROUPPER
+	RET

@@ -1,0 +1,29 @@
+//go:build !amd64 || !gc || purego
+
+package he
+
+const haveAVX512 = false
+
+func fwdBigAVX512(a *uint64, m, t int, psi, psiShoup *uint64, q uint64) {
+	panic("unreachable: no AVX-512 path on this platform")
+}
+
+func invBigAVX512(a *uint64, m, t int, psi, psiShoup *uint64, q uint64) {
+	panic("unreachable: no AVX-512 path on this platform")
+}
+
+func fwdSmallAVX512(in, out *uint64, n int, psi, psiShoup *uint64, perm *[5][8]uint64, q uint64, step int) {
+	panic("unreachable: no AVX-512 path on this platform")
+}
+
+func invSmallAVX512(in, out *uint64, n int, psi, psiShoup *uint64, perm *[5][8]uint64, q uint64, step int) {
+	panic("unreachable: no AVX-512 path on this platform")
+}
+
+func reduce4qAVX512(a *uint64, n int, q uint64) {
+	panic("unreachable: no AVX-512 path on this platform")
+}
+
+func invLastAVX512(a *uint64, half int, c *[4]uint64, q uint64) {
+	panic("unreachable: no AVX-512 path on this platform")
+}
