@@ -122,7 +122,7 @@ func TestCRTMod64(t *testing.T) {
 }
 
 func TestSparseNTTMatchesLattigo(t *testing.T) {
-	forEachNTTPath(t, checkSparseNTT)
+	forEachKernelPath(t, checkSparseNTT)
 }
 
 func checkSparseNTT(t *testing.T) {
@@ -201,6 +201,10 @@ func (s *stream) gaussianScan(dst []int64) {
 // TestGaussianSearchMatchesScan: the binary search draws the same samples as
 // the scan, on a stream and at every table entry and its neighbours.
 func TestGaussianSearchMatchesScan(t *testing.T) {
+	forEachKernelPath(t, checkGaussianSearch)
+}
+
+func checkGaussianSearch(t *testing.T) {
 	var seed sharing.Seed
 	got, want := make([]int64, 1<<18), make([]int64, 1<<18)
 	newStream(seed, 9).gaussian(got)
@@ -223,6 +227,17 @@ func TestGaussianSearchMatchesScan(t *testing.T) {
 		s2.gaussianScan(b)
 		if a[0] != b[0] {
 			t.Fatalf("word %#x: %d, the scan %d", w, a[0], b[0])
+		}
+	}
+	// all of them at once (eight at a time where the kernel does that)
+	got = make([]int64, len(words))
+	gaussianWords(words, got)
+	for j, w := range words {
+		s := &stream{pos: 0}
+		s.buf[0] = w
+		s.gaussianScan(want[:1])
+		if got[j] != want[0] {
+			t.Fatalf("word %#x in a slice: %d, the scan %d", w, got[j], want[0])
 		}
 	}
 }

@@ -39,3 +39,9 @@ func reduce4qAVX512(a *uint64, n int, q uint64)
 //
 //go:noescape
 func invLastAVX512(a *uint64, half int, c *[4]uint64, q uint64)
+
+// gaussianAVX512 writes the Gaussian samples of n words (a multiple of 8)
+// into dst, as gaussian does one by one (sample.go).
+//
+//go:noescape
+func gaussianAVX512(words *uint64, n int, dst *int64, cdt *[NoiseBound]uint64)

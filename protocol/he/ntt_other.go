@@ -27,3 +27,7 @@ func reduce4qAVX512(a *uint64, n int, q uint64) {
 func invLastAVX512(a *uint64, half int, c *[4]uint64, q uint64) {
 	panic("unreachable: no AVX-512 path on this platform")
 }
+
+func gaussianAVX512(words *uint64, n int, dst *int64, cdt *[NoiseBound]uint64) {
+	panic("unreachable: no AVX-512 path on this platform")
+}

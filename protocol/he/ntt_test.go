@@ -74,13 +74,13 @@ func checkNTTPrime(t *testing.T, r *ring.Ring, i int) {
 	}
 }
 
-// forEachNTTPath runs f with the Go stages, then with the AVX-512 ones
+// forEachKernelPath runs f with the Go code, then with the AVX-512 kernels
 // where the CPU has them.
-func forEachNTTPath(t *testing.T, f func(t *testing.T)) {
+func forEachKernelPath(t *testing.T, f func(t *testing.T)) {
 	defer func(v bool) { useAVX512 = v }(useAVX512)
 	for _, vec := range []bool{false, true} {
 		if vec && !haveAVX512 {
-			t.Log("no AVX-512: only the Go stages are tested")
+			t.Log("no AVX-512: only the Go code is tested")
 			continue
 		}
 		useAVX512 = vec
@@ -92,7 +92,7 @@ func forEachNTTPath(t *testing.T, f func(t *testing.T)) {
 // prime the package uses: Q (whose prefixes are Q' and the query modulus)
 // and the special primes P.
 func TestNTTMatchesLattigo(t *testing.T) {
-	forEachNTTPath(t, func(t *testing.T) {
+	forEachKernelPath(t, func(t *testing.T) {
 		for _, moduli := range [][]uint64{moduliQ, moduliP} {
 			r, err := ring.NewRing(RingDegree, moduli)
 			if err != nil {
@@ -108,7 +108,7 @@ func TestNTTMatchesLattigo(t *testing.T) {
 // TestSuiteNTTMatchesLattigo checks the polynomial entry points of every
 // suite (Q, Q', the query modulus) against the lattigo calls they replace.
 func TestSuiteNTTMatchesLattigo(t *testing.T) {
-	forEachNTTPath(t, checkSuiteNTT)
+	forEachKernelPath(t, checkSuiteNTT)
 }
 
 func checkSuiteNTT(t *testing.T) {

@@ -129,12 +129,35 @@ var gaussSearch = func() (t [32]uint64) {
 
 // gaussian fills dst with discrete Gaussian samples of standard deviation
 // Sigma, truncated to [-NoiseBound, NoiseBound], by inversion of the
-// cumulative table: the magnitude is the number of entries r >= t, found by
-// a binary search of five steps with no branch on r (the same samples as a
-// scan of all 19 entries, gaussianScan, in a third of the time).
+// cumulative table, one stream word per sample: the magnitude is the number
+// of entries r >= t for r = w >> 1, the sign the low bit of w. It takes the
+// words a buffer at a time (gaussianWords).
 func (s *stream) gaussian(dst []int64) {
-	for j := range dst {
-		w := s.next()
+	for len(dst) > 0 {
+		if s.pos == len(s.buf) {
+			s.prg.Fill(s.buf[:])
+			s.pos = 0
+		}
+		k := min(len(s.buf)-s.pos, len(dst))
+		gaussianWords(s.buf[s.pos:s.pos+k], dst[:k])
+		s.pos += k
+		dst = dst[k:]
+	}
+}
+
+// gaussianWords writes the sample of words[j] into dst[j]: eight at a time
+// by comparing r with all 19 entries (gaussianAVX512), the rest by a binary
+// search of five steps. Neither branches on r (the same samples as a scan
+// of all 19 entries, gaussianScan).
+func gaussianWords(words []uint64, dst []int64) {
+	dst = dst[:len(words)]
+	j := 0
+	if useAVX512 && len(words) >= 8 {
+		j = len(words) &^ 7
+		gaussianAVX512(&words[0], j, &dst[0], &gaussCDT)
+	}
+	for ; j < len(words); j++ {
+		w := words[j]
 		r := w >> 1
 		var pos uint64
 		for step := uint64(16); step > 0; step >>= 1 {
