@@ -52,6 +52,10 @@ func TestParameterSecurity(t *testing.T) {
 }
 
 func TestPackedRoundTrip(t *testing.T) {
+	forEachKernelPath(t, checkPackedRoundTrip)
+}
+
+func checkPackedRoundTrip(t *testing.T) {
 	r := testRand(1)
 	for _, w := range []uint{1, 7, 8, 13, 60, 61} {
 		for _, n := range []int{0, 1, 2, 15, 16, 17, 1000} {

@@ -128,7 +128,7 @@ func (st *suite) nttSparse(p *ring.Poly, deg int) {
 	}
 }
 
-// useAVX512 selects the AVX-512 stages (ntt_amd64.s) where the CPU has
+// useAVX512 selects the AVX-512 stages (kernels_amd64.s) where the CPU has
 // them; the tests turn it off to check the Go stages too.
 var useAVX512 = haveAVX512
 

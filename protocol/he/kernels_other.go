@@ -2,7 +2,7 @@
 
 package he
 
-const haveAVX512 = false
+const haveAVX512, haveVBMI = false, false
 
 func fwdBigAVX512(a *uint64, m, t int, psi, psiShoup *uint64, q uint64) {
 	panic("unreachable: no AVX-512 path on this platform")
@@ -29,5 +29,13 @@ func invLastAVX512(a *uint64, half int, c *[4]uint64, q uint64) {
 }
 
 func gaussianAVX512(words *uint64, n int, dst *int64, cdt *[NoiseBound]uint64) {
+	panic("unreachable: no AVX-512 path on this platform")
+}
+
+func pack60AVX512(vals *uint64, groups int, dst *byte, c *pack60Consts) {
+	panic("unreachable: no AVX-512 path on this platform")
+}
+
+func unpack60AVX512(src *byte, groups int, dst *uint64, c *pack60Consts, q uint64) int {
 	panic("unreachable: no AVX-512 path on this platform")
 }

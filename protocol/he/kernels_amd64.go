@@ -4,9 +4,13 @@ package he
 
 import "golang.org/x/sys/cpu"
 
-// haveAVX512 selects the AVX-512 stages of the transforms (ntt_amd64.s):
+// haveAVX512 selects the AVX-512 stages of the transforms (kernels_amd64.s):
 // VPMULLQ needs AVX512DQ.
 var haveAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
+
+// haveVBMI adds the byte permutation (VPERMB) of the 60-bit packing kernels
+// and the byte masks (AVX512BW).
+var haveVBMI = haveAVX512 && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VBMI
 
 // fwdBigAVX512 is a forward stage with t >= 8 (a multiple of 8) on m blocks.
 //
@@ -45,3 +49,15 @@ func invLastAVX512(a *uint64, half int, c *[4]uint64, q uint64)
 //
 //go:noescape
 func gaussianAVX512(words *uint64, n int, dst *int64, cdt *[NoiseBound]uint64)
+
+// pack60AVX512 writes appendBlock60's bytes of groups*8 values, 60 bytes a
+// group, at dst (codec.go).
+//
+//go:noescape
+func pack60AVX512(vals *uint64, groups int, dst *byte, c *pack60Consts)
+
+// unpack60AVX512 reads groups of 60 bytes as readBlock60 does, up to the
+// first group with a value at or above q, and returns the groups read.
+//
+//go:noescape
+func unpack60AVX512(src *byte, groups int, dst *uint64, c *pack60Consts, q uint64) int

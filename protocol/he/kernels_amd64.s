@@ -2,8 +2,9 @@
 
 #include "textflag.h"
 
-// AVX-512 stages of the transforms of ntt.go, eight lanes of one coefficient
-// each. Every kernel computes exactly what the Go stages compute, lane by
+// AVX-512 kernels of the package, eight lanes of one value each: the stages
+// of the transforms of ntt.go, the Gaussian sampler (sample.go) and the
+// 60-bit packing (codec.go). Every transform kernel computes exactly what the Go stages compute, lane by
 // lane: w*y mod q (plus 0 or q) as w*y - hi(w'*y)*q with Shoup's w', and the
 // same lazy reductions (min(v, v - 2q) is v - 2q when v >= 2q, else v).
 // AVX-512 has no 64x64 high product: MULHI builds it from four 32x32
@@ -381,5 +382,79 @@ gauss:
 	ADDQ $64, DI
 	DECQ CX
 	JNZ  gauss
+	VZEROUPPER
+	RET
+
+// func pack60AVX512(vals *uint64, groups int, dst *byte, c *pack60Consts)
+//
+// appendBlock60's bytes for groups of 8 values below 2^60, 60 bytes each:
+// every value shifted left by 4 if odd-indexed (value k starts at bit 60k,
+// byte 7.5k), its bytes moved to their places (even and odd values apart,
+// since value 2m's last byte shares a byte with value 2m+1's first), OR-ed,
+// and 60 bytes stored.
+TEXT ·pack60AVX512(SB), NOSPLIT, $0-32
+	MOVQ vals+0(FP), SI
+	MOVQ groups+8(FP), CX
+	MOVQ dst+16(FP), DI
+	MOVQ c+24(FP), AX
+	VMOVDQU64 0(AX), Z20   // even-value byte indices
+	VMOVDQU64 64(AX), Z21  // odd-value byte indices
+	VMOVDQU64 192(AX), Z22 // shifts
+	KMOVQ 256(AX), K1      // the 60 bytes of a group
+	KMOVQ 264(AX), K2      // bytes from even values
+	KMOVQ 272(AX), K3      // bytes from odd values
+
+pack:
+	VMOVDQU64 (SI), Z0
+	VPSLLVQ Z22, Z0, Z0
+	VPERMB.Z Z0, Z20, K2, Z1
+	VPERMB.Z Z0, Z21, K3, Z2
+	VPORQ Z2, Z1, Z1
+	VMOVDQU8 Z1, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $60, DI
+	DECQ CX
+	JNZ  pack
+	VZEROUPPER
+	RET
+
+// func unpack60AVX512(src *byte, groups int, dst *uint64, c *pack60Consts, q uint64) int
+//
+// readBlock60's values for groups of 60 bytes: value k is the 8 bytes from
+// byte 7.5k, shifted right by 4 if k is odd, masked to 60 bits. It stops
+// before the first group with a value at or above q and returns the number
+// of groups written.
+TEXT ·unpack60AVX512(SB), NOSPLIT, $0-48
+	MOVQ src+0(FP), SI
+	MOVQ groups+8(FP), CX
+	MOVQ dst+16(FP), DI
+	MOVQ c+24(FP), AX
+	MOVQ q+32(FP), DX
+	VPBROADCASTQ DX, Z31
+	VMOVDQU64 128(AX), Z20 // read byte indices
+	VMOVDQU64 192(AX), Z22 // shifts
+	KMOVQ 256(AX), K1
+	MOVQ $0x0fffffffffffffff, DX
+	VPBROADCASTQ DX, Z23
+	XORQ BX, BX
+
+unpack:
+	CMPQ BX, CX
+	JEQ  unpacked
+	VMOVDQU8.Z (SI), K1, Z0
+	VPERMB Z0, Z20, Z1
+	VPSRLVQ Z22, Z1, Z1
+	VPANDQ Z23, Z1, Z1
+	VPCMPUQ $5, Z31, Z1, K4
+	KORTESTB K4, K4
+	JNZ  unpacked
+	VMOVDQU64 Z1, (DI)
+	ADDQ $60, SI
+	ADDQ $64, DI
+	INCQ BX
+	JMP  unpack
+
+unpacked:
+	MOVQ BX, ret+40(FP)
 	VZEROUPPER
 	RET
