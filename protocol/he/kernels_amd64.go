@@ -61,3 +61,16 @@ func pack60AVX512(vals *uint64, groups int, dst *byte, c *pack60Consts)
 //
 //go:noescape
 func unpack60AVX512(src *byte, groups int, dst *uint64, c *pack60Consts, q uint64) int
+
+// mulMontAVX512 is lattigo's MulCoeffsMontgomeryVec (mode 0), ...AndAddVec
+// (1) or ...AndSubVec (2) on n coefficients, a multiple of 8 (montgomery.go).
+//
+//go:noescape
+func mulMontAVX512(x, y, z *uint64, n int, q, qInv uint64, mode int)
+
+// mulScalarMontAVX512 is lattigo's AddVecNoModAndMulScalarMontgomeryVec
+// (mode 0) or MulScalarMontgomeryAndAddVec (mode 1, y unused) on n
+// coefficients, a multiple of 8.
+//
+//go:noescape
+func mulScalarMontAVX512(x, y, z *uint64, n int, s, q, qInv uint64, mode int)

@@ -104,6 +104,30 @@
 	ADDQ R13, R10; \
 	ADDQ R13, R11
 
+// MRED sets r = MRed(x, y) = x*y*2^-64 mod q as lattigo computes it: with
+// (h, l) = x*y, r = h - hi((l*qInv)*q) + q, less q if at or above q. yh =
+// y >> 32; needs Z28 = qInv, Z27 = q >> 32; clobbers Z4-Z7, Z9-Z12.
+#define MRED(x, y, yh, r) \
+	MULHI(x, y, yh, Z9); \
+	VPMULLQ  y, x, Z10; \
+	VPMULLQ  Z28, Z10, Z10; \
+	MULHI(Z10, Z31, Z27, Z11); \
+	VPSUBQ   Z11, Z9, r; \
+	VPADDQ   Z31, r, r; \
+	VPSUBQ   Z31, r, Z12; \
+	VPMINUQ  Z12, r, r
+
+// CRED reduces t (below 2q) below q; clobbers Z12.
+#define CRED(t) \
+	VPSUBQ   Z31, t, Z12; \
+	VPMINUQ  Z12, t, t
+
+// MONTCONSTANTS loads q, the mask, qInv and q >> 32 (Z31, Z29, Z28, Z27).
+#define MONTCONSTANTS(q, qInv) \
+	CONSTANTS(q); \
+	VPBROADCASTQ qInv, Z28; \
+	VPSRLQ   $32, Z31, Z27
+
 // func fwdBigAVX512(a *uint64, m, t int, psi, psiShoup *uint64, q uint64)
 //
 // A forward stage with t >= 8 (a multiple of 8): block i (i < m) pairs
@@ -456,5 +480,121 @@ unpack:
 
 unpacked:
 	MOVQ BX, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func mulMontAVX512(x, y, z *uint64, n int, q, qInv uint64, mode int)
+//
+// z = MRed(x, y) (mode 0), CRed(z + MRed(x, y)) (1) or CRed(z + q -
+// MRed(x, y)) (2), as lattigo's MulCoeffsMontgomeryVec, ...AndAddVec and
+// ...AndSubVec; n a multiple of 8.
+TEXT ·mulMontAVX512(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), BX
+	MOVQ z+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ q+32(FP), AX
+	MOVQ qInv+40(FP), R8
+	MOVQ mode+48(FP), R9
+	MONTCONSTANTS(AX, R8)
+	SHRQ $3, CX
+	CMPQ R9, $1
+	JEQ  montAdd
+	JGT  montSub
+
+montSet:
+	VMOVDQU64 (SI), Z0
+	VMOVDQU64 (BX), Z1
+	VPSRLQ $32, Z1, Z8
+	MRED(Z0, Z1, Z8, Z3)
+	VMOVDQU64 Z3, (DI)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  montSet
+	VZEROUPPER
+	RET
+
+montAdd:
+	VMOVDQU64 (SI), Z0
+	VMOVDQU64 (BX), Z1
+	VPSRLQ $32, Z1, Z8
+	MRED(Z0, Z1, Z8, Z3)
+	VMOVDQU64 (DI), Z2
+	VPADDQ Z3, Z2, Z2
+	CRED(Z2)
+	VMOVDQU64 Z2, (DI)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  montAdd
+	VZEROUPPER
+	RET
+
+montSub:
+	VMOVDQU64 (SI), Z0
+	VMOVDQU64 (BX), Z1
+	VPSRLQ $32, Z1, Z8
+	MRED(Z0, Z1, Z8, Z3)
+	VMOVDQU64 (DI), Z2
+	VPSUBQ Z3, Z31, Z3
+	VPADDQ Z3, Z2, Z2
+	CRED(Z2)
+	VMOVDQU64 Z2, (DI)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  montSub
+	VZEROUPPER
+	RET
+
+// func mulScalarMontAVX512(x, y, z *uint64, n int, s, q, qInv uint64, mode int)
+//
+// z = MRed(x + y, s) (mode 0, lattigo's AddVecNoModAndMulScalarMontgomeryVec)
+// or CRed(z + MRed(x, s)) (mode 1, y unused: MulScalarMontgomeryAndAddVec);
+// n a multiple of 8.
+TEXT ·mulScalarMontAVX512(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), BX
+	MOVQ z+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ s+32(FP), DX
+	VPBROADCASTQ DX, Z25
+	VPSRLQ $32, Z25, Z26
+	MOVQ q+40(FP), AX
+	MOVQ qInv+48(FP), R8
+	MOVQ mode+56(FP), R9
+	MONTCONSTANTS(AX, R8)
+	SHRQ $3, CX
+	CMPQ R9, $1
+	JEQ  scalarAdd
+
+addScalar:
+	VMOVDQU64 (SI), Z0
+	VPADDQ (BX), Z0, Z0
+	MRED(Z0, Z25, Z26, Z3)
+	VMOVDQU64 Z3, (DI)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  addScalar
+	VZEROUPPER
+	RET
+
+scalarAdd:
+	VMOVDQU64 (SI), Z0
+	MRED(Z0, Z25, Z26, Z3)
+	VMOVDQU64 (DI), Z2
+	VPADDQ Z3, Z2, Z2
+	CRED(Z2)
+	VMOVDQU64 Z2, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  scalarAdd
 	VZEROUPPER
 	RET

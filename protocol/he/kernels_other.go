@@ -39,3 +39,11 @@ func pack60AVX512(vals *uint64, groups int, dst *byte, c *pack60Consts) {
 func unpack60AVX512(src *byte, groups int, dst *uint64, c *pack60Consts, q uint64) int {
 	panic("unreachable: no AVX-512 path on this platform")
 }
+
+func mulMontAVX512(x, y, z *uint64, n int, q, qInv uint64, mode int) {
+	panic("unreachable: no AVX-512 path on this platform")
+}
+
+func mulScalarMontAVX512(x, y, z *uint64, n int, s, q, qInv uint64, mode int) {
+	panic("unreachable: no AVX-512 path on this platform")
+}

@@ -65,3 +65,24 @@ func BenchmarkGaussian(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkMulMont times a coefficient-wise Montgomery product of two
+// polynomials mod Q, set and accumulated, ours next to lattigo's.
+func BenchmarkMulMont(b *testing.B) {
+	r, ps := randomPolys(b, 3)
+	for _, c := range []struct {
+		name string
+		f    func()
+	}{
+		{"set", func() { mulMont(r, ps[0], ps[1], ps[2], montSet) }},
+		{"add", func() { mulMont(r, ps[0], ps[1], ps[2], montAdd) }},
+		{"lattigo-set", func() { r.MulCoeffsMontgomery(ps[0], ps[1], ps[2]) }},
+		{"lattigo-add", func() { r.MulCoeffsMontgomeryAndAdd(ps[0], ps[1], ps[2]) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				c.f()
+			}
+		})
+	}
+}

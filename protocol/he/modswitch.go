@@ -121,7 +121,7 @@ func (st *suite) switchNTT(w *worker, p *ring.Poly, e []int64) {
 	st.low.scaledSmall(corr, u, false)
 	w.st.nttLvl(m.level-1, u)
 	for i, q := range st.low.q {
-		ring.AddVecNoModAndMulScalarMontgomeryVec(p.Coeffs[i], u.Coeffs[i], p.Coeffs[i], m.qLInvMont[i], q, st.qInv[i])
+		addMulScalarMontVec(p.Coeffs[i], u.Coeffs[i], p.Coeffs[i], m.qLInvMont[i], q, st.qInv[i])
 	}
 }
 

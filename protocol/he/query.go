@@ -343,7 +343,7 @@ func NewClientKey(rnd io.Reader) (*ClientKey, error) {
 	st.scaledSmall(w.small, pub.b, false)
 	w.st.ntt(pub.b)
 	e := w.tmp
-	rq.MulCoeffsMontgomery(pub.a, s, e)
+	mulMont(rq, pub.a, s, e, montSet)
 	rq.Sub(pub.b, e, pub.b)
 	return &ClientKey{s: s, pub: pub}, nil
 }
@@ -374,8 +374,8 @@ func encryptScaled(st *suite, w *worker, pk0, pk1 *ring.Poly, values []uint64, s
 	smallPoly(st, w.small, u)
 	w.st.ntt(u)
 	rq.MForm(u, u)
-	rq.MulCoeffsMontgomery(pk0, u, ct.c0)
-	rq.MulCoeffsMontgomery(pk1, u, ct.c1)
+	mulMont(rq, pk0, u, ct.c0, montSet)
+	mulMont(rq, pk1, u, ct.c1, montSet)
 	w.st.invNTT(ct.c0, ct.c0)
 	s.gaussian(w.small)
 	st.scaledSmall(w.small, w.tmp, false)
@@ -431,7 +431,7 @@ func (k *ClientKey) Decrypt(ct *Ciphertext, n int) ([]uint64, error) {
 	w := clientWorkers.Get().(*worker)
 	defer clientWorkers.Put(w)
 	d := w.tmp
-	w.rq.MulCoeffsMontgomery(ct.c1, k.s, d)
+	mulMont(w.rq, ct.c1, k.s, d, montSet)
 	w.st.invNTT(d, d)
 	out := make([]uint64, n)
 	res := make([]uint64, len(st.q))

@@ -54,7 +54,7 @@ func (k *keyShare) s2eShare(w *worker, g uint64, a *ring.Poly, fill func(dst []u
 	newStream(k.seeds[labelS2E], g).gaussian(w.small)
 	st.scaledSmall(w.small, h, true)
 	w.st.ntt(h)
-	w.rq.MulCoeffsMontgomeryAndSub(a, k.sk, h)
+	mulMont(w.rq, a, k.sk, h, montSub)
 }
 
 // aggregatePoly adds a peer's share into acc. Summing every party's
@@ -128,8 +128,8 @@ func (k *keyShare) productShare(w *worker, o uint64, spec outSpec, enc, crp, pla
 		acc1.Zero()
 	case 1:
 		t := spec.terms[0]
-		w.rq.MulCoeffsMontgomery(enc[t.enc], plains[t.plain], acc0)
-		w.rq.MulCoeffsMontgomery(crp[t.enc], plains[t.plain], acc1)
+		mulMont(w.rq, enc[t.enc], plains[t.plain], acc0, montSet)
+		mulMont(w.rq, crp[t.enc], plains[t.plain], acc1, montSet)
 	default:
 		st.sumProducts(spec.terms, enc, crp, plains, acc0, acc1)
 	}
@@ -144,8 +144,8 @@ func (k *keyShare) productShare(w *worker, o uint64, spec outSpec, enc, crp, pla
 		}
 	}
 	w.st.ntt(u)
-	w.rq.MulCoeffsMontgomeryAndAdd(k.pkT[0], u, acc0)
-	w.rq.MulCoeffsMontgomeryAndAdd(k.pkT[1], u, acc1)
+	mulMont(w.rq, k.pkT[0], u, acc0, montAdd)
+	mulMont(w.rq, k.pkT[1], u, acc1, montAdd)
 	s.gaussian(w.small)
 	st.switchNTT(w, acc1, w.small) // + 2^64 e1, then divided by q_L
 	e0 := make([]int64, len(spec.targets))
@@ -174,7 +174,7 @@ func (st *suite) readProductShare(src []byte, s productShare) ([]byte, error) {
 // returns it.
 func (k *keyShare) partialDecryption(w *worker, c1 *ring.Poly) *ring.Poly {
 	d := w.tmp
-	w.rq.MulCoeffsMontgomery(c1, k.sk, d)
+	mulMont(w.rq, c1, k.sk, d, montSet)
 	w.st.invNTT(d, d)
 	return d
 }
@@ -189,10 +189,10 @@ func (k *keyShare) partialDecryption(w *worker, c1 *ring.Poly) *ring.Poly {
 func (k *keyShare) decryptAt(w *worker, c1 *ring.Poly, own ownProduct, targets []int, dst [][]uint64) {
 	st, m := k.st, k.st.sw
 	d := w.tmp
-	w.rq.MulCoeffsMontgomeryLvl(m.level-1, c1, k.sk, d)
+	mulMontLvl(w.rq, m.level-1, c1, k.sk, d, montSet)
 	if own.c0 != nil {
 		for i, q := range st.low.q {
-			ring.MulScalarMontgomeryAndAddVec(own.c0.Coeffs[i], d.Coeffs[i], m.qLInvMont[i], q, st.qInv[i])
+			mulScalarMontAddVec(own.c0.Coeffs[i], d.Coeffs[i], m.qLInvMont[i], q, st.qInv[i])
 		}
 		w.st.nttTables()[m.level].inverse(own.c0.Coeffs[m.level], d.Coeffs[m.level])
 	}
