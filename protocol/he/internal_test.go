@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"math/bits"
 	mrand "math/rand/v2"
 	"slices"
 	"testing"
@@ -283,5 +284,36 @@ func TestLayoutChoice(t *testing.T) {
 		t.Logf("%dx%dx%d (%d parties): transposed=%v blocks %dx%dx%d, G=%d: %d encryptions, %d plaintexts, %d outputs, log2|x| <= %.1f of %.0f",
 			s[0], s[1], s[2], s[3], l.transposed, l.mw, l.kw, l.nw, l.g, enc, l.kb*l.nb, out,
 			logXBound(s[3], float64(l.g*l.kw), float64(l.g*l.kw*l.nw)), maxLogX(s[3]))
+	}
+}
+
+// uniformPolyNext is uniformPoly's definition, one word at a time.
+func (s *stream) uniformPolyNext(q []uint64, p *ring.Poly) {
+	for i, qi := range q {
+		mask := uint64(1)<<bits.Len64(qi) - 1
+		for j := range p.Coeffs[i][:RingDegree] {
+			for {
+				if v := s.next() & mask; v < qi {
+					p.Coeffs[i][j] = v
+					break
+				}
+			}
+		}
+	}
+}
+
+// TestUniformPolyMatchesDefinition: the same residues as one word at a
+// time, and the stream left at the same word, also with primes that reject
+// often.
+func TestUniformPolyMatchesDefinition(t *testing.T) {
+	var seed sharing.Seed
+	for _, q := range [][]uint64{moduliQ, {1<<40 + 1<<39, 3, 1<<63 + 1}} {
+		got, want := ring.NewPoly(RingDegree, len(q)), ring.NewPoly(RingDegree, len(q))
+		s1, s2 := newStream(seed, 4), newStream(seed, 4)
+		s1.uniformPoly(q, got)
+		s2.uniformPolyNext(q, want)
+		if !slices.EqualFunc(got.Coeffs, want.Coeffs, slices.Equal) || s1.next() != s2.next() {
+			t.Fatalf("moduli %v: uniformPoly differs from its definition", q)
+		}
 	}
 }

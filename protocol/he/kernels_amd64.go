@@ -74,3 +74,9 @@ func mulMontAVX512(x, y, z *uint64, n int, q, qInv uint64, mode int)
 //
 //go:noescape
 func mulScalarMontAVX512(x, y, z *uint64, n int, s, q, qInv uint64, mode int)
+
+// scaledSmallAVX512 is scaledSmall on one row of n values, a multiple of 8
+// (sample.go).
+//
+//go:noescape
+func scaledSmallAVX512(e *int64, z *uint64, n int, t, q, qInv uint64, add int)

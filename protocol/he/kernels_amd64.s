@@ -598,3 +598,54 @@ scalarAdd:
 	JNZ  scalarAdd
 	VZEROUPPER
 	RET
+
+// func scaledSmallAVX512(e *int64, z *uint64, n int, t, q, qInv uint64, add int)
+//
+// scaledSmall on one row: z = MRed(e mod q, t) (add = 0) or CRed(z +
+// MRed(e mod q, t)) (add = 1), e mod q = e + q for negative e; n a multiple
+// of 8.
+TEXT ·scaledSmallAVX512(SB), NOSPLIT, $0-56
+	MOVQ e+0(FP), SI
+	MOVQ z+8(FP), DI
+	MOVQ n+16(FP), CX
+	MOVQ t+24(FP), DX
+	VPBROADCASTQ DX, Z25
+	VPSRLQ $32, Z25, Z26
+	MOVQ q+32(FP), AX
+	MOVQ qInv+40(FP), R8
+	MOVQ add+48(FP), R9
+	MONTCONSTANTS(AX, R8)
+	SHRQ $3, CX
+	CMPQ R9, $1
+	JEQ  scaledAdd
+
+scaledSet:
+	VMOVDQU64 (SI), Z0
+	VPSRAQ $63, Z0, Z1
+	VPANDQ Z31, Z1, Z1
+	VPADDQ Z1, Z0, Z0
+	MRED(Z0, Z25, Z26, Z3)
+	VMOVDQU64 Z3, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  scaledSet
+	VZEROUPPER
+	RET
+
+scaledAdd:
+	VMOVDQU64 (SI), Z0
+	VPSRAQ $63, Z0, Z1
+	VPANDQ Z31, Z1, Z1
+	VPADDQ Z1, Z0, Z0
+	MRED(Z0, Z25, Z26, Z3)
+	VMOVDQU64 (DI), Z2
+	VPADDQ Z3, Z2, Z2
+	CRED(Z2)
+	VMOVDQU64 Z2, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  scaledAdd
+	VZEROUPPER
+	RET

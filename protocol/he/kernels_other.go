@@ -47,3 +47,7 @@ func mulMontAVX512(x, y, z *uint64, n int, q, qInv uint64, mode int) {
 func mulScalarMontAVX512(x, y, z *uint64, n int, s, q, qInv uint64, mode int) {
 	panic("unreachable: no AVX-512 path on this platform")
 }
+
+func scaledSmallAVX512(e *int64, z *uint64, n int, t, q, qInv uint64, add int) {
+	panic("unreachable: no AVX-512 path on this platform")
+}

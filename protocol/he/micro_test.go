@@ -86,3 +86,34 @@ func BenchmarkMulMont(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSampling times a uniform polynomial mod Q (buffer read directly,
+// and word by word as before) and 2^64*e mod Q for one row of Gaussian
+// noise (AVX-512 and Go).
+func BenchmarkSampling(b *testing.B) {
+	st := getSuite()
+	r, _ := ring.NewRing(RingDegree, st.q)
+	p := r.NewPoly()
+	var seed [16]byte
+	e := make([]int64, RingDegree)
+	newStream(seed, 1).gaussian(e)
+	for _, c := range []struct {
+		name string
+		f    func(i int)
+	}{
+		{"uniformPoly", func(i int) { newStream(seed, uint64(i)).uniformPoly(st.q, p) }},
+		{"uniformPoly-next", func(i int) { newStream(seed, uint64(i)).uniformPolyNext(st.q, p) }},
+		{"scaledSmall", func(int) { st.scaledSmall(e, p, true) }},
+		{"scaledSmall-go", func(int) {
+			defer func(v bool) { useAVX512 = v }(useAVX512)
+			useAVX512 = false
+			st.scaledSmall(e, p, true)
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := range b.N {
+				c.f(i)
+			}
+		})
+	}
+}

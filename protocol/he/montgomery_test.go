@@ -2,6 +2,7 @@ package he
 
 import (
 	"fmt"
+	"math/big"
 	"slices"
 	"testing"
 
@@ -89,4 +90,50 @@ func TestMulMontLevels(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestScaledSmall checks scaledSmall against its definition, 2^64*e mod
+// q_i (written, or added to the row), for small and wide signed values and
+// lengths that leave a tail past the last group of eight.
+func TestScaledSmall(t *testing.T) {
+	forEachKernelPath(t, func(t *testing.T) {
+		rng := testRand(5)
+		two64 := new(big.Int).Lsh(big.NewInt(1), 64)
+		for _, st := range []*suite{getSuite(), getSuite().low} {
+			for _, n := range []int{1, 7, 8, 13, 64, RingDegree} {
+				e := make([]int64, n)
+				for j := range e {
+					switch j % 3 {
+					case 0:
+						e[j] = int64(rng.IntN(2*NoiseBound+1)) - NoiseBound
+					case 1:
+						e[j] = rng.Int64N(1<<59) - 1<<58
+					default:
+						e[j] = []int64{0, 1, -1, 1<<59 - 1, -(1<<59 - 1)}[j%5]
+					}
+				}
+				_, ps := randomPolys(t, 1)
+				for _, add := range []bool{false, true} {
+					dst := ps[0].CopyNew()
+					st.scaledSmall(e, dst, add)
+					for i, q := range st.q {
+						bq := new(big.Int).SetUint64(q)
+						for j, v := range e {
+							want := new(big.Int).Mul(big.NewInt(v), two64)
+							if add {
+								want.Add(want, new(big.Int).SetUint64(ps[0].Coeffs[i][j]))
+							}
+							want.Mod(want, bq)
+							if dst.Coeffs[i][j] != want.Uint64() {
+								t.Fatalf("%d primes, n=%d, add=%v: e=%d at %d mod q_%d: %d, want %v", len(st.q), n, add, v, j, i, dst.Coeffs[i][j], want)
+							}
+						}
+						if !slices.Equal(dst.Coeffs[i][n:], ps[0].Coeffs[i][n:]) {
+							t.Fatalf("%d primes, n=%d: coefficients past len(e) changed", len(st.q), n)
+						}
+					}
+				}
+			}
+		}
+	})
 }
