@@ -80,3 +80,9 @@ func mulScalarMontAVX512(x, y, z *uint64, n int, s, q, qInv uint64, mode int)
 //
 //go:noescape
 func scaledSmallAVX512(e *int64, z *uint64, n int, t, q, qInv uint64, add int)
+
+// accumulateProductsAVX512 adds e*b to (h0, l0) and a*b to (h1, l1) as
+// 128-bit integers on n coefficients, a multiple of 8 (lazy.go).
+//
+//go:noescape
+func accumulateProductsAVX512(e, a, b, h0, l0, h1, l1 *uint64, n int)

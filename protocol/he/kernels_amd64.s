@@ -649,3 +649,53 @@ scaledAdd:
 	JNZ  scaledAdd
 	VZEROUPPER
 	RET
+
+// PRODACC adds the 128-bit product x*y to (h, l) per lane: l += lo,
+// h += hi + carry, with yh = y >> 32; clobbers Z3-Z10, K1.
+#define PRODACC(x, y, yh, h, l) \
+	MULHI(x, y, yh, Z9); \
+	VPMULLQ  y, x, Z10; \
+	VPADDQ   Z10, l, l; \
+	VPCMPUQ  $1, Z10, l, K1; \
+	VPADDQ   Z9, h, h; \
+	VPSUBQ   Z30, h, K1, h
+
+// func accumulateProductsAVX512(e, a, b, h0, l0, h1, l1 *uint64, n int)
+//
+// The inner loop of sumProducts on n coefficients (a multiple of 8): (h0,
+// l0) += e*b and (h1, l1) += a*b as 128-bit integers per coefficient.
+TEXT ·accumulateProductsAVX512(SB), NOSPLIT, $0-64
+	MOVQ e+0(FP), SI
+	MOVQ a+8(FP), BX
+	MOVQ b+16(FP), DX
+	MOVQ h0+24(FP), R8
+	MOVQ l0+32(FP), R9
+	MOVQ h1+40(FP), R10
+	MOVQ l1+48(FP), R11
+	MOVQ n+56(FP), CX
+	MOVQ $0xffffffff, AX
+	VPBROADCASTQ AX, Z29
+	VPTERNLOGQ $0xff, Z30, Z30, Z30 // all ones: h - (-1) adds the carry
+	SHRQ $3, CX
+	XORQ AX, AX
+
+acc:
+	VMOVDQU64 (DX)(AX*1), Z1
+	VPSRLQ $32, Z1, Z8
+	VMOVDQU64 (SI)(AX*1), Z0
+	VMOVDQU64 (R8)(AX*1), Z11
+	VMOVDQU64 (R9)(AX*1), Z12
+	PRODACC(Z0, Z1, Z8, Z11, Z12)
+	VMOVDQU64 Z11, (R8)(AX*1)
+	VMOVDQU64 Z12, (R9)(AX*1)
+	VMOVDQU64 (BX)(AX*1), Z0
+	VMOVDQU64 (R10)(AX*1), Z11
+	VMOVDQU64 (R11)(AX*1), Z12
+	PRODACC(Z0, Z1, Z8, Z11, Z12)
+	VMOVDQU64 Z11, (R10)(AX*1)
+	VMOVDQU64 Z12, (R11)(AX*1)
+	ADDQ $64, AX
+	DECQ CX
+	JNZ  acc
+	VZEROUPPER
+	RET

@@ -51,3 +51,7 @@ func mulScalarMontAVX512(x, y, z *uint64, n int, s, q, qInv uint64, mode int) {
 func scaledSmallAVX512(e *int64, z *uint64, n int, t, q, qInv uint64, add int) {
 	panic("unreachable: no AVX-512 path on this platform")
 }
+
+func accumulateProductsAVX512(e, a, b, h0, l0, h1, l1 *uint64, n int) {
+	panic("unreachable: no AVX-512 path on this platform")
+}
