@@ -1,6 +1,7 @@
 package he
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ldsec/lattigo/v2/ring"
@@ -113,6 +114,26 @@ func BenchmarkSampling(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			for i := range b.N {
 				c.f(i)
+			}
+		})
+	}
+}
+
+// BenchmarkPlainPoly times a plaintext operand of degree below deg: its
+// residues, Montgomery form and sparse NTT.
+func BenchmarkPlainPoly(b *testing.B) {
+	st, w := getSuite(), testWorker(b)
+	p := w.rq.NewPoly()
+	rng := testRand(9)
+	vals := make([]uint64, RingDegree)
+	for j := range vals {
+		vals[j] = rng.Uint64()
+	}
+	for _, deg := range []int{256, 2048} {
+		fill := func(dst []uint64) { copy(dst[:deg], vals) }
+		b.Run(fmt.Sprint(deg), func(b *testing.B) {
+			for range b.N {
+				st.plainPoly(w, deg, fill, p)
 			}
 		})
 	}

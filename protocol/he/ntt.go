@@ -103,16 +103,18 @@ func (st *suite) invNTTLvl(level int, in, out *ring.Poly) {
 // invNTT is invNTTLvl on every row, as lattigo's InvNTT.
 func (st *suite) invNTT(in, out *ring.Poly) { st.invNTTLvl(len(st.q)-1, in, out) }
 
-// nttSparse computes, in place, the same forward NTT as nttLvl for a
-// polynomial whose coefficients (all below q_i) are zero from index deg on.
-// The packed plaintext operands of a matrix product have degree below Kw*Nw,
-// often a small fraction of N.
+// nttSparse writes into p, in place, the forward NTT (as nttLvl) of the
+// polynomial whose coefficients below deg are those of p (all below q_i) and
+// the others zero: it reads p's coefficients below deg only. The packed
+// plaintext operands of a matrix product have degree below Kw*Nw, often a
+// small fraction of N.
 //
 // While the upper half of every block is zero a forward butterfly just
 // copies the lower half into it, so after the first s = log2(N/d) stages (d
 // = deg rounded up to a power of two) every block of d coefficients holds
 // x[0:d]. nttSparse makes those copies and runs the remaining log2(d) stages
-// only: (log2 d)/(log2 N) of the work of a full NTT.
+// only: (log2 d)/(log2 N) of the work of a full NTT. (Reading every block's
+// first stage from x[0:d] instead of copying was no faster.)
 func (st *suite) nttSparse(p *ring.Poly, deg int) {
 	n := RingDegree
 	d := 2
@@ -121,6 +123,7 @@ func (st *suite) nttSparse(p *ring.Poly, deg int) {
 	}
 	for i, t := range st.nttTables() {
 		x := p.Coeffs[i][:n]
+		clear(x[deg:d])
 		for b := d; b < n; b += d {
 			copy(x[b:b+d], x[:d])
 		}

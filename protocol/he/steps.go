@@ -67,16 +67,15 @@ func aggregatePoly(rq *ring.Ring, acc, share *ring.Poly) { rq.Add(acc, share, ac
 // The NTT is linear, so the Montgomery factor goes on the deg coefficients
 // before it rather than on all N after it.
 func (st *suite) plainPoly(w *worker, deg int, fill func(dst []uint64), b *ring.Poly) {
-	clear(w.coeffs)
+	clear(w.coeffs[:deg]) // only these are read
 	fill(w.coeffs)
 	for i, q := range st.q {
 		row, bred := b.Coeffs[i], st.bred[i]
 		for c, v := range w.coeffs[:deg] {
 			row[c] = ring.MForm(residue(v, q, bred), q, bred)
 		}
-		clear(row[deg:])
 	}
-	w.st.nttSparse(b, deg)
+	w.st.nttSparse(b, deg) // reads the coefficients below deg only
 }
 
 // productShare is the part of a party's share of one output ciphertext that
