@@ -110,13 +110,51 @@ func appendPacked(dst []byte, vals []uint64, w uint) []byte {
 	if w == blockWidth {
 		dst = slices.Grow(dst, packedLen(len(vals), w)+8)
 		whole := len(vals) / blockValues * blockValues
-		for b := 0; b < whole; b += blockValues {
-			dst = appendBlock60(dst, vals[b:b+blockValues])
+		if useAVX512 && haveVBMI && whole > 0 {
+			n0 := len(dst)
+			dst = dst[:n0+whole/blockValues*blockBytes]
+			pack60AVX512(&vals[0], whole/8, &dst[n0], &pack60)
+		} else {
+			for b := 0; b < whole; b += blockValues {
+				dst = appendBlock60(dst, vals[b:b+blockValues])
+			}
 		}
 		vals = vals[whole:]
 	}
 	return appendPackedBits(dst, vals, w)
 }
+
+// pack60Consts are the permutations and masks of the AVX-512 60-bit
+// packing kernels (kernels_amd64.s) on a group of 8 values, 60 bytes: value
+// k starts at byte b_k = floor(7.5k), bit 4 if k is odd. Its layout is the
+// kernels'.
+type pack60Consts struct {
+	even, odd [64]byte  // output byte j from byte (j - b_k) of value k, k even (odd)
+	read      [64]byte  // byte i of value k from byte b_k + i
+	shift     [8]uint64 // 4 for odd k
+	group     uint64    // mask of the 60 bytes of a group
+	fromEven  uint64    // mask of the output bytes that come from even values
+	fromOdd   uint64    // and from odd ones (byte b_k of odd k from both)
+}
+
+var pack60 = func() (c pack60Consts) {
+	c.group = 1<<60 - 1
+	for k := range 8 {
+		b := 60 * k / 8
+		c.shift[k] = uint64(60 * k % 8)
+		for i := range 8 {
+			c.read[8*k+i] = byte(b + i)
+			if k%2 == 0 {
+				c.even[b+i] = byte(8*k + i)
+				c.fromEven |= 1 << (b + i)
+			} else {
+				c.odd[b+i] = byte(8*k + i)
+				c.fromOdd |= 1 << (b + i)
+			}
+		}
+	}
+	return c
+}()
 
 // Every prime is 60 bits wide, and 16 residues of 60 bits are 15 whole words:
 // blocks of them are packed and unpacked with fixed shifts, twice as fast as
@@ -193,7 +231,11 @@ func appendPackedBits(dst []byte, vals []uint64, w uint) []byte {
 func readPacked(src []byte, dst []uint64, w uint, q uint64) ([]byte, error) {
 	if w == blockWidth && len(src) >= packedLen(len(dst), w) {
 		whole := len(dst) / blockValues
-		for b := range whole {
+		first := 0 // blocks read by the kernel
+		if useAVX512 && haveVBMI && whole > 0 {
+			first = unpack60AVX512(&src[0], 2*whole, &dst[0], &pack60, q) / 2
+		}
+		for b := first; b < whole; b++ {
 			if err := readBlock60(src[b*blockBytes:], dst[b*blockValues:], q); err != nil {
 				return nil, err
 			}

@@ -214,18 +214,52 @@
 // cost model pricing an output's polynomials at 3/4 of a full one, which
 // packs more outputs and fewer encryptions; CPU unchanged within the noise,
 // 2.24 s -> 2.27 s per party, benchstat over 6 interleaved runs). BenchmarkMatrixTriple and friends measure these. The
-// trusted dealer makes the first in ~2 ms per party. On an MNIST step about 45%
-// of the CPU goes to the plaintext operands' (sparse) NTTs, 10-20% to the
-// coefficient-wise products (summed in 128 bits, sumProducts), the rest to
-// the encryptions, re-randomisations, decryption shares and message packing.
+// trusted dealer makes the first in ~2 ms per party. The CPU figures above
+// are from before the package's own kernels (next paragraph), which halve
+// them: BenchmarkMNISTStepProducts (w=10) 2.03 s -> ~0.95 s per party. On
+// an MNIST step ~25-40% of the CPU now goes to the coefficient-wise
+// products (summed in 128 bits, sumProducts: eight lanes at a time, but
+// bound by reading the operands from memory, so the kernel gained only
+// ~12% there), ~30-40% to the plaintext operands' (sparse) NTTs, the rest
+// to the encryptions, re-randomisations, decryption shares and message
+// packing (before the kernels: ~45% NTTs, 10-20% sumProducts).
 // No transform can be shared between two products: a mask is contracted
 // along a different axis in each of its two products (X W, X^T dZ, dZ W^T),
 // and the packing of an operand depends on its contraction axis.
 //
+// Kernels (ntt.go, montgomery.go, kernels_amd64.s). The package does not
+// call lattigo's NTT: its own negacyclic transform uses lattigo's twiddle
+// tables with Shoup's precomputed quotients (w*y mod q as w*y - hi(w'*y)*q)
+// and Harvey's lazy butterflies (values below 4q forward, 2q inverse, one
+// full reduction in the last stage, N^-1 folded into the inverse's last
+// stage). Both transforms reduce fully, so its output is lattigo's bit for
+// bit (TestNTTMatchesLattigo, every prime of Q and P). In scalar Go that
+// alone does not win on the build machine (AMD EPYC: a 64x64->128 multiply
+// costs what a 64-bit one does, and Montgomery and Shoup both take three);
+// eight lanes of AVX-512 do: a 4-prime transform at N = 2^14 takes ~0.23 ms
+// instead of lattigo's ~0.75 ms (BenchmarkNTT; 64x64 high products from four
+// VPMULUDQ). The same kernels make the coefficient-wise Montgomery products
+// (1.6-2.1x lattigo's), sumProducts' 128-bit sums, the Gaussian noise (4x),
+// 2^64*e mod q (3.5x) and the 60-bit packing of residues (11x,
+// AVX512-VBMI), all with the values and bytes of the Go code they replace,
+// which stays for CPUs without AVX-512 (and for the tests, which run both).
+// Tried and dropped, no faster: the last three forward stages fused in one
+// pass, and a sparse transform's first stage reading every block from the
+// low one instead of copying it. The cost model (layout.go) is still in
+// units of a lattigo NTT: changing it would change the packing and the
+// bytes sent.
+//
+// With 8 parties on the cancer config (node bench --parties 8 --steps 20
+// --preprocessing he) the kernels cut the process CPU per step from ~0.41
+// s to ~0.32 s, the HE workers' share of it from 2.9 s to 1.1 s per 20
+// steps, with the same bytes of every kind.
+//
 // With 8 parties and small products (BenchmarkCancerStepProducts: the five
 // mask products of a cancer step) per-ciphertext costs dominate: one at a
 // time they cost ~38 ms CPU and 7.6 MB per party (8.6 MB before the switch),
-// in one batch (3 shared ciphertexts) ~26 ms and 4.5 MB (5.2 MB).
+// in one batch (3 shared ciphertexts) ~26 ms and 4.5 MB (5.2 MB); with the
+// kernels ~14 ms and ~10 ms CPU (32.1 -> 14.4 ms and 22.7 -> 10.0 ms in the
+// same run, bytes unchanged).
 //
 // # Binary material
 //

@@ -39,6 +39,7 @@ type outSpec struct {
 // worker owns one set of lattigo objects and buffers (lattigo's are not
 // goroutine-safe).
 type worker struct {
+	st     *suite // the suite of rq's moduli: its NTT tables (ntt.go)
 	rq     *ring.Ring
 	coeffs []uint64
 	small  []int64
@@ -54,6 +55,7 @@ func newWorker(st *suite) (*worker, error) {
 		return nil, err
 	}
 	return &worker{
+		st:     st,
 		rq:     rq,
 		coeffs: make([]uint64, RingDegree),
 		small:  make([]int64, RingDegree),

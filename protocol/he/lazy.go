@@ -13,6 +13,8 @@ import (
 // lattigo's MulCoeffsMontgomeryAndAdd does, costs two 64x64 multiplications
 // more per term than adding the 128-bit products and reducing once: residues
 // are below 2^60, so a high word takes 128 products before it is folded mod q.
+// The additions run eight coefficients at a time with AVX-512
+// (accumulateProductsAVX512), the same 128-bit sums.
 func (st *suite) sumProducts(terms []term, enc, crp, plains []*ring.Poly, acc0, acc1 *ring.Poly) {
 	const block = 512 // coefficients per pass: the four accumulators stay in L1
 	var h0, l0, h1, l1 [block]uint64
@@ -31,6 +33,10 @@ func (st *suite) sumProducts(terms []term, enc, crp, plains []*ring.Poly, acc0, 
 				e := enc[t.enc].Coeffs[i][j0 : j0+block]
 				a := crp[t.enc].Coeffs[i][j0 : j0+block]
 				b := plains[t.plain].Coeffs[i][j0 : j0+block]
+				if useAVX512 {
+					accumulateProductsAVX512(&e[0], &a[0], &b[0], &h0[0], &l0[0], &h1[0], &l1[0], block)
+					continue
+				}
 				for j := range block {
 					hi, lo := bits.Mul64(e[j], b[j])
 					var c uint64

@@ -11,6 +11,10 @@ import (
 // product-by-product Montgomery accumulation, for 1 to 300 terms (past the
 // fold every 128) and residues at q-1.
 func TestSumProductsMatchesLattigo(t *testing.T) {
+	forEachKernelPath(t, checkSumProducts)
+}
+
+func checkSumProducts(t *testing.T) {
 	st, w := getSuite(), testWorker(t)
 	rng := testRand(7)
 	randPoly := func(top bool) *ring.Poly {

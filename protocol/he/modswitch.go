@@ -109,7 +109,7 @@ func (m *modSwitch) correction(a uint64, e int64) int64 {
 func (st *suite) switchNTT(w *worker, p *ring.Poly, e []int64) {
 	m := st.sw
 	u := w.tmp2
-	w.rq.InvNTTSingle(m.level, p.Coeffs[m.level], u.Coeffs[m.level])
+	w.st.nttTables()[m.level].inverse(p.Coeffs[m.level], u.Coeffs[m.level])
 	corr := w.small
 	for j, a := range u.Coeffs[m.level] {
 		var ej int64
@@ -119,9 +119,9 @@ func (st *suite) switchNTT(w *worker, p *ring.Poly, e []int64) {
 		corr[j] = m.correction(a, ej)
 	}
 	st.low.scaledSmall(corr, u, false)
-	w.rq.NTTLvl(m.level-1, u, u)
+	w.st.nttLvl(m.level-1, u)
 	for i, q := range st.low.q {
-		ring.AddVecNoModAndMulScalarMontgomeryVec(p.Coeffs[i], u.Coeffs[i], p.Coeffs[i], m.qLInvMont[i], q, st.qInv[i])
+		addMulScalarMontVec(p.Coeffs[i], u.Coeffs[i], p.Coeffs[i], m.qLInvMont[i], q, st.qInv[i])
 	}
 }
 

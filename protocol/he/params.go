@@ -176,8 +176,8 @@ type suite struct {
 	low *suite
 	sw  *modSwitch
 
-	sparseOnce [LogN + 1]sync.Once
-	sparseTabs [LogN + 1][][]uint64 // see sparseTwiddles
+	nttOnce sync.Once
+	nttTabs []*nttTable // see nttTables
 }
 
 var getSuite = sync.OnceValue(func() *suite {

@@ -337,13 +337,13 @@ func NewClientKey(rnd io.Reader) (*ClientKey, error) {
 	s := rq.NewPoly()
 	newStream(seeds[1], 0).ternary(w.small)
 	smallPoly(st, w.small, s)
-	rq.NTT(s, s)
+	w.st.ntt(s)
 	rq.MForm(s, s)
 	newStream(seeds[2], 0).gaussian(w.small)
 	st.scaledSmall(w.small, pub.b, false)
-	rq.NTT(pub.b, pub.b)
+	w.st.ntt(pub.b)
 	e := w.tmp
-	rq.MulCoeffsMontgomery(pub.a, s, e)
+	mulMont(rq, pub.a, s, e, montSet)
 	rq.Sub(pub.b, e, pub.b)
 	return &ClientKey{s: s, pub: pub}, nil
 }
@@ -372,14 +372,14 @@ func encryptScaled(st *suite, w *worker, pk0, pk1 *ring.Poly, values []uint64, s
 	u := w.tmp2
 	s.ternary(w.small)
 	smallPoly(st, w.small, u)
-	rq.NTT(u, u)
+	w.st.ntt(u)
 	rq.MForm(u, u)
-	rq.MulCoeffsMontgomery(pk0, u, ct.c0)
-	rq.MulCoeffsMontgomery(pk1, u, ct.c1)
-	rq.InvNTT(ct.c0, ct.c0)
+	mulMont(rq, pk0, u, ct.c0, montSet)
+	mulMont(rq, pk1, u, ct.c1, montSet)
+	w.st.invNTT(ct.c0, ct.c0)
 	s.gaussian(w.small)
 	st.scaledSmall(w.small, w.tmp, false)
-	rq.NTT(w.tmp, w.tmp)
+	w.st.ntt(w.tmp)
 	rq.Add(ct.c1, w.tmp, ct.c1)
 	s.gaussian(w.small)
 	st.scaledSmall(w.small, w.tmp, false)
@@ -431,8 +431,8 @@ func (k *ClientKey) Decrypt(ct *Ciphertext, n int) ([]uint64, error) {
 	w := clientWorkers.Get().(*worker)
 	defer clientWorkers.Put(w)
 	d := w.tmp
-	w.rq.MulCoeffsMontgomery(ct.c1, k.s, d)
-	w.rq.InvNTT(d, d)
+	mulMont(w.rq, ct.c1, k.s, d, montSet)
+	w.st.invNTT(d, d)
 	out := make([]uint64, n)
 	res := make([]uint64, len(st.q))
 	for t := range out {

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tessera-mpc/tessera/sharing"
@@ -300,6 +302,10 @@ func TestQueryModulusBounds(t *testing.T) {
 // bit-by-bit one, for lengths around and far beyond a block, and reads them
 // back, refusing a residue at or above the modulus inside a block.
 func TestPackedBlocksMatchBits(t *testing.T) {
+	forEachKernelPath(t, checkPackedBlocks)
+}
+
+func checkPackedBlocks(t *testing.T) {
 	q := moduliQ[1]
 	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 100, 15680, RingDegree} {
 		vals := randomWords(uint64(n)+1, n)
@@ -323,6 +329,36 @@ func TestPackedBlocksMatchBits(t *testing.T) {
 			b := appendPacked(nil, bad, blockWidth)
 			if _, err := readPacked(b, back, blockWidth, q); !errors.Is(err, errFormat) {
 				t.Fatalf("%d values: a residue equal to q inside a block: %v", n, err)
+			}
+		}
+	}
+	checkPackedEdges(t, q)
+}
+
+// checkPackedEdges: the widest values pack as the bit-by-bit packer does,
+// and a residue at or above q is refused at every position of a block, q-1
+// accepted.
+func checkPackedEdges(t *testing.T, q uint64) {
+	const n = 3 * blockValues
+	ones := make([]uint64, n)
+	for j := range ones {
+		ones[j] = 1<<blockWidth - 1
+	}
+	if !bytes.Equal(appendPacked(nil, ones, blockWidth), appendPackedBits(nil, ones, blockWidth)) {
+		t.Fatal("values 2^60-1: the block packer wrote other bytes")
+	}
+	back := make([]uint64, n)
+	for pos := range n {
+		vals := make([]uint64, n)
+		vals[pos] = q - 1
+		if _, err := readPacked(appendPacked(nil, vals, blockWidth), back, blockWidth, q); err != nil || back[pos] != q-1 {
+			t.Fatalf("q-1 at %d: %v", pos, err)
+		}
+		for _, bad := range []uint64{q, 1<<blockWidth - 1} {
+			vals[pos] = bad
+			_, err := readPacked(appendPacked(nil, vals, blockWidth), back, blockWidth, q)
+			if !errors.Is(err, errFormat) || !strings.Contains(err.Error(), fmt.Sprint(bad)) {
+				t.Fatalf("%#x at %d: %v", bad, pos, err)
 			}
 		}
 	}

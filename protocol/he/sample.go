@@ -52,19 +52,28 @@ func (s *stream) next() uint64 {
 	return v
 }
 
-// uniformPoly fills p with uniform residues (rejection sampling).
+// uniformPoly fills p with uniform residues (rejection sampling), reading
+// the stream's buffer directly.
 func (s *stream) uniformPoly(q []uint64, p *ring.Poly) {
 	for i, qi := range q {
 		mask := uint64(1)<<bits.Len64(qi) - 1
 		c := p.Coeffs[i][:RingDegree]
-		for j := range c {
-			for {
-				v := s.next() & mask
+		for j := 0; j < len(c); {
+			if s.pos == len(s.buf) {
+				s.prg.Fill(s.buf[:])
+				s.pos = 0
+			}
+			buf := s.buf[s.pos:]
+			k := 0
+			for k < len(buf) && j < len(c) {
+				v := buf[k] & mask
+				k++
 				if v < qi {
 					c[j] = v
-					break
+					j++
 				}
 			}
+			s.pos += k
 		}
 	}
 }
@@ -129,12 +138,35 @@ var gaussSearch = func() (t [32]uint64) {
 
 // gaussian fills dst with discrete Gaussian samples of standard deviation
 // Sigma, truncated to [-NoiseBound, NoiseBound], by inversion of the
-// cumulative table: the magnitude is the number of entries r >= t, found by
-// a binary search of five steps with no branch on r (the same samples as a
-// scan of all 19 entries, gaussianScan, in a third of the time).
+// cumulative table, one stream word per sample: the magnitude is the number
+// of entries r >= t for r = w >> 1, the sign the low bit of w. It takes the
+// words a buffer at a time (gaussianWords).
 func (s *stream) gaussian(dst []int64) {
-	for j := range dst {
-		w := s.next()
+	for len(dst) > 0 {
+		if s.pos == len(s.buf) {
+			s.prg.Fill(s.buf[:])
+			s.pos = 0
+		}
+		k := min(len(s.buf)-s.pos, len(dst))
+		gaussianWords(s.buf[s.pos:s.pos+k], dst[:k])
+		s.pos += k
+		dst = dst[k:]
+	}
+}
+
+// gaussianWords writes the sample of words[j] into dst[j]: eight at a time
+// by comparing r with all 19 entries (gaussianAVX512), the rest by a binary
+// search of five steps. Neither branches on r (the same samples as a scan
+// of all 19 entries, gaussianScan).
+func gaussianWords(words []uint64, dst []int64) {
+	dst = dst[:len(words)]
+	j := 0
+	if useAVX512 && len(words) >= 8 {
+		j = len(words) &^ 7
+		gaussianAVX512(&words[0], j, &dst[0], &gaussCDT)
+	}
+	for ; j < len(words); j++ {
+		w := words[j]
 		r := w >> 1
 		var pos uint64
 		for step := uint64(16); step > 0; step >>= 1 {
@@ -151,10 +183,18 @@ func (s *stream) gaussian(dst []int64) {
 // scaledSmall writes (or, with add, adds) t*e mod q_i, t = 2^64, into the
 // first len(e) coefficients of dst, for small signed e.
 func (st *suite) scaledSmall(e []int64, dst *ring.Poly, add bool) {
+	vec := 0 // values done by the kernel
+	if useAVX512 {
+		vec = len(e) &^ 7
+	}
 	for i, q := range st.q {
-		c := dst.Coeffs[i]
+		c := dst.Coeffs[i][:len(e)]
 		tm, qi := st.tMont[i], st.qInv[i]
-		for j, v := range e {
+		if vec > 0 {
+			scaledSmallAVX512(&e[0], &c[0], vec, tm, q, qi, boolInt(add))
+		}
+		for j := vec; j < len(e); j++ {
+			v := e[j]
 			r := uint64(v) + q&uint64(v>>63) // v mod q, without a branch on the sign
 			r = ring.MRed(r, tm, q, qi)
 			if add {
@@ -166,6 +206,13 @@ func (st *suite) scaledSmall(e []int64, dst *ring.Poly, add bool) {
 			c[j] = r
 		}
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // mask draws a uniform integer M in [0, 2^b) (b in (128, 256]) from

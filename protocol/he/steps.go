@@ -53,8 +53,8 @@ func (k *keyShare) s2eShare(w *worker, g uint64, a *ring.Poly, fill func(dst []u
 	}
 	newStream(k.seeds[labelS2E], g).gaussian(w.small)
 	st.scaledSmall(w.small, h, true)
-	w.rq.NTT(h, h)
-	w.rq.MulCoeffsMontgomeryAndSub(a, k.sk, h)
+	w.st.ntt(h)
+	mulMont(w.rq, a, k.sk, h, montSub)
 }
 
 // aggregatePoly adds a peer's share into acc. Summing every party's
@@ -67,16 +67,15 @@ func aggregatePoly(rq *ring.Ring, acc, share *ring.Poly) { rq.Add(acc, share, ac
 // The NTT is linear, so the Montgomery factor goes on the deg coefficients
 // before it rather than on all N after it.
 func (st *suite) plainPoly(w *worker, deg int, fill func(dst []uint64), b *ring.Poly) {
-	clear(w.coeffs)
+	clear(w.coeffs[:deg]) // only these are read
 	fill(w.coeffs)
 	for i, q := range st.q {
 		row, bred := b.Coeffs[i], st.bred[i]
 		for c, v := range w.coeffs[:deg] {
 			row[c] = ring.MForm(residue(v, q, bred), q, bred)
 		}
-		clear(row[deg:])
 	}
-	st.nttSparse(w.rq, b, deg)
+	w.st.nttSparse(b, deg) // reads the coefficients below deg only
 }
 
 // productShare is the part of a party's share of one output ciphertext that
@@ -128,8 +127,8 @@ func (k *keyShare) productShare(w *worker, o uint64, spec outSpec, enc, crp, pla
 		acc1.Zero()
 	case 1:
 		t := spec.terms[0]
-		w.rq.MulCoeffsMontgomery(enc[t.enc], plains[t.plain], acc0)
-		w.rq.MulCoeffsMontgomery(crp[t.enc], plains[t.plain], acc1)
+		mulMont(w.rq, enc[t.enc], plains[t.plain], acc0, montSet)
+		mulMont(w.rq, crp[t.enc], plains[t.plain], acc1, montSet)
 	default:
 		st.sumProducts(spec.terms, enc, crp, plains, acc0, acc1)
 	}
@@ -143,9 +142,9 @@ func (k *keyShare) productShare(w *worker, o uint64, spec outSpec, enc, crp, pla
 			row[j] = uint64(v) + q&uint64(v>>63)
 		}
 	}
-	w.rq.NTT(u, u)
-	w.rq.MulCoeffsMontgomeryAndAdd(k.pkT[0], u, acc0)
-	w.rq.MulCoeffsMontgomeryAndAdd(k.pkT[1], u, acc1)
+	w.st.ntt(u)
+	mulMont(w.rq, k.pkT[0], u, acc0, montAdd)
+	mulMont(w.rq, k.pkT[1], u, acc1, montAdd)
 	s.gaussian(w.small)
 	st.switchNTT(w, acc1, w.small) // + 2^64 e1, then divided by q_L
 	e0 := make([]int64, len(spec.targets))
@@ -174,8 +173,8 @@ func (st *suite) readProductShare(src []byte, s productShare) ([]byte, error) {
 // returns it.
 func (k *keyShare) partialDecryption(w *worker, c1 *ring.Poly) *ring.Poly {
 	d := w.tmp
-	w.rq.MulCoeffsMontgomery(c1, k.sk, d)
-	w.rq.InvNTT(d, d)
+	mulMont(w.rq, c1, k.sk, d, montSet)
+	w.st.invNTT(d, d)
 	return d
 }
 
@@ -189,14 +188,14 @@ func (k *keyShare) partialDecryption(w *worker, c1 *ring.Poly) *ring.Poly {
 func (k *keyShare) decryptAt(w *worker, c1 *ring.Poly, own ownProduct, targets []int, dst [][]uint64) {
 	st, m := k.st, k.st.sw
 	d := w.tmp
-	w.rq.MulCoeffsMontgomeryLvl(m.level-1, c1, k.sk, d)
+	mulMontLvl(w.rq, m.level-1, c1, k.sk, d, montSet)
 	if own.c0 != nil {
 		for i, q := range st.low.q {
-			ring.MulScalarMontgomeryAndAddVec(own.c0.Coeffs[i], d.Coeffs[i], m.qLInvMont[i], q, st.qInv[i])
+			mulScalarMontAddVec(own.c0.Coeffs[i], d.Coeffs[i], m.qLInvMont[i], q, st.qInv[i])
 		}
-		w.rq.InvNTTSingle(m.level, own.c0.Coeffs[m.level], d.Coeffs[m.level])
+		w.st.nttTables()[m.level].inverse(own.c0.Coeffs[m.level], d.Coeffs[m.level])
 	}
-	w.rq.InvNTTLvl(m.level-1, d, d)
+	w.st.invNTTLvl(m.level-1, d, d)
 	for i := range st.low.q {
 		row := d.Coeffs[i]
 		for t, pos := range targets {
