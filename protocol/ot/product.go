@@ -163,11 +163,13 @@ func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool)
 		}
 		un := byteUnpacker{in: body}
 		x := xc[q]
+		var corr [64]uint64
 		for e := range w {
-			be := b[e]
+			un.get(corr[:], descendingWidths[:])
+			be, xe := b[e], x[64*e:64*e+64]
 			var sum uint64
 			for k := range 64 {
-				sum += (x[64*e+k] + -(be>>uint(k)&1)&un.get(64-k)) << uint(k)
+				sum += (xe[k] + -(be>>uint(k)&1)&corr[k]) << uint(k)
 			}
 			c[e] += sum
 		}
@@ -186,31 +188,64 @@ func (p *Party) productCorrections(q int, u, a []uint64, mult uint64, corr, own 
 	p.send[q].extendEach(p.h, u, len(a), func(c0 int, x0, x1 []uint64) {
 		for i := range len(x0) / 64 {
 			z := mult * a[c0+i]
+			x0i, x1i := x0[64*i:64*i+64], x1[64*i:64*i+64] // the corrections overwrite x1
 			var sum uint64
 			for k := range 64 {
-				o := 64*i + k
-				pk.put(z+x0[o]-x1[o], 64-k)
-				sum += x0[o] << uint(k)
+				x1i[k] = z + x0i[k] - x1i[k]
+				sum += x0i[k] << uint(k)
 			}
+			pk.put(x1i, descendingWidths[:])
 			own[c0+i] = sum
 		}
 	})
 }
 
-// packer writes values of given bit lengths one after the other.
+// packer writes values of given bit lengths one after the other, each into
+// the bits after the last. put keeps the word being filled in a register
+// and stores it whole at every value (and at the end), without a branch: packing used to OR
+// each value into memory, so that every value waited on the store of the one
+// before, and to branch on whether it crossed a word, which widths that vary
+// from value to value made the branch predictor miss. out's words need not be
+// zero.
 type packer struct {
 	out []uint64
-	pos int // bits written
+	i   int    // words filled
+	acc uint64 // the bits of word i so far, the n low ones
+	n   uint   // bits in acc, below 64
 }
 
-func (pk *packer) put(v uint64, bits int) {
-	if bits < 64 {
-		v &= 1<<uint(bits) - 1
+// put appends the widths[k] low bits of vals[k] for every k (each width from 1
+// to 64).
+func (pk *packer) put(vals []uint64, widths []uint8) {
+	out, i, acc, n := pk.out, pk.i, pk.acc, pk.n
+	widths = widths[:len(vals)]
+	for k, v := range vals {
+		bits := uint(widths[k])
+		v &= ^uint64(0) >> ((64 - bits) & 63)
+		acc |= v << (n & 63)
+		out[i] = acc
+		end := n + bits
+		full := uint64(end >> 6) // 1 when word i is full
+		// What of v did not fit in word i starts word i+1: v>>(64-n), in two
+		// shifts so that n = 0 gives 0.
+		acc = acc&(full-1) | v>>1>>((63-n)&63)&-full
+		i += int(full)
+		n = end & 63
 	}
-	word, off := pk.pos>>6, pk.pos&63
-	pk.out[word] |= v << uint(off)
-	if off+bits > 64 {
-		pk.out[word+1] |= v >> uint(64-off)
+	if n > 0 { // the bits of v that started word i
+		out[i] = acc
 	}
-	pk.pos += bits
+	pk.i, pk.acc, pk.n = i, acc, n
 }
+
+// bits is how many bits have been written.
+func (pk *packer) bits() int { return 64*pk.i + int(pk.n) }
+
+// descendingWidths are the widths of an element's product corrections: bit
+// k's has 64-k bits.
+var descendingWidths = func() (w [64]uint8) {
+	for k := range w {
+		w[k] = uint8(64 - k)
+	}
+	return w
+}()

@@ -100,21 +100,21 @@ func TestPackedCorrections(t *testing.T) {
 	vals := randWords(64)
 	out := make([]uint64, correctionWords(1))
 	pk := packer{out: out}
-	for k, v := range vals {
-		pk.put(v, 64-k)
-	}
-	if pk.pos != correctionBits {
-		t.Fatalf("%d bits written, want 2080", pk.pos)
+	pk.put(vals, descendingWidths[:])
+	if pk.bits() != correctionBits {
+		t.Fatalf("%d bits written, want 2080", pk.bits())
 	}
 	body := make([]byte, 8*len(out))
 	sharing.PutWords(body, out)
 	un := byteUnpacker{in: body}
+	got := make([]uint64, 64)
+	un.get(got, descendingWidths[:])
 	for k, v := range vals {
 		want := v
 		if k > 0 {
 			want &= 1<<uint(64-k) - 1
 		}
-		if got := un.get(64 - k); got != want {
+		if got := got[k]; got != want {
 			t.Fatalf("value %d: %x, want %x", k, got, want)
 		}
 	}

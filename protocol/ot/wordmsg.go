@@ -66,17 +66,51 @@ type byteUnpacker struct {
 	pos int // bits read
 }
 
-func (un *byteUnpacker) get(bits int) uint64 {
-	word, off := un.pos>>6, un.pos&63
-	v := binary.LittleEndian.Uint64(un.in[8*word:]) >> uint(off)
-	if off+bits > 64 {
-		v |= binary.LittleEndian.Uint64(un.in[8*word+8:]) << uint(64-off)
+// get reads the next len(dst) values, of widths[k] bits for dst[k] (each
+// from 1 to 64). It loads the two words a value may span and joins them
+// without a branch: the widths vary from value to value, so a branch on
+// whether a value crosses a word was mispredicted often. The loads read the
+// bytes in place (unaligned; a body follows a channel's header byte), after
+// the check that both words are in the body; values in the last word, and
+// all on a big-endian host, take getLast.
+func (un *byteUnpacker) get(dst []uint64, widths []uint8) {
+	if !hostLittleEndian || len(un.in) < 16 {
+		un.getLast(dst, widths)
+		return
 	}
-	un.pos += bits
-	if bits < 64 {
-		v &= 1<<uint(bits) - 1
+	base := unsafe.Pointer(unsafe.SliceData(un.in))
+	last := len(un.in) - 16 // the last byte offset with two words after it
+	pos := un.pos
+	widths = widths[:len(dst)]
+	for k := range dst {
+		b := pos >> 6 << 3
+		if b > last {
+			un.pos = pos
+			un.getLast(dst[k:], widths[k:])
+			return
+		}
+		off, bits := uint(pos&63), uint(widths[k])
+		pos += int(bits)
+		lo, hi := *(*uint64)(unsafe.Add(base, b)), *(*uint64)(unsafe.Add(base, b+8))
+		dst[k] = (lo>>off | hi<<1<<((63-off)&63)) & (^uint64(0) >> ((64 - bits) & 63))
 	}
-	return v
+	un.pos = pos
+}
+
+// getLast is get one value at a time, through encoding/binary, for values
+// that start in the last word of in (they end in it: a message's length,
+// checked on receipt, holds all its values) or on a big-endian host.
+func (un *byteUnpacker) getLast(dst []uint64, widths []uint8) {
+	for k := range dst {
+		bits := uint(widths[k])
+		word, off := un.pos>>6, uint(un.pos&63)
+		un.pos += int(bits)
+		v := binary.LittleEndian.Uint64(un.in[8*word:]) >> off
+		if off+bits > 64 {
+			v |= binary.LittleEndian.Uint64(un.in[8*word+8:]) << (64 - off)
+		}
+		dst[k] = v & (^uint64(0) >> ((64 - bits) & 63))
+	}
 }
 
 // Word buffers that never leave the party (a receiver's x_c, a peer's u
