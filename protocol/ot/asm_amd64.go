@@ -39,6 +39,15 @@ func ctr16KeysVAES(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte)
 //go:noescape
 func hashRowsVAES(keys *[11][32]byte, rows *uint64, n int, c *[12]uint64, out *uint64)
 
+// haveVAES512: VAES on ZMM registers (four AES blocks per instruction).
+var haveVAES512 = haveVAES && cpu.X86.HasAVX512F
+
+// ctr16KeysVAES512 is ctr16KeysVAES eight counters per pass on ZMM
+// registers, for n a multiple of 8 (aesctr_amd64.s).
+//
+//go:noescape
+func ctr16KeysVAES512(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte)
+
 var haveAVX2 = cpu.X86.HasAVX2
 
 //go:generate go run gen_transpose.go

@@ -27,3 +27,13 @@ func BenchmarkZZHash(b *testing.B) {
 }
 
 func unsafePointer(p *uint64) unsafe.Pointer { return unsafe.Pointer(p) }
+
+func BenchmarkZZLeaf512(b *testing.B) {
+	var keys [11][ssLeaves][16]byte
+	var ctrs counterBlocks
+	var g [ssLeaves][ssChunk]uint64
+	for range b.N {
+		ctr16KeysVAES512(&keys, &ctrs[0][0], 32, (*byte)(unsafePointer(&g[0][0])))
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*32*16), "ns/block")
+}
