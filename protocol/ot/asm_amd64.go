@@ -48,6 +48,13 @@ var haveVAES512 = haveVAES && cpu.X86.HasAVX512F
 //go:noescape
 func ctr16KeysVAES512(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte)
 
+// hashRowsVAES512 is hashRowsVAES on ZMM registers for n a multiple of 32,
+// with c = (d0, d1) x4, (tweak, 0, ..., tweak+3, 0), (4, 0) x4,
+// (2^64-1, 0) x4, (0, 2, ..., 14) (aesctr_amd64.s).
+//
+//go:noescape
+func hashRowsVAES512(keys *[11][32]byte, rows *uint64, n int, c *[40]uint64, out *uint64)
+
 var haveAVX2 = cpu.X86.HasAVX2
 
 //go:generate go run gen_transpose.go

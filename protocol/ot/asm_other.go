@@ -28,6 +28,10 @@ func hashRowsVAES(keys *[11][32]byte, rows *uint64, n int, c *[12]uint64, out *u
 	panic("unreachable: no VAES path on this platform")
 }
 
+func hashRowsVAES512(keys *[11][32]byte, rows *uint64, n int, c *[40]uint64, out *uint64) {
+	panic("unreachable: no VAES path on this platform")
+}
+
 const haveAVX2 = false
 
 func foldLeavesAVX2(leaves *[ssLeaves][ssChunk]uint64, n int, cols *[ssK][ssChunk]uint64) {

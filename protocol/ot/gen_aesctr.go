@@ -65,6 +65,7 @@ func main() {
 		genVAES(p)
 		genVAES512(p)
 		genHashVAES(p)
+		genHashVAES512(p)
 	})
 }
 
@@ -255,6 +256,74 @@ func genHashVAES(p asmgen.Printf) {
 	p("\tJMP  hloop")
 	p("")
 	p("hdone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// genHashVAES512 writes hashRowsVAES512: hashRowsVAES on ZMM registers, 32
+// rows per pass, four per register, with the round keys in registers (the
+// YMM kernel read them from memory, one load per two blocks per round) and
+// the sigma blocks kept in registers for the feed-forward (it stored them to
+// the frame).
+func genHashVAES512(p asmgen.Printf) {
+	p("")
+	p("// func hashRowsVAES512(keys *[11][32]byte, rows *uint64, n int, c *[40]uint64, out *uint64)")
+	p("//")
+	p("// hashRowsVAES for n a multiple of 32. c is (d0, d1) four times, (tweak,")
+	p("// 0, tweak+1, 0, tweak+2, 0, tweak+3, 0), (4, 0) four times, (2^64-1, 0)")
+	p("// four times and the qword indices 0, 2, ..., 14. Registers: Z0-Z7 the")
+	p("// states of rows 4k..4k+3, Z8-Z15 their sigma blocks, Z16-Z26 the round")
+	p("// keys, Z27-Z30 the first four vectors of c, Z31 a temporary.")
+	p("TEXT ·hashRowsVAES512(SB), NOSPLIT, $0-40")
+	p("\tMOVQ keys+0(FP), AX")
+	p("\tMOVQ rows+8(FP), SI")
+	p("\tMOVQ n+16(FP), CX")
+	p("\tMOVQ c+24(FP), DX")
+	p("\tMOVQ out+32(FP), DI")
+	for r := 0; r <= 10; r++ {
+		p("\tVBROADCASTI32X4 %d(AX), Z%d", 32*r, 16+r)
+	}
+	p("\tVMOVDQU64 0(DX), Z27   // d")
+	p("\tVMOVDQU64 64(DX), Z28  // indices")
+	p("\tVMOVDQU64 128(DX), Z29 // index step")
+	p("\tVMOVDQU64 192(DX), Z30 // low qwords")
+	p("")
+	p("hzloop:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ    hzdone")
+	for k := range 8 {
+		p("\tVPXORQ %d(SI), Z27, Z%d", 64*k, k)
+		p("\tVPXORQ Z28, Z%d, Z%d", k, k)
+		p("\tVPADDQ Z29, Z28, Z28")
+		p("\tVPSHUFD $0x4e, Z%d, Z31 // (hi, lo)", k)
+		p("\tVPANDQ Z30, Z%d, Z%d // (lo, 0)", k, k)
+		p("\tVPXORQ Z31, Z%d, Z%d // (lo ^ hi, lo)", k, 8+k)
+		p("\tVPXORQ Z16, Z%d, Z%d", 8+k, k)
+	}
+	for r := 1; r <= 10; r++ {
+		op := "VAESENC"
+		if r == 10 {
+			op = "VAESENCLAST"
+		}
+		for k := range 8 {
+			p("\t%s Z%d, Z%d, Z%d", op, 16+r, k, k)
+		}
+	}
+	for k := range 8 {
+		p("\tVPXORQ Z%d, Z%d, Z%d", 8+k, k, k)
+	}
+	// The low qwords of two registers' lanes, in row order, into one.
+	p("\tVMOVDQU64 256(DX), Z8")
+	for k := 0; k < 8; k += 2 {
+		p("\tVPERMT2Q Z%d, Z8, Z%d", k+1, k)
+		p("\tVMOVDQU64 Z%d, %d(DI)", k, 32*k)
+	}
+	p("\tADDQ $512, SI")
+	p("\tADDQ $256, DI")
+	p("\tSUBQ $32, CX")
+	p("\tJMP  hzloop")
+	p("")
+	p("hzdone:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
