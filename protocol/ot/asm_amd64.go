@@ -57,6 +57,16 @@ func hashRowsVAES512(keys *[11][32]byte, rows *uint64, n int, c *[40]uint64, out
 
 var haveAVX2 = cpu.X86.HasAVX2
 
+//go:generate go run gen_pack.go
+
+var haveBMI2 = cpu.X86.HasBMI2
+
+// packBMI2 is packer.put's loop (pack_amd64.s); false if the values overflow
+// the words.
+//
+//go:noescape
+func packBMI2(out *uint64, words int, vals *uint64, n int, widths *uint8, st *[3]uint64) bool
+
 //go:generate go run gen_transpose.go
 //go:generate go run gen_fold.go
 

@@ -32,6 +32,12 @@ func hashRowsVAES512(keys *[11][32]byte, rows *uint64, n int, c *[40]uint64, out
 	panic("unreachable: no VAES path on this platform")
 }
 
+const haveBMI2 = false
+
+func packBMI2(out *uint64, words int, vals *uint64, n int, widths *uint8, st *[3]uint64) bool {
+	panic("unreachable: no BMI2 path on this platform")
+}
+
 const haveAVX2 = false
 
 func foldLeavesAVX2(leaves *[ssLeaves][ssChunk]uint64, n int, cols *[ssK][ssChunk]uint64) {

@@ -215,10 +215,23 @@ type packer struct {
 }
 
 // put appends the widths[k] low bits of vals[k] for every k (each width from 1
-// to 64).
+// to 64); with BMI2, in packBMI2.
 func (pk *packer) put(vals []uint64, widths []uint8) {
-	out, i, acc, n := pk.out, pk.i, pk.acc, pk.n
 	widths = widths[:len(vals)]
+	if haveBMI2 && len(vals) > 0 && len(pk.out) > 0 {
+		st := [3]uint64{uint64(pk.i), pk.acc, uint64(pk.n)}
+		if !packBMI2(&pk.out[0], len(pk.out), &vals[0], len(vals), &widths[0], &st) {
+			panic("ot: packed values overflow their message") // unreachable: messages are sized from the widths
+		}
+		pk.i, pk.acc, pk.n = int(st[0]), st[1], uint(st[2])
+		return
+	}
+	pk.putGo(vals, widths)
+}
+
+// putGo is put one value at a time in Go.
+func (pk *packer) putGo(vals []uint64, widths []uint8) {
+	out, i, acc, n := pk.out, pk.i, pk.acc, pk.n
 	for k, v := range vals {
 		bits := uint(widths[k])
 		v &= ^uint64(0) >> ((64 - bits) & 63)

@@ -85,6 +85,14 @@ func testPackedValues(t *testing.T, n int, random bool) {
 	if !slices.Equal(out, want) {
 		t.Fatalf("n=%d: packed %x, want %x", n, out, want)
 	}
+	outGo := randWords(len(out)) // the portable loop, where put takes packBMI2
+	pkGo := packer{out: outGo}
+	for from := 0; from < n; from += 4 {
+		pkGo.putGo(vals[from:min(n, from+4)], widths[from:])
+	}
+	if !slices.Equal(outGo, want) || pkGo.bits() != total {
+		t.Fatalf("n=%d: putGo packed %x (%d bits), want %x", n, outGo, pkGo.bits(), want)
+	}
 	for shift := range 8 {
 		buf := make([]byte, shift+8*len(out))
 		sharing.PutWords(buf[shift:], out)
