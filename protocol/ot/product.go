@@ -9,6 +9,8 @@ import (
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
+//go:generate go run gen_corrpack.go
+
 // Element-wise triples and square pairs over Z_2^64 by Gilboa's product from
 // correlated OT: for a cross term a_i * b_j (i != j), j chooses with the 64 bits
 // of b_j, and the OT of bit k carries the correlation a_i * 2^k, which needs
@@ -161,21 +163,37 @@ func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool)
 		if err != nil {
 			return err
 		}
-		un := byteUnpacker{in: body}
-		x := xc[q]
-		var corr [64]uint64
-		for e := range w {
-			un.get(corr[:], descendingWidths[:])
-			be, xe := b[e], x[64*e:64*e+64]
-			var sum uint64
-			for k := range 64 {
-				sum += (xe[k] + -(be>>uint(k)&1)&corr[k]) << uint(k)
-			}
-			c[e] += sum
-		}
-		putWords(x)
+		addProductShares(c, b, xc[q], body)
+		putWords(xc[q])
 	}
 	return nil
+}
+
+// addProductShares adds to c[e] the receiver's share of a peer's cross term,
+// sum_k 2^k (x_c + b_ek * e'), from the OT outputs x (64 per element) and the
+// packed corrections e' in body: two elements at a time through
+// unpackCorrectionPair, then an odd last one through a byteUnpacker.
+func addProductShares(c, b, x []uint64, body []byte) {
+	var corr [128]uint64
+	add := func(e int, corr []uint64) {
+		be, xe := b[e], x[64*e:64*e+64]
+		var sum uint64
+		for k := range 64 {
+			sum += (xe[k] + -(be>>uint(k)&1)&corr[k]) << uint(k)
+		}
+		c[e] += sum
+	}
+	e := 0
+	for ; e+1 < len(c); e += 2 {
+		unpackCorrectionPair(&corr, body[8*65*(e/2):])
+		add(e, corr[:64])
+		add(e+1, corr[64:])
+	}
+	if e < len(c) {
+		un := byteUnpacker{in: body, pos: 64 * 65 * (e / 2)}
+		un.get(corr[:64], descendingWidths[:])
+		add(e, corr[:64])
+	}
 }
 
 // productCorrections is the sender's half of a product batch towards q, run
@@ -186,7 +204,8 @@ func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool)
 func (p *Party) productCorrections(q int, u, a []uint64, mult uint64, corr, own []uint64) {
 	pk := packer{out: corr}
 	p.send[q].extendEach(p.h, u, len(a), func(c0 int, x0, x1 []uint64) {
-		for i := range len(x0) / 64 {
+		m := len(x0) / 64
+		for i := range m {
 			z := mult * a[c0+i]
 			x0i, x1i := x0[64*i:64*i+64], x1[64*i:64*i+64] // the corrections overwrite x1
 			var sum uint64
@@ -194,10 +213,25 @@ func (p *Party) productCorrections(q int, u, a []uint64, mult uint64, corr, own 
 				x1i[k] = z + x0i[k] - x1i[k]
 				sum += x0i[k] << uint(k)
 			}
-			pk.put(x1i, descendingWidths[:])
 			own[c0+i] = sum
 		}
+		pk.putCorrections(x1[:64*m])
 	})
+}
+
+// putCorrections puts the product corrections of len(vals)/64 elements
+// (value k of each of 64-k bits): two elements, 65 words, at a time through
+// packCorrectionPair while the packer is at a word boundary (after an even
+// number of elements), the others through put.
+func (pk *packer) putCorrections(vals []uint64) {
+	for len(vals) >= 128 && pk.n == 0 {
+		packCorrectionPair((*[65]uint64)(pk.out[pk.i:pk.i+65]), (*[128]uint64)(vals[:128]))
+		pk.i += 65
+		vals = vals[128:]
+	}
+	for ; len(vals) >= 64; vals = vals[64:] {
+		pk.put(vals[:64], descendingWidths[:])
+	}
 }
 
 // packer writes values of given bit lengths one after the other, each into
