@@ -88,3 +88,52 @@ func TestMuxBadChannelAndClose(t *testing.T) {
 		t.Fatal("a mux with no channels was made")
 	}
 }
+
+// TestMuxSendFrameNested sends over a mux on a channel of another mux (as a
+// node's OT channels run): with SendFrame the message reaches the peer
+// without a copy, each level counts its bytes as Send does, and Send and a
+// frame without room still behave.
+func TestMuxSendFrameNested(t *testing.T) {
+	ts, _ := NewMemoryNetwork(2)
+	inner := make([]*Channel, 2)
+	outer := make([]*Channel, 2)
+	for i, tr := range ts {
+		m, err := NewMux(tr, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		outer[i] = m.Channel(2)
+		n, err := NewMux(outer[i], 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		inner[i] = n.Channel(1)
+	}
+	if got := inner[0].FrameRoom(); got != 2 {
+		t.Fatalf("nested channel's frame room %d, want 2", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	frame := append(make([]byte, 2, 64), "in place"...)
+	if err := inner[0].SendFrame(ctx, 1, frame); err != nil {
+		t.Fatal(err)
+	}
+	if err := inner[0].Send(ctx, 1, []byte("copied")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := inner[1].Recv(ctx, 0)
+	if err != nil || string(got) != "in place" || &got[0] != &frame[2] {
+		t.Fatalf("received %q (%v), want the frame's own bytes", got, err)
+	}
+	if got, err := inner[1].Recv(ctx, 0); err != nil || string(got) != "copied" {
+		t.Fatalf("received %q (%v)", got, err)
+	}
+	if in, out := inner[0].Stats().BytesSent, outer[0].Stats().BytesSent; in != 14 || out != 16 {
+		t.Fatalf("bytes sent: %d on the inner channel, %d on the outer, want 14 and 16", in, out)
+	}
+	if err := inner[0].SendFrame(ctx, 1, []byte{0}); err == nil {
+		t.Fatal("a frame without room for the headers was sent")
+	}
+}

@@ -39,7 +39,33 @@ func ctr16KeysVAES(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte)
 //go:noescape
 func hashRowsVAES(keys *[11][32]byte, rows *uint64, n int, c *[12]uint64, out *uint64)
 
+// haveVAES512: VAES on ZMM registers (four AES blocks per instruction).
+var haveVAES512 = haveVAES && cpu.X86.HasAVX512F
+
+// ctr16KeysVAES512 is ctr16KeysVAES eight counters per pass on ZMM
+// registers, for n a multiple of 8 (aesctr_amd64.s).
+//
+//go:noescape
+func ctr16KeysVAES512(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte)
+
+// hashRowsVAES512 is hashRowsVAES on ZMM registers for n a multiple of 32,
+// with c = (d0, d1) x4, (tweak, 0, ..., tweak+3, 0), (4, 0) x4,
+// (2^64-1, 0) x4, (0, 2, ..., 14) (aesctr_amd64.s).
+//
+//go:noescape
+func hashRowsVAES512(keys *[11][32]byte, rows *uint64, n int, c *[40]uint64, out *uint64)
+
 var haveAVX2 = cpu.X86.HasAVX2
+
+//go:generate go run gen_pack.go
+
+var haveBMI2 = cpu.X86.HasBMI2
+
+// packBMI2 is packer.put's loop (pack_amd64.s); false if the values overflow
+// the words.
+//
+//go:noescape
+func packBMI2(out *uint64, words int, vals *uint64, n int, widths *uint8, st *[3]uint64) bool
 
 //go:generate go run gen_transpose.go
 //go:generate go run gen_fold.go

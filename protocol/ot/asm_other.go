@@ -18,8 +18,24 @@ func ctr16KeysVAES(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte)
 	panic("unreachable: no VAES path on this platform")
 }
 
+const haveVAES512 = false
+
+func ctr16KeysVAES512(keys *[11][ssLeaves][16]byte, ctrs *uint64, n int, out *byte) {
+	panic("unreachable: no VAES path on this platform")
+}
+
 func hashRowsVAES(keys *[11][32]byte, rows *uint64, n int, c *[12]uint64, out *uint64) {
 	panic("unreachable: no VAES path on this platform")
+}
+
+func hashRowsVAES512(keys *[11][32]byte, rows *uint64, n int, c *[40]uint64, out *uint64) {
+	panic("unreachable: no VAES path on this platform")
+}
+
+const haveBMI2 = false
+
+func packBMI2(out *uint64, words int, vals *uint64, n int, widths *uint8, st *[3]uint64) bool {
+	panic("unreachable: no BMI2 path on this platform")
 }
 
 const haveAVX2 = false

@@ -3,6 +3,8 @@ package ot
 import (
 	"fmt"
 	"testing"
+
+	"github.com/tessera-mpc/tessera/sharing"
 )
 
 // One end of an extension on its own (no network, one core): the receiver's
@@ -25,6 +27,30 @@ func BenchmarkExtend(b *testing.B) {
 				s.extend(h, u, w, outWords)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64*w), "ns/OT")
+		})
+	}
+}
+
+// One block's leaf streams for a full chunk (sixteen leaves, 32 AES blocks
+// each) on every path this CPU has, per AES block.
+func BenchmarkLeafFill(b *testing.B) {
+	var leaves [ssBlocks][ssLeaves]sharing.Seed
+	paths := map[leafPath]string{pathPortable: "portable", pathAESNI: "aesni", pathVAES: "vaes", pathVAES512: "vaes512"}
+	have := map[leafPath]bool{pathPortable: true, pathAESNI: haveAESNI, pathVAES: haveVAES, pathVAES512: haveVAES512}
+	for path := pathPortable; path <= pathVAES512; path++ {
+		if !have[path] {
+			continue
+		}
+		lc := newLeafCipherPath(&leaves, func(int) int { return 0 }, path)
+		var ctrs counterBlocks
+		var g [ssLeaves][ssChunk]uint64
+		nb := ssChunk / 2
+		ctrs.set(1, 0, nb)
+		b.Run("path="+paths[path], func(b *testing.B) {
+			for range b.N {
+				lc.fill(0, &ctrs, nb, &g)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*ssLeaves), "ns/block")
 		})
 	}
 }

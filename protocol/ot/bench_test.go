@@ -206,20 +206,37 @@ func BenchmarkPackCorrections(b *testing.B) {
 	vals := randWords(n)
 	msg := newWordMessage(tagE, 0, (bits+63)/64)
 	body := msg.bytes()[headerBytes:]
+	got := make([]uint64, n)
 	var sum uint64
 	for range b.N {
 		clear(msg.body())
 		pk := packer{out: msg.body()}
-		for k, v := range vals {
-			pk.put(v, int(widths[k]))
-		}
+		pk.put(vals, widths)
 		un := byteUnpacker{in: body}
-		for k := range vals {
-			sum += un.get(int(widths[k]))
-		}
+		un.get(got, widths)
+		sum += got[n-1]
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/daBit")
 	if sum == 1 {
 		b.Log(sum)
 	}
+}
+
+// A cancer step's truncation request as N = 8 makes it: the high pairs of 360
+// elements (48 daBits each, at the widths truncBitWidth gives), 28 OTs per
+// daBit.
+func BenchmarkTruncHighPairs360N8(b *testing.B) {
+	benchSession(b, 8, func(ctx context.Context, p protocol.Source) error {
+		_, err := p.Fetch(ctx, protocol.TruncHighRequest([]int{360}, 16))
+		return err
+	})
+}
+
+// A cancer step's element-wise triples at N = 8 (56 ordered pairs of 64 OTs
+// per element).
+func BenchmarkElementwiseTriples500N8(b *testing.B) {
+	benchSession(b, 8, func(ctx context.Context, p protocol.Source) error {
+		_, err := protocoltest.Triple(ctx, p, protocol.ElementwiseRequest([]int{500}))
+		return err
+	})
 }

@@ -307,8 +307,10 @@
 // # What is left
 //
 //   - CPU: what is left of an extension is AES at the AES units' rate (4
-//     leaf blocks per OT at k = 4). The daBit fold's scalar loops (packer,
-//     unpacker) are next. CPUs with VAES but no AVX-512 take the AES-NI
+//     leaf blocks per OT at k = 4). The daBit fold's scalar loops come next:
+//     packing and unpacking a correction take ~2.5 and ~1.5 ns (a word kept
+//     in a register, no branch on a value crossing a word; they were ~3 each),
+//     which at N = 8 is ~7 per daBit per party. CPUs with VAES but no AVX-512 take the AES-NI
 //     kernels (x/sys/cpu reports the VAES bit only with AVX-512).
 //   - Communication is 32 bits per OT (SoftSpoken k = 4). k = 8 would halve the
 //     u rows again for 8x the leaf expansions (16 blocks of 256 leaves): the

@@ -58,8 +58,9 @@ type hashBuffers struct {
 }
 
 // hashRowsWith is hashRows in the given working memory. With VAES the rows
-// go sixteen at a time through hashRowsVAES (sigma, AES and feed-forward in
-// registers) and only a chunk's last few through the loops here.
+// go 32 at a time through hashRowsVAES512 (AVX-512), sixteen through
+// hashRowsVAES (sigma, AES and feed-forward in registers), and only a
+// chunk's last few through the loops here.
 func (h crHash) hashRowsWith(buf *hashBuffers, tweak uint64, rs []uint64, d0, d1 uint64, mode int, out []uint64) {
 	n := len(rs) / 2
 	for start := 0; start < n; start += hashChunk {
@@ -81,12 +82,20 @@ func (h crHash) hashRowsWith(buf *hashBuffers, tweak uint64, rs []uint64, d0, d1
 // rows of rs into out.
 func (h crHash) hashWords(buf *hashBuffers, tweak uint64, rs []uint64, d0, d1 uint64, out []uint64) {
 	done := 0
-	if haveVAES {
-		done = len(out) &^ 15
-		if done > 0 {
-			c := [12]uint64{d0, d1, d0, d1, tweak, 0, tweak + 1, 0, 2, 0, 2, 0}
-			hashRowsVAES(&h.pi.keys2, &rs[0], done, &c, &out[0])
-		}
+	if haveVAES512 && len(out) >= 32 {
+		done = len(out) &^ 31
+		c := [40]uint64{d0, d1, d0, d1, d0, d1, d0, d1,
+			tweak, 0, tweak + 1, 0, tweak + 2, 0, tweak + 3, 0,
+			4, 0, 4, 0, 4, 0, 4, 0,
+			^uint64(0), 0, ^uint64(0), 0, ^uint64(0), 0, ^uint64(0), 0,
+			0, 2, 4, 6, 8, 10, 12, 14}
+		hashRowsVAES512(&h.pi.keys2, &rs[0], done, &c, &out[0])
+	}
+	if haveVAES && len(out)-done >= 16 {
+		t := tweak + uint64(done)
+		c := [12]uint64{d0, d1, d0, d1, t, 0, t + 1, 0, 2, 0, 2, 0}
+		hashRowsVAES(&h.pi.keys2, &rs[2*done], 16, &c, &out[done])
+		done += 16
 	}
 	m := len(out) - done
 	in, blk, s := rs[2*done:], buf.blocks[:2*m], buf.slo[:m]

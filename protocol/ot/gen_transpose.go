@@ -40,8 +40,11 @@ func main() {
 }
 
 // genChunk writes transposeChunkAVX2: per group of four words of the 128
-// columns, both 64-row halves transposed (the first pass reads the columns,
-// the others work in tmp), then the halves interleaved into 128-bit rows.
+// columns, both 64-row halves transposed, then the halves interleaved into
+// 128-bit rows. A half takes two passes over its rows, each running three of
+// transpose64's six stages on eight rows held in registers (the first pass
+// reads the columns, the second works in tmp): one stage per pass through
+// memory, as until this version, made the kernel bound by its stores.
 func genChunk(p asmgen.Printf) {
 	const colBytes = 512 // one column of a chunk: 8*ssChunk
 	masks := []uint64{0x00000000ffffffff, 0x0000ffff0000ffff, 0x00ff00ff00ff00ff, 0x0f0f0f0f0f0f0f0f, 0x3333333333333333, 0x5555555555555555}
@@ -67,21 +70,38 @@ func genChunk(p asmgen.Printf) {
 	p("\tMOVQ $2, R10")
 	p("")
 	p("half:")
-	for i, j := 0, 32; j != 0; i, j = i+1, j>>1 {
-		p("\tMOVQ $%#x, AX", masks[i])
-		p("\tMOVQ AX, X15")
-		p("\tVPBROADCASTQ X15, Y15")
-		for k := 0; k < 64; k = (k + j + 1) &^ j {
-			if j == 32 {
-				p("\tVMOVDQU %d(R8), Y0", colBytes*k)
-				p("\tVMOVDQU %d(R8), Y1", colBytes*(k+j))
-			} else {
-				p("\tVMOVDQU %d(R9), Y0", 32*k)
-				p("\tVMOVDQU %d(R9), Y1", 32*(k+j))
+	// Pass A, stages 32, 16, 8: they pair rows with the same index mod 8, so
+	// the eight rows k, k+8, ..., k+56 go through all three in Y0-Y7. Their
+	// masks select whole dwords, words and bytes, so each swap is two shifts
+	// and two blends (blendSwap) instead of six operations.
+	p("\tMOVQ $0xff00ff00ff00ff00, AX")
+	p("\tMOVQ AX, X15")
+	p("\tVPBROADCASTQ X15, Y15")
+	for k := range 8 {
+		for m := range 8 {
+			p("\tVMOVDQU %d(R8), Y%d", colBytes*(k+8*m), m)
+		}
+		for _, j := range []int{32, 16, 8} {
+			d := j / 8
+			for m := range 8 {
+				if m&d == 0 {
+					blendSwap(p, j, m, m+d)
+				}
 			}
-			deltaSwap(p, j)
-			p("\tVMOVDQU Y0, %d(R9)", 32*k)
-			p("\tVMOVDQU Y1, %d(R9)", 32*(k+j))
+		}
+		for m := range 8 {
+			p("\tVMOVDQU Y%d, %d(R9)", m, 32*(k+8*m))
+		}
+	}
+	// Pass B, stages 4, 2, 1: within each block of eight rows.
+	setMasks(p, masks[3:])
+	for b := range 8 {
+		for i := range 8 {
+			p("\tVMOVDQU %d(R9), Y%d", 32*(8*b+i), i)
+		}
+		swapsInRegisters(p, []int{4, 2, 1}, 1)
+		for i := range 8 {
+			p("\tVMOVDQU Y%d, %d(R9)", i, 32*(8*b+i))
 		}
 	}
 	p("\tADDQ $%d, R8", 64*colBytes)
@@ -107,6 +127,62 @@ func genChunk(p asmgen.Printf) {
 	p("done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// blendSwap is deltaSwap on Y<lo> and Y<hi> for j = 32, 16 or 8: lo keeps
+// the low j bits of each 2j and takes hi's low j bits above them (hi << j),
+// hi keeps its high j bits and takes lo's high j bits below them (lo >> j),
+// by dword, word or byte blends (the byte blend's selector, odd bytes, in
+// Y15). Y8 and Y9 are scratch.
+func blendSwap(p asmgen.Printf, j, lo, hi int) {
+	p("\tVPSLLQ $%d, Y%d, Y8", j, hi)
+	p("\tVPSRLQ $%d, Y%d, Y9", j, lo)
+	switch j {
+	case 32:
+		p("\tVPBLENDD $0xaa, Y8, Y%d, Y%d", lo, lo)
+		p("\tVPBLENDD $0xaa, Y%d, Y9, Y%d", hi, hi)
+	case 16:
+		p("\tVPBLENDW $0xaa, Y8, Y%d, Y%d", lo, lo)
+		p("\tVPBLENDW $0xaa, Y%d, Y9, Y%d", hi, hi)
+	case 8:
+		p("\tVPBLENDVB Y15, Y8, Y%d, Y%d", lo, lo)
+		p("\tVPBLENDVB Y15, Y%d, Y9, Y%d", hi, hi)
+	}
+}
+
+// setMasks broadcasts the masks of three stages into Y13, Y14, Y15.
+func setMasks(p asmgen.Printf, masks []uint64) {
+	for i, m := range masks {
+		p("\tMOVQ $%#x, AX", m)
+		p("\tMOVQ AX, X%d", 13+i)
+		p("\tVPBROADCASTQ X%d, Y%d", 13+i, 13+i)
+	}
+}
+
+// swapsInRegisters writes three stages of transpose64 (distances js, masks in
+// Y13-Y15) on eight rows in Y0-Y7, register m holding row base + m*step:
+// stage j swaps registers m and m + j/step for m with bit j/step clear. Y8 is
+// scratch.
+func swapsInRegisters(p asmgen.Printf, js []int, step int) {
+	for s, j := range js {
+		d := j / step
+		for m := range 8 {
+			if m&d == 0 {
+				deltaSwapRegs(p, j, m, m+d, 13+s)
+			}
+		}
+	}
+}
+
+// deltaSwapRegs is deltaSwap on Y<lo> and Y<hi> under the mask in Y<mask>,
+// with Y8 scratch.
+func deltaSwapRegs(p asmgen.Printf, j, lo, hi, mask int) {
+	p("\tVPSRLQ $%d, Y%d, Y8", j, lo)
+	p("\tVPXOR Y%d, Y8, Y8", hi)
+	p("\tVPAND Y%d, Y8, Y8", mask)
+	p("\tVPXOR Y8, Y%d, Y%d", hi, hi)
+	p("\tVPSLLQ $%d, Y8, Y8", j)
+	p("\tVPXOR Y8, Y%d, Y%d", lo, lo)
 }
 
 // deltaSwap writes one delta swap of transpose64 on Y0 (low rows) and Y1

@@ -38,11 +38,14 @@ const (
 	pathPortable leafPath = iota // crypto/aes, one block per call
 	pathAESNI                    // ctr8KeysAESNI: eight keys, one counter per pass
 	pathVAES                     // ctr16KeysVAES: sixteen keys, two counters per pass
+	pathVAES512                  // ctr16KeysVAES512: sixteen keys, eight counters per pass
 )
 
 // bestLeafPath is the fastest path this CPU has.
 func bestLeafPath() leafPath {
 	switch {
+	case haveVAES512:
+		return pathVAES512
 	case haveVAES:
 		return pathVAES
 	case haveAESNI:
@@ -58,7 +61,7 @@ func newLeafCipher(leaves *[ssBlocks][ssLeaves]sharing.Seed, perm func(b int) in
 func newLeafCipherPath(leaves *[ssBlocks][ssLeaves]sharing.Seed, perm func(b int) int, path leafPath) leafCipher {
 	lc := leafCipher{path: path}
 	switch path {
-	case pathVAES:
+	case pathVAES, pathVAES512:
 		lc.keysV = new([ssBlocks][11][ssLeaves][16]byte)
 	case pathAESNI:
 		lc.keys = new([ssBlocks][ssLeaves][11][16]byte)
@@ -70,7 +73,7 @@ func newLeafCipherPath(leaves *[ssBlocks][ssLeaves]sharing.Seed, perm func(b int
 		for y := range ssLeaves {
 			key := leaves[b][y^perm(b)]
 			switch path {
-			case pathVAES:
+			case pathVAES, pathVAES512:
 				expandKey128(key, &rk)
 				for r := range rk {
 					lc.keysV[b][r][y] = rk[r]
@@ -104,14 +107,18 @@ func (c *counterBlocks) set(batch, first uint64, nb int) {
 
 // fill writes the nb stream blocks of ctrs into g[y][:2*nb] for every leaf
 // position y of block b (16 bytes per block, read as two little-endian
-// words, as sharing.PRG.Fill reads them). The VAES path makes an even number
-// of blocks: with nb odd it also writes block nb (there is room: nb < 32).
+// words, as sharing.PRG.Fill reads them). The VAES paths make an even number
+// of blocks, or a multiple of eight: they may also write up to seven blocks
+// past nb (there is room: nb <= 32, and counterBlocks holds 32).
 func (lc *leafCipher) fill(b int, ctrs *counterBlocks, nb int, g *[ssLeaves][ssChunk]uint64) {
 	if nb == 0 {
 		return
 	}
 	out := (*byte)(unsafe.Pointer(&g[0][0]))
 	switch lc.path {
+	case pathVAES512:
+		ctr16KeysVAES512(&lc.keysV[b], &ctrs[0][0], (nb+7)&^7, out)
+		return
 	case pathVAES:
 		ctr16KeysVAES(&lc.keysV[b], &ctrs[0][0], (nb+1)&^1, out)
 		return

@@ -8,7 +8,7 @@ import (
 )
 
 // The leaf streams of a batch, on every path this CPU has (VAES sixteen keys
-// and two counters at a time, AES-NI eight keys at a time, the portable
+// and two or four counters at a time, AES-NI eight keys at a time, the portable
 // loop), must be sharing.PRG's streams bit for bit, at any counter offset, for
 // any batch number (its bytes all differ here) and block counts around the
 // blocks in flight, in the leaf order asked for.
@@ -26,6 +26,9 @@ func TestLeafCipherMatchesPRG(t *testing.T) {
 	}
 	if haveVAES {
 		paths = append(paths, pathVAES)
+	}
+	if haveVAES512 {
+		paths = append(paths, pathVAES512)
 	}
 	for _, path := range paths {
 		checkLeafCipher(t, newLeafCipherPath(&leaves, perm, path), &leaves, perm)

@@ -9,6 +9,8 @@ import (
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
+//go:generate go run gen_corrpack.go
+
 // Element-wise triples and square pairs over Z_2^64 by Gilboa's product from
 // correlated OT: for a cross term a_i * b_j (i != j), j chooses with the 64 bits
 // of b_j, and the OT of bit k carries the correlation a_i * 2^k, which needs
@@ -161,19 +163,37 @@ func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool)
 		if err != nil {
 			return err
 		}
-		un := byteUnpacker{in: body}
-		x := xc[q]
-		for e := range w {
-			be := b[e]
-			var sum uint64
-			for k := range 64 {
-				sum += (x[64*e+k] + -(be>>uint(k)&1)&un.get(64-k)) << uint(k)
-			}
-			c[e] += sum
-		}
-		putWords(x)
+		addProductShares(c, b, xc[q], body)
+		putWords(xc[q])
 	}
 	return nil
+}
+
+// addProductShares adds to c[e] the receiver's share of a peer's cross term,
+// sum_k 2^k (x_c + b_ek * e'), from the OT outputs x (64 per element) and the
+// packed corrections e' in body: two elements at a time through
+// unpackCorrectionPair, then an odd last one through a byteUnpacker.
+func addProductShares(c, b, x []uint64, body []byte) {
+	var corr [128]uint64
+	add := func(e int, corr []uint64) {
+		be, xe := b[e], x[64*e:64*e+64]
+		var sum uint64
+		for k := range 64 {
+			sum += (xe[k] + -(be>>uint(k)&1)&corr[k]) << uint(k)
+		}
+		c[e] += sum
+	}
+	e := 0
+	for ; e+1 < len(c); e += 2 {
+		unpackCorrectionPair(&corr, body[8*65*(e/2):])
+		add(e, corr[:64])
+		add(e+1, corr[64:])
+	}
+	if e < len(c) {
+		un := byteUnpacker{in: body, pos: 64 * 65 * (e / 2)}
+		un.get(corr[:64], descendingWidths[:])
+		add(e, corr[:64])
+	}
 }
 
 // productCorrections is the sender's half of a product batch towards q, run
@@ -184,33 +204,95 @@ func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool)
 func (p *Party) productCorrections(q int, u, a []uint64, mult uint64, corr, own []uint64) {
 	pk := packer{out: corr}
 	p.send[q].extendEach(p.h, u, len(a), func(c0 int, x0, x1 []uint64) {
-		for i := range len(x0) / 64 {
+		m := len(x0) / 64
+		for i := range m {
 			z := mult * a[c0+i]
+			x0i, x1i := x0[64*i:64*i+64], x1[64*i:64*i+64] // the corrections overwrite x1
 			var sum uint64
 			for k := range 64 {
-				o := 64*i + k
-				pk.put(z+x0[o]-x1[o], 64-k)
-				sum += x0[o] << uint(k)
+				x1i[k] = z + x0i[k] - x1i[k]
+				sum += x0i[k] << uint(k)
 			}
 			own[c0+i] = sum
 		}
+		pk.putCorrections(x1[:64*m])
 	})
 }
 
-// packer writes values of given bit lengths one after the other.
-type packer struct {
-	out []uint64
-	pos int // bits written
+// putCorrections puts the product corrections of len(vals)/64 elements
+// (value k of each of 64-k bits): two elements, 65 words, at a time through
+// packCorrectionPair while the packer is at a word boundary (after an even
+// number of elements), the others through put.
+func (pk *packer) putCorrections(vals []uint64) {
+	for len(vals) >= 128 && pk.n == 0 {
+		packCorrectionPair((*[65]uint64)(pk.out[pk.i:pk.i+65]), (*[128]uint64)(vals[:128]))
+		pk.i += 65
+		vals = vals[128:]
+	}
+	for ; len(vals) >= 64; vals = vals[64:] {
+		pk.put(vals[:64], descendingWidths[:])
+	}
 }
 
-func (pk *packer) put(v uint64, bits int) {
-	if bits < 64 {
-		v &= 1<<uint(bits) - 1
-	}
-	word, off := pk.pos>>6, pk.pos&63
-	pk.out[word] |= v << uint(off)
-	if off+bits > 64 {
-		pk.out[word+1] |= v >> uint(64-off)
-	}
-	pk.pos += bits
+// packer writes values of given bit lengths one after the other, each into
+// the bits after the last. put keeps the word being filled in a register
+// and stores it whole at every value (and at the end), without a branch: packing used to OR
+// each value into memory, so that every value waited on the store of the one
+// before, and to branch on whether it crossed a word, which widths that vary
+// from value to value made the branch predictor miss. out's words need not be
+// zero.
+type packer struct {
+	out []uint64
+	i   int    // words filled
+	acc uint64 // the bits of word i so far, the n low ones
+	n   uint   // bits in acc, below 64
 }
+
+// put appends the widths[k] low bits of vals[k] for every k (each width from 1
+// to 64); with BMI2, in packBMI2.
+func (pk *packer) put(vals []uint64, widths []uint8) {
+	widths = widths[:len(vals)]
+	if haveBMI2 && len(vals) > 0 && len(pk.out) > 0 {
+		st := [3]uint64{uint64(pk.i), pk.acc, uint64(pk.n)}
+		if !packBMI2(&pk.out[0], len(pk.out), &vals[0], len(vals), &widths[0], &st) {
+			panic("ot: packed values overflow their message") // unreachable: messages are sized from the widths
+		}
+		pk.i, pk.acc, pk.n = int(st[0]), st[1], uint(st[2])
+		return
+	}
+	pk.putGo(vals, widths)
+}
+
+// putGo is put one value at a time in Go.
+func (pk *packer) putGo(vals []uint64, widths []uint8) {
+	out, i, acc, n := pk.out, pk.i, pk.acc, pk.n
+	for k, v := range vals {
+		bits := uint(widths[k])
+		v &= ^uint64(0) >> ((64 - bits) & 63)
+		acc |= v << (n & 63)
+		out[i] = acc
+		end := n + bits
+		full := uint64(end >> 6) // 1 when word i is full
+		// What of v did not fit in word i starts word i+1: v>>(64-n), in two
+		// shifts so that n = 0 gives 0.
+		acc = acc&(full-1) | v>>1>>((63-n)&63)&-full
+		i += int(full)
+		n = end & 63
+	}
+	if n > 0 { // the bits of v that started word i
+		out[i] = acc
+	}
+	pk.i, pk.acc, pk.n = i, acc, n
+}
+
+// bits is how many bits have been written.
+func (pk *packer) bits() int { return 64*pk.i + int(pk.n) }
+
+// descendingWidths are the widths of an element's product corrections: bit
+// k's has 64-k bits.
+var descendingWidths = func() (w [64]uint8) {
+	for k := range w {
+		w[k] = uint8(64 - k)
+	}
+	return w
+}()

@@ -3,6 +3,7 @@ package ot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/tessera-mpc/tessera/protocol"
@@ -100,21 +101,21 @@ func TestPackedCorrections(t *testing.T) {
 	vals := randWords(64)
 	out := make([]uint64, correctionWords(1))
 	pk := packer{out: out}
-	for k, v := range vals {
-		pk.put(v, 64-k)
-	}
-	if pk.pos != correctionBits {
-		t.Fatalf("%d bits written, want 2080", pk.pos)
+	pk.put(vals, descendingWidths[:])
+	if pk.bits() != correctionBits {
+		t.Fatalf("%d bits written, want 2080", pk.bits())
 	}
 	body := make([]byte, 8*len(out))
 	sharing.PutWords(body, out)
 	un := byteUnpacker{in: body}
+	got := make([]uint64, 64)
+	un.get(got, descendingWidths[:])
 	for k, v := range vals {
 		want := v
 		if k > 0 {
 			want &= 1<<uint(64-k) - 1
 		}
-		if got := un.get(64 - k); got != want {
+		if got := got[k]; got != want {
 			t.Fatalf("value %d: %x, want %x", k, got, want)
 		}
 	}
@@ -159,5 +160,38 @@ func TestProductMessagesUniform(t *testing.T) {
 	t.Logf("%d bytes received, chi^2 = %.1f", rec.n, chi)
 	if rec.n < 100000 || chi > 400 {
 		t.Fatalf("received bytes not uniform: chi^2 %.1f over %d bytes", chi, rec.n)
+	}
+}
+
+// TestCorrectionPairs packs the corrections of n elements with
+// putCorrections (two elements at a time in packCorrectionPair, an odd last
+// one by put), against put value by value, and reads every pair back with
+// unpackCorrectionPair against byteUnpacker.get.
+func TestCorrectionPairs(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 5, 64, 65} {
+		vals := randWords(64 * n)
+		got, want := randWords(correctionWords(n)), make([]uint64, correctionWords(n))
+		pk := packer{out: got}
+		pk.putCorrections(vals[:64*min(n, 3)]) // a call that ends unaligned, if n > 3, then more
+		pk.putCorrections(vals[64*min(n, 3):])
+		ref := packer{out: want}
+		for e := range n {
+			ref.putGo(vals[64*e:64*e+64], descendingWidths[:])
+		}
+		if !slices.Equal(got, want) || pk.bits() != correctionBits*n {
+			t.Fatalf("%d elements: putCorrections differs from put", n)
+		}
+		body := make([]byte, 8*len(got))
+		sharing.PutWords(body, got)
+		un := byteUnpacker{in: body}
+		for e := 0; e+1 < n; e += 2 {
+			var pair [128]uint64
+			unpackCorrectionPair(&pair, body[8*65*(e/2):])
+			ref := make([]uint64, 128)
+			un.get(ref, append(descendingWidths[:], descendingWidths[:]...))
+			if !slices.Equal(pair[:], ref) {
+				t.Fatalf("%d elements: pair %d unpacked differs from get", n, e/2)
+			}
+		}
 	}
 }

@@ -210,19 +210,14 @@ func (s *extSender) ssChunks(u []uint64, w int, use func(c0 int, rows []uint64, 
 		nb := (cw + 1) / 2
 		sc.ctrs.set(s.batch, uint64(c0/2), nb)
 		for b := range ssBlocks {
-			delta := deltas[b]
-			// Leaf x is at position x ^ Delta_b (leafCipher's order); the
-			// punctured leaf's position 0 counts in no column.
+			// Leaf x is at position x ^ Delta_b (leafCipher's order), and
+			// column i sums the positions with bit i set: the punctured
+			// leaf's position 0 (garbage) counts in none, and u_b added to
+			// position Delta_b counts in the columns of Delta_b's bits, one
+			// pass over u_b instead of one per bit.
 			s.cipher.fill(b, &sc.ctrs, nb, g)
-			clear(g[0][:cw])
-			bc := (*[ssK][ssChunk]uint64)(sc.cols[b*ssK:])
-			foldLeaves(g, cw, bc)
-			ub := u[b*w+c0 : b*w+c0+cw]
-			for i := range ssK {
-				if delta>>i&1 == 1 {
-					xorInto(bc[i][:cw], ub)
-				}
-			}
+			xorInto(g[deltas[b]][:cw], u[b*w+c0:b*w+c0+cw])
+			foldLeaves(g, cw, (*[ssK][ssChunk]uint64)(sc.cols[b*ssK:]))
 		}
 		rows := sc.rows[:2*64*cw]
 		transposeChunk(&sc.cols, cw, rows, &sc.tmp)

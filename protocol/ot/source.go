@@ -250,11 +250,13 @@ func (p *Party) daBitSend(ctx context.Context, j int, u, z []uint64, w, corrWord
 	msg := newWordMessage(tagE, p.send[j].batch, corrWords)
 	pk := packer{out: msg.body()}
 	p.send[j].extendEach(p.h, u, w, func(c0 int, x0, x1 []uint64) {
-		zc, wc := z[64*c0:], widths[64*c0:]
-		for i := range min(len(x0), n-64*c0) {
-			pk.put(zc[i]+x0[i]-x1[i], int(wc[i]))
+		m := min(len(x0), n-64*c0)
+		zc, corr := z[64*c0:64*c0+m], x1[:m] // the corrections overwrite x1
+		for i := range zc {
+			corr[i] = zc[i] + x0[i] - x1[i]
 			zc[i] += 2 * x0[i]
 		}
+		pk.put(corr, widths[64*c0:64*c0+m])
 	})
 	return p.sendMessage(ctx, j, msg, "daBit correction")
 }
@@ -264,6 +266,7 @@ func (p *Party) daBitSend(ctx context.Context, j int, u, z []uint64, w, corrWord
 // shares of z r from every party ahead, read from their corrections in place.
 func (p *Party) daBitReceive(ctx context.Context, ahead []int, r []uint64, xc [][]uint64, batches []uint64, n, corrWords int, widths []uint8) ([]uint64, error) {
 	prod := xc[ahead[0]][:n] // the sum of every peer's x_c and corrections: in the first's
+	var corr [512]uint64     // corrections unpacked, a piece at a time (from is a multiple of 64)
 	for t, q := range ahead {
 		body, err := p.recvMsg(ctx, q, tagE, batches[q], 8*corrWords, "daBit correction")
 		if err != nil {
@@ -276,8 +279,13 @@ func (p *Party) daBitReceive(ctx context.Context, ahead []int, r []uint64, xc []
 			}
 			putWords(xc[q])
 		}
-		for k := range prod {
-			prod[k] += -(r[k>>6] >> uint(k&63) & 1) & un.get(int(widths[k]))
+		for from := 0; from < n; from += len(corr) {
+			c := corr[:min(len(corr), n-from)]
+			un.get(c, widths[from:])
+			pc := prod[from : from+len(c)]
+			for k := range pc {
+				pc[k] += -(r[(from+k)>>6] >> uint(k&63) & 1) & c[k]
+			}
 		}
 	}
 	for k := range prod {

@@ -2,6 +2,7 @@ package ot
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/tessera-mpc/tessera/sharing"
@@ -35,5 +36,75 @@ func TestWordPools(t *testing.T) {
 			b[k] = uint64(k) // writable whole
 		}
 		putWords(b)
+	}
+}
+
+// TestPackedValues packs values of every width from 1 to 64, in runs cut at
+// varying places (a packer carries its last word from one put to the next),
+// checks the words against a bit-by-bit reference, and reads them back from
+// bytes that start at every offset modulo 8 (a channel's body follows a
+// header byte), with get cut at other places.
+func TestPackedValues(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 7, 64, 65, 200} {
+		for _, random := range []bool{false, true} {
+			testPackedValues(t, n, random)
+		}
+	}
+}
+
+// testPackedValues is TestPackedValues for n values, of random widths or of
+// 64, 63, 62, 64, ... bits (the last value then often ends past a word).
+func testPackedValues(t *testing.T, n int, random bool) {
+	t.Helper()
+	vals := randWords(n)
+	widths := make([]uint8, n)
+	total := 0
+	for k := range widths {
+		widths[k] = uint8(64 - k%3)
+		if random {
+			widths[k] = uint8(1 + (vals[k]>>58^uint64(k*7))%64)
+		}
+		total += int(widths[k])
+	}
+	out := randWords((total + 63) / 64) // put needs no zeroed words
+	pk := packer{out: out}
+	for from := 0; from < n; from += 5 {
+		pk.put(vals[from:min(n, from+5)], widths[from:])
+	}
+	if pk.bits() != total {
+		t.Fatalf("n=%d: %d bits written, want %d", n, pk.bits(), total)
+	}
+	want := make([]uint64, len(out))
+	pos := 0
+	for k, v := range vals {
+		for i := range int(widths[k]) {
+			want[pos>>6] |= (v >> uint(i) & 1) << uint(pos&63)
+			pos++
+		}
+	}
+	if !slices.Equal(out, want) {
+		t.Fatalf("n=%d: packed %x, want %x", n, out, want)
+	}
+	outGo := randWords(len(out)) // the portable loop, where put takes packBMI2
+	pkGo := packer{out: outGo}
+	for from := 0; from < n; from += 4 {
+		pkGo.putGo(vals[from:min(n, from+4)], widths[from:])
+	}
+	if !slices.Equal(outGo, want) || pkGo.bits() != total {
+		t.Fatalf("n=%d: putGo packed %x (%d bits), want %x", n, outGo, pkGo.bits(), want)
+	}
+	for shift := range 8 {
+		buf := make([]byte, shift+8*len(out))
+		sharing.PutWords(buf[shift:], out)
+		un := byteUnpacker{in: buf[shift:]}
+		got := make([]uint64, n)
+		for from := 0; from < n; from += 3 {
+			un.get(got[from:min(n, from+3)], widths[from:])
+		}
+		for k, v := range vals {
+			if m := ^uint64(0) >> (64 - widths[k]); got[k] != v&m {
+				t.Fatalf("n=%d shift %d: value %d of %d bits is %x, want %x", n, shift, k, widths[k], got[k], v&m)
+			}
+		}
 	}
 }
