@@ -212,14 +212,13 @@ func (p *Party) daBitBatch(ctx context.Context, n int, widths []uint8) ([]uint64
 	if err != nil {
 		return nil, err
 	}
-	us := make([][]uint64, p.n)
+	us, pooled := make([][]uint64, p.n), make([]bool, p.n)
 	for _, q := range order[me+1:] {
 		body, err := p.recvMsg(ctx, q, tagU, p.send[q].batch, 8*uWords(w), "daBit extension matrix")
 		if err != nil {
 			return nil, err
 		}
-		us[q] = getWords(uWords(w))
-		sharing.GetWords(us[q], body)
+		us[q], pooled[q] = wordsOf(body)
 	}
 	var z []uint64
 	if me == 0 {
@@ -235,7 +234,9 @@ func (p *Party) daBitBatch(ctx context.Context, n int, widths []uint8) ([]uint64
 		if err := p.daBitSend(ctx, j, us[j], z, w, corrWords, widths); err != nil {
 			return nil, err
 		}
-		putWords(us[j])
+		if pooled[j] {
+			putWords(us[j])
+		}
 		us[j] = nil
 	}
 	return z, nil

@@ -163,6 +163,21 @@ func (un *byteUnpacker) getLast(dst []uint64, widths []uint8) {
 	}
 }
 
+// wordsOf returns body's little-endian words, read only: body's own memory
+// when the host is little-endian and body is word-aligned (a frame sent in
+// place over an in-memory network; see frameSender), else a copy in a
+// getWords buffer, pooled then, for putWords. Copying every u matrix cost
+// ~0.7% of a node's CPU at N = 8.
+func wordsOf(body []byte) (words []uint64, pooled bool) {
+	n := len(body) / 8
+	if hostLittleEndian && n > 0 && len(body)%8 == 0 && uintptr(unsafe.Pointer(unsafe.SliceData(body)))%8 == 0 {
+		return unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(body))), n), false
+	}
+	words = getWords(n)
+	sharing.GetWords(words, body)
+	return words, true
+}
+
 // Word buffers that never leave the party (a receiver's x_c, a peer's u
 // decoded from its message, a batch's daBit shares) are recycled between
 // batches, in power-of-two size classes: fresh ones cost their zeroing and

@@ -150,3 +150,23 @@ func sumWidths(widths []uint8) (s uint64) {
 	}
 	return s
 }
+
+// TestWordsOf reads a body's words in place when it is word-aligned (and the
+// host little-endian), else through a pooled copy, the same words either way.
+func TestWordsOf(t *testing.T) {
+	want := randWords(9)
+	m := newWordMessage(tagU, 0, len(want))
+	copy(m.body(), want)
+	aligned := m.bytes()[headerBytes:]
+	got, pooled := wordsOf(aligned)
+	if !slices.Equal(got, want) || pooled == hostLittleEndian || (hostLittleEndian && &got[0] != &m.body()[0]) {
+		t.Fatalf("aligned body: %x (pooled %v), want %x in place", got, pooled, want)
+	}
+	odd := make([]byte, 1+8*len(want))
+	sharing.PutWords(odd[1:], want)
+	got, pooled = wordsOf(odd[1:])
+	if !slices.Equal(got, want) || !pooled {
+		t.Fatalf("misaligned body: %x (pooled %v), want a pooled copy of %x", got, pooled, want)
+	}
+	putWords(got)
+}
