@@ -87,7 +87,9 @@
 // same streams as sharing.NewPRG(G_x, batch) (TestLeafCipherMatchesPRG). The
 // sender adds u_b to its leaf at Delta_b before the fold, one pass instead of
 // one per bit of Delta_b. The leaf sums and the transpositions use AVX2
-// (fold_amd64.s, transpose_amd64.s); a transposition runs its six stages in
+// (fold_amd64.s, transpose_amd64.s); the sums load each leaf once (cols[0],
+// the odd leaves, is the total minus the even ones: a third less CPU than
+// loading the odd leaves twice); a transposition runs its six stages in
 // two passes of three on eight rows in registers, the stages 32, 16 and 8 as
 // shifts and blends (~15% less CPU than six passes of shift-xor-and).
 // Until this version each batch opened a sharing.PRG per leaf: 512 key
@@ -277,7 +279,7 @@
 // ~11-19 ns per OT at 64*360.
 //
 // Then (this version) the AVX-512 leaf and hash kernels, the two-pass
-// transposition, the correction packer and the daBit receiver's unpacking in
+// transposition, the leaf sums' loads, the correction packer and the daBit receiver's unpacking in
 // BMI2 assembly (packBMI2, unpackAddBMI2), the product corrections two
 // elements at a time with constant shifts (corrpack.go), and messages sent
 // through the mux without a copy (network.Channel.SendFrame) and their u
