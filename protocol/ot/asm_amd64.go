@@ -67,6 +67,11 @@ var haveBMI2 = cpu.X86.HasBMI2
 //go:noescape
 func packBMI2(out *uint64, words int, vals *uint64, n int, widths *uint8, st *[3]uint64) bool
 
+// unpackAddBMI2 is byteUnpacker.addChosen's loop (pack_amd64.s).
+//
+//go:noescape
+func unpackAddBMI2(in *byte, last, pos int, widths *uint8, choices, prod *uint64, n int) (done, newPos int)
+
 //go:generate go run gen_transpose.go
 //go:generate go run gen_fold.go
 

@@ -38,6 +38,10 @@ func packBMI2(out *uint64, words int, vals *uint64, n int, widths *uint8, st *[3
 	panic("unreachable: no BMI2 path on this platform")
 }
 
+func unpackAddBMI2(in *byte, last, pos int, widths *uint8, choices, prod *uint64, n int) (done, newPos int) {
+	panic("unreachable: no BMI2 path on this platform")
+}
+
 const haveAVX2 = false
 
 func foldLeavesAVX2(leaves *[ssLeaves][ssChunk]uint64, n int, cols *[ssK][ssChunk]uint64) {

@@ -64,7 +64,10 @@
 // overlap in the AES unit; crypto/aes's cipher.Block waits out each block's
 // latency), then the feed-forward: ~21 -> ~7 ns per hash on the shared
 // machine; with VAES, sigma, AES and feed-forward on sixteen rows at a time
-// in YMM registers (hashRowsVAES): ~4 ns. The same outputs
+// in YMM registers (hashRowsVAES): ~4 ns; with AVX-512, 32 rows at a time in
+// ZMM registers with the round keys and the sigma blocks held in registers
+// (hashRowsVAES512): ~1.5 -> ~1.05 ns on a quiet Zen 4 core, against ~0.74
+// for the AES units alone. The same outputs
 // (TestCRHashMatchesMMOSigma checks them against crypto/aes). Fixed-key and
 // public, so the key schedule is no secret.
 //
@@ -74,11 +77,21 @@
 // transpositions of the chunk, and the rows are hashed before the next chunk
 // (an extension keeps ~170 KiB of working memory, whatever the batch). The
 // leaves are fixed for the session, so their AES key schedules are expanded
-// once (leafctr.go); a chunk only encrypts its counters under them, 32 blocks
-// in flight with VAES (sixteen leaves, two counters; aesctr_amd64.s), eight
-// with AES-NI, and one cipher.Block per leaf on the portable path: the same
-// streams as sharing.NewPRG(G_x, batch) (TestLeafCipherMatchesPRG). The leaf
-// sums and the transpositions use AVX2 (fold_amd64.s, transpose_amd64.s).
+// once (leafctr.go); a chunk only encrypts its counters under them: with
+// AVX-512, eight counters under eight leaves' keys at a time in ZMM
+// registers, each round key broadcast once for eight blocks
+// (ctr16KeysVAES512, ~0.77 ns per block on Zen 4, at the AES units' ~0.74;
+// the YMM kernel, which loaded a round key per two blocks, ~0.87); else 32
+// blocks in flight with VAES (sixteen leaves, two counters; aesctr_amd64.s),
+// eight with AES-NI, and one cipher.Block per leaf on the portable path: the
+// same streams as sharing.NewPRG(G_x, batch) (TestLeafCipherMatchesPRG). The
+// sender adds u_b to its leaf at Delta_b before the fold, one pass instead of
+// one per bit of Delta_b. The leaf sums and the transpositions use AVX2
+// (fold_amd64.s, transpose_amd64.s); the sums load each leaf once (cols[0],
+// the odd leaves, is the total minus the even ones: a third less CPU than
+// loading the odd leaves twice); a transposition runs its six stages in
+// two passes of three on eight rows in registers, the stages 32, 16 and 8 as
+// shifts and blends (~15% less CPU than six passes of shift-xor-and).
 // Until this version each batch opened a sharing.PRG per leaf: 512 key
 // schedules, CTR objects and their allocations per extension and batch,
 // which dominated the small batches of many parties.
@@ -280,6 +293,26 @@
 // run) ~135 -> ~53 ns, 64*4096 ~134 -> ~50 ns; on a quiet machine
 // ~11-19 ns per OT at 64*360.
 //
+// Then (this version) the AVX-512 leaf and hash kernels, the two-pass
+// transposition, the leaf sums' loads, the correction packer and the daBit receiver's unpacking in
+// BMI2 assembly (packBMI2, unpackAddBMI2), the product corrections two
+// elements at a time with constant shifts (corrpack.go), and messages sent
+// through the mux without a copy (network.Channel.SendFrame) and their u
+// matrices read in place. Medians of six interleaved runs on a loaded
+// machine (two sets; "now" gives both where they differ), one party per
+// channel, cpu-ms per party; bytes identical:
+//
+//	                                         before   now
+//	BenchmarkTruncHighPairs360N8 (N = 8)     1.82     1.42-1.49
+//	BenchmarkElementwiseTriples500N8         6.20     4.39-4.64
+//	BenchmarkDaBits22kN8                     2.17     1.84-1.96
+//	BenchmarkTruncPairs10k (N = 3)           23.6     18.4
+//	BenchmarkElementwiseTriples10k           32.3     24.4
+//
+// and the cancer N = 8 bench's process CPU per step, dealer-free, ~10-17%
+// less (0.396 -> 0.354 s and 0.485 -> 0.400 s, medians of two sets of
+// interleaved runs under different loads), of which OT is now ~40%.
+//
 // Where the CPU goes now: in an extension (pprof of BenchmarkExtend), the
 // leaf streams' AES ~42%, the hash ~24% (both AES rounds at the VAES
 // units' rate: 4 leaf blocks and 1 or 2 hash blocks per OT), the
@@ -307,11 +340,15 @@
 // # What is left
 //
 //   - CPU: what is left of an extension is AES at the AES units' rate (4
-//     leaf blocks per OT at k = 4). The daBit fold's scalar loops come next:
-//     packing and unpacking a correction take ~2.5 and ~1.5 ns (a word kept
-//     in a register, no branch on a value crossing a word; they were ~3 each),
-//     which at N = 8 is ~7 per daBit per party. CPUs with VAES but no AVX-512 take the AES-NI
-//     kernels (x/sys/cpu reports the VAES bit only with AVX-512).
+//     leaf blocks per OT at k = 4; in the cancer N = 8 profile the leaf
+//     streams are ~2/5 of the OT CPU, the hash ~1/9, the transposition ~1/9,
+//     the leaf sums ~1/15). The sender still encrypts its punctured leaf
+//     (1/32 of the leaf AES). The daBit fold's scalar loops come next:
+//     packing and unpacking-and-adding a correction take ~1.4 and ~1.6 ns
+//     with BMI2 (~2 and ~2.6 in Go), ~7 per daBit per party at N = 8; the
+//     transposition's stages 4, 2, 1 could take VPTERNLOGQ on AVX-512 (four
+//     operations per swap instead of six). CPUs with VAES but no AVX-512 take
+//     the AES-NI kernels (x/sys/cpu reports the VAES bit only with AVX-512).
 //   - Communication is 32 bits per OT (SoftSpoken k = 4). k = 8 would halve the
 //     u rows again for 8x the leaf expansions (16 blocks of 256 leaves): the
 //     8-byte daBit corrections then dominate, so it would save ~17% of the

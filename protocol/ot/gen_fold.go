@@ -25,17 +25,19 @@ func main() {
 		p("\tMOVQ cols+16(FP), BX")
 		p("")
 		p("loop:")
-		// Y0..Y7: s01, s23, s45, s67, s89, s1011, s1213, s1415.
+		// Y0..Y7: s01, s23, s45, s67, s89, s1011, s1213, s1415; Y8 the XOR of
+		// the even leaves, held as they are loaded (reloading the odd ones
+		// for cols[0] made the kernel bound by its loads).
 		for k := range 8 {
-			p("\tVMOVDQU %s, Y%d", g(2*k), k)
-			p("\tVPXOR %s, Y%d, Y%d", g(2*k+1), k, k)
+			if k == 0 {
+				p("\tVMOVDQU %s, Y8", g(0))
+				p("\tVPXOR %s, Y8, Y0", g(1))
+				continue
+			}
+			p("\tVMOVDQU %s, Y11", g(2*k))
+			p("\tVPXOR Y11, Y8, Y8")
+			p("\tVPXOR %s, Y11, Y%d", g(2*k+1), k)
 		}
-		// cols[0]: the odd leaves.
-		p("\tVMOVDQU %s, Y8", g(1))
-		for x := 3; x < 16; x += 2 {
-			p("\tVPXOR %s, Y8, Y8", g(x))
-		}
-		p("\tVMOVDQU Y8, %d(BX)", 0)
 		p("\tVPXOR Y1, Y3, Y9  // s23 ^ s67")
 		p("\tVPXOR Y5, Y7, Y10 // s1011 ^ s1415")
 		p("\tVPXOR Y9, Y10, Y9")
@@ -51,6 +53,8 @@ func main() {
 		p("\tVPXOR Y0, Y2, Y0")
 		p("\tVPXOR Y0, Y4, Y0")
 		p("\tVMOVDQU Y0, %s", g(0))
+		p("\tVPXOR Y0, Y8, Y8 // cols[0], the odd leaves: all of them but the even")
+		p("\tVMOVDQU Y8, %d(BX)", 0)
 		p("\tADDQ $32, AX")
 		p("\tADDQ $32, BX")
 		p("\tSUBQ $4, CX")

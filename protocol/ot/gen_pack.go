@@ -1,7 +1,7 @@
 //go:build ignore
 
-// gen_pack writes pack_amd64.s: packer.put's loop with BMI2 shifts. Run by
-// `go generate ./protocol/ot`.
+// gen_pack writes pack_amd64.s: packer.put's loop and byteUnpacker.addChosen's
+// with BMI2 shifts. Run by `go generate ./protocol/ot`.
 package main
 
 import "github.com/tessera-mpc/tessera/internal/asmgen"
@@ -71,5 +71,62 @@ func main() {
 		p("overflow:")
 		p("\tMOVB $0, ret+48(FP)")
 		p("\tRET")
+		genUnpackAdd(p)
 	})
+}
+
+func genUnpackAdd(p asmgen.Printf) {
+	p("")
+	p("// func unpackAddBMI2(in *byte, last, pos int, widths *uint8, choices, prod *uint64, n int) (done, newPos int)")
+	p("//")
+	p("// byteUnpacker.addChosen from bit pos of in on: for k < n, value k (widths[k]")
+	p("// bits) is added to prod[k] if bit k of choices is set. It stops before a")
+	p("// value whose first word is past byte offset last (both its words must be")
+	p("// in), and returns how many values it did and the bit position after them.")
+	p("TEXT ·unpackAddBMI2(SB), NOSPLIT, $0-72")
+	p("\tMOVQ in+0(FP), DI")
+	p("\tMOVQ last+8(FP), R15")
+	p("\tMOVQ pos+16(FP), R10")
+	p("\tMOVQ widths+24(FP), BX")
+	p("\tMOVQ choices+32(FP), DX")
+	p("\tMOVQ prod+40(FP), SI")
+	p("\tMOVQ n+48(FP), CX")
+	p("\tXORQ R8, R8 // k")
+	p("\tTESTQ CX, CX")
+	p("\tJZ    out")
+	p("")
+	p("uloop:")
+	p("\tMOVQ R10, AX")
+	p("\tSHRQ $6, AX")
+	p("\tSHLQ $3, AX        // byte offset of the value's first word")
+	p("\tCMPQ AX, R15")
+	p("\tJA   out")
+	p("\tMOVQ (DI)(AX*1), R11")
+	p("\tMOVQ 8(DI)(AX*1), R12")
+	p("\tMOVQ R10, R13")
+	p("\tANDQ $63, R13      // off")
+	p("\tSHRXQ R13, R11, R11")
+	p("\tXORQ $63, R13      // 63 - off")
+	p("\tSHLQ $1, R12")
+	p("\tSHLXQ R13, R12, R12")
+	p("\tORQ R12, R11")
+	p("\tMOVBQZX (BX)(R8*1), R9")
+	p("\tBZHIQ R9, R11, R11 // the value")
+	p("\tADDQ R9, R10")
+	p("\tMOVQ R8, AX")
+	p("\tSHRQ $6, AX")
+	p("\tMOVQ (DX)(AX*8), R12")
+	p("\tSHRXQ R8, R12, R12 // bit k mod 64 of word k/64")
+	p("\tANDQ $1, R12")
+	p("\tNEGQ R12")
+	p("\tANDQ R12, R11")
+	p("\tADDQ R11, (SI)(R8*8)")
+	p("\tINCQ R8")
+	p("\tCMPQ R8, CX")
+	p("\tJB   uloop")
+	p("")
+	p("out:")
+	p("\tMOVQ R8, done+56(FP)")
+	p("\tMOVQ R10, newPos+64(FP)")
+	p("\tRET")
 }

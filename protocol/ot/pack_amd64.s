@@ -67,3 +67,56 @@ done:
 overflow:
 	MOVB $0, ret+48(FP)
 	RET
+
+// func unpackAddBMI2(in *byte, last, pos int, widths *uint8, choices, prod *uint64, n int) (done, newPos int)
+//
+// byteUnpacker.addChosen from bit pos of in on: for k < n, value k (widths[k]
+// bits) is added to prod[k] if bit k of choices is set. It stops before a
+// value whose first word is past byte offset last (both its words must be
+// in), and returns how many values it did and the bit position after them.
+TEXT ·unpackAddBMI2(SB), NOSPLIT, $0-72
+	MOVQ in+0(FP), DI
+	MOVQ last+8(FP), R15
+	MOVQ pos+16(FP), R10
+	MOVQ widths+24(FP), BX
+	MOVQ choices+32(FP), DX
+	MOVQ prod+40(FP), SI
+	MOVQ n+48(FP), CX
+	XORQ R8, R8 // k
+	TESTQ CX, CX
+	JZ    out
+
+uloop:
+	MOVQ R10, AX
+	SHRQ $6, AX
+	SHLQ $3, AX        // byte offset of the value's first word
+	CMPQ AX, R15
+	JA   out
+	MOVQ (DI)(AX*1), R11
+	MOVQ 8(DI)(AX*1), R12
+	MOVQ R10, R13
+	ANDQ $63, R13      // off
+	SHRXQ R13, R11, R11
+	XORQ $63, R13      // 63 - off
+	SHLQ $1, R12
+	SHLXQ R13, R12, R12
+	ORQ R12, R11
+	MOVBQZX (BX)(R8*1), R9
+	BZHIQ R9, R11, R11 // the value
+	ADDQ R9, R10
+	MOVQ R8, AX
+	SHRQ $6, AX
+	MOVQ (DX)(AX*8), R12
+	SHRXQ R8, R12, R12 // bit k mod 64 of word k/64
+	ANDQ $1, R12
+	NEGQ R12
+	ANDQ R12, R11
+	ADDQ R11, (SI)(R8*8)
+	INCQ R8
+	CMPQ R8, CX
+	JB   uloop
+
+out:
+	MOVQ R8, done+56(FP)
+	MOVQ R10, newPos+64(FP)
+	RET

@@ -129,14 +129,13 @@ func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool)
 		return err
 	}
 	// Sender role: correlation mult * a * 2^k for the OT of bit k.
-	us := make([][]uint64, p.n)
+	us, pooled := make([][]uint64, p.n), make([]bool, p.n)
 	for _, q := range to {
 		body, err := p.recvMsg(ctx, q, tagU, p.send[q].batch, 8*uWords(w), "product extension matrix")
 		if err != nil {
 			return err
 		}
-		us[q] = getWords(uWords(w))
-		sharing.GetWords(us[q], body)
+		us[q], pooled[q] = wordsOf(body)
 	}
 	msgs, own := make([]wordMessage, p.n), make([][]uint64, p.n)
 	var wg sync.WaitGroup
@@ -147,7 +146,9 @@ func (p *Party) productBatch(ctx context.Context, a, b, c []uint64, square bool)
 	}
 	wg.Wait()
 	for _, q := range to {
-		putWords(us[q])
+		if pooled[q] {
+			putWords(us[q])
+		}
 		for e, v := range own[q] {
 			c[e] -= v
 		}

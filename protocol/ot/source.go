@@ -213,14 +213,13 @@ func (p *Party) daBitBatch(ctx context.Context, n int, widths []uint8) ([]uint64
 	if err != nil {
 		return nil, err
 	}
-	us := make([][]uint64, p.n)
+	us, pooled := make([][]uint64, p.n), make([]bool, p.n)
 	for _, q := range order[me+1:] {
 		body, err := p.recvMsg(ctx, q, tagU, p.send[q].batch, 8*uWords(w), "daBit extension matrix")
 		if err != nil {
 			return nil, err
 		}
-		us[q] = getWords(uWords(w))
-		sharing.GetWords(us[q], body)
+		us[q], pooled[q] = wordsOf(body)
 	}
 	var z []uint64
 	if me == 0 {
@@ -236,7 +235,9 @@ func (p *Party) daBitBatch(ctx context.Context, n int, widths []uint8) ([]uint64
 		if err := p.daBitSend(ctx, j, us[j], z, w, corrWords, widths); err != nil {
 			return nil, err
 		}
-		putWords(us[j])
+		if pooled[j] {
+			putWords(us[j])
+		}
 		us[j] = nil
 	}
 	return z, nil
@@ -266,7 +267,6 @@ func (p *Party) daBitSend(ctx context.Context, j int, u, z []uint64, w, corrWord
 // shares of z r from every party ahead, read from their corrections in place.
 func (p *Party) daBitReceive(ctx context.Context, ahead []int, r []uint64, xc [][]uint64, batches []uint64, n, corrWords int, widths []uint8) ([]uint64, error) {
 	prod := xc[ahead[0]][:n] // the sum of every peer's x_c and corrections: in the first's
-	var corr [512]uint64     // corrections unpacked, a piece at a time (from is a multiple of 64)
 	for t, q := range ahead {
 		body, err := p.recvMsg(ctx, q, tagE, batches[q], 8*corrWords, "daBit correction")
 		if err != nil {
@@ -279,14 +279,7 @@ func (p *Party) daBitReceive(ctx context.Context, ahead []int, r []uint64, xc []
 			}
 			putWords(xc[q])
 		}
-		for from := 0; from < n; from += len(corr) {
-			c := corr[:min(len(corr), n-from)]
-			un.get(c, widths[from:])
-			pc := prod[from : from+len(c)]
-			for k := range pc {
-				pc[k] += -(r[(from+k)>>6] >> uint(k&63) & 1) & c[k]
-			}
-		}
+		un.addChosen(prod, r, widths)
 	}
 	for k := range prod {
 		prod[k] = (r[k>>6]>>uint(k&63))&1 - 2*prod[k]

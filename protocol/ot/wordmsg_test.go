@@ -108,3 +108,65 @@ func testPackedValues(t *testing.T, n int, random bool) {
 		}
 	}
 }
+
+// TestAddChosen adds unpacked values where a choice bit is set, with
+// addChosen (unpackAddBMI2 where the CPU has BMI2) and with addChosenGo,
+// against get and a plain loop, from bytes at every offset modulo 8.
+func TestAddChosen(t *testing.T) {
+	for _, n := range []int{1, 5, 64, 700} {
+		vals, choices := randWords(n), randWords((n+63)/64)
+		widths := make([]uint8, n)
+		for k := range widths {
+			widths[k] = uint8(1 + (vals[k]>>58^uint64(k*5))%64)
+		}
+		out := make([]uint64, (int(sumWidths(widths))+63)/64)
+		pk := packer{out: out}
+		pk.put(vals, widths)
+		base := randWords(n)
+		want := slices.Clone(base)
+		for k := range want {
+			if choices[k>>6]>>uint(k&63)&1 == 1 {
+				want[k] += vals[k] & (^uint64(0) >> (64 - widths[k]))
+			}
+		}
+		for shift := range 8 {
+			buf := make([]byte, shift+8*len(out))
+			sharing.PutWords(buf[shift:], out)
+			got, gotGo := slices.Clone(base), slices.Clone(base)
+			un := byteUnpacker{in: buf[shift:]}
+			un.addChosen(got, choices, widths)
+			unGo := byteUnpacker{in: buf[shift:]}
+			unGo.addChosenGo(gotGo, choices, widths, 0)
+			if !slices.Equal(got, want) || !slices.Equal(gotGo, want) || un.pos != unGo.pos {
+				t.Fatalf("n=%d shift %d: sums differ (addChosen %v, addChosenGo %v)", n, shift, slices.Equal(got, want), slices.Equal(gotGo, want))
+			}
+		}
+	}
+}
+
+func sumWidths(widths []uint8) (s uint64) {
+	for _, w := range widths {
+		s += uint64(w)
+	}
+	return s
+}
+
+// TestWordsOf reads a body's words in place when it is word-aligned (and the
+// host little-endian), else through a pooled copy, the same words either way.
+func TestWordsOf(t *testing.T) {
+	want := randWords(9)
+	m := newWordMessage(tagU, 0, len(want))
+	copy(m.body(), want)
+	aligned := m.bytes()[headerBytes:]
+	got, pooled := wordsOf(aligned)
+	if !slices.Equal(got, want) || pooled == hostLittleEndian || (hostLittleEndian && &got[0] != &m.body()[0]) {
+		t.Fatalf("aligned body: %x (pooled %v), want %x in place", got, pooled, want)
+	}
+	odd := make([]byte, 1+8*len(want))
+	sharing.PutWords(odd[1:], want)
+	got, pooled = wordsOf(odd[1:])
+	if !slices.Equal(got, want) || !pooled {
+		t.Fatalf("misaligned body: %x (pooled %v), want a pooled copy of %x", got, pooled, want)
+	}
+	putWords(got)
+}
