@@ -184,8 +184,8 @@ func TestAndTriples(t *testing.T) {
 					ones += bits.OnesCount64(a[k]) + bits.OnesCount64(b[k])
 				}
 				if w >= 37 {
-					if f := float64(ones) / float64(128*w); f < 0.45 || f > 0.55 {
-						t.Fatalf("request %d: fraction of ones in A, B is %.3f", r, f)
+					if !protocoltest.FairCoin(ones, 128*w) {
+						t.Fatalf("request %d: fraction of ones in A, B is %.3f", r, float64(ones)/float64(128*w))
 					}
 				}
 			}
@@ -229,8 +229,8 @@ func TestDaBits(t *testing.T) {
 					ones += int(s)
 				}
 				if m >= 1000 {
-					if f := float64(ones) / float64(m); f < 0.45 || f > 0.55 {
-						t.Fatalf("fraction of ones %.3f", f)
+					if !protocoltest.FairCoin(ones, m) {
+						t.Fatalf("fraction of ones %.3f", float64(ones)/float64(m))
 					}
 				}
 			}
@@ -587,9 +587,9 @@ func TestDaBitTriples(t *testing.T) {
 					high += int(b >> 63)
 				}
 				if m >= 1000 {
-					for what, f := range map[string]float64{"ones": float64(ones) / float64(m), "B's top bit": float64(high) / float64(m)} {
-						if f < 0.45 || f > 0.55 {
-							t.Fatalf("size %d: fraction of %s %.3f", m, what, f)
+					for what, c := range map[string]int{"ones": ones, "B's top bit": high} {
+						if !protocoltest.FairCoin(c, m) {
+							t.Fatalf("size %d: fraction of %s %.3f", m, what, float64(c)/float64(m))
 						}
 					}
 				}

@@ -5,6 +5,7 @@ package protocoltest
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/tessera-mpc/tessera/protocol"
 )
@@ -75,9 +76,18 @@ func CheckTruncSignPairs(shares []protocol.TruncSignPair, b int) error {
 		}
 	}
 	for j, c := range ones {
-		if n >= 200 && (c*10 < 4*n || c*10 > 6*n) {
+		if n >= 200 && !FairCoin(c, n) {
 			return fmt.Errorf("bit %d of R is set in %d of %d elements", b+j, c, n)
 		}
 	}
 	return nil
+}
+
+// FairCoin reports whether ones out of n uniform bits is within 5 standard
+// deviations of n/2: a check that fails by chance with probability below
+// 6e-7, so that a test may make a few hundred of them (a bound of 0.4n..0.6n
+// at n = 300 is only 3.5 deviations, and failed about once in 15 runs of a
+// test making 132 of them).
+func FairCoin(ones, n int) bool {
+	return math.Abs(float64(ones)-float64(n)/2) <= 5*math.Sqrt(float64(n))/2
 }
