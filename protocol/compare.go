@@ -130,16 +130,10 @@ func (e *Engine) signBitsLookup(ctx context.Context, x []uint64, width int) ([]u
 		return nil, fmt.Errorf("sign by lookup: preprocessing: %w", err)
 	}
 	m := mat.Compare()
-	masked := make([]uint64, n)
-	for i, v := range x {
-		masked[i] = v + m.R.Data[i]
-	}
-	top, _ := laneMasks(width)
-	c, err := e.openLanes(ctx, packLanes(masked, width), top)
+	opened, err := e.openMaskedLanes(ctx, x, m.R.Data, width)
 	if err != nil {
 		return nil, fmt.Errorf("sign by lookup: masked values: %w", err)
 	}
-	opened := unpackLanes(c, n, width)
 	u := compareLocalInputs(opened, m, width)
 	d, err := e.OpenBinary(ctx, maskInputs(u, m.Bits, compareInputs(width)))
 	if err != nil {

@@ -318,16 +318,10 @@ func (e *Engine) signBitsBySignPair(ctx context.Context, x []uint64, width int, 
 		return nil, nil, fmt.Errorf("sign by sign pair: preprocessing: %w", err)
 	}
 	tp := mat.TruncSignPair()
-	masked := make([]uint64, n)
-	for i, v := range x {
-		masked[i] = v + tp.RShifted.Data[i]
-	}
-	top, _ := laneMasks(width)
-	c, err := e.openLanes(ctx, packLanes(masked, width), top)
+	u, err := e.openMaskedLanes(ctx, x, tp.RShifted.Data, width)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign by sign pair: masked values: %w", err)
 	}
-	u := unpackLanes(c, n, width)
 	sign, zero, err = e.comparePublic(ctx, u, tp.Bits, width, withZero)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign by sign pair: %w", err)
@@ -340,4 +334,21 @@ func (e *Engine) signBitsBySignPair(ctx context.Context, x []uint64, width int, 
 		sign[i/64] ^= bit << (i % 64)
 	}
 	return sign, zero, nil
+}
+
+// openMaskedLanes opens x + r modulo 2^width, one lane of width bits per
+// element (packLanes, added as lanes: no carry crosses into the next), and
+// returns the opened values: the public side of a sign read by lookup or from
+// a sign pair, each party sending only its share's low width bits.
+func (e *Engine) openMaskedLanes(ctx context.Context, x, r []uint64, width int) ([]uint64, error) {
+	masked := make([]uint64, len(x))
+	for i, v := range x {
+		masked[i] = v + r[i]
+	}
+	top, _ := laneMasks(width)
+	c, err := e.openLanes(ctx, packLanes(masked, width), top)
+	if err != nil {
+		return nil, err
+	}
+	return unpackLanes(c, len(x), width), nil
 }
