@@ -148,10 +148,12 @@ func (e *Engine) TruncateEach(ctx context.Context, bits []int, xs []sharing.Tens
 // TruncateEachCompact is TruncateEach opening only what the truncation reads:
 // every party sends the top 64 - b bits of its share of c = x + 2^62 + r,
 // packed floor(64 / (64 - b)) to a word (two for b >= 32, three for b >= 43,
-// one below 32), and the packed words are added as in any opening. The low b bits of the shares are never opened, so the mask r
-// needs no low bits: with packed lanes it is the high part of a pair
-// (KindTruncHigh: a uniform multiple of 2^b, for which a dealer-free source
-// makes 64 - b random bits per element instead of 64). What a party sends is
+// one below 32), and the packed words are added as in any opening. The low b
+// bits of the shares are never opened, so the mask r needs no low bits: with
+// packed lanes it is the high part of a pair (KindTruncHigh: a uniform
+// multiple of 2^b, for which protocol/ot makes 64 - max(b, 58 - ceil(log2 N))
+// daBits per element instead of 64, the rest from the parties' own bounded
+// values, within the slack below). What a party sends is
 // a function of its share of c, a uniform share of a value whose top 64 - b
 // bits are uniform (r's are), so each lane it sends is uniform, as is their
 // sum.
