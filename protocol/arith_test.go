@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
@@ -649,7 +650,7 @@ func TestTruncateEachCompactOTPairs(t *testing.T) {
 				x.Data[i] = uint64(v)
 			}
 			shares := splitAll(t, n, x)
-			res := sessionFrom(t, protocol.Config{Codec: sharing.Codec{FracBits: 16}}, srcs, func(ctx context.Context, e *protocol.Engine) (sharing.Tensor, error) {
+			res := protocoltest.EnginesFrom(t, protocol.Config{Codec: sharing.Codec{FracBits: 16}}, srcs, func(ctx context.Context, e *protocol.Engine) (sharing.Tensor, error) {
 				out, err := e.TruncateEachCompact(ctx, []int{c.bits}, []sharing.Tensor{shares[e.Self()][0]})
 				if err != nil {
 					return sharing.Tensor{}, err

@@ -44,20 +44,6 @@ func otSources(t testing.TB, n int) []protocol.Source {
 	return srcs
 }
 
-// sessionFrom is sessionWith on the given sources (one per party) instead of a
-// dealer.
-func sessionFrom[T any](t testing.TB, cfg protocol.Config, srcs []protocol.Source, fn func(ctx context.Context, e *protocol.Engine) (T, error)) []T {
-	t.Helper()
-	return protocoltest.MustParties(t, len(srcs), func(ctx context.Context, i int, tr protocol.Transport) (T, error) {
-		e, err := protocol.NewEngine(tr, srcs[i], cfg)
-		if err != nil {
-			var zero T
-			return zero, err
-		}
-		return fn(ctx, e)
-	})
-}
-
 // splitAll secret-shares plain values among n parties (test-side dealer of inputs).
 func splitAll(t testing.TB, n int, xs ...sharing.Tensor) [][]sharing.Tensor {
 	t.Helper()

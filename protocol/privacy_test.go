@@ -2,7 +2,6 @@ package protocol_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/tessera-mpc/tessera/network"
 	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
@@ -59,15 +59,7 @@ func runWithParty0Seen(t *testing.T, n int, watch func(protocol.Transport) proto
 // runWithParty0SeenConfig is runWithParty0Seen with an explicit engine config.
 func runWithParty0SeenConfig(t *testing.T, n int, cfg protocol.Config, watch func(protocol.Transport) protocol.Transport, op func(ctx context.Context, e *protocol.Engine, i int) error) {
 	t.Helper()
-	dealer, err := protocol.NewDealer(n, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srcs := make([]protocol.Source, n)
-	for i := range srcs {
-		srcs[i], _ = dealer.Source(i)
-	}
-	runWithParty0SeenFrom(t, cfg, srcs, watch, op)
+	runWithParty0SeenFrom(t, cfg, protocoltest.DealerSources(t, n), watch, op)
 }
 
 // runWithParty0SeenFrom is runWithParty0SeenConfig on the given sources (one
@@ -217,15 +209,7 @@ func TestOpenedValuesUniform(t *testing.T) {
 // bits below 2^58/N are the parties' own values.
 func TestCompactTruncationViewUniform(t *testing.T) {
 	for _, n := range partyCounts {
-		dealer, err := protocol.NewDealer(n, rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srcs := make([]protocol.Source, n)
-		for i := range srcs {
-			srcs[i], _ = dealer.Source(i)
-		}
-		checkCompactTruncationView(t, "dealer", srcs, []int{16, 32, 43})
+		checkCompactTruncationView(t, "dealer", protocoltest.DealerSources(t, n), []int{16, 32, 43})
 	}
 	for _, n := range []int{3, 8} {
 		checkCompactTruncationView(t, "ot", otSources(t, n), []int{16, 43})

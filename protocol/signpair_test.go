@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/tessera-mpc/tessera/protocol"
+	"github.com/tessera-mpc/tessera/protocol/protocoltest"
 	"github.com/tessera-mpc/tessera/sharing"
 )
 
@@ -52,7 +53,7 @@ func TestSignPairMatchesPlaintext(t *testing.T) {
 		}
 		srcs := otSources(t, 3)
 		checkSignPair(t, "ot", 3, width, xs, func(fn signRun) []signResult {
-			return sessionFrom(t, protocol.Config{Codec: sharing.Codec{FracBits: 16}}, srcs, fn)
+			return protocoltest.EnginesFrom(t, protocol.Config{Codec: sharing.Codec{FracBits: 16}}, srcs, fn)
 		})
 	}
 }

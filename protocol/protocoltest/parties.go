@@ -59,23 +59,36 @@ func MustParties[T any](t testing.TB, n int, fn func(ctx context.Context, i int,
 // in-process dealer, and fails the test if any party fails.
 func Engines[T any](t testing.TB, n int, cfg protocol.Config, fn func(ctx context.Context, e *protocol.Engine) (T, error)) []T {
 	t.Helper()
-	dealer, err := protocol.NewDealer(n, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return MustParties(t, n, func(ctx context.Context, i int, tr protocol.Transport) (T, error) {
-		src, err := dealer.Source(i)
-		if err != nil {
-			var zero T
-			return zero, err
-		}
-		e, err := protocol.NewEngine(tr, src, cfg)
+	return EnginesFrom(t, cfg, DealerSources(t, n), fn)
+}
+
+// EnginesFrom is Engines on the given sources, one per party.
+func EnginesFrom[T any](t testing.TB, cfg protocol.Config, srcs []protocol.Source, fn func(ctx context.Context, e *protocol.Engine) (T, error)) []T {
+	t.Helper()
+	return MustParties(t, len(srcs), func(ctx context.Context, i int, tr protocol.Transport) (T, error) {
+		e, err := protocol.NewEngine(tr, srcs[i], cfg)
 		if err != nil {
 			var zero T
 			return zero, err
 		}
 		return fn(ctx, e)
 	})
+}
+
+// DealerSources returns the sources of n parties from one in-process dealer.
+func DealerSources(t testing.TB, n int) []protocol.Source {
+	t.Helper()
+	dealer, err := protocol.NewDealer(n, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := make([]protocol.Source, n)
+	for i := range srcs {
+		if srcs[i], err = dealer.Source(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return srcs
 }
 
 // Concurrently runs fn for parties 0..n-1 concurrently, cancels the others'
